@@ -1,0 +1,1 @@
+"""Policies and learning: scripted experts, behaviour cloning, RL. Imports envs, never the CLI."""

@@ -1,0 +1,1 @@
+"""Package data: robot, object and texture files. Data only."""

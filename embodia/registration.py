@@ -1,0 +1,54 @@
+"""The one place where tasks are registered with Gymnasium: one line per task."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import gymnasium as gym
+
+SINGLE_ENTRY_POINT = "embodia.envs.core.single_env:EmbodiaEnv"
+VECTOR_ENTRY_POINT = "embodia.envs.core.vector_env:EmbodiaVectorEnv"
+
+
+@dataclass(frozen=True)
+class TaskEntry:
+    task: str  # "module:Class" of the Task
+    expert: str  # "module:Class" of its scripted expert
+    summary: str
+    episode_steps: int
+
+
+TASKS: dict[str, TaskEntry] = {
+    "embodia/BinPicking-v0": TaskEntry(
+        "embodia.envs.tasks.factory.bin_picking:BinPicking",
+        "embodia.agents.experts.bin_picking:BinPickingExpert",
+        "factory: pick the requested part from a bin and place it into its slot in a kitting tray",
+        200,
+    ),
+    "embodia/Handover-v0": TaskEntry(
+        "embodia.envs.tasks.care.handover:Handover",
+        "embodia.agents.experts.handover:HandoverExpert",
+        "elder care: take a medicine bottle from the bedside table and place it in a seated person's open hand",
+        200,
+    ),
+}
+
+
+def register_all() -> None:
+    for env_id, entry in TASKS.items():
+        if env_id in gym.registry:
+            continue
+        gym.register(
+            id=env_id,
+            entry_point=SINGLE_ENTRY_POINT,
+            vector_entry_point=VECTOR_ENTRY_POINT,
+            max_episode_steps=entry.episode_steps,
+            kwargs={"task": entry.task},
+        )
+
+
+def task_entry(env_id: str) -> TaskEntry:
+    """The entry for ``env_id``; an unknown id raises, listing the valid ones."""
+    if env_id not in TASKS:
+        raise KeyError(f"unknown task {env_id!r}; valid: {', '.join(TASKS)}")
+    return TASKS[env_id]

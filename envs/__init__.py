@@ -1,0 +1,1 @@
+"""Simulation only: tasks, scenes, controllers, envs and recording. Never imports agents."""

@@ -1,0 +1,111 @@
+"""Arm and gripper controllers over a batch of simulations.
+
+Every controller takes float actions in [-1, 1] (clipped by the env) with a named layout
+(``arm``, ``gripper`` slices) so that experts and learners never hard-code indices.
+
+- ``ee_delta`` (default): 7 dims. ``[0:3]`` tool-centre-point translation, ``x 0.025 m`` per step (0.5 m/s at
+  20 Hz); ``[3:6]`` rotation vector in the world frame, ``x 0.12 rad`` per step; ``[6]`` gripper.
+  Damped least squares on the TCP Jacobian, with a null-space pull towards the home posture.
+- ``joint_delta``: 8 dims. ``[0:7]`` joint position change, ``x 0.1 rad`` per step; ``[7]`` gripper.
+- ``joint_abs``: 8 dims. ``[0:7]`` absolute joint positions mapped linearly onto the joint ranges; ``[7]`` gripper.
+
+Gripper: ``-1`` closed, ``+1`` fully open (80 mm); the commanded width moves at the Franka Hand's jaw speed
+(0.1 m/s in width) and the actuator squeezes with at most 70 N. All joint commands respect the Panda's joint
+velocity limits (per control step) and position limits.
+"""
+
+from __future__ import annotations
+
+import abc
+from typing import ClassVar
+
+import numpy as np
+
+from embodia.envs.core.robot import RobotView
+from embodia.envs.core.sim import Simulation
+from embodia.envs.scene import panda
+
+
+class Controller(abc.ABC):
+    """Shared gripper handling and the action layout; subclasses write the arm targets."""
+
+    name: ClassVar[str]
+    arm_dim: ClassVar[int]
+
+    def __init__(self, robot: RobotView, num_sims: int, control_dt_s: float) -> None:
+        self.robot = robot
+        self.control_dt_s = control_dt_s
+        self.layout = {"arm": slice(0, self.arm_dim), "gripper": slice(self.arm_dim, self.arm_dim + 1)}
+        self.action_dim = self.arm_dim + 1
+        self.gripper_command = np.full(num_sims, panda.GRIPPER_MAX_WIDTH_M)
+        self.max_dq = robot.velocity_limit * control_dt_s
+
+    def reset(self, sim: Simulation, ids: np.ndarray) -> None:
+        self.gripper_command[ids] = self.robot.gripper_width(sim)[ids]
+
+    def apply(self, sim: Simulation, action: np.ndarray) -> None:
+        """Write actuator targets for every simulation from ``action`` (n, action_dim), already in [-1, 1]."""
+        q = self.robot.joint_pos(sim)
+        dq = self.arm_delta(sim, q, action[:, self.layout["arm"]])
+        dq = np.clip(dq, -self.max_dq, self.max_dq)
+        sim.ctrl[:, self.robot.arm_actuators] = np.clip(q + dq, self.robot.joint_low, self.robot.joint_high)
+        target_width = (action[:, self.arm_dim] + 1.0) * (0.5 * panda.GRIPPER_MAX_WIDTH_M)
+        max_change = panda.GRIPPER_SPEED_M_S * self.control_dt_s
+        self.gripper_command += np.clip(target_width - self.gripper_command, -max_change, max_change)
+        # Squeezing below zero width is how the jaw builds its force on a held part.
+        sim.ctrl[:, self.robot.gripper_actuator] = np.where(action[:, self.arm_dim] < 0, 0.0, self.gripper_command)
+
+    @abc.abstractmethod
+    def arm_delta(self, sim: Simulation, q: np.ndarray, arm_action: np.ndarray) -> np.ndarray:
+        """Joint position change (n, 7) for ``arm_action`` before velocity and position limits."""
+
+
+class EndEffectorDelta(Controller):
+    name = "ee_delta"
+    arm_dim = 6
+    position_scale_m = 0.025
+    rotation_scale_rad = 0.12
+    damping = 0.05
+    nullspace_gain = 0.1
+
+    def arm_delta(self, sim: Simulation, q: np.ndarray, arm_action: np.ndarray) -> np.ndarray:
+        robot = self.robot
+        jacp, jacr = sim.jacobian(robot.hand_body, robot.tcp_pos(sim))
+        jac = np.concatenate([jacp[:, :, robot.arm_dof], jacr[:, :, robot.arm_dof]], axis=1)  # (n, 6, 7)
+        twist = np.concatenate(
+            [arm_action[:, :3] * self.position_scale_m, arm_action[:, 3:6] * self.rotation_scale_rad], axis=1
+        )
+        jac_t = jac.transpose(0, 2, 1)
+        gram = jac @ jac_t + (self.damping**2) * np.eye(6)
+        pinv = jac_t @ np.linalg.inv(gram)  # (n, 7, 6): damped pseudo-inverse
+        dq = (pinv @ twist[:, :, None])[:, :, 0]
+        nullspace = np.eye(7) - pinv @ jac
+        posture = self.nullspace_gain * (robot.home_qpos - q)
+        return dq + (nullspace @ posture[:, :, None])[:, :, 0]
+
+
+class JointDelta(Controller):
+    name = "joint_delta"
+    arm_dim = 7
+    scale_rad = 0.1
+
+    def arm_delta(self, sim: Simulation, q: np.ndarray, arm_action: np.ndarray) -> np.ndarray:
+        return arm_action * self.scale_rad
+
+
+class JointAbsolute(Controller):
+    name = "joint_abs"
+    arm_dim = 7
+
+    def arm_delta(self, sim: Simulation, q: np.ndarray, arm_action: np.ndarray) -> np.ndarray:
+        low, high = self.robot.joint_low, self.robot.joint_high
+        return low + (arm_action + 1.0) * 0.5 * (high - low) - q
+
+
+CONTROL_MODES: dict[str, type[Controller]] = {c.name: c for c in (EndEffectorDelta, JointDelta, JointAbsolute)}
+
+
+def make_controller(mode: str, robot: RobotView, num_sims: int, control_dt_s: float) -> Controller:
+    if mode not in CONTROL_MODES:
+        raise ValueError(f"unknown control_mode {mode!r}; valid: {', '.join(CONTROL_MODES)}")
+    return CONTROL_MODES[mode](robot, num_sims, control_dt_s)

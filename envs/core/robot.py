@@ -1,0 +1,92 @@
+"""Names resolved to ids once for a robot in a compiled scene, and its proprioceptive observation."""
+
+from __future__ import annotations
+
+import mujoco
+import numpy as np
+
+from embodia.envs.core.sim import Simulation
+from embodia.envs.scene import panda
+
+
+class RobotView:
+    """Index arrays into the batch's bound fields for one attached arm (prefix ``robot/``)."""
+
+    def __init__(self, model: mujoco.MjModel, prefix: str = "robot/") -> None:
+        def joint_ids(names):
+            return np.array([model.joint(prefix + n).id for n in names])
+
+        arm = joint_ids(panda.ARM_JOINTS)
+        fingers = joint_ids(panda.FINGER_JOINTS)
+        self.arm_qpos = model.jnt_qposadr[arm].copy()
+        self.arm_dof = model.jnt_dofadr[arm].copy()
+        self.finger_qpos = model.jnt_qposadr[fingers].copy()
+        self.arm_actuators = np.array([model.actuator(prefix + n).id for n in panda.ARM_ACTUATORS])
+        self.gripper_actuator = model.actuator(prefix + panda.GRIPPER_ACTUATOR).id
+        self.tcp_site = model.site(prefix + panda.TCP_SITE).id
+        self.hand_body = model.body(prefix + panda.HAND_BODY).id
+        self.joint_low = model.jnt_range[arm, 0].copy()
+        self.joint_high = model.jnt_range[arm, 1].copy()
+        self.home_qpos = panda.HOME_QPOS.copy()
+        self.velocity_limit = panda.JOINT_VELOCITY_LIMIT_RAD_S.copy()
+
+        def sensor_slice(name):
+            sensor = model.sensor(prefix + name)
+            return slice(int(sensor.adr[0]), int(sensor.adr[0] + sensor.dim[0]))
+
+        self.wrist_force = sensor_slice(panda.WRIST_FORCE_SENSOR)
+        self.wrist_torque = sensor_slice(panda.WRIST_TORQUE_SENSOR)
+        self.touch = [sensor_slice(n).start for n in panda.TOUCH_SENSORS]
+        self.body_ids = np.array(
+            [b for b in range(model.nbody) if model.body(b).name.startswith(prefix)], dtype=int
+        )
+
+    # -------------------------------------------------------------------------- reading state
+    def joint_pos(self, sim: Simulation) -> np.ndarray:
+        return sim.qpos[:, self.arm_qpos]
+
+    def joint_vel(self, sim: Simulation) -> np.ndarray:
+        return sim.qvel[:, self.arm_dof]
+
+    def tcp_pos(self, sim: Simulation) -> np.ndarray:
+        return sim.site_xpos[:, self.tcp_site]
+
+    def tcp_quat(self, sim: Simulation) -> np.ndarray:
+        return sim.site_xquat[:, self.tcp_site]
+
+    def tcp_xmat(self, sim: Simulation) -> np.ndarray:
+        return sim.site_xmat[:, self.tcp_site].reshape(-1, 3, 3)
+
+    def gripper_width(self, sim: Simulation) -> np.ndarray:
+        return sim.qpos[:, self.finger_qpos].sum(axis=1)
+
+    def observe(self, sim: Simulation, force_torque: bool, touch: bool) -> dict[str, np.ndarray]:
+        obs = {
+            "robot.joint_pos": self.joint_pos(sim),
+            "robot.joint_vel": self.joint_vel(sim),
+            "robot.tcp_pos": self.tcp_pos(sim),
+            "robot.tcp_quat": self.tcp_quat(sim),
+            "robot.gripper_width": self.gripper_width(sim)[:, None],
+        }
+        if force_torque:
+            obs["robot.wrist_force"] = sim.sensordata[:, self.wrist_force]
+            obs["robot.wrist_torque"] = sim.sensordata[:, self.wrist_torque]
+        if touch:
+            obs["robot.touch"] = sim.sensordata[:, self.touch]
+        return obs
+
+    @staticmethod
+    def observation_shapes(force_torque: bool, touch: bool) -> dict[str, tuple[int, ...]]:
+        shapes = {
+            "robot.joint_pos": (7,),
+            "robot.joint_vel": (7,),
+            "robot.tcp_pos": (3,),
+            "robot.tcp_quat": (4,),
+            "robot.gripper_width": (1,),
+        }
+        if force_torque:
+            shapes["robot.wrist_force"] = (3,)
+            shapes["robot.wrist_torque"] = (3,)
+        if touch:
+            shapes["robot.touch"] = (2,)
+        return shapes

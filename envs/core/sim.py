@@ -1,0 +1,92 @@
+"""A batch of simulations of one model, stepped one control period per call through ``mujoco.batch``."""
+
+from __future__ import annotations
+
+import mujoco
+import numpy as np
+from mujoco.batch import Batch, SimulationError
+
+#: MjData fields every task may read; bound once, live (n, ...) views afterwards.
+BOUND_FIELDS = (
+    "qpos",
+    "qvel",
+    "ctrl",
+    "time",
+    "xpos",
+    "xquat",
+    "xmat",
+    "site_xpos",
+    "site_xmat",
+    "site_xquat",
+    "sensordata",
+    "actuator_force",
+)
+
+
+class Simulation:
+    """``n`` simulations of ``model``; ``step`` advances all of them by one control period in one C call."""
+
+    def __init__(self, model: mujoco.MjModel, num_sims: int, control_dt_s: float, num_threads: int = 0) -> None:
+        substeps = control_dt_s / model.opt.timestep
+        if abs(substeps - round(substeps)) > 1e-6 or round(substeps) < 1:
+            raise ValueError(
+                f"control period {control_dt_s} s is not a whole number of physics steps of {model.opt.timestep} s"
+            )
+        self.model = model
+        self.num_sims = num_sims
+        self.substeps = int(round(substeps))
+        self.control_dt_s = control_dt_s
+        self.batch = Batch(model, nsim=num_sims, nthread=num_threads or min(2, num_sims))
+        self.home_key = model.key("home").id
+        for name in BOUND_FIELDS:
+            setattr(self, name, self.batch.bind(name))
+        self.all_ids = np.arange(num_sims)
+
+    # The bound arrays above are attributes: sim.qpos, sim.site_xpos, ...
+    qpos: np.ndarray
+    qvel: np.ndarray
+    ctrl: np.ndarray
+    time: np.ndarray
+    xpos: np.ndarray
+    xquat: np.ndarray
+    xmat: np.ndarray
+    site_xpos: np.ndarray
+    site_xmat: np.ndarray
+    site_xquat: np.ndarray
+    sensordata: np.ndarray
+    actuator_force: np.ndarray
+
+    def reset_to_home(self, ids: np.ndarray) -> None:
+        """Reset ``ids`` to the home keyframe without computing anything; call ``forward`` after writing state."""
+        self.batch.reset(ids, keyframe=self.home_key, stage=mujoco.mjtStage.mjSTAGE_NONE)
+
+    def forward(self, ids: np.ndarray) -> None:
+        self.batch.forward(ids)
+
+    def step(self) -> np.ndarray:
+        """Advance every simulation by one control period; return a (n,) mask of unstable simulations.
+
+        A simulation is unstable when MuJoCo raised an error in it, when its state is non-finite, or when
+        MuJoCo's own divergence guard reset it (its clock then jumps back).
+        """
+        expected_time = self.time + self.substeps * self.model.opt.timestep
+        unstable = np.zeros(self.num_sims, dtype=bool)
+        try:
+            self.batch.step(nstep=self.substeps, stage=mujoco.mjtStage.mjSTAGE_VEL)
+        except SimulationError as error:
+            unstable[np.asarray(error.ids, dtype=int)] = True
+        unstable |= np.abs(self.time - expected_time) > 1e-6
+        unstable |= ~np.isfinite(self.qpos).all(axis=1) | ~np.isfinite(self.qvel).all(axis=1)
+        return unstable
+
+    def jacobian(self, body_id: int, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Translational and rotational Jacobians (n, 3, nv) of world ``points`` (n, 3) fixed to ``body_id``."""
+        return self.batch.jac(body_id, points)
+
+    def state(self, sim_id: int) -> np.ndarray:
+        """The full physics state (``mjSTATE_INTEGRATION``) of one simulation, for recording and replay."""
+        data = self.batch.get_data(sim_id)
+        spec = mujoco.mjtState.mjSTATE_INTEGRATION
+        out = np.empty(mujoco.mj_stateSize(self.model, spec))
+        mujoco.mj_getState(self.model, data, out, spec)
+        return out

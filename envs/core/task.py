@@ -1,0 +1,112 @@
+"""The task contract: everything a task defines is written once over arrays with a leading simulation axis."""
+
+from __future__ import annotations
+
+import abc
+import dataclasses
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import mujoco
+import numpy as np
+
+from embodia.envs.core.sim import Simulation
+from embodia.envs.scene.builder import PhysicsOptions, SceneBuilder
+
+REWARD_MODES = ("dense", "sparse")
+
+
+@dataclass(frozen=True)
+class TaskConfig:
+    """Settings every task shares; a task subclasses this with its ranges and reward weights."""
+
+    control_hz: float = 20.0
+    episode_steps: int = 200
+    reward_mode: str = "dense"
+    terminate_on_success: bool = True
+    physics: PhysicsOptions = dataclasses.field(default_factory=PhysicsOptions)
+
+    def __post_init__(self) -> None:
+        if self.reward_mode not in REWARD_MODES:
+            raise ValueError(f"reward_mode={self.reward_mode!r} is not valid; valid: {', '.join(REWARD_MODES)}")
+        if not (isinstance(self.episode_steps, int) and self.episode_steps > 0):
+            raise ValueError(f"episode_steps={self.episode_steps!r} must be a positive integer")
+        if not self.control_hz > 0:
+            raise ValueError(f"control_hz={self.control_hz!r} must be positive")
+
+    @property
+    def control_dt_s(self) -> float:
+        return 1.0 / self.control_hz
+
+    def reward_weights(self) -> dict[str, float]:
+        """Weights of the dense reward terms: every field named ``w_<term>``."""
+        return {f.name[2:]: getattr(self, f.name) for f in dataclasses.fields(self) if f.name.startswith("w_")}
+
+    @classmethod
+    def from_kwargs(cls, **kwargs: Any) -> TaskConfig:
+        valid = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(kwargs) - valid)
+        if unknown:
+            raise TypeError(f"unknown option(s) {', '.join(unknown)} for {cls.__name__}; valid: {', '.join(sorted(valid))}")
+        return cls(**kwargs)
+
+
+class Task(abc.ABC):
+    """A manipulation task. ``evaluate`` is the single source of truth for success, fail and predicates."""
+
+    Config: ClassVar[type[TaskConfig]] = TaskConfig
+    description: ClassVar[str] = ""
+
+    def __init__(self, config: TaskConfig) -> None:
+        self.config = config
+
+    @abc.abstractmethod
+    def build_scene(self) -> SceneBuilder:
+        """Structure only: the same for every episode."""
+
+    @abc.abstractmethod
+    def bind(self, model: mujoco.MjModel) -> None:
+        """Resolve names to ids, once after compile."""
+
+    @abc.abstractmethod
+    def initialize_episode(self, sim: Simulation, ids: np.ndarray, rngs: list[np.random.Generator]) -> None:
+        """Write the randomized initial state of simulations ``ids`` (one generator each)."""
+
+    @abc.abstractmethod
+    def evaluate(self, sim: Simulation) -> dict[str, np.ndarray]:
+        """(n,) arrays: ``success``, ``fail`` and the task's predicates and figures."""
+
+    @abc.abstractmethod
+    def reward_terms(self, sim: Simulation, ev: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Dense reward terms in [0, 1], named as the config's ``w_<term>`` weights."""
+
+    @abc.abstractmethod
+    def observation_shapes(self) -> dict[str, tuple[int, ...]]:
+        """Shapes of the task's observation entries (keys start with ``task.``)."""
+
+    @abc.abstractmethod
+    def observe(self, sim: Simulation, ev: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Task observation entries, (n, ...) each."""
+
+    @abc.abstractmethod
+    def privileged_state(self, sim: Simulation) -> dict[str, np.ndarray]:
+        """Named ground truth for experts and review, in ``info["state"]``."""
+
+
+def per_sim_uniform(rngs: list[np.random.Generator], low, high, shape: tuple[int, ...] = ()) -> np.ndarray:
+    """One uniform draw of ``shape`` per simulation, from that simulation's own generator."""
+    return np.stack([rng.uniform(low, high, size=shape) for rng in rngs])
+
+
+def per_sim_integers(rngs: list[np.random.Generator], high: int) -> np.ndarray:
+    return np.array([rng.integers(high) for rng in rngs], dtype=np.int64)
+
+
+def tolerance(distance: np.ndarray, scale: float) -> np.ndarray:
+    """A bounded shaping term: 1 at zero distance, falling smoothly towards 0 (``1 - tanh(d / scale)``)."""
+    return 1.0 - np.tanh(distance / scale)
+
+
+def yaw_quat(yaw: np.ndarray) -> np.ndarray:
+    """(n, 4) wxyz quaternions for rotations ``yaw`` (n,) about z."""
+    return np.stack([np.cos(yaw / 2), np.zeros_like(yaw), np.zeros_like(yaw), np.sin(yaw / 2)], axis=1)

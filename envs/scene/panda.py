@@ -1,0 +1,50 @@
+"""The Panda-class arm: names, home pose and limits, and a loader that returns a fresh spec.
+
+Limits are Franka's published joint limits (Franka docs, control-parameters-joint-panda.csv);
+see assets/robots/panda.xml for the kinematics and inertias.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+
+import mujoco
+import numpy as np
+
+ARM_JOINTS = tuple(f"joint{i}" for i in range(1, 8))
+FINGER_JOINTS = ("finger_left", "finger_right")
+ARM_ACTUATORS = ARM_JOINTS
+GRIPPER_ACTUATOR = "gripper"
+TCP_SITE = "tcp"
+HAND_BODY = "hand"
+WRIST_FORCE_SENSOR = "wrist_force"
+WRIST_TORQUE_SENSOR = "wrist_torque"
+TOUCH_SENSORS = ("left_touch", "right_touch")
+CAMERAS = ("wrist",)
+
+HOME_QPOS = np.array([0.0, 0.0, 0.0, -1.5708, 0.0, 1.5708, -0.7854])
+JOINT_VELOCITY_LIMIT_RAD_S = np.array([2.175, 2.175, 2.175, 2.175, 2.61, 2.61, 2.61])
+GRIPPER_MAX_WIDTH_M = 0.08
+GRIPPER_SPEED_M_S = 0.1  # jaw width speed: 0.05 m/s per finger (Franka Hand spec)
+GRIPPER_FORCE_N = 70.0
+
+
+def asset_path() -> str:
+    return str(resources.files("embodia.assets") / "robots" / "panda.xml")
+
+
+def load() -> mujoco.MjSpec:
+    """A fresh spec of the arm (attaching the same spec twice raises, so never cache it)."""
+    return mujoco.MjSpec.from_file(asset_path())
+
+
+def home_qpos_by_joint() -> dict[str, float]:
+    values = dict(zip(ARM_JOINTS, HOME_QPOS.tolist(), strict=True))
+    values.update({joint: GRIPPER_MAX_WIDTH_M / 2 for joint in FINGER_JOINTS})
+    return values
+
+
+def home_ctrl_by_actuator() -> dict[str, float]:
+    values = dict(zip(ARM_ACTUATORS, HOME_QPOS.tolist(), strict=True))
+    values[GRIPPER_ACTUATOR] = GRIPPER_MAX_WIDTH_M
+    return values

@@ -1,0 +1,235 @@
+"""BinPicking: pick the requested part out of a bin and place it into its slot in a kitting tray.
+
+Scene: a Panda-class arm on a workbench; a bin holding three parts (a 36 mm cube, a 36 mm cylinder and a
+50 x 30 x 30 mm block) at random positions and yaws; a kitting tray with one pocket per part. Bin and tray
+positions are jittered per episode; the requested part is drawn at random.
+
+Success: the requested part rests in its pocket (centre within ``slot_tolerance_m`` in x and y, resting on the
+pocket floor, speed under 3 cm/s) and the gripper has released it (jaws opened 8 mm wider than the part).
+Fail: the requested part leaves the bench.
+Reward (dense, every term in [0, 1], weights ``w_*``): reach the part, grasp it, lift it, carry it over its slot,
+place it in the slot, success. Sparse reward: 1 on success.
+Observations (``task.*``): requested part position, quaternion and one-hot kind, the slot position, all parts'
+positions, the part relative to the TCP.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import mujoco
+import numpy as np
+
+from embodia.envs.core.sim import Simulation
+from embodia.envs.core.task import Task, TaskConfig, per_sim_integers, per_sim_uniform, tolerance, yaw_quat
+from embodia.envs.scene import panda, props
+from embodia.envs.scene.builder import GEOM, SceneBuilder
+
+BENCH_TOP_Z = 0.75
+ROBOT_BASE = (0.0, 0.0, BENCH_TOP_Z)
+BIN_CENTER = np.array([0.52, -0.23, BENCH_TOP_Z])
+TRAY_CENTER = np.array([0.52, 0.22, BENCH_TOP_Z])
+BIN_INNER_HALF = (0.15, 0.15)
+TRAY_FLOOR_M = 0.01
+POCKET_SPACING_M = 0.085
+
+#: name, geom type, half sizes (MuJoCo size), grasp width across the jaws, rest height of the centre, colour
+PARTS = (
+    ("cube", GEOM.mjGEOM_BOX, (0.018, 0.018, 0.018), 0.036, 0.018, (0.8, 0.25, 0.2, 1)),
+    ("cylinder", GEOM.mjGEOM_CYLINDER, (0.018, 0.02, 0.0), 0.036, 0.02, (0.2, 0.45, 0.8, 1)),
+    ("block", GEOM.mjGEOM_BOX, (0.025, 0.015, 0.015), 0.030, 0.015, (0.25, 0.65, 0.3, 1)),
+)
+NUM_PARTS = len(PARTS)
+
+
+@dataclass(frozen=True)
+class BinPickingConfig(TaskConfig):
+    episode_steps: int = 200
+    part_mass_kg: tuple[float, float] = (0.04, 0.12)
+    fixture_jitter_m: float = 0.03
+    min_part_spacing_m: float = 0.085
+    part_margin_from_wall_m: float = 0.06
+    slot_tolerance_m: float = 0.012
+    w_reach: float = 1.0
+    w_grasp: float = 1.0
+    w_lift: float = 1.0
+    w_carry: float = 2.0
+    w_place: float = 2.0
+    w_success: float = 5.0
+
+
+class BinPicking(Task):
+    Config = BinPickingConfig
+    description = "factory: pick the requested part from a bin and place it into its slot in a kitting tray"
+
+    def build_scene(self) -> SceneBuilder:
+        builder = SceneBuilder("bin_picking", self.config.physics)
+        props.add_room(builder)
+        props.add_table(builder, "bench", (0.35, 0.0), BENCH_TOP_Z, (0.55, 0.65), "bench")
+        builder.add_robot(panda.load(), "robot", ROBOT_BASE, home_qpos=panda.home_qpos_by_joint(),
+                          home_ctrl=panda.home_ctrl_by_actuator())
+        props.add_open_box(builder, "bin", BIN_CENTER, BIN_INNER_HALF, wall_height=0.05, wall=0.01,
+                           material="plastic_grey")
+        tray = builder.world.add_body(name="tray", pos=TRAY_CENTER.tolist(), mocap=True)
+        tray.add_geom(name="tray_plate", type=GEOM.mjGEOM_BOX, pos=[0, 0, TRAY_FLOOR_M / 2],
+                      size=[0.05, 1.5 * POCKET_SPACING_M, TRAY_FLOOR_M / 2], material="tray_blue")
+        for k, (name, _, half, width, _, _) in enumerate(PARTS):
+            y = (k - 1) * POCKET_SPACING_M
+            # pocket walls: 8 mm clearance around the part footprint (the block lies along x)
+            hx = max(half[0], half[1] if name != "block" else half[0]) + 0.008
+            hy = (half[1] if name == "block" else max(half[0], half[1])) + 0.008
+            for i, (px, py, sx, sy) in enumerate(((hx + 0.004, 0, 0.004, hy + 0.008), (-hx - 0.004, 0, 0.004, hy + 0.008),
+                                                  (0, hy + 0.004, hx, 0.004), (0, -hy - 0.004, hx, 0.004))):
+                tray.add_geom(name=f"slot_{name}_wall{i}", type=GEOM.mjGEOM_BOX, pos=[px, y + py, TRAY_FLOOR_M + 0.007],
+                              size=[sx, sy, 0.007], material="tray_blue")
+            tray.add_site(name=f"slot_{name}", pos=[0, y, TRAY_FLOOR_M], size=[0.004, 0, 0], group=4)
+        for k, (name, gtype, half, _, rest_z, rgba) in enumerate(PARTS):
+            body = builder.add_free_body(f"part_{name}", pos=[BIN_CENTER[0], BIN_CENTER[1] + (k - 1) * 0.08, 0.9])
+            builder.add_material(f"part_{name}", rgba, specular=0.5, shininess=0.5)
+            body.add_geom(name=f"part_{name}", type=gtype, size=list(half), material=f"part_{name}", mass=0.08,
+                          friction=[1.0, 0.01, 0.0001], condim=4)
+        builder.add_camera("front", pos=(1.55, 0.0, 1.45), target=(0.45, 0.0, 0.8), fovy_deg=45)
+        builder.add_camera("side", pos=(0.5, -1.25, 1.3), target=(0.5, 0.0, 0.8), fovy_deg=50)
+        builder.add_camera("top", pos=(0.5, 0.0, 1.9), target=(0.5, 0.0, 0.75), fovy_deg=50)
+        return builder
+
+    def bind(self, model: mujoco.MjModel) -> None:
+        self.part_bodies = np.array([model.body(f"part_{p[0]}").id for p in PARTS])
+        self.part_geoms = np.array([model.geom(f"part_{p[0]}").id for p in PARTS])
+        joints = [model.joint(f"part_{p[0]}") for p in PARTS]
+        self.part_qpos = np.array([model.jnt_qposadr[j.id] for j in joints])
+        self.part_qvel = np.array([model.jnt_dofadr[j.id] for j in joints])
+        self.slot_sites = np.array([model.site(f"slot_{p[0]}").id for p in PARTS])
+        self.bin_mocap = model.body_mocapid[model.body("bin").id]
+        self.tray_mocap = model.body_mocapid[model.body("tray").id]
+        self.grasp_widths = np.array([p[3] for p in PARTS])
+        self.rest_heights = np.array([p[4] for p in PARTS])
+        self.tcp_site = model.site("robot/tcp").id
+        self.finger_qpos = np.array([model.jnt_qposadr[model.joint(f"robot/{j}").id] for j in panda.FINGER_JOINTS])
+        self.target = np.zeros(0, dtype=np.int64)
+        self._model = model
+
+    # ---------------------------------------------------------------------------------- episode
+    def initialize_episode(self, sim: Simulation, ids: np.ndarray, rngs: list[np.random.Generator]) -> None:
+        cfg = self.config
+        if self.target.shape[0] != sim.num_sims:
+            self.target = np.zeros(sim.num_sims, dtype=np.int64)
+        n = len(ids)
+        jitter = per_sim_uniform(rngs, -cfg.fixture_jitter_m, cfg.fixture_jitter_m, (2, 2))
+        mocap_pos = sim.batch.bind("mocap_pos")
+        mocap_pos[ids, self.bin_mocap] = BIN_CENTER + np.pad(jitter[:, 0], ((0, 0), (0, 1)))
+        mocap_pos[ids, self.tray_mocap] = TRAY_CENTER + np.pad(jitter[:, 1], ((0, 0), (0, 1)))
+        self.target[ids] = per_sim_integers(rngs, NUM_PARTS)
+        xy = self._sample_part_xy(rngs)  # (n, parts, 2) relative to the bin centre
+        yaw = per_sim_uniform(rngs, -np.pi, np.pi, (NUM_PARTS,))
+        masses = per_sim_uniform(rngs, *cfg.part_mass_kg, (NUM_PARTS,))
+        body_mass = sim.batch.expanded("body_mass")
+        if body_mass is None:
+            body_mass = sim.batch.expand("body_mass")
+        body_mass[np.ix_(ids, self.part_bodies)] = masses
+        for k in range(NUM_PARTS):
+            base = mocap_pos[ids, self.bin_mocap]
+            pos = np.column_stack([base[:, 0] + xy[:, k, 0], base[:, 1] + xy[:, k, 1],
+                                   np.full(n, BENCH_TOP_Z + 0.01 + self.rest_heights[k] + 0.002)])
+            adr = self.part_qpos[k]
+            sim.qpos[ids, adr:adr + 3] = pos
+            sim.qpos[ids, adr + 3:adr + 7] = yaw_quat(yaw[:, k])
+            sim.qvel[ids, self.part_qvel[k]:self.part_qvel[k] + 6] = 0.0
+        sim.batch.set_const(ids)
+
+    def _sample_part_xy(self, rngs: list[np.random.Generator]) -> np.ndarray:
+        """Non-overlapping part positions inside the bin, by rejection, per simulation."""
+        cfg = self.config
+        half = np.array(BIN_INNER_HALF) - cfg.part_margin_from_wall_m
+        out = np.empty((len(rngs), NUM_PARTS, 2))
+        for i, rng in enumerate(rngs):
+            for _ in range(200):
+                xy = rng.uniform(-half, half, size=(NUM_PARTS, 2))
+                gaps = np.linalg.norm(xy[:, None] - xy[None], axis=-1) + np.eye(NUM_PARTS)
+                if gaps.min() >= cfg.min_part_spacing_m:
+                    break
+            out[i] = xy
+        return out
+
+    # ---------------------------------------------------------------------------------- figures
+    def _target_pose(self, sim: Simulation):
+        rows = np.arange(sim.num_sims)
+        body = self.part_bodies[self.target]
+        return sim.xpos[rows, body], sim.xquat[rows, body]
+
+    def evaluate(self, sim: Simulation) -> dict[str, np.ndarray]:
+        rows = np.arange(sim.num_sims)
+        part_pos, _ = self._target_pose(sim)
+        slot = sim.site_xpos[rows, self.slot_sites[self.target]]
+        tcp = sim.site_xpos[:, self.tcp_site]
+        width = sim.qpos[:, self.finger_qpos].sum(axis=1)
+        grasp_width = self.grasp_widths[self.target]
+        rest_z = slot[:, 2] + self.rest_heights[self.target]
+        dof = self.part_qvel[self.target]
+        speed = np.linalg.norm(sim.qvel[rows[:, None], dof[:, None] + np.arange(3)], axis=1)
+        tcp_to_part = np.linalg.norm(part_pos - tcp, axis=1)
+        lateral = np.abs(part_pos[:, :2] - slot[:, :2]).max(axis=1)
+        grasped = (tcp_to_part < 0.025) & (width < grasp_width + 0.004) & (width > grasp_width - 0.012)
+        in_slot = (lateral < self.config.slot_tolerance_m) & (np.abs(part_pos[:, 2] - rest_z) < 0.008)
+        released = width > grasp_width + 0.008
+        success = in_slot & (speed < 0.03) & released
+        fail = part_pos[:, 2] < BENCH_TOP_Z - 0.05
+        return {
+            "success": success,
+            "fail": fail,
+            "grasped": grasped,
+            "in_slot": in_slot,
+            "released": released,
+            "part_to_slot_m": np.linalg.norm(part_pos - slot, axis=1),
+            "lift_m": part_pos[:, 2] - (BENCH_TOP_Z + 0.01 + self.rest_heights[self.target]),
+            "tcp_to_part_m": tcp_to_part,
+        }
+
+    def reward_terms(self, sim: Simulation, ev: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        grasped = ev["grasped"].astype(float)
+        rows = np.arange(sim.num_sims)
+        part_pos, _ = self._target_pose(sim)
+        above_slot = sim.site_xpos[rows, self.slot_sites[self.target]] + np.array([0, 0, 0.08])
+        placed = np.maximum(grasped, ev["in_slot"])
+        return {
+            "reach": tolerance(ev["tcp_to_part_m"], 0.1),
+            "grasp": grasped,
+            "lift": grasped * np.clip(ev["lift_m"] / 0.08, 0.0, 1.0),
+            "carry": grasped * tolerance(np.linalg.norm(part_pos - above_slot, axis=1), 0.1),
+            "place": placed * tolerance(ev["part_to_slot_m"], 0.03),
+            "success": ev["success"].astype(float),
+        }
+
+    def observation_shapes(self) -> dict[str, tuple[int, ...]]:
+        return {
+            "task.part_pos": (3,),
+            "task.part_quat": (4,),
+            "task.part_kind": (NUM_PARTS,),
+            "task.slot_pos": (3,),
+            "task.all_parts_pos": (3 * NUM_PARTS,),
+            "task.part_to_tcp": (3,),
+        }
+
+    def observe(self, sim: Simulation, ev: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        rows = np.arange(sim.num_sims)
+        part_pos, part_quat = self._target_pose(sim)
+        return {
+            "task.part_pos": part_pos,
+            "task.part_quat": part_quat,
+            "task.part_kind": np.eye(NUM_PARTS)[self.target],
+            "task.slot_pos": sim.site_xpos[rows, self.slot_sites[self.target]],
+            "task.all_parts_pos": sim.xpos[:, self.part_bodies].reshape(sim.num_sims, -1),
+            "task.part_to_tcp": part_pos - sim.site_xpos[:, self.tcp_site],
+        }
+
+    def privileged_state(self, sim: Simulation) -> dict[str, np.ndarray]:
+        rows = np.arange(sim.num_sims)
+        part_pos, part_quat = self._target_pose(sim)
+        return {
+            "part_pos": part_pos,
+            "part_quat": part_quat,
+            "part_kind": self.target.copy(),
+            "grasp_width_m": self.grasp_widths[self.target],
+            "slot_pos": sim.site_xpos[rows, self.slot_sites[self.target]],
+            "slot_quat": sim.batch.bind("mocap_quat")[:, self.tray_mocap],
+        }
