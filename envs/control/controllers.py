@@ -52,6 +52,8 @@ class Controller(abc.ABC):
         target_width = (action[:, self.arm_dim] + 1.0) * (0.5 * panda.GRIPPER_MAX_WIDTH_M)
         max_change = panda.GRIPPER_SPEED_M_S * self.control_dt_s
         self.gripper_command += np.clip(target_width - self.gripper_command, -max_change, max_change)
+        # A jaw blocked by a held part does not wind its command below the part: it opens from where it is.
+        self.gripper_command = np.maximum(self.gripper_command, self.robot.gripper_width(sim) - max_change)
         # Squeezing below zero width is how the jaw builds its force on a held part.
         sim.ctrl[:, self.robot.gripper_actuator] = np.where(action[:, self.arm_dim] < 0, 0.0, self.gripper_command)
 

@@ -1,0 +1,117 @@
+"""A batched pick-and-place phase machine that the scripted experts share.
+
+Each expert supplies only its task geometry per step (where to grasp, where the object should be released,
+which jaw yaws are acceptable); the machine turns it into ee_delta actions. Yaw goals are latched when a phase
+starts so that they never flip between equivalent yaws mid-motion.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from embodia.agents.experts import motion
+
+APPROACH, DESCEND, GRASP, LIFT, CARRY, LOWER, RELEASE, RETREAT = range(8)
+PHASE_NAMES = ("approach", "descend", "grasp", "lift", "carry", "lower", "release", "retreat")
+UP = np.array([0.0, 0.0, 1.0])
+
+
+@dataclass
+class PickPlaceGoal:
+    """One step's task geometry, (n, ...) arrays."""
+
+    object_pos: np.ndarray
+    grasp_point: np.ndarray  # TCP position for the grasp
+    release_point: np.ndarray  # object position at which to let go
+    travel_z: np.ndarray  # height to lift to, carry at and retreat to
+    pregrasp_width: np.ndarray
+    grasp_jaw: np.ndarray | None = None  # jaw yaw for the grasp (None: any)
+    place_jaw: np.ndarray | None = None  # jaw yaw for the release (None: keep)
+
+
+@dataclass(frozen=True)
+class PickPlaceTiming:
+    approach_height_m: float = 0.09
+    grasp_steps: int = 10
+    release_steps: int = 16
+    position_tolerance_m: float = 0.006
+    travel_tolerance_m: float = 0.012
+    yaw_tolerance_rad: float = 0.05
+    lost_distance_m: float = 0.05
+
+
+class PickAndPlace:
+    def __init__(self, num_envs: int, timing: PickPlaceTiming | None = None) -> None:
+        self.timing = timing or PickPlaceTiming()
+        self.phase = np.zeros(num_envs, dtype=np.int64)
+        self.timer = np.zeros(num_envs, dtype=np.int64)
+        self.jaw_goal = np.zeros(num_envs)
+        self.yaw_active = np.zeros(num_envs, dtype=bool)
+
+    def reset(self, env_ids: np.ndarray) -> None:
+        self.phase[env_ids] = APPROACH
+        self.timer[env_ids] = 0
+        self.yaw_active[env_ids] = False
+
+    def act(self, state: dict[str, np.ndarray], goal: PickPlaceGoal) -> np.ndarray:
+        t = self.timing
+        tcp, xmat = state["tcp_pos"], state["tcp_xmat"]
+        n = len(tcp)
+        phase = self.phase
+        obj = goal.object_pos
+        held_offset = tcp - obj  # steer the held object itself
+        travel = goal.travel_z[:, None]
+        over_release = np.concatenate([goal.release_point[:, :2], travel], axis=1) + held_offset
+        targets = np.select(
+            [phase[:, None] == p for p in (APPROACH, DESCEND, GRASP, LIFT, CARRY, LOWER, RELEASE)],
+            [
+                goal.grasp_point + UP * t.approach_height_m,
+                goal.grasp_point,
+                tcp,
+                np.concatenate([tcp[:, :2], travel], axis=1),
+                over_release,
+                goal.release_point + held_offset,
+                tcp,
+            ],
+            default=np.concatenate([tcp[:, :2], travel], axis=1),
+        )
+
+        jaw = motion.jaw_yaw(xmat)
+        starting = self.timer == 0
+        if goal.grasp_jaw is not None:
+            latch = starting & (phase == APPROACH)
+            self.jaw_goal = np.where(latch, goal.grasp_jaw, self.jaw_goal)
+            self.yaw_active |= latch
+        if goal.place_jaw is not None:
+            latch = starting & (phase == CARRY)
+            self.jaw_goal = np.where(latch, goal.place_jaw, self.jaw_goal)
+            self.yaw_active |= latch
+        yaw_error = np.where(self.yaw_active & (phase < RELEASE), self.jaw_goal - jaw, 0.0)
+
+        action = np.zeros((n, 7))
+        slow = np.isin(phase, (DESCEND, LOWER))
+        action[:, :3] = motion.translate(tcp, targets, max_speed=np.where(slow, 0.5, 1.0)[:, None])
+        action[:, 3:6] = motion.point_down(xmat, yaw_error)
+        holding = np.isin(phase, (GRASP, LIFT, CARRY, LOWER))
+        action[:, 6] = np.where(holding, motion.GRIPPER_CLOSE, motion.gripper_for_width(goal.pregrasp_width))
+        action[phase >= RELEASE, 6] = motion.GRIPPER_OPEN
+
+        error = np.linalg.norm(targets - tcp, axis=1)
+        yaw_done = np.abs(yaw_error) < t.yaw_tolerance_rad
+        self.timer += 1
+        advance = (
+            ((phase == APPROACH) & (error < t.travel_tolerance_m) & yaw_done)
+            | ((phase == DESCEND) & (error < t.position_tolerance_m))
+            | ((phase == GRASP) & (self.timer >= t.grasp_steps))
+            | ((phase == LIFT) & (error < 3 * t.travel_tolerance_m))
+            | ((phase == CARRY) & (error < t.travel_tolerance_m) & yaw_done)
+            | ((phase == LOWER) & (error < t.position_tolerance_m))
+            | ((phase == RELEASE) & ((state["gripper_width"] >= goal.pregrasp_width) | (self.timer >= t.release_steps)))
+        )
+        lost = np.isin(phase, (LIFT, CARRY, LOWER)) & (np.linalg.norm(held_offset, axis=1) > t.lost_distance_m)
+        self.phase = np.where(lost, APPROACH, np.where(advance, np.minimum(phase + 1, RETREAT), phase))
+        self.timer[advance | lost] = 0
+        self.yaw_active[lost] = False
+        return action

@@ -1,0 +1,201 @@
+"""Handover: take a medicine bottle from the bedside table and place it in a seated person's open hand.
+
+Scene: a Panda-class arm on a pedestal beside a bedside table; a person seated in a chair holds the right hand
+out, palm up. Per episode the hand pose (shoulder yaw and flexion, elbow flexion; the wrist keeps the palm level),
+the person's position and the bottle's place on the table are randomized. The person's arm is held by stiff
+joint actuators, so it yields a little when pushed.
+
+Success: the bottle rests upright in the palm (its base within ``palm_tolerance_m`` of the palm centre and on
+the palm surface, speed under 5 cm/s), the jaws are open and the TCP is at least ``clearance_m`` away.
+Fail: the bottle falls to the floor.
+Reward (dense, every term in [0, 1], weights ``w_*``): reach the bottle, grasp it, lift it, carry it over the
+palm, place it on the palm, release and withdraw, success. Sparse reward: 1 on success.
+Observations (``task.*``): bottle position and quaternion, palm position and normal, bottle relative to the TCP
+and to the palm.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import mujoco
+import numpy as np
+
+from embodia.envs.core.sim import Simulation
+from embodia.envs.core.task import Task, TaskConfig, per_sim_uniform, tolerance
+from embodia.envs.scene import panda, props
+from embodia.envs.scene.builder import GEOM, SceneBuilder
+
+ROBOT_BASE = (0.0, 0.0, 0.6)
+TABLE_CENTER_XY = (0.42, -0.4)
+TABLE_TOP_Z = 0.62
+PERSON_POS = np.array([0.95, 0.12, 0.0])
+BOTTLE_RADIUS_M = 0.02
+BOTTLE_HALF_HEIGHT_M = 0.045
+FLOOR_FAIL_Z = 0.3
+
+
+@dataclass(frozen=True)
+class HandoverConfig(TaskConfig):
+    episode_steps: int = 200
+    bottle_x_range: tuple[float, float] = (0.33, 0.5)
+    bottle_y_range: tuple[float, float] = (-0.46, -0.32)
+    bottle_mass_kg: tuple[float, float] = (0.04, 0.09)
+    person_jitter_m: float = 0.03
+    shoulder_yaw_rad: tuple[float, float] = (-0.25, 0.2)
+    shoulder_flexion_rad: tuple[float, float] = (0.75, 1.05)
+    elbow_flexion_rad: tuple[float, float] = (0.3, 0.7)
+    palm_tolerance_m: float = 0.035
+    clearance_m: float = 0.08
+    w_reach: float = 1.0
+    w_grasp: float = 1.0
+    w_lift: float = 1.0
+    w_carry: float = 2.0
+    w_place: float = 2.0
+    w_release: float = 1.0
+    w_success: float = 5.0
+
+
+class Handover(Task):
+    Config = HandoverConfig
+    description = "elder care: take a medicine bottle from the bedside table and place it in a person's open hand"
+
+    def build_scene(self) -> SceneBuilder:
+        builder = SceneBuilder("handover", self.config.physics)
+        props.add_room(builder, floor="wood")
+        builder.world.add_geom(name="pedestal", type=GEOM.mjGEOM_BOX, pos=[0, 0, ROBOT_BASE[2] / 2],
+                               size=[0.13, 0.13, ROBOT_BASE[2] / 2], material="dark_steel")
+        builder.add_robot(panda.load(), "robot", ROBOT_BASE, home_qpos=panda.home_qpos_by_joint(),
+                          home_ctrl=panda.home_ctrl_by_actuator())
+        props.add_table(builder, "bedside_table", TABLE_CENTER_XY, TABLE_TOP_Z, (0.2, 0.16), "wood")
+        self.palm_site_name, self.person_actuator_names = props.add_seated_person(
+            builder, "person", PERSON_POS, yaw=np.pi
+        )
+        builder.add_material("bottle", (0.85, 0.45, 0.12, 1.0), specular=0.7, shininess=0.8)
+        builder.add_material("cap", (0.95, 0.95, 0.95, 1.0))
+        bottle = builder.add_free_body("bottle", pos=[TABLE_CENTER_XY[0], TABLE_CENTER_XY[1], 0.7])
+        bottle.add_geom(name="bottle", type=GEOM.mjGEOM_CYLINDER, size=[BOTTLE_RADIUS_M, BOTTLE_HALF_HEIGHT_M, 0],
+                        material="bottle", mass=0.05, friction=[1.0, 0.01, 0.0001], condim=4)
+        bottle.add_geom(name="bottle_cap", type=GEOM.mjGEOM_CYLINDER, size=[BOTTLE_RADIUS_M + 0.001, 0.008, 0],
+                        pos=[0, 0, BOTTLE_HALF_HEIGHT_M - 0.008], material="cap", mass=0.005, condim=4,
+                        friction=[1.0, 0.01, 0.0001])
+        builder.add_camera("front", pos=(0.55, -1.55, 1.45), target=(0.55, 0.0, 0.75), fovy_deg=50)
+        builder.add_camera("side", pos=(1.9, -1.0, 1.45), target=(0.5, 0.0, 0.75), fovy_deg=50)
+        builder.add_camera("top", pos=(0.5, 0.0, 2.3), target=(0.5, 0.0, 0.7), fovy_deg=55)
+        return builder
+
+    def bind(self, model: mujoco.MjModel) -> None:
+        self.bottle_body = model.body("bottle").id
+        joint = model.joint("bottle").id
+        self.bottle_qpos = model.jnt_qposadr[joint]
+        self.bottle_dof = model.jnt_dofadr[joint]
+        self.palm_site = model.site(self.palm_site_name).id
+        self.person_mocap = model.body_mocapid[model.body("person").id]
+        self.person_actuators = np.array([model.actuator(n).id for n in self.person_actuator_names])
+        self.person_qpos = np.array([model.jnt_qposadr[model.actuator(n).trnid[0]] for n in self.person_actuator_names])
+        self.tcp_site = model.site("robot/tcp").id
+        self.finger_qpos = np.array([model.jnt_qposadr[model.joint(f"robot/{j}").id] for j in panda.FINGER_JOINTS])
+
+    def initialize_episode(self, sim: Simulation, ids: np.ndarray, rngs: list[np.random.Generator]) -> None:
+        cfg = self.config
+        n = len(ids)
+        jitter = per_sim_uniform(rngs, -cfg.person_jitter_m, cfg.person_jitter_m, (2,))
+        sim.batch.bind("mocap_pos")[ids, self.person_mocap] = PERSON_POS + np.column_stack([jitter, np.zeros(n)])
+        yaw = per_sim_uniform(rngs, *cfg.shoulder_yaw_rad)
+        flexion = per_sim_uniform(rngs, *cfg.shoulder_flexion_rad)
+        elbow = per_sim_uniform(rngs, *cfg.elbow_flexion_rad)
+        wrist = np.pi / 2 - flexion - elbow  # keeps the palm level, facing up
+        posture = np.column_stack([yaw, flexion, elbow, wrist])
+        sim.qpos[np.ix_(ids, self.person_qpos)] = posture
+        sim.ctrl[np.ix_(ids, self.person_actuators)] = posture
+        xy = np.column_stack([per_sim_uniform(rngs, *cfg.bottle_x_range), per_sim_uniform(rngs, *cfg.bottle_y_range)])
+        mass = per_sim_uniform(rngs, *cfg.bottle_mass_kg)
+        body_mass = sim.batch.expanded("body_mass")
+        if body_mass is None:
+            body_mass = sim.batch.expand("body_mass")
+        body_mass[ids, self.bottle_body] = mass
+        adr = self.bottle_qpos
+        sim.qpos[ids, adr:adr + 3] = np.column_stack([xy, np.full(n, TABLE_TOP_Z + BOTTLE_HALF_HEIGHT_M + 0.001)])
+        sim.qpos[ids, adr + 3:adr + 7] = [1.0, 0.0, 0.0, 0.0]
+        sim.qvel[ids, self.bottle_dof:self.bottle_dof + 6] = 0.0
+        sim.batch.set_const(ids)
+
+    # ---------------------------------------------------------------------------------- figures
+    def _geometry(self, sim: Simulation):
+        bottle = sim.xpos[:, self.bottle_body]
+        axis = sim.xmat[:, self.bottle_body].reshape(-1, 3, 3)[:, :, 2]
+        palm = sim.site_xpos[:, self.palm_site]
+        normal = sim.site_xmat[:, self.palm_site].reshape(-1, 3, 3)[:, :, 0]
+        return bottle, axis, palm, normal
+
+    def evaluate(self, sim: Simulation) -> dict[str, np.ndarray]:
+        cfg = self.config
+        bottle, axis, palm, normal = self._geometry(sim)
+        base = bottle - axis * BOTTLE_HALF_HEIGHT_M
+        offset = base - palm
+        height = np.einsum("ij,ij->i", offset, normal)
+        lateral = np.linalg.norm(offset - height[:, None] * normal, axis=1)
+        upright = np.einsum("ij,ij->i", axis, normal) > np.cos(np.deg2rad(30))
+        speed = np.linalg.norm(sim.qvel[:, self.bottle_dof:self.bottle_dof + 3], axis=1)
+        tcp = sim.site_xpos[:, self.tcp_site]
+        width = sim.qpos[:, self.finger_qpos].sum(axis=1)
+        tcp_to_bottle = np.linalg.norm(bottle - tcp, axis=1)
+        in_hand = (lateral < cfg.palm_tolerance_m) & (np.abs(height) < 0.012) & upright
+        clear = (width > 0.05) & (tcp_to_bottle > cfg.clearance_m)
+        grasped = (tcp_to_bottle < 0.04) & (width < 2 * BOTTLE_RADIUS_M + 0.004) & (width > 2 * BOTTLE_RADIUS_M - 0.012)
+        return {
+            "success": in_hand & clear & (speed < 0.05),
+            "fail": bottle[:, 2] < FLOOR_FAIL_Z,
+            "grasped": grasped,
+            "in_hand": in_hand,
+            "clear": clear,
+            "bottle_to_palm_m": np.linalg.norm(offset, axis=1),
+            "lift_m": bottle[:, 2] - (TABLE_TOP_Z + BOTTLE_HALF_HEIGHT_M),
+            "tcp_to_bottle_m": tcp_to_bottle,
+        }
+
+    def reward_terms(self, sim: Simulation, ev: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        bottle, _, palm, normal = self._geometry(sim)
+        grasped = ev["grasped"].astype(float)
+        above_palm = palm + normal * (BOTTLE_HALF_HEIGHT_M + 0.08)
+        holding_or_placed = np.maximum(grasped, ev["in_hand"])
+        return {
+            "reach": tolerance(ev["tcp_to_bottle_m"], 0.1),
+            "grasp": grasped,
+            "lift": grasped * np.clip(ev["lift_m"] / 0.1, 0.0, 1.0),
+            "carry": grasped * tolerance(np.linalg.norm(bottle - above_palm, axis=1), 0.1),
+            "place": holding_or_placed * tolerance(ev["bottle_to_palm_m"], 0.03),
+            "release": ev["in_hand"] * ev["clear"],
+            "success": ev["success"].astype(float),
+        }
+
+    def observation_shapes(self) -> dict[str, tuple[int, ...]]:
+        return {
+            "task.bottle_pos": (3,),
+            "task.bottle_quat": (4,),
+            "task.palm_pos": (3,),
+            "task.palm_normal": (3,),
+            "task.bottle_to_tcp": (3,),
+            "task.bottle_to_palm": (3,),
+        }
+
+    def observe(self, sim: Simulation, ev: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        bottle, _, palm, normal = self._geometry(sim)
+        return {
+            "task.bottle_pos": bottle,
+            "task.bottle_quat": sim.xquat[:, self.bottle_body],
+            "task.palm_pos": palm,
+            "task.palm_normal": normal,
+            "task.bottle_to_tcp": bottle - sim.site_xpos[:, self.tcp_site],
+            "task.bottle_to_palm": palm - bottle,
+        }
+
+    def privileged_state(self, sim: Simulation) -> dict[str, np.ndarray]:
+        bottle, axis, palm, normal = self._geometry(sim)
+        return {
+            "bottle_pos": bottle,
+            "bottle_axis": axis,
+            "bottle_half_height_m": np.full(sim.num_sims, BOTTLE_HALF_HEIGHT_M),
+            "palm_pos": palm,
+            "palm_normal": normal,
+        }
