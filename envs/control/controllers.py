@@ -69,21 +69,20 @@ class EndEffectorDelta(Controller):
     rotation_scale_rad = 0.12
     damping = 0.05
     nullspace_gain = 0.1
+    _damping_eye = damping**2 * np.eye(6)
 
     def arm_delta(self, sim: Simulation, q: np.ndarray, arm_action: np.ndarray) -> np.ndarray:
         robot = self.robot
-        jacp, jacr = sim.jacobian(robot.hand_body, robot.tcp_pos(sim))
-        jac = np.concatenate([jacp[:, :, robot.arm_dof], jacr[:, :, robot.arm_dof]], axis=1)  # (n, 6, 7)
+        jac = robot.tcp_jacobian(sim)  # (n, 6, 7)
+        jac_t = jac.transpose(0, 2, 1)
         twist = np.concatenate(
             [arm_action[:, :3] * self.position_scale_m, arm_action[:, 3:6] * self.rotation_scale_rad], axis=1
         )
-        jac_t = jac.transpose(0, 2, 1)
-        gram = jac @ jac_t + (self.damping**2) * np.eye(6)
-        pinv = jac_t @ np.linalg.inv(gram)  # (n, 7, 6): damped pseudo-inverse
-        dq = (pinv @ twist[:, :, None])[:, :, 0]
-        nullspace = np.eye(7) - pinv @ jac
         posture = self.nullspace_gain * (robot.home_qpos - q)
-        return dq + (nullspace @ posture[:, :, None])[:, :, 0]
+        # dq = J+ twist + (I - J+ J) posture = posture + J+ (twist - J posture), J+ = J^T (J J^T + d^2 I)^-1
+        gram = jac @ jac_t + self._damping_eye
+        residual = twist[:, :, None] - jac @ posture[:, :, None]
+        return posture + (jac_t @ np.linalg.solve(gram, residual))[:, :, 0]
 
 
 class JointDelta(Controller):

@@ -117,7 +117,9 @@ class BatchedEnv:
 
     # ------------------------------------------------------------------------------ spaces
     def _make_observation_space(self) -> spaces.Space:
-        vector = {k: spaces.Box(-np.inf, np.inf, shape=self._vector_shapes[k], dtype=np.float32) for k in self._vector_keys}
+        vector = {
+            k: spaces.Box(-np.inf, np.inf, shape=self._vector_shapes[k], dtype=np.float32) for k in self._vector_keys
+        }
         if self.options.obs_mode == "flat":
             size = sum(int(np.prod(s)) for s in self._vector_shapes.values())
             return spaces.Box(-np.inf, np.inf, shape=(size,), dtype=np.float32)
@@ -168,7 +170,9 @@ class BatchedEnv:
             raise ValueError(f"action has shape {action.shape}, expected {expected} ({self.controller.name} layout)")
         if not np.isfinite(action).all():
             bad = np.argwhere(~np.isfinite(action))[0]
-            raise ValueError(f"action contains a non-finite value ({action[tuple(bad)]}) at index {tuple(bad.tolist())}")
+            raise ValueError(
+                f"action contains a non-finite value ({action[tuple(bad)]}) at index {tuple(bad.tolist())}"
+            )
         return np.clip(action, -ACTION_LIMIT, ACTION_LIMIT)
 
     def step(self, action: Any):
@@ -253,16 +257,15 @@ class BatchedEnv:
 
 
 def take(tree: Any, index: int | np.ndarray) -> Any:
-    """Index the leading axis of every array in a nested dict (an info or an observation)."""
+    """Index the leading axis of every array in a nested dict (an info or an observation), as copies."""
     if isinstance(tree, dict):
         return {k: take(v, index) for k, v in tree.items()}
     return np.array(tree[index])
 
 
-def to_python(tree: Any) -> Any:
-    """Numpy scalars to Python scalars in a nested dict, so single-env infos read naturally."""
+def unbatch(tree: Any) -> Any:
+    """Row 0 of every array in a nested dict, as copies; 0-d values become Python scalars (single-env infos)."""
     if isinstance(tree, dict):
-        return {k: to_python(v) for k, v in tree.items()}
-    if isinstance(tree, np.generic):
-        return tree.item()
-    return tree
+        return {k: unbatch(v) for k, v in tree.items()}
+    row = tree[0]
+    return row.item() if isinstance(row, np.generic) else row.copy()

@@ -63,7 +63,9 @@ class SimRenderer:
             self.renderer = mujoco.Renderer(model, height=height, width=width)
         except Exception as error:  # any GL failure: say what to install
             backend = os.environ.get("MUJOCO_GL", "unset")
-            raise RuntimeError(f"cannot create an OpenGL context (MUJOCO_GL={backend}): {error}; {INSTALL_HINT}") from error
+            raise RuntimeError(
+                f"cannot create an OpenGL context (MUJOCO_GL={backend}): {error}; {INSTALL_HINT}"
+            ) from error
         flags = self.renderer.scene.flags
         flags[mujoco.mjtRndFlag.mjRND_SHADOW] = self.preset.shadows
         flags[mujoco.mjtRndFlag.mjRND_REFLECTION] = self.preset.reflections

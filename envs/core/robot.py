@@ -8,6 +8,10 @@ import numpy as np
 from embodia.envs.core.sim import Simulation
 from embodia.envs.scene import panda
 
+LEVI_CIVITA = np.zeros((3, 3, 3))
+LEVI_CIVITA[0, 1, 2] = LEVI_CIVITA[1, 2, 0] = LEVI_CIVITA[2, 0, 1] = 1.0
+LEVI_CIVITA[0, 2, 1] = LEVI_CIVITA[2, 1, 0] = LEVI_CIVITA[1, 0, 2] = -1.0
+
 
 class RobotView:
     """Index arrays into the batch's bound fields for one attached arm (prefix ``robot/``)."""
@@ -17,6 +21,7 @@ class RobotView:
             return np.array([model.joint(prefix + n).id for n in names])
 
         arm = joint_ids(panda.ARM_JOINTS)
+        self.arm_joints = arm
         fingers = joint_ids(panda.FINGER_JOINTS)
         self.arm_qpos = model.jnt_qposadr[arm].copy()
         self.arm_dof = model.jnt_dofadr[arm].copy()
@@ -37,9 +42,7 @@ class RobotView:
         self.wrist_force = sensor_slice(panda.WRIST_FORCE_SENSOR)
         self.wrist_torque = sensor_slice(panda.WRIST_TORQUE_SENSOR)
         self.touch = [sensor_slice(n).start for n in panda.TOUCH_SENSORS]
-        self.body_ids = np.array(
-            [b for b in range(model.nbody) if model.body(b).name.startswith(prefix)], dtype=int
-        )
+        self.body_ids = np.array([b for b in range(model.nbody) if model.body(b).name.startswith(prefix)], dtype=int)
 
     # -------------------------------------------------------------------------- reading state
     def joint_pos(self, sim: Simulation) -> np.ndarray:
@@ -56,6 +59,19 @@ class RobotView:
 
     def tcp_xmat(self, sim: Simulation) -> np.ndarray:
         return sim.site_xmat[:, self.tcp_site].reshape(-1, 3, 3)
+
+    def tcp_jacobian(self, sim: Simulation) -> np.ndarray:
+        """(n, 6, 7) TCP Jacobian of the arm's hinges, from the joint axes and anchors the last step computed.
+
+        For a hinge with world axis a through anchor p, the point x moves with a x (x - p) and turns with a;
+        reading axes and anchors from the batch avoids a second kinematics pass per control step.
+        """
+        axes = sim.xaxis[:, self.arm_joints]
+        lever = self.tcp_pos(sim)[:, None, :] - sim.xanchor[:, self.arm_joints]
+        jacobian = np.empty((axes.shape[0], 6, axes.shape[1]))
+        jacobian[:, :3] = np.einsum("ijk,nlj,nlk->nil", LEVI_CIVITA, axes, lever)  # axes x lever, one call
+        jacobian[:, 3:] = axes.transpose(0, 2, 1)
+        return jacobian
 
     def gripper_width(self, sim: Simulation) -> np.ndarray:
         return sim.qpos[:, self.finger_qpos].sum(axis=1)

@@ -20,6 +20,8 @@ BOUND_FIELDS = (
     "site_xquat",
     "sensordata",
     "actuator_force",
+    "xanchor",
+    "xaxis",
 )
 
 
@@ -41,6 +43,7 @@ class Simulation:
         for name in BOUND_FIELDS:
             setattr(self, name, self.batch.bind(name))
         self.all_ids = np.arange(num_sims)
+        self._expanded: dict[str, np.ndarray] = {}
 
     # The bound arrays above are attributes: sim.qpos, sim.site_xpos, ...
     qpos: np.ndarray
@@ -55,6 +58,14 @@ class Simulation:
     site_xquat: np.ndarray
     sensordata: np.ndarray
     actuator_force: np.ndarray
+    xanchor: np.ndarray
+    xaxis: np.ndarray
+
+    def per_sim_model_field(self, name: str) -> np.ndarray:
+        """A model field (``body_mass``, ``geom_friction``, ...) given per-simulation values, live (n, ...)."""
+        if name not in self._expanded:
+            self._expanded[name] = self.batch.expand(name)
+        return self._expanded[name]
 
     def reset_to_home(self, ids: np.ndarray) -> None:
         """Reset ``ids`` to the home keyframe without computing anything; call ``forward`` after writing state."""
@@ -78,10 +89,6 @@ class Simulation:
         unstable |= np.abs(self.time - expected_time) > 1e-6
         unstable |= ~np.isfinite(self.qpos).all(axis=1) | ~np.isfinite(self.qvel).all(axis=1)
         return unstable
-
-    def jacobian(self, body_id: int, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Translational and rotational Jacobians (n, 3, nv) of world ``points`` (n, 3) fixed to ``body_id``."""
-        return self.batch.jac(body_id, points)
 
     def state(self, sim_id: int) -> np.ndarray:
         """The full physics state (``mjSTATE_INTEGRATION``) of one simulation, for recording and replay."""

@@ -7,7 +7,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from embodia.envs.core.batched_env import BatchedEnv, take, to_python
+from embodia.envs.core.batched_env import BatchedEnv, unbatch
 from embodia.envs.core.task import Task
 
 _FIRST = 0
@@ -34,7 +34,7 @@ class EmbodiaEnv(gym.Env):
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
         obs, info = self.core.reset(np.array([_FIRST]), None if seed is None else [seed])
-        return take(obs, _FIRST), to_python(take(info, _FIRST))
+        return unbatch(obs), unbatch(info)
 
     def step(self, action: Any):
         action = np.asarray(action, dtype=np.float64)
@@ -44,11 +44,11 @@ class EmbodiaEnv(gym.Env):
             )
         obs, reward, terminated, truncated, info = self.core.step(action[None])
         return (
-            take(obs, _FIRST),
+            unbatch(obs),
             float(reward[_FIRST]),
             bool(terminated[_FIRST]),
             bool(truncated[_FIRST]),
-            to_python(take(info, _FIRST)),
+            unbatch(info),
         )
 
     def render(self) -> np.ndarray | None:

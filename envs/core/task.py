@@ -47,7 +47,9 @@ class TaskConfig:
         valid = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(kwargs) - valid)
         if unknown:
-            raise TypeError(f"unknown option(s) {', '.join(unknown)} for {cls.__name__}; valid: {', '.join(sorted(valid))}")
+            raise TypeError(
+                f"unknown option(s) {', '.join(unknown)} for {cls.__name__}; valid: {', '.join(sorted(valid))}"
+            )
         return cls(**kwargs)
 
 

@@ -63,10 +63,20 @@ class Handover(Task):
     def build_scene(self) -> SceneBuilder:
         builder = SceneBuilder("handover", self.config.physics)
         props.add_room(builder, floor="wood")
-        builder.world.add_geom(name="pedestal", type=GEOM.mjGEOM_BOX, pos=[0, 0, ROBOT_BASE[2] / 2],
-                               size=[0.13, 0.13, ROBOT_BASE[2] / 2], material="dark_steel")
-        builder.add_robot(panda.load(), "robot", ROBOT_BASE, home_qpos=panda.home_qpos_by_joint(),
-                          home_ctrl=panda.home_ctrl_by_actuator())
+        builder.world.add_geom(
+            name="pedestal",
+            type=GEOM.mjGEOM_BOX,
+            pos=[0, 0, ROBOT_BASE[2] / 2],
+            size=[0.13, 0.13, ROBOT_BASE[2] / 2],
+            material="dark_steel",
+        )
+        builder.add_robot(
+            panda.load(),
+            "robot",
+            ROBOT_BASE,
+            home_qpos=panda.home_qpos_by_joint(),
+            home_ctrl=panda.home_ctrl_by_actuator(),
+        )
         props.add_table(builder, "bedside_table", TABLE_CENTER_XY, TABLE_TOP_Z, (0.2, 0.16), "wood")
         self.palm_site_name, self.person_actuator_names = props.add_seated_person(
             builder, "person", PERSON_POS, yaw=np.pi
@@ -74,11 +84,25 @@ class Handover(Task):
         builder.add_material("bottle", (0.85, 0.45, 0.12, 1.0), specular=0.7, shininess=0.8)
         builder.add_material("cap", (0.95, 0.95, 0.95, 1.0))
         bottle = builder.add_free_body("bottle", pos=[TABLE_CENTER_XY[0], TABLE_CENTER_XY[1], 0.7])
-        bottle.add_geom(name="bottle", type=GEOM.mjGEOM_CYLINDER, size=[BOTTLE_RADIUS_M, BOTTLE_HALF_HEIGHT_M, 0],
-                        material="bottle", mass=0.05, friction=[1.0, 0.01, 0.0001], condim=4)
-        bottle.add_geom(name="bottle_cap", type=GEOM.mjGEOM_CYLINDER, size=[BOTTLE_RADIUS_M + 0.001, 0.008, 0],
-                        pos=[0, 0, BOTTLE_HALF_HEIGHT_M - 0.008], material="cap", mass=0.005, condim=4,
-                        friction=[1.0, 0.01, 0.0001])
+        bottle.add_geom(
+            name="bottle",
+            type=GEOM.mjGEOM_CYLINDER,
+            size=[BOTTLE_RADIUS_M, BOTTLE_HALF_HEIGHT_M, 0],
+            material="bottle",
+            mass=0.05,
+            friction=[1.0, 0.01, 0.0001],
+            condim=4,
+        )
+        bottle.add_geom(
+            name="bottle_cap",
+            type=GEOM.mjGEOM_CYLINDER,
+            size=[BOTTLE_RADIUS_M + 0.001, 0.008, 0],
+            pos=[0, 0, BOTTLE_HALF_HEIGHT_M - 0.008],
+            material="cap",
+            mass=0.005,
+            condim=4,
+            friction=[1.0, 0.01, 0.0001],
+        )
         builder.add_camera("front", pos=(0.55, -1.55, 1.45), target=(0.55, 0.0, 0.75), fovy_deg=50)
         builder.add_camera("side", pos=(1.9, -1.0, 1.45), target=(0.5, 0.0, 0.75), fovy_deg=50)
         builder.add_camera("top", pos=(0.5, 0.0, 2.3), target=(0.5, 0.0, 0.7), fovy_deg=55)
@@ -110,14 +134,12 @@ class Handover(Task):
         sim.ctrl[np.ix_(ids, self.person_actuators)] = posture
         xy = np.column_stack([per_sim_uniform(rngs, *cfg.bottle_x_range), per_sim_uniform(rngs, *cfg.bottle_y_range)])
         mass = per_sim_uniform(rngs, *cfg.bottle_mass_kg)
-        body_mass = sim.batch.expanded("body_mass")
-        if body_mass is None:
-            body_mass = sim.batch.expand("body_mass")
+        body_mass = sim.per_sim_model_field("body_mass")
         body_mass[ids, self.bottle_body] = mass
         adr = self.bottle_qpos
-        sim.qpos[ids, adr:adr + 3] = np.column_stack([xy, np.full(n, TABLE_TOP_Z + BOTTLE_HALF_HEIGHT_M + 0.001)])
-        sim.qpos[ids, adr + 3:adr + 7] = [1.0, 0.0, 0.0, 0.0]
-        sim.qvel[ids, self.bottle_dof:self.bottle_dof + 6] = 0.0
+        sim.qpos[ids, adr : adr + 3] = np.column_stack([xy, np.full(n, TABLE_TOP_Z + BOTTLE_HALF_HEIGHT_M + 0.001)])
+        sim.qpos[ids, adr + 3 : adr + 7] = [1.0, 0.0, 0.0, 0.0]
+        sim.qvel[ids, self.bottle_dof : self.bottle_dof + 6] = 0.0
         sim.batch.set_const(ids)
 
     # ---------------------------------------------------------------------------------- figures
@@ -136,7 +158,7 @@ class Handover(Task):
         height = np.einsum("ij,ij->i", offset, normal)
         lateral = np.linalg.norm(offset - height[:, None] * normal, axis=1)
         upright = np.einsum("ij,ij->i", axis, normal) > np.cos(np.deg2rad(30))
-        speed = np.linalg.norm(sim.qvel[:, self.bottle_dof:self.bottle_dof + 3], axis=1)
+        speed = np.linalg.norm(sim.qvel[:, self.bottle_dof : self.bottle_dof + 3], axis=1)
         tcp = sim.site_xpos[:, self.tcp_site]
         width = sim.qpos[:, self.finger_qpos].sum(axis=1)
         tcp_to_bottle = np.linalg.norm(bottle - tcp, axis=1)

@@ -66,28 +66,57 @@ class BinPicking(Task):
         builder = SceneBuilder("bin_picking", self.config.physics)
         props.add_room(builder)
         props.add_table(builder, "bench", (0.35, 0.0), BENCH_TOP_Z, (0.55, 0.65), "bench")
-        builder.add_robot(panda.load(), "robot", ROBOT_BASE, home_qpos=panda.home_qpos_by_joint(),
-                          home_ctrl=panda.home_ctrl_by_actuator())
-        props.add_open_box(builder, "bin", BIN_CENTER, BIN_INNER_HALF, wall_height=0.05, wall=0.01,
-                           material="plastic_grey")
+        builder.add_robot(
+            panda.load(),
+            "robot",
+            ROBOT_BASE,
+            home_qpos=panda.home_qpos_by_joint(),
+            home_ctrl=panda.home_ctrl_by_actuator(),
+        )
+        props.add_open_box(
+            builder, "bin", BIN_CENTER, BIN_INNER_HALF, wall_height=0.05, wall=0.01, material="plastic_grey"
+        )
         tray = builder.world.add_body(name="tray", pos=TRAY_CENTER.tolist(), mocap=True)
-        tray.add_geom(name="tray_plate", type=GEOM.mjGEOM_BOX, pos=[0, 0, TRAY_FLOOR_M / 2],
-                      size=[0.05, 1.5 * POCKET_SPACING_M, TRAY_FLOOR_M / 2], material="tray_blue")
+        tray.add_geom(
+            name="tray_plate",
+            type=GEOM.mjGEOM_BOX,
+            pos=[0, 0, TRAY_FLOOR_M / 2],
+            size=[0.05, 1.5 * POCKET_SPACING_M, TRAY_FLOOR_M / 2],
+            material="tray_blue",
+        )
         for k, (name, _, half, width, _, _) in enumerate(PARTS):
             y = (k - 1) * POCKET_SPACING_M
             # pocket walls: 8 mm clearance around the part footprint (the block lies along x)
             hx = max(half[0], half[1] if name != "block" else half[0]) + 0.008
             hy = (half[1] if name == "block" else max(half[0], half[1])) + 0.008
-            for i, (px, py, sx, sy) in enumerate(((hx + 0.004, 0, 0.004, hy + 0.008), (-hx - 0.004, 0, 0.004, hy + 0.008),
-                                                  (0, hy + 0.004, hx, 0.004), (0, -hy - 0.004, hx, 0.004))):
-                tray.add_geom(name=f"slot_{name}_wall{i}", type=GEOM.mjGEOM_BOX, pos=[px, y + py, TRAY_FLOOR_M + 0.007],
-                              size=[sx, sy, 0.007], material="tray_blue")
+            for i, (px, py, sx, sy) in enumerate(
+                (
+                    (hx + 0.004, 0, 0.004, hy + 0.008),
+                    (-hx - 0.004, 0, 0.004, hy + 0.008),
+                    (0, hy + 0.004, hx, 0.004),
+                    (0, -hy - 0.004, hx, 0.004),
+                )
+            ):
+                tray.add_geom(
+                    name=f"slot_{name}_wall{i}",
+                    type=GEOM.mjGEOM_BOX,
+                    pos=[px, y + py, TRAY_FLOOR_M + 0.007],
+                    size=[sx, sy, 0.007],
+                    material="tray_blue",
+                )
             tray.add_site(name=f"slot_{name}", pos=[0, y, TRAY_FLOOR_M], size=[0.004, 0, 0], group=4)
         for k, (name, gtype, half, _, rest_z, rgba) in enumerate(PARTS):
             body = builder.add_free_body(f"part_{name}", pos=[BIN_CENTER[0], BIN_CENTER[1] + (k - 1) * 0.08, 0.9])
             builder.add_material(f"part_{name}", rgba, specular=0.5, shininess=0.5)
-            body.add_geom(name=f"part_{name}", type=gtype, size=list(half), material=f"part_{name}", mass=0.08,
-                          friction=[1.0, 0.01, 0.0001], condim=4)
+            body.add_geom(
+                name=f"part_{name}",
+                type=gtype,
+                size=list(half),
+                material=f"part_{name}",
+                mass=0.08,
+                friction=[1.0, 0.01, 0.0001],
+                condim=4,
+            )
         builder.add_camera("front", pos=(1.55, 0.0, 1.45), target=(0.45, 0.0, 0.8), fovy_deg=45)
         builder.add_camera("side", pos=(0.5, -1.25, 1.3), target=(0.5, 0.0, 0.8), fovy_deg=50)
         builder.add_camera("top", pos=(0.5, 0.0, 1.9), target=(0.5, 0.0, 0.75), fovy_deg=50)
@@ -123,18 +152,21 @@ class BinPicking(Task):
         xy = self._sample_part_xy(rngs)  # (n, parts, 2) relative to the bin centre
         yaw = per_sim_uniform(rngs, -np.pi, np.pi, (NUM_PARTS,))
         masses = per_sim_uniform(rngs, *cfg.part_mass_kg, (NUM_PARTS,))
-        body_mass = sim.batch.expanded("body_mass")
-        if body_mass is None:
-            body_mass = sim.batch.expand("body_mass")
+        body_mass = sim.per_sim_model_field("body_mass")
         body_mass[np.ix_(ids, self.part_bodies)] = masses
         for k in range(NUM_PARTS):
             base = mocap_pos[ids, self.bin_mocap]
-            pos = np.column_stack([base[:, 0] + xy[:, k, 0], base[:, 1] + xy[:, k, 1],
-                                   np.full(n, BENCH_TOP_Z + 0.01 + self.rest_heights[k] + 0.002)])
+            pos = np.column_stack(
+                [
+                    base[:, 0] + xy[:, k, 0],
+                    base[:, 1] + xy[:, k, 1],
+                    np.full(n, BENCH_TOP_Z + 0.01 + self.rest_heights[k] + 0.002),
+                ]
+            )
             adr = self.part_qpos[k]
-            sim.qpos[ids, adr:adr + 3] = pos
-            sim.qpos[ids, adr + 3:adr + 7] = yaw_quat(yaw[:, k])
-            sim.qvel[ids, self.part_qvel[k]:self.part_qvel[k] + 6] = 0.0
+            sim.qpos[ids, adr : adr + 3] = pos
+            sim.qpos[ids, adr + 3 : adr + 7] = yaw_quat(yaw[:, k])
+            sim.qvel[ids, self.part_qvel[k] : self.part_qvel[k] + 6] = 0.0
         sim.batch.set_const(ids)
 
     def _sample_part_xy(self, rngs: list[np.random.Generator]) -> np.ndarray:

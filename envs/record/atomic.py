@@ -1,0 +1,99 @@
+"""Crash-safe file writes: write under a hidden temporary name in the target's folder, fsync, then rename.
+
+Why: a killed recording must never leave a truncated file under a final name. ``os.replace`` within one folder
+is atomic, so a reader sees either no file or the complete one. Existing files are never replaced unless asked.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+TMP_MARKER = ".tmp"
+
+
+class AtomicPath:
+    """A hidden temporary path next to ``path``: ``commit`` publishes it under ``path``, ``discard`` removes it.
+
+    The temporary name starts with a dot and ends in ``.tmp`` + ``suffix``, so a ``*.npz`` or ``*.mp4`` glob
+    never takes it for a finished file (``suffix`` is for tools that pick a format by extension).
+    """
+
+    def __init__(self, path: str | os.PathLike, overwrite: bool = False, suffix: str = "") -> None:
+        self.path = Path(path)
+        self.overwrite = overwrite
+        self._check_free()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=f"{TMP_MARKER}{suffix}", dir=self.path.parent)
+        os.close(fd)
+        self.tmp = Path(name)
+
+    def _check_free(self) -> None:
+        if not self.overwrite and self.path.exists():
+            raise FileExistsError(f"{self.path} already exists; pass overwrite=True to replace it")
+
+    def commit(self) -> Path:
+        """fsync the temporary file, rename it onto ``path`` and fsync the folder; on any error, discard it."""
+        try:
+            with open(self.tmp, "rb+") as f:
+                os.fsync(f.fileno())
+            self._check_free()  # the file may have appeared while we were writing
+            os.replace(self.tmp, self.path)
+        except BaseException:
+            self.discard()
+            raise
+        fsync_dir(self.path.parent)
+        return self.path
+
+    def discard(self) -> None:
+        self.tmp.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def atomic_write(path: str | os.PathLike, overwrite: bool = False, suffix: str = "") -> Iterator[Path]:
+    """Yield a temporary path to write; it becomes ``path`` when the block ends, and vanishes on an exception."""
+    target = AtomicPath(path, overwrite=overwrite, suffix=suffix)
+    try:
+        yield target.tmp
+    except BaseException:
+        target.discard()
+        raise
+    target.commit()
+
+
+def fsync_dir(folder: Path) -> None:
+    """Make a rename durable; platforms that cannot open folders skip it harmlessly."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        with contextlib.suppress(OSError):
+            os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def json_default(obj: Any) -> Any:
+    """JSON for numpy scalars and arrays and paths (tuples already become lists)."""
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, os.PathLike):
+        return os.fspath(obj)
+    raise TypeError(f"{type(obj).__name__} is not JSON serializable")
+
+
+def write_json(path: str | os.PathLike, value: Any, overwrite: bool = False) -> Path:
+    """Write ``value`` as indented JSON, crash-safely."""
+    with atomic_write(path, overwrite=overwrite, suffix=".json") as tmp:
+        tmp.write_text(json.dumps(value, indent=2, default=json_default) + "\n")
+    return Path(path)
