@@ -15,7 +15,7 @@ from embodia.envs.tasks.factory.bin_picking import PARTS
 SYMMETRY_RAD = np.array([np.pi / 2, 0.0, np.pi])
 #: jaw yaw, relative to the base's heading to the TCP, with joint 7 mid-range (jaw yaw 0 is q7 = -0.785)
 NEUTRAL_JAW_YAW = -0.785
-REST_HEIGHT_M = np.array([part[4] for part in PARTS])
+REST_HEIGHT_M = np.array([part.rest_height_m for part in PARTS])
 TRAVEL_HEIGHT_M = 0.12
 RELEASE_GAP_M = 0.006
 

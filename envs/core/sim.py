@@ -36,7 +36,7 @@ class Simulation:
             )
         self.model = model
         self.num_sims = num_sims
-        self.substeps = int(round(substeps))
+        self.substeps = round(substeps)
         self.control_dt_s = control_dt_s
         self.batch = Batch(model, nsim=num_sims, nthread=num_threads or min(2, num_sims))
         self.home_key = model.key("home").id

@@ -25,7 +25,7 @@ class EmbodiaEnv(gym.Env):
         self.render_mode = render_mode
         self.observation_space = self.core.single_observation_space
         self.action_space = self.core.single_action_space
-        self.metadata = {**self.metadata, "render_fps": int(round(self.core.config.control_hz))}
+        self.metadata = {**self.metadata, "render_fps": round(self.core.config.control_hz)}
 
     @property
     def task(self) -> Task:
@@ -39,9 +39,9 @@ class EmbodiaEnv(gym.Env):
     def step(self, action: Any):
         action = np.asarray(action, dtype=np.float64)
         if action.shape != self.action_space.shape:
-            raise ValueError(
-                f"action has shape {action.shape}, expected {self.action_space.shape} ({self.core.controller.name} layout)"
-            )
+            expected = self.action_space.shape
+            layout = self.core.controller.name
+            raise ValueError(f"action has shape {action.shape}, expected {expected} ({layout} layout)")
         obs, reward, terminated, truncated, info = self.core.step(action[None])
         return (
             unbatch(obs),

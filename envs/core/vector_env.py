@@ -32,7 +32,7 @@ class EmbodiaVectorEnv(gym.vector.VectorEnv):
         self.single_action_space = self.core.single_action_space
         self.observation_space = batch_space(self.single_observation_space, self.num_envs)
         self.action_space = batch_space(self.single_action_space, self.num_envs)
-        self.metadata = {**self.metadata, "render_fps": int(round(self.core.config.control_hz))}
+        self.metadata = {**self.metadata, "render_fps": round(self.core.config.control_hz)}
 
     def reset(self, *, seed: int | list[int | None] | None = None, options: dict | None = None):
         ids = np.arange(self.num_envs)

@@ -46,19 +46,23 @@ class VideoWriter:
         self.quality = quality
         self.frames = 0
         self._size: tuple[int, int] | None = None
-        self._target = AtomicPath(self.path, overwrite=overwrite)
-        self._writer = imageio.get_writer(
-            self._target.tmp,
-            format="FFMPEG",
-            mode="I",
-            fps=self.fps,
-            codec="libx264",
-            pixelformat="yuv420p",
-            quality=quality,
-            macro_block_size=1,  # sizes are made even here; imageio would otherwise rescale to multiples of 16
-            output_params=["-f", "mp4", "-movflags", "+faststart"],  # the temporary name has no .mp4 extension
-            ffmpeg_log_level="error",
-        )
+        self._target = AtomicPath(self.path, overwrite=overwrite, suffix=".mp4")  # imageio picks ffmpeg by extension
+        try:
+            self._writer = imageio.get_writer(
+                self._target.tmp,
+                format="FFMPEG",
+                mode="I",
+                fps=self.fps,
+                codec="libx264",
+                pixelformat="yuv420p",
+                quality=quality,
+                macro_block_size=1,  # sizes are made even here; imageio would otherwise rescale to multiples of 16
+                output_params=["-movflags", "+faststart"],  # index first: browsers start playing at once
+                ffmpeg_log_level="error",
+            )
+        except BaseException:
+            self._target.discard()
+            raise
 
     def append(self, frame: np.ndarray) -> None:
         frame = even_frame(frame)

@@ -33,11 +33,28 @@ BIN_INNER_HALF = (0.15, 0.15)
 TRAY_FLOOR_M = 0.01
 POCKET_SPACING_M = 0.085
 
-#: name, geom type, half sizes (MuJoCo size), grasp width across the jaws, rest height of the centre, colour
+
+@dataclass(frozen=True)
+class PartSpec:
+    """A part kind: its primitive, MuJoCo half sizes, width across the jaws, resting centre height, colour.
+
+    ``pocket_half_xy`` is the pocket opening in the tray frame (8 mm clearance around the footprint, the block
+    lying along x).
+    """
+
+    name: str
+    geom: mujoco.mjtGeom
+    half_size: tuple[float, float, float]
+    grasp_width_m: float
+    rest_height_m: float
+    pocket_half_xy: tuple[float, float]
+    rgba: tuple[float, float, float, float]
+
+
 PARTS = (
-    ("cube", GEOM.mjGEOM_BOX, (0.018, 0.018, 0.018), 0.036, 0.018, (0.8, 0.25, 0.2, 1)),
-    ("cylinder", GEOM.mjGEOM_CYLINDER, (0.018, 0.02, 0.0), 0.036, 0.02, (0.2, 0.45, 0.8, 1)),
-    ("block", GEOM.mjGEOM_BOX, (0.025, 0.015, 0.015), 0.030, 0.015, (0.25, 0.65, 0.3, 1)),
+    PartSpec("cube", GEOM.mjGEOM_BOX, (0.018, 0.018, 0.018), 0.036, 0.018, (0.026, 0.026), (0.8, 0.25, 0.2, 1)),
+    PartSpec("cylinder", GEOM.mjGEOM_CYLINDER, (0.018, 0.02, 0.0), 0.036, 0.02, (0.026, 0.026), (0.2, 0.45, 0.8, 1)),
+    PartSpec("block", GEOM.mjGEOM_BOX, (0.025, 0.015, 0.015), 0.030, 0.015, (0.033, 0.023), (0.25, 0.65, 0.3, 1)),
 )
 NUM_PARTS = len(PARTS)
 
@@ -84,35 +101,34 @@ class BinPicking(Task):
             size=[0.05, 1.5 * POCKET_SPACING_M, TRAY_FLOOR_M / 2],
             material="tray_blue",
         )
-        for k, (name, _, half, width, _, _) in enumerate(PARTS):
+        wall = 0.004
+        for k, part in enumerate(PARTS):
             y = (k - 1) * POCKET_SPACING_M
-            # pocket walls: 8 mm clearance around the part footprint (the block lies along x)
-            hx = max(half[0], half[1] if name != "block" else half[0]) + 0.008
-            hy = (half[1] if name == "block" else max(half[0], half[1])) + 0.008
+            hx, hy = part.pocket_half_xy
             for i, (px, py, sx, sy) in enumerate(
                 (
-                    (hx + 0.004, 0, 0.004, hy + 0.008),
-                    (-hx - 0.004, 0, 0.004, hy + 0.008),
-                    (0, hy + 0.004, hx, 0.004),
-                    (0, -hy - 0.004, hx, 0.004),
+                    (hx + wall, 0, wall, hy + 2 * wall),
+                    (-hx - wall, 0, wall, hy + 2 * wall),
+                    (0, hy + wall, hx, wall),
+                    (0, -hy - wall, hx, wall),
                 )
             ):
                 tray.add_geom(
-                    name=f"slot_{name}_wall{i}",
+                    name=f"slot_{part.name}_wall{i}",
                     type=GEOM.mjGEOM_BOX,
                     pos=[px, y + py, TRAY_FLOOR_M + 0.007],
                     size=[sx, sy, 0.007],
                     material="tray_blue",
                 )
-            tray.add_site(name=f"slot_{name}", pos=[0, y, TRAY_FLOOR_M], size=[0.004, 0, 0], group=4)
-        for k, (name, gtype, half, _, rest_z, rgba) in enumerate(PARTS):
-            body = builder.add_free_body(f"part_{name}", pos=[BIN_CENTER[0], BIN_CENTER[1] + (k - 1) * 0.08, 0.9])
-            builder.add_material(f"part_{name}", rgba, specular=0.5, shininess=0.5)
+            tray.add_site(name=f"slot_{part.name}", pos=[0, y, TRAY_FLOOR_M], size=[0.004, 0, 0], group=4)
+        for k, part in enumerate(PARTS):
+            body = builder.add_free_body(f"part_{part.name}", pos=[BIN_CENTER[0], BIN_CENTER[1] + (k - 1) * 0.08, 0.9])
+            builder.add_material(f"part_{part.name}", part.rgba, specular=0.5, shininess=0.5)
             body.add_geom(
-                name=f"part_{name}",
-                type=gtype,
-                size=list(half),
-                material=f"part_{name}",
+                name=f"part_{part.name}",
+                type=part.geom,
+                size=list(part.half_size),
+                material=f"part_{part.name}",
                 mass=0.08,
                 friction=[1.0, 0.01, 0.0001],
                 condim=4,
@@ -123,16 +139,16 @@ class BinPicking(Task):
         return builder
 
     def bind(self, model: mujoco.MjModel) -> None:
-        self.part_bodies = np.array([model.body(f"part_{p[0]}").id for p in PARTS])
-        self.part_geoms = np.array([model.geom(f"part_{p[0]}").id for p in PARTS])
-        joints = [model.joint(f"part_{p[0]}") for p in PARTS]
+        self.part_bodies = np.array([model.body(f"part_{p.name}").id for p in PARTS])
+        self.part_geoms = np.array([model.geom(f"part_{p.name}").id for p in PARTS])
+        joints = [model.joint(f"part_{p.name}") for p in PARTS]
         self.part_qpos = np.array([model.jnt_qposadr[j.id] for j in joints])
         self.part_qvel = np.array([model.jnt_dofadr[j.id] for j in joints])
-        self.slot_sites = np.array([model.site(f"slot_{p[0]}").id for p in PARTS])
+        self.slot_sites = np.array([model.site(f"slot_{p.name}").id for p in PARTS])
         self.bin_mocap = model.body_mocapid[model.body("bin").id]
         self.tray_mocap = model.body_mocapid[model.body("tray").id]
-        self.grasp_widths = np.array([p[3] for p in PARTS])
-        self.rest_heights = np.array([p[4] for p in PARTS])
+        self.grasp_widths = np.array([p.grasp_width_m for p in PARTS])
+        self.rest_heights = np.array([p.rest_height_m for p in PARTS])
         self.tcp_site = model.site("robot/tcp").id
         self.finger_qpos = np.array([model.jnt_qposadr[model.joint(f"robot/{j}").id] for j in panda.FINGER_JOINTS])
         self.target = np.zeros(0, dtype=np.int64)
