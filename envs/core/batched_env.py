@@ -60,9 +60,9 @@ def resolve_task(task: type[Task] | str) -> type[Task]:
 def split_options(task_cls: type[Task], kwargs: dict[str, Any]) -> tuple[EnvOptions, TaskConfig]:
     """Split env kwargs into env options and the task's config; unknown names raise, listing the valid ones."""
     kwargs = dict(kwargs)
-    if "max_episode_steps" in kwargs:  # Gymnasium's name for the episode length
+    if "max_episode_steps" in kwargs:  # Gymnasium's name for the episode length; an explicit episode_steps wins
         steps = kwargs.pop("max_episode_steps")
-        if steps is not None:
+        if steps is not None and "episode_steps" not in kwargs:
             kwargs["episode_steps"] = steps
     config = kwargs.pop("config", None)
     env_names = {f.name for f in dataclasses.fields(EnvOptions)}

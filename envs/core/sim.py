@@ -78,15 +78,17 @@ class Simulation:
         """Advance every simulation by one control period; return a (n,) mask of unstable simulations.
 
         A simulation is unstable when MuJoCo raised an error in it, when its state is non-finite, or when
-        MuJoCo's own divergence guard reset it (its clock then jumps back).
+        MuJoCo's own divergence guard reset it mid-step (that reset clears the controls and rewinds the clock).
         """
         expected_time = self.time + self.substeps * self.model.opt.timestep
+        controls = self.ctrl.copy()
         unstable = np.zeros(self.num_sims, dtype=bool)
         try:
             self.batch.step(nstep=self.substeps, stage=mujoco.mjtStage.mjSTAGE_VEL)
         except SimulationError as error:
             unstable[np.asarray(error.ids, dtype=int)] = True
         unstable |= np.abs(self.time - expected_time) > 1e-6
+        unstable |= (self.ctrl != controls).any(axis=1)
         unstable |= ~np.isfinite(self.qpos).all(axis=1) | ~np.isfinite(self.qvel).all(axis=1)
         return unstable
 

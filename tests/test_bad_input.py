@@ -1,0 +1,80 @@
+"""Bad input gets a clear error naming the value; out-of-range actions are clipped; blow-ups truncate."""
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+from embodia.registration import task_entry
+
+
+@pytest.fixture
+def env():
+    env = gym.make("embodia/BinPicking-v0")
+    env.reset(seed=0)
+    return env
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_non_finite_action_raises(env, bad):
+    action = np.zeros(7, dtype=np.float32)
+    action[2] = bad
+    with pytest.raises(ValueError, match="non-finite"):
+        env.step(action)
+
+
+@pytest.mark.parametrize("shape", [(6,), (8,), (1, 7), ()])
+def test_wrong_action_shape_raises(env, shape):
+    with pytest.raises(ValueError, match=r"expected \(7,\)"):
+        env.step(np.zeros(shape, dtype=np.float32))
+
+
+def test_out_of_range_actions_are_clipped():
+    clipped, raw = gym.make("embodia/BinPicking-v0"), gym.make("embodia/BinPicking-v0")
+    clipped.reset(seed=1)
+    raw.reset(seed=1)
+    big = np.array([5, -3, 2, 0, 9, -9, 4], dtype=np.float32)
+    first = raw.step(big)[0]
+    second = clipped.step(np.clip(big, -1, 1))[0]
+    for key in first:
+        assert np.array_equal(first[key], second[key])
+
+
+def test_unknown_kwarg_lists_the_valid_ones():
+    with pytest.raises(TypeError, match=r"unknown option\(s\) frobnicate.*valid:.*control_mode.*reward_mode"):
+        gym.make("embodia/Handover-v0", frobnicate=1)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"control_mode": "torque"}, "valid: ee_delta, joint_delta, joint_abs"),
+        ({"obs_mode": "points"}, "valid: dict, flat, pixels"),
+        ({"reward_mode": "shaped"}, "valid: dense, sparse"),
+        ({"render_preset": "ultra", "render_mode": "rgb_array"}, "valid: fast, quality"),
+        ({"cameras": ("nowhere",), "obs_mode": "pixels"}, "unknown camera 'nowhere'"),
+    ],
+)
+def test_invalid_option_values(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        env = gym.make("embodia/BinPicking-v0", **kwargs)
+        env.reset(seed=0)
+        env.render()
+
+
+def test_unknown_task_lists_the_valid_ones():
+    with pytest.raises(KeyError, match="valid: embodia/BinPicking-v0, embodia/Handover-v0"):
+        task_entry("embodia/Juggling-v0")
+
+
+def test_physics_blow_up_truncates_with_finite_observation():
+    env = gym.make("embodia/BinPicking-v0")
+    obs, _ = env.reset(seed=0)
+    core = env.unwrapped.core
+    part_dof = core.task.part_qvel[0]
+    core.sim.qvel[0, part_dof : part_dof + 3] = 1e30  # a state no integrator survives
+    obs, reward, terminated, truncated, info = env.step(np.zeros(7, dtype=np.float32))
+    assert info["physics_unstable"] is True
+    assert truncated and not terminated and reward == 0.0
+    assert all(np.isfinite(value).all() for value in obs.values())
+    obs, _ = env.reset(seed=0)  # the env recovers
+    assert all(np.isfinite(value).all() for value in obs.values())
