@@ -33,7 +33,7 @@ def test_expert_success_on_a_seed_sample(task_id):
 
 def test_random_policy_rarely_succeeds():
     env = BatchedEnv(TASKS["embodia/BinPicking-v0"].task, 8)
-    obs, info = env.reset(seeds=list(range(8)))
+    env.reset(seeds=list(range(8)))
     rng = np.random.default_rng(0)
     success = np.zeros(8, dtype=bool)
     for _ in range(60):
