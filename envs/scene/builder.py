@@ -59,6 +59,9 @@ class SceneBuilder:
         spec.visual.headlight.diffuse = [0.45, 0.45, 0.45]
         spec.visual.headlight.specular = [0.1, 0.1, 0.1]
         spec.visual.map.znear = 0.01
+        # The work cell's size, not the floor's: it sizes the shadow map, so shadows stay crisp.
+        spec.stat.center = [0.5, 0.0, 0.7]
+        spec.stat.extent = 1.6
         self.spec = spec
         self._home_joint_values: dict[str, float] = {}
         self._home_ctrl_values: dict[str, float] = {}

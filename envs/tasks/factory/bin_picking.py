@@ -133,7 +133,7 @@ class BinPicking(Task):
                 friction=[1.0, 0.01, 0.0001],
                 condim=4,
             )
-        builder.add_camera("front", pos=(1.55, 0.0, 1.45), target=(0.45, 0.0, 0.8), fovy_deg=45)
+        builder.add_camera("front", pos=(1.75, -0.35, 1.75), target=(0.35, 0.0, 0.95), fovy_deg=45)
         builder.add_camera("side", pos=(0.5, -1.25, 1.3), target=(0.5, 0.0, 0.8), fovy_deg=50)
         builder.add_camera("top", pos=(0.5, 0.0, 1.9), target=(0.5, 0.0, 0.75), fovy_deg=50)
         return builder
