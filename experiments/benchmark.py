@@ -1,0 +1,479 @@
+"""Speed, rendering and memory of every registered task, printed as markdown tables beside the project's targets.
+
+    python experiments/benchmark.py                  # full run, a few minutes
+    python experiments/benchmark.py --quick          # short windows, noisier figures
+    python experiments/benchmark.py --tasks embodia/BinPicking-v0 --out experiments/results/benchmark.md
+
+Figures per task:
+- single env: env steps/s of ``gymnasium.make(env_id)`` (wrappers included) with random actions, resets excluded;
+- vector env: env steps/s of ``gymnasium.make_vec(env_id, num_envs=n)``, summed over the n simulations;
+- raw physics: ``mujoco.mj_step`` on one MjData in a tight Python loop, and ``Batch.step`` of 64 simulations on
+  1 and 2 threads, all on the task's compiled model from a reset state, in physics steps/s;
+- overhead ratio: raw ``mj_step`` physics steps/s / physics steps/s delivered by the single env
+  (env steps/s x substeps); 1.0 means the env costs nothing beyond the physics;
+- vector@64 / raw: physics steps/s delivered by the 64-simulation vector env / the raw ``mj_step`` rate;
+- reset: mean ms of ``env.reset(seed=k)``; render: frames/s of ``BatchedEnv.render(0)``;
+- memory: resident set of a fresh process that makes one env and steps it 100 times.
+
+Each rate is the best of a few timed windows after a warm-up call. A busy machine lowers every figure (the load
+average is printed in the header): compare runs made on a quiet machine. Progress goes to stderr, tables to stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import platform
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import gymnasium as gym
+import numpy as np
+
+import embodia  # selects the OpenGL backend before mujoco is imported
+from embodia.envs.core.batched_env import BatchedEnv
+from embodia.registration import TASKS
+
+VECTOR_SIZES = (1, 8, 64)
+BATCH_SIMS = 64
+BATCH_THREADS = (1, 2)
+MEMORY_STEPS = 100
+FAST_RENDER = ((128, 128), "fast")  # (height, width), preset
+QUALITY_RENDER = ((480, 640), "quality")
+ACTION_BANK = 256  # pre-drawn random actions, cycled, so that drawing them is not timed
+
+# Targets: (comparison, threshold). ">=" means the figure must be at least the threshold.
+TARGETS = {
+    "single_env": (">=", 600.0),
+    "overhead": ("<=", 1.3),
+    "reset_ms": ("<=", 2.0),
+    "vector_vs_raw": (">=", 1.8),
+    "render_fast": (">=", 200.0),
+    "memory_mb": ("<=", 150.0),
+}
+
+
+@dataclass(frozen=True)
+class Budget:
+    """How long each figure is measured: ``repeats`` windows of at least ``window_s`` and ``min_calls`` calls."""
+
+    window_s: float
+    repeats: int
+    resets: int
+    quality_min_frames: int
+
+
+FULL = Budget(window_s=2.0, repeats=3, resets=50, quality_min_frames=5)
+QUICK = Budget(window_s=0.3, repeats=1, resets=10, quality_min_frames=2)
+
+
+@dataclass
+class Row:
+    metric: str
+    value: str
+    target: str = ""
+    met: bool | None = None
+
+
+@dataclass
+class TaskResult:
+    env_id: str
+    figures: dict[str, float] = field(default_factory=dict)
+    rows: list[Row] = field(default_factory=list)
+    error: str | None = None
+    model_info: str = ""
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" + ("" if count == 1 else "s")
+
+
+def describe_error(error: BaseException) -> str:
+    text = f"{type(error).__name__}: {error}".strip().splitlines()[0]
+    text = text.replace("|", "\\|")
+    return text if len(text) <= 200 else text[:197] + "..."
+
+
+def timed_rate(call: Callable[[], float], budget: Budget, min_calls: int = 3) -> float:
+    """Calls per second of ``call``, which returns the seconds of its own work to count; best of the windows."""
+    call()  # warm-up: first-call costs (allocation, checker wrappers, GL context) are not timed
+    best = 0.0
+    for _ in range(budget.repeats):
+        calls, counted = 0, 0.0
+        start = time.perf_counter()
+        while calls < min_calls or time.perf_counter() - start < budget.window_s:
+            counted += call()
+            calls += 1
+        best = max(best, calls / counted)
+    return best
+
+
+def timed(fn: Callable[[], object]) -> Callable[[], float]:
+    def call() -> float:
+        start = time.perf_counter()
+        fn()
+        return time.perf_counter() - start
+
+    return call
+
+
+def check(name: str, value: float) -> tuple[str, bool]:
+    comparison, threshold = TARGETS[name]
+    met = value >= threshold if comparison == ">=" else value <= threshold
+    return f"{comparison} {threshold:g}", met
+
+
+# ---------------------------------------------------------------------------------------------------- measurements
+def single_env_rate(env_id: str, budget: Budget) -> float:
+    env = gym.make(env_id)
+    try:
+        env.reset(seed=0)
+        actions = np.random.default_rng(0).uniform(-1, 1, (ACTION_BANK, *env.action_space.shape)).astype(np.float32)
+        count = 0
+
+        def call() -> float:
+            nonlocal count
+            start = time.perf_counter()
+            _, _, terminated, truncated, _ = env.step(actions[count % ACTION_BANK])
+            elapsed = time.perf_counter() - start
+            count += 1
+            if terminated or truncated:
+                env.reset()  # not timed
+            return elapsed
+
+        return timed_rate(call, budget, min_calls=20)
+    finally:
+        env.close()
+
+
+def reset_ms(env_id: str, budget: Budget) -> float:
+    env = gym.make(env_id)
+    try:
+        env.reset(seed=0)
+        start = time.perf_counter()
+        for seed in range(1, budget.resets + 1):
+            env.reset(seed=seed)
+        return (time.perf_counter() - start) / budget.resets * 1e3
+    finally:
+        env.close()
+
+
+def vector_env_rate(env_id: str, num_envs: int, budget: Budget) -> tuple[float, int]:
+    """(env steps per second summed over ``num_envs`` simulations, threads of its batch)."""
+    envs = gym.make_vec(env_id, num_envs=num_envs)
+    try:
+        threads = envs.unwrapped.core.sim.batch.nthread
+        envs.reset(seed=0)
+        shape = envs.action_space.shape
+        actions = np.random.default_rng(0).uniform(-1, 1, (ACTION_BANK // num_envs + 1, *shape)).astype(np.float32)
+        count = 0
+
+        def call() -> float:
+            nonlocal count
+            start = time.perf_counter()
+            envs.step(actions[count % len(actions)])
+            count += 1
+            return time.perf_counter() - start
+
+        return num_envs * timed_rate(call, budget), threads
+    finally:
+        envs.close()
+
+
+def raw_mj_step_rate(task_path: str, budget: Budget) -> float:
+    """Physics steps/s of ``mujoco.mj_step`` on one MjData from a reset state, in a tight Python loop."""
+    import mujoco
+
+    core = BatchedEnv(task_path, 1)
+    try:
+        core.reset(seeds=[0])
+        model, data = core.model, core.sim.batch.get_data(0)
+        chunk = 100
+        mj_step = mujoco.mj_step
+
+        def loop() -> None:
+            for _ in range(chunk):
+                mj_step(model, data)
+
+        return chunk * timed_rate(timed(loop), budget)
+    finally:
+        core.close()
+
+
+def raw_batch_rate(task_path: str, num_threads: int, budget: Budget) -> float:
+    """Physics steps/s summed over ``BATCH_SIMS`` simulations of ``Batch.step(nstep=substeps)``."""
+    core = BatchedEnv(task_path, BATCH_SIMS, num_threads=num_threads)
+    try:
+        core.reset(seeds=list(range(BATCH_SIMS)))
+        batch, substeps = core.sim.batch, core.sim.substeps
+        return BATCH_SIMS * substeps * timed_rate(timed(lambda: batch.step(nstep=substeps)), budget)
+    finally:
+        core.close()
+
+
+def render_fps(task_path: str, size: tuple[int, int], preset: str, budget: Budget, min_frames: int = 3) -> float:
+    core = BatchedEnv(task_path, 1, render_size=size, render_preset=preset)
+    try:
+        core.reset(seeds=[0])
+        return timed_rate(timed(lambda: core.render(0)), budget, min_calls=min_frames)
+    finally:
+        core.close()
+
+
+MEMORY_SCRIPT = """
+import sys
+import numpy as np
+import gymnasium as gym
+import embodia
+
+env = gym.make(sys.argv[1])
+env.reset(seed=0)
+rng = np.random.default_rng(0)
+for _ in range(int(sys.argv[2])):
+    action = rng.uniform(-1, 1, env.action_space.shape).astype(np.float32)
+    _, _, terminated, truncated, _ = env.step(action)
+    if terminated or truncated:
+        env.reset()
+try:
+    with open("/proc/self/status") as status:
+        fields = dict(line.split(":", 1) for line in status if ":" in line)
+    print(int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024)
+except OSError:
+    import resource
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(peak, peak)
+"""
+
+
+def memory_mb(env_id: str) -> tuple[float, float]:
+    """(current, peak) resident MB of a fresh process that makes ``env_id`` and steps it ``MEMORY_STEPS`` times."""
+    result = subprocess.run(
+        [sys.executable, "-c", MEMORY_SCRIPT, env_id, str(MEMORY_STEPS)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    if result.returncode != 0:
+        lines = (result.stderr or result.stdout).strip().splitlines()
+        raise RuntimeError(lines[-1] if lines else f"exit code {result.returncode}")
+    current, peak = (float(v) for v in result.stdout.split()[-2:])
+    return current, peak
+
+
+# ---------------------------------------------------------------------------------------------------- one task
+def benchmark_task(env_id: str, budget: Budget) -> TaskResult:
+    result = TaskResult(env_id)
+    task_path = TASKS[env_id].task
+    try:
+        probe = BatchedEnv(task_path, 1)
+    except Exception as error:
+        result.error = describe_error(error)
+        result.rows.append(Row("construct", f"error: {result.error}"))
+        return result
+    substeps, dt = probe.sim.substeps, probe.model.opt.timestep
+    model = probe.model
+    result.model_info = (
+        f"{substeps} substeps of {dt * 1e3:g} ms per env step; nbody {model.nbody}, ngeom {model.ngeom}, "
+        f"nq {model.nq}, nv {model.nv}, nu {model.nu}"
+    )
+    probe.close()
+    del probe
+    fig = result.figures
+
+    def measure(label: str, fn: Callable[[], None]) -> None:
+        log(f"  {env_id}: {label}")
+        try:
+            fn()
+        except Exception as error:
+            result.rows.append(Row(label, f"error: {describe_error(error)}"))
+
+    def add(label: str, value: str, name: str | None = None, figure: float | None = None) -> None:
+        target, met = check(name, figure) if name and figure is not None else ("", None)
+        result.rows.append(Row(label, value, target, met))
+
+    def single() -> None:
+        fig["single_env"] = single_env_rate(env_id, budget)
+        add("single env (gymnasium.make), env steps/s", f"{fig['single_env']:,.0f}", "single_env", fig["single_env"])
+        fig["single_env_physics"] = fig["single_env"] * substeps
+        add("  = physics steps/s through env.step", f"{fig['single_env_physics']:,.0f}")
+
+    def vector(n: int) -> Callable[[], None]:
+        def run() -> None:
+            fig[f"vector_{n}"], threads = vector_env_rate(env_id, n, budget)
+            label = f"vector env, {plural(n, 'sim')} ({plural(threads, 'thread')}), env steps/s summed"
+            add(label, f"{fig[f'vector_{n}']:,.0f}")
+
+        return run
+
+    def mj_step() -> None:
+        fig["raw_mj_step"] = raw_mj_step_rate(task_path, budget)
+        add("raw mj_step loop, one MjData, physics steps/s", f"{fig['raw_mj_step']:,.0f}")
+
+    def batch(threads: int) -> Callable[[], None]:
+        def run() -> None:
+            key = f"raw_batch_{threads}t"
+            fig[key] = raw_batch_rate(task_path, threads, budget)
+            add(f"raw Batch.step, {BATCH_SIMS} sims, {plural(threads, 'thread')}, physics steps/s", f"{fig[key]:,.0f}")
+
+        return run
+
+    def resets() -> None:
+        fig["reset_ms"] = reset_ms(env_id, budget)
+        add("reset, mean ms", f"{fig['reset_ms']:.2f}", "reset_ms", fig["reset_ms"])
+
+    def render(spec: tuple[tuple[int, int], str], name: str | None, min_frames: int) -> Callable[[], None]:
+        (height, width), preset = spec
+
+        def run() -> None:
+            key = f"render_{preset}"
+            fig[key] = render_fps(task_path, (height, width), preset, budget, min_frames)
+            add(f"render {height}x{width} (h x w) preset {preset!r}, fps", f"{fig[key]:,.1f}", name, fig[key])
+
+        return run
+
+    def memory() -> None:
+        current, peak = memory_mb(env_id)
+        fig["memory_mb"] = current
+        value = f"{current:.0f} (peak {peak:.0f})"
+        add(f"one env process, {MEMORY_STEPS} steps, resident MB", value, "memory_mb", current)
+
+    measure("single env", single)
+    for n in VECTOR_SIZES:
+        measure(f"vector env {n}", vector(n))
+    measure("raw mj_step", mj_step)
+    for threads in BATCH_THREADS:
+        measure(f"raw Batch.step {threads} thread(s)", batch(threads))
+    if "raw_mj_step" in fig and "single_env_physics" in fig:
+        fig["overhead"] = fig["raw_mj_step"] / fig["single_env_physics"]
+        add(
+            "overhead ratio: raw mj_step / physics through env.step",
+            f"{fig['overhead']:.2f}",
+            "overhead",
+            fig["overhead"],
+        )
+    largest = max(VECTOR_SIZES)
+    if "raw_mj_step" in fig and f"vector_{largest}" in fig:
+        fig["vector_vs_raw"] = fig[f"vector_{largest}"] * substeps / fig["raw_mj_step"]
+        add(
+            f"vector@{largest} physics steps/s / raw single-thread mj_step",
+            f"{fig['vector_vs_raw']:.2f}x",
+            "vector_vs_raw",
+            fig["vector_vs_raw"],
+        )
+    measure("reset", resets)
+    measure("render fast", render(FAST_RENDER, "render_fast", 3))
+    measure("render quality", render(QUALITY_RENDER, None, budget.quality_min_frames))
+    measure("memory", memory)
+    return result
+
+
+# ---------------------------------------------------------------------------------------------------- report
+def header(budget_name: str) -> list[str]:
+    import mujoco
+
+    load = os.getloadavg() if hasattr(os, "getloadavg") else (float("nan"),) * 3
+    return [
+        "# embodia benchmark",
+        "",
+        f"- {datetime.datetime.now().astimezone():%Y-%m-%d %H:%M %Z}; run: {budget_name}",
+        f"- {platform.machine()}, {os.cpu_count()} cores; load average {load[0]:.2f} at start"
+        + (" (busy machine: figures are low)" if load[0] > 0.5 * (os.cpu_count() or 1) else ""),
+        f"- Python {platform.python_version()}, mujoco {mujoco.__version__}, numpy {np.__version__}, "
+        f"gymnasium {gym.__version__}, embodia {embodia.__version__}; MUJOCO_GL={os.environ.get('MUJOCO_GL', 'unset')}",
+        "",
+    ]
+
+
+def summary_table(results: list[TaskResult]) -> list[str]:
+    columns = [
+        ("single env steps/s", "single_env", "{:,.0f}"),
+        ("overhead", "overhead", "{:.2f}"),
+        ("reset ms", "reset_ms", "{:.2f}"),
+        ("vector@64 / raw", "vector_vs_raw", "{:.2f}x"),
+        ("fast render fps", "render_fast", "{:,.0f}"),
+        ("env process MB", "memory_mb", "{:.0f}"),
+    ]
+    lines = [
+        "| task | " + " | ".join(title for title, _, _ in columns) + " | targets met |",
+        "|---|" + "---:|" * len(columns) + "---|",
+        "| *target* | " + " | ".join(f"*{check(name, 0.0)[0]}*" for _, name, _ in columns) + " | |",
+    ]
+    for result in results:
+        if result.error:
+            lines.append(f"| {result.env_id} | error: {result.error} |" + " |" * len(columns))
+            continue
+        cells, met, total = [], 0, 0
+        for _, name, fmt in columns:
+            if name in result.figures:
+                ok = check(name, result.figures[name])[1]
+                met, total = met + ok, total + 1
+                cells.append(fmt.format(result.figures[name]) + ("" if ok else " (miss)"))
+            else:
+                cells.append("error")
+        errors = sum(row.value.startswith("error") for row in result.rows)
+        verdict = f"{met}/{len(columns)}" + (f", {errors} error(s)" if errors else "")
+        lines.append(f"| {result.env_id} | " + " | ".join(cells) + f" | {verdict} |")
+    return [*lines, ""]
+
+
+def task_table(result: TaskResult) -> list[str]:
+    lines = [f"## {result.env_id}", ""]
+    if result.model_info:
+        lines += [result.model_info, ""]
+    lines += ["| metric | value | target | met |", "|---|---:|---|---|"]
+    for row in result.rows:
+        met = "" if row.met is None else ("yes" if row.met else "**no**")
+        lines.append(f"| {row.metric} | {row.value} | {row.target} | {met} |")
+    return [*lines, ""]
+
+
+def resolve_tasks(names: list[str] | None) -> list[str]:
+    if not names:
+        return list(TASKS)
+    chosen = []
+    for name in names:
+        env_id = name if "/" in name else f"embodia/{name}"
+        if env_id not in TASKS:
+            raise SystemExit(f"unknown task {name!r}; valid: {', '.join(TASKS)}")
+        chosen.append(env_id)
+    return chosen
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="short timing windows (seconds, noisier figures)")
+    parser.add_argument("--tasks", nargs="+", metavar="ID", help="task ids (default: every registered task)")
+    parser.add_argument("--out", type=Path, help="also write the markdown to this file")
+    args = parser.parse_args(argv)
+
+    env_ids = resolve_tasks(args.tasks)
+    budget = QUICK if args.quick else FULL
+    lines = header("quick" if args.quick else "full")
+    results = []
+    for env_id in env_ids:
+        log(f"benchmarking {env_id}")
+        results.append(benchmark_task(env_id, budget))
+    lines += summary_table(results)
+    for result in results:
+        lines += task_table(result)
+    text = "\n".join(lines)
+    print(text)
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(text)
+        log(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
