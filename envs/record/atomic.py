@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import tempfile
+import secrets
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,8 +22,9 @@ TMP_MARKER = ".tmp"
 class AtomicPath:
     """A hidden temporary path next to ``path``: ``commit`` publishes it under ``path``, ``discard`` removes it.
 
-    The temporary name starts with a dot and ends in ``.tmp`` + ``suffix``, so a ``*.npz`` or ``*.mp4`` glob
-    never takes it for a finished file (``suffix`` is for tools that pick a format by extension).
+    The temporary name is hidden (``.<name>.<pid>-<random>.tmp<suffix>``), so neither ``episode_*`` patterns nor,
+    without a ``suffix``, extension globs such as ``*.npz`` take it for a finished file. ``suffix`` is for tools
+    that pick a format by extension (ffmpeg needs ``.mp4``).
     """
 
     def __init__(self, path: str | os.PathLike, overwrite: bool = False, suffix: str = "") -> None:
@@ -31,9 +32,16 @@ class AtomicPath:
         self.overwrite = overwrite
         self._check_free()
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=f"{TMP_MARKER}{suffix}", dir=self.path.parent)
-        os.close(fd)
-        self.tmp = Path(name)
+        # not tempfile.mkstemp: its files are private (0600); these get the usual permissions (umask applies)
+        while True:
+            self.tmp = self.path.with_name(
+                f".{self.path.name}.{os.getpid()}-{secrets.token_hex(4)}{TMP_MARKER}{suffix}"
+            )
+            try:
+                os.close(os.open(self.tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+                break
+            except FileExistsError:
+                continue
 
     def _check_free(self) -> None:
         if not self.overwrite and self.path.exists():

@@ -176,8 +176,7 @@ class EpisodeBuffer:
         model: Mapping[str, np.ndarray] | None = None,
     ) -> None:
         """Start the episode with the reset observation, info and state (and per-simulation model values)."""
-        for rows in (self._obs, self._info, self._states, self._actions):
-            rows.clear()
+        self._obs, self._info, self._states, self._actions = [], [], [], []
         self._rewards, self._terminated, self._truncated = [], [], []
         self.model = {k: np.array(v) for k, v in (model or {}).items()}
         self._obs.append(self._obs_dict(obs))
@@ -208,10 +207,9 @@ class EpisodeBuffer:
     def build(self) -> Episode:
         if not self._obs:
             raise RuntimeError("EpisodeBuffer.build called before reset")
-        action_dim = self._actions[0].shape if self._actions else (0,)
         return Episode(
             observations={k: np.stack([o[k] for o in self._obs]) for k in self._obs[0]},
-            actions=np.stack(self._actions) if self._actions else np.zeros((0, *action_dim)),
+            actions=np.stack(self._actions) if self._actions else np.zeros((0, 0)),
             rewards=np.array(self._rewards, dtype=np.float64),
             terminated=np.array(self._terminated, dtype=bool),
             truncated=np.array(self._truncated, dtype=bool),

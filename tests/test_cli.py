@@ -1,0 +1,118 @@
+"""The ``embodia`` command and ``run_episodes``: real runs in subprocesses, real recorded files."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import av
+import pytest
+
+from embodia.agents.evaluate import run_episodes
+from embodia.cli import main
+from embodia.envs.record.episode import load_episode
+from embodia.registration import TASKS
+
+ENV_ID = "embodia/BinPicking-v0"
+FAST_VIDEO = ["--render-size", "64x80", "--render-preset", "fast"]
+
+
+def embodia_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "embodia.cli", *args], capture_output=True, text=True, timeout=300)
+
+
+def test_list(capsys: pytest.CaptureFixture) -> None:
+    assert main(["list"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == len(TASKS)
+    for line, (env_id, entry) in zip(lines, TASKS.items(), strict=True):
+        assert line.startswith(env_id) and line.endswith(entry.summary)
+
+
+def test_info(capsys: pytest.CaptureFixture) -> None:
+    assert main(["info", ENV_ID]) == 0
+    out = capsys.readouterr().out
+    assert "control: ee_delta at 20 Hz; physics timestep 0.002 s, 25 substeps" in out
+    assert "episode: 200 steps (10 s)" in out
+    assert "action: Box(-1.0, 1.0, (7,), float32)" in out
+    assert "[0:3] TCP translation" in out and "[3:6] TCP rotation" in out and "[6] gripper" in out
+    assert "robot.joint_pos      (7,) float32" in out and "task.slot_pos" in out
+
+
+def test_unknown_task_is_one_line_error() -> None:
+    for command in (["info", "embodia/Nope-v0"], ["run", "embodia/Nope-v0", "--episodes", "1"]):
+        result = embodia_cli(*command)
+        assert result.returncode == 2
+        assert result.stdout == ""
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and "Traceback" not in result.stderr
+        assert "unknown task 'embodia/Nope-v0'" in lines[0] and all(env_id in lines[0] for env_id in TASKS)
+
+
+def test_run_records_episodes_videos_and_summary(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    command = ["run", ENV_ID, "--policy", "expert", "--episodes", "2", "--num-envs", "2", "--record", str(out)]
+    result = embodia_cli(*command, *FAST_VIDEO)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.strip().splitlines()
+    assert "success rate 100.0% (2/2)" in lines[0]
+    assert lines[-1] == f"output: {out.resolve()}"
+
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["success_rate"] == 1.0 and summary["episodes"] == 2
+    assert [e["seed"] for e in summary["per_episode"]] == [0, 1]
+    meta = json.loads((out / "meta.json").read_text())
+    assert meta["env_id"] == ENV_ID and meta["policy"] == "expert" and meta["seed"] == 0
+    assert (out / "scene.xml").read_text().startswith("<mujoco")
+    for k, row in enumerate(summary["per_episode"]):
+        stem = out / f"episode_{k:04d}"
+        assert json.loads(stem.with_suffix(".json").read_text()) == row
+        episode = load_episode(stem.with_suffix(".npz"))
+        assert episode.length == row["length"] and episode.info["success"][-1]
+        assert episode.rewards.sum() == pytest.approx(row["return"], rel=1e-12)
+        assert episode.metadata["seed"] == row["seed"] and episode.metadata["control_hz"] == 20.0
+        with av.open(str(stem.with_suffix(".mp4"))) as container:
+            frames = list(container.decode(video=0))
+        assert len(frames) == row["length"] + 1 and (frames[0].height, frames[0].width) == (64, 80)
+
+    # a second run into the same folder is refused, then allowed with --overwrite
+    again = embodia_cli("run", ENV_ID, "--episodes", "1", "--record", str(out), "--no-video", "--quiet")
+    assert again.returncode == 2 and "already holds a recorded run" in again.stderr
+    assert "Traceback" not in again.stderr
+    again = embodia_cli("run", ENV_ID, "--episodes", "1", "--record", str(out), "--no-video", "--quiet", "--overwrite")
+    assert again.returncode == 0, again.stderr
+    assert sorted(p.name for p in out.iterdir()) == [
+        "episode_0000.json", "episode_0000.npz", "meta.json", "scene.xml", "summary.json",
+    ]  # fmt: skip
+
+
+def test_results_do_not_depend_on_num_envs(tmp_path: Path) -> None:
+    summaries = []
+    for num_envs in ("1", "2"):
+        out = tmp_path / f"n{num_envs}"
+        command = ["run", ENV_ID, "--episodes", "3", "--seed", "5", "--num-envs", num_envs, "--record", str(out)]
+        result = embodia_cli(*command, "--no-video", "--quiet")
+        assert result.returncode == 0, result.stderr
+        summaries.append(json.loads((out / "summary.json").read_text()))
+    per_episode = [s["per_episode"] for s in summaries]
+    assert per_episode[0] == per_episode[1]  # same seeds, bit-identical returns and lengths
+    assert [e["seed"] for e in per_episode[0]] == [5, 6, 7]
+
+
+@pytest.mark.parametrize("num_envs", [1, 3])
+def test_random_policy_is_seeded_per_episode(num_envs: int) -> None:
+    reference = run_episodes(ENV_ID, "random", episodes=3, seed=2, num_envs=2, progress=False)
+    summary = run_episodes(ENV_ID, "random", episodes=3, seed=2, num_envs=num_envs, progress=False)
+    assert summary["per_episode"] == reference["per_episode"]
+    assert summary["success_rate"] == 0.0 and summary["mean_length"] == 200
+
+
+def test_run_episodes_rejects_bad_arguments(tmp_path: Path) -> None:
+    with pytest.raises(KeyError, match="valid: embodia/BinPicking-v0"):
+        run_episodes("embodia/Nope-v0", episodes=1, progress=False)
+    with pytest.raises(ValueError, match="unknown policy"):
+        run_episodes(ENV_ID, "dance", episodes=1, progress=False)
+    with pytest.raises(ValueError, match="unknown camera 'ceiling'"):
+        run_episodes(ENV_ID, episodes=1, record_dir=tmp_path, render_camera="ceiling", progress=False)

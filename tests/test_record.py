@@ -1,0 +1,204 @@
+"""Episode files, videos and crash safety: real physics, real files, real decoders."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+import embodia  # noqa: F401  (selects the GL backend before mujoco loads)
+from embodia.agents.experts.bin_picking import BinPickingExpert
+from embodia.envs.core.batched_env import BatchedEnv, take
+from embodia.envs.record.atomic import atomic_write
+from embodia.envs.record.episode import (
+    FORMAT,
+    Episode,
+    EpisodeBuffer,
+    EpisodeFileError,
+    episode_metadata,
+    load_episode,
+)
+from embodia.envs.record.video import VideoWriter, write_gif, write_video
+from embodia.registration import TASKS
+
+ENV_ID = "embodia/BinPicking-v0"
+STEPS = 12
+
+
+def record_steps(num_steps: int = STEPS, seed: int = 3) -> tuple[Episode, BatchedEnv]:
+    """A short expert episode of simulation 1 of 2, recorded through an EpisodeBuffer."""
+    env = BatchedEnv(TASKS[ENV_ID].task, 2)
+    expert = BinPickingExpert(2)
+    obs, info = env.reset(seeds=[seed, seed + 1])
+    expert.reset(np.arange(2))
+    meta = episode_metadata(ENV_ID, {}, seed + 1, "expert", env.config.control_hz, episode=0)
+    buffer = EpisodeBuffer(meta)
+    buffer.reset(take(obs, 1), take(info, 1), env.sim.state(1), {"body_mass": env.sim.batch.expanded("body_mass")[1]})
+    for _ in range(num_steps):
+        action = expert.act(obs, info)
+        obs, reward, terminated, truncated, info = env.step(action)
+        buffer.step(action[1], reward[1], terminated[1], truncated[1], take(obs, 1), take(info, 1), env.sim.state(1))
+    return buffer.build(), env
+
+
+@pytest.fixture(scope="module")
+def episode() -> Episode:
+    return record_steps()[0]
+
+
+def test_episode_round_trip(tmp_path: Path, episode: Episode) -> None:
+    path = episode.save(tmp_path / "episode_0000.npz")
+    loaded = load_episode(path)
+    assert loaded.length == STEPS
+    assert loaded.metadata["format"] == FORMAT
+    assert loaded.metadata["env_id"] == ENV_ID and loaded.metadata["seed"] == 4
+    assert set(loaded.metadata["versions"]) >= {"embodia", "mujoco"}
+    assert loaded.observations.keys() == episode.observations.keys()
+    for key, value in episode.observations.items():
+        assert loaded.observations[key].shape[0] == STEPS + 1
+        np.testing.assert_array_equal(loaded.observations[key], value)
+        assert loaded.observations[key].dtype == np.float32
+    for name in ("actions", "rewards", "terminated", "truncated", "mj_state"):
+        np.testing.assert_array_equal(getattr(loaded, name), getattr(episode, name))
+    assert loaded.actions.shape == (STEPS, 7)
+    assert loaded.mj_state.shape[0] == STEPS + 1
+    assert {"success", "fail", "grasped", "physics_unstable", "reward_terms/reach"} <= set(loaded.info)
+    assert all(v.shape == (STEPS + 1,) for v in loaded.info.values())
+    np.testing.assert_array_equal(loaded.model["body_mass"], episode.model["body_mass"])
+
+
+def test_recorded_state_restores_the_simulation(episode: Episode) -> None:
+    """Row t of mj_state is the physics state that produced observation t."""
+    import mujoco
+
+    env = BatchedEnv(TASKS[ENV_ID].task, 1)
+    data = mujoco.MjData(env.model)
+    mujoco.mj_setState(env.model, data, episode.mj_state[-1], mujoco.mjtState.mjSTATE_INTEGRATION)
+    mujoco.mj_forward(env.model, data)
+    tcp = data.site_xpos[env.robot.tcp_site]
+    np.testing.assert_allclose(tcp, episode.observations["robot.tcp_pos"][-1], atol=1e-6)
+
+
+def test_existing_file_is_not_overwritten(tmp_path: Path, episode: Episode) -> None:
+    path = tmp_path / "episode_0000.npz"
+    path.write_bytes(b"precious")
+    with pytest.raises(FileExistsError, match=r"episode_0000\.npz"):
+        episode.save(path)
+    assert path.read_bytes() == b"precious"
+    assert list(tmp_path.iterdir()) == [path]  # no temporary left behind
+    episode.save(path, overwrite=True)
+    assert load_episode(path).length == STEPS
+
+
+@pytest.mark.parametrize("damage", ["truncate", "flip", "garbage", "empty"])
+def test_damaged_file_gives_one_line_error(tmp_path: Path, episode: Episode, damage: str) -> None:
+    path = episode.save(tmp_path / "episode_0000.npz")
+    data = path.read_bytes()
+    if damage == "truncate":
+        path.write_bytes(data[: len(data) // 2])
+    elif damage == "flip":
+        middle = len(data) // 2
+        path.write_bytes(data[:middle] + bytes(b ^ 0xFF for b in data[middle : middle + 64]) + data[middle + 64 :])
+    elif damage == "garbage":
+        path.write_bytes(b"not an episode at all\n" * 10)
+    else:
+        path.write_bytes(b"")
+    with pytest.raises(EpisodeFileError) as raised:
+        load_episode(path)
+    message = str(raised.value)
+    assert str(path) in message and "\n" not in message
+
+
+def test_foreign_npz_is_rejected(tmp_path: Path) -> None:
+    path = tmp_path / "other.npz"
+    np.savez_compressed(path, actions=np.zeros((3, 7)))
+    with pytest.raises(EpisodeFileError, match=r"other\.npz: not an embodia episode file"):
+        load_episode(path)
+    with pytest.raises(FileNotFoundError, match=r"missing\.npz"):
+        load_episode(tmp_path / "missing.npz")
+
+
+def test_failed_write_leaves_nothing(tmp_path: Path) -> None:
+    with pytest.raises(RuntimeError), atomic_write(tmp_path / "x.json") as tmp:
+        tmp.write_text("half")
+        raise RuntimeError("crash while writing")
+    assert list(tmp_path.iterdir()) == []
+
+
+def decode(path: Path) -> tuple[int, int, int, str]:
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        frames = list(container.decode(stream))
+        return len(frames), frames[0].height, frames[0].width, stream.codec_context.name
+
+
+@pytest.mark.parametrize(("height", "width"), [(96, 128), (75, 101)])
+def test_mp4_decodes_with_right_frames_and_size(tmp_path: Path, height: int, width: int) -> None:
+    env = BatchedEnv(TASKS[ENV_ID].task, 1, render_size=(height, width), render_preset="fast")
+    env.reset(seeds=[0])
+    frames = []
+    for _ in range(7):
+        frames.append(env.render(0))
+        env.step(np.zeros((1, 7)))
+    path = write_video(tmp_path / "clip.mp4", frames, fps=env.config.control_hz)
+    count, h, w, codec = decode(path)
+    assert (count, codec) == (7, "h264")
+    assert (h, w) == (height + height % 2, width + width % 2)  # odd sizes padded to even for yuv420p
+    assert [p.name for p in tmp_path.iterdir()] == ["clip.mp4"]
+    with pytest.raises(FileExistsError, match=r"clip\.mp4"):
+        write_video(path, frames, fps=20)
+
+
+def test_aborted_video_leaves_nothing(tmp_path: Path) -> None:
+    frame = np.zeros((32, 32, 3), dtype=np.uint8)
+    with pytest.raises(KeyboardInterrupt), VideoWriter(tmp_path / "clip.mp4", fps=20) as writer:
+        writer.append(frame)
+        raise KeyboardInterrupt
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_gif(tmp_path: Path) -> None:
+    frames = [np.full((16, 24, 3), k * 20, dtype=np.uint8) for k in range(6)]
+    path = write_gif(tmp_path / "clip.gif", frames, fps=10, every=2)
+    with av.open(str(path)) as container:
+        decoded = list(container.decode(video=0))
+    assert len(decoded) == 3 and (decoded[0].height, decoded[0].width) == (16, 24)
+
+
+def test_killed_recording_leaves_only_complete_episodes(tmp_path: Path) -> None:
+    """SIGKILL a recording after its first episode file appears: every .npz present is complete."""
+    out = tmp_path / "run"
+    command = [sys.executable, "-m", "embodia.cli", "run", ENV_ID, "--episodes", "8", "--num-envs", "2"]
+    command += ["--record", str(out), "--render-size", "64x80", "--render-preset", "fast", "--quiet"]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 120
+        while not list(out.glob("episode_*.npz")):
+            assert process.poll() is None, process.stderr.read().decode()
+            assert time.monotonic() < deadline, "no episode file appeared"
+            time.sleep(0.02)
+        assert process.poll() is None, "the run finished before it could be killed"
+        process.send_signal(signal.SIGKILL)
+    finally:
+        process.kill()
+        process.wait()
+    assert process.returncode == -signal.SIGKILL
+    assert not (out / "summary.json").exists()
+    assert json.loads((out / "meta.json").read_text())["env_id"] == ENV_ID
+    episodes = sorted(out.glob("*.npz"))
+    assert episodes and all(p.name.startswith("episode_") for p in episodes)
+    for path in episodes:
+        episode = load_episode(path)
+        assert episode.terminated[-1] or episode.truncated[-1]  # complete, not cut short
+        stem = path.with_suffix("")
+        assert json.loads(stem.with_suffix(".json").read_text())["length"] == episode.length
+        assert decode(stem.with_suffix(".mp4"))[0] == episode.length + 1
+    leftovers = [p for p in out.iterdir() if p.name.startswith(".")]
+    assert all(".tmp" in p.name for p in leftovers)  # episodes in flight: hidden temporaries only
