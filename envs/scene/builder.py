@@ -54,7 +54,7 @@ class SceneBuilder:
         spec.option.ls_iterations = physics.ls_iterations
         spec.visual.global_.offwidth = 1280
         spec.visual.global_.offheight = 960
-        spec.visual.quality.shadowsize = 4096
+        spec.visual.quality.shadowsize = 2048
         spec.visual.headlight.ambient = [0.35, 0.35, 0.35]
         spec.visual.headlight.diffuse = [0.45, 0.45, 0.45]
         spec.visual.headlight.specular = [0.1, 0.1, 0.1]
