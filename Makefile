@@ -57,6 +57,7 @@ install-dev: $(DEV_STAMP)
 demo: $(BASE_STAMP)
 	@for task in $(DEMO_TASKS); do \
 		echo "== $$task"; \
+		rm -rf "$(DEMO_DIR)/$${task#embodia/}"; \
 		$(VENV)/bin/embodia run "$$task" --policy expert --episodes $(DEMO_EPISODES) \
 			--record "$(DEMO_DIR)/$${task#embodia/}"; \
 	done
