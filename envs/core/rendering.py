@@ -29,17 +29,20 @@ def select_gl_backend() -> str | None:
 
 @dataclass(frozen=True)
 class RenderPreset:
-    """``fast``: no shadows, reflections or multisampling (pixels and CI). ``quality``: for demo videos."""
+    """``fast``: no shadows, reflections or multisampling, coarser capsules (pixels and CI).
+    ``quality``: for demo videos. In software GL, multisampling, shadows and the triangle count of curved
+    primitives (``slices``) set the cost of a frame."""
 
     multisamples: int
     shadows: bool
     reflections: bool
     skybox: bool
+    slices: int
 
 
 RENDER_PRESETS = {
-    "fast": RenderPreset(multisamples=0, shadows=False, reflections=False, skybox=False),
-    "quality": RenderPreset(multisamples=4, shadows=True, reflections=True, skybox=True),
+    "fast": RenderPreset(multisamples=0, shadows=False, reflections=False, skybox=False, slices=16),
+    "quality": RenderPreset(multisamples=4, shadows=True, reflections=True, skybox=True, slices=28),
 }
 
 
@@ -57,6 +60,8 @@ class SimRenderer:
         self.preset = RENDER_PRESETS[preset]
         self.model = model
         model.vis.quality.offsamples = self.preset.multisamples
+        model.vis.quality.numslices = self.preset.slices  # read when the GL context is made, so per renderer
+        model.vis.quality.numstacks = self.preset.slices // 2
         model.vis.global_.offwidth = max(model.vis.global_.offwidth, width)
         model.vis.global_.offheight = max(model.vis.global_.offheight, height)
         try:
