@@ -38,7 +38,7 @@ class Simulation:
         self.num_sims = num_sims
         self.substeps = round(substeps)
         self.control_dt_s = control_dt_s
-        self.batch = Batch(model, nsim=num_sims, nthread=num_threads or min(2, num_sims))
+        self.batch = Batch(model, nsim=num_sims, nthread=num_threads or min(2, num_sims), persistent=True)
         self.home_key = model.key("home").id
         for name in BOUND_FIELDS:
             setattr(self, name, self.batch.bind(name))
