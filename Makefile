@@ -15,7 +15,8 @@ PIP := $(PY) -m pip --disable-pip-version-check
 # torch must be this CPU build, installed before stable-baselines3 (the `learn` extra): an unpinned torch pulls
 # a CUDA build of several GB.
 TORCH_PIN := torch==2.13.0
-DEMO_DIR := runs/demo
+# every demo run records into a folder of its own: nothing recorded before is overwritten
+DEMO_DIR := runs/demo/$(shell date +%Y%m%d-%H%M%S)
 DEMO_TASKS := embodia/BinPicking-v0 embodia/Handover-v0
 DEMO_EPISODES := 3
 
@@ -35,6 +36,7 @@ help:
 	@echo "make bench   speed, render and memory benchmark (experiments/results/benchmark.md)"
 
 $(PY):
+	bash tools/install-system-packages.sh
 	$(PYTHON) -m venv $(VENV)
 
 venv: $(PY)
@@ -57,7 +59,6 @@ install-dev: $(DEV_STAMP)
 demo: $(BASE_STAMP)
 	@for task in $(DEMO_TASKS); do \
 		echo "== $$task"; \
-		rm -rf "$(DEMO_DIR)/$${task#embodia/}"; \
 		$(VENV)/bin/embodia run "$$task" --policy expert --episodes $(DEMO_EPISODES) \
 			--record "$(DEMO_DIR)/$${task#embodia/}"; \
 	done
@@ -81,4 +82,4 @@ bench-quick: $(BASE_STAMP)
 	$(PY) experiments/benchmark.py --quick
 
 clean:
-	rm -rf build dist .pytest_cache .ruff_cache $(DEMO_DIR)
+	rm -rf build dist .pytest_cache .ruff_cache

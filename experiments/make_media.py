@@ -1,0 +1,57 @@
+"""Render the README's task media: one frame and one short GIF per task, from the scripted expert.
+
+    python experiments/make_media.py            # writes docs/media/<task>.png and <task>.gif
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+
+import embodia  # noqa: F401  (headless GL backend before mujoco loads)
+from embodia.agents.experts import load_expert
+from embodia.envs.core.batched_env import BatchedEnv
+from embodia.envs.record.video import write_gif
+from embodia.registration import TASKS
+
+MEDIA = Path(__file__).resolve().parent.parent / "docs" / "media"
+
+
+def task_media(env_id: str, seed: int, out: Path, frame_every: int = 4) -> tuple[Path, Path]:
+    env = BatchedEnv(TASKS[env_id].task, 1, render_size=(240, 320), render_preset="quality")
+    expert = load_expert(env_id, 1)
+    obs, info = env.reset(seeds=[seed])
+    expert.reset(np.arange(1))
+    frames = [env.render(0)]
+    for step in range(env.config.episode_steps):
+        obs, _, terminated, truncated, info = env.step(expert.act(obs, info))
+        if step % frame_every == 0:
+            frames.append(env.render(0))
+        if terminated[0] or truncated[0]:
+            break
+    frames += [env.render(0)] * 6  # hold the final state
+    name = env_id.split("/")[1].split("-")[0].lower()
+    still = out / f"{name}.png"
+    import imageio.v3 as iio
+
+    iio.imwrite(still, frames[len(frames) * 3 // 5])
+    gif = out / f"{name}.gif"
+    write_gif(gif, frames, fps=env.config.control_hz / frame_every, overwrite=True)
+    env.close()
+    return still, gif
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seed", type=int, default=3)
+    args = parser.parse_args()
+    MEDIA.mkdir(parents=True, exist_ok=True)
+    for env_id in TASKS:
+        for path in task_media(env_id, args.seed, MEDIA):
+            print(f"{path.relative_to(MEDIA.parent.parent)}: {path.stat().st_size / 1024:.0f} KB")
+
+
+if __name__ == "__main__":
+    main()
