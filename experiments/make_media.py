@@ -1,6 +1,6 @@
 """Render the README's task media: one frame and one short GIF per task, from the scripted expert.
 
-    python experiments/make_media.py            # writes docs/media/<task>.png and <task>.gif
+python experiments/make_media.py            # writes docs/media/<task>.png and <task>.gif
 """
 
 from __future__ import annotations
