@@ -3,8 +3,6 @@ square to its pocket, choosing among equivalent yaws the one that keeps joint 7 
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
 from embodia.agents.experts import motion
@@ -25,15 +23,8 @@ def quat_yaw(quat: np.ndarray) -> np.ndarray:
     return np.arctan2(2 * (w * z + x * y), 1 - 2 * (y * y + z * z))
 
 
-class BinPickingExpert:
-    def __init__(self, num_envs: int) -> None:
-        self.machine = PickAndPlace(num_envs)
-
-    def reset(self, env_ids: np.ndarray, seed: int | None = None) -> None:
-        self.machine.reset(env_ids)
-
-    def act(self, obs: Any, info: dict[str, Any]) -> np.ndarray:
-        s = info["state"]
+class BinPickingExpert(PickAndPlace):
+    def goal(self, s: dict[str, np.ndarray]) -> PickPlaceGoal:
         tcp, kind, slot = s["tcp_pos"], s["part_kind"], s["slot_pos"]
         part_yaw = quat_yaw(s["part_quat"])
         period = SYMMETRY_RAD[kind]
@@ -43,7 +34,7 @@ class BinPickingExpert:
         jaw = motion.jaw_yaw(s["tcp_xmat"])
         grasp_jaw = neutral + motion.wrap(part_yaw + np.pi / 2 - neutral, period)
         place_jaw = neutral + motion.wrap(jaw - part_yaw - neutral, period)
-        goal = PickPlaceGoal(
+        return PickPlaceGoal(
             object_pos=s["part_pos"],
             grasp_point=s["part_pos"],
             release_point=slot + np.outer(REST_HEIGHT_M[kind] + RELEASE_GAP_M, [0.0, 0.0, 1.0]),
@@ -52,4 +43,3 @@ class BinPickingExpert:
             grasp_jaw=np.where(symmetric, grasp_jaw, jaw),
             place_jaw=np.where(symmetric, place_jaw, jaw),
         )
-        return self.machine.act(s, goal)

@@ -7,7 +7,9 @@ starts so that they never flip between equivalent yaws mid-motion.
 
 from __future__ import annotations
 
+import abc
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -42,7 +44,9 @@ class PickPlaceTiming:
     lost_distance_m: float = 0.05
 
 
-class PickAndPlace:
+class PickAndPlace(abc.ABC):
+    """The policy protocol (``reset``, ``act``) around the phase machine; an expert defines ``goal``."""
+
     def __init__(self, num_envs: int, timing: PickPlaceTiming | None = None) -> None:
         self.timing = timing or PickPlaceTiming()
         self.phase = np.zeros(num_envs, dtype=np.int64)
@@ -50,12 +54,18 @@ class PickAndPlace:
         self.jaw_goal = np.zeros(num_envs)
         self.yaw_active = np.zeros(num_envs, dtype=bool)
 
-    def reset(self, env_ids: np.ndarray) -> None:
+    @abc.abstractmethod
+    def goal(self, state: dict[str, np.ndarray]) -> PickPlaceGoal:
+        """This step's task geometry from ``info["state"]``."""
+
+    def reset(self, env_ids: np.ndarray, seed: int | None = None) -> None:
         self.phase[env_ids] = APPROACH
         self.timer[env_ids] = 0
         self.yaw_active[env_ids] = False
 
-    def act(self, state: dict[str, np.ndarray], goal: PickPlaceGoal) -> np.ndarray:
+    def act(self, obs: Any, info: dict[str, Any]) -> np.ndarray:
+        state = info["state"]
+        goal = self.goal(state)
         t = self.timing
         tcp, xmat = state["tcp_pos"], state["tcp_xmat"]
         n = len(tcp)

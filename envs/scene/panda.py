@@ -38,6 +38,11 @@ def load() -> mujoco.MjSpec:
     return mujoco.MjSpec.from_file(asset_path())
 
 
+def mount(builder, pos, prefix: str = "robot") -> None:
+    """Attach a fresh arm at ``pos`` under ``prefix/``, with its home pose in the scene's keyframe."""
+    builder.add_robot(load(), prefix, pos, home_qpos=home_qpos_by_joint(), home_ctrl=home_ctrl_by_actuator())
+
+
 def home_qpos_by_joint() -> dict[str, float]:
     values = dict(zip(ARM_JOINTS, HOME_QPOS.tolist(), strict=True))
     values.update({joint: GRIPPER_MAX_WIDTH_M / 2 for joint in FINGER_JOINTS})

@@ -70,13 +70,7 @@ class Handover(Task):
             size=[0.13, 0.13, ROBOT_BASE[2] / 2],
             material="dark_steel",
         )
-        builder.add_robot(
-            panda.load(),
-            "robot",
-            ROBOT_BASE,
-            home_qpos=panda.home_qpos_by_joint(),
-            home_ctrl=panda.home_ctrl_by_actuator(),
-        )
+        panda.mount(builder, ROBOT_BASE)
         props.add_table(builder, "bedside_table", TABLE_CENTER_XY, TABLE_TOP_Z, (0.2, 0.16), "wood")
         self.palm_site_name, self.person_actuator_names = props.add_seated_person(
             builder, "person", PERSON_POS, yaw=np.pi

@@ -83,13 +83,7 @@ class BinPicking(Task):
         builder = SceneBuilder("bin_picking", self.config.physics)
         props.add_room(builder)
         props.add_table(builder, "bench", (0.35, 0.0), BENCH_TOP_Z, (0.55, 0.65), "bench")
-        builder.add_robot(
-            panda.load(),
-            "robot",
-            ROBOT_BASE,
-            home_qpos=panda.home_qpos_by_joint(),
-            home_ctrl=panda.home_ctrl_by_actuator(),
-        )
+        panda.mount(builder, ROBOT_BASE)
         props.add_open_box(
             builder, "bin", BIN_CENTER, BIN_INNER_HALF, wall_height=0.05, wall=0.01, material="plastic_grey"
         )
