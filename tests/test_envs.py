@@ -165,3 +165,34 @@ def test_every_task_is_registered_with_a_vector_entry_point():
     for task_id in TASKS:
         spec = gym.spec(task_id)
         assert spec.vector_entry_point is not None and spec.max_episode_steps > 0
+
+
+def test_a_simulation_does_not_depend_on_how_many_run_beside_it(task_id):
+    """Bit-identical expert trajectories at batch sizes 1 and 5 (no batch-size-dependent summation order)."""
+    from embodia.agents.experts import load_expert
+
+    trajectories = {}
+    for n in (1, 5):
+        env = BatchedEnv(TASKS[task_id].task, n)
+        expert = load_expert(task_id, n)
+        obs, info = env.reset(seeds=[42 + k for k in range(n)])
+        expert.reset(np.arange(n))
+        rewards, positions = [], []
+        for _ in range(60):
+            obs, reward, _, _, info = env.step(expert.act(obs, info))
+            rewards.append(reward[0])
+            positions.append(obs["robot.tcp_pos"][0])
+        trajectories[n] = (np.array(rewards), np.array(positions))
+    assert np.array_equal(trajectories[1][0], trajectories[5][0])
+    assert np.array_equal(trajectories[1][1], trajectories[5][1])
+
+
+def test_tcp_jacobian_equals_mujocos():
+    env = BatchedEnv(TASKS["embodia/BinPicking-v0"].task, 3)
+    env.reset(seeds=[0, 1, 2])
+    for k in range(4):
+        env.step(np.random.default_rng(k).uniform(-1, 1, (3, 7)))
+    robot = env.robot
+    jacp, jacr = env.sim.batch.jac(robot.hand_body, robot.tcp_pos(env.sim))
+    expected = np.concatenate([jacp[:, :, robot.arm_dof], jacr[:, :, robot.arm_dof]], axis=1)
+    assert np.abs(robot.tcp_jacobian(env.sim) - expected).max() < 1e-12

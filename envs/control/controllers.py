@@ -86,7 +86,9 @@ class EndEffectorDelta(Controller):
         twist = arm_action * self._twist_scale
         posture = self.nullspace_gain * (self.robot.home_qpos - q)
         # dq = J+ twist + (I - J+ J) posture = posture + J+ (twist - J posture), J+ = J^T (J J^T + d^2 I)^-1
-        residual = (twist - np.einsum("nij,nj->ni", jac, posture))[:, :, None]
+        # matmul, not einsum: einsum's summation order depends on the batch size, and a simulation's
+        # trajectory must not depend on how many run beside it
+        residual = twist[:, :, None] - jac @ posture[:, :, None]
         return posture + (jac_t @ np.linalg.solve(jac @ jac_t + self._damping_eye, residual))[:, :, 0]
 
 

@@ -8,9 +8,8 @@ import numpy as np
 from embodia.envs.core.sim import Simulation
 from embodia.envs.scene import panda
 
-LEVI_CIVITA = np.zeros((3, 3, 3))
-LEVI_CIVITA[0, 1, 2] = LEVI_CIVITA[1, 2, 0] = LEVI_CIVITA[2, 0, 1] = 1.0
-LEVI_CIVITA[0, 2, 1] = LEVI_CIVITA[2, 1, 0] = LEVI_CIVITA[1, 0, 2] = -1.0
+_NEXT = np.array([1, 2, 0])  # (a x b)_i = a_next(i) b_after(i) - a_after(i) b_next(i)
+_AFTER = np.array([2, 0, 1])
 
 
 class RobotView:
@@ -69,7 +68,9 @@ class RobotView:
         axes = sim.xaxis[:, self.arm_joints]
         lever = self.tcp_pos(sim)[:, None, :] - sim.xanchor[:, self.arm_joints]
         jacobian = np.empty((axes.shape[0], 6, axes.shape[1]))
-        jacobian[:, :3] = np.einsum("ijk,nlj,nlk->nil", LEVI_CIVITA, axes, lever)  # axes x lever, one call
+        # axes x lever, elementwise (no einsum: its summation order depends on the batch size)
+        cross = axes[:, :, _NEXT] * lever[:, :, _AFTER] - axes[:, :, _AFTER] * lever[:, :, _NEXT]
+        jacobian[:, :3] = cross.transpose(0, 2, 1)
         jacobian[:, 3:] = axes.transpose(0, 2, 1)
         return jacobian
 

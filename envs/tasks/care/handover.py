@@ -149,9 +149,9 @@ class Handover(Task):
         bottle, axis, palm, normal = self._geometry(sim)
         base = bottle - axis * BOTTLE_HALF_HEIGHT_M
         offset = base - palm
-        height = np.einsum("ij,ij->i", offset, normal)
+        height = (offset * normal).sum(axis=1)
         lateral = np.linalg.norm(offset - height[:, None] * normal, axis=1)
-        upright = np.einsum("ij,ij->i", axis, normal) > np.cos(np.deg2rad(30))
+        upright = (axis * normal).sum(axis=1) > np.cos(np.deg2rad(30))
         speed = np.linalg.norm(sim.qvel[:, self.bottle_dof : self.bottle_dof + 3], axis=1)
         tcp = sim.site_xpos[:, self.tcp_site]
         width = sim.qpos[:, self.finger_qpos].sum(axis=1)
