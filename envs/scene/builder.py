@@ -139,24 +139,12 @@ class SceneBuilder:
         for actuator, value in (home_ctrl or {}).items():
             self._home_ctrl_values[f"{prefix}/{actuator}"] = value
 
-    def add_static_box(
-        self, name: str, pos, half_size, material: str, parent: mujoco.MjsBody | None = None, **geom_kwargs
-    ) -> mujoco.MjsGeom:
-        parent = parent or self.world
-        return parent.add_geom(
-            name=name, type=GEOM.mjGEOM_BOX, pos=list(pos), size=list(half_size), material=material, **geom_kwargs
-        )
-
     def add_free_body(self, name: str, pos, quat=(1.0, 0.0, 0.0, 0.0)) -> mujoco.MjsBody:
         """A body with a free joint named ``name``; geoms are added by the caller."""
         body = self.world.add_body(name=name, pos=list(pos), quat=list(quat))
         body.add_freejoint(name=name)
         return body
 
-    def set_home(self, joint: str, value: float) -> None:
-        self._home_joint_values[joint] = value
-
-    # ----------------------------------------------------------------------------------- build
     def build(self) -> mujoco.MjModel:
         """Compile, then add the scene-level ``home`` keyframe from the robots' home poses."""
         model = self.spec.compile()
