@@ -1,0 +1,1 @@
+"""The simulated person: a parametric older-adult body, its posture control and impairments."""
