@@ -1,6 +1,7 @@
 """Render the README's task media: one frame and one short GIF per task, from the scripted expert.
 
-python experiments/make_media.py            # writes docs/media/<task>.png and <task>.gif
+python experiments/make_media.py                                   # every task: docs/media/<task>.png, .gif
+python experiments/make_media.py --task embodia/BinPicking-v0      # one task (repeat --task for more)
 """
 
 from __future__ import annotations
@@ -46,9 +47,10 @@ def task_media(env_id: str, seed: int, out: Path, frame_every: int = 4) -> tuple
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seed", type=int, default=3)
+    parser.add_argument("--task", action="append", choices=list(TASKS), help="only these tasks (default: all)")
     args = parser.parse_args()
     MEDIA.mkdir(parents=True, exist_ok=True)
-    for env_id in TASKS:
+    for env_id in args.task or TASKS:
         for path in task_media(env_id, args.seed, MEDIA):
             print(f"{path.relative_to(MEDIA.parent.parent)}: {path.stat().st_size / 1024:.0f} KB")
 
