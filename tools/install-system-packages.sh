@@ -5,8 +5,8 @@ set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 
 # Debian packages: make, and headless OpenGL through EGL with Mesa's software rasterizer (libEGL, the Mesa EGL
-# vendor library, the DRI drivers, libOpenGL).
-SYSTEM_PACKAGES=(make libegl1 libegl-mesa0 libgl1-mesa-dri libgl1 libopengl0)
+# vendor library, the DRI drivers, libOpenGL), and chromium for the review site's browser tests (Playwright drives it).
+SYSTEM_PACKAGES=(make libegl1 libegl-mesa0 libgl1-mesa-dri libgl1 libopengl0 chromium)
 
 missing=()
 for package in "${SYSTEM_PACKAGES[@]}"; do
