@@ -31,6 +31,12 @@ TASKS: dict[str, TaskEntry] = {
         "elder care: take a medicine bottle from the bedside table and place it in a seated person's open hand",
         200,
     ),
+    "embodia/Reach-v0": TaskEntry(
+        "embodia.envs.tasks.factory.reach:Reach",
+        "embodia.agents.experts.reach:ReachExpert",
+        "easy variant: move the tool centre point to a random target point (for checking learning methods)",
+        50,
+    ),
 }
 
 

@@ -19,7 +19,7 @@ from embodia.envs.core.robot import RobotView
 from embodia.envs.core.sim import Simulation
 from embodia.envs.core.task import Task, TaskConfig
 
-OBS_MODES = ("dict", "flat", "pixels")
+OBS_MODES = ("dict", "flat", "pixels", "goal")
 ACTION_LIMIT = 1.0
 
 
@@ -123,6 +123,16 @@ class BatchedEnv:
         if self.options.obs_mode == "flat":
             size = sum(int(np.prod(s)) for s in self._vector_shapes.values())
             return spaces.Box(-np.inf, np.inf, shape=(size,), dtype=np.float32)
+        if self.options.obs_mode == "goal":
+            goal_size = self.task.goal_size()
+            if goal_size < 1:
+                raise ValueError(
+                    f"obs_mode='goal' needs a task with a goal interface; {type(self.task).__name__} has none"
+                )
+            size = sum(int(np.prod(s)) for s in self._vector_shapes.values())
+            goal = spaces.Box(-np.inf, np.inf, shape=(goal_size,), dtype=np.float32)
+            observation = spaces.Box(-np.inf, np.inf, shape=(size,), dtype=np.float32)
+            return spaces.Dict({"observation": observation, "achieved_goal": goal, "desired_goal": goal})
         if self.options.obs_mode == "pixels":
             height, width = self.options.image_size
             for camera in self.options.cameras:
@@ -183,7 +193,9 @@ class BatchedEnv:
         self.elapsed += 1
         ev = self.task.evaluate(self.sim)
         terms = self.task.reward_terms(self.sim, ev)
-        if self.config.reward_mode == "sparse":
+        if self.options.obs_mode == "goal":  # the reward hindsight relabelling recomputes from the goals
+            reward = self.task.goal_reward(self.task.achieved_goal(self.sim, ev), self.task.desired_goal(self.sim))
+        elif self.config.reward_mode == "sparse":
             reward = ev["success"].astype(np.float64)
         else:
             reward = sum(self.reward_weights[name] * value for name, value in terms.items())
@@ -205,10 +217,15 @@ class BatchedEnv:
     def _observe(self, ev: dict[str, np.ndarray]) -> dict[str, np.ndarray] | np.ndarray:
         parts = self.robot.observe(self.sim, self.options.force_torque, self.options.touch)
         parts.update(self.task.observe(self.sim, ev))
-        if self.options.obs_mode == "flat":
-            return np.concatenate([parts[k].reshape(self.num_sims, -1) for k in self._vector_keys], axis=1).astype(
-                np.float32
-            )
+        if self.options.obs_mode in ("flat", "goal"):
+            flat = np.concatenate([parts[k].reshape(self.num_sims, -1) for k in self._vector_keys], axis=1)
+            if self.options.obs_mode == "flat":
+                return flat.astype(np.float32)
+            return {
+                "observation": flat.astype(np.float32),
+                "achieved_goal": self.task.achieved_goal(self.sim, ev).astype(np.float32),
+                "desired_goal": self.task.desired_goal(self.sim).astype(np.float32),
+            }
         obs = {k: parts[k].astype(np.float32) for k in self._vector_keys}
         if self.options.obs_mode == "pixels":
             obs.update(self._pixels())
@@ -241,6 +258,10 @@ class BatchedEnv:
         info["physics_unstable"] = unstable
         info["elapsed_steps"] = self.elapsed.copy()
         return info
+
+    def compute_reward(self, achieved_goal: np.ndarray, desired_goal: np.ndarray, info: Any = None) -> np.ndarray:
+        """The goal-mode reward from goals alone (any leading shape), as hindsight relabelling expects."""
+        return self.task.goal_reward(achieved_goal, desired_goal)
 
     def render(self, sim_id: int = 0, camera: str | None = None) -> np.ndarray:
         if self._renderer is None:

@@ -94,6 +94,24 @@ class Task(abc.ABC):
     def privileged_state(self, sim: Simulation) -> dict[str, np.ndarray]:
         """Named ground truth for experts and review, in ``info["state"]``."""
 
+    # Optional goal interface (``obs_mode="goal"``, hindsight relabelling): tasks whose goal is a position opt in
+    # by returning a positive ``goal_size`` and defining the three methods below.
+    def goal_size(self) -> int:
+        """Length of the achieved and desired goal vectors; 0: the task has no goal interface."""
+        return 0
+
+    def achieved_goal(self, sim: Simulation, ev: dict[str, np.ndarray]) -> np.ndarray:
+        """(n, goal_size) what the simulations have achieved so far."""
+        raise NotImplementedError(f"{type(self).__name__} has no goal interface")
+
+    def desired_goal(self, sim: Simulation) -> np.ndarray:
+        """(n, goal_size) the episode's goal."""
+        raise NotImplementedError(f"{type(self).__name__} has no goal interface")
+
+    def goal_reward(self, achieved_goal: np.ndarray, desired_goal: np.ndarray) -> np.ndarray:
+        """(...,) reward from goals alone (any leading shape): the env's reward in goal mode, and HER's."""
+        raise NotImplementedError(f"{type(self).__name__} has no goal interface")
+
 
 def per_sim_uniform(rngs: list[np.random.Generator], low, high, shape: tuple[int, ...] = ()) -> np.ndarray:
     """One uniform draw of ``shape`` per simulation, from that simulation's own generator."""
