@@ -68,7 +68,9 @@ def test_run_records_episodes_videos_and_summary(tmp_path: Path) -> None:
     assert (out / "scene.xml").read_text().startswith("<mujoco")
     for k, row in enumerate(summary["per_episode"]):
         stem = out / f"episode_{k:04d}"
-        assert json.loads(stem.with_suffix(".json").read_text()) == row
+        recorded = json.loads(stem.with_suffix(".json").read_text())
+        assert {k: recorded[k] for k in row} == row  # the recorder's figures agree with the run's own tally
+        assert recorded["env_id"] == ENV_ID and recorded["video"] == stem.with_suffix(".mp4").name
         episode = load_episode(stem.with_suffix(".npz"))
         assert episode.length == row["length"] and episode.info["success"][-1]
         assert episode.rewards.sum() == pytest.approx(row["return"], rel=1e-12)

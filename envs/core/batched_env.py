@@ -110,6 +110,8 @@ class BatchedEnv:
         self._last_obs: dict[str, np.ndarray] | None = None
         self._renderer: SimRenderer | None = None
         self._pixel_renderer: SimRenderer | None = None
+        #: objects told of every reset and step (``on_reset``, ``on_step``), e.g. an episode recorder
+        self.listeners: list[Any] = []
         self.single_observation_space = self._make_observation_space()
         self.single_action_space = spaces.Box(
             -ACTION_LIMIT, ACTION_LIMIT, shape=(self.controller.action_dim,), dtype=np.float32
@@ -170,7 +172,10 @@ class BatchedEnv:
         terms = self.task.reward_terms(self.sim, ev)
         obs = self._observe(ev)
         self._last_obs = obs
-        return obs, self._info(ev, terms, np.zeros(self.num_sims, dtype=bool))
+        info = self._info(ev, terms, np.zeros(self.num_sims, dtype=bool))
+        for listener in self.listeners:
+            listener.on_reset(ids, seeds, obs, info)
+        return obs, info
 
     def validate_action(self, action: Any) -> np.ndarray:
         """(n, A) float64 clipped to [-1, 1]; a wrong shape or a non-finite value raises ValueError."""
@@ -211,7 +216,10 @@ class BatchedEnv:
                 bad = unstable & ~np.isfinite(value.reshape(self.num_sims, -1)).all(axis=1)
                 value[bad] = self._last_obs[key][bad]
         self._last_obs = obs
-        return obs, reward, terminated, truncated, self._info(ev, terms, unstable)
+        info = self._info(ev, terms, unstable)
+        for listener in self.listeners:
+            listener.on_step(action, obs, reward, terminated, truncated, info)
+        return obs, reward, terminated, truncated, info
 
     # ------------------------------------------------------------------------------ pieces
     def _observe(self, ev: dict[str, np.ndarray]) -> dict[str, np.ndarray] | np.ndarray:

@@ -93,9 +93,20 @@ class Simulation:
         return unstable
 
     def state(self, sim_id: int) -> np.ndarray:
-        """The full physics state (``mjSTATE_INTEGRATION``) of one simulation, for recording and replay."""
-        data = self.batch.get_data(sim_id)
-        spec = mujoco.mjtState.mjSTATE_INTEGRATION
-        out = np.empty(mujoco.mj_stateSize(self.model, spec))
-        mujoco.mj_getState(self.model, data, out, spec)
-        return out
+        """The full physics state (``mjSTATE_INTEGRATION``) of one simulation, for recording and replay.
+
+        The batch keeps every simulation as exactly this row, so a copy of the row is ``mj_getState``.
+        """
+        return self.batch.state[sim_id].copy()
+
+    def states(self) -> np.ndarray:
+        """Every simulation's state row, (n, S), as a copy."""
+        return self.batch.state.copy()
+
+    def set_state(self, sim_id: int, state: np.ndarray) -> None:
+        """Load a recorded ``mjSTATE_INTEGRATION`` row; call ``forward`` before reading derived fields."""
+        state = np.asarray(state, dtype=np.float64)
+        if state.shape != self.batch.state.shape[1:]:
+            expected = self.batch.state.shape[1:]
+            raise ValueError(f"state has shape {state.shape}, expected {expected} (mjSTATE_INTEGRATION of this model)")
+        self.batch.state[sim_id] = state

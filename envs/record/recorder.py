@@ -1,0 +1,409 @@
+"""Record every episode a batched env runs into a run folder: episode files, videos, JSON results, a summary.
+
+The recorder listens to a ``BatchedEnv`` (``env.listeners``), so it sees each reset and step of every simulation
+whoever drives the env: the CLI, the Gymnasium wrappers (single or vector, with autoreset), or user code. It stores
+each step once for the whole batch (a copy per array, not per simulation), and cuts a simulation's episode out
+when it ends, so recording stays cheap at any batch size.
+
+A run folder holds ``meta.json`` (written first), ``scene.xml``, per episode ``episode_XXXX.npz`` (written last,
+atomically: its presence means the episode is complete), ``episode_XXXX.json`` and optionally
+``episode_XXXX.mp4``, and ``summary.json`` when the recorder closes. Episodes still running at ``close`` are
+incomplete and are not written.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from mujoco.batch import MODEL_FIELDS
+
+from embodia.envs.core.rendering import RENDER_PRESETS, SimRenderer
+from embodia.envs.record.atomic import atomic_write, write_json
+from embodia.envs.record.episode import Episode, episode_metadata, flatten_info, package_versions
+from embodia.envs.record.frames import draw_overlay, overlay_lines, tile
+from embodia.envs.record.video import VideoWriter, write_gif
+
+RUN_FORMAT = "embodia.run"
+RUN_SCHEMA_VERSION = 1
+#: files of a run folder; any of them present means the folder holds a run
+RUN_FILE_PATTERNS = (
+    "episode_*.npz",
+    "episode_*.mp4",
+    "episode_*.gif",
+    "episode_*.json",
+    "meta.json",
+    "summary.json",
+    "scene.xml",
+)
+
+
+def episode_stem(index: int) -> str:
+    return f"episode_{index:04d}"
+
+
+@dataclass(frozen=True)
+class VideoOptions:
+    """What the recorder renders per episode: cameras tiled side by side, with an optional figures overlay."""
+
+    cameras: tuple[str, ...] = ("front",)
+    size: tuple[int, int] = (480, 640)  # (height, width) of each camera's view
+    preset: str = "quality"
+    overlay: bool = True
+    gif: bool = False  # also a GIF (every other frame), for sharing
+    quality: int = 8  # imageio's ffmpeg quality, 0 to 10
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "cameras", tuple(self.cameras))
+        object.__setattr__(self, "size", tuple(int(v) for v in self.size))
+        if not self.cameras:
+            raise ValueError("video needs at least one camera")
+        if len(self.size) != 2 or min(self.size) < 1:
+            raise ValueError(f"video size must be (height, width) with positive values, got {self.size}")
+        if self.preset not in RENDER_PRESETS:
+            raise ValueError(f"unknown render preset {self.preset!r}; valid: {', '.join(RENDER_PRESETS)}")
+
+
+def prepare_record_dir(record_dir: Path, overwrite: bool) -> None:
+    """Refuse a folder that already holds a run, unless ``overwrite``: then remove that run's files first."""
+    if record_dir.exists() and not record_dir.is_dir():
+        raise NotADirectoryError(f"{record_dir} is a file, not a folder; choose a folder to record into")
+    existing = sorted({p for pattern in RUN_FILE_PATTERNS for p in record_dir.glob(pattern)})
+    if existing and not overwrite:
+        raise FileExistsError(
+            f"{record_dir} already holds a recorded run ({existing[0].name}, ...); "
+            "choose another folder or overwrite it (overwrite=True, --overwrite)"
+        )
+    for path in [*existing, *record_dir.glob(".episode_*"), *record_dir.glob(".summary.json.*")]:
+        path.unlink(missing_ok=True)
+    record_dir.mkdir(parents=True, exist_ok=True)
+
+
+def per_sim_model(env: Any, sim_id: int) -> dict[str, np.ndarray]:
+    """Model fields that hold per-simulation values (set at reset), for one simulation."""
+    fields = {}
+    for name in MODEL_FIELDS:
+        values = env.sim.batch.expanded(name)
+        if values is not None:
+            fields[name] = np.array(values[sim_id])
+    return fields
+
+
+def _jsonable(value: Any) -> Any:
+    """Dataclasses (configs, options) as dicts; tuples become lists when written."""
+    return dataclasses.asdict(value) if dataclasses.is_dataclass(value) else value
+
+
+def run_metadata(env: Any, env_id: str, env_kwargs: Mapping[str, Any], policy: str, **extra: Any) -> dict[str, Any]:
+    """What ``meta.json`` says about a run: enough to reproduce it."""
+    return {
+        "format": RUN_FORMAT,
+        "schema_version": RUN_SCHEMA_VERSION,
+        "env_id": env_id,
+        "task": f"{type(env.task).__module__}:{type(env.task).__name__}",
+        "env_kwargs": dict(env_kwargs),
+        "config": _jsonable(env.config),
+        "options": _jsonable(env.options),
+        "policy": policy,
+        "num_envs": env.num_sims,
+        "control_hz": float(env.config.control_hz),
+        "physics_timestep_s": float(env.model.opt.timestep),
+        "substeps": env.sim.substeps,
+        "versions": package_versions(),
+        "created_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        **extra,
+    }
+
+
+def episode_result(episode: Episode) -> dict[str, Any]:
+    """The per-episode figures of ``episode_XXXX.json`` (and of the review page), from the recorded arrays."""
+    info = episode.info
+    result: dict[str, Any] = {
+        "episode": episode.metadata.get("episode"),
+        "seed": episode.metadata.get("seed"),
+        "env_id": episode.metadata.get("env_id"),
+        "policy": episode.metadata.get("policy"),
+        "success": bool(info["success"][-1]) if "success" in info else False,
+        "fail": bool(np.any(info["fail"])) if "fail" in info else False,
+        "physics_unstable": bool(np.any(info.get("physics_unstable", False))),
+        "return": float(sum(episode.rewards.tolist())),  # in step order, as a running tally adds it
+        "length": episode.length,
+    }
+    safety = safety_summary(info, 1.0 / float(episode.metadata.get("control_hz", 1.0)))
+    if safety:
+        result["safety"] = safety
+    return result
+
+
+def safety_summary(info: Mapping[str, np.ndarray], control_period_s: float) -> dict[str, Any]:
+    """The safety monitor's episode summary when the episode recorded safety figures, else an empty dict."""
+    if not any(key.startswith("safety/") for key in info):
+        return {}
+    try:
+        from embodia.envs.safety.summary import summarize_episode
+    except ImportError:  # recorded by a build with a safety monitor, read by one without: keep the peak only
+        forces = info.get("safety/max_contact_force_n")
+        return {} if forces is None else {"max_contact_force_n": float(np.max(forces))}
+    return summarize_episode(info, control_period_s)
+
+
+def summarize(results: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
+    """Success rate, mean return and length over finished episodes, with the per-episode list."""
+
+    def mean(key: str) -> float:
+        return float(np.mean([r[key] for r in results])) if results else float("nan")
+
+    return {
+        **extra,
+        "episodes": len(results),
+        "success_rate": mean("success"),
+        "mean_return": mean("return"),
+        "mean_length": mean("length"),
+        "fail_rate": mean("fail"),
+        "physics_unstable": int(sum(r["physics_unstable"] for r in results)),
+        "per_episode": results,
+    }
+
+
+class _Running:
+    """A simulation's episode in progress: where it starts in the recorder's history, its metadata and video."""
+
+    def __init__(self, index: int, start: int, metadata: dict[str, Any], model: dict[str, np.ndarray]) -> None:
+        self.index = index
+        self.start = start
+        self.metadata = metadata
+        self.model = model
+        self.video: VideoWriter | None = None
+        self.gif_frames: list[np.ndarray] = []
+        self.episode_return = 0.0
+
+
+class EpisodeRecorder:
+    """Writes each episode of each simulation of ``env`` to ``out_dir`` as it ends.
+
+    ``env_id`` and ``env_kwargs`` are what remakes the env (replay reads them); ``policy`` names what acted.
+    Attach with the constructor, detach with ``close()`` (or use ``with``).
+    """
+
+    def __init__(
+        self,
+        env: Any,
+        out_dir: str | Path,
+        env_id: str,
+        env_kwargs: Mapping[str, Any] | None = None,
+        policy: str = "unknown",
+        video: VideoOptions | None = None,
+        overwrite: bool = False,
+        run_info: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.env = env
+        self.out_dir = Path(out_dir)
+        self.env_id = env_id
+        self.env_kwargs = dict(env_kwargs or {})
+        self.policy = policy
+        self.video = video
+        self.overwrite = overwrite
+        self.results: list[dict[str, Any]] = []
+        self.discarded = 0
+        self._history: list[dict[str, np.ndarray]] = []  # one entry per reset or step of the batch
+        self._offset = 0  # history index of self._history[0]
+        self._running: dict[int, _Running] = {}
+        self._slot_seeds: dict[int, int | None] = {}
+        self._slot_episode_count: dict[int, int] = {}
+        self._next_index = 0
+        self._renderer: SimRenderer | None = None
+        self._closed = False
+        if video is not None:
+            cameras = [env.model.camera(i).name for i in range(env.model.ncam)]
+            unknown = [c for c in video.cameras if c not in cameras]
+            if unknown:
+                raise ValueError(f"unknown camera {unknown[0]!r}; valid: {', '.join(cameras)}")
+        prepare_record_dir(self.out_dir, overwrite)
+        meta = run_metadata(env, env_id, self.env_kwargs, policy, **dict(run_info or {}))
+        if video is not None:
+            meta["video"] = dataclasses.asdict(video)
+        write_json(self.out_dir / "meta.json", meta, overwrite=True)
+        builder = env.task.build_scene()
+        builder.build()
+        with atomic_write(self.out_dir / "scene.xml", overwrite=True, suffix=".xml") as tmp:
+            tmp.write_text(builder.spec.to_xml())
+        env.listeners.append(self)
+
+    # ------------------------------------------------------------------------------ listener
+    def on_reset(self, ids: np.ndarray, seeds: list[int] | None, obs: Any, info: Mapping[str, Any]) -> None:
+        for sim_id in ids:
+            if int(sim_id) in self._running:  # reset before its end: the episode is incomplete
+                self._drop(int(sim_id))
+        self._history.append(self._row(obs, info))
+        position = self._offset + len(self._history) - 1
+        for k, sim_id in enumerate(int(i) for i in ids):
+            if seeds is not None and seeds[k] is not None:
+                self._slot_seeds[sim_id] = int(seeds[k])
+                self._slot_episode_count[sim_id] = 0
+            count = self._slot_episode_count.get(sim_id, 0)
+            self._slot_episode_count[sim_id] = count + 1
+            seed = self._slot_seeds.get(sim_id) if count == 0 else None
+            index = self._next_index
+            self._next_index += 1
+            metadata = episode_metadata(
+                self.env_id,
+                self.env_kwargs,
+                seed,
+                self.policy,
+                self.env.config.control_hz,
+                episode=index,
+                # an autoreset episode continues its simulation's random stream: seed None, this says from where
+                slot_seed=self._slot_seeds.get(sim_id),
+                episode_in_slot=count,
+                physics_timestep_s=float(self.env.model.opt.timestep),
+                substeps=self.env.sim.substeps,
+            )
+            running = _Running(index, position, metadata, per_sim_model(self.env, sim_id))
+            self._running[sim_id] = running
+            if self.video is not None:
+                running.video = VideoWriter(
+                    self.out_dir / f"{episode_stem(index)}.mp4",
+                    fps=self.env.config.control_hz,
+                    quality=self.video.quality,
+                    overwrite=self.overwrite,
+                )
+                self._add_frame(running, sim_id, 0, None, info)
+
+    def on_step(
+        self,
+        action: np.ndarray,
+        obs: Any,
+        reward: np.ndarray,
+        terminated: np.ndarray,
+        truncated: np.ndarray,
+        info: Mapping[str, Any],
+    ) -> None:
+        row = self._row(obs, info)
+        row.update(
+            actions=np.array(action, dtype=np.float64),
+            rewards=np.array(reward, dtype=np.float64),
+            terminated=np.array(terminated, dtype=bool),
+            truncated=np.array(truncated, dtype=bool),
+        )
+        self._history.append(row)
+        for sim_id, running in list(self._running.items()):
+            running.episode_return += float(reward[sim_id])
+            if running.video is not None:
+                steps = self._offset + len(self._history) - 1 - running.start
+                self._add_frame(running, sim_id, steps, float(reward[sim_id]), info)
+            if terminated[sim_id] or truncated[sim_id]:
+                self._finish(sim_id)
+        self._trim()
+
+    # ------------------------------------------------------------------------------ pieces
+    def _row(self, obs: Any, info: Mapping[str, Any]) -> dict[str, np.ndarray]:
+        """One reset or step of the whole batch, as copies (the env reuses nothing, but callers may)."""
+        if isinstance(obs, Mapping):
+            row = {f"obs/{k}": np.array(v) for k, v in obs.items()}
+        else:
+            row = {"obs/flat": np.array(obs)}
+        row.update({f"info/{k}": v for k, v in flatten_info(info).items()})
+        row["mj_state"] = self.env.sim.states()
+        return row
+
+    def _add_frame(
+        self, running: _Running, sim_id: int, step: int, reward: float | None, info: Mapping[str, Any]
+    ) -> None:
+        assert self.video is not None
+        if self._renderer is None:
+            height, width = self.video.size
+            self._renderer = SimRenderer(self.env.model, height, width, preset=self.video.preset)
+        self._renderer.load(self.env.sim, sim_id)
+        frame = tile([self._renderer.render(camera) for camera in self.video.cameras])
+        if self.video.overlay:
+            step_info = {k: v[sim_id] for k, v in flatten_info(info).items() if k.startswith("safety/")}
+            success = bool(np.asarray(info["success"])[sim_id]) if "success" in info else False
+            lines = overlay_lines(step, reward, success, step_info, running.episode_return)
+            frame = draw_overlay(frame, lines)
+        running.video.append(frame)
+        if self.video.gif and step % 2 == 0:
+            running.gif_frames.append(frame)
+
+    def _episode(self, sim_id: int, running: _Running) -> Episode:
+        rows = self._history[running.start - self._offset :]
+        first, steps = rows[0], rows[1:]
+        steps = [r for r in steps if "actions" in r]  # other simulations' resets are not this episode's rows
+        rows = [first, *steps]
+
+        def column(name: str, source: list[dict[str, np.ndarray]]) -> np.ndarray:
+            return np.stack([r[name][sim_id] for r in source])
+
+        obs_keys = [k for k in first if k.startswith("obs/")]
+        info_keys = [k for k in first if k.startswith("info/")]
+        length = len(steps)
+        return Episode(
+            observations={k[4:]: column(k, rows) for k in obs_keys},
+            actions=column("actions", steps),
+            rewards=column("rewards", steps),
+            terminated=column("terminated", steps),
+            truncated=column("truncated", steps),
+            info={k[5:]: column(k, rows) for k in info_keys},
+            mj_state=column("mj_state", rows),
+            metadata={**running.metadata, "length": length},
+            model=running.model,
+        )
+
+    def _finish(self, sim_id: int) -> None:
+        running = self._running.pop(sim_id)
+        episode = self._episode(sim_id, running)
+        stem = episode_stem(running.index)
+        result = episode_result(episode)
+        if running.video is not None:
+            running.video.close()
+            result["video"] = f"{stem}.mp4"
+        if running.gif_frames:
+            fps = self.env.config.control_hz / 2
+            write_gif(self.out_dir / f"{stem}.gif", running.gif_frames, fps=fps, overwrite=self.overwrite)
+        write_json(self.out_dir / f"{stem}.json", result, overwrite=self.overwrite)
+        episode.save(self.out_dir / f"{stem}.npz", overwrite=self.overwrite)  # last: the episode is complete
+        self.results.append(result)
+
+    def _drop(self, sim_id: int) -> None:
+        running = self._running.pop(sim_id)
+        if running.video is not None:
+            running.video.abort()
+        self.discarded += 1
+
+    def _trim(self) -> None:
+        """Forget history no running episode needs (keep the last row: a reset may refer to nothing older)."""
+        oldest = min((r.start for r in self._running.values()), default=self._offset + len(self._history) - 1)
+        drop = oldest - self._offset
+        if drop > 0:
+            del self._history[:drop]
+            self._offset += drop
+
+    # ------------------------------------------------------------------------------ end
+    def close(self, summary: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """Detach, drop the episodes still running (incomplete), and write ``summary.json``."""
+        if self._closed:
+            return {}
+        self._closed = True
+        if self in self.env.listeners:
+            self.env.listeners.remove(self)
+        for sim_id in list(self._running):
+            self._drop(sim_id)
+        if self._renderer is not None:
+            self._renderer.close()
+            self._renderer = None
+        results = sorted(self.results, key=lambda r: r["episode"])
+        if summary is None:
+            summary = summarize(results, env_id=self.env_id, policy=self.policy)
+        summary = {**summary, "record_dir": str(self.out_dir), "incomplete_episodes_dropped": self.discarded}
+        write_json(self.out_dir / "summary.json", summary, overwrite=True)
+        return summary
+
+    def __enter__(self) -> EpisodeRecorder:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
