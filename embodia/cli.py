@@ -18,6 +18,8 @@ from embodia.commands.common import USAGE_ERROR, UsageError
 COMMAND_MODULES = (
     "embodia.commands.tasks",
     "embodia.commands.run",
+    "embodia.commands.replay",
+    "embodia.commands.review",
 )
 
 

@@ -10,6 +10,7 @@ Arrays (``T`` steps, so ``T + 1`` observations including the reset one):
   ``fail``, the task predicates, ``physics_unstable``, ``elapsed_steps``, ``reward_terms/<term>``
 - ``mj_state``         (T+1, S) the full MuJoCo state (``mjSTATE_INTEGRATION``, which includes ``ctrl``)
 - ``model/<field>``    per-simulation model values set at reset (e.g. ``body_mass``), for bit-exact replay
+- ``task/<name>``      the task's per-episode draws outside the MuJoCo state (``Task.episode_state_fields``)
 - ``meta``             a JSON string: format, schema version, env id and kwargs, seed, versions, policy, control_hz
 """
 
@@ -103,6 +104,7 @@ class Episode:
     mj_state: np.ndarray
     metadata: dict[str, Any]
     model: dict[str, np.ndarray] = field(default_factory=dict)
+    task_state: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def length(self) -> int:
@@ -135,6 +137,7 @@ class Episode:
         )
         out.update({f"info/{k}": v for k, v in self.info.items()})
         out.update({f"model/{k}": v for k, v in self.model.items()})
+        out.update({f"task/{k}": v for k, v in self.task_state.items()})
         out["meta"] = np.array(to_json(self.metadata))
         return out
 
@@ -275,6 +278,7 @@ def load_episode(path: str | os.PathLike) -> Episode:
         mj_state=arrays["mj_state"],
         metadata=meta,
         model=group("model/"),
+        task_state=group("task/"),
     )
     try:
         episode.check()

@@ -99,13 +99,18 @@ def _jsonable(value: Any) -> Any:
     return dataclasses.asdict(value) if dataclasses.is_dataclass(value) else value
 
 
+def task_path(env: Any) -> str:
+    """``module:Class`` of the env's task: what rebuilds it when its id is not registered."""
+    return f"{type(env.task).__module__}:{type(env.task).__name__}"
+
+
 def run_metadata(env: Any, env_id: str, env_kwargs: Mapping[str, Any], policy: str, **extra: Any) -> dict[str, Any]:
     """What ``meta.json`` says about a run: enough to reproduce it."""
     return {
         "format": RUN_FORMAT,
         "schema_version": RUN_SCHEMA_VERSION,
         "env_id": env_id,
-        "task": f"{type(env.task).__module__}:{type(env.task).__name__}",
+        "task": task_path(env),
         "env_kwargs": dict(env_kwargs),
         "config": _jsonable(env.config),
         "options": _jsonable(env.options),
@@ -173,11 +178,19 @@ def summarize(results: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
 class _Running:
     """A simulation's episode in progress: where it starts in the recorder's history, its metadata and video."""
 
-    def __init__(self, index: int, start: int, metadata: dict[str, Any], model: dict[str, np.ndarray]) -> None:
+    def __init__(
+        self,
+        index: int,
+        start: int,
+        metadata: dict[str, Any],
+        model: dict[str, np.ndarray],
+        task_state: dict[str, np.ndarray],
+    ) -> None:
         self.index = index
         self.start = start
         self.metadata = metadata
         self.model = model
+        self.task_state = task_state
         self.video: VideoWriter | None = None
         self.gif_frames: list[np.ndarray] = []
         self.episode_return = 0.0
@@ -209,6 +222,7 @@ class EpisodeRecorder:
         self.video = video
         self.overwrite = overwrite
         self.results: list[dict[str, Any]] = []
+        self.task_path = task_path(env)
         self.discarded = 0
         self._history: list[dict[str, np.ndarray]] = []  # one entry per reset or step of the batch
         self._offset = 0  # history index of self._history[0]
@@ -257,13 +271,15 @@ class EpisodeRecorder:
                 self.policy,
                 self.env.config.control_hz,
                 episode=index,
+                task=self.task_path,
                 # an autoreset episode continues its simulation's random stream: seed None, this says from where
                 slot_seed=self._slot_seeds.get(sim_id),
                 episode_in_slot=count,
                 physics_timestep_s=float(self.env.model.opt.timestep),
                 substeps=self.env.sim.substeps,
             )
-            running = _Running(index, position, metadata, per_sim_model(self.env, sim_id))
+            model = per_sim_model(self.env, sim_id)
+            running = _Running(index, position, metadata, model, self.env.task.episode_state(sim_id))
             self._running[sim_id] = running
             if self.video is not None:
                 running.video = VideoWriter(
@@ -351,6 +367,7 @@ class EpisodeRecorder:
             mj_state=column("mj_state", rows),
             metadata={**running.metadata, "length": length},
             model=running.model,
+            task_state=running.task_state,
         )
 
     def _finish(self, sim_id: int) -> None:

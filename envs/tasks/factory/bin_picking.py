@@ -78,6 +78,7 @@ class BinPickingConfig(TaskConfig):
 class BinPicking(Task):
     Config = BinPickingConfig
     description = "factory: pick the requested part from a bin and place it into its slot in a kitting tray"
+    episode_state_fields = ("target",)
 
     def build_scene(self) -> SceneBuilder:
         builder = SceneBuilder("bin_picking", self.config.physics)
