@@ -1,0 +1,211 @@
+"""Find recorded episodes under a folder and turn each into what the review site shows: a gallery row and plots.
+
+Every number comes from the episode file itself (read with ``load_episode``, never pickle); the episode's JSON
+sidecar adds only what the file does not hold (the ``safety`` figures). A corrupt episode file is skipped with
+a warning, so one bad file does not block reviewing the others; an episode of a task this embodia does not know
+is an error, because its plots and names could not be trusted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from embodia.envs.record.episode import Episode, EpisodeFileError, load_episode
+from embodia.registration import TASKS
+
+EPISODE_GLOB = "episode_*.npz"
+#: significant digits kept in plot data: far below what a plot shows, and it keeps the data files small
+PLOT_DIGITS = 5
+
+
+class ReviewInputError(ValueError):
+    """A folder that cannot be reviewed (missing, empty, no episodes, an unknown task): one line, what to do."""
+
+
+@dataclass
+class Skipped:
+    path: str
+    reason: str
+
+
+@dataclass
+class Collected:
+    """The gallery rows (one per readable episode), their plot data by id, and the files skipped with why."""
+
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    plots: dict[str, dict[str, Any]] = field(default_factory=dict)
+    skipped: list[Skipped] = field(default_factory=list)
+
+
+def episode_id(relative_path: str) -> str:
+    """A short, file-name-safe id that stays the same across regenerations of the site."""
+    return hashlib.sha1(relative_path.encode("utf-8")).hexdigest()[:16]
+
+
+def find_episode_files(root: Path, exclude: Path | None = None) -> list[Path]:
+    """Every ``episode_*.npz`` under ``root`` at any depth, sorted; ``exclude`` (the site folder) is not entered."""
+    found = []
+    excluded = exclude.resolve() if exclude is not None else None
+    for directory, subdirs, files in os.walk(root):
+        here = Path(directory)
+        subdirs[:] = sorted(d for d in subdirs if not d.startswith(".") and (here / d).resolve() != excluded)
+        found.extend(here / name for name in sorted(files) if Path(name).match(EPISODE_GLOB))
+    return sorted(found)
+
+
+def check_root(root: Path) -> None:
+    if not root.exists():
+        raise ReviewInputError(f"{root}: no such folder; pass a folder recorded with 'embodia run TASK --record DIR'")
+    if not root.is_dir():
+        raise ReviewInputError(f"{root} is not a folder; pass the folder that holds the recorded runs")
+    if not any(root.iterdir()):
+        raise ReviewInputError(f"{root} is empty; record episodes into it first: embodia run TASK --record {root}")
+
+
+def collect(root: Path, site_dir: Path | None = None) -> Collected:
+    """Read every episode under ``root``; raise ``ReviewInputError`` when there is nothing to review."""
+    root = Path(root)
+    check_root(root)
+    files = find_episode_files(root, exclude=site_dir)
+    if not files:
+        raise ReviewInputError(
+            f"{root} holds no recorded episodes (episode_*.npz at any depth); "
+            f"record some with: embodia run TASK --record {root}/RUN"
+        )
+    collected = Collected()
+    for path in files:
+        relative = path.relative_to(root).as_posix()
+        try:
+            episode = load_episode(path)
+        except EpisodeFileError as error:
+            collected.skipped.append(Skipped(relative, str(error).removeprefix(f"{path}: ")))
+            continue
+        env_id = episode.metadata.get("env_id")
+        if env_id not in TASKS:
+            raise ReviewInputError(
+                f"{path}: episode of unknown task {env_id!r} (this embodia knows {', '.join(TASKS)}); "
+                "review it with the embodia version that recorded it, or point DIR at runs of known tasks"
+            )
+        sidecar, sidecar_problem = read_sidecar(path.with_suffix(".json"))
+        if sidecar_problem:
+            collected.skipped.append(Skipped(path.with_suffix(".json").relative_to(root).as_posix(), sidecar_problem))
+        row = gallery_row(episode, relative, sidecar)
+        collected.rows.append(row)
+        collected.plots[row["id"]] = plot_data(episode)
+    if not collected.rows:
+        raise ReviewInputError(
+            f"{root}: none of its {len(files)} episode files is readable (first: {collected.skipped[0].path}: "
+            f"{collected.skipped[0].reason}); record the run again"
+        )
+    return collected
+
+
+def read_sidecar(path: Path) -> tuple[dict[str, Any], str | None]:
+    """The episode's JSON summary, or ``{}`` and why it could not be used (absent is fine: nothing to say)."""
+    if not path.is_file():
+        return {}, None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        return {}, f"unreadable episode summary, ignored ({error})"
+    if not isinstance(data, dict):
+        return {}, "episode summary is not a JSON object, ignored"
+    return data, None
+
+
+def finite_or_none(value: Any) -> float | None:
+    number = float(value)
+    return number if math.isfinite(number) else None
+
+
+def gallery_row(episode: Episode, relative_path: str, sidecar: dict[str, Any]) -> dict[str, Any]:
+    """What a gallery card, the filters and the review file need about one episode."""
+    meta = episode.metadata
+    info = episode.info
+    success = info.get("success")
+    fail = info.get("fail")
+    unstable = info.get("physics_unstable")
+    safety = sidecar.get("safety") if isinstance(sidecar.get("safety"), dict) else {}
+    run = relative_path.rsplit("/", 1)[0] if "/" in relative_path else "."
+    env_id = str(meta["env_id"])
+    return {
+        "id": episode_id(relative_path),
+        "path": relative_path,
+        "run": run,
+        "env_id": env_id,
+        "task": env_id.split("/", 1)[-1],
+        "policy": str(meta.get("policy", "unknown")),
+        "policy_class": str(meta.get("policy_class", "")),
+        "seed": meta.get("seed"),
+        "episode": meta.get("episode"),
+        "success": bool(success[-1]) if success is not None and len(success) else False,
+        "fail": bool(np.any(fail)) if fail is not None else False,
+        "physics_unstable": bool(np.any(unstable)) if unstable is not None else False,
+        "return": finite_or_none(np.sum(episode.rewards)),
+        "length": episode.length,
+        "control_hz": float(meta.get("control_hz", 20.0)),
+        "safety": {k: finite_or_none(v) for k, v in safety.items() if isinstance(v, (int, float)) and v is not True},
+    }
+
+
+def rounded(values: np.ndarray) -> list[float | None]:
+    """Plot values with ``PLOT_DIGITS`` significant digits; NaN and inf become ``null`` (a gap in the line)."""
+    return [float(f"{v:.{PLOT_DIGITS}g}") if math.isfinite(v) else None for v in np.asarray(values, dtype=float)]
+
+
+def numeric_series(info: dict[str, np.ndarray]) -> Iterator[tuple[str, np.ndarray]]:
+    """Per-step numeric (not boolean) info entries, one value per row."""
+    for name in sorted(info):
+        values = info[name]
+        if values.ndim == 1 and values.dtype.kind in "fiu":
+            yield name, values
+
+
+def plot_data(episode: Episode) -> dict[str, Any]:
+    """The episode page's plots: reward, reward terms, gripper width, every ``*_m`` distance, every ``*_n`` force.
+
+    The x axis is the video frame: frame 0 is the reset, frame ``t`` the state after step ``t``. Rewards belong
+    to the step that ends at frame ``t``, so they start at frame 1 (``first_frame``).
+    """
+    plots = [{"name": "reward", "unit": "", "first_frame": 1, "series": {"reward": rounded(episode.rewards)}}]
+    terms, distances, forces = {}, {}, {}
+    for name, values in numeric_series(episode.info):
+        if name.startswith("reward_terms/"):
+            terms[name.removeprefix("reward_terms/")] = rounded(values)
+        elif name.endswith("_m"):
+            distances[name] = rounded(values)
+        elif name.endswith("_n"):
+            forces[name] = rounded(values)
+    if terms:
+        plots.append({"name": "reward terms", "unit": "", "first_frame": 0, "series": terms})
+    gripper = episode.observations.get("robot.gripper_width")
+    if gripper is not None and gripper.ndim in (1, 2):
+        width = gripper if gripper.ndim == 1 else gripper[:, 0]
+        plots.append(
+            {"name": "gripper width", "unit": "m", "first_frame": 0, "series": {"gripper_width_m": rounded(width)}}
+        )
+    if distances:
+        plots.append({"name": "distances", "unit": "m", "first_frame": 0, "series": distances})
+    if forces:
+        plots.append({"name": "forces", "unit": "N", "first_frame": 0, "series": forces})
+    return {
+        "frames": episode.length + 1,
+        "control_hz": float(episode.metadata.get("control_hz", 20.0)),
+        "events": {"success": first_true(episode.info.get("success")), "fail": first_true(episode.info.get("fail"))},
+        "plots": plots,
+    }
+
+
+def first_true(values: np.ndarray | None) -> int | None:
+    if values is None or not np.any(values):
+        return None
+    return int(np.argmax(np.asarray(values, dtype=bool)))
