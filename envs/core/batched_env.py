@@ -194,6 +194,7 @@ class BatchedEnv:
         """One control step of every simulation: (obs, reward, terminated, truncated, info), each (n, ...)."""
         action = self.validate_action(action)
         self.controller.apply(self.sim, action)
+        self.task.before_physics(self.sim)
         unstable = self.sim.step()
         self.elapsed += 1
         ev = self.task.evaluate(self.sim)

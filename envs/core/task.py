@@ -97,6 +97,9 @@ class Task(abc.ABC):
     def privileged_state(self, sim: Simulation) -> dict[str, np.ndarray]:
         """Named ground truth for experts and review, in ``info["state"]``."""
 
+    def before_physics(self, sim: Simulation) -> None:  # noqa: B027 (optional hook, empty by default)
+        """Once per control step, after the controller and before physics: a task's own actors (the person)."""
+
     def episode_state(self, sim_id: int) -> dict[str, np.ndarray]:
         """One simulation's values of ``episode_state_fields``, as copies."""
         return {name: np.array(getattr(self, name)[sim_id]) for name in self.episode_state_fields}
