@@ -25,6 +25,12 @@ TASKS: dict[str, TaskEntry] = {
         "factory: pick the requested part from a bin and place it into its slot in a kitting tray",
         200,
     ),
+    "embodia/PegInsertion-v0": TaskEntry(
+        "embodia.envs.tasks.factory.peg_insertion:PegInsertion",
+        "embodia.agents.experts.peg_insertion:PegInsertionExpert",
+        "factory: pick a peg off the bench and insert it into a fixture's hole (radial clearance a kwarg)",
+        200,
+    ),
     "embodia/Handover-v0": TaskEntry(
         "embodia.envs.tasks.care.handover:Handover",
         "embodia.agents.experts.handover:HandoverExpert",
@@ -36,6 +42,12 @@ TASKS: dict[str, TaskEntry] = {
         "embodia.agents.experts.reach:ReachExpert",
         "easy variant: move the tool centre point to a random target point (for checking learning methods)",
         50,
+    ),
+    "embodia/Palletizing-v0": TaskEntry(
+        "embodia.envs.tasks.factory.palletizing:Palletizing",
+        "embodia.agents.experts.palletizing:PalletizingExpert",
+        "factory: stack cartons from an infeed roller table onto a pallet in an interlocked two-layer pattern",
+        600,
     ),
 }
 

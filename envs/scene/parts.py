@@ -1,0 +1,114 @@
+"""Assembly parts from primitives: bored blocks (holes), rings (nuts, gear hubs), chamfers.
+
+MuJoCo collides a mesh as its convex hull, so a hole built from a mesh would be filled in. Every hollow part here
+is instead a ring of boxes on one body (geoms of one body never collide with each other): ``segments`` boxes
+whose inner faces form a regular polygon with inscribed radius ``bore_radius_m``. The clearance to a round part
+is then exact at the middle of each face and slightly larger at the polygon's corners (by a factor
+``1 / cos(pi / segments)``). Box-box and box-cylinder contacts are convex-convex, which MuJoCo resolves robustly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import mujoco
+import numpy as np
+
+from embodia.envs.scene.builder import GEOM
+
+
+@dataclass(frozen=True)
+class Contact:
+    """Contact parameters given to every geom of a part (MuJoCo ``solref``, ``solimp``, ``friction``, ``condim``)."""
+
+    solref: tuple[float, float] = (0.004, 1.0)
+    solimp: tuple[float, float, float] = (0.95, 0.99, 0.0005)
+    friction: tuple[float, float, float] = (0.5, 0.005, 0.0001)
+    condim: int = 4
+
+    def kwargs(self) -> dict:
+        return {
+            "solref": list(self.solref),
+            "solimp": [*self.solimp, 0.5, 2.0],
+            "friction": list(self.friction),
+            "condim": self.condim,
+        }
+
+
+def quat_mul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Hamilton product of two wxyz quaternions."""
+    aw, ax, ay, az = a
+    bw, bx, by, bz = b
+    return np.array(
+        [
+            aw * bw - ax * bx - ay * by - az * bz,
+            aw * bx + ax * bw + ay * bz - az * by,
+            aw * by - ax * bz + ay * bw + az * bx,
+            aw * bz + ax * by - ay * bx + az * bw,
+        ]
+    )
+
+
+def z_quat(angle_rad: float) -> np.ndarray:
+    return np.array([np.cos(angle_rad / 2), 0.0, 0.0, np.sin(angle_rad / 2)])
+
+
+def y_quat(angle_rad: float) -> np.ndarray:
+    return np.array([np.cos(angle_rad / 2), 0.0, np.sin(angle_rad / 2), 0.0])
+
+
+def add_ring(
+    body: mujoco.MjsBody,
+    name: str,
+    bore_radius_m: float,
+    wall_m: float,
+    height_m: float,
+    base_z_m: float,
+    segments: int,
+    material: str,
+    contact: Contact,
+    phase_rad: float = 0.0,
+    chamfer_m: float = 0.0,
+) -> None:
+    """A ring of ``segments`` boxes around the body's z axis, from ``base_z_m`` up ``height_m``.
+
+    With ``chamfer_m`` > 0 the top ``chamfer_m`` of the bore is a 45 degree lead-in cone (a second ring of tilted
+    boxes), widening the opening by ``chamfer_m`` per side: it catches a part that arrives slightly off the axis.
+    """
+    straight_m = height_m - chamfer_m
+    if straight_m <= 0:
+        raise ValueError(f"chamfer_m={chamfer_m} must be smaller than height_m={height_m}")
+    half_width = bore_radius_m * np.tan(np.pi / segments) + 0.0002  # inner faces meet at the polygon's corners
+    outer_half_width = (bore_radius_m + wall_m) * np.tan(np.pi / segments)
+    for k in range(segments):
+        angle = phase_rad + 2 * np.pi * k / segments
+        radial = np.array([np.cos(angle), np.sin(angle)])
+        centre_r = bore_radius_m + wall_m / 2
+        body.add_geom(
+            name=f"{name}_{k}",
+            type=GEOM.mjGEOM_BOX,
+            pos=[*(centre_r * radial), base_z_m + straight_m / 2],
+            quat=z_quat(angle).tolist(),
+            size=[wall_m / 2, max(half_width, outer_half_width), straight_m / 2],
+            material=material,
+            **contact.kwargs(),
+        )
+        if chamfer_m > 0:
+            # the box's -x face is the lead-in: from (bore, top - chamfer) to (bore + chamfer, top) in (r, z)
+            thickness = wall_m / 2
+            face_mid = np.array([bore_radius_m + chamfer_m / 2, base_z_m + height_m - chamfer_m / 2])
+            outward = np.array([1.0, -1.0]) / np.sqrt(2)  # the box's +x axis in (r, z) after the 45 degree tilt
+            centre = face_mid + outward * thickness
+            body.add_geom(
+                name=f"{name}_chamfer_{k}",
+                type=GEOM.mjGEOM_BOX,
+                pos=[*(centre[0] * radial), centre[1]],
+                quat=quat_mul(z_quat(angle), y_quat(np.pi / 4)).tolist(),
+                size=[
+                    thickness,
+                    (bore_radius_m + chamfer_m) * np.tan(np.pi / segments) + 0.0002,
+                    chamfer_m / np.sqrt(2),
+                ],
+                material=material,
+                **contact.kwargs(),
+            )
