@@ -1,0 +1,107 @@
+"""ConveyorSort and Palletizing: success and fail criteria on real physics, randomization, rewards and options.
+
+check_env, determinism and the experts' success on a seed sample run for these tasks through the registered-task
+parametrisations in test_envs.py and test_experts.py.
+"""
+
+import numpy as np
+import pytest
+
+from embodia.envs.core.batched_env import BatchedEnv
+from embodia.envs.tasks.factory import palletizing
+from embodia.envs.tasks.factory.palletizing import BOX_HALF_M, Palletizing
+
+OPEN_AND_HOLD = np.array([0, 0, 0, 0, 0, 0, 1.0])
+
+
+def stack_boxes_in_slots(env: BatchedEnv, shift_m: dict[int, tuple[float, float]] | None = None) -> None:
+    """Write every carton into its slot (optionally shifted), at rest, by setting the physics state."""
+    task, sim = env.task, env.sim
+    yaw = task._boxes(sim)[3]
+    for k in range(task.num_boxes):
+        adr = task.box_qpos[k]
+        pos = sim.site_xpos[:, task.slot_sites[k]].copy()
+        pos[:, :2] += (shift_m or {}).get(k, (0.0, 0.0))
+        pos[:, 2] += 0.0005
+        sim.qpos[:, adr : adr + 3] = pos
+        sim.qpos[:, adr + 3 : adr + 7] = palletizing.yaw_quat(yaw[:, k])
+        sim.qvel[:, task.box_qvel[k] : task.box_qvel[k] + 6] = 0.0
+    sim.forward(sim.all_ids)
+
+
+def settle(env: BatchedEnv, steps: int):
+    action = np.tile(OPEN_AND_HOLD, (env.num_sims, 1))
+    for _ in range(steps):
+        _, reward, terminated, _, info = env.step(action)
+    return reward, terminated, info
+
+
+def test_palletizing_a_complete_settled_stack_succeeds_and_a_misplaced_carton_does_not():
+    env = BatchedEnv(Palletizing, 2, terminate_on_success=False)
+    env.reset(seeds=[0, 1])
+    stack_boxes_in_slots(env)
+    reward, _, info = settle(env, 10)
+    assert info["success"].all() and (info["placed_count"] == 4).all()
+    assert info["max_lateral_error_m"].max() < 0.003
+    assert (reward >= env.config.w_progress + env.config.w_success).all()
+
+    env.reset(seeds=[0, 1])
+    stack_boxes_in_slots(env, shift_m={3: (0.0, 0.03)})  # the top carton 3 cm off its slot
+    _, _, info = settle(env, 10)
+    assert not info["success"].any()
+    assert (info["placed_count"] == 3).all() and (info["next_box"] == 3).all()
+
+
+def test_palletizing_a_moving_stack_is_not_yet_a_success():
+    env = BatchedEnv(Palletizing, 1, terminate_on_success=False)
+    env.reset(seeds=[4])
+    stack_boxes_in_slots(env)
+    top = env.task.box_qvel[3]
+    env.sim.qvel[0, top + 3] = 2.0  # the top carton spinning about x: tipping over
+    env.sim.forward(env.sim.all_ids)
+    assert not env.task.evaluate(env.sim)["stack_settled"][0]
+    assert not env.task.evaluate(env.sim)["success"][0]
+
+
+def test_palletizing_sparse_reward_is_success_only():
+    env = BatchedEnv(Palletizing, 1, reward_mode="sparse", terminate_on_success=False)
+    env.reset(seeds=[0])
+    _, reward, _, _, _ = env.step(np.tile(OPEN_AND_HOLD, (1, 1)))
+    assert reward[0] == 0.0
+    stack_boxes_in_slots(env)
+    reward, _, info = settle(env, 5)
+    assert info["success"][0] and reward[0] == 1.0
+
+
+def test_palletizing_randomizes_masses_friction_and_poses_within_their_ranges():
+    env = BatchedEnv(Palletizing, 3)
+    _, info = env.reset(seeds=[0, 1, 2])
+    cfg, task = env.config, env.task
+    masses = env.sim.per_sim_model_field("body_mass")[:, task.box_bodies]
+    friction = env.sim.per_sim_model_field("geom_friction")[:, task.box_geoms, 0]
+    assert cfg.box_mass_kg[0] <= masses.min() and masses.max() <= cfg.box_mass_kg[1]
+    assert cfg.box_friction[0] <= friction.min() and friction.max() <= cfg.box_friction[1]
+    assert len(np.unique(masses)) == masses.size
+    boxes = info["state"]["box_pos"]
+    offsets = boxes[:, :, :2] - palletizing.QUEUE_XY[: task.num_boxes]
+    assert np.abs(offsets).max() <= cfg.infeed_jitter_m and not np.allclose(boxes[0], boxes[1])
+    assert np.allclose(boxes[:, :, 2], palletizing.INFEED_TOP_Z + BOX_HALF_M[2] + 0.001)
+
+
+def test_palletizing_layers_option_sets_the_number_of_cartons_and_rejects_bad_values():
+    env = BatchedEnv(Palletizing, 1, layers=3)
+    obs, _ = env.reset(seeds=[0])
+    assert obs["task.box_pos"].shape == (1, 18) and obs["task.next_box"].shape == (1, 7)
+    centres, yaws = palletizing.layer_pattern(3)
+    assert np.allclose(centres[:, 2], palletizing.PALLET_HEIGHT_M + BOX_HALF_M[2] * np.array([1, 1, 3, 3, 5, 5]))
+    assert np.allclose(yaws, [np.pi / 2, np.pi / 2, 0, 0, np.pi / 2, np.pi / 2])
+    with pytest.raises(ValueError, match="layers=4 is not valid"):
+        BatchedEnv(Palletizing, 1, layers=4)
+
+
+def test_palletizing_dense_reward_pays_for_each_carton_placed():
+    """Placing a carton raises the reward more than the next carton's shaping terms can lose."""
+    cfg = palletizing.PalletizingConfig()
+    shaping = cfg.w_reach + cfg.w_grasp + cfg.w_carry + cfg.w_place
+    for layers in range(1, palletizing.MAX_LAYERS + 1):
+        assert cfg.w_progress / (2 * layers) > shaping
