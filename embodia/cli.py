@@ -20,6 +20,7 @@ COMMAND_MODULES = (
     "embodia.commands.run",
     "embodia.commands.replay",
     "embodia.commands.review",
+    "embodia.commands.learn",
 )
 
 

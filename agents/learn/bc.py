@@ -1,0 +1,131 @@
+"""Behaviour cloning: an MLP policy fitted to demonstrated actions, saved as a stable-baselines3 SAC policy.
+
+The network is SB3's ``SACPolicy`` (its actor: MLP, then a tanh-squashed mean), with the observation
+normalisation of ``NormalizedExtractor`` computed from the demonstrations. Fitting the deterministic action
+(mean squared error) of that very class is what lets ``sac+demos`` start RL from the cloned policy. Early
+stopping keeps the weights with the lowest loss on held-out episodes.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+from gymnasium import spaces
+from stable_baselines3.sac.policies import SACPolicy
+
+from embodia.agents.learn.config import TrainConfig
+from embodia.agents.learn.dataset import Demonstrations, flatten_observations
+from embodia.agents.learn.networks import NormalizedExtractor, input_mask, normalisation_stats
+
+ACTION_TARGET_LIMIT = 0.999  # tanh never reaches +-1; the clipped target keeps the loss finite-gradiented
+
+
+@dataclass
+class BCHistory:
+    train_loss: list[float] = field(default_factory=list)
+    holdout_loss: list[float] = field(default_factory=list)
+    best_epoch: int = -1
+    stopped_early: bool = False
+
+
+def make_policy(
+    observation_space: spaces.Space, action_space: spaces.Box, config: TrainConfig, stats: dict[str, list[float]]
+) -> SACPolicy:
+    """The network class shared by BC and SAC: an SB3 SAC policy with the normalising extractor."""
+    return SACPolicy(
+        observation_space,
+        action_space,
+        lr_schedule=lambda _: config.learning_rate,
+        net_arch=list(config.net_arch),
+        features_extractor_class=NormalizedExtractor,
+        features_extractor_kwargs=dict(stats),
+    )
+
+
+def policy_inputs(demos: Demonstrations, observation_space: spaces.Space, next_obs: bool = False) -> Any:
+    """The demonstrations' observations in the policy's layout: flat (N, D) or a dict of (N, ...) arrays."""
+    obs = demos.next_observations if next_obs else demos.observations
+    if isinstance(observation_space, spaces.Dict):
+        return {k: obs[k].astype(np.float32) for k in observation_space.spaces}
+    return flatten_observations(obs)
+
+
+def _rows(inputs: Any, index: np.ndarray) -> Any:
+    if isinstance(inputs, dict):
+        return {k: torch.as_tensor(v[index]) for k, v in inputs.items()}
+    return torch.as_tensor(inputs[index])
+
+
+def holdout_split(demos: Demonstrations, fraction: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Row indices of training and held-out episodes (whole episodes, at least one held out when fraction > 0)."""
+    held = max(1, round(fraction * demos.num_episodes)) if fraction > 0 else 0
+    held_episodes = rng.choice(demos.num_episodes, size=held, replace=False)
+    is_held = np.isin(demos.episode, held_episodes)
+    return np.flatnonzero(~is_held), np.flatnonzero(is_held)
+
+
+def demo_stats(demos: Demonstrations, config: TrainConfig) -> dict[str, list[float]]:
+    """Normalisation from the demonstrations, with the entries of ``config.ignore_obs`` masked out."""
+    space = spaces.Dict({k: spaces.Box(-np.inf, np.inf, v.shape[1:]) for k, v in demos.observations.items()})
+    return normalisation_stats(flatten_observations(demos.observations), input_mask(space, list(config.ignore_obs)))
+
+
+def bc_loss(policy: SACPolicy, inputs: Any, actions: torch.Tensor) -> torch.Tensor:
+    return torch.mean((policy.actor(inputs, deterministic=True) - actions) ** 2)
+
+
+def train_bc(
+    demos: Demonstrations,
+    observation_space: spaces.Space,
+    action_space: spaces.Box,
+    config: TrainConfig,
+    seed: int,
+    on_epoch: Any = None,
+) -> tuple[SACPolicy, BCHistory]:
+    """Fit a policy to ``demos``; ``on_epoch(epoch, train_loss, holdout_loss)`` reports progress."""
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    inputs = policy_inputs(demos, observation_space)
+    stats = demo_stats(demos, config)
+    policy = make_policy(observation_space, action_space, config, stats)
+    policy.set_training_mode(True)
+    targets = np.clip(demos.actions, -ACTION_TARGET_LIMIT, ACTION_TARGET_LIMIT).astype(np.float32)
+    train_rows, held_rows = holdout_split(demos, config.bc_holdout_fraction, rng)
+    noise_scale = config.bc_obs_noise * torch.as_tensor(stats["std"], dtype=torch.float32)
+    optimizer = torch.optim.Adam(policy.actor.parameters(), lr=config.bc_learning_rate)
+    history = BCHistory()
+    best_loss, best_state, stale = np.inf, copy.deepcopy(policy.state_dict()), 0
+    for epoch in range(config.bc_epochs):
+        order = rng.permutation(train_rows)
+        losses = []
+        for start in range(0, len(order), config.bc_batch_size):
+            batch = order[start : start + config.bc_batch_size]
+            batch_inputs = _rows(inputs, batch)
+            if config.bc_obs_noise > 0 and not isinstance(batch_inputs, dict):
+                batch_inputs = batch_inputs + noise_scale * torch.randn_like(batch_inputs)
+            loss = bc_loss(policy, batch_inputs, torch.as_tensor(targets[batch]))
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            losses.append(loss.item())
+        history.train_loss.append(float(np.mean(losses)))
+        rows = held_rows if len(held_rows) else train_rows
+        with torch.no_grad():
+            held_loss = float(bc_loss(policy, _rows(inputs, rows), torch.as_tensor(targets[rows])))
+        history.holdout_loss.append(held_loss)
+        if on_epoch is not None:
+            on_epoch(epoch, history.train_loss[-1], held_loss)
+        if held_loss < best_loss:
+            best_loss, best_state, stale, history.best_epoch = held_loss, copy.deepcopy(policy.state_dict()), 0, epoch
+        else:
+            stale += 1
+            if stale >= config.bc_patience:
+                history.stopped_early = True
+                break
+    policy.load_state_dict(best_state)
+    policy.set_training_mode(False)
+    return policy, history

@@ -1,0 +1,138 @@
+"""Training configuration: one frozen dataclass, read from YAML with every key and type checked before training.
+
+A config file holds the hyperparameters and the budget of one (task, algorithm) pair; keys an algorithm does
+not use are allowed (one schema for all) but unknown keys and wrong types are errors naming the key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ALGOS = ("bc", "ppo", "sac", "td3", "sac+demos")
+OBS_MODES = ("flat", "dict", "goal")
+
+
+class ConfigError(ValueError):
+    """A config file that cannot be used: unknown key, wrong type, bad value."""
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    # budget and env
+    total_steps: int = 100_000  # environment steps (summed over simulations)
+    num_envs: int = 16
+    obs_mode: str = "flat"  # flat | dict | goal (goal: HER-ready Dict with achieved/desired goal)
+    env_kwargs: dict = field(default_factory=dict)  # task config fields and env options
+    # networks and optimisation
+    net_arch: list = field(default_factory=lambda: [256, 256])
+    learning_rate: float = 3e-4
+    batch_size: int = 256
+    gamma: float = 0.99
+    # off-policy (SAC, TD3)
+    buffer_size: int = 200_000
+    learning_starts: int = 1_000
+    train_freq: int = 1  # vector steps between updates
+    gradient_steps: int = 4  # gradient steps per update
+    tau: float = 0.005
+    action_noise_std: float = 0.1  # TD3 Gaussian exploration noise
+    her: bool = False
+    her_n_sampled_goal: int = 4
+    # on-policy (PPO)
+    n_steps: int = 64  # vector steps per rollout
+    n_epochs: int = 10
+    ent_coef: float = 0.0
+    # demonstrations (BC, SAC+demos)
+    demos: str = ""  # an embodia run folder or a Minari dataset id
+    demo_episodes: int = 100
+    bc_epochs: int = 300
+    bc_batch_size: int = 256
+    bc_learning_rate: float = 1e-3
+    bc_holdout_fraction: float = 0.1
+    bc_patience: int = 30  # epochs without a better held-out loss before stopping
+    bc_obs_noise: float = 0.0  # Gaussian input noise while cloning, in standard deviations of each input
+    ignore_obs: list = field(default_factory=list)  # observation entries the policy does not see (flat/dict modes)
+    demo_fraction: float = 0.25  # share of every SAC batch drawn from the demonstrations
+    demo_bc_steps: float = 1.0  # behaviour-cloning steps on demonstrations per SAC gradient step (0: none)
+    # bookkeeping
+    checkpoint_every: int = 10_000
+    eval_every: int = 10_000
+    eval_episodes: int = 20
+    final_eval_episodes: int = 100
+    eval_seed: int = 1_000_000  # evaluation episodes are seeded from here, disjoint from demonstrations
+
+    def __post_init__(self) -> None:
+        if self.obs_mode not in OBS_MODES:
+            raise ConfigError(f"obs_mode={self.obs_mode!r} is not valid; valid: {', '.join(OBS_MODES)}")
+        positive = ("total_steps", "num_envs", "batch_size", "buffer_size", "train_freq", "gradient_steps")
+        positive += ("n_steps", "n_epochs", "demo_episodes", "bc_epochs", "bc_batch_size", "bc_patience")
+        positive += ("checkpoint_every", "eval_every", "eval_episodes", "final_eval_episodes")
+        for name in positive:
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name}={getattr(self, name)!r} must be a positive integer")
+        for name in ("demo_fraction", "bc_holdout_fraction"):
+            if not 0.0 <= getattr(self, name) < 1.0:
+                raise ConfigError(f"{name}={getattr(self, name)!r} must be in [0, 1)")
+        if not (self.net_arch and all(isinstance(v, int) and v > 0 for v in self.net_arch)):
+            raise ConfigError(f"net_arch={self.net_arch!r} must be a non-empty list of positive integers")
+        if self.ignore_obs and self.obs_mode == "goal":
+            raise ConfigError("ignore_obs works with obs_mode flat or dict, not goal")
+        if self.her and self.obs_mode != "goal":
+            raise ConfigError("her: true needs obs_mode: goal (achieved and desired goals in the observation)")
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def _type_ok(value: Any, expected: Any) -> bool:
+    if expected is float:
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if expected is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if isinstance(expected, types.UnionType) or typing.get_origin(expected) is typing.Union:
+        return any(_type_ok(value, option) for option in typing.get_args(expected))
+    return isinstance(value, expected)
+
+
+def config_from_dict(values: dict[str, Any], source: str = "config") -> TrainConfig:
+    """A ``TrainConfig`` from a mapping; unknown keys and wrong types raise ``ConfigError`` naming them."""
+    if not isinstance(values, dict):
+        raise ConfigError(f"{source}: expected a mapping of option: value, got {type(values).__name__}")
+    hints = typing.get_type_hints(TrainConfig)
+    unknown = sorted(set(values) - set(hints))
+    if unknown:
+        raise ConfigError(f"{source}: unknown key(s) {', '.join(unknown)}; valid: {', '.join(sorted(hints))}")
+    for key, value in values.items():
+        if not _type_ok(value, hints[key]):
+            expected = getattr(hints[key], "__name__", str(hints[key]))
+            raise ConfigError(f"{source}: {key}={value!r} has type {type(value).__name__}, expected {expected}")
+    values = {k: float(v) if hints[k] is float else v for k, v in values.items()}
+    try:
+        return TrainConfig(**values)
+    except ConfigError as error:
+        raise ConfigError(f"{source}: {error}") from None
+
+
+def load_config(path: str | Path | None, overrides: dict[str, Any] | None = None) -> TrainConfig:
+    """Read a YAML config (None: defaults) and apply ``overrides``; every error names the file and key."""
+    import yaml
+
+    values: dict[str, Any] = {}
+    source = "defaults"
+    if path is not None:
+        path = Path(path)
+        source = str(path)
+        if not path.is_file():
+            raise ConfigError(f"config file {path} does not exist")
+        try:
+            loaded = yaml.safe_load(path.read_text())
+        except yaml.YAMLError as error:
+            raise ConfigError(f"{path}: not valid YAML ({str(error).splitlines()[0]})") from None
+        values = loaded if loaded is not None else {}
+    if not isinstance(values, dict):
+        raise ConfigError(f"{source}: expected a mapping of option: value, got {type(values).__name__}")
+    return config_from_dict({**values, **(overrides or {})}, source)

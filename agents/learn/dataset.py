@@ -1,0 +1,165 @@
+"""Demonstrations for behaviour cloning and demo-augmented RL, from an embodia run folder or a Minari dataset.
+
+Both sources hold the env's Dict observation (``robot.*``, ``task.*``) per step. A dataset recorded on another
+task, or whose observation keys, shapes or action size differ from the env's, is rejected before training
+with an error naming the difference. Torch-free.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from gymnasium import spaces
+
+from embodia.envs.record.episode import load_episode
+
+
+class DatasetError(ValueError):
+    """A dataset that does not fit the task it is meant to train."""
+
+
+@dataclass
+class Demonstrations:
+    """Transitions of ``num_episodes`` episodes, concatenated; ``episode`` says which episode each row is from."""
+
+    env_id: str
+    observations: dict[str, np.ndarray]  # key -> (N, ...) observation before the action
+    next_observations: dict[str, np.ndarray]  # key -> (N, ...) observation after it
+    actions: np.ndarray  # (N, A)
+    rewards: np.ndarray  # (N,)
+    terminated: np.ndarray  # (N,)
+    episode: np.ndarray  # (N,) episode index
+    num_episodes: int
+    source: str
+
+    def __len__(self) -> int:
+        return len(self.actions)
+
+
+def _episodes_from_run(folder: Path) -> tuple[str, dict, list[tuple[dict, np.ndarray, np.ndarray, np.ndarray]]]:
+    meta_path = folder / "meta.json"
+    if not meta_path.is_file():
+        raise DatasetError(f"{folder} is not an embodia run folder (no meta.json)")
+    meta = json.loads(meta_path.read_text())
+    files = sorted(folder.glob("episode_*.npz"))
+    if not files:
+        raise DatasetError(f"{folder} holds no episode files (episode_*.npz)")
+    episodes = []
+    for path in files:
+        ep = load_episode(path)
+        episodes.append((ep.observations, ep.actions, ep.rewards, ep.terminated))
+    return str(meta.get("env_id")), dict(meta.get("env_kwargs") or {}), episodes
+
+
+def _episodes_from_minari(dataset_id: str) -> tuple[str, dict, list]:
+    try:
+        import minari
+    except ImportError:  # pragma: no cover - minari is a core dependency
+        raise DatasetError("reading a Minari dataset needs the minari package") from None
+    try:
+        dataset = minari.load_dataset(dataset_id)
+    except Exception as error:  # minari raises several types for a missing or unreadable dataset
+        raise DatasetError(f"{dataset_id!r} is neither a run folder nor a local Minari dataset ({error})") from None
+    env_spec = dataset.env_spec
+    env_id = env_spec.id if env_spec is not None else "unknown"
+    env_kwargs = dict(env_spec.kwargs) if env_spec is not None else {}
+    env_kwargs.pop("task", None)
+    episodes = []
+    for ep in dataset.iterate_episodes():
+        obs = ep.observations
+        if not isinstance(obs, dict):
+            raise DatasetError(f"Minari dataset {dataset_id!r} stores {type(obs).__name__} observations, not a Dict")
+        episodes.append(({k: np.asarray(v) for k, v in obs.items()}, ep.actions, ep.rewards, ep.terminations))
+    return env_id, env_kwargs, episodes
+
+
+def check_compatible(
+    source: str,
+    env_id: str,
+    dataset_env_id: str,
+    observations: dict[str, np.ndarray],
+    actions: np.ndarray,
+    observation_space: spaces.Dict,
+    action_space: spaces.Box,
+) -> None:
+    """Raise ``DatasetError`` when the dataset is from another task or its spaces differ from the env's."""
+    if dataset_env_id != env_id:
+        raise DatasetError(f"dataset {source} was recorded on {dataset_env_id!r}, not on {env_id!r}")
+    expected = {k: tuple(v.shape) for k, v in observation_space.spaces.items()}
+    found = {k: tuple(v.shape[1:]) for k, v in observations.items()}
+    if set(found) != set(expected):
+        missing, extra = sorted(set(expected) - set(found)), sorted(set(found) - set(expected))
+        raise DatasetError(
+            f"dataset {source}: observation keys differ from {env_id}'s (missing: {missing or 'none'}, "
+            f"extra: {extra or 'none'})"
+        )
+    for key, shape in expected.items():
+        if found[key] != shape:
+            raise DatasetError(f"dataset {source}: observation {key!r} has shape {found[key]}, the env's is {shape}")
+    if actions.shape[1:] != action_space.shape:
+        raise DatasetError(
+            f"dataset {source}: actions have shape {actions.shape[1:]}, the env's action space is {action_space.shape}"
+        )
+
+
+def load_demonstrations(
+    source: str | Path,
+    env_id: str,
+    observation_space: spaces.Dict,
+    action_space: spaces.Box,
+    max_episodes: int | None = None,
+    control_mode: str = "ee_delta",
+) -> Demonstrations:
+    """Read demonstrations for ``env_id`` from a run folder path or a Minari dataset id, checking they fit.
+
+    ``observation_space`` is the env's Dict observation space (``obs_mode="dict"``).
+    """
+    path = Path(source)
+    if path.is_dir():
+        dataset_env_id, env_kwargs, episodes = _episodes_from_run(path)
+    elif path.exists():
+        raise DatasetError(f"dataset {source} is a file; give the run folder that holds it")
+    else:
+        dataset_env_id, env_kwargs, episodes = _episodes_from_minari(str(source))
+    recorded_mode = env_kwargs.get("control_mode", "ee_delta")
+    if recorded_mode != control_mode:
+        raise DatasetError(f"dataset {source} was recorded with control_mode={recorded_mode!r}, not {control_mode!r}")
+    if max_episodes is not None:
+        if len(episodes) < max_episodes:
+            raise DatasetError(f"dataset {source} holds {len(episodes)} episodes, {max_episodes} were asked for")
+        episodes = episodes[:max_episodes]
+    check_compatible(str(source), env_id, dataset_env_id, episodes[0][0], np.asarray(episodes[0][1]),
+                     observation_space, action_space)  # fmt: skip
+    obs, next_obs, actions, rewards, terminated, index = {}, {}, [], [], [], []
+    for k, (ep_obs, ep_actions, ep_rewards, ep_terminated) in enumerate(episodes):
+        steps = len(ep_actions)
+        for key, value in ep_obs.items():
+            if len(value) != steps + 1:
+                raise DatasetError(f"dataset {source}: episode {k} has {len(value)} observations for {steps} actions")
+            obs.setdefault(key, []).append(np.asarray(value[:-1], dtype=np.float32))
+            next_obs.setdefault(key, []).append(np.asarray(value[1:], dtype=np.float32))
+        actions.append(np.asarray(ep_actions, dtype=np.float32))
+        rewards.append(np.asarray(ep_rewards, dtype=np.float32))
+        terminated.append(np.asarray(ep_terminated, dtype=bool))
+        index.append(np.full(steps, k, dtype=np.int64))
+    return Demonstrations(
+        env_id=env_id,
+        observations={k: np.concatenate(v) for k, v in obs.items()},
+        next_observations={k: np.concatenate(v) for k, v in next_obs.items()},
+        actions=np.concatenate(actions),
+        rewards=np.concatenate(rewards),
+        terminated=np.concatenate(terminated),
+        episode=np.concatenate(index),
+        num_episodes=len(episodes),
+        source=str(source),
+    )
+
+
+def flatten_observations(observations: dict[str, np.ndarray]) -> np.ndarray:
+    """(N, D) in the env's flat layout: entries in sorted key order, each flattened."""
+    keys = sorted(observations)
+    n = len(observations[keys[0]])
+    return np.concatenate([observations[k].reshape(n, -1) for k in keys], axis=1).astype(np.float32)

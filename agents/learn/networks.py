@@ -1,0 +1,98 @@
+"""The network pieces every learner shares: an observation-normalising feature extractor, and the adapter that
+lets any stable-baselines3 policy act through embodia's batched policy protocol.
+
+Normalisation statistics live inside the policy (as buffers of the extractor), so a saved policy carries them
+and behaviour cloning, SAC, TD3 and PPO all see the same inputs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+from gymnasium import spaces
+from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
+
+STD_FLOOR = 1e-2  # inputs that barely vary in the statistics sample are not blown up into noise
+CLIP = 10.0
+
+
+def observation_size(space: spaces.Space) -> int:
+    if isinstance(space, spaces.Dict):
+        return sum(int(np.prod(s.shape)) for s in space.spaces.values())
+    return int(np.prod(space.shape))
+
+
+def flatten_batch(obs: Any) -> np.ndarray:
+    """(n, D) from a Dict observation batch (sorted keys, the env's flat layout) or a flat one."""
+    if isinstance(obs, dict):
+        keys = sorted(obs)
+        n = len(obs[keys[0]])
+        return np.concatenate([np.asarray(obs[k]).reshape(n, -1) for k in keys], axis=1)
+    return np.asarray(obs).reshape(len(obs), -1)
+
+
+def normalisation_stats(samples: np.ndarray, mask: np.ndarray | None = None) -> dict[str, list[float]]:
+    """Mean and standard deviation (floored) of (N, D) flattened observations, and the input mask (1: used),
+    as lists: they are the extractor's constructor arguments, saved with the policy."""
+    samples = np.asarray(samples, dtype=np.float64)
+    mask = np.ones(samples.shape[1]) if mask is None else np.asarray(mask, dtype=np.float64)
+    std = np.maximum(samples.std(axis=0), STD_FLOOR)
+    return {"mean": samples.mean(axis=0).tolist(), "std": std.tolist(), "mask": mask.tolist()}
+
+
+def input_mask(dict_space: spaces.Dict, ignored: list[str]) -> np.ndarray:
+    """(D,) 1 for every flat-layout value the policy sees, 0 for the entries named in ``ignored``."""
+    unknown = sorted(set(ignored) - set(dict_space.spaces))
+    if unknown:
+        raise ValueError(f"ignore_obs names unknown observation(s) {unknown}; valid: {sorted(dict_space.spaces)}")
+    return np.concatenate(
+        [np.full(int(np.prod(dict_space[k].shape)), 0.0 if k in ignored else 1.0) for k in sorted(dict_space.spaces)]
+    )
+
+
+class NormalizedExtractor(BaseFeaturesExtractor):
+    """Concatenates the observation (Dict entries in sorted key order) and standardises it with fixed stats."""
+
+    def __init__(
+        self,
+        observation_space: spaces.Space,
+        mean: list[float] | None = None,
+        std: list[float] | None = None,
+        mask: list[float] | None = None,
+    ):
+        size = observation_size(observation_space)
+        super().__init__(observation_space, features_dim=size)
+        self.keys = sorted(observation_space.spaces) if isinstance(observation_space, spaces.Dict) else None
+        mean_t = torch.zeros(size) if mean is None else torch.as_tensor(mean, dtype=torch.float32)
+        std_t = torch.ones(size) if std is None else torch.as_tensor(std, dtype=torch.float32)
+        if mean_t.shape != (size,) or std_t.shape != (size,):
+            raise ValueError(f"normalisation stats have shape {tuple(mean_t.shape)}, the observation has {size} values")
+        self.register_buffer("mean", mean_t)
+        self.register_buffer("std", std_t)
+        self.register_buffer("mask", torch.ones(size) if mask is None else torch.as_tensor(mask, dtype=torch.float32))
+
+    def forward(self, observations: Any) -> torch.Tensor:
+        if self.keys is not None:
+            x = torch.cat([observations[k].flatten(1) for k in self.keys], dim=1)
+        else:
+            x = observations.flatten(1)
+        return torch.clamp((x - self.mean) / self.std, -CLIP, CLIP) * self.mask
+
+
+class SB3Policy:
+    """embodia's batched policy protocol (``reset``, ``act``) around a stable-baselines3 policy, deterministic."""
+
+    def __init__(self, policy: Any) -> None:
+        self.policy = policy
+        self.flat = not isinstance(policy.observation_space, spaces.Dict)
+
+    def reset(self, env_ids: np.ndarray, seed: int | None = None) -> None:
+        """Stateless (an MLP): nothing to reset."""
+
+    def act(self, obs: Any, info: dict[str, Any]) -> np.ndarray:
+        if self.flat and isinstance(obs, dict):
+            obs = flatten_batch(obs).astype(np.float32)
+        action, _ = self.policy.predict(obs, deterministic=True)
+        return np.asarray(action, dtype=np.float64)

@@ -1,0 +1,126 @@
+"""``embodia train`` and ``embodia eval``: learn a policy on a task, and evaluate (and record) a trained one.
+
+Torch and stable-baselines3 come with the ``learn`` extra and are imported inside the handlers, so the rest of
+the CLI works without them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import warnings
+from pathlib import Path
+
+from embodia.commands.common import UsageError, check_task
+
+ALGOS = ("bc", "ppo", "sac", "td3", "sac+demos")
+MISSING_EXTRA = "training needs the learn extra: pip install 'embodia[learn]'"
+
+
+def _import_learning():
+    try:
+        from embodia.agents.learn import train as training
+    except ImportError as error:
+        missing = error.name or "a package"
+        raise UsageError(f"{MISSING_EXTRA} ({missing} is not installed)") from None
+    return training
+
+
+def default_run_dir(env_id: str, algo: str, seed: int) -> Path:
+    task = env_id.split("/")[-1]
+    return Path("runs") / "train" / f"{task}-{re.sub(r'[^A-Za-z0-9]+', '_', algo)}-s{seed}"
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    env_id = check_task(args.task)
+    training = _import_learning()
+    from embodia.agents.learn.config import ConfigError, load_config
+    from embodia.agents.learn.dataset import DatasetError
+
+    run_dir = args.out or default_run_dir(env_id, args.algo, args.seed)
+    overrides = {}
+    if args.steps is not None:
+        overrides["total_steps"] = args.steps
+    if args.demos is not None:
+        overrides["demos"] = args.demos
+    try:
+        config = load_config(args.config, overrides)
+        with warnings.catch_warnings():
+            warnings.simplefilter("always")
+            result = training.train(env_id, args.algo, config, args.seed, run_dir, args.resume, not args.quiet)
+    except (ConfigError, DatasetError, training.RunError, FileNotFoundError) as error:
+        raise UsageError(str(error)) from None
+    print(
+        f"{env_id} {args.algo} seed {args.seed}: success rate {result['success_rate']:.1%} over "
+        f"{result['episodes']} evaluation episodes, {result['env_steps']} env steps, {result['train_wall_s']:.0f} s"
+    )
+    print(f"output: {Path(run_dir).resolve()}  (tensorboard --logdir {Path(run_dir) / 'tb'})")
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    training = _import_learning()
+    from embodia.agents.evaluate import run_episodes
+    from embodia.agents.learn.networks import SB3Policy
+
+    if args.episodes < 1 or args.num_envs < 1:
+        raise UsageError("--episodes and --num-envs must be positive")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("always")
+            record, policy = training.load_run_policy(args.run)
+    except training.RunError as error:
+        raise UsageError(str(error)) from None
+    env_id = record["env_id"]
+    try:
+        summary = run_episodes(
+            env_id,
+            policy=f"{record['algo']} ({Path(args.run).resolve()})",
+            actor=SB3Policy(policy),
+            episodes=args.episodes,
+            seed=args.seed,
+            num_envs=args.num_envs,
+            record_dir=args.record,
+            progress=not args.quiet,
+            env_kwargs=dict(record["env_kwargs"]),
+            overwrite=args.overwrite,
+            video=not args.no_video,
+        )
+    except (FileExistsError, ValueError) as error:
+        raise UsageError(str(error)) from None
+    print(
+        f"{env_id} {record['algo']}: success rate {summary['success_rate']:.1%} over {summary['episodes']} "
+        f"episodes, mean return {summary['mean_return']:.3f}"
+    )
+    if args.record is not None:
+        print(f"output: {Path(args.record).resolve()}")
+    if args.json:
+        print(json.dumps({k: v for k, v in summary.items() if k != "per_episode"}))
+    return 0
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    train = commands.add_parser("train", help="train a policy (bc, ppo, sac, td3, sac+demos); checkpoints, resume")
+    train.add_argument("task", metavar="TASK", help="task id, e.g. embodia/Reach-v0")
+    train.add_argument("--algo", choices=ALGOS, required=True)
+    train.add_argument("--config", type=Path, help="YAML config (experiments/configs/TASK-ALGO.yaml)")
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--out", type=Path, help="run folder (default runs/train/TASK-ALGO-sSEED)")
+    train.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
+    train.add_argument("--steps", type=int, help="override the config's total_steps")
+    train.add_argument("--demos", help="override the config's demos (run folder or Minari dataset id)")
+    train.add_argument("--quiet", action="store_true", help="no progress bar")
+    train.set_defaults(handler=cmd_train)
+
+    evaluate = commands.add_parser("eval", help="evaluate a trained policy (a train run folder); optionally record")
+    evaluate.add_argument("run", metavar="RUN", type=Path, help="the run folder written by embodia train")
+    evaluate.add_argument("--episodes", type=int, default=20)
+    evaluate.add_argument("--seed", type=int, default=1_000_000, help="episode k is seeded SEED + k")
+    evaluate.add_argument("--num-envs", type=int, default=10)
+    evaluate.add_argument("--record", metavar="DIR", type=Path, help="record episodes and videos for review")
+    evaluate.add_argument("--no-video", action="store_true", help="record episode files without MP4s")
+    evaluate.add_argument("--overwrite", action="store_true", help="replace a run already recorded in DIR")
+    evaluate.add_argument("--json", action="store_true", help="also print the summary as JSON")
+    evaluate.add_argument("--quiet", action="store_true", help="no progress bar")
+    evaluate.set_defaults(handler=cmd_eval)
