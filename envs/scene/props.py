@@ -1,4 +1,4 @@
-"""Reusable scene pieces built from primitives: arenas, furniture, containers and a seated person.
+"""Reusable scene pieces built from primitives: arenas, furniture, containers and the person in a chair or bed.
 
 Each function adds to a ``SceneBuilder`` and returns the bodies a task needs to address.
 Fixtures a task moves per episode are mocap bodies, so their pose is per-simulation state.
@@ -6,11 +6,13 @@ Fixtures a task moves per episode are mocap bodies, so their pose is per-simulat
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import mujoco
 import numpy as np
 
+from embodia.envs.human import anthropometry
+from embodia.envs.human import body as human_body
+from embodia.envs.human.body import FURNITURE_CONAFFINITY, FURNITURE_CONTYPE, HumanBody
+from embodia.envs.human.config import HumanConfig
 from embodia.envs.scene.builder import GEOM, SceneBuilder
 
 WALL_SOLREF = [0.005, 1.0]
@@ -109,26 +111,34 @@ def add_open_box(
     return body
 
 
-def add_chair(builder: SceneBuilder, body: mujoco.MjsBody, seat_height: float) -> None:
+def _furniture_geom(body: mujoco.MjsBody, **kwargs) -> None:
+    """Furniture touches the robot and objects but not the person (whose posture it only frames)."""
+    body.add_geom(contype=FURNITURE_CONTYPE, conaffinity=FURNITURE_CONAFFINITY, **kwargs)
+
+
+def add_chair(body: mujoco.MjsBody, seat_height: float, prefix: str = "chair") -> None:
     """A chair in ``body``'s frame, facing +x, seat centred at the origin."""
-    body.add_geom(
-        name="chair_seat",
+    _furniture_geom(
+        body,
+        name=f"{prefix}_seat",
         type=GEOM.mjGEOM_BOX,
         pos=[0, 0, seat_height - 0.04],
         size=[0.23, 0.24, 0.04],
         material="fabric",
     )
-    body.add_geom(
-        name="chair_back",
+    _furniture_geom(
+        body,
+        name=f"{prefix}_back",
         type=GEOM.mjGEOM_BOX,
-        pos=[-0.25, 0, seat_height + 0.3],
+        pos=[-0.27, 0, seat_height + 0.3],
         size=[0.03, 0.24, 0.32],
         material="fabric",
         euler=[0, -0.12, 0],
     )
     for i, (sx, sy) in enumerate(((1, 1), (1, -1), (-1, 1), (-1, -1))):
-        body.add_geom(
-            name=f"chair_leg{i}",
+        _furniture_geom(
+            body,
+            name=f"{prefix}_leg{i}",
             type=GEOM.mjGEOM_CYLINDER,
             pos=[0.2 * sx, 0.21 * sy, (seat_height - 0.08) / 2],
             size=[0.018, (seat_height - 0.08) / 2],
@@ -136,219 +146,111 @@ def add_chair(builder: SceneBuilder, body: mujoco.MjsBody, seat_height: float) -
         )
 
 
-@dataclass(frozen=True)
-class SeatedBody:
-    """Segment sizes of a seated adult (Assistive Gym's 50th-percentile female capsules, domain-facts 1.5)."""
-
-    seat_height: float = 0.45
-    upper_arm_m: float = 0.264
-    upper_arm_radius: float = 0.0355
-    forearm_m: float = 0.234
-    forearm_radius: float = 0.027
-    thigh_m: float = 0.391
-    thigh_radius: float = 0.07
-    shin_m: float = 0.367
-    shin_radius: float = 0.045
-    shoulder_half_width: float = 0.159
-    torso_height: float = 0.5
-    hand_length: float = 0.1
-    palm_half_width: float = 0.045
-
-
-PERSON_ARM_JOINTS = ("shoulder_yaw", "shoulder_pitch", "elbow", "wrist")
-
-
-def add_seated_person(builder: SceneBuilder, name: str, pos, yaw: float, body_sizes: SeatedBody | None = None):
-    """A person seated on a chair, facing local +x, right hand held out palm up.
-
-    The root is a mocap body (its pose set per episode). The right arm has four hinges
-    (shoulder yaw and flexion, elbow flexion, wrist flexion) held by stiff position actuators with
-    gravity compensation: a static posture that still yields a little when pushed.
-    Returns the names of the palm site and the arm actuators.
-    """
-    b = body_sizes or SeatedBody()
-    root = builder.world.add_body(name=name, pos=list(pos), quat=[np.cos(yaw / 2), 0, 0, np.sin(yaw / 2)], mocap=True)
-    add_chair(builder, root, b.seat_height)
-    hip_z = b.seat_height + b.thigh_radius
-    # legs: thighs forward along +x, shins down
-    for side, y in (("right", -0.1), ("left", 0.1)):
-        root.add_geom(
-            name=f"{name}_{side}_thigh",
-            type=GEOM.mjGEOM_CAPSULE,
-            size=[b.thigh_radius, 0],
-            fromto=[-0.05, y, hip_z, -0.05 + b.thigh_m, y, hip_z],
-            material="cloth_trousers",
+def add_wheelchair(body: mujoco.MjsBody, seat_height: float, footrest_height: float, prefix: str = "wheelchair"):
+    """A wheelchair in ``body``'s frame, facing +x, seat centred at the origin, with footrests."""
+    _furniture_geom(
+        body,
+        name=f"{prefix}_seat",
+        type=GEOM.mjGEOM_BOX,
+        pos=[0, 0, seat_height - 0.03],
+        size=[0.22, 0.23, 0.03],
+        material="dark_steel",
+    )
+    _furniture_geom(
+        body,
+        name=f"{prefix}_back",
+        type=GEOM.mjGEOM_BOX,
+        pos=[-0.26, 0, seat_height + 0.25],
+        size=[0.02, 0.23, 0.27],
+        material="dark_steel",
+        euler=[0, -0.12, 0],
+    )
+    for side in (1, -1):
+        _furniture_geom(
+            body,
+            name=f"{prefix}_wheel{side:+d}",
+            type=GEOM.mjGEOM_CYLINDER,
+            pos=[-0.1, side * 0.3, 0.3],
+            size=[0.3, 0.015],
+            euler=[np.pi / 2, 0, 0],
+            material="steel",
         )
-        knee_x = -0.05 + b.thigh_m
-        root.add_geom(
-            name=f"{name}_{side}_shin",
-            type=GEOM.mjGEOM_CAPSULE,
-            size=[b.shin_radius, 0],
-            fromto=[knee_x, y, hip_z, knee_x + 0.03, y, hip_z - b.shin_m],
-            material="cloth_trousers",
-        )
-        root.add_geom(
-            name=f"{name}_{side}_foot",
+        _furniture_geom(
+            body,
+            name=f"{prefix}_armrest{side:+d}",
             type=GEOM.mjGEOM_BOX,
-            size=[0.11, 0.045, 0.03],
-            pos=[knee_x + 0.1, y, 0.03],
+            pos=[-0.05, side * 0.27, seat_height + 0.2],
+            size=[0.18, 0.025, 0.015],
             material="dark_steel",
         )
-    torso_bottom = hip_z - 0.02
-    root.add_geom(
-        name=f"{name}_pelvis",
-        type=GEOM.mjGEOM_CAPSULE,
-        size=[0.13, 0.07],
-        fromto=[-0.08, -0.08, torso_bottom + 0.05, -0.08, 0.08, torso_bottom + 0.05],
-        material="cloth_trousers",
-    )
-    shoulder_z = torso_bottom + b.torso_height
-    root.add_geom(
-        name=f"{name}_torso",
-        type=GEOM.mjGEOM_CAPSULE,
-        size=[0.13, 0],
-        fromto=[-0.1, 0, torso_bottom + 0.1, -0.1, 0, shoulder_z - 0.1],
-        material="cloth_top",
-    )
-    root.add_geom(
-        name=f"{name}_shoulders",
-        type=GEOM.mjGEOM_CAPSULE,
-        size=[0.06, 0],
-        fromto=[
-            -0.1,
-            -b.shoulder_half_width + 0.04,
-            shoulder_z - 0.03,
-            -0.1,
-            b.shoulder_half_width - 0.04,
-            shoulder_z - 0.03,
-        ],
-        material="cloth_top",
-    )
-    root.add_geom(
-        name=f"{name}_neck",
-        type=GEOM.mjGEOM_CAPSULE,
-        size=[0.05, 0],
-        fromto=[-0.1, 0, shoulder_z, -0.1, 0, shoulder_z + 0.1],
-        material="skin",
-    )
-    root.add_geom(
-        name=f"{name}_head",
-        type=GEOM.mjGEOM_ELLIPSOID,
-        size=[0.095, 0.08, 0.11],
-        pos=[-0.09, 0, shoulder_z + 0.2],
-        material="skin",
-    )
-    root.add_geom(
-        name=f"{name}_hair",
-        type=GEOM.mjGEOM_ELLIPSOID,
-        size=[0.09, 0.082, 0.07],
-        pos=[-0.11, 0, shoulder_z + 0.25],
-        material="hair",
-    )
-    # left arm resting on the lap (static)
-    root.add_geom(
-        name=f"{name}_left_upper_arm",
-        type=GEOM.mjGEOM_CAPSULE,
-        size=[b.upper_arm_radius, 0],
-        fromto=[
-            -0.1,
-            b.shoulder_half_width,
-            shoulder_z - 0.03,
-            -0.05,
-            b.shoulder_half_width + 0.02,
-            shoulder_z - 0.03 - b.upper_arm_m,
-        ],
-        material="cloth_top",
-    )
-    root.add_geom(
-        name=f"{name}_left_forearm",
-        type=GEOM.mjGEOM_CAPSULE,
-        size=[b.forearm_radius, 0],
-        fromto=[
-            -0.05,
-            b.shoulder_half_width + 0.02,
-            shoulder_z - 0.03 - b.upper_arm_m,
-            -0.05 + b.forearm_m,
-            0.08,
-            hip_z + b.thigh_radius + 0.03,
-        ],
-        material="skin",
-    )
-    # right arm: articulated, held out
-    shoulder = root.add_body(
-        name=f"{name}_right_shoulder", pos=[-0.1, -b.shoulder_half_width, shoulder_z - 0.03], gravcomp=1
-    )
-    shoulder.add_joint(name=f"{name}_shoulder_yaw", axis=[0, 0, 1], range=[-0.6, 0.6], damping=5, armature=0.05)
-    shoulder.add_geom(
-        name=f"{name}_right_shoulder",
-        type=GEOM.mjGEOM_SPHERE,
-        size=[b.upper_arm_radius + 0.01, 0, 0],
-        material="cloth_top",
-        density=1000,
-    )
-    upper = shoulder.add_body(name=f"{name}_right_upper_arm", gravcomp=1)
-    upper.add_joint(name=f"{name}_shoulder_pitch", axis=[0, -1, 0], range=[-0.3, 1.6], damping=5, armature=0.05)
-    upper.add_geom(
-        name=f"{name}_right_upper_arm",
-        type=GEOM.mjGEOM_CAPSULE,
-        size=[b.upper_arm_radius, 0],
-        fromto=[0, 0, 0, 0, 0, -b.upper_arm_m],
-        material="cloth_top",
-        density=1000,
-    )
-    fore = upper.add_body(name=f"{name}_right_forearm", pos=[0, 0, -b.upper_arm_m], gravcomp=1)
-    fore.add_joint(name=f"{name}_elbow", axis=[0, -1, 0], range=[0, 2.3], damping=3, armature=0.02)
-    fore.add_geom(
-        name=f"{name}_right_forearm",
-        type=GEOM.mjGEOM_CAPSULE,
-        size=[b.forearm_radius, 0],
-        fromto=[0, 0, 0, 0, 0, -b.forearm_m],
-        material="skin",
-        density=1000,
-    )
-    hand = fore.add_body(name=f"{name}_right_hand", pos=[0, 0, -b.forearm_m], gravcomp=1)
-    hand.add_joint(name=f"{name}_wrist", axis=[0, -1, 0], range=[-1.2, 1.2], damping=2, armature=0.01)
-    # palm: normal along local +x (up when the hand points forward); a shallow rim of fingers and thumb
-    half_len = b.hand_length / 2
-    hand.add_geom(
-        name=f"{name}_palm",
+    _furniture_geom(
+        body,
+        name=f"{prefix}_footrest",
         type=GEOM.mjGEOM_BOX,
-        size=[0.012, b.palm_half_width, half_len],
-        pos=[0, 0, -half_len - 0.01],
-        material="skin",
-        density=1000,
-        friction=[1.0, 0.01, 0.0001],
+        pos=[0.42, 0, footrest_height - 0.01],
+        size=[0.1, 0.18, 0.01],
+        material="dark_steel",
     )
-    hand.add_geom(
-        name=f"{name}_fingers",
-        type=GEOM.mjGEOM_CAPSULE,
-        size=[0.011, 0],
-        fromto=[
-            0.018,
-            -b.palm_half_width + 0.01,
-            -2 * half_len - 0.01,
-            0.018,
-            b.palm_half_width - 0.01,
-            -2 * half_len - 0.01,
-        ],
-        material="skin",
-        density=1000,
+
+
+def add_bed(body: mujoco.MjsBody, mattress_top: float, head_raise_rad: float, hip_x: float, prefix: str = "bed"):
+    """A bed in ``body``'s frame, its length along x; the backrest section (x < ``hip_x``) raised by an angle."""
+    length_foot = 1.0
+    _furniture_geom(
+        body,
+        name=f"{prefix}_frame",
+        type=GEOM.mjGEOM_BOX,
+        pos=[hip_x - 0.1, 0, mattress_top / 2 - 0.08],
+        size=[1.0, 0.46, mattress_top / 2 - 0.08],
+        material="steel",
     )
-    hand.add_geom(
-        name=f"{name}_thumb",
-        type=GEOM.mjGEOM_CAPSULE,
-        size=[0.01, 0],
-        fromto=[0.016, b.palm_half_width + 0.004, -0.03, 0.016, b.palm_half_width + 0.004, -0.08],
-        material="skin",
-        density=1000,
+    _furniture_geom(
+        body,
+        name=f"{prefix}_mattress",
+        type=GEOM.mjGEOM_BOX,
+        pos=[hip_x + length_foot / 2 - 0.1, 0, mattress_top - 0.08],
+        size=[length_foot / 2, 0.45, 0.08],
+        material="fabric",
     )
-    hand.add_site(
-        name=f"{name}_palm", pos=[0.012, 0, -half_len - 0.01], size=[0.01, 0.01, 0.01], type=GEOM.mjGEOM_SPHERE, group=4
+    back_half = 0.45
+    cos, sin = np.cos(head_raise_rad), np.sin(head_raise_rad)
+    back_x = hip_x - 0.1 - back_half * cos + 0.08 * sin
+    back_z = mattress_top - 0.08 + back_half * sin - 0.08 * (1 - cos)
+    _furniture_geom(
+        body,
+        name=f"{prefix}_backrest",
+        type=GEOM.mjGEOM_BOX,
+        pos=[back_x, 0, back_z],
+        size=[back_half, 0.45, 0.08],
+        euler=[0, head_raise_rad, 0],
+        material="fabric",
     )
-    gains = {"shoulder_yaw": 150.0, "shoulder_pitch": 250.0, "elbow": 150.0, "wrist": 60.0}
-    for joint, kp in gains.items():
-        actuator = builder.spec.add_actuator(
-            name=f"{name}_{joint}", target=f"{name}_{joint}", trntype=mujoco.mjtTrn.mjTRN_JOINT
-        )
-        actuator.set_to_position(kp=kp, kv=0.1 * kp)
-    return f"{name}_palm", [f"{name}_{j}" for j in PERSON_ARM_JOINTS]
+
+
+def add_person(builder: SceneBuilder, config: HumanConfig, name: str, pos, yaw: float) -> HumanBody:
+    """The person in their furniture: a chair, a wheelchair or a bed (``config.posture``).
+
+    ``pos`` is the furniture's place on the floor; the furniture is a mocap body named ``<name>_base`` (its pose
+    per simulation state), the person's root is welded to it. Facing ``yaw`` (the person's +x).
+    """
+    base = builder.world.add_body(
+        name=f"{name}_base", pos=list(pos), quat=[np.cos(yaw / 2), 0, 0, np.sin(yaw / 2)], mocap=True
+    )
+    h = human_body.stature(config)
+    lengths = anthropometry.segment_lengths_m(h)
+    radii = anthropometry.segment_radii_m(config.sex, h)
+    root_offset, _ = human_body.root_pose(config)
+    popliteal = lengths["shank"] + 0.01
+    if config.posture == "seated_chair":
+        seat = popliteal - radii["thigh"] + 0.02
+        add_chair(base, seat, prefix=f"{name}_chair")
+        hip = [0.02, 0, seat + root_offset[2]]
+    elif config.posture == "seated_wheelchair":
+        seat = 0.47
+        add_wheelchair(base, seat, seat + radii["thigh"] - popliteal + 0.02, prefix=f"{name}_wheelchair")
+        hip = [0.02, 0, seat + root_offset[2]]
+    else:
+        mattress = 0.55
+        add_bed(base, mattress, config.head_raise_rad, 0.0, prefix=f"{name}_bed")
+        hip = [0.0, 0, mattress + root_offset[2]]
+    return human_body.add_human(builder, config, name, base, hip)

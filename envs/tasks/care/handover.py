@@ -1,13 +1,19 @@
 """Handover: take a medicine bottle from the bedside table and place it in a seated person's open hand.
 
-Scene: a Panda-class arm on a pedestal beside a bedside table; a person seated in a chair holds the right hand
-out, palm up. Per episode the hand pose (shoulder yaw and flexion, elbow flexion; the wrist keeps the palm level),
-the person's position and the bottle's place on the table are randomized. The person's arm is held by stiff
-joint actuators, so it yields a little when pushed.
+Scene: a Panda-class arm on a pedestal beside a bedside table; an older adult (``envs/human``: by default a
+woman of median stature aged 75+) seated in a chair holds the right hand out, palm up. Per episode the hand
+pose (shoulder yaw and flexion, elbow flexion; the wrist keeps the palm level), the person's position, their
+impairments (range of motion, strength, tremor, slow hand drift, head turns; ``human`` ranges, ``tremor`` and
+``voluntary_motion`` switches) and the bottle's place and mass are randomized. The person holds the posture with
+compliant joint servos, so a push moves the body a little and it returns.
 
 Success: the bottle rests upright in the palm (its base within ``palm_tolerance_m`` of the palm centre and on
-the palm surface, speed under 5 cm/s), the jaws are open and the TCP is at least ``clearance_m`` away.
-Fail: the bottle falls to the floor.
+the palm surface, moving under 5 cm/s relative to the palm), the jaws are open and the TCP at least
+``clearance_m`` away. Fail: the bottle falls to the floor (or, with ``terminate_on_safety_violation``, a contact
+force on the person exceeds an ISO/TS 15066 limit).
+Safety: ``info["safety"]`` every step (``envs/safety/monitor.py``); ``safety_penalty`` > 0 adds the reward term
+``safety`` (the largest region force as a fraction of its quasi-static limit, capped at 1) with that negative
+weight. ``info["human"]`` says who the person is.
 Reward (dense, every term in [0, 1], weights ``w_*``): reach the bottle, grasp it, lift it, carry it over the
 palm, place it on the palm, release and withdraw, success. Sparse reward: 1 on success.
 Observations (``task.*``): bottle position and quaternion, palm position and normal, bottle relative to the TCP
@@ -16,20 +22,28 @@ and to the palm.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
+from typing import Any
 
 import mujoco
 import numpy as np
 
 from embodia.envs.core.sim import Simulation
 from embodia.envs.core.task import Task, TaskConfig, per_sim_uniform, tolerance
+from embodia.envs.human.body import JOINT_NAMES, SEATED_RECLINE_RAD
+from embodia.envs.human.config import HumanRanges
+from embodia.envs.human.motion import HumanMotion
+from embodia.envs.safety import iso15066
+from embodia.envs.safety.monitor import SafetyMonitor, SafetyOptions, add_contact_sensors
 from embodia.envs.scene import panda, props
 from embodia.envs.scene.builder import GEOM, SceneBuilder
 
 ROBOT_BASE = (0.0, 0.0, 0.6)
 TABLE_CENTER_XY = (0.42, -0.4)
 TABLE_TOP_Z = 0.62
-PERSON_POS = np.array([0.95, 0.12, 0.0])
+PERSON_POS = np.array([1.0, 0.16, 0.0])  # the chair; the person faces the robot (yaw pi)
+ARM_JOINTS = ("right_shoulder_yaw", "right_shoulder_flexion", "right_elbow_flexion", "right_wrist_flexion")
 BOTTLE_RADIUS_M = 0.02
 BOTTLE_HALF_HEIGHT_M = 0.045
 FLOOR_FAIL_Z = 0.3
@@ -54,6 +68,34 @@ class HandoverConfig(TaskConfig):
     w_place: float = 2.0
     w_release: float = 1.0
     w_success: float = 5.0
+    human: HumanRanges = dataclasses.field(default_factory=HumanRanges)
+    tremor: bool = True
+    voluntary_motion: bool = True  # hand drift and head turns
+    safety_penalty: float = 0.0
+    terminate_on_safety_violation: bool = False
+    speed_check_distance_m: float = 0.1
+    safety_limit_scale: float = 1.0
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not self.safety_penalty >= 0:
+            raise ValueError(f"safety_penalty={self.safety_penalty!r} must be >= 0")
+        if isinstance(self.human, dict):  # from a recorded config
+            object.__setattr__(self, "human", HumanRanges(**self.human))
+
+    def reward_weights(self) -> dict[str, float]:
+        weights = super().reward_weights()
+        if self.safety_penalty > 0:
+            weights["safety"] = -self.safety_penalty
+        return weights
+
+    def person_ranges(self) -> HumanRanges:
+        ranges = self.human
+        if not self.tremor:
+            ranges = dataclasses.replace(ranges, tremor=False)
+        if not self.voluntary_motion:
+            ranges = dataclasses.replace(ranges, hand_drift_m=(0.0, 0.0), head_turn_rate_hz=(0.0, 0.0))
+        return ranges
 
 
 class Handover(Task):
@@ -72,9 +114,9 @@ class Handover(Task):
         )
         panda.mount(builder, ROBOT_BASE)
         props.add_table(builder, "bedside_table", TABLE_CENTER_XY, TABLE_TOP_Z, (0.2, 0.16), "wood")
-        self.palm_site_name, self.person_actuator_names = props.add_seated_person(
-            builder, "person", PERSON_POS, yaw=np.pi
-        )
+        self.person = props.add_person(builder, self.config.human.structure, "person", PERSON_POS, yaw=np.pi)
+        self.palm_site_name = self.person.sites["right_palm"]
+        add_contact_sensors(builder, self.person.region_of_geom, {"robot": "robot/link0", "tool": "bottle"})
         builder.add_material("bottle", (0.85, 0.45, 0.12, 1.0), specular=0.7, shininess=0.8)
         builder.add_material("cap", (0.95, 0.95, 0.95, 1.0))
         bottle = builder.add_free_body("bottle", pos=[TABLE_CENTER_XY[0], TABLE_CENTER_XY[1], 0.7])
@@ -97,6 +139,12 @@ class Handover(Task):
             condim=4,
             friction=[1.0, 0.01, 0.0001],
         )
+        builder.spec.add_sensor(
+            name="palm_velocity",
+            type=mujoco.mjtSensor.mjSENS_FRAMELINVEL,
+            objtype=mujoco.mjtObj.mjOBJ_SITE,
+            objname=self.palm_site_name,
+        )
         builder.add_camera("front", pos=(0.55, -1.55, 1.45), target=(0.55, 0.0, 0.75), fovy_deg=50)
         builder.add_camera("side", pos=(1.9, -1.0, 1.45), target=(0.5, 0.0, 0.75), fovy_deg=50)
         builder.add_camera("top", pos=(0.5, 0.0, 2.3), target=(0.5, 0.0, 0.7), fovy_deg=55)
@@ -108,24 +156,34 @@ class Handover(Task):
         self.bottle_qpos = model.jnt_qposadr[joint]
         self.bottle_dof = model.jnt_dofadr[joint]
         self.palm_site = model.site(self.palm_site_name).id
-        self.person_mocap = model.body_mocapid[model.body("person").id]
-        self.person_actuators = np.array([model.actuator(n).id for n in self.person_actuator_names])
-        self.person_qpos = np.array([model.jnt_qposadr[model.actuator(n).trnid[0]] for n in self.person_actuator_names])
+        self.palm_velocity = model.sensor_adr[model.sensor("palm_velocity").id] + np.arange(3)
+        self.person_mocap = model.body_mocapid[model.body("person_base").id]
+        self.arm_cols = np.array([JOINT_NAMES.index(j) for j in ARM_JOINTS])
+        cfg = self.config
+        self.motion = HumanMotion(self.person, cfg.episode_steps, cfg.control_dt_s)
+        robot_bodies = [model.body(i).name for i in range(model.nbody) if model.body(i).name.startswith("robot/")]
+        self._safety_args = (self.person.region_of_geom, {"robot": "robot/link0", "tool": "bottle"}, robot_bodies)
+        self.model = model
+        self.monitor: SafetyMonitor | None = None
         self.tcp_site = model.site("robot/tcp").id
         self.finger_qpos = np.array([model.jnt_qposadr[model.joint(f"robot/{j}").id] for j in panda.FINGER_JOINTS])
 
     def initialize_episode(self, sim: Simulation, ids: np.ndarray, rngs: list[np.random.Generator]) -> None:
         cfg = self.config
         n = len(ids)
+        self._ensure_monitor(sim)
         jitter = per_sim_uniform(rngs, -cfg.person_jitter_m, cfg.person_jitter_m, (2,))
         sim.batch.bind("mocap_pos")[ids, self.person_mocap] = PERSON_POS + np.column_stack([jitter, np.zeros(n)])
         yaw = per_sim_uniform(rngs, *cfg.shoulder_yaw_rad)
         flexion = per_sim_uniform(rngs, *cfg.shoulder_flexion_rad)
         elbow = per_sim_uniform(rngs, *cfg.elbow_flexion_rad)
-        wrist = np.pi / 2 - flexion - elbow  # keeps the palm level, facing up
-        posture = np.column_stack([yaw, flexion, elbow, wrist])
-        sim.qpos[np.ix_(ids, self.person_qpos)] = posture
-        sim.ctrl[np.ix_(ids, self.person_actuators)] = posture
+        targets = np.tile(self.person.posture_target_array(), (n, 1))
+        trunk_back_rad = SEATED_RECLINE_RAD - targets[:, JOINT_NAMES.index("lumbar_flexion")]
+        wrist = np.pi / 2 + trunk_back_rad - flexion - elbow  # keeps the palm level, facing up
+        targets[:, self.arm_cols] = np.column_stack([-yaw, flexion, elbow, wrist])
+        targets[:, JOINT_NAMES.index("right_shoulder_abduction")] = 0.0
+        ranges = cfg.person_ranges()
+        self.motion.initialize(sim, ids, rngs, [ranges.sample(rng) for rng in rngs], targets)
         xy = np.column_stack([per_sim_uniform(rngs, *cfg.bottle_x_range), per_sim_uniform(rngs, *cfg.bottle_y_range)])
         mass = per_sim_uniform(rngs, *cfg.bottle_mass_kg)
         body_mass = sim.per_sim_model_field("body_mass")
@@ -135,6 +193,27 @@ class Handover(Task):
         sim.qpos[ids, adr + 3 : adr + 7] = [1.0, 0.0, 0.0, 0.0]
         sim.qvel[ids, self.bottle_dof : self.bottle_dof + 6] = 0.0
         sim.batch.set_const(ids)
+        self.monitor.reset(sim, ids)
+
+    def _ensure_monitor(self, sim: Simulation) -> None:
+        if self.monitor is None:
+            regions, partners, robot_bodies = self._safety_args
+            options = SafetyOptions(self.config.speed_check_distance_m, self.config.safety_limit_scale)
+            self.monitor = SafetyMonitor(
+                self.model,
+                sim.num_sims,
+                regions,
+                partners,
+                robot_bodies,
+                "robot/tcp",
+                self.config.control_dt_s,
+                options,
+            )
+            self.motion.bind(self.model, sim.num_sims)
+
+    def before_physics(self, sim: Simulation) -> None:
+        self.motion.advance(sim)
+        self.monitor.before_physics(sim)
 
     # ---------------------------------------------------------------------------------- figures
     def _geometry(self, sim: Simulation):
@@ -152,22 +231,29 @@ class Handover(Task):
         height = (offset * normal).sum(axis=1)
         lateral = np.linalg.norm(offset - height[:, None] * normal, axis=1)
         upright = (axis * normal).sum(axis=1) > np.cos(np.deg2rad(30))
-        speed = np.linalg.norm(sim.qvel[:, self.bottle_dof : self.bottle_dof + 3], axis=1)
+        bottle_velocity = sim.qvel[:, self.bottle_dof : self.bottle_dof + 3]
+        speed = np.linalg.norm(bottle_velocity - sim.sensordata[:, self.palm_velocity], axis=1)  # relative to palm
         tcp = sim.site_xpos[:, self.tcp_site]
         width = sim.qpos[:, self.finger_qpos].sum(axis=1)
         tcp_to_bottle = np.linalg.norm(bottle - tcp, axis=1)
         in_hand = (lateral < cfg.palm_tolerance_m) & (np.abs(height) < 0.012) & upright
         clear = (width > 0.05) & (tcp_to_bottle > cfg.clearance_m)
         grasped = (tcp_to_bottle < 0.04) & (width < 2 * BOTTLE_RADIUS_M + 0.004) & (width > 2 * BOTTLE_RADIUS_M - 0.012)
+        safety = self.monitor.measure(sim, sim.per_sim_model_field("body_mass")[:, self.bottle_body])
+        fail = bottle[:, 2] < FLOOR_FAIL_Z
+        if cfg.terminate_on_safety_violation:
+            fail = fail | safety["quasi_static_exceeded"] | safety["transient_exceeded"]
         return {
             "success": in_hand & clear & (speed < 0.05),
-            "fail": bottle[:, 2] < FLOOR_FAIL_Z,
+            "fail": fail,
             "grasped": grasped,
             "in_hand": in_hand,
             "clear": clear,
             "bottle_to_palm_m": np.linalg.norm(offset, axis=1),
             "lift_m": bottle[:, 2] - (TABLE_TOP_Z + BOTTLE_HALF_HEIGHT_M),
             "tcp_to_bottle_m": tcp_to_bottle,
+            "safety": safety,
+            "human": self.motion.info(),
         }
 
     def reward_terms(self, sim: Simulation, ev: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -175,7 +261,10 @@ class Handover(Task):
         grasped = ev["grasped"].astype(float)
         above_palm = palm + normal * (BOTTLE_HALF_HEIGHT_M + 0.08)
         holding_or_placed = np.maximum(grasped, ev["in_hand"])
-        return {
+        terms = {}
+        if self.config.safety_penalty > 0:
+            terms["safety"] = np.clip(self._force_ratio(ev["safety"]), 0.0, 1.0)
+        return terms | {
             "reach": tolerance(ev["tcp_to_bottle_m"], 0.1),
             "grasp": grasped,
             "lift": grasped * np.clip(ev["lift_m"] / 0.1, 0.0, 1.0),
@@ -184,6 +273,12 @@ class Handover(Task):
             "release": ev["in_hand"] * ev["clear"],
             "success": ev["success"].astype(float),
         }
+
+    def _force_ratio(self, safety: dict[str, Any]) -> np.ndarray:
+        """The largest region force as a fraction of that region's quasi-static limit."""
+        limits = iso15066.limit_array("quasi_static_force_n") * self.config.safety_limit_scale
+        forces = np.stack([safety["force_n"][name] for name in iso15066.REGION_NAMES], axis=1)
+        return (forces / limits).max(axis=1)
 
     def observation_shapes(self) -> dict[str, tuple[int, ...]]:
         return {

@@ -1,0 +1,142 @@
+"""The person's own motion over a batch: posture servo targets, impairments, tremor, drift and head turns.
+
+All randomness is drawn at episode start from the simulation's seeded generator (a whole episode of drift
+and head-turn targets at once), so an episode is reproducible from its seed and independent of the batch.
+- Hand drift: an Ornstein-Uhlenbeck process (time constant ``DRIFT_TIME_CONSTANT_S``) on the right shoulder
+  yaw, shoulder flexion and elbow targets, with a stationary spread of ``hand_drift_m`` at the hand.
+- Voluntary head turns: Poisson events at ``head_turn_rate_hz``; each picks a new neck rotation target within
+  ``HEAD_TURN_MAX_RAD`` of the rest posture, which the target follows with ``HEAD_TURN_TIME_CONSTANT_S``.
+- Tremor: the body's harmonic oscillators (see ``body.py``) get their frequency (stiffness), amplitude and
+  phase here; MuJoCo integrates them every physics step.
+- Weakness scales the servo gains; limited range of motion scales the joint ranges (per simulation).
+"""
+
+from __future__ import annotations
+
+import mujoco
+import numpy as np
+
+from embodia.envs.core.sim import Simulation
+from embodia.envs.human.body import JOINT_NAMES, JOINTS, OSCILLATOR_MASS_KG, HumanBody
+from embodia.envs.human.config import HumanConfig
+
+DRIFT_TIME_CONSTANT_S = 2.0
+DRIFT_JOINTS = ("right_shoulder_yaw", "right_shoulder_flexion", "right_elbow_flexion")
+HEAD_TURN_MAX_RAD = 0.6
+HEAD_TURN_TIME_CONSTANT_S = 0.5
+
+
+class HumanMotion:
+    """Drives one person in every simulation of a batch."""
+
+    def __init__(self, body: HumanBody, episode_steps: int, control_dt_s: float) -> None:
+        self.body = body
+        self.steps = episode_steps + 1
+        self.dt = control_dt_s
+        self.drift_cols = np.array([JOINT_NAMES.index(j) for j in DRIFT_JOINTS])
+        self.neck_col = JOINT_NAMES.index("neck_rotation")
+
+    def bind(self, model: mujoco.MjModel, num_sims: int) -> None:
+        b = self.body
+        self.actuators = np.array([model.actuator(b.actuators[j]).id for j in JOINT_NAMES])
+        self.joint_ids = np.array([model.joint(b.joints[j]).id for j in JOINT_NAMES])
+        self.qpos_adr = model.jnt_qposadr[self.joint_ids]
+        self.dof_adr = model.jnt_dofadr[self.joint_ids]
+        self.adult_range = np.array([JOINTS[j][0] for j in JOINT_NAMES])
+        self.stiffness = np.array([JOINTS[j][1] for j in JOINT_NAMES])
+        self.damping = np.array([JOINTS[j][2] for j in JOINT_NAMES])
+        self.osc_joint = {s: model.joint(name).id for s, name in b.oscillators.items()}
+        self.osc_qpos = {s: model.jnt_qposadr[j] for s, j in self.osc_joint.items()}
+        self.osc_dof = {s: model.jnt_dofadr[j] for s, j in self.osc_joint.items()}
+        self.hand_lever_m = b.hand_lever_m
+        arm = b.segment_lengths_m["upper_arm"] + b.segment_lengths_m["forearm"]
+        self.arm_reach_m = arm
+        n = num_sims
+        self.base_target = np.tile(b.posture_target_array(), (n, 1))
+        self.range = np.tile(self.adult_range, (n, 1, 1))
+        self.drift = np.zeros((n, self.steps, len(DRIFT_JOINTS)))
+        self.head = np.zeros((n, self.steps))
+        self.step_index = np.zeros(n, dtype=np.int64)
+        self.params: dict[str, np.ndarray] = {k: np.zeros(n) for k in HumanConfig().numeric()}
+
+    def initialize(
+        self,
+        sim: Simulation,
+        ids: np.ndarray,
+        rngs: list[np.random.Generator],
+        people: list[HumanConfig],
+        targets: np.ndarray,
+    ) -> None:
+        """Start episodes ``ids`` for ``people`` holding posture ``targets`` (len(ids), joints) in rad."""
+        for k, (sim_id, person) in enumerate(zip(ids, people, strict=True)):
+            for key, value in person.numeric().items():
+                self.params[key][sim_id] = value
+            self.drift[sim_id], self.head[sim_id] = self._sample_processes(rngs[k], person)
+        rom = self.params["rom_scale"][ids]
+        self.range[ids] = self.adult_range[None] * rom[:, None, None]
+        sim.per_sim_model_field("jnt_range")[np.ix_(ids, self.joint_ids)] = self.range[ids]
+        targets = np.clip(targets, self.range[ids, :, 0], self.range[ids, :, 1])
+        self.base_target[ids] = targets
+        strength = self.params["strength_scale"][ids][:, None]
+        gain = sim.per_sim_model_field("actuator_gainprm")
+        bias = sim.per_sim_model_field("actuator_biasprm")
+        gain[np.ix_(ids, self.actuators, [0])] = (self.stiffness * strength)[:, :, None]
+        bias[np.ix_(ids, self.actuators, [1])] = -(self.stiffness * strength)[:, :, None]
+        bias[np.ix_(ids, self.actuators, [2])] = -(self.damping * strength)[:, :, None]
+        sim.qpos[np.ix_(ids, self.qpos_adr)] = targets
+        sim.qvel[np.ix_(ids, self.dof_adr)] = 0.0
+        self._start_tremor(sim, ids, rngs)
+        self.step_index[ids] = 0
+        self._write_targets(sim, ids)
+
+    def _sample_processes(self, rng: np.random.Generator, person: HumanConfig) -> tuple[np.ndarray, np.ndarray]:
+        decay = np.exp(-self.dt / DRIFT_TIME_CONSTANT_S)
+        spread_rad = person.hand_drift_m / self.arm_reach_m
+        noise = rng.standard_normal((self.steps, len(DRIFT_JOINTS)))
+        drift = np.empty_like(noise)
+        drift[0] = spread_rad * noise[0]
+        innovation = spread_rad * np.sqrt(1.0 - decay**2)
+        for t in range(1, self.steps):
+            drift[t] = decay * drift[t - 1] + innovation * noise[t]
+        events = rng.uniform(size=self.steps) < person.head_turn_rate_hz * self.dt
+        goals = rng.uniform(-HEAD_TURN_MAX_RAD, HEAD_TURN_MAX_RAD, size=self.steps) * person.rom_scale
+        follow = 1.0 - np.exp(-self.dt / HEAD_TURN_TIME_CONSTANT_S)
+        head = np.zeros(self.steps)
+        goal = 0.0
+        for t in range(1, self.steps):
+            goal = goals[t] if events[t] else goal
+            head[t] = head[t - 1] + follow * (goal - head[t - 1])
+        return drift, head
+
+    def _start_tremor(self, sim: Simulation, ids: np.ndarray, rngs: list[np.random.Generator]) -> None:
+        stiffness = sim.per_sim_model_field("jnt_stiffness")
+        phases = np.stack([rng.uniform(0.0, 2 * np.pi, size=2) for rng in rngs])
+        for k, source in enumerate(("hand", "head")):
+            if source not in self.osc_joint:
+                continue
+            hz = self.params[f"{source}_tremor_hz"][ids]
+            if source == "hand":
+                amplitude = self.params["hand_tremor_amplitude_m"][ids] / self.hand_lever_m
+            else:
+                amplitude = self.params["head_tremor_amplitude_rad"][ids]
+            omega = 2 * np.pi * hz
+            stiffness[ids, self.osc_joint[source]] = OSCILLATOR_MASS_KG * omega**2
+            sim.qpos[ids, self.osc_qpos[source]] = amplitude * np.cos(phases[:, k])
+            sim.qvel[ids, self.osc_dof[source]] = -amplitude * omega * np.sin(phases[:, k])
+
+    def _write_targets(self, sim: Simulation, ids: np.ndarray) -> None:
+        t = np.minimum(self.step_index[ids], self.steps - 1)
+        target = self.base_target[ids].copy()
+        target[:, self.drift_cols] += self.drift[ids, t]
+        target[:, self.neck_col] += self.head[ids, t]
+        target = np.clip(target, self.range[ids, :, 0], self.range[ids, :, 1])
+        sim.ctrl[np.ix_(ids, self.actuators)] = target
+
+    def advance(self, sim: Simulation) -> None:
+        """Before a control step: move every simulation's servo targets one step along its processes."""
+        self.step_index += 1
+        self._write_targets(sim, sim.all_ids)
+
+    def info(self) -> dict[str, np.ndarray]:
+        """Who the person is in each simulation (``info["human"]``)."""
+        return {k: v.copy() for k, v in self.params.items()}

@@ -1,0 +1,203 @@
+"""Per-step ISO/TS 15066 accounting over a batch: contact force and pressure per body region, robot speed.
+
+Forces come from MuJoCo contact sensors added at build time, one per (person geom, partner subtree): the robot
+and any held tool. Each reports its ``CONTACT_SLOTS`` strongest contacts (normal force in the contact frame and
+penetration), so a region's force is the sum of the normal forces of the robot's contacts on its geoms.
+
+Pressure is an estimate: each contact's area is the cap a surface of the person's curvature radius ``r`` loses
+at the solver's penetration ``d`` (``pi (2 r d - d^2)``, at least ``MIN_CONTACT_AREA_CM2``); flat geoms (the
+palm) use ``FLAT_GEOM_RADIUS_M``, the scale of the robot's fingertip pads. The region pressure is the largest
+contact pressure on it.
+
+Speed: the TCP and the robot's link origins closer than ``speed_check_distance_m`` to the person (each person
+geom approximated by a segment with a radius) are checked against the permissible transient-contact speed of
+the nearest region from the two-body model (``iso15066.permissible_speed_m_s``), with the robot's moving mass
+and payload. Speeds are the displacement over the control period (robot speed; the person's own motion, a few
+cm/s at most, is neglected). Regions where transient contact is not permitted (skull, face) have speed 0: any
+robot motion that close to the head counts as exceeding.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import mujoco
+import numpy as np
+
+from embodia.envs.core.sim import Simulation
+from embodia.envs.safety import iso15066
+from embodia.envs.scene.builder import SceneBuilder
+
+CONTACT_SLOTS = 3
+SLOT_VALUES = 5  # found, force (normal, tangent, tangent), dist
+MIN_CONTACT_AREA_CM2 = 0.5
+FLAT_GEOM_RADIUS_M = 0.01
+
+
+@dataclass(frozen=True)
+class SafetyOptions:
+    """How strictly contacts and speeds are judged."""
+
+    speed_check_distance_m: float = 0.1
+    limit_scale: float = 1.0  # < 1: a margin under the standard's adult limits for frail people
+
+    def __post_init__(self) -> None:
+        if not self.speed_check_distance_m >= 0:
+            raise ValueError(f"speed_check_distance_m={self.speed_check_distance_m!r} must be >= 0")
+        if not 0 < self.limit_scale <= 1:
+            raise ValueError(f"limit_scale={self.limit_scale!r} is out of range; valid: (0, 1]")
+
+
+def add_contact_sensors(builder: SceneBuilder, region_of_geom: dict[str, str], partners: dict[str, str]) -> None:
+    """One contact sensor per (person geom, partner body subtree); ``partners`` maps a label to a body name."""
+    fields = mujoco.mjtConDataField
+    data = sum(1 << int(f) for f in (fields.mjCONDATA_FOUND, fields.mjCONDATA_FORCE, fields.mjCONDATA_DIST))
+    for geom in region_of_geom:
+        for label, body in partners.items():
+            sensor = builder.spec.add_sensor(name=f"safety/{geom}/{label}", type=mujoco.mjtSensor.mjSENS_CONTACT)
+            sensor.objtype = mujoco.mjtObj.mjOBJ_GEOM
+            sensor.objname = geom
+            sensor.reftype = mujoco.mjtObj.mjOBJ_XBODY  # the body's subtree
+            sensor.refname = body
+            sensor.intprm[0] = data
+            sensor.intprm[1] = 2  # reduce: the strongest contacts first
+            sensor.intprm[2] = CONTACT_SLOTS
+
+
+def _segment_approximation(model: mujoco.MjModel, geom: int) -> tuple[int, float, float, float]:
+    """(local axis, half length, radius, curvature radius) of a geom seen as a segment with a radius."""
+    size = model.geom_size[geom]
+    kind = int(model.geom_type[geom])
+    if kind == mujoco.mjtGeom.mjGEOM_CAPSULE:
+        return 2, float(size[1]), float(size[0]), float(size[0])
+    if kind == mujoco.mjtGeom.mjGEOM_SPHERE:
+        return 2, 0.0, float(size[0]), float(size[0])
+    order = np.argsort(size[:3])
+    axis = int(order[2])
+    if kind == mujoco.mjtGeom.mjGEOM_ELLIPSOID:
+        return axis, float(size[axis] - size[order[1]]), float(size[order[1]]), float(size[order[0]])
+    radius = float(np.hypot(size[order[0]], size[order[1]]))
+    return axis, float(size[axis]), radius, FLAT_GEOM_RADIUS_M
+
+
+class SafetyMonitor:
+    """Resolves the sensors once; ``measure`` turns a step's physics into ``info["safety"]``."""
+
+    def __init__(
+        self,
+        model: mujoco.MjModel,
+        num_sims: int,
+        region_of_geom: dict[str, str],
+        partners: dict[str, str],
+        robot_bodies: list[str],
+        tcp_site: str,
+        control_dt_s: float,
+        options: SafetyOptions | None = None,
+    ) -> None:
+        self.options = options or SafetyOptions()
+        self.dt = control_dt_s
+        geoms = list(region_of_geom)
+        self.geom_ids = np.array([model.geom(g).id for g in geoms])
+        self.geom_region = np.array([iso15066.REGION_NAMES.index(region_of_geom[g]) for g in geoms])
+        adr = [[model.sensor(f"safety/{g}/{p}").adr[0] for p in partners] for g in geoms]
+        # (geoms, partners, slots, values) indices into sensordata
+        self.sensor_index = np.asarray(adr)[:, :, None, None] + (
+            np.arange(CONTACT_SLOTS)[:, None] * SLOT_VALUES + np.arange(SLOT_VALUES)[None, :]
+        )
+        approx = [_segment_approximation(model, g) for g in self.geom_ids]
+        self.geom_axis = np.array([a[0] for a in approx])
+        self.geom_half_length = np.array([a[1] for a in approx])
+        self.geom_radius = np.array([a[2] for a in approx])
+        self.geom_curvature = np.array([a[3] for a in approx])
+        self.robot_bodies = np.array([model.body(b).id for b in robot_bodies])
+        self.tcp_site = model.site(tcp_site).id
+        moving = self.robot_bodies[model.body_weldid[self.robot_bodies] != 0]  # not the base welded to the world
+        self.robot_moving_mass_kg = float(model.body_mass[moving].sum())
+        scale = self.options.limit_scale
+        self.quasi_static_n = iso15066.limit_array("quasi_static_force_n") * scale
+        self.transient_n = np.nan_to_num(iso15066.limit_array("transient_force_n") * scale, nan=0.0)
+        self.quasi_static_p = iso15066.limit_array("quasi_static_pressure_n_per_cm2") * scale
+        self.transient_p = np.nan_to_num(iso15066.limit_array("transient_pressure_n_per_cm2") * scale, nan=0.0)
+        self.previous_points = np.zeros((num_sims, len(self.robot_bodies) + 1, 3))
+        self.fresh = np.ones(num_sims, dtype=bool)
+        self._geom_xpos: np.ndarray | None = None
+        self._geom_xmat: np.ndarray | None = None
+
+    def _robot_points(self, sim: Simulation) -> np.ndarray:
+        return np.concatenate([sim.xpos[:, self.robot_bodies], sim.site_xpos[:, self.tcp_site][:, None]], axis=1)
+
+    def reset(self, sim: Simulation, ids: np.ndarray) -> None:
+        """Before the reset's forward pass (which fills the geometry this binds)."""
+        if self._geom_xpos is None:
+            self._geom_xpos = sim.batch.bind("geom_xpos")
+            self._geom_xmat = sim.batch.bind("geom_xmat")
+        self.fresh[ids] = True
+
+    def before_physics(self, sim: Simulation) -> None:
+        """Remember where the robot is, for this control period's speeds."""
+        self.previous_points[:] = self._robot_points(sim)
+        self.fresh[:] = False
+
+    def measure(self, sim: Simulation, payload_kg: np.ndarray) -> dict[str, object]:
+        """This step's safety figures, (n,) arrays (``force_n`` and ``pressure_n_per_cm2`` per region)."""
+        slots = sim.sensordata[:, self.sensor_index]  # (n, geoms, partners, slots, values)
+        found = slots[..., 0] > 0
+        normal = np.where(found, np.abs(slots[..., 1]), 0.0)
+        depth = np.where(found, np.maximum(-slots[..., 4], 0.0), 0.0)
+        curvature = self.geom_curvature[None, :, None, None]
+        area_cm2 = np.maximum(np.pi * np.maximum(2 * curvature * depth - depth**2, 0.0) * 1e4, MIN_CONTACT_AREA_CM2)
+        geom_force = normal.sum(axis=(2, 3))  # (n, geoms)
+        geom_pressure = (normal / area_cm2).max(axis=(2, 3))
+        n = sim.num_sims
+        regions = iso15066.REGION_NAMES
+        force = np.zeros((n, len(regions)))
+        pressure = np.zeros((n, len(regions)))
+        for r in range(len(regions)):
+            cols = np.flatnonzero(self.geom_region == r)
+            if len(cols):
+                force[:, r] = geom_force[:, cols].sum(axis=1)
+                pressure[:, r] = geom_pressure[:, cols].max(axis=1)
+        quasi_static = (force > self.quasi_static_n) | (pressure > self.quasi_static_p)
+        transient = (force > self.transient_n) | (pressure > self.transient_p)
+        distance, nearest_region = self._distance_to_person(sim)  # (n, points)
+        points = self._robot_points(sim)
+        speed = np.linalg.norm(points - self.previous_points, axis=2) / self.dt
+        speed[self.fresh] = 0.0
+        permitted = np.stack(
+            [iso15066.permissible_speed_m_s(name, self.robot_moving_mass_kg, payload_kg) for name in regions], axis=1
+        )  # (n, regions)
+        allowed = np.take_along_axis(permitted, nearest_region, axis=1)
+        near = distance < self.options.speed_check_distance_m
+        closest = np.argmin(distance, axis=1)
+        rows = np.arange(n)
+        nearest_speed = np.where(near[rows, closest], speed[rows, closest], 0.0)
+        return {
+            "max_contact_force_n": force.max(axis=1),
+            "force_n": {name: force[:, r].copy() for r, name in enumerate(regions)},
+            "pressure_n_per_cm2": {name: pressure[:, r].copy() for r, name in enumerate(regions)},
+            "quasi_static_exceeded": quasi_static.any(axis=1),
+            "transient_exceeded": transient.any(axis=1),
+            "speed_limit_exceeded": (near & (speed > allowed)).any(axis=1),
+            "nearest_distance_m": distance[rows, closest],
+            "nearest_region": nearest_region[rows, closest].astype(np.int64),
+            "nearest_region_speed_m_s": nearest_speed,
+            "nearest_region_permissible_speed_m_s": allowed[rows, closest],
+        }
+
+    def _distance_to_person(self, sim: Simulation) -> tuple[np.ndarray, np.ndarray]:
+        """(n, points) distance from each robot point to the person's surface, and the nearest region index."""
+        centre = self._geom_xpos[:, self.geom_ids]  # (n, G, 3)
+        xmat = self._geom_xmat[:, self.geom_ids].reshape(sim.num_sims, len(self.geom_ids), 3, 3)
+        axis = np.take_along_axis(xmat, self.geom_axis[None, :, None, None], axis=3)[..., 0]  # (n, G, 3)
+        half = self.geom_half_length[None, :, None]
+        start, end = centre - axis * half, centre + axis * half
+        points = self._robot_points(sim)[:, :, None, :]  # (n, P, 1, 3)
+        seg = (end - start)[:, None]
+        rel = points - start[:, None]
+        length2 = np.maximum((seg * seg).sum(axis=3), 1e-12)
+        t = np.clip((rel * seg).sum(axis=3) / length2, 0.0, 1.0)
+        closest = start[:, None] + t[..., None] * seg
+        gap = np.linalg.norm(points - closest, axis=3) - self.geom_radius[None, None, :]  # (n, P, G)
+        nearest_geom = np.argmin(gap, axis=2)
+        distance = np.take_along_axis(gap, nearest_geom[..., None], axis=2)[..., 0]
+        return np.maximum(distance, 0.0), self.geom_region[nearest_geom]
