@@ -1,0 +1,381 @@
+"""Datasets of recorded episodes: embodia run folders and Minari datasets (the Farama offline-RL format).
+
+A dataset is named either by a folder (searched recursively for ``episode_*.npz``) or by a local Minari dataset id
+(``embodia/handover/expert-v0``). A Minari dataset made here keeps embodia's own episode files beside its data, in
+``<dataset>/embodia_episodes``: Minari holds what learners read (observations, actions, rewards, infos), the episode
+files hold the exact MuJoCo states that replay and review need. Everything that can go wrong with a user's files
+raises ``DatasetError`` with one line naming the file and the problem.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import shutil
+import warnings
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from embodia.envs.record.atomic import write_json
+from embodia.envs.record.episode import Episode, EpisodeFileError, load_episode
+from embodia.envs.record.recorder import episode_result, summarize
+
+#: where a Minari dataset made by embodia keeps the episode files (exact states) it was made from
+EPISODES_DIR = "embodia_episodes"
+EPISODE_GLOB = "episode_*.npz"
+
+
+class DatasetError(ValueError):
+    """A dataset that cannot be found or read; the message names it and says what to do."""
+
+
+@dataclass
+class Dataset:
+    """Where a dataset's episodes are: episode files (always for embodia data) and, for Minari, its id."""
+
+    name: str
+    root: Path
+    episode_files: list[Path]
+    minari_id: str | None = None
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def kind(self) -> str:
+        return "minari" if self.minari_id else "episodes"
+
+    def episodes(self) -> Iterator[tuple[Path, Episode]]:
+        """Each episode file with its episode; an unreadable file raises ``DatasetError``."""
+        for path in self.episode_files:
+            yield path, read_episode(path)
+
+
+def read_episode(path: Path) -> Episode:
+    try:
+        return load_episode(path)
+    except (EpisodeFileError, FileNotFoundError) as error:
+        raise DatasetError(str(error)) from None
+
+
+def minari_root() -> Path:
+    """Minari's local dataset folder (``MINARI_DATASETS_PATH``, else its default)."""
+    from minari.storage import get_dataset_path
+
+    return Path(get_dataset_path(""))
+
+
+def minari_path(dataset_id: str) -> Path:
+    from minari.storage import get_dataset_path
+
+    return Path(get_dataset_path(dataset_id))
+
+
+def local_minari_ids() -> list[str]:
+    root = minari_root()
+    return sorted(str(p.parent.parent.relative_to(root)) for p in root.glob("**/data/metadata.json"))
+
+
+def find_episode_files(folder: Path) -> list[Path]:
+    """Complete episode files under ``folder`` (temporary files of a crashed write start with a dot)."""
+    return sorted(p for p in folder.rglob(EPISODE_GLOB) if not p.name.startswith("."))
+
+
+def open_dataset(name: str | os.PathLike) -> Dataset:
+    """A folder of episode files, or a local Minari dataset id; anything else is a ``DatasetError``."""
+    path = Path(name)
+    if path.is_dir():
+        files = find_episode_files(path)
+        if not files:
+            raise DatasetError(
+                f"{path}: no episode files (episode_*.npz) in this folder; record some with "
+                "`embodia run TASK --record DIR` or `embodia collect TASK --out NAME`"
+            )
+        return Dataset(str(path), path, files)
+    if path.exists():
+        raise DatasetError(f"{path}: is a file, not a dataset; give a folder of episode files or a Minari dataset id")
+    dataset_id = str(name)
+    folder = minari_path(dataset_id)
+    if not (folder / "data" / "metadata.json").is_file():
+        known = ", ".join(local_minari_ids()) or "none"
+        raise DatasetError(
+            f"{dataset_id}: no such folder and no local Minari dataset of that id (local datasets: {known}); "
+            "make one with `embodia collect TASK --out NAME`"
+        )
+    return Dataset(dataset_id, folder, find_episode_files(folder / EPISODES_DIR), minari_id=dataset_id)
+
+
+def load_minari(dataset_id: str) -> Any:
+    """``minari.load_dataset`` with its failures (corrupt or truncated files) turned into one line."""
+    import minari
+
+    try:
+        dataset = minari.load_dataset(dataset_id)
+        if dataset.total_episodes:
+            next(iter(dataset.iterate_episodes()))  # the metadata alone says nothing of the data file
+        return dataset
+    except Exception as error:  # h5py, json and Minari raise many kinds; the user needs the file and the reason
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise DatasetError(f"{minari_path(dataset_id)}: Minari cannot read this dataset ({reason})") from None
+
+
+# ---------------------------------------------------------------------------------------------- Minari export
+def minari_buffer(index: int, episode: Episode) -> Any:
+    """One episode as Minari's ``EpisodeBuffer`` (info names flattened with dots: HDF5 reads slashes as groups)."""
+    from minari.data_collector import EpisodeBuffer
+
+    observations = episode.observations.get("flat") if set(episode.observations) == {"flat"} else None
+    return EpisodeBuffer(
+        id=index,
+        seed=episode.metadata.get("seed"),
+        observations=observations if observations is not None else dict(episode.observations),
+        actions=episode.actions.astype(np.float32),
+        rewards=episode.rewards.tolist(),
+        terminations=episode.terminated.tolist(),
+        truncations=episode.truncated.tolist(),
+        infos={key.replace("/", "."): value for key, value in episode.info.items()},
+    )
+
+
+def export_minari(
+    episode_files: Sequence[Path],
+    dataset_id: str,
+    policy: str,
+    description: str = "",
+    overwrite: bool = False,
+    progress: Callable[[int], None] | None = None,
+) -> Path:
+    """Make the Minari dataset ``dataset_id`` from episode files of one task; copy the files in beside it."""
+    import gymnasium as gym
+    import minari
+
+    folder = minari_path(dataset_id)
+    if folder.exists():
+        if not overwrite:
+            raise DatasetError(f"{dataset_id}: a Minari dataset of that id exists ({folder}); pass --overwrite")
+        shutil.rmtree(folder)
+    buffers, first = [], None
+    for index, path in enumerate(episode_files):
+        episode = read_episode(path)
+        if first is None:
+            first = episode.metadata
+        elif episode.metadata.get("env_id") != first.get("env_id"):
+            raise DatasetError(f"{path}: from {episode.metadata.get('env_id')}, the others from {first.get('env_id')}")
+        buffers.append(minari_buffer(index, episode))
+        if progress is not None:
+            progress(1)
+    if first is None:
+        raise DatasetError(f"{dataset_id}: no episodes to export")
+    env_id = first["env_id"]
+    spec = gym.spec(env_id)
+    spec = dataclasses.replace(spec, kwargs={**spec.kwargs, **(first.get("env_kwargs") or {})})
+    with warnings.catch_warnings():
+        # Minari asks for an author e-mail and an evaluation env; embodia has no e-mail to give, and the
+        # collecting env (recorded in the dataset) is the evaluation env
+        warnings.filterwarnings("ignore", message=r"`(author_email|eval_env)` is set to None", category=UserWarning)
+        minari.create_dataset_from_buffers(
+            dataset_id,
+            buffers,
+            env=spec,
+            algorithm_name=policy,
+            author="embodia",
+            code_permalink="https://github.com/embodia/embodia",
+            description=description or f"{len(buffers)} episodes of {env_id} by {policy}, recorded by embodia",
+            data_format="hdf5",
+        )
+    copies = folder / EPISODES_DIR
+    copies.mkdir()
+    for path in episode_files:
+        for sibling in (path, path.with_suffix(".json"), path.with_suffix(".mp4")):
+            if sibling.is_file():
+                shutil.copy2(sibling, copies / sibling.name)
+    meta = path.parent / "meta.json"
+    if meta.is_file():
+        shutil.copy2(meta, copies / "meta.json")
+    return folder
+
+
+# ---------------------------------------------------------------------------------------------- info, validate
+def dataset_info(dataset: Dataset) -> dict[str, Any]:
+    """What a dataset holds: task, policies, episodes, steps, success, return, sizes and versions."""
+    results, env_ids, policies, versions, spaces = [], set(), set(), set(), {}
+    for _, episode in dataset.episodes():
+        results.append(episode_result(episode))
+        env_ids.add(episode.metadata.get("env_id"))
+        policies.add(episode.metadata.get("policy"))
+        versions.add(json.dumps(episode.metadata.get("versions"), sort_keys=True))
+        spaces = {key: list(value.shape[1:]) for key, value in episode.observations.items()}
+        spaces["actions"] = list(episode.actions.shape[1:])
+    summary = summarize(results)
+    info = {
+        "dataset": dataset.name,
+        "kind": dataset.kind,
+        "env_ids": sorted(map(str, env_ids)),
+        "policies": sorted(map(str, policies)),
+        "episodes": summary["episodes"],
+        "steps": int(sum(r["length"] for r in results)),
+        "success_rate": summary["success_rate"],
+        "mean_return": summary["mean_return"],
+        "mean_length": summary["mean_length"],
+        "shapes": spaces,
+        "versions": [json.loads(v) for v in sorted(versions)],
+        "size_mb": round(sum(p.stat().st_size for p in dataset.root.rglob("*") if p.is_file()) / 1e6, 2),
+    }
+    if dataset.minari_id:
+        minari_dataset = load_minari(dataset.minari_id)
+        info["minari"] = {
+            "id": dataset.minari_id,
+            "total_episodes": int(minari_dataset.total_episodes),
+            "total_steps": int(minari_dataset.total_steps),
+            "env_spec": minari_dataset.spec.env_spec.id if minari_dataset.spec.env_spec else None,
+        }
+    return info
+
+
+def check_episode(path: Path, episode: Episode) -> list[str]:
+    """Schema and value problems of one episode (empty: none)."""
+    problems = []
+    for key in ("env_id", "control_hz", "versions"):
+        if key not in episode.metadata:
+            problems.append(f"{path}: metadata lacks {key!r}")
+    arrays = {"actions": episode.actions, "rewards": episode.rewards, "mj_state": episode.mj_state}
+    arrays.update({f"obs/{k}": v for k, v in episode.observations.items()})
+    arrays.update({f"info/{k}": v for k, v in episode.info.items()})
+    for name, values in arrays.items():
+        if values.dtype.kind == "f" and not np.isfinite(values).all():
+            row = int(np.argwhere(~np.isfinite(values.reshape(len(values), -1)))[0][0])
+            problems.append(f"{path}: {name} has a non-finite value at row {row}")
+    if episode.length == 0:
+        problems.append(f"{path}: the episode has no steps")
+    if episode.length and (episode.terminated[:-1] | episode.truncated[:-1]).any():
+        problems.append(f"{path}: the episode ends before its last step")
+    return problems
+
+
+def validate(dataset: Dataset, replay_sample: int = 3, seed: int = 0) -> tuple[int, list[str]]:
+    """(episodes checked, problems): schema, finite values, one task, and exact replay of a sample."""
+    from embodia.envs.record import replay
+
+    problems, episodes, env_ids = [], 0, set()
+    for path, episode in dataset.episodes():
+        episodes += 1
+        env_ids.add(episode.metadata.get("env_id"))
+        problems += check_episode(path, episode)
+    if len(env_ids) > 1:
+        problems.append(f"{dataset.name}: episodes from several tasks ({', '.join(sorted(map(str, env_ids)))})")
+    sample = np.random.default_rng(seed).permutation(len(dataset.episode_files))[:replay_sample]
+    for k in sorted(sample):
+        path = dataset.episode_files[k]
+        episode = read_episode(path)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", replay.ReplayVersionWarning)
+            try:
+                env = replay.make_replay_env(episode, str(path))
+            except (replay.ReplayError, TypeError, ValueError) as error:
+                problems.append(f"{path}: cannot be replayed ({error})")
+                continue
+        problems += [f"{path}: {w.message}" for w in caught]
+        for what, comparison in (
+            ("restored observations", replay.compare_observations(env, episode)),
+            ("re-simulated states", replay.resimulate(env, episode)),
+        ):
+            if not comparison.identical:
+                problems.append(f"{path}: {what} differ from the recording from step {comparison.first_mismatch}")
+        env.close()
+    if dataset.minari_id:
+        problems += validate_minari(dataset)
+    return episodes, problems
+
+
+def validate_minari(dataset: Dataset) -> list[str]:
+    """The Minari side: readable, its episodes inside the spaces and finite, as many as the episode files."""
+    minari_dataset = load_minari(dataset.minari_id)
+    problems = []
+    if dataset.episode_files and minari_dataset.total_episodes != len(dataset.episode_files):
+        problems.append(
+            f"{dataset.name}: Minari holds {minari_dataset.total_episodes} episodes, "
+            f"{EPISODES_DIR} {len(dataset.episode_files)}"
+        )
+    observation_space = minari_dataset.observation_space
+    try:
+        episodes = list(minari_dataset.iterate_episodes())
+    except Exception as error:  # a data file damaged after the first episode
+        return [f"{minari_path(dataset.minari_id)}: Minari cannot read every episode ({error})"]
+    for data in episodes:
+        for t in (0, len(data.actions)):
+            row = {k: v[t] for k, v in data.observations.items()} if isinstance(data.observations, dict) else None
+            obs = row if row is not None else data.observations[t]
+            if not observation_space.contains(obs):
+                problems.append(f"{dataset.name}: episode {data.id} observation {t} is outside the observation space")
+        if not np.isfinite(data.actions).all() or not np.isfinite(data.rewards).all():
+            problems.append(f"{dataset.name}: episode {data.id} has non-finite actions or rewards")
+    return problems
+
+
+# ---------------------------------------------------------------------------------------------- filter
+def select(
+    dataset: Dataset,
+    success: bool | None = None,
+    min_return: float | None = None,
+    verdicts: dict[Path, str] | None = None,
+    verdict: str = "accepted",
+) -> list[Path]:
+    """Episode files that pass every given condition (``verdicts``: resolved episode path -> review verdict)."""
+    kept = []
+    for path in dataset.episode_files:
+        result = json.loads(path.with_suffix(".json").read_text()) if path.with_suffix(".json").is_file() else None
+        if result is None or "return" not in result:
+            result = episode_result(read_episode(path))
+        if success is not None and bool(result["success"]) != success:
+            continue
+        if min_return is not None and result["return"] < min_return:
+            continue
+        if verdicts is not None and verdicts.get(path.resolve()) != verdict:
+            continue
+        kept.append(path)
+    return kept
+
+
+def review_verdicts(review_path: Path, dataset: Dataset) -> dict[Path, str]:
+    """A review file's verdicts keyed by resolved episode path; entries must point into ``dataset``."""
+    from embodia.envs.record.review_file import ReviewFileError, read_review_document
+
+    try:
+        document = read_review_document(review_path)
+    except (ReviewFileError, FileNotFoundError) as error:
+        raise DatasetError(str(error)) from None
+    root = Path(document.get("root") or review_path.parent)
+    verdicts = {}
+    by_name = {(p.parent.name, p.name): p.resolve() for p in dataset.episode_files}
+    for entry in document["episodes"]:
+        candidate = (root / entry["path"]).resolve()
+        if not candidate.is_file():  # the folder moved since the review: match by run folder and file name
+            parts = entry["path"].split("/")
+            candidate = by_name.get((parts[-2] if len(parts) > 1 else dataset.root.name, parts[-1]), candidate)
+        verdicts[candidate] = entry["verdict"]
+    if not set(verdicts) & {p.resolve() for p in dataset.episode_files}:
+        raise DatasetError(f"{review_path}: none of its {len(verdicts)} episodes is in {dataset.name}")
+    return verdicts
+
+
+def copy_episodes(files: Sequence[Path], out: Path, source: Dataset, note: dict[str, Any], overwrite: bool) -> Path:
+    """A new run folder with the selected episodes (files, results, videos), renumbered, and its summary."""
+    from embodia.envs.record.recorder import episode_stem, prepare_record_dir
+
+    prepare_record_dir(out, overwrite)
+    results = []
+    for index, path in enumerate(files):
+        stem = episode_stem(index)
+        for suffix in (".mp4", ".json"):
+            if path.with_suffix(suffix).is_file():
+                shutil.copy2(path.with_suffix(suffix), out / f"{stem}{suffix}")
+        shutil.copy2(path, out / f"{stem}.npz")  # last: its presence means the episode is complete
+        results.append({**episode_result(read_episode(path)), "source": str(path)})
+    meta = source.episode_files[0].parent / "meta.json" if source.episode_files else None
+    run_meta = json.loads(meta.read_text()) if meta is not None and meta.is_file() else {}
+    write_json(out / "meta.json", {**run_meta, "filtered_from": source.name, "filter": note}, overwrite=True)
+    write_json(out / "summary.json", summarize(results, filtered_from=source.name, filter=note), overwrite=True)
+    return out
