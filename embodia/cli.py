@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "embodia.commands.tasks",
     "embodia.commands.run",
     "embodia.commands.replay",
+    "embodia.commands.dataset",
     "embodia.commands.review",
     "embodia.commands.learn",
 )

@@ -148,7 +148,7 @@ def test_truncated_episode_and_corrupt_minari_data_name_the_file(collected: Path
 def test_episode_files_never_load_pickles(tmp_path: Path) -> None:
     path = tmp_path / "episode_0000.npz"
     np.savez(path, meta=np.array('{"format": "embodia.episode"}'), actions=np.array([{"evil": 1}], dtype=object))
-    with pytest.raises(EpisodeFileError, match="episode_0000.npz"):
+    with pytest.raises(EpisodeFileError, match=r"episode_0000\.npz"):
         load_episode(path)
 
 
