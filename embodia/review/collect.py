@@ -163,15 +163,27 @@ def rounded(values: np.ndarray) -> list[float | None]:
 
 
 def numeric_series(info: dict[str, np.ndarray]) -> Iterator[tuple[str, np.ndarray]]:
-    """Per-step numeric (not boolean) info entries, one value per row."""
+    """Per-step info entries, one number per row (booleans, such as a reward term for an event, as 0 and 1)."""
     for name in sorted(info):
         values = info[name]
-        if values.ndim == 1 and values.dtype.kind in "fiu":
-            yield name, values
+        if values.ndim == 1 and values.dtype.kind in "biuf":
+            yield name, values.astype(float)
+
+
+def unit_of(name: str) -> str | None:
+    """The unit suffix of an info name, from its innermost segment that has one.
+
+    ``bottle_to_palm_m`` is in metres; ``safety/force_n/forearm`` in newtons (the unit names the group).
+    """
+    for segment in reversed(name.split("/")):
+        stem, _, unit = segment.rpartition("_")
+        if stem and unit in ("m", "n"):
+            return unit
+    return None
 
 
 def plot_data(episode: Episode) -> dict[str, Any]:
-    """The episode page's plots: reward, reward terms, gripper width, every ``*_m`` distance, every ``*_n`` force.
+    """The episode page's plots: reward, reward terms, gripper width, every distance (``_m``), every force (``_n``).
 
     The x axis is the video frame: frame 0 is the reset, frame ``t`` the state after step ``t``. Rewards belong
     to the step that ends at frame ``t``, so they start at frame 1 (``first_frame``).
@@ -181,9 +193,9 @@ def plot_data(episode: Episode) -> dict[str, Any]:
     for name, values in numeric_series(episode.info):
         if name.startswith("reward_terms/"):
             terms[name.removeprefix("reward_terms/")] = rounded(values)
-        elif name.endswith("_m"):
+        elif unit_of(name) == "m":
             distances[name] = rounded(values)
-        elif name.endswith("_n"):
+        elif unit_of(name) == "n":
             forces[name] = rounded(values)
     if terms:
         plots.append({"name": "reward terms", "unit": "", "first_frame": 0, "series": terms})
