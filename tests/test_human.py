@@ -1,0 +1,208 @@
+"""The parametric person: builds, scales, validates, trembles at the configured frequency, yields and returns."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from embodia.envs.core.batched_env import BatchedEnv
+from embodia.envs.core.sim import Simulation
+from embodia.envs.human import anthropometry
+from embodia.envs.human.body import JOINT_NAMES
+from embodia.envs.human.config import POSTURES, SEXES, HumanConfig, HumanRanges
+from embodia.envs.human.motion import HumanMotion
+from embodia.envs.scene import props
+from embodia.envs.scene.builder import SceneBuilder
+
+HANDOVER = "embodia.envs.tasks.care.handover:Handover"
+
+
+def person_scene(config: HumanConfig):
+    builder = SceneBuilder("person")
+    props.add_room(builder)
+    body = props.add_person(builder, config, "person", [0.0, 0.0, 0.0], 0.0)
+    return builder.build(), body
+
+
+def person_sim(config: HumanConfig, control_dt_s: float = 0.01, steps: int = 400, seed: int = 0):
+    """A person alone, driven by its motion processes, sampled every ``control_dt_s``."""
+    model, body = person_scene(config)
+    sim = Simulation(model, 1, control_dt_s)
+    motion = HumanMotion(body, steps, control_dt_s)
+    motion.bind(model, 1)
+    ids = np.array([0])
+    sim.reset_to_home(ids)
+    targets = body.posture_target_array()[None].copy()
+    held_out = {"right_shoulder_flexion": 0.9, "right_elbow_flexion": 0.6, "right_wrist_flexion": 0.17}
+    for joint, value in held_out.items():
+        targets[0, JOINT_NAMES.index(joint)] = value
+    motion.initialize(sim, ids, [np.random.default_rng(seed)], [config], targets)
+    sim.forward(ids)
+    return sim, motion, model.site(body.sites["right_palm"]).id, model
+
+
+@pytest.mark.parametrize("sex", SEXES)
+@pytest.mark.parametrize("percentile", [1.0, 50.0, 99.0])
+@pytest.mark.parametrize("posture", POSTURES)
+def test_body_builds_for_every_sex_percentile_and_posture(sex, percentile, posture):
+    config = HumanConfig(sex=sex, stature_percentile=percentile, posture=posture, head_raise_rad=0.4)
+    model, body = person_scene(config)
+    assert set(body.region_of_geom.values()) >= {"hand", "lower_arm", "upper_arm", "face", "skull_forehead", "chest"}
+    for site in ("mouth", "left_eye", "right_eye", "right_palm", "left_palm", "right_forearm", "left_shoulder"):
+        assert model.site(body.sites[site]).id >= 0
+    assert len(body.joints) == len(JOINT_NAMES) and len(body.oscillators) == 2
+
+
+def test_segment_lengths_scale_with_stature():
+    lengths = {}
+    for percentile in (5.0, 95.0):
+        model, _ = person_scene(HumanConfig(stature_percentile=percentile))
+        half = model.geom("person_right_upper_arm").size[1]
+        lengths[percentile] = 2 * (half + 0.0)
+    short, tall = (anthropometry.stature_m("female", p) for p in (5.0, 95.0))
+    assert tall > short + 0.1
+    np.testing.assert_allclose(lengths[95.0] / lengths[5.0], tall / short, rtol=1e-9)
+    np.testing.assert_allclose(lengths[5.0], 0.186 * short, rtol=1e-9)  # Drillis & Contini: upper arm 0.186 H
+
+
+def test_median_stature_and_mass_match_the_survey():
+    assert anthropometry.stature_m("female", 50) == pytest.approx(1.483)
+    assert anthropometry.body_mass_kg("male", 50) == pytest.approx(61.0)
+    # the normal fit is symmetric; the survey's quartiles nearly so
+    assert anthropometry.stature_m("male", 75) == pytest.approx(1.660, abs=0.005)
+    assert anthropometry.body_mass_kg("female", 25) == pytest.approx(44.0, abs=0.5)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"body_mass_kg": -5.0}, "body_mass_kg=-5.0 is out of range; valid: 30.0 to 150.0 kg"),
+        ({"stature_percentile": 0.0}, "stature_percentile=0.0 is out of range; valid: 1.0 to 99.0"),
+        ({"stature_percentile": 99.5}, "stature_percentile"),
+        ({"hand_tremor_amplitude_m": 0.05}, "hand_tremor_amplitude_m=0.05 is out of range; valid: 0.0 to 0.02 m"),
+        ({"hand_tremor_hz": 40.0}, "hand_tremor_hz=40.0 is out of range; valid: 3.0 to 12.0 Hz"),
+        ({"head_tremor_amplitude_rad": 1.0}, "head_tremor_amplitude_rad"),
+        ({"rom_scale": 1.5}, "rom_scale"),
+        ({"sex": "other"}, "sex='other' is not valid; valid: female, male"),
+        ({"posture": "standing"}, "posture='standing' is not valid"),
+    ],
+)
+def test_bad_human_parameters_raise_naming_the_parameter_and_range(kwargs, message):
+    with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(".", r"\.")):
+        HumanConfig(**kwargs)
+
+
+def test_bad_ranges_raise():
+    with pytest.raises(ValueError, match="strength_scale"):
+        HumanRanges(strength_scale=(0.9, 0.5))
+    with pytest.raises(ValueError, match="hand_tremor_amplitude_m"):
+        HumanRanges(hand_tremor_amplitude_m=(0.0, 0.1))
+
+
+@pytest.mark.parametrize("tremor_hz", [4.5, 10.0])
+def test_hand_tremor_frequency_and_amplitude_from_the_simulated_trajectory(tremor_hz):
+    amplitude_m = 0.003
+    config = HumanConfig(hand_tremor_hz=tremor_hz, hand_tremor_amplitude_m=amplitude_m)
+    sim, motion, palm, _ = person_sim(config)
+    trajectory = []
+    for _ in range(400):  # 4 s at 100 Hz
+        motion.advance(sim)
+        assert not sim.step().any()
+        trajectory.append(sim.site_xpos[0, palm].copy())
+    signal = np.asarray(trajectory)[100:]  # after the start-up transient
+    signal = signal - signal.mean(axis=0)
+    direction = np.linalg.svd(signal, full_matrices=False)[2][0]  # the tremor's main axis
+    x = signal @ direction
+    spectrum = np.abs(np.fft.rfft(x * np.hanning(len(x)), n=8192))
+    freqs = np.fft.rfftfreq(8192, d=0.01)
+    assert freqs[np.argmax(spectrum)] == pytest.approx(tremor_hz, abs=0.15)
+    measured_amplitude = np.sqrt(2) * x.std()
+    assert 0.4 * amplitude_m < measured_amplitude < 2.0 * amplitude_m
+
+
+def test_no_tremor_means_a_still_hand():
+    sim, motion, palm, _ = person_sim(HumanConfig())
+    start = None
+    for step in range(200):
+        motion.advance(sim)
+        sim.step()
+        if step == 50:
+            start = sim.site_xpos[0, palm].copy()
+    assert np.linalg.norm(sim.site_xpos[0, palm] - start) < 1e-4
+
+
+def test_posture_is_compliant_a_push_moves_the_hand_and_it_returns():
+    sim, motion, palm, model = person_sim(HumanConfig(), steps=300)
+    xfrc = sim.batch.bind("xfrc_applied")
+    hand = model.body("person_right_hand").id
+    for _ in range(30):
+        motion.advance(sim)
+        sim.step()
+    rest = sim.site_xpos[0, palm].copy()
+    xfrc[0, hand, 2] = -20.0  # 20 N down on the hand for 0.5 s
+    for _ in range(50):
+        motion.advance(sim)
+        sim.step()
+    pushed = sim.site_xpos[0, palm].copy()
+    xfrc[0, hand, 2] = 0.0
+    for _ in range(200):
+        motion.advance(sim)
+        sim.step()
+    moved = rest[2] - pushed[2]
+    assert 0.005 < moved < 0.15, f"a 20 N push moved the hand {moved * 1000:.1f} mm"
+    assert np.linalg.norm(sim.site_xpos[0, palm] - rest) < 0.003
+
+
+def test_weakness_makes_the_push_move_the_hand_further():
+    moved = {}
+    for strength in (1.0, 0.3):
+        sim, motion, palm, model = person_sim(HumanConfig(strength_scale=strength), steps=100)
+        xfrc = sim.batch.bind("xfrc_applied")
+        rest = sim.site_xpos[0, palm].copy()
+        xfrc[0, model.body("person_right_hand").id, 2] = -10.0
+        for _ in range(60):
+            motion.advance(sim)
+            sim.step()
+        moved[strength] = rest[2] - sim.site_xpos[0, palm, 2]
+    assert moved[0.3] > 2.0 * moved[1.0]
+
+
+def run_handover(seeds, num_sims, steps=40, **kwargs):
+    env = BatchedEnv(HANDOVER, num_sims, **kwargs)
+    _, info = env.reset(seeds=seeds)
+    human = {k: v.copy() for k, v in info["human"].items()}
+    palms = []
+    for _ in range(steps):
+        _, _, _, _, info = env.step(np.zeros((num_sims, 7)))
+        palms.append(info["state"]["palm_pos"].copy())
+    return human, np.stack(palms, axis=1)
+
+
+def test_person_is_reproducible_from_the_seed_and_independent_of_the_batch():
+    human_a, palms_a = run_handover([7], 1)
+    human_b, palms_b = run_handover([3, 7, 11], 3)
+    np.testing.assert_array_equal(palms_a[0], palms_b[1])
+    for key in human_a:
+        assert human_a[key][0] == human_b[key][1]
+    assert not np.array_equal(palms_b[0], palms_b[1])
+
+
+def test_sampled_person_goes_into_info_and_switches_turn_impairments_off():
+    human, palms = run_handover(list(range(6)), 6, steps=30, tremor=False, voluntary_motion=False)
+    assert (human["hand_tremor_amplitude_m"] == 0).all() and (human["hand_drift_m"] == 0).all()
+    assert (human["rom_scale"] >= 0.7).all() and (human["strength_scale"] >= 0.5).all()
+    assert np.abs(np.diff(palms[:, 10:], axis=1)).max() < 1e-4  # no own motion: the hand holds still
+    human, palms = run_handover(list(range(6)), 6, steps=30)
+    assert (human["hand_tremor_amplitude_m"] > 0).any() and (human["hand_drift_m"] > 0).any()
+    assert np.abs(np.diff(palms[:, 10:], axis=1)).max() > 1e-4
+
+
+def test_configs_are_frozen_and_sampling_stays_in_range():
+    ranges = HumanRanges()
+    rng = np.random.default_rng(0)
+    for _ in range(50):
+        person = ranges.sample(rng)
+        assert ranges.rom_scale[0] <= person.rom_scale <= ranges.rom_scale[1]
+        assert person.hand_tremor_amplitude_m <= ranges.hand_tremor_amplitude_m[1]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        person.rom_scale = 0.1
