@@ -13,7 +13,9 @@ Figures per task:
   (env steps/s x substeps); 1.0 means the env costs nothing beyond the physics;
 - vector@64 / raw: physics steps/s delivered by the 64-simulation vector env / the raw ``mj_step`` rate;
 - reset: mean ms of ``env.reset(seed=k)``; render: frames/s of ``BatchedEnv.render(0)``;
-- memory: resident set of a fresh process that makes one env and steps it 100 times.
+- memory: resident set of a fresh process that makes one env and steps it 100 times;
+- recording slowdown: single env steps/s without / with the ``RecordEpisodes`` wrapper writing episode files (no
+  video; the file writes at episode ends are timed), minus one.
 
 Each rate is the best of a few timed windows after a warm-up call. A busy machine lowers every figure (the load
 average is printed in the header): compare runs made on a quiet machine. Progress goes to stderr, tables to stdout.
@@ -27,6 +29,7 @@ import os
 import platform
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -37,6 +40,7 @@ import numpy as np
 
 import embodia  # selects the OpenGL backend before mujoco is imported
 from embodia.envs.core.batched_env import BatchedEnv
+from embodia.envs.record.wrappers import RecordEpisodes
 from embodia.registration import TASKS
 
 VECTOR_SIZES = (1, 8, 64)
@@ -55,6 +59,7 @@ TARGETS = {
     "vector_vs_raw": (">=", 1.8),
     "render_fast": (">=", 200.0),
     "memory_mb": ("<=", 150.0),
+    "recording_overhead": ("<=", 0.15),
 }
 
 
@@ -133,8 +138,12 @@ def check(name: str, value: float) -> tuple[str, bool]:
 
 
 # ---------------------------------------------------------------------------------------------------- measurements
-def single_env_rate(env_id: str, budget: Budget) -> float:
+def single_env_rate(env_id: str, budget: Budget, record: bool = False) -> float:
+    """Env steps/s of the single env; ``record`` wraps it in ``RecordEpisodes`` (episode files, no video)."""
     env = gym.make(env_id)
+    folder = tempfile.TemporaryDirectory(prefix="embodia-bench-") if record else None
+    if folder is not None:
+        env = RecordEpisodes(env, Path(folder.name) / "run", policy="random")
     try:
         env.reset(seed=0)
         actions = np.random.default_rng(0).uniform(-1, 1, (ACTION_BANK, *env.action_space.shape)).astype(np.float32)
@@ -153,6 +162,17 @@ def single_env_rate(env_id: str, budget: Budget) -> float:
         return timed_rate(call, budget, min_calls=20)
     finally:
         env.close()
+        if folder is not None:
+            folder.cleanup()
+
+
+def recording_overhead(env_id: str, budget: Budget) -> tuple[float, float]:
+    """(plain, recorded) env steps/s, measured in alternation so that machine load hits both alike."""
+    plain, recorded = [], []
+    for _ in range(max(2, budget.repeats)):
+        plain.append(single_env_rate(env_id, budget))
+        recorded.append(single_env_rate(env_id, budget, record=True))
+    return max(plain), max(recorded)
 
 
 def reset_ms(env_id: str, budget: Budget) -> float:
@@ -361,6 +381,13 @@ def benchmark_task(env_id: str, budget: Budget) -> TaskResult:
 
         return run
 
+    def recording() -> None:
+        plain, recorded = recording_overhead(env_id, budget)
+        fig["recording_overhead"] = plain / recorded - 1.0
+        add("single env recorded (episode files, no video), env steps/s", f"{recorded:,.0f} (plain {plain:,.0f})")
+        value = f"{fig['recording_overhead']:+.1%}"
+        add("recording slowdown: plain / recorded - 1", value, "recording_overhead", fig["recording_overhead"])
+
     def memory() -> None:
         current, peak = memory_mb(env_id)
         fig["memory_mb"] = current
@@ -390,6 +417,7 @@ def benchmark_task(env_id: str, budget: Budget) -> TaskResult:
             "vector_vs_raw",
             fig["vector_vs_raw"],
         )
+    measure("recording", recording)
     measure("reset", resets)
     measure("render fast", render(FAST_RENDER, "render_fast", 3))
     measure("render quality", render(QUALITY_RENDER, None, budget.quality_min_frames))
@@ -421,6 +449,7 @@ def summary_table(results: list[TaskResult]) -> list[str]:
         ("reset ms", "reset_ms", "{:.2f}"),
         ("vector@64 / raw", "vector_vs_raw", "{:.2f}x"),
         ("fast render fps", "render_fast", "{:,.0f}"),
+        ("recording slowdown", "recording_overhead", "{:+.1%}"),
         ("env process MB", "memory_mb", "{:.0f}"),
     ]
     lines = [
