@@ -59,7 +59,8 @@ class Task(abc.ABC):
     Config: ClassVar[type[TaskConfig]] = TaskConfig
     description: ClassVar[str] = ""
     #: names of per-simulation array attributes (n, ...) that ``initialize_episode`` draws and that are not in
-    #: the MuJoCo state (e.g. which part is requested); recorded per episode so that a replay restores them
+    #: the MuJoCo state (e.g. which part is requested); recorded per episode so that a replay restores them.
+    #: Dotted names reach into parts (``"motion.drift"``).
     episode_state_fields: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, config: TaskConfig) -> None:
@@ -102,7 +103,7 @@ class Task(abc.ABC):
 
     def episode_state(self, sim_id: int) -> dict[str, np.ndarray]:
         """One simulation's values of ``episode_state_fields``, as copies."""
-        return {name: np.array(getattr(self, name)[sim_id]) for name in self.episode_state_fields}
+        return {name: np.array(self._episode_array(name)[sim_id]) for name in self.episode_state_fields}
 
     def restore_episode_state(self, sim_id: int, values: dict[str, np.ndarray]) -> None:
         """Put recorded ``episode_state`` values back (replay); unknown or missing names raise ValueError."""
@@ -111,7 +112,13 @@ class Task(abc.ABC):
                 f"episode state has {sorted(values)}, {type(self).__name__} expects {sorted(self.episode_state_fields)}"
             )
         for name, value in values.items():
-            getattr(self, name)[sim_id] = value
+            self._episode_array(name)[sim_id] = value
+
+    def _episode_array(self, name: str) -> np.ndarray:
+        owner = self
+        for part in name.split("."):
+            owner = getattr(owner, part)
+        return owner
 
     # Optional goal interface (``obs_mode="goal"``, hindsight relabelling): tasks whose goal is a position opt in
     # by returning a positive ``goal_size`` and defining the three methods below.

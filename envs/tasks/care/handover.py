@@ -101,6 +101,8 @@ class HandoverConfig(TaskConfig):
 class Handover(Task):
     Config = HandoverConfig
     description = "elder care: take a medicine bottle from the bedside table and place it in a person's open hand"
+    #: the person's sampled posture, joint ranges and motion paths: drawn at reset, outside the MuJoCo state
+    episode_state_fields = ("motion.base_target", "motion.range", "motion.drift", "motion.head", "motion.step_index")
 
     def build_scene(self) -> SceneBuilder:
         builder = SceneBuilder("handover", self.config.physics)
