@@ -105,3 +105,82 @@ def test_palletizing_dense_reward_pays_for_each_carton_placed():
     shaping = cfg.w_reach + cfg.w_grasp + cfg.w_carry + cfg.w_place
     for layers in range(1, palletizing.MAX_LAYERS + 1):
         assert cfg.w_progress / (2 * layers) > shaping
+
+
+# ------------------------------------------------------------------------------------------ ConveyorSort
+from embodia.envs.tasks.factory import conveyor_sort  # noqa: E402
+from embodia.envs.tasks.factory.conveyor_sort import ConveyorSort  # noqa: E402
+
+
+def test_conveyor_belt_carries_parts_at_its_speed_and_runs_on_past_its_wrap_period():
+    env = BatchedEnv(ConveyorSort, 2, first_arrival_s=(0.2, 0.2), terminate_on_success=False)
+    env.reset(seeds=[0, 1])
+    task, sim = env.task, env.sim
+    speed = sim.ctrl[:, task.belt_actuator].copy()
+    assert (speed >= 0.04).all() and (speed <= 0.06).all() and speed[0] != speed[1]
+    first = np.argmin(task.arrival_s, axis=1)
+    rows = np.arange(2)
+    ys, belt = [], []
+    for _ in range(60):  # 3 s: the belt wraps several times (every 4 cm)
+        _, _, _, _, info = env.step(np.tile(OPEN_AND_HOLD, (2, 1)))
+        ys.append(info["state"]["part_pos"][rows, first, 1])
+        belt.append(sim.qpos[:, task.belt_qpos].copy())
+    ys, belt = np.array(ys), np.array(belt)
+    one_step_m = 0.06 * env.config.control_dt_s
+    assert (belt >= 0).all() and (belt < conveyor_sort.BELT_WRAP_M + one_step_m).all()
+    assert ((np.diff(belt, axis=0) < 0).sum(axis=0) >= 2).all()  # shifted back at least twice
+    travelled = ys[-1] - ys[10]
+    assert np.allclose(travelled / (50 * env.config.control_dt_s), speed, rtol=0.03)
+    steps = np.diff(ys[10:], axis=0) / env.config.control_dt_s  # no jolt when the belt is shifted back
+    assert np.abs(steps - speed).max() < 0.005
+
+
+def test_conveyor_parts_arrive_at_their_times_and_an_unpicked_part_is_missed():
+    env = BatchedEnv(ConveyorSort, 1, terminate_on_success=False)
+    _, info = env.reset(seeds=[3])
+    task = env.task
+    assert (info["state"]["part_pos"][0, :, 0] < conveyor_sort.PARK_X / 2).all()
+    arrival = task.arrival_s[0]
+    seen = np.full(conveyor_sort.NUM_PARTS, np.inf)
+    for step in range(380):  # 19 s: parts ride the 0.96 m belt in 16-24 s
+        *_, info = env.step(np.tile(OPEN_AND_HOLD, (1, 1)))
+        on = info["state"]["part_on_belt"][0] | (info["state"]["part_pos"][0, :, 0] > 0)
+        seen = np.where(on & np.isinf(seen), (step + 1) * env.config.control_dt_s, seen)
+    arrived = np.isfinite(seen)
+    assert np.allclose(seen[arrived], np.ceil(arrival[arrived] / 0.05) * 0.05, atol=0.051)
+    assert info["missed_count"][0] >= 1 and not info["fail"][0] and info["sorted_count"][0] == 0
+    assert info["sort_accuracy"][0] == 0.0
+
+
+def test_conveyor_sort_counts_right_and_wrong_bins_and_succeeds_when_all_are_sorted():
+    env = BatchedEnv(ConveyorSort, 1, terminate_on_success=False)
+    env.reset(seeds=[0])
+    task, sim = env.task, env.sim
+
+    def drop_into_bins(bin_of_part):
+        for k, b in enumerate(bin_of_part):
+            adr = task.part_qpos[k]
+            sim.qpos[0, adr : adr + 3] = task.bin_pos[b] + [0.0, 0.0, 0.03 + 0.03 * (k // 3)]
+            sim.qvel[0, task.part_qvel[k] : task.part_qvel[k] + 6] = 0.0
+        sim.forward(sim.all_ids)
+
+    wrong = conveyor_sort.PART_KIND.copy()
+    wrong[0] = (wrong[0] + 1) % 3
+    drop_into_bins(wrong)
+    _, _, _, _, info = env.step(np.tile(OPEN_AND_HOLD, (1, 1)))
+    for _ in range(10):
+        _, reward, _, _, info = env.step(np.tile(OPEN_AND_HOLD, (1, 1)))
+    assert info["sorted_count"][0] == 5 and info["missorted_count"][0] == 1 and not info["success"][0]
+    assert info["sort_accuracy"][0] == pytest.approx(5 / 6)
+
+    env.reset(seeds=[0])
+    drop_into_bins(conveyor_sort.PART_KIND)
+    for _ in range(10):
+        _, reward, _, _, info = env.step(np.tile(OPEN_AND_HOLD, (1, 1)))
+    assert info["success"][0] and info["sorted_count"][0] == 6 and info["throughput_per_min"][0] > 0
+    assert reward[0] == pytest.approx(sum(env.reward_weights[t] for t in ("progress", "no_mistakes", "success")))
+
+
+def test_conveyor_sort_rejects_an_empty_range():
+    with pytest.raises(ValueError, match=r"belt_speed_m_s=\(0.06, 0.04\) is not valid"):
+        BatchedEnv(ConveyorSort, 1, belt_speed_m_s=(0.06, 0.04))

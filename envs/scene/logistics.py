@@ -1,4 +1,4 @@
-"""Scene pieces for material-flow tasks: cartons, a pallet, an infeed roller table and a powered roller conveyor.
+"""Scene pieces for material-flow tasks: cartons, a pallet, an infeed roller table, a belt conveyor, sorting bins.
 
 Each function adds to a ``SceneBuilder`` and returns what the task addresses. Everything is built from
 primitives (boxes and cylinders), so every contact is a primitive pair that MuJoCo resolves exactly.
@@ -15,7 +15,6 @@ from embodia.envs.scene.builder import GEOM, SceneBuilder
 
 #: Contact for fixtures parts rest on: stiffer than MuJoCo's default (0.02 s) so stacks do not sink.
 FIXTURE_SOLREF = [0.005, 1.0]
-ROLLER_Y_AXIS = [np.cos(np.pi / 4), np.sin(np.pi / 4), 0.0, 0.0]  # quaternion turning a cylinder's z onto y
 
 
 def add_logistics_materials(builder: SceneBuilder) -> None:
@@ -125,61 +124,113 @@ def add_roller_table(
     return body
 
 
-def add_powered_roller_conveyor(
+def add_belt_conveyor(
     builder: SceneBuilder,
     name: str,
     center_x: float,
     y_range: tuple[float, float],
     top_z: float,
     half_width_m: float,
-    roller_radius_m: float,
-    pitch_m: float,
-    roller_friction: float,
-) -> list[str]:
-    """A powered roller conveyor running along +y: rollers on hinge joints about x, one velocity servo each.
+    wrap_period_m: float,
+) -> tuple[str, str]:
+    """A belt conveyor running along +y: a belt slab on a slide joint, driven by a velocity servo.
 
-    Parts ride on the rollers and are carried by real friction; the rollers spin in place, so the conveyor runs
-    for any time without moving bodies running out of their frame (a sliding belt slab would) and without
-    teleporting anything. Returns the actuator names (the task writes the roller speed, rad/s, to their ctrl).
+    Parts ride on the belt and are carried by friction (box-on-box contacts, full contact patches). The slab is
+    ``wrap_period_m`` longer than the frame; the task shifts it back by that period whenever it has run that far,
+    which parts resting on it cannot notice (the slab is uniform and its texture repeats with that period), so
+    the belt runs for any time. Drums at both ends hide the overhang. Returns the joint and actuator names.
     """
     y0, y1 = y_range
+    thickness = 0.006
+    builder.add_checker_material(
+        f"{name}_belt", [0.16, 0.17, 0.18], [0.2, 0.21, 0.22], repeat=(1, round((y1 - y0) / wrap_period_m) + 1)
+    )
     frame = builder.world.add_body(name=name, pos=[center_x, 0.0, 0.0])
-    axle_z = top_z - roller_radius_m
+    drum_radius = 0.03
     for side in (-1, 1):
         frame.add_geom(
             name=f"{name}_rail{side + 1}",
             type=GEOM.mjGEOM_BOX,
-            pos=[side * (half_width_m + 0.01), (y0 + y1) / 2, axle_z + 0.004],
-            size=[0.008, (y1 - y0) / 2, roller_radius_m + 0.012],
+            pos=[side * (half_width_m + 0.012), (y0 + y1) / 2, top_z - 0.02],
+            size=[0.01, (y1 - y0) / 2, 0.03],
             material="conveyor_frame",
-            solref=FIXTURE_SOLREF,
+            contype=0,
+            conaffinity=0,
         )
-        for end, y in ((0, y0), (1, y1)):
+        for end, y in ((0, y0 + 0.03), (1, y1 - 0.03)):
             frame.add_geom(
                 name=f"{name}_leg{side + 1}{end}",
                 type=GEOM.mjGEOM_BOX,
-                pos=[side * (half_width_m + 0.01), y, axle_z / 2],
-                size=[0.015, 0.015, axle_z / 2],
+                pos=[side * (half_width_m + 0.012), y, (top_z - 0.05) / 2],
+                size=[0.015, 0.015, (top_z - 0.05) / 2],
                 material="dark_steel",
                 contype=0,
                 conaffinity=0,
             )
-    actuators = []
-    for i, y in enumerate(np.arange(y0 + pitch_m / 2, y1, pitch_m)):
-        roller = frame.add_body(name=f"{name}_roller{i}", pos=[0.0, float(y), axle_z])
-        roller.add_joint(name=f"{name}_roller{i}", type=mujoco.mjtJoint.mjJNT_HINGE, axis=[1, 0, 0], armature=0.01)
-        roller.add_geom(
-            name=f"{name}_roller{i}",
+    for end, y in ((0, y0), (1, y1)):
+        frame.add_geom(
+            name=f"{name}_drum{end}",
             type=GEOM.mjGEOM_CYLINDER,
+            pos=[0.0, y, top_z - drum_radius + 0.001],
             quat=[np.cos(np.pi / 4), 0.0, np.sin(np.pi / 4), 0.0],
-            size=[roller_radius_m, half_width_m],
-            material="roller",
-            mass=0.3,
-            friction=[roller_friction, 0.01, 0.0001],
+            size=[drum_radius, half_width_m + 0.002],
+            material="conveyor_frame",
+            contype=0,
+            conaffinity=0,
+        )
+    length = y1 - y0 + wrap_period_m
+    belt = builder.world.add_body(name=f"{name}_belt", pos=[center_x, y1 - length / 2, top_z - thickness / 2])
+    belt.add_joint(name=f"{name}_belt", type=mujoco.mjtJoint.mjJNT_SLIDE, axis=[0, 1, 0])
+    belt.add_geom(
+        name=f"{name}_belt",
+        type=GEOM.mjGEOM_BOX,
+        size=[half_width_m, length / 2, thickness / 2],
+        material=f"{name}_belt",
+        mass=2.0,
+        friction=[0.3, 0.005, 0.0001],
+        solref=FIXTURE_SOLREF,
+    )
+    actuator = builder.spec.add_actuator(name=f"{name}_drive", target=f"{name}_belt")
+    actuator.trntype = mujoco.mjtTrn.mjTRN_JOINT
+    actuator.set_to_velocity(kv=200.0)
+    return f"{name}_belt", f"{name}_drive"
+
+
+def add_sorting_bin(
+    builder: SceneBuilder,
+    name: str,
+    pos: Sequence[float],
+    inner_half_xy: Sequence[float],
+    wall_height_m: float,
+    material: str,
+) -> mujoco.MjsBody:
+    """An open bin (floor and four walls, boxes: meshes would collide as their filled convex hull)."""
+    hx, hy = inner_half_xy
+    wall = 0.006
+    body = builder.world.add_body(name=name, pos=list(pos))
+    body.add_geom(
+        name=f"{name}_floor",
+        type=GEOM.mjGEOM_BOX,
+        pos=[0, 0, wall / 2],
+        size=[hx + wall, hy + wall, wall / 2],
+        material=material,
+        solref=FIXTURE_SOLREF,
+    )
+    z = wall + wall_height_m / 2
+    for i, (px, py, sx, sy) in enumerate(
+        (
+            (hx + wall / 2, 0, wall / 2, hy + wall),
+            (-hx - wall / 2, 0, wall / 2, hy + wall),
+            (0, hy + wall / 2, hx, wall / 2),
+            (0, -hy - wall / 2, hx, wall / 2),
+        )
+    ):
+        body.add_geom(
+            name=f"{name}_wall{i}",
+            type=GEOM.mjGEOM_BOX,
+            pos=[px, py, z],
+            size=[sx, sy, wall_height_m / 2],
+            material=material,
             solref=FIXTURE_SOLREF,
         )
-        actuator = builder.spec.add_actuator(name=f"{name}_drive{i}", target=f"{name}_roller{i}")
-        actuator.trntype = mujoco.mjtTrn.mjTRN_JOINT
-        actuator.set_to_velocity(kv=5.0)
-        actuators.append(f"{name}_drive{i}")
-    return actuators
+    return body
