@@ -49,6 +49,12 @@ TASKS: dict[str, TaskEntry] = {
         "factory: stack cartons from an infeed roller table onto a pallet in an interlocked two-layer pattern",
         600,
     ),
+    "embodia/ConveyorSort-v0": TaskEntry(
+        "embodia.envs.tasks.factory.conveyor_sort:ConveyorSort",
+        "embodia.agents.experts.conveyor_sort:ConveyorSortExpert",
+        "factory: parts of three kinds arrive on a moving conveyor belt; drop each into the bin for its kind",
+        700,
+    ),
 }
 
 
