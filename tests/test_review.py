@@ -5,6 +5,9 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+import signal
+import subprocess
+import sys
 import threading
 import urllib.request
 from pathlib import Path
@@ -59,7 +62,7 @@ def test_gallery_rows_come_from_the_episode_files(site: tuple[Path, Path]) -> No
     for row in rows:
         episode = load_episode(root / row["path"])
         sidecar = json.loads((root / row["path"]).with_suffix(".json").read_text())
-        assert row["id"] == episode_id(row["path"])
+        assert row["id"] == episode_id(row["path"]) and row["policy_class"]
         assert row["return"] == pytest.approx(float(episode.rewards.sum()), rel=1e-12)
         assert row["return"] == pytest.approx(sidecar["return"], rel=1e-12)
         assert (row["success"], row["length"], row["seed"]) == (sidecar["success"], sidecar["length"], sidecar["seed"])
@@ -232,6 +235,23 @@ def test_server_answers_pages_and_byte_ranges(site: tuple[Path, Path]) -> None:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_serve_prints_the_url_and_stops_on_ctrl_c(site: tuple[Path, Path]) -> None:
+    root, _ = site
+    command = [sys.executable, "-m", "embodia.cli", "review", str(root), "--serve", "--port", "0"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        lines = [process.stdout.readline() for _ in range(3)]
+        assert lines[0].startswith("review site: 5 episodes") and lines[1].startswith("open: file://")
+        url = lines[2].split()[2]
+        assert lines[2].startswith("serving at http://127.0.0.1:") and url.endswith("/review/index.html")
+        with urllib.request.urlopen(url, timeout=10) as response:
+            assert response.status == 200
+    finally:
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=30)
+    assert process.returncode == 0 and err.strip() == "stopped"
 
 
 def write_review(path: Path, document: object) -> Path:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +19,7 @@ from review_support import read_js_data, recorded_root  # noqa: F401  (recorded_
 
 from embodia.envs.record.review_file import load_review_file
 from embodia.review.collect import Skipped
+from embodia.review.server import make_server
 from embodia.review.site import build_site, write_site
 
 CHROMIUM_NAMES = ("chromium", "chromium-browser")
@@ -223,6 +225,26 @@ def test_marks_persist_and_export_the_review_file(page, site, tmp_path: Path) ->
     assert page.get_attribute(".mark", "data-verdict") == "accepted"
     page.keyboard.press("r")
     assert page.get_attribute(".mark", "data-verdict") == "rejected"
+
+
+def test_served_site_seeks_the_video_through_byte_ranges(page, site, recorded_root: Path) -> None:  # noqa: F811
+    out, rows = site
+    server, url = make_server(out, recorded_root, port=0)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        row = next(r for r in rows if r["policy"] == "expert" and r["success"])
+        page.goto(url.replace("index.html", f"episode.html?id={row['id']}"))
+        page.wait_for_selector("body[data-ready=true]")
+        page.wait_for_function("document.querySelector('video').readyState >= 2")
+        frame = row["length"] - 5
+        page.evaluate(f"embodiaPlayer.seek({frame})")
+        page.wait_for_function("!document.querySelector('video').seeking")
+        time_s = page.evaluate("document.querySelector('video').currentTime")
+        assert time_s == pytest.approx((frame + 0.5) / row["control_hz"], abs=1e-3)
+        assert page.get_attribute("canvas[data-plot=reward]", "data-cursor") == str(frame)
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def test_a_thousand_episodes_render_one_lazy_page(page, site, tmp_path: Path) -> None:

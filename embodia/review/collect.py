@@ -82,6 +82,7 @@ def collect(root: Path, site_dir: Path | None = None) -> Collected:
             f"record some with: embodia run TASK --record {root}/RUN"
         )
     collected = Collected()
+    run_meta: dict[Path, dict[str, Any]] = {}
     for path in files:
         relative = path.relative_to(root).as_posix()
         try:
@@ -98,9 +99,11 @@ def collect(root: Path, site_dir: Path | None = None) -> Collected:
         sidecar, sidecar_problem = read_sidecar(path.with_suffix(".json"))
         if sidecar_problem:
             collected.skipped.append(Skipped(path.with_suffix(".json").relative_to(root).as_posix(), sidecar_problem))
-        row = gallery_row(episode, relative, sidecar)
+        if path.parent not in run_meta:
+            run_meta[path.parent] = read_sidecar(path.parent / "meta.json")[0]
+        row = gallery_row(episode, relative, sidecar, run_meta[path.parent])
         collected.rows.append(row)
-        collected.plots[row["id"]] = plot_data(episode)
+        collected.plots[row["id"]] = {**plot_data(episode), "safety_detail": nested_numbers(row_safety(sidecar))}
     if not collected.rows:
         raise ReviewInputError(
             f"{root}: none of its {len(files)} episode files is readable (first: {collected.skipped[0].path}: "
@@ -110,15 +113,15 @@ def collect(root: Path, site_dir: Path | None = None) -> Collected:
 
 
 def read_sidecar(path: Path) -> tuple[dict[str, Any], str | None]:
-    """The episode's JSON summary, or ``{}`` and why it could not be used (absent is fine: nothing to say)."""
+    """A JSON object (episode summary, run meta), or ``{}`` and why it could not be used (absent: nothing to say)."""
     if not path.is_file():
         return {}, None
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        return {}, f"unreadable episode summary, ignored ({error})"
+        return {}, f"unreadable JSON, ignored ({error})"
     if not isinstance(data, dict):
-        return {}, "episode summary is not a JSON object, ignored"
+        return {}, "not a JSON object, ignored"
     return data, None
 
 
@@ -127,14 +130,19 @@ def finite_or_none(value: Any) -> float | None:
     return number if math.isfinite(number) else None
 
 
-def gallery_row(episode: Episode, relative_path: str, sidecar: dict[str, Any]) -> dict[str, Any]:
-    """What a gallery card, the filters and the review file need about one episode."""
-    meta = episode.metadata
+def gallery_row(
+    episode: Episode, relative_path: str, sidecar: dict[str, Any], run_meta: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """What a gallery card, the filters and the review file need about one episode.
+
+    The episode's own metadata wins; the run's ``meta.json`` fills what it lacks (e.g. the policy class).
+    """
+    meta = {**(run_meta or {}), **episode.metadata}
     info = episode.info
     success = info.get("success")
     fail = info.get("fail")
     unstable = info.get("physics_unstable")
-    safety = sidecar.get("safety") if isinstance(sidecar.get("safety"), dict) else {}
+    safety = row_safety(sidecar)
     run = relative_path.rsplit("/", 1)[0] if "/" in relative_path else "."
     env_id = str(meta["env_id"])
     return {
@@ -153,8 +161,27 @@ def gallery_row(episode: Episode, relative_path: str, sidecar: dict[str, Any]) -
         "return": finite_or_none(np.sum(episode.rewards)),
         "length": episode.length,
         "control_hz": float(meta.get("control_hz", 20.0)),
-        "safety": {k: finite_or_none(v) for k, v in safety.items() if isinstance(v, (int, float)) and v is not True},
+        # the card shows the top-level figures; per-region ones go to the episode page (``nested_numbers``)
+        "safety": {k: finite_or_none(v) for k, v in safety.items() if is_number(v)},
     }
+
+
+def row_safety(sidecar: dict[str, Any]) -> dict[str, Any]:
+    safety = sidecar.get("safety")
+    return safety if isinstance(safety, dict) else {}
+
+
+def is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def nested_numbers(safety: dict[str, Any]) -> dict[str, float | None]:
+    """Per-region safety figures (``{"peak_force_n": {"hand": 1.2}}``) as ``{"peak_force_n/hand": 1.2}``."""
+    flat = {}
+    for key, value in safety.items():
+        if isinstance(value, dict):
+            flat.update({f"{key}/{k}": finite_or_none(v) for k, v in value.items() if is_number(v)})
+    return flat
 
 
 def rounded(values: np.ndarray) -> list[float | None]:

@@ -41,11 +41,21 @@
   const table = el("table", { class: "facts" }, facts.map(([k, v]) => el("tr", {}, el("th", { text: k }), el("td", { text: v }))));
   const marks = el("div", { class: "actions", style: "margin-top:8px" }, Review.markButtons(episode));
 
+  // per-region safety figures (peak force, pressure, time over the limit by body region): the non-zero ones
+  function safetyDetail(detail) {
+    const entries = Object.entries(detail);
+    if (!entries.length) return null;
+    const nonzero = entries.filter(([, v]) => v !== 0);
+    const rows = nonzero.map(([k, v]) => el("tr", {}, el("th", { text: k }), el("td", { text: fmt(v, 3) })));
+    const summary = "safety by region: " + nonzero.length + " non-zero of " + entries.length;
+    return el("details", { class: "safety-detail" }, el("summary", { text: summary }), el("table", { class: "facts" }, rows));
+  }
+
   Review.loadEpisodeData(episode.id).then(
     (data) => {
       const player = new EpisodePlayer(episode, data, null);
       window.embodiaPlayer = player; // for the browser tests and the console
-      $("player").replaceChildren(player.media, player.transport, marks, table);
+      $("player").replaceChildren(player.media, player.transport, marks, table, safetyDetail(data.safety_detail || {}));
       $("plots").replaceChildren(player.plotBox);
       document.addEventListener("keydown", (event) => {
         if (event.target.tagName === "INPUT" || event.target.tagName === "SELECT") return;
