@@ -24,6 +24,8 @@ CASES: list[tuple[str, dict[str, Any]]] = [
     ("embodia/PegInsertion-v0", {"clearance_m": 0.0005}),
     ("embodia/NutBolt-v0", {}),
     ("embodia/GearAssembly-v0", {}),
+    ("embodia/ConveyorSort-v0", {}),
+    ("embodia/Palletizing-v0", {}),  # two layers, four cartons
 ]
 
 
