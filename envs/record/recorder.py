@@ -8,7 +8,8 @@ when it ends, so recording stays cheap at any batch size.
 A run folder holds ``meta.json`` (written first), ``scene.xml``, per episode ``episode_XXXX.npz`` (written last,
 atomically: its presence means the episode is complete), ``episode_XXXX.json`` and optionally
 ``episode_XXXX.mp4``, and ``summary.json`` when the recorder closes. Episodes still running at ``close`` are
-incomplete and are not written.
+incomplete and are not written. Episode files are compressed and written on a background thread (one, so they land
+in order); ``close`` waits for them and re-raises any write error.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 from collections.abc import Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -232,6 +234,8 @@ class EpisodeRecorder:
         self._next_index = 0
         self._renderer: SimRenderer | None = None
         self._closed = False
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="embodia-recorder")
+        self._writes: list[Future] = []
         if video is not None:
             cameras = [env.model.camera(i).name for i in range(env.model.ncam)]
             unknown = [c for c in video.cameras if c not in cameras]
@@ -378,12 +382,27 @@ class EpisodeRecorder:
         if running.video is not None:
             running.video.close()
             result["video"] = f"{stem}.mp4"
-        if running.gif_frames:
+        self.results.append(result)
+        self._collect_writes(wait=False)
+        self._writes.append(self._writer.submit(self._write, stem, result, episode, running.gif_frames))
+
+    def _write(self, stem: str, result: dict[str, Any], episode: Episode, gif_frames: list[np.ndarray]) -> None:
+        """The episode's files, on the writer thread: compression and fsync release the GIL, so the run goes on."""
+        if gif_frames:
             fps = self.env.config.control_hz / 2
-            write_gif(self.out_dir / f"{stem}.gif", running.gif_frames, fps=fps, overwrite=self.overwrite)
+            write_gif(self.out_dir / f"{stem}.gif", gif_frames, fps=fps, overwrite=self.overwrite)
         write_json(self.out_dir / f"{stem}.json", result, overwrite=self.overwrite)
         episode.save(self.out_dir / f"{stem}.npz", overwrite=self.overwrite)  # last: the episode is complete
-        self.results.append(result)
+
+    def _collect_writes(self, wait: bool) -> None:
+        """Re-raise the error of a failed write (a full disk, a file in the way); ``wait`` for all of them."""
+        pending = []
+        for write in self._writes:
+            if wait or write.done():
+                write.result()
+            else:
+                pending.append(write)
+        self._writes = pending
 
     def _drop(self, sim_id: int) -> None:
         running = self._running.pop(sim_id)
@@ -412,6 +431,10 @@ class EpisodeRecorder:
         if self._renderer is not None:
             self._renderer.close()
             self._renderer = None
+        try:
+            self._collect_writes(wait=True)
+        finally:
+            self._writer.shutdown(wait=True)
         results = sorted(self.results, key=lambda r: r["episode"])
         if summary is None:
             summary = summarize(results, env_id=self.env_id, policy=self.policy)
