@@ -117,6 +117,8 @@ def test_wheel_ships_assets_and_only_the_embodia_package(wheel: Path) -> None:
     with zipfile.ZipFile(wheel) as archive:
         names = archive.namelist()
     assert ROBOT_ASSET in names
+    for page in ("index.html", "episode.html", "compare.html", "gallery.js", "plots.js", "style.css"):
+        assert f"embodia/review/static/{page}" in names, f"the review site's {page} is missing from the wheel"
     top_level = {name.split("/", 1)[0] for name in names}
     assert not {"envs", "agents", "assets"} & top_level, f"stray top-level packages in the wheel: {sorted(top_level)}"
     dist_info = {name for name in top_level if name.endswith(".dist-info")}
