@@ -31,6 +31,12 @@ TASKS: dict[str, TaskEntry] = {
         "factory: pick a peg off the bench and insert it into a fixture's hole (radial clearance a kwarg)",
         200,
     ),
+    "embodia/NutBolt-v0": TaskEntry(
+        "embodia.envs.tasks.factory.nut_bolt:NutBolt",
+        "embodia.agents.experts.nut_bolt:NutBoltExpert",
+        "factory: pick a hex nut off the bench and place it over a bolt, seated on the bolt's head",
+        200,
+    ),
     "embodia/Handover-v0": TaskEntry(
         "embodia.envs.tasks.care.handover:Handover",
         "embodia.agents.experts.handover:HandoverExpert",

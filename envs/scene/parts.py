@@ -69,11 +69,13 @@ def add_ring(
     contact: Contact,
     phase_rad: float = 0.0,
     chamfer_m: float = 0.0,
+    density_kg_m3: float = 1000.0,
 ) -> None:
     """A ring of ``segments`` boxes around the body's z axis, from ``base_z_m`` up ``height_m``.
 
     With ``chamfer_m`` > 0 the top ``chamfer_m`` of the bore is a 45 degree lead-in cone (a second ring of tilted
     boxes), widening the opening by ``chamfer_m`` per side: it catches a part that arrives slightly off the axis.
+    ``density_kg_m3`` gives a free part (a nut) its mass and, as important, a matching rotational inertia.
     """
     straight_m = height_m - chamfer_m
     if straight_m <= 0:
@@ -91,6 +93,7 @@ def add_ring(
             quat=z_quat(angle).tolist(),
             size=[wall_m / 2, max(half_width, outer_half_width), straight_m / 2],
             material=material,
+            density=density_kg_m3,
             **contact.kwargs(),
         )
         if chamfer_m > 0:
@@ -110,5 +113,43 @@ def add_ring(
                     chamfer_m / np.sqrt(2),
                 ],
                 material=material,
+                density=density_kg_m3,
                 **contact.kwargs(),
             )
+
+
+def add_prism_ring(
+    spec: mujoco.MjSpec,
+    body: mujoco.MjsBody,
+    name: str,
+    bore_radius_m: float,
+    outer_radius_m: float,
+    height_m: float,
+    segments: int,
+    material: str,
+    contact: Contact,
+    density_kg_m3: float = 1000.0,
+) -> None:
+    """A ring of ``segments`` convex trapezoidal prisms (mesh geoms) between two regular polygons, from z = 0 up.
+
+    ``bore_radius_m`` and ``outer_radius_m`` are the polygons' inscribed radii (six segments: a hex nut, flats
+    at ``outer_radius_m``). Unlike ``add_ring``'s boxes, the segments meet edge to edge without overlapping, so a
+    part grasped across its flats presents one flat face per side; each segment is convex, so MuJoCo collides
+    it exactly (a single mesh of the whole ring would collide as its filled hull).
+    """
+    corner = 1.0 / np.cos(np.pi / segments)
+    for k in range(segments):
+        angles = 2 * np.pi * (k + np.array([-0.5, 0.5])) / segments
+        ring = [
+            (r * corner * np.cos(a), r * corner * np.sin(a)) for r in (bore_radius_m, outer_radius_m) for a in angles
+        ]
+        vertices = [[x, y, z] for z in (0.0, height_m) for x, y in ring]
+        spec.add_mesh(name=f"{name}_{k}", uservert=np.ravel(vertices).tolist())
+        body.add_geom(
+            name=f"{name}_{k}",
+            type=GEOM.mjGEOM_MESH,
+            meshname=f"{name}_{k}",
+            material=material,
+            density=density_kg_m3,
+            **contact.kwargs(),
+        )

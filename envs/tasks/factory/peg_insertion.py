@@ -128,6 +128,8 @@ class PegInsertion(Task):
     def bind(self, model: mujoco.MjModel) -> None:
         self.peg_body = model.body("peg").id
         self.peg_geom = model.geom("peg").id
+        self.peg_mass0 = float(model.body_mass[self.peg_body])
+        self.peg_inertia0 = model.body_inertia[self.peg_body].copy()
         joint = model.joint("peg")
         self.peg_qpos = int(model.jnt_qposadr[joint.id])
         self.peg_qvel = int(model.jnt_dofadr[joint.id])
@@ -145,7 +147,9 @@ class PegInsertion(Task):
         xy = per_sim_uniform(rngs, (x_low, y_low), (x_high, y_high), (2,))
         mass = per_sim_uniform(rngs, *cfg.peg_mass_kg)
         friction = per_sim_uniform(rngs, *cfg.peg_friction)
+        # inertia scales with the mass (same shape): a light inertia lets the 70 N jaws sink into the part
         sim.per_sim_model_field("body_mass")[ids, self.peg_body] = mass
+        sim.per_sim_model_field("body_inertia")[ids, self.peg_body] = np.outer(mass / self.peg_mass0, self.peg_inertia0)
         sim.per_sim_model_field("geom_friction")[ids, self.peg_geom, 0] = friction
         adr = self.peg_qpos
         sim.qpos[ids, adr : adr + 2] = xy
