@@ -22,7 +22,7 @@ CONTROL_DT_S = 0.01
 PROBE_RADIUS_M = 0.015
 PROBE_GROUP = 3
 WEIGHT_KG = 0.5
-FOREARM_LEVEL = {"right_shoulder_flexion": 0.0, "right_elbow_flexion": np.pi / 2 + 0.05}
+FOREARM_LEVEL = {"right_shoulder_flexion": 0.0, "right_elbow_flexion": np.pi / 2 - 0.05}  # trunk reclines 0.05
 
 
 def probe_scene():

@@ -181,7 +181,8 @@ class Handover(Task):
         elbow = per_sim_uniform(rngs, *cfg.elbow_flexion_rad)
         targets = np.tile(self.person.posture_target_array(), (n, 1))
         trunk_back_rad = SEATED_RECLINE_RAD - targets[:, JOINT_NAMES.index("lumbar_flexion")]
-        wrist = np.pi / 2 + trunk_back_rad - flexion - elbow  # keeps the palm level, facing up
+        wrist = np.pi / 2 - trunk_back_rad - flexion - elbow  # keeps the palm level, facing up (a reclined
+        # trunk turns the arm the way flexion does)
         targets[:, self.arm_cols] = np.column_stack([-yaw, flexion, elbow, wrist])
         targets[:, JOINT_NAMES.index("right_shoulder_abduction")] = 0.0
         ranges = cfg.person_ranges()
