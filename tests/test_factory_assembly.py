@@ -90,3 +90,27 @@ def test_peg_sparse_reward_is_one_only_on_success_and_dense_reward_climbs():
     _, _, dense, _ = run_expert(PEG, [7, 8])
     first, last = dense[0], np.array([d[~np.isnan(d)][-1] for d in dense.T])
     assert (last > first + 5.0).all()  # success (5) on top of reach, grasp, align and insert
+
+
+# ------------------------------------------------------------------------------------------ NutBolt
+NUT = "embodia/NutBolt-v0"
+
+
+def test_nut_on_the_bench_is_not_seated_and_its_inertia_follows_its_mass():
+    env = BatchedEnv(TASKS[NUT].task, 3)
+    _, info = env.reset(seeds=[0, 1, 2])
+    assert not info["success"].any() and not info["seated"].any()
+    assert (info["nut_height_m"] < -0.01).all()  # on the bench, below the bolt's head
+    mass = env.sim.per_sim_model_field("body_mass")[:, env.task.nut_body]
+    inertia = env.sim.per_sim_model_field("body_inertia")[:, env.task.nut_body]
+    low, high = env.config.nut_mass_kg
+    assert ((mass >= low) & (mass <= high)).all() and len(set(mass.tolist())) == 3
+    assert np.allclose(inertia / mass[:, None], env.task.nut_inertia0 / env.task.nut_mass0)
+
+
+def test_nut_bolt_expert_seats_the_nut_on_the_head():
+    _, success, _, infos = run_expert(NUT, list(range(600, 608)))
+    assert success.sum() >= 8, success
+    seated_at_success = [np.flatnonzero(i["success"]) for i in infos]
+    heights = np.concatenate([i["nut_height_m"][k] for i, k in zip(infos, seated_at_success, strict=True)])
+    assert (np.abs(heights) < 0.003).all()
