@@ -1,0 +1,160 @@
+"""Run a grid of (task, method, seed) trainings and write the results table and learning curves.
+
+    python experiments/train_grid.py --tasks Reach --methods sac --seeds 0 1 2
+    python experiments/train_grid.py --report-only     # rebuild the table and plots from the run folders
+
+A method is a config name: ``experiments/configs/<Task>-<method>.yaml``; its algorithm is the part before an
+underscore (``sac_her`` trains ``sac`` with the HER config). Runs go to ``runs/grid/<Task>-<method>-s<seed>``;
+a finished run (``eval.json`` present) is not trained again, an interrupted one is resumed from its checkpoint.
+Writes ``experiments/results/learning.md`` (success rate mean and spread over seeds, env steps, wall-clock) and
+``experiments/results/learning_<Task>.png``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+CONFIGS = ROOT / "experiments" / "configs"
+RESULTS = ROOT / "experiments" / "results"
+RUNS = ROOT / "runs" / "grid"
+
+
+def run_name(task: str, method: str, seed: int) -> str:
+    return f"{task}-{method}-s{seed}"
+
+
+def train_one(task: str, method: str, seed: int, runs: Path) -> None:
+    from embodia.agents.learn.config import load_config
+    from embodia.agents.learn.train import latest_checkpoint, train
+
+    run_dir = runs / run_name(task, method, seed)
+    if (run_dir / "eval.json").exists():
+        print(f"{run_dir.name}: done already", flush=True)
+        return
+    config = load_config(CONFIGS / f"{task}-{method}.yaml")
+    resume = (run_dir / "run.json").exists() and latest_checkpoint(run_dir) is not None
+    if (run_dir / "run.json").exists() and not resume:  # started, but no checkpoint yet: start over
+        for path in sorted(run_dir.rglob("*"), reverse=True):
+            path.unlink() if path.is_file() else path.rmdir()
+    started = time.perf_counter()
+    result = train(f"embodia/{task}-v0", method.split("_")[0], config, seed, run_dir, resume=resume, progress=False)
+    print(f"{run_dir.name}: success {result['success_rate']:.0%} in {time.perf_counter() - started:.0f} s", flush=True)
+
+
+def collect_results(runs: Path) -> dict[tuple[str, str], list[dict]]:
+    groups: dict[tuple[str, str], list[dict]] = {}
+    for eval_path in sorted(runs.glob("*/eval.json")):
+        task, method, _ = eval_path.parent.name.rsplit("-", 2)
+        result = json.loads(eval_path.read_text())
+        result["curve"] = read_curve(eval_path.parent)
+        groups.setdefault((task, method), []).append(result)
+    return groups
+
+
+def read_curve(run_dir: Path) -> list[tuple[float, float]]:
+    path = run_dir / "curve.csv"
+    if not path.exists():
+        return []
+    rows = [line.split(",") for line in path.read_text().splitlines()[1:]]
+    return [(float(r[0]), float(r[2])) for r in rows]
+
+
+def write_table(groups: dict[tuple[str, str], list[dict]], out: Path, command: str) -> None:
+    lines = [
+        "# Learning results",
+        "",
+        f"Regenerate: `{command}` (2-core x86-64, no GPU, shared with other jobs; torch on 1 thread).",
+        "Success rate on 100 (BC, Reach) or 50 evaluation episodes seeded 1,000,000 + k, disjoint from the",
+        "demonstrations (seeds 0..99); mean ± standard deviation over seeds, per-seed values in brackets.",
+        "Wall-clock is training time per seed (BC: fitting; RL: environment and gradient steps, periodic",
+        "evaluations included).",
+        "",
+        "| task | method | seeds | success rate | per seed | env steps | wall-clock per seed |",
+        "|---|---|---:|---:|---|---:|---:|",
+    ]
+    for (task, method), results in sorted(groups.items()):
+        rates = np.array([r["success_rate"] for r in results])
+        walls = np.array([r["train_wall_s"] for r in results])
+        per_seed = ", ".join(f"{v:.0%}" for v in rates)
+        steps = int(np.mean([r["env_steps"] for r in results]))
+        lines.append(
+            f"| {task} | {method} | {len(results)} | **{rates.mean():.1%} ± {rates.std():.1%}** | [{per_seed}] "
+            f"| {steps:,} | {walls.mean():.0f} s |"
+        )
+    out.write_text("\n".join(lines) + "\n")
+
+
+def plot_curves(groups: dict[tuple[str, str], list[dict]], results_dir: Path) -> list[Path]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    written = []
+    for task in sorted({t for t, _ in groups}):
+        methods = [
+            (m, rs) for (t, m), rs in sorted(groups.items()) if t == task and any(len(r["curve"]) > 1 for r in rs)
+        ]
+        if not methods:
+            continue
+        fig, ax = plt.subplots(figsize=(6, 3.6), dpi=100)
+        for method, results in methods:
+            curves = [np.array(r["curve"]) for r in results if len(r["curve"]) > 1]
+            length = min(len(c) for c in curves)
+            steps = curves[0][:length, 0]
+            rates = np.stack([c[:length, 1] for c in curves])
+            ax.plot(steps, rates.mean(axis=0), label=f"{method} ({len(curves)} seeds)")
+            ax.fill_between(steps, rates.min(axis=0), rates.max(axis=0), alpha=0.2)
+        ax.set_xlabel("environment steps")
+        ax.set_ylabel("success rate (20 eval episodes)")
+        ax.set_ylim(-0.02, 1.02)
+        ax.set_title(f"{task}: mean over seeds, band = min..max")
+        ax.grid(alpha=0.3)
+        ax.legend(loc="best", fontsize=8)
+        fig.tight_layout()
+        path = results_dir / f"learning_{task}.png"
+        fig.savefig(path)
+        plt.close(fig)
+        written.append(path)
+    return written
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tasks", nargs="+", default=["Reach"], help="task names without embodia/ and -v0")
+    parser.add_argument("--methods", nargs="+", default=["sac"], help="config names: bc, sac, sac+demos, sac_her, ...")
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    parser.add_argument("--runs", type=Path, default=RUNS)
+    parser.add_argument("--results", type=Path, default=RESULTS)
+    parser.add_argument("--report-only", action="store_true", help="only rebuild the table and the plots")
+    args = parser.parse_args(argv)
+    os.environ.setdefault("MUJOCO_GL", "egl")
+    if not args.report_only:
+        for task in args.tasks:
+            for method in args.methods:
+                if not (CONFIGS / f"{task}-{method}.yaml").is_file():
+                    print(f"no config {CONFIGS / f'{task}-{method}.yaml'}", file=sys.stderr)
+                    return 2
+        for task in args.tasks:
+            for method in args.methods:
+                for seed in args.seeds:
+                    train_one(task, method, seed, args.runs)
+    groups = collect_results(args.runs)
+    args.results.mkdir(parents=True, exist_ok=True)
+    write_table(groups, args.results / "learning.md", "python experiments/train_grid.py --report-only (after the runs)")
+    for path in plot_curves(groups, args.results):
+        print(f"wrote {path}")
+    print(f"wrote {args.results / 'learning.md'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
