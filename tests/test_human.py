@@ -37,6 +37,7 @@ def person_sim(config: HumanConfig, control_dt_s: float = 0.01, steps: int = 400
     for joint, value in held_out.items():
         targets[0, JOINT_NAMES.index(joint)] = value
     motion.initialize(sim, ids, [np.random.default_rng(seed)], [config], targets)
+    sim.batch.set_const(ids)
     sim.forward(ids)
     return sim, motion, model.site(body.sites["right_palm"]).id, model
 
@@ -206,3 +207,24 @@ def test_configs_are_frozen_and_sampling_stays_in_range():
         assert person.hand_tremor_amplitude_m <= ranges.hand_tremor_amplitude_m[1]
     with pytest.raises(dataclasses.FrozenInstanceError):
         person.rom_scale = 0.1
+
+
+def test_body_mass_is_drawn_per_episode_and_scales_the_segments():
+    env = BatchedEnv(HANDOVER, 3)
+    _, info = env.reset(seeds=[0, 1, 2])
+    mass = info["human"]["body_mass_kg"]
+    low, high = (anthropometry.body_mass_kg("female", p) for p in (10.0, 90.0))
+    assert ((mass >= low) & (mass <= high)).all() and len(set(mass.tolist())) == 3
+    forearm = env.model.body("person_right_forearm").id
+    segment = env.sim.per_sim_model_field("body_mass")[:, forearm]
+    np.testing.assert_allclose(segment / segment[0], mass / mass[0])
+
+
+def test_handover_with_a_tall_man_in_a_wheelchair():
+    structure = HumanConfig(sex="male", stature_percentile=90.0, body_mass_kg=70.0, posture="seated_wheelchair")
+    human, palms = run_handover([0, 1], 2, steps=10, human=HumanRanges(structure=structure))
+    assert (human["sex"] == SEXES.index("male")).all()
+    assert (human["posture"] == POSTURES.index("seated_wheelchair")).all()
+    assert np.isfinite(palms).all()
+    with pytest.raises(ValueError, match=r"human\.structure\.posture='supine_bed' is not valid for Handover"):
+        BatchedEnv(HANDOVER, 1, human=HumanRanges(structure=HumanConfig(posture="supine_bed")))

@@ -62,6 +62,7 @@ def start(scene, targets: dict[str, float] | None = None):
     for joint, value in (targets or {}).items():
         posture[0, JOINT_NAMES.index(joint)] = value
     motion.initialize(sim, ids, [np.random.default_rng(0)], [HumanConfig()], posture)
+    sim.batch.set_const(ids)
     monitor = SafetyMonitor(
         model, 1, person.region_of_geom, {"robot": "probe", "tool": "weight"}, ["probe"], "probe_tip", CONTROL_DT_S
     )

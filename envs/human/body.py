@@ -51,6 +51,7 @@ JOINTS: dict[str, tuple[tuple[float, float], float, float]] = {
     },
 }
 JOINT_NAMES: tuple[str, ...] = tuple(JOINTS)
+ARM_SEGMENTS = ("upper_arm", "forearm", "hand")
 #: tremor source -> the joint it shakes
 TREMOR_JOINTS = {"hand": "right_wrist_flexion", "head": "neck_rotation"}
 OSCILLATOR_MASS_KG = 50.0  # heavy, so the servo's reaction barely disturbs the oscillation
@@ -90,6 +91,7 @@ class HumanBody:
     region_of_geom: dict[str, str] = field(default_factory=dict)
     segment_lengths_m: dict[str, float] = field(default_factory=dict)
     rest_targets: dict[str, float] = field(default_factory=dict)
+    moving_bodies: list[str] = field(default_factory=list)  # the jointed segments (mass scaled per episode)
     hand_lever_m: float = 0.05  # wrist to palm centre: converts hand tremor displacement to wrist angle
 
     def posture_target_array(self) -> np.ndarray:
@@ -249,6 +251,10 @@ def add_human(builder: SceneBuilder, config: HumanConfig, name: str, parent: muj
         )
 
     _add_servos(builder, body, config, h)
+    body.moving_bodies = [
+        f"{name}_{part}"
+        for part in ("torso", "neck", *(f"{side}_{seg}" for side in ("right", "left") for seg in ARM_SEGMENTS))
+    ]
     return body
 
 

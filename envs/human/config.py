@@ -17,6 +17,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from embodia.envs.human import anthropometry
+
 SEXES = ("female", "male")
 POSTURES = ("seated_chair", "seated_wheelchair", "supine_bed")
 
@@ -85,11 +87,13 @@ class HumanConfig:
 class HumanRanges:
     """Per-episode randomization of the person's parameters; a task keeps one in its config.
 
-    The body's *structure* (sex, stature) is fixed per scene (``structure``); per episode the task draws the
-    impairments, which live in the simulation state and per-simulation model fields.
+    The body's *structure* (sex, stature, posture) is fixed per scene (``structure``: segment sizes are the
+    model's geometry); per episode the task draws the body mass (segment masses and inertias scale with it) and
+    the impairments, which live in the simulation state and per-simulation model fields.
     """
 
     structure: HumanConfig = HumanConfig()
+    body_mass_percentile: tuple[float, float] = (10.0, 90.0)  # of the structure's sex, aged 75+
     rom_scale: tuple[float, float] = (0.7, 1.0)
     strength_scale: tuple[float, float] = (0.5, 1.0)
     tremor: bool = True
@@ -104,6 +108,7 @@ class HumanRanges:
         if isinstance(self.structure, dict):  # from a recorded config
             object.__setattr__(self, "structure", HumanConfig(**self.structure))
         for name, valid in (
+            ("body_mass_percentile", PERCENTILE_RANGE),
             ("rom_scale", ROM_SCALE_RANGE),
             ("strength_scale", STRENGTH_SCALE_RANGE),
             ("hand_tremor_hz", TREMOR_HZ_RANGE),
@@ -122,12 +127,13 @@ class HumanRanges:
     def sample(self, rng: np.random.Generator) -> HumanConfig:
         """One person: the fixed structure with impairments drawn from ``rng``."""
         s = self.structure
+        mass_kg = anthropometry.body_mass_kg(s.sex, rng.uniform(*self.body_mass_percentile))
         trembles = self.tremor and rng.uniform() < self.tremor_probability
         hand_hz = rng.uniform(*self.hand_tremor_hz)
         return HumanConfig(
             sex=s.sex,
             stature_percentile=s.stature_percentile,
-            body_mass_kg=s.body_mass_kg,
+            body_mass_kg=float(np.clip(mass_kg, *BODY_MASS_RANGE_KG)),
             posture=s.posture,
             head_raise_rad=s.head_raise_rad,
             rom_scale=rng.uniform(*self.rom_scale),

@@ -8,7 +8,8 @@ and head-turn targets at once), so an episode is reproducible from its seed and 
   ``HEAD_TURN_MAX_RAD`` of the rest posture, which the target follows with ``HEAD_TURN_TIME_CONSTANT_S``.
 - Tremor: the body's harmonic oscillators (see ``body.py``) get their frequency (stiffness), amplitude and
   phase here; MuJoCo integrates them every physics step.
-- Weakness scales the servo gains; limited range of motion scales the joint ranges (per simulation).
+- Weakness scales the servo gains; limited range of motion scales the joint ranges; the body mass scales the
+  jointed segments' masses and inertias (all per simulation; the caller runs ``set_const`` afterwards).
 """
 
 from __future__ import annotations
@@ -49,6 +50,10 @@ class HumanMotion:
         self.osc_qpos = {s: model.jnt_qposadr[j] for s, j in self.osc_joint.items()}
         self.osc_dof = {s: model.jnt_dofadr[j] for s, j in self.osc_joint.items()}
         self.hand_lever_m = b.hand_lever_m
+        self.segment_bodies = np.array([model.body(name).id for name in b.moving_bodies])
+        self.segment_mass = model.body_mass[self.segment_bodies].copy()
+        self.segment_inertia = model.body_inertia[self.segment_bodies].copy()
+        self.built_mass_kg = b.config.body_mass_kg
         arm = b.segment_lengths_m["upper_arm"] + b.segment_lengths_m["forearm"]
         self.arm_reach_m = arm
         n = num_sims
@@ -83,6 +88,10 @@ class HumanMotion:
         gain[np.ix_(ids, self.actuators, [0])] = (self.stiffness * strength)[:, :, None]
         bias[np.ix_(ids, self.actuators, [1])] = -(self.stiffness * strength)[:, :, None]
         bias[np.ix_(ids, self.actuators, [2])] = -(self.damping * strength)[:, :, None]
+        mass_scale = (self.params["body_mass_kg"][ids] / self.built_mass_kg)[:, None]
+        sim.per_sim_model_field("body_mass")[np.ix_(ids, self.segment_bodies)] = self.segment_mass * mass_scale
+        inertia = sim.per_sim_model_field("body_inertia")
+        inertia[np.ix_(ids, self.segment_bodies)] = self.segment_inertia * mass_scale[:, :, None]
         sim.qpos[np.ix_(ids, self.qpos_adr)] = targets
         sim.qvel[np.ix_(ids, self.dof_adr)] = 0.0
         self._start_tremor(sim, ids, rngs)

@@ -82,6 +82,11 @@ class HandoverConfig(TaskConfig):
             raise ValueError(f"safety_penalty={self.safety_penalty!r} must be >= 0")
         if isinstance(self.human, dict):  # from a recorded config
             object.__setattr__(self, "human", HumanRanges(**self.human))
+        if not self.human.structure.posture.startswith("seated"):
+            raise ValueError(
+                f"human.structure.posture={self.human.structure.posture!r} is not valid for Handover; "
+                "valid: seated_chair, seated_wheelchair"
+            )
 
     def reward_weights(self) -> dict[str, float]:
         weights = super().reward_weights()
