@@ -124,7 +124,7 @@ class NutBolt(Task):
             contact=NUT_CONTACT,
             density_kg_m3=STEEL_DENSITY_KG_M3,
         )
-        builder.add_camera("front", pos=(1.45, -0.3, 1.45), target=(0.45, 0.0, 0.85), fovy_deg=45)
+        builder.add_camera("front", pos=(1.0, -0.4, 1.1), target=(0.5, -0.02, 0.8), fovy_deg=40)
         builder.add_camera("side", pos=(0.55, -0.9, 1.1), target=(0.52, 0.1, 0.78), fovy_deg=45)
         builder.add_camera("top", pos=(0.5, 0.0, 1.9), target=(0.5, 0.0, 0.75), fovy_deg=50)
         return builder
