@@ -5,7 +5,9 @@ in rows; a small pallet (160 x 160 mm deck). Each layer holds two cartons side b
 so that each carton bridges the two below it (a column stack would not tie the layers together). Neighbouring
 slots leave a 40 mm gap: a parallel-jaw gripper closes across the 50 mm side, so a finger (16 mm pad, 9 mm of
 release opening) must fit between neighbours; industrial palletizers pack tight with vacuum grippers instead.
-The cartons are placed in order, lower layers first.
+The cartons are placed in order, lower layers first. Contacts: box on box (MuJoCo's box-box collider gives the
+full contact patch, so a stack rests flat), cartons with condim 4 (torsional friction: a carton does not spin in
+the jaws), pallet deck with a 5 ms solref (stiffer than the 20 ms default, so the stack does not sink).
 
 Success: every carton in its slot (centre within ``slot_tolerance_m`` in x and y, within 10 mm of its layer's
 height, yaw within ``yaw_tolerance_rad`` modulo 180 degrees, upright), every carton settled (slower than
