@@ -96,7 +96,7 @@ class SafetyMonitor:
     ) -> None:
         self.options = options or SafetyOptions()
         self.dt = control_dt_s
-        geoms = list(region_of_geom)
+        geoms = sorted(region_of_geom, key=lambda g: iso15066.REGION_NAMES.index(region_of_geom[g]))  # by region
         self.geom_ids = np.array([model.geom(g).id for g in geoms])
         self.geom_region = np.array([iso15066.REGION_NAMES.index(region_of_geom[g]) for g in geoms])
         adr = [[model.sensor(f"safety/{g}/{p}").adr[0] for p in partners] for g in geoms]
@@ -104,6 +104,7 @@ class SafetyMonitor:
         self.sensor_index = np.asarray(adr)[:, :, None, None] + (
             np.arange(CONTACT_SLOTS)[:, None] * SLOT_VALUES + np.arange(SLOT_VALUES)[None, :]
         )
+        self.present_regions, self.region_starts = np.unique(self.geom_region, return_index=True)
         approx = [_segment_approximation(model, g) for g in self.geom_ids]
         self.geom_axis = np.array([a[0] for a in approx])
         self.geom_half_length = np.array([a[1] for a in approx])
@@ -118,6 +119,8 @@ class SafetyMonitor:
         self.transient_n = np.nan_to_num(iso15066.limit_array("transient_force_n") * scale, nan=0.0)
         self.quasi_static_p = iso15066.limit_array("quasi_static_pressure_n_per_cm2") * scale
         self.transient_p = np.nan_to_num(iso15066.limit_array("transient_pressure_n_per_cm2") * scale, nan=0.0)
+        self.region_mass_kg = iso15066.limit_array("effective_mass_kg")
+        self.region_stiffness_n_per_m = iso15066.limit_array("spring_constant_n_per_mm") * 1000.0
         self.previous_points = np.zeros((num_sims, len(self.robot_bodies) + 1, 3))
         self.fresh = np.ones(num_sims, dtype=bool)
         self._geom_xpos: np.ndarray | None = None
@@ -152,20 +155,15 @@ class SafetyMonitor:
         regions = iso15066.REGION_NAMES
         force = np.zeros((n, len(regions)))
         pressure = np.zeros((n, len(regions)))
-        for r in range(len(regions)):
-            cols = np.flatnonzero(self.geom_region == r)
-            if len(cols):
-                force[:, r] = geom_force[:, cols].sum(axis=1)
-                pressure[:, r] = geom_pressure[:, cols].max(axis=1)
+        force[:, self.present_regions] = np.add.reduceat(geom_force, self.region_starts, axis=1)
+        pressure[:, self.present_regions] = np.maximum.reduceat(geom_pressure, self.region_starts, axis=1)
         quasi_static = (force > self.quasi_static_n) | (pressure > self.quasi_static_p)
         transient = (force > self.transient_n) | (pressure > self.transient_p)
         distance, nearest_region = self._distance_to_person(sim)  # (n, points)
         points = self._robot_points(sim)
         speed = np.linalg.norm(points - self.previous_points, axis=2) / self.dt
         speed[self.fresh] = 0.0
-        permitted = np.stack(
-            [iso15066.permissible_speed_m_s(name, self.robot_moving_mass_kg, payload_kg) for name in regions], axis=1
-        )  # (n, regions)
+        permitted = self._permissible_speeds(payload_kg)  # (n, regions)
         allowed = np.take_along_axis(permitted, nearest_region, axis=1)
         near = distance < self.options.speed_check_distance_m
         closest = np.argmin(distance, axis=1)
@@ -173,8 +171,8 @@ class SafetyMonitor:
         nearest_speed = np.where(near[rows, closest], speed[rows, closest], 0.0)
         return {
             "max_contact_force_n": force.max(axis=1),
-            "force_n": {name: force[:, r].copy() for r, name in enumerate(regions)},
-            "pressure_n_per_cm2": {name: pressure[:, r].copy() for r, name in enumerate(regions)},
+            "force_n": {name: force[:, r] for r, name in enumerate(regions)},  # fresh arrays every step
+            "pressure_n_per_cm2": {name: pressure[:, r] for r, name in enumerate(regions)},
             "quasi_static_exceeded": quasi_static.any(axis=1),
             "transient_exceeded": transient.any(axis=1),
             "speed_limit_exceeded": (near & (speed > allowed)).any(axis=1),
@@ -183,6 +181,12 @@ class SafetyMonitor:
             "nearest_region_speed_m_s": nearest_speed,
             "nearest_region_permissible_speed_m_s": allowed[rows, closest],
         }
+
+    def _permissible_speeds(self, payload_kg: np.ndarray) -> np.ndarray:
+        """``iso15066.permissible_speed_m_s`` for every region at once: (n, regions), 0 where not permitted."""
+        robot_mass = self.robot_moving_mass_kg / 2.0 + np.asarray(payload_kg, dtype=float)[:, None]
+        reduced = 1.0 / (1.0 / self.region_mass_kg + 1.0 / robot_mass)
+        return self.transient_n / np.sqrt(reduced * self.region_stiffness_n_per_m)
 
     def _distance_to_person(self, sim: Simulation) -> tuple[np.ndarray, np.ndarray]:
         """(n, points) distance from each robot point to the person's surface, and the nearest region index."""
