@@ -139,7 +139,9 @@ def test_bad_input_is_refused_before_training(tmp_path, reach_demos):
 
 def test_cli_train_and_eval(tmp_path, reach_demos, capsys):
     config = tmp_path / "reach-bc.yaml"
-    config.write_text(f"demos: {reach_demos}\nbc_epochs: 5\nnet_arch: [32, 32]\nfinal_eval_episodes: 2\n")
+    config.write_text(
+        f"demos: {reach_demos}\ndemo_episodes: 20\nbc_epochs: 5\nnet_arch: [32, 32]\nfinal_eval_episodes: 2\n"
+    )
     run = tmp_path / "run"
     assert main(["train", REACH, "--algo", "bc", "--config", str(config), "--out", str(run), "--quiet"]) == 0
     assert "success rate" in capsys.readouterr().out

@@ -127,12 +127,12 @@ def load_demonstrations(
     recorded_mode = env_kwargs.get("control_mode", "ee_delta")
     if recorded_mode != control_mode:
         raise DatasetError(f"dataset {source} was recorded with control_mode={recorded_mode!r}, not {control_mode!r}")
+    check_compatible(str(source), env_id, dataset_env_id, episodes[0][0], np.asarray(episodes[0][1]),
+                     observation_space, action_space)  # fmt: skip
     if max_episodes is not None:
         if len(episodes) < max_episodes:
             raise DatasetError(f"dataset {source} holds {len(episodes)} episodes, {max_episodes} were asked for")
         episodes = episodes[:max_episodes]
-    check_compatible(str(source), env_id, dataset_env_id, episodes[0][0], np.asarray(episodes[0][1]),
-                     observation_space, action_space)  # fmt: skip
     obs, next_obs, actions, rewards, terminated, index = {}, {}, [], [], [], []
     for k, (ep_obs, ep_actions, ep_rewards, ep_terminated) in enumerate(episodes):
         steps = len(ep_actions)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import sys
 import warnings
 from pathlib import Path
 
@@ -32,6 +33,13 @@ def default_run_dir(env_id: str, algo: str, seed: int) -> Path:
     return Path("runs") / "train" / f"{task}-{re.sub(r'[^A-Za-z0-9]+', '_', algo)}-s{seed}"
 
 
+def print_warnings(caught: list) -> None:
+    """Our own warnings (a model file is a pickle) reach the user on stderr, whatever the warning filters say."""
+    for warning in caught:
+        if "pickle" in str(warning.message):
+            print(f"embodia: warning: {warning.message}", file=sys.stderr)
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     env_id = check_task(args.task)
     training = _import_learning()
@@ -46,9 +54,10 @@ def cmd_train(args: argparse.Namespace) -> int:
         overrides["demos"] = args.demos
     try:
         config = load_config(args.config, overrides)
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             result = training.train(env_id, args.algo, config, args.seed, run_dir, args.resume, not args.quiet)
+        print_warnings(caught)
     except (ConfigError, DatasetError, training.RunError, FileNotFoundError) as error:
         raise UsageError(str(error)) from None
     print(
@@ -67,9 +76,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if args.episodes < 1 or args.num_envs < 1:
         raise UsageError("--episodes and --num-envs must be positive")
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             record, policy = training.load_run_policy(args.run)
+        print_warnings(caught)
     except training.RunError as error:
         raise UsageError(str(error)) from None
     env_id = record["env_id"]
