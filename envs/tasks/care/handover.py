@@ -33,9 +33,9 @@ from embodia.envs.core.sim import Simulation
 from embodia.envs.core.task import Task, TaskConfig, per_sim_uniform, tolerance
 from embodia.envs.human.body import JOINT_NAMES, SEATED_RECLINE_RAD
 from embodia.envs.human.config import HumanRanges
-from embodia.envs.human.motion import HumanMotion
+from embodia.envs.human.person import Person
 from embodia.envs.safety import iso15066
-from embodia.envs.safety.monitor import SafetyMonitor, SafetyOptions, add_contact_sensors
+from embodia.envs.safety.monitor import SafetyOptions
 from embodia.envs.scene import panda, props
 from embodia.envs.scene.builder import GEOM, SceneBuilder
 
@@ -107,7 +107,9 @@ class Handover(Task):
     Config = HandoverConfig
     description = "elder care: take a medicine bottle from the bedside table and place it in a person's open hand"
     #: the person's sampled posture, joint ranges and motion paths: drawn at reset, outside the MuJoCo state
-    episode_state_fields = ("motion.base_target", "motion.range", "motion.drift", "motion.head", "motion.step_index")
+    episode_state_fields = tuple(
+        f"person.motion.{name}" for name in ("base_target", "range", "drift", "head", "step_index")
+    )
 
     def build_scene(self) -> SceneBuilder:
         builder = SceneBuilder("handover", self.config.physics)
@@ -121,9 +123,11 @@ class Handover(Task):
         )
         panda.mount(builder, ROBOT_BASE)
         props.add_table(builder, "bedside_table", TABLE_CENTER_XY, TABLE_TOP_Z, (0.2, 0.16), "wood")
-        self.person = props.add_person(builder, self.config.human.structure, "person", PERSON_POS, yaw=np.pi)
-        self.palm_site_name = self.person.sites["right_palm"]
-        add_contact_sensors(builder, self.person.region_of_geom, {"robot": "robot/link0", "tool": "bottle"})
+        cfg = self.config
+        safety = SafetyOptions(cfg.speed_check_distance_m, cfg.safety_limit_scale)
+        self.person = Person(cfg.person_ranges(), cfg.episode_steps, cfg.control_dt_s, safety)
+        body = self.person.build(builder, "person", PERSON_POS, np.pi, tools={"tool": "bottle"})
+        self.palm_site_name = body.sites["right_palm"]
         builder.add_material("bottle", (0.85, 0.45, 0.12, 1.0), specular=0.7, shininess=0.8)
         builder.add_material("cap", (0.95, 0.95, 0.95, 1.0))
         bottle = builder.add_free_body("bottle", pos=[TABLE_CENTER_XY[0], TABLE_CENTER_XY[1], 0.7])
@@ -164,34 +168,26 @@ class Handover(Task):
         self.bottle_dof = model.jnt_dofadr[joint]
         self.palm_site = model.site(self.palm_site_name).id
         self.palm_velocity = model.sensor_adr[model.sensor("palm_velocity").id] + np.arange(3)
-        self.person_mocap = model.body_mocapid[model.body("person_base").id]
         self.arm_cols = np.array([JOINT_NAMES.index(j) for j in ARM_JOINTS])
-        cfg = self.config
-        self.motion = HumanMotion(self.person, cfg.episode_steps, cfg.control_dt_s)
-        robot_bodies = [model.body(i).name for i in range(model.nbody) if model.body(i).name.startswith("robot/")]
-        self._safety_args = (self.person.region_of_geom, {"robot": "robot/link0", "tool": "bottle"}, robot_bodies)
-        self.model = model
-        self.monitor: SafetyMonitor | None = None
+        self.person.bind(model)
         self.tcp_site = model.site("robot/tcp").id
         self.finger_qpos = np.array([model.jnt_qposadr[model.joint(f"robot/{j}").id] for j in panda.FINGER_JOINTS])
 
     def initialize_episode(self, sim: Simulation, ids: np.ndarray, rngs: list[np.random.Generator]) -> None:
         cfg = self.config
         n = len(ids)
-        self._ensure_monitor(sim)
         jitter = per_sim_uniform(rngs, -cfg.person_jitter_m, cfg.person_jitter_m, (2,))
-        sim.batch.bind("mocap_pos")[ids, self.person_mocap] = PERSON_POS + np.column_stack([jitter, np.zeros(n)])
         yaw = per_sim_uniform(rngs, *cfg.shoulder_yaw_rad)
         flexion = per_sim_uniform(rngs, *cfg.shoulder_flexion_rad)
         elbow = per_sim_uniform(rngs, *cfg.elbow_flexion_rad)
-        targets = np.tile(self.person.posture_target_array(), (n, 1))
+        targets = self.person.rest_targets(n)
         trunk_back_rad = SEATED_RECLINE_RAD - targets[:, JOINT_NAMES.index("lumbar_flexion")]
         wrist = np.pi / 2 - trunk_back_rad - flexion - elbow  # keeps the palm level, facing up (a reclined
         # trunk turns the arm the way flexion does)
         targets[:, self.arm_cols] = np.column_stack([-yaw, flexion, elbow, wrist])
         targets[:, JOINT_NAMES.index("right_shoulder_abduction")] = 0.0
-        ranges = cfg.person_ranges()
-        self.motion.initialize(sim, ids, rngs, [ranges.sample(rng) for rng in rngs], targets)
+        base = PERSON_POS + np.column_stack([jitter, np.zeros(n)])
+        self.person.initialize(sim, ids, rngs, targets, base)
         xy = np.column_stack([per_sim_uniform(rngs, *cfg.bottle_x_range), per_sim_uniform(rngs, *cfg.bottle_y_range)])
         mass = per_sim_uniform(rngs, *cfg.bottle_mass_kg)
         body_mass = sim.per_sim_model_field("body_mass")
@@ -201,27 +197,9 @@ class Handover(Task):
         sim.qpos[ids, adr + 3 : adr + 7] = [1.0, 0.0, 0.0, 0.0]
         sim.qvel[ids, self.bottle_dof : self.bottle_dof + 6] = 0.0
         sim.batch.set_const(ids)
-        self.monitor.reset(sim, ids)
-
-    def _ensure_monitor(self, sim: Simulation) -> None:
-        if self.monitor is None:
-            regions, partners, robot_bodies = self._safety_args
-            options = SafetyOptions(self.config.speed_check_distance_m, self.config.safety_limit_scale)
-            self.monitor = SafetyMonitor(
-                self.model,
-                sim.num_sims,
-                regions,
-                partners,
-                robot_bodies,
-                "robot/tcp",
-                self.config.control_dt_s,
-                options,
-            )
-            self.motion.bind(self.model, sim.num_sims)
 
     def before_physics(self, sim: Simulation) -> None:
-        self.motion.advance(sim)
-        self.monitor.before_physics(sim)
+        self.person.before_physics(sim)
 
     # ---------------------------------------------------------------------------------- figures
     def _geometry(self, sim: Simulation):
@@ -247,7 +225,7 @@ class Handover(Task):
         in_hand = (lateral < cfg.palm_tolerance_m) & (np.abs(height) < 0.012) & upright
         clear = (width > 0.05) & (tcp_to_bottle > cfg.clearance_m)
         grasped = (tcp_to_bottle < 0.04) & (width < 2 * BOTTLE_RADIUS_M + 0.004) & (width > 2 * BOTTLE_RADIUS_M - 0.012)
-        safety = self.monitor.measure(sim, sim.per_sim_model_field("body_mass")[:, self.bottle_body])
+        safety = self.person.measure(sim, sim.per_sim_model_field("body_mass")[:, self.bottle_body])
         fail = bottle[:, 2] < FLOOR_FAIL_Z
         if cfg.terminate_on_safety_violation:
             fail = fail | safety["quasi_static_exceeded"] | safety["transient_exceeded"]
@@ -261,7 +239,7 @@ class Handover(Task):
             "lift_m": bottle[:, 2] - (TABLE_TOP_Z + BOTTLE_HALF_HEIGHT_M),
             "tcp_to_bottle_m": tcp_to_bottle,
             "safety": safety,
-            "human": self.motion.info(),
+            "human": self.person.info(),
         }
 
     def reward_terms(self, sim: Simulation, ev: dict[str, np.ndarray]) -> dict[str, np.ndarray]:

@@ -1,0 +1,96 @@
+"""What a task with a person composes: the body in its furniture, its motion, and the contact-safety monitor.
+
+A task calls ``build`` in ``build_scene``, ``bind`` in ``bind``, ``initialize`` in ``initialize_episode``,
+``before_physics`` in its ``before_physics`` and ``measure`` in ``evaluate`` (``info["safety"]``), and puts
+``info()`` into ``info["human"]``.
+"""
+
+from __future__ import annotations
+
+import mujoco
+import numpy as np
+
+from embodia.envs.core.sim import Simulation
+from embodia.envs.human.body import HumanBody
+from embodia.envs.human.config import HumanRanges
+from embodia.envs.human.motion import HumanMotion
+from embodia.envs.safety.monitor import SafetyMonitor, SafetyOptions, add_contact_sensors
+from embodia.envs.scene import props
+from embodia.envs.scene.builder import SceneBuilder
+
+
+class Person:
+    """One person per simulation, randomized per episode within ``ranges``."""
+
+    def __init__(
+        self,
+        ranges: HumanRanges,
+        episode_steps: int,
+        control_dt_s: float,
+        safety: SafetyOptions | None = None,
+        robot_prefix: str = "robot/",
+        tcp_site: str = "robot/tcp",
+    ) -> None:
+        self.ranges = ranges
+        self.episode_steps = episode_steps
+        self.control_dt_s = control_dt_s
+        self.safety = safety or SafetyOptions()
+        self.robot_prefix = robot_prefix
+        self.tcp_site = tcp_site
+        self.body: HumanBody | None = None
+        self.partners: dict[str, str] = {}
+        self.motion: HumanMotion | None = None
+        self.monitor: SafetyMonitor | None = None
+
+    def build(self, builder: SceneBuilder, name: str, pos, yaw: float, tools: dict[str, str]) -> HumanBody:
+        """Add the person and the contact sensors against the robot and each of ``tools`` (label -> body)."""
+        self.body = props.add_person(builder, self.ranges.structure, name, pos, yaw)
+        self.partners = {"robot": f"{self.robot_prefix}link0", **tools}
+        add_contact_sensors(builder, self.body.region_of_geom, self.partners)
+        return self.body
+
+    def bind(self, model: mujoco.MjModel) -> None:
+        self.model = model
+        self.robot_bodies = [
+            model.body(i).name for i in range(model.nbody) if model.body(i).name.startswith(self.robot_prefix)
+        ]
+        self.base_mocap = model.body_mocapid[model.body(f"{self.body.name}_base").id]
+
+    def _ensure_batch(self, sim: Simulation) -> None:
+        """Per-simulation state is sized by the first reset (the task does not know the batch before)."""
+        if self.monitor is None:
+            self.motion = HumanMotion(self.body, self.episode_steps, self.control_dt_s)
+            self.motion.bind(self.model, sim.num_sims)
+            self.monitor = SafetyMonitor(
+                self.model,
+                sim.num_sims,
+                self.body.region_of_geom,
+                self.partners,
+                self.robot_bodies,
+                self.tcp_site,
+                self.control_dt_s,
+                self.safety,
+            )
+
+    def initialize(
+        self, sim: Simulation, ids: np.ndarray, rngs: list[np.random.Generator], targets: np.ndarray, base_pos
+    ) -> None:
+        """Place the furniture at ``base_pos`` (len(ids), 3), draw a person per simulation, hold ``targets``."""
+        self._ensure_batch(sim)
+        sim.batch.bind("mocap_pos")[ids, self.base_mocap] = base_pos
+        self.motion.initialize(sim, ids, rngs, [self.ranges.sample(rng) for rng in rngs], targets)
+        self.monitor.reset(sim, ids)
+
+    def rest_targets(self, count: int) -> np.ndarray:
+        """(count, joints) the posture's own joint targets, for a task to adjust."""
+        return np.tile(self.body.posture_target_array(), (count, 1))
+
+    def before_physics(self, sim: Simulation) -> None:
+        self.motion.advance(sim)
+        self.monitor.before_physics(sim)
+
+    def measure(self, sim: Simulation, payload_kg: np.ndarray) -> dict[str, object]:
+        return self.monitor.measure(sim, payload_kg)
+
+    def info(self) -> dict[str, np.ndarray]:
+        return self.motion.info()
