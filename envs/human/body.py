@@ -369,7 +369,7 @@ def _add_arm(torso, side, sign, shoulder_pos, h, lengths, radii, masses, geom, s
         mass=0.2 * masses["hand"],
         material="skin",
     )
-    thumb_y = sign * -(half_width + 0.004)
+    thumb_y = sign * (half_width + 0.004)  # lateral, as in the anatomical position (palms forward)
     geom(
         hand,
         f"{side}_thumb",
