@@ -20,18 +20,30 @@ from embodia.registration import TASKS
 MEDIA = Path(__file__).resolve().parent.parent / "docs" / "media"
 
 
-def task_media(env_id: str, seed: int, out: Path, frame_every: int = 4) -> tuple[Path, Path]:
-    env = BatchedEnv(TASKS[env_id].task, 1, render_size=(240, 320), render_preset="quality")
+#: frames per GIF, at most: keeps every GIF well under 1 MB whatever the episode's length
+GIF_FRAMES = 40
+
+
+def expert_episode(env: BatchedEnv, env_id: str, seed: int, frame_every: int | None) -> tuple[int, list[np.ndarray]]:
+    """Run the expert from ``seed``: (steps taken, frames rendered every ``frame_every`` steps; none if None)."""
     expert = load_expert(env_id, 1)
     obs, info = env.reset(seeds=[seed])
     expert.reset(np.arange(1))
-    frames = [env.render(0)]
+    frames = [] if frame_every is None else [env.render(0)]
     for step in range(env.config.episode_steps):
         obs, _, terminated, truncated, info = env.step(expert.act(obs, info))
-        if step % frame_every == 0:
+        if frame_every is not None and step % frame_every == 0:
             frames.append(env.render(0))
         if terminated[0] or truncated[0]:
-            break
+            return step + 1, frames
+    return env.config.episode_steps, frames
+
+
+def task_media(env_id: str, seed: int, out: Path) -> tuple[Path, Path]:
+    env = BatchedEnv(TASKS[env_id].task, 1, render_size=(240, 320), render_preset="quality")
+    steps, _ = expert_episode(env, env_id, seed, None)  # deterministic: the length first, then the frames
+    frame_every = max(4, -(-steps // GIF_FRAMES))
+    _, frames = expert_episode(env, env_id, seed, frame_every)
     frames += [env.render(0)] * 6  # hold the final state
     name = env_id.split("/")[1].split("-")[0].lower()
     still = out / f"{name}.png"
