@@ -228,3 +228,24 @@ def test_handover_with_a_tall_man_in_a_wheelchair():
     assert np.isfinite(palms).all()
     with pytest.raises(ValueError, match=r"human\.structure\.posture='supine_bed' is not valid for Handover"):
         BatchedEnv(HANDOVER, 1, human=HumanRanges(structure=HumanConfig(posture="supine_bed")))
+
+
+@pytest.mark.parametrize("posture", POSTURES)
+def test_the_most_extreme_valid_person_stays_stable(posture):
+    config = HumanConfig(
+        posture=posture,
+        head_raise_rad=1.0,
+        rom_scale=0.5,
+        strength_scale=0.25,
+        hand_tremor_hz=12.0,
+        hand_tremor_amplitude_m=0.02,
+        head_tremor_hz=12.0,
+        head_tremor_amplitude_rad=0.25,
+        hand_drift_m=0.05,
+        head_turn_rate_hz=1.0,
+    )
+    sim, motion, palm, _ = person_sim(config, steps=200)
+    for _ in range(200):
+        motion.advance(sim)
+        assert not sim.step().any()
+    assert np.isfinite(sim.site_xpos[0, palm]).all()
