@@ -37,6 +37,12 @@ TASKS: dict[str, TaskEntry] = {
         "factory: pick a hex nut off the bench and place it over a bolt, seated on the bolt's head",
         200,
     ),
+    "embodia/GearAssembly-v0": TaskEntry(
+        "embodia.envs.tasks.factory.gear_assembly:GearAssembly",
+        "embodia.agents.experts.gear_assembly:GearAssemblyExpert",
+        "factory: pick a spur gear and lower it onto a shaft so that it meshes with a fixed gear",
+        200,
+    ),
     "embodia/Handover-v0": TaskEntry(
         "embodia.envs.tasks.care.handover:Handover",
         "embodia.agents.experts.handover:HandoverExpert",

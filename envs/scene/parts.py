@@ -153,3 +153,63 @@ def add_prism_ring(
             density=density_kg_m3,
             **contact.kwargs(),
         )
+
+
+def add_spur_teeth(
+    body: mujoco.MjsBody,
+    name: str,
+    teeth: int,
+    module_m: float,
+    width_m: float,
+    base_z_m: float,
+    height_m: float,
+    material: str,
+    contact: Contact,
+    point: str = "",
+    density_kg_m3: float = 1000.0,
+) -> None:
+    """``teeth`` box teeth of a spur gear around the body's z axis, tooth k centred at angle ``2 pi k / teeth``.
+
+    Standard proportions (module m): pitch radius ``m * teeth / 2``, tip at pitch + m; each tooth reaches from
+    3 mm inside the root circle (pitch - 1.25 m, so it overlaps the gear's disk) to the tip, ``width_m`` wide.
+    ``point`` = ``"up"`` or ``"down"`` roofs that end of every tooth in a 90 degree ridge (a box turned 45
+    degrees about the tooth's radial axis), so a tooth landing on a mating tooth slides into the gap instead of
+    standing on it.
+    """
+    if point not in ("", "up", "down"):
+        raise ValueError(f"point={point!r} is not valid; valid: '', 'up', 'down'")
+    pitch_radius = module_m * teeth / 2
+    inner = pitch_radius - 1.25 * module_m - 0.003
+    outer = pitch_radius + module_m
+    roof_half = width_m / 2  # the ridge's height equals the tooth's half width
+    low, high = base_z_m, base_z_m + height_m
+    if point == "down":
+        low += roof_half
+    elif point == "up":
+        high -= roof_half
+    for k in range(teeth):
+        angle = 2 * np.pi * k / teeth
+        radial = np.array([np.cos(angle), np.sin(angle)])
+        centre_xy = (inner + outer) / 2 * radial
+        body.add_geom(
+            name=f"{name}_{k}",
+            type=GEOM.mjGEOM_BOX,
+            pos=[*centre_xy, (low + high) / 2],
+            quat=z_quat(angle).tolist(),
+            size=[(outer - inner) / 2, width_m / 2, (high - low) / 2],
+            material=material,
+            density=density_kg_m3,
+            **contact.kwargs(),
+        )
+        if point:
+            ridge_z = low if point == "down" else high
+            body.add_geom(
+                name=f"{name}_ridge_{k}",
+                type=GEOM.mjGEOM_BOX,
+                pos=[*centre_xy, ridge_z],
+                quat=quat_mul(z_quat(angle), np.array([np.cos(np.pi / 8), np.sin(np.pi / 8), 0.0, 0.0])).tolist(),
+                size=[(outer - inner) / 2, width_m / 2 / np.sqrt(2), width_m / 2 / np.sqrt(2)],
+                material=material,
+                density=density_kg_m3,
+                **contact.kwargs(),
+            )

@@ -1,0 +1,385 @@
+"""GearAssembly: pick a spur gear off the bench and lower it onto a shaft so that it meshes with a fixed gear.
+
+Scene: a Panda-class arm on a workbench; a fixture (a mocap body) carries a 20-tooth spur gear that turns freely
+on a hinge and, at the meshing centre distance beside it, a bare 12 mm shaft with a 24 mm shoulder. A 15-tooth gear
+of the same module (3 mm) lies flat on the bench, hub up, at a random position and yaw. Gear sizes follow the
+task boards Factory and IndustReal use (NIST Task Board 1's meshing gears on shafts; IndustReal's gears are 25 mm
+high with density 1000 kg/m^3, domain-facts 5.2/5.5): the loose gear is 10 mm of toothed face plus an 18 mm hub,
+28 mm in all; its bore has 1 mm radial clearance to the shaft.
+
+Success: the gear is seated (its lower face within ``seat_tolerance_m`` = 3 mm of the shoulder, its axis within
+``shaft_tolerance_m`` = 2 mm of the shaft's and tilted under 10 degrees) and meshing (its teeth in the fixed
+gear's gaps: ``mesh_error_m``, the tooth phase error measured along the pitch circle, within half the backlash plus
+0.5 mm), at rest (under 3 cm/s) and released (jaws 8 mm wider than the hub). The teeth overlap 8 mm in height, so
+a gear on its shoulder cannot have a tooth standing on a tooth; the tests also drive the fixed gear's hinge and
+check that the placed gear turns the other way at the gear ratio (20/15). Fail: the gear leaves the bench.
+Reward (dense, every term in [0, 1], weights ``w_*``): reach the hub, grasp it, lift, align the gear over the
+shaft, turn it into mesh phase (while held or seated), lower it down the shaft (fraction of the way while on the
+axis), success. Sparse reward: 1 on success.
+Figures in info: ``seat_height_m`` (gear's lower face above the shoulder), ``lateral_error_m`` (gear axis to shaft
+axis), ``mesh_error_m``, ``meshing``.
+Randomized per episode: gear position and yaw on the bench, fixture position (±3 cm), the fixed gear's angle
+(any), gear mass (20-80 g, printed plastic to light alloy; inertia scales with it) and gear friction (0.3-0.7).
+
+Contact choices:
+- Primitives only (MuJoCo collides a mesh as its convex hull): the gear's hub and disk are rings of convex
+  prisms around the bore (``parts.add_prism_ring``; the hub is an octagon, so each jaw presses one flat), the
+  teeth are boxes (``parts.add_spur_teeth``). Box teeth are not involutes: they are 0.35 of the circular pitch wide
+  (standard teeth are 0.5) and the centre distance is 0.5 mm over nominal, which leaves ~2.8 mm of backlash along
+  the pitch circle, so straight flanks roll through mesh without jamming.
+- The loose gear's teeth end below in a 90 degree ridge, the fixed gear's above: a tooth that lands up to a tooth
+  width off its gap slides in, and the fixed gear, free on its hinge (light damping, 5e-5 N m s/rad), turns out of
+  the way. The expert still turns the wrist to bring the gear into mesh phase before it lowers.
+- The shaft is a capsule whose round end centres the bore, which reaches it 16 mm before the teeth meet.
+- Stiff contacts (``solref`` 4 ms, ``solimp`` width 0.5 mm) and zero margins, as in PegInsertion and NutBolt.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import mujoco
+import numpy as np
+
+from embodia.envs.core.sim import Simulation
+from embodia.envs.core.task import Task, TaskConfig, per_sim_uniform, tolerance, yaw_quat
+from embodia.envs.scene import panda, parts, props
+from embodia.envs.scene.builder import GEOM, SceneBuilder
+
+BENCH_TOP_Z = 0.75
+ROBOT_BASE = (0.0, 0.0, BENCH_TOP_Z)
+FIXTURE_CENTER = np.array([0.52, 0.15, BENCH_TOP_Z])
+GEAR_REGION = ((0.42, 0.58), (-0.25, -0.1))  # (x range, y range) of the loose gear on the bench
+MODULE_M = 0.003
+FIXED_TEETH = 20
+GEAR_TEETH = 15
+GEAR_RATIO = FIXED_TEETH / GEAR_TEETH  # loose gear turns this much per turn of the fixed gear, the other way
+CIRCULAR_PITCH_M = np.pi * MODULE_M
+TOOTH_WIDTH_M = 0.35 * CIRCULAR_PITCH_M
+BACKLASH_M = CIRCULAR_PITCH_M - 2 * TOOTH_WIDTH_M
+FIXED_PITCH_RADIUS_M = MODULE_M * FIXED_TEETH / 2
+GEAR_PITCH_RADIUS_M = MODULE_M * GEAR_TEETH / 2
+CENTRE_DISTANCE_M = FIXED_PITCH_RADIUS_M + GEAR_PITCH_RADIUS_M + 0.0005
+FIXED_OFFSET = np.array([0.0, 0.03, 0.0])  # fixed gear's axis from the fixture's origin
+SHAFT_OFFSET = FIXED_OFFSET - np.array([0.0, CENTRE_DISTANCE_M, 0.0])
+PLATE_THICKNESS_M = 0.006
+SEAT_Z_M = 0.018  # shoulder top above the fixture's origin
+SHOULDER_RADIUS_M = 0.012
+SHAFT_RADIUS_M = 0.006
+SHAFT_ABOVE_SEAT_M = 0.024  # the shaft's rounded top above the shoulder
+GEAR_FACE_M = 0.010
+HUB_HEIGHT_M = 0.028  # from the gear's lower face
+HUB_ACROSS_FLATS_M = 0.028
+BORE_RADIUS_M = 0.007
+FIXED_FACE_M = 0.009
+FIXED_BASE_Z_M = SEAT_Z_M - 0.001  # its top is 2 mm below the loose gear's, clear of the fingertips
+GEAR_DENSITY_KG_M3 = 7850.0  # steel; IndustReal's printed gears (1000) are too light for 70 N jaws (see below)
+GEAR_CONTACT = parts.Contact(friction=(0.5, 0.005, 0.0001))
+FIXTURE_CONTACT = parts.Contact(friction=(0.3, 0.005, 0.0001))
+
+
+def gear_yaw(quat: np.ndarray) -> np.ndarray:
+    """Yaw of (n, 4) wxyz quaternions of bodies that stay nearly level."""
+    w, x, y, z = quat.T
+    return np.arctan2(2 * (w * z + x * y), 1 - 2 * (y * y + z * z))
+
+
+def wrap(angle: np.ndarray, period: float) -> np.ndarray:
+    return (angle + period / 2) % period - period / 2
+
+
+def mesh_yaw(fixed_angle_rad: np.ndarray, line_angle_rad: np.ndarray) -> np.ndarray:
+    """Loose-gear yaw (mod its tooth period) that puts a gap of it where the fixed gear's teeth are at the mesh.
+
+    ``line_angle_rad``: direction from the fixed gear's axis to the shaft. Tooth k of a gear points at its yaw
+    + 2 pi k / teeth; along the common tangent at the mesh the fixed gear's teeth sit at arc positions
+    r_f (theta_f - line) and the loose gear's gaps at -r_g (theta_g + half a tooth period - line - pi); meshing is
+    those being equal modulo the circular pitch.
+    """
+    gear_period = 2 * np.pi / GEAR_TEETH
+    return line_angle_rad + np.pi - gear_period / 2 - GEAR_RATIO * (fixed_angle_rad - line_angle_rad)
+
+
+@dataclass(frozen=True)
+class GearAssemblyConfig(TaskConfig):
+    episode_steps: int = 200
+    seat_tolerance_m: float = 0.003
+    shaft_tolerance_m: float = 0.002
+    gear_mass_kg: tuple[float, float] = (0.12, 0.25)
+    gear_friction: tuple[float, float] = (0.3, 0.7)
+    fixture_jitter_m: float = 0.03
+    w_reach: float = 1.0
+    w_grasp: float = 1.0
+    w_lift: float = 1.0
+    w_align: float = 2.0
+    w_phase: float = 1.0
+    w_lower: float = 3.0
+    w_success: float = 5.0
+
+
+class GearAssembly(Task):
+    Config = GearAssemblyConfig
+    description = "factory: pick a spur gear and lower it onto a shaft so that it meshes with a fixed gear"
+
+    def build_scene(self) -> SceneBuilder:
+        builder = SceneBuilder("gear_assembly", self.config.physics)
+        props.add_room(builder)
+        props.add_table(builder, "bench", (0.35, 0.0), BENCH_TOP_Z, (0.55, 0.65), "bench")
+        panda.mount(builder, ROBOT_BASE)
+        builder.add_material("gear", (0.2, 0.45, 0.8, 1), specular=0.5, shininess=0.5)
+        builder.add_material("fixed_gear", (0.85, 0.55, 0.15, 1), specular=0.5, shininess=0.5)
+        fixture = builder.world.add_body(name="fixture", pos=FIXTURE_CENTER.tolist(), mocap=True)
+        plate_centre_y = (FIXED_OFFSET[1] + SHAFT_OFFSET[1]) / 2
+        fixture.add_geom(
+            name="fixture_plate",
+            type=GEOM.mjGEOM_BOX,
+            pos=[0, plate_centre_y, PLATE_THICKNESS_M / 2],
+            size=[0.045, CENTRE_DISTANCE_M / 2 + 0.04, PLATE_THICKNESS_M / 2],
+            material="dark_steel",
+            **FIXTURE_CONTACT.kwargs(),
+        )
+        for name, offset, top in (
+            ("shoulder", SHAFT_OFFSET, SEAT_Z_M),
+            ("fixed_shoulder", FIXED_OFFSET, FIXED_BASE_Z_M),
+        ):
+            fixture.add_geom(
+                name=name,
+                type=GEOM.mjGEOM_CYLINDER,
+                pos=[offset[0], offset[1], (PLATE_THICKNESS_M + top) / 2],
+                size=[SHOULDER_RADIUS_M, (top - PLATE_THICKNESS_M) / 2, 0],
+                material="steel",
+                **FIXTURE_CONTACT.kwargs(),
+            )
+        fixture.add_geom(
+            name="shaft",
+            type=GEOM.mjGEOM_CAPSULE,
+            fromto=[
+                *SHAFT_OFFSET[:2],
+                SEAT_Z_M - 0.005,
+                *SHAFT_OFFSET[:2],
+                SEAT_Z_M + SHAFT_ABOVE_SEAT_M - SHAFT_RADIUS_M,
+            ],
+            size=[SHAFT_RADIUS_M, 0, 0],
+            material="steel",
+            **FIXTURE_CONTACT.kwargs(),
+        )
+        fixture.add_site(name="shaft_seat", pos=[*SHAFT_OFFSET[:2], SEAT_Z_M], size=[0.004, 0, 0], group=4)
+
+        fixed = fixture.add_body(name="fixed_gear", pos=[*FIXED_OFFSET[:2], FIXED_BASE_Z_M])
+        fixed.add_joint(
+            name="fixed_gear", type=mujoco.mjtJoint.mjJNT_HINGE, axis=[0, 0, 1], damping=5e-5, armature=1e-5
+        )
+        fixed_root = FIXED_PITCH_RADIUS_M - 1.25 * MODULE_M
+        fixed.add_geom(
+            name="fixed_gear_disk",
+            type=GEOM.mjGEOM_CYLINDER,
+            pos=[0, 0, FIXED_FACE_M / 2],
+            size=[fixed_root - 0.002, FIXED_FACE_M / 2, 0],
+            material="fixed_gear",
+            density=GEAR_DENSITY_KG_M3,
+            **GEAR_CONTACT.kwargs(),
+        )
+        fixed.add_geom(  # a cap over the shaft's end, to see the gear turn; never touches anything
+            name="fixed_gear_cap",
+            type=GEOM.mjGEOM_BOX,
+            pos=[0.006, 0, FIXED_FACE_M + 0.001],
+            size=[0.012, 0.003, 0.001],
+            material="steel",
+            contype=0,
+            conaffinity=0,
+            mass=0.0,
+        )
+        parts.add_spur_teeth(
+            fixed,
+            "fixed_tooth",
+            FIXED_TEETH,
+            MODULE_M,
+            TOOTH_WIDTH_M,
+            base_z_m=0.0,
+            height_m=FIXED_FACE_M,
+            material="fixed_gear",
+            contact=GEAR_CONTACT,
+            point="up",
+            density_kg_m3=GEAR_DENSITY_KG_M3,
+        )
+
+        gear = builder.add_free_body("gear", pos=[0.5, -0.15, BENCH_TOP_Z])
+        parts.add_ring(
+            gear,
+            "gear_hub",
+            bore_radius_m=BORE_RADIUS_M,
+            wall_m=HUB_ACROSS_FLATS_M / 2 - BORE_RADIUS_M,
+            height_m=HUB_HEIGHT_M,
+            base_z_m=0.0,
+            segments=4,
+            material="gear",
+            contact=GEAR_CONTACT,
+            density_kg_m3=GEAR_DENSITY_KG_M3,
+        )
+        disk_bore_m = 0.012
+        parts.add_ring(
+            gear,
+            "gear_disk",
+            bore_radius_m=disk_bore_m,
+            wall_m=GEAR_PITCH_RADIUS_M - 1.25 * MODULE_M - 0.002 - disk_bore_m,
+            height_m=GEAR_FACE_M,
+            base_z_m=0.0,
+            segments=12,
+            material="gear",
+            contact=GEAR_CONTACT,
+            density_kg_m3=GEAR_DENSITY_KG_M3,
+        )
+        parts.add_spur_teeth(
+            gear,
+            "gear_tooth",
+            GEAR_TEETH,
+            MODULE_M,
+            TOOTH_WIDTH_M,
+            base_z_m=0.0,
+            height_m=GEAR_FACE_M,
+            material="gear",
+            contact=GEAR_CONTACT,
+            point="down",
+            density_kg_m3=GEAR_DENSITY_KG_M3,
+        )
+        builder.add_camera("front", pos=(0.95, -0.35, 1.08), target=(0.5, -0.02, 0.8), fovy_deg=40)
+        builder.add_camera("side", pos=(0.55, -0.9, 1.1), target=(0.52, 0.1, 0.78), fovy_deg=45)
+        builder.add_camera("top", pos=(0.5, 0.0, 1.9), target=(0.5, 0.0, 0.75), fovy_deg=50)
+        return builder
+
+    def bind(self, model: mujoco.MjModel) -> None:
+        self.gear_body = model.body("gear").id
+        self.gear_mass0 = float(model.body_mass[self.gear_body])
+        self.gear_inertia0 = model.body_inertia[self.gear_body].copy()
+        self.gear_geoms = np.flatnonzero(model.geom_bodyid == self.gear_body)
+        joint = model.joint("gear")
+        self.gear_qpos = int(model.jnt_qposadr[joint.id])
+        self.gear_qvel = int(model.jnt_dofadr[joint.id])
+        hinge = model.joint("fixed_gear")
+        self.fixed_qpos = int(model.jnt_qposadr[hinge.id])
+        self.fixed_qvel = int(model.jnt_dofadr[hinge.id])
+        self.fixed_body = model.body("fixed_gear").id
+        self.fixture_mocap = int(model.body_mocapid[model.body("fixture").id])
+        self.seat_site = model.site("shaft_seat").id
+        self.tcp_site = model.site("robot/tcp").id
+        self.finger_qpos = np.array([model.jnt_qposadr[model.joint(f"robot/{j}").id] for j in panda.FINGER_JOINTS])
+
+    # ---------------------------------------------------------------------------------- episode
+    def initialize_episode(self, sim: Simulation, ids: np.ndarray, rngs: list[np.random.Generator]) -> None:
+        cfg = self.config
+        jitter = per_sim_uniform(rngs, -cfg.fixture_jitter_m, cfg.fixture_jitter_m, (2,))
+        sim.batch.bind("mocap_pos")[ids, self.fixture_mocap] = FIXTURE_CENTER + np.pad(jitter, ((0, 0), (0, 1)))
+        (x_low, x_high), (y_low, y_high) = GEAR_REGION
+        xy = per_sim_uniform(rngs, (x_low, y_low), (x_high, y_high), (2,))
+        yaw = per_sim_uniform(rngs, -np.pi, np.pi)
+        fixed_angle = per_sim_uniform(rngs, -np.pi, np.pi)
+        mass = per_sim_uniform(rngs, *cfg.gear_mass_kg)
+        friction = per_sim_uniform(rngs, *cfg.gear_friction)
+        # inertia scales with the mass (same shape): a light inertia lets the 70 N jaws sink into the part
+        sim.per_sim_model_field("body_mass")[ids, self.gear_body] = mass
+        sim.per_sim_model_field("body_inertia")[ids, self.gear_body] = np.outer(
+            mass / self.gear_mass0, self.gear_inertia0
+        )
+        sim.per_sim_model_field("geom_friction")[np.ix_(ids, self.gear_geoms, [0])] = friction[:, None, None]
+        adr = self.gear_qpos
+        sim.qpos[ids, adr : adr + 2] = xy
+        sim.qpos[ids, adr + 2] = BENCH_TOP_Z + 0.0005
+        sim.qpos[ids, adr + 3 : adr + 7] = yaw_quat(yaw)
+        sim.qvel[ids, self.gear_qvel : self.gear_qvel + 6] = 0.0
+        sim.qpos[ids, self.fixed_qpos] = fixed_angle
+        sim.qvel[ids, self.fixed_qvel] = 0.0
+        sim.batch.set_const(ids)
+
+    # ---------------------------------------------------------------------------------- figures
+    def _mesh(self, sim: Simulation) -> tuple[np.ndarray, np.ndarray]:
+        """(mesh phase error along the pitch circle in metres, yaw the gear needs for mesh phase), (n,) each."""
+        seat = sim.site_xpos[:, self.seat_site]
+        fixed_axis = sim.xpos[:, self.fixed_body]
+        line = np.arctan2(seat[:, 1] - fixed_axis[:, 1], seat[:, 0] - fixed_axis[:, 0])
+        needed = mesh_yaw(sim.qpos[:, self.fixed_qpos], line)
+        error_rad = wrap(gear_yaw(sim.xquat[:, self.gear_body]) - needed, 2 * np.pi / GEAR_TEETH)
+        return error_rad * GEAR_PITCH_RADIUS_M, needed
+
+    def evaluate(self, sim: Simulation) -> dict[str, np.ndarray]:
+        cfg = self.config
+        base = sim.xpos[:, self.gear_body]
+        axis = sim.xmat[:, self.gear_body].reshape(-1, 3, 3)[:, :, 2]
+        hub_centre = base + axis * (HUB_HEIGHT_M - 0.007)
+        seat = sim.site_xpos[:, self.seat_site]
+        tcp = sim.site_xpos[:, self.tcp_site]
+        width = sim.qpos[:, self.finger_qpos].sum(axis=1)
+        speed = np.linalg.norm(sim.qvel[:, self.gear_qvel : self.gear_qvel + 3], axis=1)
+        height = base[:, 2] - seat[:, 2]
+        lateral = np.linalg.norm(base[:, :2] - seat[:, :2], axis=1)
+        mesh_error, _ = self._mesh(sim)
+        tcp_to_hub = np.linalg.norm(hub_centre - tcp, axis=1)
+        grasped = (tcp_to_hub < 0.02) & (width < HUB_ACROSS_FLATS_M + 0.003) & (width > HUB_ACROSS_FLATS_M - 0.01)
+        on_shaft = lateral < cfg.shaft_tolerance_m
+        level = axis[:, 2] > np.cos(np.radians(10))
+        seated = (np.abs(height) < cfg.seat_tolerance_m) & on_shaft & level
+        meshing = seated & (np.abs(mesh_error) < BACKLASH_M / 2 + 0.0005)
+        released = width > HUB_ACROSS_FLATS_M + 0.008
+        return {
+            "success": seated & meshing & released & (speed < 0.03),
+            "fail": base[:, 2] < BENCH_TOP_Z - 0.05,
+            "grasped": grasped,
+            "seated": seated,
+            "meshing": meshing,
+            "released": released,
+            "seat_height_m": height,
+            "lateral_error_m": lateral,
+            "mesh_error_m": mesh_error,
+            "lift_m": base[:, 2] - BENCH_TOP_Z,
+            "tcp_to_hub_m": tcp_to_hub,
+        }
+
+    def reward_terms(self, sim: Simulation, ev: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        grasped = ev["grasped"].astype(float)
+        base = sim.xpos[:, self.gear_body]
+        above_shaft = sim.site_xpos[:, self.seat_site] + np.array([0.0, 0.0, SHAFT_ABOVE_SEAT_M + 0.01])
+        on_axis = ev["lateral_error_m"] < BORE_RADIUS_M - SHAFT_RADIUS_M + 0.002
+        holding_or_seated = np.maximum(grasped, ev["seated"])
+        return {
+            "reach": tolerance(ev["tcp_to_hub_m"], 0.1),
+            "grasp": grasped,
+            "lift": grasped * np.clip(ev["lift_m"] / 0.08, 0.0, 1.0),
+            "align": np.maximum(grasped, on_axis) * tolerance(np.linalg.norm(base - above_shaft, axis=1), 0.03),
+            "phase": holding_or_seated * tolerance(np.abs(ev["mesh_error_m"]), 0.002),
+            "lower": holding_or_seated * on_axis * np.clip(1.0 - ev["seat_height_m"] / SHAFT_ABOVE_SEAT_M, 0.0, 1.0),
+            "success": ev["success"].astype(float),
+        }
+
+    def observation_shapes(self) -> dict[str, tuple[int, ...]]:
+        return {
+            "task.gear_pos": (3,),
+            "task.gear_quat": (4,),
+            "task.shaft_seat_pos": (3,),
+            "task.gear_to_seat": (3,),
+            "task.gear_to_tcp": (3,),
+            "task.mesh_phase": (2,),
+        }
+
+    def observe(self, sim: Simulation, ev: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        base = sim.xpos[:, self.gear_body]
+        seat = sim.site_xpos[:, self.seat_site]
+        phase = ev["mesh_error_m"] / GEAR_PITCH_RADIUS_M * GEAR_TEETH  # one tooth period is a full turn
+        return {
+            "task.gear_pos": base,
+            "task.gear_quat": sim.xquat[:, self.gear_body],
+            "task.shaft_seat_pos": seat,
+            "task.gear_to_seat": seat - base,
+            "task.gear_to_tcp": base - sim.site_xpos[:, self.tcp_site],
+            "task.mesh_phase": np.stack([np.cos(phase), np.sin(phase)], axis=1),
+        }
+
+    def privileged_state(self, sim: Simulation) -> dict[str, np.ndarray]:
+        base = sim.xpos[:, self.gear_body]
+        _, needed = self._mesh(sim)
+        return {
+            "gear_pos": base,
+            "gear_quat": sim.xquat[:, self.gear_body],
+            "gear_mesh_yaw": needed,
+            "hub_width_m": np.full(sim.num_sims, HUB_ACROSS_FLATS_M),
+            "shaft_seat": sim.site_xpos[:, self.seat_site].copy(),
+            "fixed_gear_angle": sim.qpos[:, self.fixed_qpos].copy(),
+        }
