@@ -1,5 +1,5 @@
-"""Scripted expert for GearAssembly: grasp the gear's hub across two flats (the jaw turned to the nearest flat
-pair that keeps joint 7 mid-range), carry it over the shaft while turning the wrist into mesh phase (the nearest
+"""Scripted expert for GearAssembly: grasp the gear's hub across its two plates (the jaw turned the way
+round that keeps joint 7 nearer mid-range), carry it over the shaft while turning the wrist into mesh phase (the nearest
 yaw, modulo one tooth, at which its teeth face the fixed gear's gaps), lower it down the shaft (a guided
 insertion, ``insertion.py``) onto the shoulder, release and withdraw."""
 
@@ -13,12 +13,12 @@ from embodia.agents.experts.insertion import GuidedInsertion
 from embodia.agents.experts.pick_place import PickPlaceGoal, PickPlaceTiming
 from embodia.envs.tasks.factory.gear_assembly import FIXED_FACE_M, GEAR_TEETH, HUB_HEIGHT_M, SHAFT_ABOVE_SEAT_M
 
-FLAT_PERIOD_RAD = np.pi / 2  # the hub is square
+FLAT_PERIOD_RAD = np.pi  # the hub's two plates face along the gear's x axis
 TOOTH_PERIOD_RAD = 2 * np.pi / GEAR_TEETH
-GRASP_BELOW_TOP_M = 0.004  # the pads reach 9 mm past the TCP: 5 mm above the toothed face
+GRASP_BELOW_TOP_M = 0.004  # the pads reach 9 mm past the TCP: 3 mm above the grip plates' lower edge
 TRAVEL_ABOVE_SHAFT_M = 0.04
 RELEASE_ABOVE_SEAT_M = 0.001
-PREGRASP_EXTRA_M = 0.018
+PREGRASP_EXTRA_M = 0.012
 TIMING = PickPlaceTiming(position_tolerance_m=0.003, travel_tolerance_m=0.002, yaw_tolerance_rad=0.03)
 
 
@@ -31,7 +31,7 @@ class GearAssemblyExpert(GuidedInsertion):
         yaw = quat_yaw(s["gear_quat"])
         neutral = NEUTRAL_JAW_YAW + np.arctan2(tcp[:, 1], tcp[:, 0])
         jaw = motion.jaw_yaw(s["tcp_xmat"])
-        # flat k of the hub faces along gear yaw + k * 45 degrees: close the jaw along one of those normals
+        # the hub's plates face along the gear's x axis: close the jaw along it (either way round)
         grasp_jaw = neutral + motion.wrap(yaw - neutral, FLAT_PERIOD_RAD)
         place_jaw = jaw + motion.wrap(s["gear_mesh_yaw"] - yaw, TOOTH_PERIOD_RAD)
         return PickPlaceGoal(

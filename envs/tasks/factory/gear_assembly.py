@@ -10,7 +10,7 @@ high with density 1000 kg/m^3, domain-facts 5.2/5.5): the loose gear is 10 mm of
 Success: the gear is seated (its lower face within ``seat_tolerance_m`` = 3 mm of the shoulder, its axis within
 ``shaft_tolerance_m`` = 2 mm of the shaft's and tilted under 10 degrees) and meshing (its teeth in the fixed
 gear's gaps: ``mesh_error_m``, the tooth phase error measured along the pitch circle, within half the backlash plus
-0.5 mm), at rest (under 3 cm/s) and released (jaws 8 mm wider than the hub). The teeth overlap 8 mm in height, so
+0.5 mm), at rest (under 3 cm/s) and released (jaws 6 mm wider than the hub's grip plates). The teeth overlap 8 mm in height, so
 a gear on its shoulder cannot have a tooth standing on a tooth; the tests also drive the fixed gear's hinge and
 check that the placed gear turns the other way at the gear ratio (20/15). Fail: the gear leaves the bench.
 Reward (dense, every term in [0, 1], weights ``w_*``): reach the hub, grasp it, lift, align the gear over the
@@ -22,9 +22,15 @@ Randomized per episode: gear position and yaw on the bench, fixture position (±
 (any), gear mass (20-80 g, printed plastic to light alloy; inertia scales with it) and gear friction (0.3-0.7).
 
 Contact choices:
-- Primitives only (MuJoCo collides a mesh as its convex hull): the gear's hub and disk are rings of convex
-  prisms around the bore (``parts.add_prism_ring``; the hub is an octagon, so each jaw presses one flat), the
-  teeth are boxes (``parts.add_spur_teeth``). Box teeth are not involutes: they are 0.35 of the circular pitch wide
+- Primitives only (MuJoCo collides a mesh as its convex hull): the gear's disk is a ring of boxes
+  (``parts.add_ring``), the teeth are boxes (``parts.add_spur_teeth``), the hub is square, 28 mm across flats
+  around a square 14 mm bore, with two grip plates 36 mm apart on its upper 16 mm, so each jaw pad presses one
+  flat box face. Any closing command squeezes at full force and open jaws are at least 40 mm wide, so the jaws
+  must strike the part from close by: with the jaws striking a 28 mm hub from 46 mm, or meeting several geoms per
+  face (an octagon of prisms, a ring of boxes with coplanar ends), the 70 N grasp chattered (contacts dropped for
+  a substep, the jaws struck again 4 mm deep) and dropped the gear on one episode in ten.
+- The gear is steel (7850 kg/m^3, 120-250 g): at IndustReal's 1000 kg/m^3 (20 g here) the jaws' soft contacts
+  sink several millimetres into the hub and the part is squeezed out. Box teeth are not involutes: they are 0.35 of the circular pitch wide
   (standard teeth are 0.5) and the centre distance is 0.5 mm over nominal, which leaves ~2.8 mm of backlash along
   the pitch circle, so straight flanks roll through mesh without jamming.
 - The loose gear's teeth end below in a 90 degree ridge, the fixed gear's above: a tooth that lands up to a tooth
@@ -70,6 +76,11 @@ SHAFT_ABOVE_SEAT_M = 0.024  # the shaft's rounded top above the shoulder
 GEAR_FACE_M = 0.010
 HUB_HEIGHT_M = 0.028  # from the gear's lower face
 HUB_ACROSS_FLATS_M = 0.028
+#: the jaws grip two plates 36 mm apart on the hub's upper part: open jaws are at least 40 mm wide (any closing
+#: command squeezes at full force), so a short stroke meets the part slowly; below 12 mm the hub stays 28 mm
+#: wide, clear of the fixed gear's teeth
+GRIP_ACROSS_M = 0.036
+GRIP_FROM_Z_M = 0.012
 BORE_RADIUS_M = 0.007
 FIXED_FACE_M = 0.009
 FIXED_BASE_Z_M = SEAT_Z_M - 0.001  # its top is 2 mm below the loose gear's, clear of the fingertips
@@ -105,7 +116,7 @@ class GearAssemblyConfig(TaskConfig):
     episode_steps: int = 200
     seat_tolerance_m: float = 0.003
     shaft_tolerance_m: float = 0.002
-    gear_mass_kg: tuple[float, float] = (0.12, 0.25)
+    gear_mass_kg: tuple[float, float] = (0.15, 0.3)
     gear_friction: tuple[float, float] = (0.3, 0.7)
     fixture_jitter_m: float = 0.03
     w_reach: float = 1.0
@@ -204,18 +215,7 @@ class GearAssembly(Task):
         )
 
         gear = builder.add_free_body("gear", pos=[0.5, -0.15, BENCH_TOP_Z])
-        parts.add_ring(
-            gear,
-            "gear_hub",
-            bore_radius_m=BORE_RADIUS_M,
-            wall_m=HUB_ACROSS_FLATS_M / 2 - BORE_RADIUS_M,
-            height_m=HUB_HEIGHT_M,
-            base_z_m=0.0,
-            segments=4,
-            material="gear",
-            contact=GEAR_CONTACT,
-            density_kg_m3=GEAR_DENSITY_KG_M3,
-        )
+        self._add_hub(gear)
         disk_bore_m = 0.012
         parts.add_ring(
             gear,
@@ -246,6 +246,33 @@ class GearAssembly(Task):
         builder.add_camera("side", pos=(0.55, -0.9, 1.1), target=(0.52, 0.1, 0.78), fovy_deg=45)
         builder.add_camera("top", pos=(0.5, 0.0, 1.9), target=(0.5, 0.0, 0.75), fovy_deg=50)
         return builder
+
+    @staticmethod
+    def _add_hub(gear: mujoco.MjsBody) -> None:
+        """A square hub around a square bore: two full-width plates square to the gear's x axis (the jaws' faces)
+        and two short boxes between them, so a jaw pad presses exactly one flat box face."""
+        half = HUB_ACROSS_FLATS_M / 2
+        wall = half - BORE_RADIUS_M
+        common = {"type": GEOM.mjGEOM_BOX, "material": "gear", "density": GEAR_DENSITY_KG_M3, **GEAR_CONTACT.kwargs()}
+        for k, sign in enumerate((1.0, -1.0)):
+            gear.add_geom(
+                name=f"gear_hub_plate_{k}",
+                pos=[sign * (half - wall / 2), 0, HUB_HEIGHT_M / 2],
+                size=[wall / 2, half, HUB_HEIGHT_M / 2],
+                **common,
+            )
+            gear.add_geom(
+                name=f"gear_hub_grip_{k}",
+                pos=[sign * (GRIP_ACROSS_M + HUB_ACROSS_FLATS_M) / 4, 0, (GRIP_FROM_Z_M + HUB_HEIGHT_M) / 2],
+                size=[(GRIP_ACROSS_M - HUB_ACROSS_FLATS_M) / 4, GRIP_ACROSS_M / 2, (HUB_HEIGHT_M - GRIP_FROM_Z_M) / 2],
+                **common,
+            )
+            gear.add_geom(
+                name=f"gear_hub_side_{k}",
+                pos=[0, sign * (half - wall / 2), HUB_HEIGHT_M / 2],
+                size=[BORE_RADIUS_M, wall / 2, HUB_HEIGHT_M / 2],
+                **common,
+            )
 
     def bind(self, model: mujoco.MjModel) -> None:
         self.gear_body = model.body("gear").id
@@ -313,12 +340,12 @@ class GearAssembly(Task):
         lateral = np.linalg.norm(base[:, :2] - seat[:, :2], axis=1)
         mesh_error, _ = self._mesh(sim)
         tcp_to_hub = np.linalg.norm(hub_centre - tcp, axis=1)
-        grasped = (tcp_to_hub < 0.02) & (width < HUB_ACROSS_FLATS_M + 0.003) & (width > HUB_ACROSS_FLATS_M - 0.01)
+        grasped = (tcp_to_hub < 0.02) & (width < GRIP_ACROSS_M + 0.003) & (width > GRIP_ACROSS_M - 0.01)
         on_shaft = lateral < cfg.shaft_tolerance_m
         level = axis[:, 2] > np.cos(np.radians(10))
         seated = (np.abs(height) < cfg.seat_tolerance_m) & on_shaft & level
         meshing = seated & (np.abs(mesh_error) < BACKLASH_M / 2 + 0.0005)
-        released = width > HUB_ACROSS_FLATS_M + 0.008
+        released = width > GRIP_ACROSS_M + 0.006
         return {
             "success": seated & meshing & released & (speed < 0.03),
             "fail": base[:, 2] < BENCH_TOP_Z - 0.05,
@@ -379,7 +406,7 @@ class GearAssembly(Task):
             "gear_pos": base,
             "gear_quat": sim.xquat[:, self.gear_body],
             "gear_mesh_yaw": needed,
-            "hub_width_m": np.full(sim.num_sims, HUB_ACROSS_FLATS_M),
+            "hub_width_m": np.full(sim.num_sims, GRIP_ACROSS_M),
             "shaft_seat": sim.site_xpos[:, self.seat_site].copy(),
             "fixed_gear_angle": sim.qpos[:, self.fixed_qpos].copy(),
         }
