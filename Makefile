@@ -30,7 +30,7 @@ DEV_STAMP := $(VENV)/.stamp-dev
 .PHONY: help venv install install-dev demo test lint format bench bench-quick clean
 
 help:
-	@echo "make demo    run the scripted experts on every demo task, recording to $(DEMO_DIR)"
+	@echo "make demo    run the scripted experts on the demo tasks, recording to $(DEMO_DIR), and build its review page"
 	@echo "make test    install the package with its dev and learn extras, run the test suite"
 	@echo "make lint    ruff check and ruff format --check"
 	@echo "make bench   speed, render and memory benchmark (experiments/results/benchmark.md)"
@@ -62,7 +62,8 @@ demo: $(BASE_STAMP)
 		$(VENV)/bin/embodia run "$$task" --policy expert --episodes $(DEMO_EPISODES) \
 			--record "$(DEMO_DIR)/$${task#embodia/}"; \
 	done
-	@echo "demo output: $(DEMO_DIR)"
+	$(VENV)/bin/embodia review "$(DEMO_DIR)"
+	@echo "demo output: $(DEMO_DIR) (review page: $(DEMO_DIR)/review/index.html)"
 
 test: $(DEV_STAMP)
 	$(PY) -m pytest -q
