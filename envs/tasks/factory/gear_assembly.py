@@ -4,22 +4,23 @@ Scene: a Panda-class arm on a workbench; a fixture (a mocap body) carries a 20-t
 on a hinge and, at the meshing centre distance beside it, a bare 12 mm shaft with a 24 mm shoulder. A 15-tooth gear
 of the same module (3 mm) lies flat on the bench, hub up, at a random position and yaw. Gear sizes follow the
 task boards Factory and IndustReal use (NIST Task Board 1's meshing gears on shafts; IndustReal's gears are 25 mm
-high with density 1000 kg/m^3, domain-facts 5.2/5.5): the loose gear is 10 mm of toothed face plus an 18 mm hub,
-28 mm in all; its bore has 1 mm radial clearance to the shaft.
+high, domain-facts 5.2/5.5): the loose gear is 10 mm of toothed face plus an 18 mm hub, 28 mm in all; its bore
+has 1 mm radial clearance to the shaft.
 
 Success: the gear is seated (its lower face within ``seat_tolerance_m`` = 3 mm of the shoulder, its axis within
 ``shaft_tolerance_m`` = 2 mm of the shaft's and tilted under 10 degrees) and meshing (its teeth in the fixed
 gear's gaps: ``mesh_error_m``, the tooth phase error measured along the pitch circle, within half the backlash plus
-0.5 mm), at rest (under 3 cm/s) and released (jaws 6 mm wider than the hub's grip plates). The teeth overlap 8 mm in height, so
-a gear on its shoulder cannot have a tooth standing on a tooth; the tests also drive the fixed gear's hinge and
-check that the placed gear turns the other way at the gear ratio (20/15). Fail: the gear leaves the bench.
+0.5 mm), at rest (under 3 cm/s) and released (jaws 6 mm wider than the hub's grip plates). The teeth overlap
+7.8 mm in height, so a gear on its shoulder cannot have a tooth standing on a tooth; the tests also drive the
+fixed gear's hinge and check that the placed gear turns the other way at the gear ratio (20/15).
+Fail: the gear leaves the bench.
 Reward (dense, every term in [0, 1], weights ``w_*``): reach the hub, grasp it, lift, align the gear over the
 shaft, turn it into mesh phase (while held or seated), lower it down the shaft (fraction of the way while on the
 axis), success. Sparse reward: 1 on success.
 Figures in info: ``seat_height_m`` (gear's lower face above the shoulder), ``lateral_error_m`` (gear axis to shaft
 axis), ``mesh_error_m``, ``meshing``.
 Randomized per episode: gear position and yaw on the bench, fixture position (±3 cm), the fixed gear's angle
-(any), gear mass (20-80 g, printed plastic to light alloy; inertia scales with it) and gear friction (0.3-0.7).
+(any), gear mass (150-300 g, steel; the inertia scales with it) and gear friction (0.3-0.7).
 
 Contact choices:
 - Primitives only (MuJoCo collides a mesh as its convex hull): the gear's disk is a ring of boxes
@@ -29,10 +30,11 @@ Contact choices:
   must strike the part from close by: with the jaws striking a 28 mm hub from 46 mm, or meeting several geoms per
   face (an octagon of prisms, a ring of boxes with coplanar ends), the 70 N grasp chattered (contacts dropped for
   a substep, the jaws struck again 4 mm deep) and dropped the gear on one episode in ten.
-- The gear is steel (7850 kg/m^3, 120-250 g): at IndustReal's 1000 kg/m^3 (20 g here) the jaws' soft contacts
-  sink several millimetres into the hub and the part is squeezed out. Box teeth are not involutes: they are 0.35 of the circular pitch wide
-  (standard teeth are 0.5) and the centre distance is 0.5 mm over nominal, which leaves ~2.8 mm of backlash along
-  the pitch circle, so straight flanks roll through mesh without jamming.
+- The gear is steel (7850 kg/m^3, 150-300 g): at IndustReal's 1000 kg/m^3 (about 30 g here) the jaws' soft
+  contacts sink several millimetres into the hub and squeeze the part out.
+- Box teeth are not involutes: they are 0.35 of the circular pitch wide (standard teeth are 0.5) and the centre
+  distance is 0.5 mm over nominal, which leaves ~2.8 mm of backlash along the pitch circle, so straight flanks
+  roll through mesh without jamming.
 - The loose gear's teeth end below in a 90 degree ridge, the fixed gear's above: a tooth that lands up to a tooth
   width off its gap slides in, and the fixed gear, free on its hinge (light damping, 5e-5 N m s/rad), turns out of
   the way. The expert still turns the wrist to bring the gear into mesh phase before it lowers.
@@ -82,8 +84,10 @@ HUB_ACROSS_FLATS_M = 0.028
 GRIP_ACROSS_M = 0.036
 GRIP_FROM_Z_M = 0.012
 BORE_RADIUS_M = 0.007
-FIXED_FACE_M = 0.009
-FIXED_BASE_Z_M = SEAT_Z_M - 0.001  # its top is 2 mm below the loose gear's, clear of the fingertips
+FIXED_FACE_M = GEAR_FACE_M
+#: the fixed gear stands higher than a seated gear by a ridge and 0.5 mm: each gear's ridges then face only the
+#: other's straight flanks' ends, never a flank, so driving the mesh does not ramp the loose gear up its shaft
+FIXED_BASE_Z_M = SEAT_Z_M + TOOTH_WIDTH_M / 2 + 0.0005
 GEAR_DENSITY_KG_M3 = 7850.0  # steel; IndustReal's printed gears (1000) are too light for 70 N jaws (see below)
 GEAR_CONTACT = parts.Contact(friction=(0.5, 0.005, 0.0001))
 FIXTURE_CONTACT = parts.Contact(friction=(0.3, 0.005, 0.0001))
