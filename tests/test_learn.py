@@ -6,13 +6,14 @@ import json
 
 import numpy as np
 import pytest
+import torch
 
 pytest.importorskip("stable_baselines3")
 pytest.importorskip("yaml")
 
 from embodia.agents.evaluate import run_episodes
 from embodia.agents.learn import train as training
-from embodia.agents.learn.bc import train_bc
+from embodia.agents.learn.bc import ACTION_TARGET_LIMIT, demo_stats, policy_inputs, train_bc
 from embodia.agents.learn.config import ALGOS, ConfigError, TrainConfig, load_config
 from embodia.agents.learn.dataset import DatasetError, load_demonstrations
 from embodia.agents.learn.networks import SB3Policy
@@ -157,3 +158,27 @@ def test_cli_train_and_eval(tmp_path, reach_demos, capsys):
     config.write_text("bc_epochs: 1.5\n")
     assert main(["train", REACH, "--algo", "bc", "--config", str(config), "--out", str(tmp_path / "x")]) == 2
     assert "bc_epochs=1.5 has type float, expected int" in capsys.readouterr().err
+
+
+def test_demo_sac_mixes_demonstrations_into_batches_and_pulls_the_actor_to_them(tmp_path, reach_demos):
+    config = TrainConfig(learning_starts=10_000, demos=str(reach_demos), demo_episodes=20, demo_fraction=0.25, **TINY)
+    env = training.EmbodiaVecEnv(REACH, 4, 0, **training.env_kwargs(config))
+    demos = training._load_demos(REACH, config)
+    model = training.build_model("sac+demos", config, env, demo_stats(demos, config), tmp_path, 0)
+    training.attach_demonstrations(model, demos, config)
+    model.learn(200)  # fills the buffer; learning_starts keeps it from training
+    demo_obs = policy_inputs(demos, model.observation_space)
+    batch = model.replay_buffer.sample(64)
+    observations = batch.observations.numpy()
+    from_demos = [bool((demo_obs == row).all(axis=1).any()) for row in observations]
+    assert from_demos == [False] * 48 + [True] * 16  # exactly demo_fraction of the batch, at its end
+
+    def demo_error() -> float:
+        with torch.no_grad():
+            predicted = model.actor(torch.as_tensor(demo_obs), deterministic=True).numpy()
+        return float(np.mean((predicted - np.clip(demos.actions, -ACTION_TARGET_LIMIT, ACTION_TARGET_LIMIT)) ** 2))
+
+    before = demo_error()
+    model.demo_bc_steps = 1.0
+    model.train(gradient_steps=200, batch_size=64)
+    assert demo_error() < 0.8 * before  # the behaviour-cloning steps moved the actor towards the expert

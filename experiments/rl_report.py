@@ -1,0 +1,135 @@
+"""Write the reinforcement-learning results (figures 2 and 3 of issue 4) from finished grid runs.
+
+    python experiments/train_grid.py --tasks Reach --methods sac_her --seeds 0
+    python experiments/train_grid.py --tasks BinPicking --methods sac sac+demos --seeds 0
+    python experiments/rl_report.py
+
+Reads ``runs/grid/<Task>-<method>-s<seed>`` (``eval.json`` and ``curve.csv``) for the RL methods only, so that it
+does not collide with the behaviour-cloning table, and writes ``experiments/results/learning_rl.md`` and one
+``learning_rl_<Task>.png`` per task: success rate against environment steps (equal-budget comparison) and
+against training wall-clock (the time-to-90% figure).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from train_grid import RESULTS, RUNS, collect_results
+
+RL_METHODS = ("sac", "sac_her", "sac+demos", "td3", "ppo")
+TARGET_SUCCESS = 0.9
+
+
+def read_curve_with_wall(run_dir: Path) -> np.ndarray:
+    """Rows of (env steps, wall-clock s, success rate) from a run's ``curve.csv``."""
+    path = run_dir / "curve.csv"
+    if not path.exists():
+        return np.zeros((0, 3))
+    rows = [line.split(",") for line in path.read_text().splitlines()[1:]]
+    return np.array([(float(r[0]), float(r[1]), float(r[2])) for r in rows]).reshape(-1, 3)
+
+
+def first_reaching(curve: np.ndarray, rate: float) -> tuple[float, float] | None:
+    """(env steps, wall-clock s) of the first evaluation point at or above ``rate``; None if never."""
+    hit = np.flatnonzero(curve[:, 2] >= rate)
+    return (curve[hit[0], 0], curve[hit[0], 1]) if len(hit) else None
+
+
+def rl_groups(runs: Path) -> dict[tuple[str, str], list[dict]]:
+    groups = {key: results for key, results in collect_results(runs).items() if key[1] in RL_METHODS}
+    for (task, method), results in groups.items():
+        for result in results:
+            result["curve3"] = read_curve_with_wall(runs / f"{task}-{method}-s{result['seed']}")
+    return groups
+
+
+def write_table(groups: dict[tuple[str, str], list[dict]], out: Path) -> None:
+    lines = [
+        "# Reinforcement-learning results",
+        "",
+        "Regenerate (2-core x86-64, no GPU, shared with other jobs; torch on 1 thread):",
+        "",
+        "```bash",
+        "python experiments/train_grid.py --tasks Reach --methods sac_her --seeds 0",
+        "python experiments/train_grid.py --tasks BinPicking --methods sac sac+demos --seeds 0",
+        "python experiments/rl_report.py",
+        "```",
+        "",
+        "Final success rate on 100 (Reach) or 50 (BinPicking) evaluation episodes seeded 1,000,000 + k; the curves",
+        "(`learning_rl_<Task>.png`) evaluate 20-50 episodes every `eval_every` steps. Wall-clock is the whole",
+        "training time of one seed (environment steps, gradient steps and the periodic evaluations).",
+        f"'first >= {TARGET_SUCCESS:.0%}' is the first curve point at or above {TARGET_SUCCESS:.0%} success.",
+        "",
+        f"| task | method | seeds | final success | per seed | env steps | wall-clock per seed | "
+        f"first >= {TARGET_SUCCESS:.0%} (steps, wall-clock) |",
+        "|---|---|---:|---:|---|---:|---:|---|",
+    ]
+    for (task, method), results in sorted(groups.items()):
+        rates = np.array([r["success_rate"] for r in results])
+        walls = np.array([r["train_wall_s"] for r in results])
+        per_seed = ", ".join(f"{v:.0%}" for v in rates)
+        steps = int(np.mean([r["env_steps"] for r in results]))
+        reached = [first_reaching(r["curve3"], TARGET_SUCCESS) for r in results]
+        reached_text = "; ".join("never" if hit is None else f"{hit[0]:,.0f} steps, {hit[1]:.0f} s" for hit in reached)
+        lines.append(
+            f"| {task} | {method} | {len(results)} | **{rates.mean():.1%} ± {rates.std():.1%}** | [{per_seed}] "
+            f"| {steps:,} | {walls.mean():.0f} s | {reached_text} |"
+        )
+    out.write_text("\n".join(lines) + "\n")
+
+
+def plot(groups: dict[tuple[str, str], list[dict]], results_dir: Path) -> list[Path]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    written = []
+    for task in sorted({t for t, _ in groups}):
+        fig, (by_steps, by_wall) = plt.subplots(1, 2, figsize=(10, 3.6), dpi=100)
+        for (t, method), results in sorted(groups.items()):
+            if t != task:
+                continue
+            for result in results:
+                curve = result["curve3"]
+                label = f"{method} s{result['seed']}"
+                (line,) = by_steps.plot(curve[:, 0], curve[:, 2], label=label)
+                by_wall.plot(curve[:, 1] / 60.0, curve[:, 2], color=line.get_color(), label=label)
+        by_steps.set_xlabel("environment steps")
+        by_wall.set_xlabel("training wall-clock (min)")
+        for ax in (by_steps, by_wall):
+            ax.set_ylabel("success rate")
+            ax.set_ylim(-0.02, 1.02)
+            ax.axhline(TARGET_SUCCESS, color="grey", lw=0.8, ls="--")
+            ax.grid(alpha=0.3)
+            ax.legend(loc="best", fontsize=8)
+        fig.suptitle(f"{task}: success rate on fixed evaluation seeds")
+        fig.tight_layout()
+        path = results_dir / f"learning_rl_{task}.png"
+        fig.savefig(path)
+        plt.close(fig)
+        written.append(path)
+    return written
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=Path, default=RUNS)
+    parser.add_argument("--results", type=Path, default=RESULTS)
+    args = parser.parse_args(argv)
+    groups = rl_groups(args.runs)
+    args.results.mkdir(parents=True, exist_ok=True)
+    write_table(groups, args.results / "learning_rl.md")
+    for path in plot(groups, args.results):
+        print(f"wrote {path}")
+    print(f"wrote {args.results / 'learning_rl.md'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
