@@ -246,7 +246,7 @@ class GearAssembly(Task):
             point="down",
             density_kg_m3=GEAR_DENSITY_KG_M3,
         )
-        builder.add_camera("front", pos=(0.95, -0.35, 1.08), target=(0.5, -0.02, 0.8), fovy_deg=40)
+        builder.add_camera("front", pos=(0.8, -0.3, 1.02), target=(0.5, -0.02, 0.79), fovy_deg=40)
         builder.add_camera("side", pos=(0.55, -0.9, 1.1), target=(0.52, 0.1, 0.78), fovy_deg=45)
         builder.add_camera("top", pos=(0.5, 0.0, 1.9), target=(0.5, 0.0, 0.75), fovy_deg=50)
         return builder
