@@ -33,15 +33,20 @@ class BCHistory:
 
 
 def make_policy(
-    observation_space: spaces.Space, action_space: spaces.Box, config: TrainConfig, stats: dict[str, list[float]]
+    observation_space: spaces.Space,
+    action_space: spaces.Box,
+    config: TrainConfig,
+    stats: dict[str, list[float]],
+    extractor_class: type[NormalizedExtractor] = NormalizedExtractor,
 ) -> SACPolicy:
-    """The network class shared by BC and SAC: an SB3 SAC policy with the normalising extractor."""
+    """The network class shared by BC and SAC: an SB3 SAC policy with the normalising extractor (or a subclass
+    that appends features, e.g. ``features.YawFeaturesExtractor``)."""
     return SACPolicy(
         observation_space,
         action_space,
         lr_schedule=lambda _: config.learning_rate,
         net_arch=list(config.net_arch),
-        features_extractor_class=NormalizedExtractor,
+        features_extractor_class=extractor_class,
         features_extractor_kwargs=dict(stats),
     )
 
@@ -85,13 +90,14 @@ def train_bc(
     config: TrainConfig,
     seed: int,
     on_epoch: Any = None,
+    extractor_class: type[NormalizedExtractor] = NormalizedExtractor,
 ) -> tuple[SACPolicy, BCHistory]:
     """Fit a policy to ``demos``; ``on_epoch(epoch, train_loss, holdout_loss)`` reports progress."""
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     inputs = policy_inputs(demos, observation_space)
     stats = demo_stats(demos, config)
-    policy = make_policy(observation_space, action_space, config, stats)
+    policy = make_policy(observation_space, action_space, config, stats, extractor_class)
     policy.set_training_mode(True)
     targets = np.clip(demos.actions, -ACTION_TARGET_LIMIT, ACTION_TARGET_LIMIT).astype(np.float32)
     train_rows, held_rows = holdout_split(demos, config.bc_holdout_fraction, rng)
