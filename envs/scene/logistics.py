@@ -11,6 +11,7 @@ from collections.abc import Sequence
 import mujoco
 import numpy as np
 
+from embodia.envs.scene import props
 from embodia.envs.scene.builder import GEOM, SceneBuilder
 
 #: Contact for fixtures parts rest on: stiffer than MuJoCo's default (0.02 s) so stacks do not sink.
@@ -204,33 +205,5 @@ def add_sorting_bin(
     wall_height_m: float,
     material: str,
 ) -> mujoco.MjsBody:
-    """An open bin (floor and four walls, boxes: meshes would collide as their filled convex hull)."""
-    hx, hy = inner_half_xy
-    wall = 0.006
-    body = builder.world.add_body(name=name, pos=list(pos))
-    body.add_geom(
-        name=f"{name}_floor",
-        type=GEOM.mjGEOM_BOX,
-        pos=[0, 0, wall / 2],
-        size=[hx + wall, hy + wall, wall / 2],
-        material=material,
-        solref=FIXTURE_SOLREF,
-    )
-    z = wall + wall_height_m / 2
-    for i, (px, py, sx, sy) in enumerate(
-        (
-            (hx + wall / 2, 0, wall / 2, hy + wall),
-            (-hx - wall / 2, 0, wall / 2, hy + wall),
-            (0, hy + wall / 2, hx, wall / 2),
-            (0, -hy - wall / 2, hx, wall / 2),
-        )
-    ):
-        body.add_geom(
-            name=f"{name}_wall{i}",
-            type=GEOM.mjGEOM_BOX,
-            pos=[px, py, z],
-            size=[sx, sy, wall_height_m / 2],
-            material=material,
-            solref=FIXTURE_SOLREF,
-        )
-    return body
+    """An open bin fixed in the world (the kitting bin's geometry, 6 mm walls, not a mocap body)."""
+    return props.add_open_box(builder, name, pos, inner_half_xy, wall_height_m, 0.006, material, mocap=False)
