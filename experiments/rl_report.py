@@ -1,8 +1,10 @@
 """Write the reinforcement-learning results (figures 2 and 3 of issue 4) from finished grid runs.
 
-    python experiments/train_grid.py --tasks Reach --methods sac_her --seeds 0
-    python experiments/train_grid.py --tasks BinPicking --methods sac sac+demos --seeds 0
+    python experiments/train_grid.py --tasks Reach --methods sac_her --seeds 0 --results /tmp/grid
+    python experiments/train_grid.py --tasks BinPicking --methods sac+demos sac --seeds 0 --results /tmp/grid
     python experiments/rl_report.py
+
+(``--results /tmp/grid`` keeps the grid's own table, which lists every method, out of ``experiments/results``.)
 
 Reads ``runs/grid/<Task>-<method>-s<seed>`` (``eval.json`` and ``curve.csv``) for the RL methods only, so that it
 does not collide with the behaviour-cloning table, and writes ``experiments/results/learning_rl.md`` and one
@@ -55,8 +57,8 @@ def write_table(groups: dict[tuple[str, str], list[dict]], out: Path) -> None:
         "Regenerate (2-core x86-64, no GPU, shared with other jobs; torch on 1 thread):",
         "",
         "```bash",
-        "python experiments/train_grid.py --tasks Reach --methods sac_her --seeds 0",
-        "python experiments/train_grid.py --tasks BinPicking --methods sac sac+demos --seeds 0",
+        "python experiments/train_grid.py --tasks Reach --methods sac_her --seeds 0 --results /tmp/grid",
+        "python experiments/train_grid.py --tasks BinPicking --methods sac+demos sac --seeds 0 --results /tmp/grid",
         "python experiments/rl_report.py",
         "```",
         "",
