@@ -36,7 +36,7 @@ def demo_folder(task: str) -> Path:
     return folder
 
 
-def run_one(task: str, seed: int, iterations: int, episodes: int) -> dict:
+def run_one(task: str, seed: int, iterations: int, episodes: int, every_round: bool) -> dict:
     import dataclasses
 
     import torch
@@ -60,6 +60,8 @@ def run_one(task: str, seed: int, iterations: int, episodes: int) -> dict:
     started = time.perf_counter()
 
     def on_iteration(i: int, policy, history) -> None:
+        if not (every_round or i in (0, iterations)):
+            return
         result = evaluate_success(env_id, SB3Policy(policy), config.final_eval_episodes, config.eval_seed, 20,
                                   env_kwargs(config))  # fmt: skip
         evaluations.append({"iteration": i, "success_rate": result["success_rate"],
@@ -122,6 +124,7 @@ def main() -> None:
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--iterations", type=int, default=4, help="DAgger rounds after the initial BC fit")
     parser.add_argument("--episodes", type=int, default=32, help="expert-labelled rollouts per DAgger round")
+    parser.add_argument("--every-round", action="store_true", help="evaluate after every round, not first and last")
     parser.add_argument("--report-only", action="store_true")
     args = parser.parse_args()
     if not args.report_only:
@@ -130,7 +133,7 @@ def main() -> None:
                 if (RUNS / f"{task}-s{seed}.json").exists():
                     print(f"{task} s{seed}: done already", flush=True)
                     continue
-                run_one(task, seed, args.iterations, args.episodes)
+                run_one(task, seed, args.iterations, args.episodes, args.every_round)
     print(write_table("python experiments/bc_dagger.py --tasks BinPicking Handover --seeds 0 1 2"))
 
 

@@ -64,13 +64,13 @@ def test_an_expert_that_believes_it_released_a_part_lying_elsewhere_starts_over(
 def test_dagger_aggregates_relabelled_rollouts_and_refits():
     initial, _ = relabelled_rollouts(BIN, StandStill(), 1.0, 2, seed=0, num_envs=2, env_kwargs=SHORT)
     env = BatchedEnv(TASKS[BIN].task, 1, obs_mode="flat", **SHORT)
-    config = TrainConfig(net_arch=[32, 32], bc_epochs=20, bc_patience=20, bc_holdout_fraction=0.0, env_kwargs=SHORT)
+    config = TrainConfig(net_arch=[32, 32], bc_epochs=150, bc_patience=150, bc_holdout_fraction=0.0, env_kwargs=SHORT)
     seen = []
     _, history = train_dagger(BIN, initial, env.single_observation_space, env.single_action_space, config,
                                    seed=0, iterations=2, episodes_per_iteration=2, num_envs=2,
                                    on_iteration=lambda i, p, h: seen.append(i))  # fmt: skip
     assert seen == [0, 1, 2]
-    assert history.transitions == [60, 90, 120]
+    assert history.transitions == [30, 60, 90]
     assert history.beta == [1.0, 0.5, 0.25]
     for fit in history.bc:  # every refit learns: its loss falls well below the untrained network's
         assert fit.train_loss[-1] < 0.5 * fit.train_loss[0]

@@ -1,11 +1,13 @@
 """Yaw features for grasping parts with a rotational symmetry (BinPicking).
 
 The jaw must be turned square to the part before the grasp, to the equivalent yaw (period pi/2 for a cube,
-pi for a block) nearest joint 7's mid-range. From the raw quaternions that target is a folded, discontinuous
-function an MLP fitted to 100 demonstrations does not learn: the cloned policy descends without turning and
-closes beside the part. These features give the policy the part's yaw relative to the jaw's neutral heading
-as sin/cos of its multiples (continuous across the fold) and the jaw's own offset from neutral, all computed
-from the observation; the network still has to learn which multiple applies to which part.
+pi for a block) nearest joint 7's mid-range, and the part turned square to its pocket before release. From the
+raw quaternions those targets are folded, discontinuous functions an MLP fitted to 100 demonstrations does not
+learn: the cloned policy descends without turning and closes beside the part. These features give the policy
+the yaws that matter as sin/cos of their multiples (continuous across the fold): the part's yaw relative to
+the jaw's neutral heading at the home pose and at the TCP's current heading, and the jaw's yaw relative to the
+part; plus the jaw's offset from both neutral headings. All are computed from the observation; the network
+still has to learn which multiple applies to which part and phase.
 """
 
 from __future__ import annotations
@@ -17,10 +19,12 @@ from gymnasium import spaces
 
 from embodia.agents.learn.networks import NormalizedExtractor
 
-#: jaw yaw with joint 7 mid-range, relative to the base's heading to the TCP (as the BinPicking expert uses it)
+#: jaw yaw with joint 7 mid-range, relative to the base's heading to the TCP (as the BinPicking expert uses it);
+#: the home pose's TCP heading is 0, so this is also the neutral jaw yaw at the start of every episode
 NEUTRAL_JAW_YAW_RAD = -0.785
 HARMONICS = (1.0, 2.0, 4.0)
 REQUIRED = ("task.part_quat", "robot.tcp_quat", "robot.tcp_pos")
+FEATURES = 3 * 2 * len(HARMONICS) + 2
 
 
 def _wrap(angle: torch.Tensor) -> torch.Tensor:
@@ -28,13 +32,13 @@ def _wrap(angle: torch.Tensor) -> torch.Tensor:
 
 
 class YawFeaturesExtractor(NormalizedExtractor):
-    """The normalised observation followed by 2 * len(HARMONICS) + 3 yaw features (needs a Dict observation)."""
+    """The normalised observation followed by ``FEATURES`` yaw features (needs a Dict observation)."""
 
     def __init__(self, observation_space: spaces.Space, **stats: Any):
         if not isinstance(observation_space, spaces.Dict) or any(k not in observation_space.spaces for k in REQUIRED):
             raise ValueError(f"YawFeaturesExtractor needs a Dict observation with {', '.join(REQUIRED)}")
         super().__init__(observation_space, **stats)
-        self._features_dim += 2 * len(HARMONICS) + 3
+        self._features_dim += FEATURES
 
     def forward(self, observations: Any) -> torch.Tensor:
         base = super().forward(observations)
@@ -43,9 +47,9 @@ class YawFeaturesExtractor(NormalizedExtractor):
         w, x, y, z = observations["robot.tcp_quat"].unbind(1)
         jaw_yaw = torch.atan2(1 - 2 * (x * x + z * z), 2 * (x * y - w * z))  # the hand's y axis in the xy plane
         tcp = observations["robot.tcp_pos"]
-        neutral = NEUTRAL_JAW_YAW_RAD + torch.atan2(tcp[:, 1], tcp[:, 0])
-        part_rel = part_yaw + torch.pi / 2 - neutral
-        jaw_rel = _wrap(jaw_yaw - neutral)
-        harmonics = [f(k * part_rel) for k in HARMONICS for f in (torch.sin, torch.cos)]
-        extra = torch.stack([*harmonics, jaw_rel, torch.sin(jaw_rel), torch.cos(jaw_rel)], dim=1)
+        here = NEUTRAL_JAW_YAW_RAD + torch.atan2(tcp[:, 1], tcp[:, 0])
+        angles = (part_yaw + torch.pi / 2 - NEUTRAL_JAW_YAW_RAD, part_yaw + torch.pi / 2 - here, jaw_yaw - part_yaw)
+        harmonics = [f(k * angle) for angle in angles for k in HARMONICS for f in (torch.sin, torch.cos)]
+        offsets = (_wrap(jaw_yaw - NEUTRAL_JAW_YAW_RAD), _wrap(jaw_yaw - here))
+        extra = torch.stack([*harmonics, *offsets], dim=1)
         return torch.cat([base, extra], dim=1)
