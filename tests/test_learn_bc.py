@@ -81,3 +81,28 @@ def test_dagger_aggregates_relabelled_rollouts_and_refits():
 def test_bad_beta_is_refused():
     with pytest.raises(ValueError, match=r"beta=1\.5"):
         relabelled_rollouts(BIN, StandStill(), 1.5, 2, seed=0)
+
+
+def test_yaw_features_match_the_experts_angles():
+    import torch
+
+    from embodia.agents.experts import motion
+    from embodia.agents.experts.bin_picking import quat_yaw
+    from embodia.agents.learn.features import FEATURES, NEUTRAL_JAW_YAW_RAD, YawFeaturesExtractor
+
+    env = BatchedEnv(TASKS[BIN].task, 3, obs_mode="dict")
+    env.reset(np.arange(3), [0, 1, 2])
+    obs, *_, info = env.step(np.random.default_rng(0).uniform(-1, 1, (3, 7)))
+    extractor = YawFeaturesExtractor(env.single_observation_space)
+    features = extractor({k: torch.as_tensor(v, dtype=torch.float32) for k, v in obs.items()}).numpy()
+    assert features.shape == (3, extractor.features_dim)
+    jaw = motion.jaw_yaw(info["state"]["tcp_xmat"])
+    np.testing.assert_allclose(features[:, -2], motion.wrap(jaw - NEUTRAL_JAW_YAW_RAD, 2 * np.pi), atol=1e-5)
+    part = quat_yaw(info["state"]["part_quat"])
+    first_angle = part + np.pi / 2 - NEUTRAL_JAW_YAW_RAD  # harmonic 1 of the first angle: sin, cos
+    size = features.shape[1] - FEATURES
+    expected = np.column_stack([np.sin(first_angle), np.cos(first_angle)])
+    np.testing.assert_allclose(features[:, size : size + 2], expected, atol=1e-5)
+    with pytest.raises(ValueError, match="needs a Dict observation"):
+        YawFeaturesExtractor(BatchedEnv(TASKS[BIN].task, 1, obs_mode="flat").single_observation_space)
+    env.close()
