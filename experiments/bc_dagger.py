@@ -24,6 +24,8 @@ RUNS = ROOT / "runs" / "bc"
 DEMOS = ROOT / "runs" / "demos"
 #: tasks whose policy also sees the yaw features of agents/learn/features.py (obs_mode: dict in their config)
 YAW_FEATURE_TASKS = ("BinPicking",)
+#: validation episodes (which pick the DAgger round) are seeded from here, disjoint from demos, rollouts, evaluation
+VALIDATION_SEED = 2_000_000
 
 
 def demo_folder(task: str) -> Path:
@@ -36,7 +38,7 @@ def demo_folder(task: str) -> Path:
     return folder
 
 
-def run_one(task: str, seed: int, iterations: int, episodes: int, every_round: bool) -> dict:
+def run_one(task: str, seed: int, iterations: int, episodes: int, every_round: bool, validation_episodes: int) -> dict:
     import dataclasses
 
     import torch
@@ -59,26 +61,40 @@ def run_one(task: str, seed: int, iterations: int, episodes: int, every_round: b
     evaluations: list[dict] = []
     started = time.perf_counter()
 
+    best: dict = {"validation": -1.0}
+
+    def success(policy, episodes: int, eval_seed: int) -> float:
+        result = evaluate_success(env_id, SB3Policy(policy), episodes, eval_seed, 20, env_kwargs(config))
+        return result["success_rate"]
+
     def on_iteration(i: int, policy, history) -> None:
-        if not (every_round or i in (0, iterations)):
-            return
-        result = evaluate_success(env_id, SB3Policy(policy), config.final_eval_episodes, config.eval_seed, 20,
-                                  env_kwargs(config))  # fmt: skip
-        evaluations.append({"iteration": i, "success_rate": result["success_rate"],
-                            "labelled_episodes": int(sum(history.rollout_episodes[1:])),
-                            "rollout_success": history.rollout_success[-1], "transitions": history.transitions[-1],
-                            "wall_s": round(time.perf_counter() - started, 1)})  # fmt: skip
-        print(f"{task} s{seed} iteration {i}: {evaluations[-1]}", flush=True)
+        row = {"iteration": i, "validation_success": success(policy, validation_episodes, VALIDATION_SEED),
+               "labelled_episodes": int(sum(history.rollout_episodes[1:])),
+               "rollout_success": history.rollout_success[-1], "transitions": history.transitions[-1]}  # fmt: skip
+        if i == 0 or every_round:
+            row["success_rate"] = success(policy, config.final_eval_episodes, config.eval_seed)
+        row["wall_s"] = round(time.perf_counter() - started, 1)
+        evaluations.append(row)
+        if row["validation_success"] > best["validation"]:
+            best.update(validation=row["validation_success"], policy=policy, row=row)
+        print(f"{task} s{seed} iteration {i}: {row}", flush=True)
 
     extractor = YawFeaturesExtractor if task in YAW_FEATURE_TASKS else NormalizedExtractor
-    policy, _ = train_dagger(env_id, demos, probe.single_observation_space, probe.single_action_space, config, seed,
-                             iterations, episodes, on_iteration=on_iteration, extractor_class=extractor)  # fmt: skip
+    train_dagger(env_id, demos, probe.single_observation_space, probe.single_action_space, config, seed, iterations,
+                 episodes, on_iteration=on_iteration, extractor_class=extractor)  # fmt: skip
+    chosen = best["row"]
+    selected = {"iteration": chosen["iteration"], "labelled_episodes": chosen["labelled_episodes"],
+                "validation_success": chosen["validation_success"],
+                "success_rate": success(best["policy"], config.final_eval_episodes, config.eval_seed),
+                "wall_s": round(time.perf_counter() - started, 1)}  # fmt: skip
+    print(f"{task} s{seed} selected: {selected}", flush=True)
     out = RUNS / f"{task}-s{seed}"
     out.mkdir(parents=True, exist_ok=True)
-    policy.save(out / "policy.zip")
+    best["policy"].save(out / "policy.zip")
     record = {"task": task, "seed": seed, "iterations": iterations, "episodes_per_iteration": episodes,
               "eval_episodes": config.final_eval_episodes, "eval_seed": config.eval_seed,
-              "evaluations": evaluations}  # fmt: skip
+              "validation_episodes": validation_episodes, "validation_seed": VALIDATION_SEED,
+              "evaluations": evaluations, "selected": selected}  # fmt: skip
     (RUNS / f"{task}-s{seed}.json").write_text(json.dumps(record, indent=2))
     return record
 
@@ -92,7 +108,8 @@ def write_table(command: str) -> Path:
         "",
         "Initial data: 100 clean expert demonstrations (seeds 0..99). DAgger round i rolls out the mixture that",
         "lets the expert act with probability 0.5^i (per step), labels every visited state with the scripted",
-        "expert's action, aggregates and refits from scratch. Success on the same 100 evaluation episodes",
+        "expert's action, aggregates and refits from scratch; the round with the best validation success is kept.",
+        "Success on the same 100 evaluation episodes",
         "(seeds 1,000,000 + k) for every row; mean ± standard deviation over seeds, per-seed values in brackets.",
         "",
         "| task | method | seeds | success rate | per seed | expert-labelled rollouts | wall-clock per seed |",
@@ -101,18 +118,23 @@ def write_table(command: str) -> Path:
     for task in sorted({r["task"] for r in records}):
         runs = [r for r in records if r["task"] == task]
         for label, pick in (("BC, 100 demos", lambda r: r["evaluations"][0]),
-                            ("BC + DAgger", lambda r: r["evaluations"][-1])):  # fmt: skip
+                            ("BC + DAgger", lambda r: r["selected"])):  # fmt: skip
             rows = [pick(r) for r in runs]
             rates = np.array([row["success_rate"] for row in rows]) * 100
             labelled = sorted({row["labelled_episodes"] for row in rows})
-            wall = np.mean([row["wall_s"] for row in rows])
+            wall = np.mean([row["wall_s"] for row in rows])  # includes the validation and evaluation episodes
             lines.append(f"| {task} | {label} | {len(rows)} | **{rates.mean():.1f}% ± {rates.std():.1f}%** | "
                          f"[{', '.join(f'{x:.0f}%' for x in rates)}] | {'/'.join(map(str, labelled))} | "
                          f"{wall:.0f} s |")  # fmt: skip
-    lines += ["", "Per DAgger round (success of the refitted policy; rollout success is of the mixture):", ""]
+    lines += [
+        "",
+        "Validation success (30 episodes seeded 2,000,000 + k) after each round; the round with the best",
+        "validation success is the one evaluated (Ross et al. 2011 return the best policy of the sequence):",
+        "",
+    ]
     for r in records:
-        steps = ", ".join(f"{e['iteration']}: {e['success_rate']:.0%}" for e in r["evaluations"])
-        lines.append(f"- {r['task']} seed {r['seed']}: {steps}")
+        steps = ", ".join(f"{e['iteration']}: {e['validation_success']:.0%}" for e in r["evaluations"])
+        lines.append(f"- {r['task']} seed {r['seed']}: {steps}; selected round {r['selected']['iteration']}")
     path = RESULTS / "learning_bc.md"
     path.write_text("\n".join(lines) + "\n")
     return path
@@ -122,8 +144,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tasks", nargs="+", default=["BinPicking", "Handover"])
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
-    parser.add_argument("--iterations", type=int, default=4, help="DAgger rounds after the initial BC fit")
+    parser.add_argument("--iterations", type=int, default=3, help="DAgger rounds after the initial BC fit")
     parser.add_argument("--episodes", type=int, default=32, help="expert-labelled rollouts per DAgger round")
+    parser.add_argument("--validation", type=int, default=30, help="validation episodes that pick the round")
     parser.add_argument("--every-round", action="store_true", help="evaluate after every round, not first and last")
     parser.add_argument("--report-only", action="store_true")
     args = parser.parse_args()
@@ -133,7 +156,7 @@ def main() -> None:
                 if (RUNS / f"{task}-s{seed}.json").exists():
                     print(f"{task} s{seed}: done already", flush=True)
                     continue
-                run_one(task, seed, args.iterations, args.episodes, args.every_round)
+                run_one(task, seed, args.iterations, args.episodes, args.every_round, args.validation)
     print(write_table("python experiments/bc_dagger.py --tasks BinPicking Handover --seeds 0 1 2"))
 
 
