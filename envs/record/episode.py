@@ -16,6 +16,7 @@ Arrays (``T`` steps, so ``T + 1`` observations including the reset one):
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import zipfile
@@ -41,7 +42,12 @@ class EpisodeFileError(ValueError):
 
 
 def package_versions() -> dict[str, str]:
-    """Versions that decide whether a recording replays bit-exactly."""
+    """Versions that decide whether a recording replays bit-exactly (looked up once per process)."""
+    return dict(_package_versions())
+
+
+@functools.lru_cache(maxsize=1)
+def _package_versions() -> dict[str, str]:
     versions = {}
     for name in ("embodia", "mujoco", "numpy"):
         try:

@@ -356,6 +356,8 @@ class EpisodeRecorder:
         rows = [first, *steps]
 
         def column(name: str, source: list[dict[str, np.ndarray]]) -> np.ndarray:
+            if self.env.num_sims == 1:  # the whole row is the simulation's: one stack, no per-row indexing
+                return np.stack([r[name] for r in source])[:, 0]
             return np.stack([r[name][sim_id] for r in source])
 
         obs_keys = [k for k in first if k.startswith("obs/")]
