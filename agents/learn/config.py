@@ -40,6 +40,7 @@ class TrainConfig:
     gradient_steps: int = 4  # gradient steps per update
     tau: float = 0.005
     action_noise_std: float = 0.1  # TD3 Gaussian exploration noise
+    sac_ent_coef: str = "auto"  # SAC entropy coefficient: "auto", "auto_<initial value>" or a fixed number
     her: bool = False
     her_n_sampled_goal: int = 4
     # on-policy (PPO)
@@ -58,6 +59,7 @@ class TrainConfig:
     ignore_obs: list = field(default_factory=list)  # observation entries the policy does not see (flat/dict modes)
     demo_fraction: float = 0.25  # share of every SAC batch drawn from the demonstrations
     demo_bc_steps: float = 1.0  # behaviour-cloning steps on demonstrations per SAC gradient step (0: none)
+    actor_warmup_steps: int = 0  # sac+demos: first gradient steps train only the critic (the actor stays cloned)
     # bookkeeping
     checkpoint_every: int = 10_000
     eval_every: int = 10_000
@@ -81,11 +83,23 @@ class TrainConfig:
             raise ConfigError(f"net_arch={self.net_arch!r} must be a non-empty list of positive integers")
         if self.ignore_obs and self.obs_mode == "goal":
             raise ConfigError("ignore_obs works with obs_mode flat or dict, not goal")
+        if self.actor_warmup_steps < 0:
+            raise ConfigError(f"actor_warmup_steps={self.actor_warmup_steps!r} must be 0 or a positive integer")
+        ent = self.sac_ent_coef.removeprefix("auto").removeprefix("_")
+        if ent and not _is_positive_number(ent):
+            raise ConfigError(f"sac_ent_coef={self.sac_ent_coef!r} is not valid; valid: auto, auto_0.1, 0.05, ...")
         if self.her and self.obs_mode != "goal":
             raise ConfigError("her: true needs obs_mode: goal (achieved and desired goals in the observation)")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+
+def _is_positive_number(text: str) -> bool:
+    try:
+        return float(text) > 0
+    except ValueError:
+        return False
 
 
 def _type_ok(value: Any, expected: Any) -> bool:

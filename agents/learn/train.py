@@ -129,12 +129,14 @@ def build_model(algo: str, config: TrainConfig, env: EmbodiaVecEnv, stats: dict,
         action_dim = env.action_space.shape[0]
         noise = NormalActionNoise(np.zeros(action_dim), np.full(action_dim, config.action_noise_std))
         return TD3(policy, env, action_noise=noise, **off_policy, **common)
+    ent_coef = config.sac_ent_coef if config.sac_ent_coef.startswith("auto") else float(config.sac_ent_coef)
     if algo == "sac+demos":
         off_policy["replay_buffer_class"] = DemoReplayBuffer
-        model = SACWithDemos(policy, env, **off_policy, **common)
+        model = SACWithDemos(policy, env, ent_coef=ent_coef, **off_policy, **common)
         model.demo_bc_steps = config.demo_bc_steps
+        model.actor_warmup_steps = config.actor_warmup_steps
         return model
-    return SAC(policy, env, **off_policy, **common)
+    return SAC(policy, env, ent_coef=ent_coef, **off_policy, **common)
 
 
 def attach_demonstrations(model: SACWithDemos, demos: Demonstrations, config: TrainConfig) -> None:
@@ -148,6 +150,7 @@ def attach_demonstrations(model: SACWithDemos, demos: Demonstrations, config: Tr
         config.demo_fraction,
     )
     model.demo_bc_steps = config.demo_bc_steps
+    model.actor_warmup_steps = config.actor_warmup_steps
 
 
 # ---------------------------------------------------------------------------------------------- callbacks
@@ -314,6 +317,7 @@ def train(
             wall_before_s = json.loads(progress_path.read_text())["wall_s"]
         if algo == "sac+demos":
             model.demo_bc_steps = config.demo_bc_steps
+            model.actor_warmup_steps = config.actor_warmup_steps
     else:
         stats = demo_stats(demos, config) if demos is not None else _random_stats(env, seed)
         model = build_model(algo, config, env, stats, run_dir, seed)
