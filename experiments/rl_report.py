@@ -23,7 +23,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from train_grid import RESULTS, RUNS, collect_results
 
-RL_METHODS = ("sac", "sac_her", "sac+demos", "td3", "ppo")
+RL_ALGOS = ("sac", "sac+demos", "td3", "ppo")  # a method is <algo> or <algo>_<variant>
 TARGET_SUCCESS = 0.9
 
 
@@ -43,7 +43,7 @@ def first_reaching(curve: np.ndarray, rate: float) -> tuple[float, float] | None
 
 
 def rl_groups(runs: Path) -> dict[tuple[str, str], list[dict]]:
-    groups = {key: results for key, results in collect_results(runs).items() if key[1] in RL_METHODS}
+    groups = {key: results for key, results in collect_results(runs).items() if key[1].split("_")[0] in RL_ALGOS}
     for (task, method), results in groups.items():
         for result in results:
             result["curve3"] = read_curve_with_wall(runs / f"{task}-{method}-s{result['seed']}")

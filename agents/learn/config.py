@@ -60,6 +60,7 @@ class TrainConfig:
     demo_fraction: float = 0.25  # share of every SAC batch drawn from the demonstrations
     demo_bc_steps: float = 1.0  # behaviour-cloning steps on demonstrations per SAC gradient step (0: none)
     actor_warmup_steps: int = 0  # sac+demos: first gradient steps train only the critic (the actor stays cloned)
+    demo_policy_std: float = 0.0  # sac+demos: the cloned actor's initial action std before squashing (0: SB3's)
     # bookkeeping
     checkpoint_every: int = 10_000
     eval_every: int = 10_000
@@ -83,6 +84,8 @@ class TrainConfig:
             raise ConfigError(f"net_arch={self.net_arch!r} must be a non-empty list of positive integers")
         if self.ignore_obs and self.obs_mode == "goal":
             raise ConfigError("ignore_obs works with obs_mode flat or dict, not goal")
+        if self.demo_policy_std < 0:
+            raise ConfigError(f"demo_policy_std={self.demo_policy_std!r} must be 0 (keep) or a positive std")
         if self.actor_warmup_steps < 0:
             raise ConfigError(f"actor_warmup_steps={self.actor_warmup_steps!r} must be 0 or a positive integer")
         ent = self.sac_ent_coef.removeprefix("auto").removeprefix("_")

@@ -139,6 +139,13 @@ def build_model(algo: str, config: TrainConfig, env: EmbodiaVecEnv, stats: dict,
     return SAC(policy, env, ent_coef=ent_coef, **off_policy, **common)
 
 
+def set_initial_std(actor: torch.nn.Module, std: float) -> None:
+    """A state-independent starting std: the log-std head's weights zeroed, its bias log(std)."""
+    with torch.no_grad():
+        actor.log_std.weight.zero_()
+        actor.log_std.bias.fill_(float(np.log(std)))
+
+
 def attach_demonstrations(model: SACWithDemos, demos: Demonstrations, config: TrainConfig) -> None:
     space = model.observation_space
     model.replay_buffer.set_demonstrations(
@@ -324,6 +331,8 @@ def train(
         if algo == "sac+demos":
             bc_policy, _ = train_bc(demos, env.observation_space, env.action_space, config, seed)
             model.policy.actor.load_state_dict(bc_policy.actor.state_dict())
+            if config.demo_policy_std > 0:  # cloning fits only the mean; its std is still the untrained ~1
+                set_initial_std(model.policy.actor, config.demo_policy_std)
             attach_demonstrations(model, demos, config)
         record = run_record(env_id, algo, seed, config, _class_path(model.policy))
         (run_dir / "run.json").write_text(json.dumps(record, indent=2))
