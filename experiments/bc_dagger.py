@@ -109,10 +109,12 @@ def write_table(command: str) -> Path:
         "Initial data: 100 clean expert demonstrations (seeds 0..99). DAgger round i rolls out the mixture that",
         "lets the expert act with probability 0.5^i (per step), labels every visited state with the scripted",
         "expert's action, aggregates and refits from scratch; the round with the best validation success is kept.",
-        "Success on the same 100 evaluation episodes",
-        "(seeds 1,000,000 + k) for every row; mean ± standard deviation over seeds, per-seed values in brackets.",
+        "Every seed ran all rounds (3 x 32 labelled rollouts); the table counts the kept policy's.",
+        "Success on the same 100 evaluation episodes (seeds 1,000,000 + k) for every row; mean ± standard",
+        "deviation over seeds, per-seed values in brackets. Wall-clock per seed includes all rounds and the",
+        "validation and evaluation episodes. BinPicking's policy also sees yaw features (agents/learn/features.py).",
         "",
-        "| task | method | seeds | success rate | per seed | expert-labelled rollouts | wall-clock per seed |",
+        "| task | method | seeds | success rate | per seed | labelled rollouts kept | wall-clock per seed |",
         "|---|---|---:|---:|---|---:|---:|",
     ]
     for task in sorted({r["task"] for r in records}):
