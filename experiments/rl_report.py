@@ -50,6 +50,16 @@ def rl_groups(runs: Path) -> dict[tuple[str, str], list[dict]]:
     return groups
 
 
+METHOD_NOTES = {
+    "sac": "SAC from scratch, dense reward (`<Task>-sac.yaml`)",
+    "sac_her": "SAC + HER, goal observations, sparse goal reward, 1 gradient step per env step (`Reach-sac_her.yaml`)",
+    "sac+demos": "SAC started from the BC policy, 25% of each batch from 100 demos, 1 BC step per SAC step",
+    "sac+demos_warm": "sac+demos, actor held at the BC policy for the first 2,000 gradient steps, initial entropy 0.01",
+    "sac+demos_warmbc4": "sac+demos_warm with 4 BC steps per SAC gradient step",
+    "sac+demos_warmstd": "sac+demos_warm with the cloned actor's starting action std set to 0.2",
+}
+
+
 def write_table(groups: dict[tuple[str, str], list[dict]], out: Path) -> None:
     lines = [
         "# Reinforcement-learning results",
@@ -65,23 +75,27 @@ def write_table(groups: dict[tuple[str, str], list[dict]], out: Path) -> None:
         "Final success rate on 100 (Reach) or 50 (BinPicking) evaluation episodes seeded 1,000,000 + k; the curves",
         "(`learning_rl_<Task>.png`) evaluate 20-50 episodes every `eval_every` steps. Wall-clock is the whole",
         "training time of one seed (environment steps, gradient steps and the periodic evaluations).",
-        f"'first >= {TARGET_SUCCESS:.0%}' is the first curve point at or above {TARGET_SUCCESS:.0%} success.",
+        f"'first >= {TARGET_SUCCESS:.0%}' is the first curve point at or above {TARGET_SUCCESS:.0%} success;",
+        "'curve mean' is the mean success over all curve points (equally spaced in env steps: area under curve).",
         "",
         f"| task | method | seeds | final success | per seed | env steps | wall-clock per seed | "
-        f"first >= {TARGET_SUCCESS:.0%} (steps, wall-clock) |",
-        "|---|---|---:|---:|---|---:|---:|---|",
+        f"first >= {TARGET_SUCCESS:.0%} (steps, wall-clock) | curve mean |",
+        "|---|---|---:|---:|---|---:|---:|---|---:|",
     ]
     for (task, method), results in sorted(groups.items()):
         rates = np.array([r["success_rate"] for r in results])
         walls = np.array([r["train_wall_s"] for r in results])
         per_seed = ", ".join(f"{v:.0%}" for v in rates)
         steps = int(np.mean([r["env_steps"] for r in results]))
+        curve_mean = np.mean([r["curve3"][:, 2].mean() for r in results])  # area under the curve / steps
         reached = [first_reaching(r["curve3"], TARGET_SUCCESS) for r in results]
         reached_text = "; ".join("never" if hit is None else f"{hit[0]:,.0f} steps, {hit[1]:.0f} s" for hit in reached)
         lines.append(
             f"| {task} | {method} | {len(results)} | **{rates.mean():.1%} ± {rates.std():.1%}** | [{per_seed}] "
-            f"| {steps:,} | {walls.mean():.0f} s | {reached_text} |"
+            f"| {steps:,} | {walls.mean():.0f} s | {reached_text} | {curve_mean:.0%} |"
         )
+    lines += ["", "Methods:", ""]
+    lines += [f"- `{m}`: {METHOD_NOTES[m]}" for m in sorted({m for _, m in groups}) if m in METHOD_NOTES]
     out.write_text("\n".join(lines) + "\n")
 
 
