@@ -57,6 +57,7 @@ METHOD_NOTES = {
     "sac+demos_warm": "sac+demos, actor held at the BC policy for the first 2,000 gradient steps, initial entropy 0.01",
     "sac+demos_warmbc4": "sac+demos_warm with 4 BC steps per SAC gradient step",
     "sac+demos_warmstd": "sac+demos_warm with the cloned actor's starting action std set to 0.2",
+    "sac+demos_slow": "sac+demos_warmstd with learning rate 1e-4 (not 3e-4) and 4 BC steps per SAC gradient step",
 }
 
 
