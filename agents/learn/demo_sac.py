@@ -81,7 +81,8 @@ class SACWithDemos(SAC):
     For the first ``actor_warmup_steps`` gradient steps only the critic (and the entropy coefficient) learn: an
     untrained critic's gradient otherwise pulls the cloned actor off the demonstrations within a few hundred
     steps (measured on BinPicking: 30% -> 0% success by 3k env steps), the failure that critic pre-training
-    before actor updates addresses in Uchendu et al. 2023 (Jump-Start RL) and Nair et al. 2020 (AWAC).
+    before actor updates addresses in Uchendu et al. 2023 (Jump-Start RL) and Nair et al. 2020 (AWAC). Measured
+    here, warm-up alone only delays the collapse to the first actor updates (experiments/results/learning_rl.md).
     """
 
     demo_bc_steps: float = 1.0
