@@ -292,7 +292,7 @@ class EpisodeRecorder:
                     quality=self.video.quality,
                     overwrite=self.overwrite,
                 )
-                self._add_frame(running, sim_id, 0, None, info)
+                self._add_frame(running, sim_id, 0, None)
 
     def on_step(
         self,
@@ -315,7 +315,7 @@ class EpisodeRecorder:
             running.episode_return += float(reward[sim_id])
             if running.video is not None:
                 steps = self._offset + len(self._history) - 1 - running.start
-                self._add_frame(running, sim_id, steps, float(reward[sim_id]), info)
+                self._add_frame(running, sim_id, steps, float(reward[sim_id]))
             if terminated[sim_id] or truncated[sim_id]:
                 self._finish(sim_id)
         self._trim()
@@ -331,9 +331,8 @@ class EpisodeRecorder:
         row["mj_state"] = self.env.sim.states()
         return row
 
-    def _add_frame(
-        self, running: _Running, sim_id: int, step: int, reward: float | None, info: Mapping[str, Any]
-    ) -> None:
+    def _add_frame(self, running: _Running, sim_id: int, step: int, reward: float | None) -> None:
+        """Render the simulation's frame for the row just stored; the overlay reads that row's flattened info."""
         assert self.video is not None
         if self._renderer is None:
             height, width = self.video.size
@@ -341,8 +340,8 @@ class EpisodeRecorder:
         self._renderer.load(self.env.sim, sim_id)
         frame = tile([self._renderer.render(camera) for camera in self.video.cameras])
         if self.video.overlay:
-            step_info = {k: v[sim_id] for k, v in flatten_info(info).items() if k.startswith("safety/")}
-            success = bool(np.asarray(info["success"])[sim_id]) if "success" in info else False
+            step_info = {k[5:]: v[sim_id] for k, v in self._history[-1].items() if k.startswith("info/")}
+            success = bool(step_info.get("success", False))
             lines = overlay_lines(step, reward, success, step_info, running.episode_return)
             frame = draw_overlay(frame, lines)
         running.video.append(frame)

@@ -43,6 +43,19 @@ def mount(builder, pos, prefix: str = "robot") -> None:
     builder.add_robot(load(), prefix, pos, home_qpos=home_qpos_by_joint(), home_ctrl=home_ctrl_by_actuator())
 
 
+def mount_on_pedestal(builder, pos, half_width_m: float = 0.13, material: str = "dark_steel") -> None:
+    """A steel pedestal from the floor up to ``pos``, with the arm on top (care and lab cells)."""
+    height = float(pos[2])
+    builder.world.add_geom(
+        name="pedestal",
+        type=mujoco.mjtGeom.mjGEOM_BOX,
+        pos=[pos[0], pos[1], height / 2],
+        size=[half_width_m, half_width_m, height / 2],
+        material=material,
+    )
+    mount(builder, pos)
+
+
 def home_qpos_by_joint() -> dict[str, float]:
     values = dict(zip(ARM_JOINTS, HOME_QPOS.tolist(), strict=True))
     values.update({joint: GRIPPER_MAX_WIDTH_M / 2 for joint in FINGER_JOINTS})

@@ -114,14 +114,7 @@ class Handover(Task):
     def build_scene(self) -> SceneBuilder:
         builder = SceneBuilder("handover", self.config.physics)
         props.add_room(builder, floor="wood")
-        builder.world.add_geom(
-            name="pedestal",
-            type=GEOM.mjGEOM_BOX,
-            pos=[0, 0, ROBOT_BASE[2] / 2],
-            size=[0.13, 0.13, ROBOT_BASE[2] / 2],
-            material="dark_steel",
-        )
-        panda.mount(builder, ROBOT_BASE)
+        panda.mount_on_pedestal(builder, ROBOT_BASE)
         props.add_table(builder, "bedside_table", TABLE_CENTER_XY, TABLE_TOP_Z, (0.2, 0.16), "wood")
         cfg = self.config
         safety = SafetyOptions(cfg.speed_check_distance_m, cfg.safety_limit_scale)

@@ -46,14 +46,7 @@ class Reach(Task):
     def build_scene(self) -> SceneBuilder:
         builder = SceneBuilder("reach", self.config.physics)
         props.add_room(builder, floor="tile")
-        builder.world.add_geom(
-            name="pedestal",
-            type=GEOM.mjGEOM_BOX,
-            pos=[0, 0, ROBOT_BASE[2] / 2],
-            size=[0.13, 0.13, ROBOT_BASE[2] / 2],
-            material="dark_steel",
-        )
-        panda.mount(builder, ROBOT_BASE)
+        panda.mount_on_pedestal(builder, ROBOT_BASE)
         builder.add_material("target", (0.1, 0.8, 0.2, 0.6))
         target = builder.world.add_body(name="target", pos=[0.5, 0.0, 0.9], mocap=True)
         target.add_geom(
