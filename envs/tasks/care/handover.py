@@ -22,22 +22,18 @@ and to the palm.
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
-from typing import Any
 
 import mujoco
 import numpy as np
 
 from embodia.envs.core.sim import Simulation
-from embodia.envs.core.task import Task, TaskConfig, per_sim_uniform, tolerance
+from embodia.envs.core.task import Task, per_sim_uniform, tolerance
 from embodia.envs.human.body import JOINT_NAMES, SEATED_RECLINE_RAD
-from embodia.envs.human.config import HumanRanges
 from embodia.envs.human.person import Person
-from embodia.envs.safety import iso15066
-from embodia.envs.safety.monitor import SafetyOptions
 from embodia.envs.scene import panda, props
 from embodia.envs.scene.builder import GEOM, SceneBuilder
+from embodia.envs.tasks.care.common import CareTaskConfig
 
 ROBOT_BASE = (0.0, 0.0, 0.6)
 TABLE_CENTER_XY = (0.42, -0.4)
@@ -50,7 +46,7 @@ FLOOR_FAIL_Z = 0.3
 
 
 @dataclass(frozen=True)
-class HandoverConfig(TaskConfig):
+class HandoverConfig(CareTaskConfig):
     episode_steps: int = 200
     bottle_x_range: tuple[float, float] = (0.33, 0.5)
     bottle_y_range: tuple[float, float] = (-0.46, -0.32)
@@ -68,39 +64,6 @@ class HandoverConfig(TaskConfig):
     w_place: float = 2.0
     w_release: float = 1.0
     w_success: float = 5.0
-    human: HumanRanges = dataclasses.field(default_factory=HumanRanges)
-    tremor: bool = True
-    voluntary_motion: bool = True  # hand drift and head turns
-    safety_penalty: float = 0.0
-    terminate_on_safety_violation: bool = False
-    speed_check_distance_m: float = 0.1
-    safety_limit_scale: float = 1.0
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if not self.safety_penalty >= 0:
-            raise ValueError(f"safety_penalty={self.safety_penalty!r} must be >= 0")
-        if isinstance(self.human, dict):  # from a recorded config
-            object.__setattr__(self, "human", HumanRanges(**self.human))
-        if not self.human.structure.posture.startswith("seated"):
-            raise ValueError(
-                f"human.structure.posture={self.human.structure.posture!r} is not valid for Handover; "
-                "valid: seated_chair, seated_wheelchair"
-            )
-
-    def reward_weights(self) -> dict[str, float]:
-        weights = super().reward_weights()
-        if self.safety_penalty > 0:
-            weights["safety"] = -self.safety_penalty
-        return weights
-
-    def person_ranges(self) -> HumanRanges:
-        ranges = self.human
-        if not self.tremor:
-            ranges = dataclasses.replace(ranges, tremor=False)
-        if not self.voluntary_motion:
-            ranges = dataclasses.replace(ranges, hand_drift_m=(0.0, 0.0), head_turn_rate_hz=(0.0, 0.0))
-        return ranges
 
 
 class Handover(Task):
@@ -117,8 +80,7 @@ class Handover(Task):
         panda.mount_on_pedestal(builder, ROBOT_BASE)
         props.add_table(builder, "bedside_table", TABLE_CENTER_XY, TABLE_TOP_Z, (0.2, 0.16), "wood")
         cfg = self.config
-        safety = SafetyOptions(cfg.speed_check_distance_m, cfg.safety_limit_scale)
-        self.person = Person(cfg.person_ranges(), cfg.episode_steps, cfg.control_dt_s, safety)
+        self.person = Person(cfg.person_ranges(), cfg.episode_steps, cfg.control_dt_s, cfg.safety_options())
         body = self.person.build(builder, "person", PERSON_POS, np.pi, tools={"tool": "bottle"})
         self.palm_site_name = body.sites["right_palm"]
         builder.add_material("bottle", (0.85, 0.45, 0.12, 1.0), specular=0.7, shininess=0.8)
@@ -219,9 +181,7 @@ class Handover(Task):
         clear = (width > 0.05) & (tcp_to_bottle > cfg.clearance_m)
         grasped = (tcp_to_bottle < 0.04) & (width < 2 * BOTTLE_RADIUS_M + 0.004) & (width > 2 * BOTTLE_RADIUS_M - 0.012)
         safety = self.person.measure(sim, sim.per_sim_model_field("body_mass")[:, self.bottle_body])
-        fail = bottle[:, 2] < FLOOR_FAIL_Z
-        if cfg.terminate_on_safety_violation:
-            fail = fail | safety["quasi_static_exceeded"] | safety["transient_exceeded"]
+        fail = (bottle[:, 2] < FLOOR_FAIL_Z) | cfg.safety_fail(safety)
         return {
             "success": in_hand & clear & (speed < 0.05),
             "fail": fail,
@@ -240,10 +200,7 @@ class Handover(Task):
         grasped = ev["grasped"].astype(float)
         above_palm = palm + normal * (BOTTLE_HALF_HEIGHT_M + 0.08)
         holding_or_placed = np.maximum(grasped, ev["in_hand"])
-        terms = {}
-        if self.config.safety_penalty > 0:
-            terms["safety"] = np.clip(self._force_ratio(ev["safety"]), 0.0, 1.0)
-        return terms | {
+        return self.config.safety_terms(ev["safety"]) | {
             "reach": tolerance(ev["tcp_to_bottle_m"], 0.1),
             "grasp": grasped,
             "lift": grasped * np.clip(ev["lift_m"] / 0.1, 0.0, 1.0),
@@ -252,12 +209,6 @@ class Handover(Task):
             "release": ev["in_hand"] * ev["clear"],
             "success": ev["success"].astype(float),
         }
-
-    def _force_ratio(self, safety: dict[str, Any]) -> np.ndarray:
-        """The largest region force as a fraction of that region's quasi-static limit."""
-        limits = iso15066.limit_array("quasi_static_force_n") * self.config.safety_limit_scale
-        forces = np.stack([safety["force_n"][name] for name in iso15066.REGION_NAMES], axis=1)
-        return (forces / limits).max(axis=1)
 
     def observation_shapes(self) -> dict[str, tuple[int, ...]]:
         return {

@@ -1,0 +1,86 @@
+"""What every elder-care task shares: the person's randomization switches and the contact-safety options.
+
+A care task's config subclasses ``CareTaskConfig`` (it adds its own ranges and ``w_*`` weights) and names the
+postures its scene is built for; the task composes a ``Person`` from ``person_ranges()`` and
+``safety_options()`` and uses ``safety_fail`` / ``safety_force_ratio`` on ``info["safety"]``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+
+from embodia.envs.core.task import TaskConfig
+from embodia.envs.human.config import HumanRanges
+from embodia.envs.safety import iso15066
+from embodia.envs.safety.monitor import SafetyOptions
+
+
+@dataclass(frozen=True)
+class CareTaskConfig(TaskConfig):
+    """The person (``human`` ranges, tremor and voluntary-motion switches) and the safety reward/termination."""
+
+    #: postures the task's scene is built for; the first is the default
+    valid_postures: ClassVar[tuple[str, ...]] = ("seated_chair", "seated_wheelchair")
+
+    human: HumanRanges = dataclasses.field(default_factory=HumanRanges)
+    tremor: bool = True
+    voluntary_motion: bool = True  # hand drift and head turns
+    safety_penalty: float = 0.0
+    terminate_on_safety_violation: bool = False
+    speed_check_distance_m: float = 0.1
+    safety_limit_scale: float = 1.0
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not self.safety_penalty >= 0:
+            raise ValueError(f"safety_penalty={self.safety_penalty!r} must be >= 0")
+        if not self.safety_limit_scale > 0:
+            raise ValueError(f"safety_limit_scale={self.safety_limit_scale!r} must be > 0")
+        if isinstance(self.human, dict):  # from a recorded config
+            object.__setattr__(self, "human", HumanRanges(**self.human))
+        posture = self.human.structure.posture
+        if posture not in self.valid_postures:
+            raise ValueError(
+                f"human.structure.posture={posture!r} is not valid for {type(self).__name__}; "
+                f"valid: {', '.join(self.valid_postures)}"
+            )
+
+    def reward_weights(self) -> dict[str, float]:
+        weights = super().reward_weights()
+        if self.safety_penalty > 0:
+            weights["safety"] = -self.safety_penalty
+        return weights
+
+    def person_ranges(self) -> HumanRanges:
+        ranges = self.human
+        if not self.tremor:
+            ranges = dataclasses.replace(ranges, tremor=False)
+        if not self.voluntary_motion:
+            ranges = dataclasses.replace(ranges, hand_drift_m=(0.0, 0.0), head_turn_rate_hz=(0.0, 0.0))
+        return ranges
+
+    def safety_options(self) -> SafetyOptions:
+        return SafetyOptions(self.speed_check_distance_m, self.safety_limit_scale)
+
+    def safety_fail(self, safety: dict[str, Any]) -> np.ndarray:
+        """(n,) a limit exceeded, when the config ends episodes on a violation; else all False."""
+        exceeded = safety["quasi_static_exceeded"] | safety["transient_exceeded"]
+        return exceeded if self.terminate_on_safety_violation else np.zeros_like(exceeded)
+
+    def safety_terms(self, safety: dict[str, Any]) -> dict[str, np.ndarray]:
+        """The ``safety`` reward term when a penalty is set: the largest region force over its quasi-static
+        limit, capped at 1."""
+        if self.safety_penalty <= 0:
+            return {}
+        return {"safety": np.clip(safety_force_ratio(safety, self.safety_limit_scale), 0.0, 1.0)}
+
+
+def safety_force_ratio(safety: dict[str, Any], limit_scale: float = 1.0) -> np.ndarray:
+    """(n,) the largest region force as a fraction of that region's quasi-static limit."""
+    limits = iso15066.limit_array("quasi_static_force_n") * limit_scale
+    forces = np.stack([safety["force_n"][name] for name in iso15066.REGION_NAMES], axis=1)
+    return (forces / limits).max(axis=1)
