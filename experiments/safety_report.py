@@ -24,7 +24,7 @@ from embodia.registration import TASKS
 
 
 def run(task_id: str, episodes: int, num_envs: int, seed: int) -> dict[str, np.ndarray]:
-    """Per-episode peak force and pressure per region (episodes, regions) and per-episode flags."""
+    """Per-episode peak force and pressure per region (episodes, regions), per-episode flags, the control step."""
     num_envs = min(num_envs, episodes)
     env = BatchedEnv(TASKS[task_id].task, num_envs)
     expert = load_expert(task_id, num_envs)
@@ -73,11 +73,12 @@ def run(task_id: str, episodes: int, num_envs: int, seed: int) -> dict[str, np.n
                     next_episode += 1
                 obs, info = env.reset(np.array(restart), seeds=seeds)
                 expert.reset(np.array(restart))
+    out["control_dt_s"] = env.config.control_dt_s
     env.close()
     return out
 
 
-def report(task_id: str, out: dict[str, np.ndarray], control_dt_s: float) -> str:
+def report(task_id: str, out: dict[str, np.ndarray]) -> str:
     episodes = len(out["success"])
     lines = [
         f"{task_id}, scripted expert, {episodes} episodes",
@@ -97,7 +98,7 @@ def report(task_id: str, out: dict[str, np.ndarray], control_dt_s: float) -> str
         "",
         f"success {out['success'].mean():.1%} ({out['success'].sum()}/{episodes}); "
         f"episodes with a transient-limit violation: {(out['transient_steps'] > 0).sum()}; "
-        f"time over a quasi-static limit: {out['quasi_static_steps'].sum() * control_dt_s:.2f} s in total; "
+        f"time over a quasi-static limit: {out['quasi_static_steps'].sum() * out['control_dt_s']:.2f} s in total; "
         f"episodes exceeding the permissible speed near the person: {(out['speed_steps'] > 0).sum()}; "
         f"largest robot speed within the checked distance of the person: {out['nearest_speed'].max():.2f} m/s",
     ]
@@ -112,8 +113,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     out = run(args.task, args.episodes, args.num_envs, args.seed)
-    control_dt_s = 1.0 / BatchedEnv(TASKS[args.task].task, 1).config.control_hz
-    print(report(args.task, out, control_dt_s))
+    print(report(args.task, out))
 
 
 if __name__ == "__main__":
