@@ -101,11 +101,12 @@ def test_nut_on_the_bench_is_not_seated_and_its_inertia_follows_its_mass():
     _, info = env.reset(seeds=[0, 1, 2])
     assert not info["success"].any() and not info["seated"].any()
     assert (info["nut_height_m"] < -0.01).all()  # on the bench, below the bolt's head
-    mass = env.sim.per_sim_model_field("body_mass")[:, env.task.nut_body]
-    inertia = env.sim.per_sim_model_field("body_inertia")[:, env.task.nut_body]
+    body = env.task.nut_body
+    mass = env.sim.per_sim_model_field("body_mass")[:, body]
+    inertia = env.sim.per_sim_model_field("body_inertia")[:, body]
     low, high = env.config.nut_mass_kg
     assert ((mass >= low) & (mass <= high)).all() and len(set(mass.tolist())) == 3
-    assert np.allclose(inertia / mass[:, None], env.task.nut_inertia0 / env.task.nut_mass0)
+    assert np.allclose(inertia / mass[:, None], env.model.body_inertia[body] / env.model.body_mass[body])
 
 
 def test_nut_bolt_expert_seats_the_nut_on_the_head():

@@ -86,11 +86,12 @@ def test_gear_on_the_bench_is_not_seated_and_draws_stay_in_range():
     assert not info["success"].any() and not info["seated"].any() and not info["meshing"].any()
     assert (info["seat_height_m"] < -0.01).all() and (info["lateral_error_m"] > 0.1).all()
     assert (np.abs(info["mesh_error_m"]) <= np.pi * ga.GEAR_PITCH_RADIUS_M / ga.GEAR_TEETH + 1e-12).all()
-    mass = env.sim.per_sim_model_field("body_mass")[:, env.task.gear_body]
-    inertia = env.sim.per_sim_model_field("body_inertia")[:, env.task.gear_body]
+    body = env.task.gear_body
+    mass = env.sim.per_sim_model_field("body_mass")[:, body]
+    inertia = env.sim.per_sim_model_field("body_inertia")[:, body]
     low, high = env.config.gear_mass_kg
     assert ((mass >= low) & (mass <= high)).all() and len(set(mass.tolist())) == 3
-    assert np.allclose(inertia / mass[:, None], env.task.gear_inertia0 / env.task.gear_mass0)
+    assert np.allclose(inertia / mass[:, None], env.model.body_inertia[body] / env.model.body_mass[body])
     angles = env.sim.qpos[:, env.task.fixed_qpos]
     assert len(set(angles.tolist())) == 3
 

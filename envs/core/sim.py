@@ -25,6 +25,12 @@ BOUND_FIELDS = (
 )
 
 
+def joint_addresses(model: mujoco.MjModel, name: str) -> tuple[int, int]:
+    """(first qpos index, first dof index) of the joint ``name``."""
+    joint = model.joint(name).id
+    return int(model.jnt_qposadr[joint]), int(model.jnt_dofadr[joint])
+
+
 class Simulation:
     """``n`` simulations of ``model``; ``step`` advances all of them by one control period in one C call."""
 
@@ -66,6 +72,15 @@ class Simulation:
         if name not in self._expanded:
             self._expanded[name] = self.batch.expand(name)
         return self._expanded[name]
+
+    def set_body_mass(self, ids: np.ndarray, body: int, mass_kg: np.ndarray) -> None:
+        """Give ``body`` a per-simulation mass; its inertia scales with it (same shape, same density field).
+
+        A light part with its compiled inertia would let the 70 N jaws sink into it, so mass never changes alone.
+        """
+        scale = np.asarray(mass_kg, dtype=float) / self.model.body_mass[body]
+        self.per_sim_model_field("body_mass")[ids, body] = mass_kg
+        self.per_sim_model_field("body_inertia")[ids, body] = np.outer(scale, self.model.body_inertia[body])
 
     def reset_to_home(self, ids: np.ndarray) -> None:
         """Reset ``ids`` to the home keyframe without computing anything; call ``forward`` after writing state."""

@@ -56,6 +56,11 @@ def mount_on_pedestal(builder, pos, half_width_m: float = 0.13, material: str = 
     mount(builder, pos)
 
 
+def finger_qpos_addresses(model: mujoco.MjModel, prefix: str = "robot") -> np.ndarray:
+    """qpos indices of the two finger joints: their sum is the jaw opening in m."""
+    return np.array([model.jnt_qposadr[model.joint(f"{prefix}/{joint}").id] for joint in FINGER_JOINTS])
+
+
 def home_qpos_by_joint() -> dict[str, float]:
     values = dict(zip(ARM_JOINTS, HOME_QPOS.tolist(), strict=True))
     values.update({joint: GRIPPER_MAX_WIDTH_M / 2 for joint in FINGER_JOINTS})

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import mujoco
 import numpy as np
 
-from embodia.envs.core.sim import Simulation
+from embodia.envs.core.sim import Simulation, joint_addresses
 from embodia.envs.core.task import Task, per_sim_uniform, tolerance
 from embodia.envs.human.body import JOINT_NAMES, SEATED_RECLINE_RAD
 from embodia.envs.human.person import Person
@@ -118,15 +118,13 @@ class Handover(Task):
 
     def bind(self, model: mujoco.MjModel) -> None:
         self.bottle_body = model.body("bottle").id
-        joint = model.joint("bottle").id
-        self.bottle_qpos = model.jnt_qposadr[joint]
-        self.bottle_dof = model.jnt_dofadr[joint]
+        self.bottle_qpos, self.bottle_dof = joint_addresses(model, "bottle")
         self.palm_site = model.site(self.palm_site_name).id
         self.palm_velocity = model.sensor_adr[model.sensor("palm_velocity").id] + np.arange(3)
         self.arm_cols = np.array([JOINT_NAMES.index(j) for j in ARM_JOINTS])
         self.person.bind(model)
         self.tcp_site = model.site("robot/tcp").id
-        self.finger_qpos = np.array([model.jnt_qposadr[model.joint(f"robot/{j}").id] for j in panda.FINGER_JOINTS])
+        self.finger_qpos = panda.finger_qpos_addresses(model)
 
     def initialize_episode(self, sim: Simulation, ids: np.ndarray, rngs: list[np.random.Generator]) -> None:
         cfg = self.config

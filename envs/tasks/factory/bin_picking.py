@@ -145,7 +145,7 @@ class BinPicking(Task):
         self.grasp_widths = np.array([p.grasp_width_m for p in PARTS])
         self.rest_heights = np.array([p.rest_height_m for p in PARTS])
         self.tcp_site = model.site("robot/tcp").id
-        self.finger_qpos = np.array([model.jnt_qposadr[model.joint(f"robot/{j}").id] for j in panda.FINGER_JOINTS])
+        self.finger_qpos = panda.finger_qpos_addresses(model)
         self.target = np.zeros(0, dtype=np.int64)
         self._model = model
 

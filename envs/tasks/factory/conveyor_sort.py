@@ -143,7 +143,7 @@ class ConveyorSort(Task):
         self.belt_actuator = model.actuator("conveyor_drive").id
         self.bin_pos = np.array([model.body(f"bin_{kind.name}").pos for kind in KINDS])
         self.tcp_site = model.site("robot/tcp").id
-        self.finger_qpos = np.array([model.jnt_qposadr[model.joint(f"robot/{j}").id] for j in panda.FINGER_JOINTS])
+        self.finger_qpos = panda.finger_qpos_addresses(model)
         self.arrival_s = np.zeros((0, NUM_PARTS))
         self.entry_x = np.zeros((0, NUM_PARTS))
         self.entry_yaw = np.zeros((0, NUM_PARTS))

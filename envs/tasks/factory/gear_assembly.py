@@ -49,7 +49,7 @@ from dataclasses import dataclass
 import mujoco
 import numpy as np
 
-from embodia.envs.core.sim import Simulation
+from embodia.envs.core.sim import Simulation, joint_addresses
 from embodia.envs.core.task import Task, TaskConfig, per_sim_uniform, tolerance, yaw_quat
 from embodia.envs.scene import panda, parts, props
 from embodia.envs.scene.builder import GEOM, SceneBuilder
@@ -280,12 +280,8 @@ class GearAssembly(Task):
 
     def bind(self, model: mujoco.MjModel) -> None:
         self.gear_body = model.body("gear").id
-        self.gear_mass0 = float(model.body_mass[self.gear_body])
-        self.gear_inertia0 = model.body_inertia[self.gear_body].copy()
         self.gear_geoms = np.flatnonzero(model.geom_bodyid == self.gear_body)
-        joint = model.joint("gear")
-        self.gear_qpos = int(model.jnt_qposadr[joint.id])
-        self.gear_qvel = int(model.jnt_dofadr[joint.id])
+        self.gear_qpos, self.gear_qvel = joint_addresses(model, "gear")
         hinge = model.joint("fixed_gear")
         self.fixed_qpos = int(model.jnt_qposadr[hinge.id])
         self.fixed_qvel = int(model.jnt_dofadr[hinge.id])
@@ -293,7 +289,7 @@ class GearAssembly(Task):
         self.fixture_mocap = int(model.body_mocapid[model.body("fixture").id])
         self.seat_site = model.site("shaft_seat").id
         self.tcp_site = model.site("robot/tcp").id
-        self.finger_qpos = np.array([model.jnt_qposadr[model.joint(f"robot/{j}").id] for j in panda.FINGER_JOINTS])
+        self.finger_qpos = panda.finger_qpos_addresses(model)
 
     # ---------------------------------------------------------------------------------- episode
     def initialize_episode(self, sim: Simulation, ids: np.ndarray, rngs: list[np.random.Generator]) -> None:
@@ -306,11 +302,7 @@ class GearAssembly(Task):
         fixed_angle = per_sim_uniform(rngs, -np.pi, np.pi)
         mass = per_sim_uniform(rngs, *cfg.gear_mass_kg)
         friction = per_sim_uniform(rngs, *cfg.gear_friction)
-        # inertia scales with the mass (same shape): a light inertia lets the 70 N jaws sink into the part
-        sim.per_sim_model_field("body_mass")[ids, self.gear_body] = mass
-        sim.per_sim_model_field("body_inertia")[ids, self.gear_body] = np.outer(
-            mass / self.gear_mass0, self.gear_inertia0
-        )
+        sim.set_body_mass(ids, self.gear_body, mass)
         sim.per_sim_model_field("geom_friction")[np.ix_(ids, self.gear_geoms, [0])] = friction[:, None, None]
         adr = self.gear_qpos
         sim.qpos[ids, adr : adr + 2] = xy

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 import mujoco
 import numpy as np
 
-from embodia.envs.core.sim import Simulation
+from embodia.envs.core.sim import Simulation, joint_addresses
 from embodia.envs.core.task import Task, TaskConfig, per_sim_uniform, tolerance, yaw_quat
 from embodia.envs.scene import panda, parts, props
 from embodia.envs.scene.builder import GEOM, SceneBuilder
@@ -131,16 +131,12 @@ class NutBolt(Task):
 
     def bind(self, model: mujoco.MjModel) -> None:
         self.nut_body = model.body("nut").id
-        self.nut_mass0 = float(model.body_mass[self.nut_body])
-        self.nut_inertia0 = model.body_inertia[self.nut_body].copy()
         self.nut_geoms = np.array([model.geom(f"nut_{k}").id for k in range(6)])
-        joint = model.joint("nut")
-        self.nut_qpos = int(model.jnt_qposadr[joint.id])
-        self.nut_qvel = int(model.jnt_dofadr[joint.id])
+        self.nut_qpos, self.nut_qvel = joint_addresses(model, "nut")
         self.bolt_mocap = int(model.body_mocapid[model.body("bolt").id])
         self.seat_site = model.site("bolt_seat").id
         self.tcp_site = model.site("robot/tcp").id
-        self.finger_qpos = np.array([model.jnt_qposadr[model.joint(f"robot/{j}").id] for j in panda.FINGER_JOINTS])
+        self.finger_qpos = panda.finger_qpos_addresses(model)
 
     # ---------------------------------------------------------------------------------- episode
     def initialize_episode(self, sim: Simulation, ids: np.ndarray, rngs: list[np.random.Generator]) -> None:
@@ -152,9 +148,7 @@ class NutBolt(Task):
         yaw = per_sim_uniform(rngs, -np.pi, np.pi)
         mass = per_sim_uniform(rngs, *cfg.nut_mass_kg)
         friction = per_sim_uniform(rngs, *cfg.nut_friction)
-        # inertia scales with the mass (same shape): a light inertia lets the 70 N jaws sink into the part
-        sim.per_sim_model_field("body_mass")[ids, self.nut_body] = mass
-        sim.per_sim_model_field("body_inertia")[ids, self.nut_body] = np.outer(mass / self.nut_mass0, self.nut_inertia0)
+        sim.set_body_mass(ids, self.nut_body, mass)
         sim.per_sim_model_field("geom_friction")[np.ix_(ids, self.nut_geoms, [0])] = friction[:, None, None]
         adr = self.nut_qpos
         sim.qpos[ids, adr : adr + 2] = xy

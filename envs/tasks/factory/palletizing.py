@@ -144,7 +144,7 @@ class Palletizing(Task):
         self.slot_local_yaw = layer_pattern(self.config.layers)[1]
         self.pallet_mocap = model.body_mocapid[model.body("pallet").id]
         self.tcp_site = model.site("robot/tcp").id
-        self.finger_qpos = np.array([model.jnt_qposadr[model.joint(f"robot/{j}").id] for j in panda.FINGER_JOINTS])
+        self.finger_qpos = panda.finger_qpos_addresses(model)
 
     # ---------------------------------------------------------------------------------- episode
     def initialize_episode(self, sim: Simulation, ids: np.ndarray, rngs: list[np.random.Generator]) -> None:

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 import mujoco
 import numpy as np
 
-from embodia.envs.core.sim import Simulation
+from embodia.envs.core.sim import Simulation, joint_addresses
 from embodia.envs.core.task import Task, TaskConfig, per_sim_uniform, tolerance
 from embodia.envs.scene import panda, parts, props
 from embodia.envs.scene.builder import GEOM, SceneBuilder
@@ -128,15 +128,11 @@ class PegInsertion(Task):
     def bind(self, model: mujoco.MjModel) -> None:
         self.peg_body = model.body("peg").id
         self.peg_geom = model.geom("peg").id
-        self.peg_mass0 = float(model.body_mass[self.peg_body])
-        self.peg_inertia0 = model.body_inertia[self.peg_body].copy()
-        joint = model.joint("peg")
-        self.peg_qpos = int(model.jnt_qposadr[joint.id])
-        self.peg_qvel = int(model.jnt_dofadr[joint.id])
+        self.peg_qpos, self.peg_qvel = joint_addresses(model, "peg")
         self.fixture_mocap = int(model.body_mocapid[model.body("fixture").id])
         self.hole_floor_site = model.site("hole_floor").id
         self.tcp_site = model.site("robot/tcp").id
-        self.finger_qpos = np.array([model.jnt_qposadr[model.joint(f"robot/{j}").id] for j in panda.FINGER_JOINTS])
+        self.finger_qpos = panda.finger_qpos_addresses(model)
 
     # ---------------------------------------------------------------------------------- episode
     def initialize_episode(self, sim: Simulation, ids: np.ndarray, rngs: list[np.random.Generator]) -> None:
@@ -147,9 +143,7 @@ class PegInsertion(Task):
         xy = per_sim_uniform(rngs, (x_low, y_low), (x_high, y_high), (2,))
         mass = per_sim_uniform(rngs, *cfg.peg_mass_kg)
         friction = per_sim_uniform(rngs, *cfg.peg_friction)
-        # inertia scales with the mass (same shape): a light inertia lets the 70 N jaws sink into the part
-        sim.per_sim_model_field("body_mass")[ids, self.peg_body] = mass
-        sim.per_sim_model_field("body_inertia")[ids, self.peg_body] = np.outer(mass / self.peg_mass0, self.peg_inertia0)
+        sim.set_body_mass(ids, self.peg_body, mass)
         sim.per_sim_model_field("geom_friction")[ids, self.peg_geom, 0] = friction
         adr = self.peg_qpos
         sim.qpos[ids, adr : adr + 2] = xy
