@@ -1,0 +1,324 @@
+"""DrawerFetch: open a bedside drawer, take out a glasses case and place it in a seated person's open hand.
+
+Scene: a Panda-class arm on a pedestal beside a bedside cabinet (``envs/scene/drawer.py``) whose top drawer runs
+on a slide joint with friction loss and damping and has a bar handle; a hard glasses case (160 x 65 x 40 mm,
+the brief's size of a common hard-shell spectacle case; 60-100 g) lies flat in the drawer, its long side along
+the pull; an older adult (``envs/human``) seated in a chair holds the right hand out, palm up, posed by joint
+targets as in Handover.
+
+Randomized per episode: the cabinet's place (``cabinet_jitter_m``) and yaw (``cabinet_yaw_rad``), the drawer's
+friction loss (``drawer_friction_n``, 2-8 N: a wooden runner takes a few newtons to start; an estimate, no
+standard gives it) and damping (``drawer_damping_n_s_per_m``), the case's place and yaw in the drawer and its
+mass, the hand pose (Handover's ranges), the person's position and impairments (``human``, ``tremor``,
+``voluntary_motion``).
+
+Success: the case rests flat in the palm (its lower face within 12 mm of the palm surface, its centre within
+``palm_tolerance_m`` of the palm centre along the palm, tilted under 25 degrees, moving under 5 cm/s relative to
+the palm), the jaws are open and the TCP at least ``clearance_m`` away. Fail: the case falls to the floor (or,
+with ``terminate_on_safety_violation``, a contact force on the person exceeds an ISO/TS 15066 limit).
+``info``: ``drawer_opening_m``, ``case_in_drawer``, ``case_in_hand``, ``handle_grasped``, ``case_grasped``.
+Safety: ``info["safety"]`` every step (robot and case contacts on the person, per ISO/TS 15066 region);
+``safety_penalty`` > 0 adds the reward term ``safety``. ``info["human"]`` says who the person is.
+Reward (dense, every term in [0, 1], weights ``w_*``): reach the handle (1 once the drawer is open), open the
+drawer to ``opening_goal_m``, grasp the case, lift it out of the drawer, carry it over the palm, place it on the
+palm, release and withdraw, success. Sparse reward: 1 on success.
+Observations (``task.*``): drawer opening and pull axis, handle position, case position and quaternion, palm
+position and normal, case relative to the TCP and to the palm, handle relative to the TCP.
+Contacts: the drawer is a child of the cabinet's mocap body, so drawer and carcass never collide and the joint
+alone carries the drawer (its range stops it at 0.3 m); the case and handle use Handover's bottle friction
+(1.0, condim 4) so that a 70 N grasp holds them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import mujoco
+import numpy as np
+
+from embodia.envs.core.sim import Simulation
+from embodia.envs.core.task import Task, per_sim_uniform, tolerance, yaw_quat
+from embodia.envs.human.body import JOINT_NAMES, SEATED_RECLINE_RAD
+from embodia.envs.human.person import Person
+from embodia.envs.scene import drawer, panda, props
+from embodia.envs.scene.builder import GEOM, SceneBuilder
+from embodia.envs.tasks.care.common import CareTaskConfig
+
+ROBOT_BASE = (0.0, 0.0, 0.6)
+CABINET_POS = np.array([0.5, -0.58, 0.0])
+CABINET_YAW_RAD = np.pi / 2  # the drawer pulls out towards +y, past the robot's side
+PERSON_POS = np.array([1.0, 0.16, 0.0])
+ARM_JOINTS = ("right_shoulder_yaw", "right_shoulder_flexion", "right_elbow_flexion", "right_wrist_flexion")
+CASE_HALF_SIZE_M = np.array([0.08, 0.0325, 0.02])  # 160 x 65 x 40 mm
+FLOOR_FAIL_Z = 0.3
+
+
+@dataclass(frozen=True)
+class DrawerFetchConfig(CareTaskConfig):
+    episode_steps: int = 300
+    cabinet_jitter_m: float = 0.03
+    cabinet_yaw_rad: tuple[float, float] = (-0.12, 0.12)
+    drawer_friction_n: tuple[float, float] = (2.0, 8.0)
+    drawer_damping_n_s_per_m: tuple[float, float] = (5.0, 20.0)
+    case_depth_m: tuple[float, float] = (0.04, 0.06)  # case centre behind the drawer body's origin, along the pull
+    case_lateral_m: tuple[float, float] = (-0.06, 0.06)
+    case_yaw_rad: tuple[float, float] = (-0.2, 0.2)
+    case_mass_kg: tuple[float, float] = (0.06, 0.1)
+    person_jitter_m: float = 0.03
+    shoulder_yaw_rad: tuple[float, float] = (-0.25, 0.2)
+    shoulder_flexion_rad: tuple[float, float] = (0.75, 1.05)
+    elbow_flexion_rad: tuple[float, float] = (0.3, 0.7)
+    opening_goal_m: float = 0.2
+    palm_tolerance_m: float = 0.035
+    clearance_m: float = 0.08
+    w_reach: float = 1.0
+    w_open: float = 2.0
+    w_grasp: float = 1.0
+    w_lift: float = 1.0
+    w_carry: float = 2.0
+    w_place: float = 2.0
+    w_release: float = 1.0
+    w_success: float = 5.0
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not 0.12 <= self.opening_goal_m <= drawer.DRAWER_TRAVEL_M:
+            raise ValueError(
+                f"opening_goal_m={self.opening_goal_m!r} must be in [0.12, {drawer.DRAWER_TRAVEL_M}] "
+                "(the case needs room for the jaws; the runner stops at its travel)"
+            )
+        for name in ("drawer_friction_n", "drawer_damping_n_s_per_m", "case_mass_kg"):
+            low, high = getattr(self, name)
+            if not 0 <= low <= high:
+                raise ValueError(f"{name}={(low, high)!r} must be an ordered (low, high) with low >= 0")
+
+
+class DrawerFetch(Task):
+    Config = DrawerFetchConfig
+    description = "elder care: open a bedside drawer, take out a glasses case and place it in a person's open hand"
+    episode_state_fields = tuple(
+        f"person.motion.{name}" for name in ("base_target", "range", "drift", "head", "step_index")
+    )
+
+    def build_scene(self) -> SceneBuilder:
+        builder = SceneBuilder("drawer_fetch", self.config.physics)
+        props.add_room(builder, floor="wood")
+        panda.mount_on_pedestal(builder, ROBOT_BASE)
+        self.cabinet_names = drawer.add_bedside_cabinet(
+            builder, "cabinet", CABINET_POS, yaw_quat(np.array([CABINET_YAW_RAD]))[0]
+        )
+        cfg = self.config
+        self.person = Person(cfg.person_ranges(), cfg.episode_steps, cfg.control_dt_s, cfg.safety_options())
+        body = self.person.build(builder, "person", PERSON_POS, np.pi, tools={"tool": "case"})
+        self.palm_site_name = body.sites["right_palm"]
+        builder.add_material("case", (0.12, 0.2, 0.42, 1.0), specular=0.6, shininess=0.7)
+        case = builder.add_free_body("case", pos=[0.5, -0.3, 0.6])
+        case.add_geom(
+            name="case",
+            type=GEOM.mjGEOM_BOX,
+            size=CASE_HALF_SIZE_M.tolist(),
+            material="case",
+            mass=0.08,
+            friction=[1.0, 0.01, 0.0001],
+            condim=4,
+        )
+        builder.spec.add_sensor(
+            name="palm_velocity",
+            type=mujoco.mjtSensor.mjSENS_FRAMELINVEL,
+            objtype=mujoco.mjtObj.mjOBJ_SITE,
+            objname=self.palm_site_name,
+        )
+        builder.add_camera("front", pos=(0.75, -1.75, 1.5), target=(0.6, -0.1, 0.6), fovy_deg=50)
+        builder.add_camera("side", pos=(1.9, -1.0, 1.45), target=(0.5, -0.2, 0.7), fovy_deg=50)
+        builder.add_camera("top", pos=(0.5, -0.1, 2.3), target=(0.5, -0.1, 0.6), fovy_deg=55)
+        return builder
+
+    def bind(self, model: mujoco.MjModel) -> None:
+        names = self.cabinet_names
+        self.cabinet_mocap = model.body_mocapid[model.body(names.cabinet).id]
+        self.drawer_body = model.body(names.drawer).id
+        joint = model.joint(names.drawer).id
+        self.drawer_joint = joint
+        self.drawer_qpos = model.jnt_qposadr[joint]
+        self.drawer_dof = model.jnt_dofadr[joint]
+        self.handle_site = model.site(names.handle_site).id
+        self.floor_site = model.site(names.drawer_floor_site).id
+        self.case_body = model.body("case").id
+        case_joint = model.joint("case").id
+        self.case_qpos = model.jnt_qposadr[case_joint]
+        self.case_dof = model.jnt_dofadr[case_joint]
+        self.palm_site = model.site(self.palm_site_name).id
+        self.palm_velocity = model.sensor_adr[model.sensor("palm_velocity").id] + np.arange(3)
+        self.arm_cols = np.array([JOINT_NAMES.index(j) for j in ARM_JOINTS])
+        self.person.bind(model)
+        self.tcp_site = model.site("robot/tcp").id
+        self.finger_qpos = np.array([model.jnt_qposadr[model.joint(f"robot/{j}").id] for j in panda.FINGER_JOINTS])
+
+    def initialize_episode(self, sim: Simulation, ids: np.ndarray, rngs: list[np.random.Generator]) -> None:
+        cfg = self.config
+        n = len(ids)
+        # the person, posed as in Handover: the right hand held out, the wrist keeping the palm level
+        jitter = per_sim_uniform(rngs, -cfg.person_jitter_m, cfg.person_jitter_m, (2,))
+        yaw = per_sim_uniform(rngs, *cfg.shoulder_yaw_rad)
+        flexion = per_sim_uniform(rngs, *cfg.shoulder_flexion_rad)
+        elbow = per_sim_uniform(rngs, *cfg.elbow_flexion_rad)
+        targets = self.person.rest_targets(n)
+        trunk_back_rad = SEATED_RECLINE_RAD - targets[:, JOINT_NAMES.index("lumbar_flexion")]
+        wrist = np.pi / 2 - trunk_back_rad - flexion - elbow
+        targets[:, self.arm_cols] = np.column_stack([-yaw, flexion, elbow, wrist])
+        targets[:, JOINT_NAMES.index("right_shoulder_abduction")] = 0.0
+        self.person.initialize(sim, ids, rngs, targets, PERSON_POS + np.column_stack([jitter, np.zeros(n)]))
+
+        # the cabinet and its drawer (closed)
+        offset = per_sim_uniform(rngs, -cfg.cabinet_jitter_m, cfg.cabinet_jitter_m, (2,))
+        cabinet_yaw = CABINET_YAW_RAD + per_sim_uniform(rngs, *cfg.cabinet_yaw_rad)
+        cabinet_pos = CABINET_POS + np.column_stack([offset, np.zeros(n)])
+        sim.batch.bind("mocap_pos")[ids, self.cabinet_mocap] = cabinet_pos
+        sim.batch.bind("mocap_quat")[ids, self.cabinet_mocap] = yaw_quat(cabinet_yaw)
+        sim.per_sim_model_field("dof_frictionloss")[ids, self.drawer_dof] = per_sim_uniform(
+            rngs, *cfg.drawer_friction_n
+        )
+        sim.per_sim_model_field("dof_damping")[ids, self.drawer_dof] = per_sim_uniform(
+            rngs, *cfg.drawer_damping_n_s_per_m
+        )
+        sim.qpos[ids, self.drawer_qpos] = 0.0
+        sim.qvel[ids, self.drawer_dof] = 0.0
+
+        # the case, flat in the drawer, its long side along the pull (a jaw closing across it keeps the hand's
+        # 190 mm palm along the drawer front, clear of the cabinet top)
+        depth = per_sim_uniform(rngs, *cfg.case_depth_m)
+        lateral = per_sim_uniform(rngs, *cfg.case_lateral_m)
+        case_yaw = cabinet_yaw + per_sim_uniform(rngs, *cfg.case_yaw_rad)
+        along = drawer.DRAWER_CLOSED_X_M + depth
+        cos, sin = np.cos(cabinet_yaw), np.sin(cabinet_yaw)
+        case_xy = cabinet_pos[:, :2] + np.column_stack([cos * along - sin * lateral, sin * along + cos * lateral])
+        case_z = drawer.DRAWER_FLOOR_Z_M + CASE_HALF_SIZE_M[2] + 0.001
+        sim.per_sim_model_field("body_mass")[ids, self.case_body] = per_sim_uniform(rngs, *cfg.case_mass_kg)
+        adr = self.case_qpos
+        sim.qpos[ids, adr : adr + 3] = np.column_stack([case_xy, np.full(n, case_z)])
+        sim.qpos[ids, adr + 3 : adr + 7] = yaw_quat(case_yaw)
+        sim.qvel[ids, self.case_dof : self.case_dof + 6] = 0.0
+        sim.batch.set_const(ids)
+
+    def before_physics(self, sim: Simulation) -> None:
+        self.person.before_physics(sim)
+
+    # ---------------------------------------------------------------------------------- figures
+    def _geometry(self, sim: Simulation) -> dict[str, np.ndarray]:
+        case_xmat = sim.xmat[:, self.case_body].reshape(-1, 3, 3)
+        palm_xmat = sim.site_xmat[:, self.palm_site].reshape(-1, 3, 3)
+        return {
+            "case_pos": sim.xpos[:, self.case_body],
+            "case_long_axis": case_xmat[:, :, 0],
+            "case_up": case_xmat[:, :, 2],
+            "palm_pos": sim.site_xpos[:, self.palm_site],
+            "palm_normal": palm_xmat[:, :, 0],
+            "palm_across": palm_xmat[:, :, 1],
+            "palm_along": palm_xmat[:, :, 2],
+            "handle_pos": sim.site_xpos[:, self.handle_site],
+            "drawer_axis": sim.xaxis[:, self.drawer_joint],
+            "drawer_floor_pos": sim.site_xpos[:, self.floor_site],
+            "drawer_opening_m": sim.qpos[:, self.drawer_qpos],
+        }
+
+    def evaluate(self, sim: Simulation) -> dict[str, np.ndarray]:
+        cfg = self.config
+        g = self._geometry(sim)
+        case, up, palm, normal = g["case_pos"], g["case_up"], g["palm_pos"], g["palm_normal"]
+        offset = case - palm
+        height = (offset * normal).sum(axis=1) - CASE_HALF_SIZE_M[2]  # the case's lower face over the palm
+        lateral = np.linalg.norm(offset - (offset * normal).sum(axis=1)[:, None] * normal, axis=1)
+        flat = np.abs((up * normal).sum(axis=1)) > np.cos(np.deg2rad(25))
+        speed = np.linalg.norm(
+            sim.qvel[:, self.case_dof : self.case_dof + 3] - sim.sensordata[:, self.palm_velocity], axis=1
+        )
+        tcp = sim.site_xpos[:, self.tcp_site]
+        width = sim.qpos[:, self.finger_qpos].sum(axis=1)
+        tcp_to_case = np.linalg.norm(case - tcp, axis=1)
+        tcp_to_handle = np.linalg.norm(g["handle_pos"] - tcp, axis=1)
+        case_width = 2 * CASE_HALF_SIZE_M[1]
+        in_hand = (lateral < cfg.palm_tolerance_m) & (np.abs(height) < 0.012) & flat
+        clear = (width > 0.05) & (tcp_to_case > cfg.clearance_m)
+        case_grasped = (tcp_to_case < 0.05) & (width < case_width + 0.004) & (width > case_width - 0.012)
+        handle_grasped = (tcp_to_handle < 0.03) & (width < 0.03)
+        in_floor = case - g["drawer_floor_pos"]
+        along = (in_floor * g["drawer_axis"]).sum(axis=1)
+        rise = in_floor[:, 2]
+        across = np.linalg.norm(in_floor - along[:, None] * g["drawer_axis"] - rise[:, None] * [0, 0, 1], axis=1)
+        in_drawer = (
+            (np.abs(along) < drawer.DRAWER_INNER_HALF_DEPTH_M)
+            & (across < drawer.DRAWER_INNER_HALF_WIDTH_M)
+            & (rise < drawer.DRAWER_WALL_HEIGHT_M)
+        )
+        safety = self.person.measure(sim, sim.per_sim_model_field("body_mass")[:, self.case_body])
+        return {
+            "success": in_hand & clear & (speed < 0.05),
+            "fail": (case[:, 2] < FLOOR_FAIL_Z) | cfg.safety_fail(safety),
+            "drawer_opening_m": g["drawer_opening_m"].copy(),
+            "case_in_drawer": in_drawer,
+            "case_in_hand": in_hand,
+            "handle_grasped": handle_grasped,
+            "case_grasped": case_grasped,
+            "clear": clear,
+            "case_lift_m": rise - CASE_HALF_SIZE_M[2],
+            "case_to_palm_m": np.linalg.norm(offset, axis=1),
+            "tcp_to_case_m": tcp_to_case,
+            "tcp_to_handle_m": tcp_to_handle,
+            "safety": safety,
+            "human": self.person.info(),
+        }
+
+    def reward_terms(self, sim: Simulation, ev: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        cfg = self.config
+        g = self._geometry(sim)
+        grasped = ev["case_grasped"].astype(float)
+        opened = np.clip(ev["drawer_opening_m"] / cfg.opening_goal_m, 0.0, 1.0)
+        above_palm = g["palm_pos"] + g["palm_normal"] * (CASE_HALF_SIZE_M[2] + 0.08)
+        holding_or_placed = np.maximum(grasped, ev["case_in_hand"])
+        reach_handle = tolerance(ev["tcp_to_handle_m"], 0.1)
+        return cfg.safety_terms(ev["safety"]) | {
+            "reach": np.where(opened >= 1.0, 1.0, reach_handle),
+            "open": opened,
+            "grasp": grasped,
+            "lift": grasped * np.clip(ev["case_lift_m"] / 0.1, 0.0, 1.0),
+            "carry": grasped * tolerance(np.linalg.norm(g["case_pos"] - above_palm, axis=1), 0.1),
+            "place": holding_or_placed * tolerance(ev["case_to_palm_m"], 0.03),
+            "release": ev["case_in_hand"] * ev["clear"],
+            "success": ev["success"].astype(float),
+        }
+
+    def observation_shapes(self) -> dict[str, tuple[int, ...]]:
+        return {
+            "task.drawer_opening": (1,),
+            "task.drawer_axis": (3,),
+            "task.handle_pos": (3,),
+            "task.case_pos": (3,),
+            "task.case_quat": (4,),
+            "task.palm_pos": (3,),
+            "task.palm_normal": (3,),
+            "task.handle_to_tcp": (3,),
+            "task.case_to_tcp": (3,),
+            "task.case_to_palm": (3,),
+        }
+
+    def observe(self, sim: Simulation, ev: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        g = self._geometry(sim)
+        tcp = sim.site_xpos[:, self.tcp_site]
+        return {
+            "task.drawer_opening": g["drawer_opening_m"][:, None],
+            "task.drawer_axis": g["drawer_axis"],
+            "task.handle_pos": g["handle_pos"],
+            "task.case_pos": g["case_pos"],
+            "task.case_quat": sim.xquat[:, self.case_body],
+            "task.palm_pos": g["palm_pos"],
+            "task.palm_normal": g["palm_normal"],
+            "task.handle_to_tcp": g["handle_pos"] - tcp,
+            "task.case_to_tcp": g["case_pos"] - tcp,
+            "task.case_to_palm": g["palm_pos"] - g["case_pos"],
+        }
+
+    def privileged_state(self, sim: Simulation) -> dict[str, np.ndarray]:
+        g = self._geometry(sim)
+        g["case_half_height_m"] = np.full(sim.num_sims, CASE_HALF_SIZE_M[2])
+        g["opening_goal_m"] = np.full(sim.num_sims, self.config.opening_goal_m)
+        return g
