@@ -49,6 +49,12 @@ TASKS: dict[str, TaskEntry] = {
         "elder care: take a medicine bottle from the bedside table and place it in a seated person's open hand",
         200,
     ),
+    "embodia/DrawerFetch-v0": TaskEntry(
+        "embodia.envs.tasks.care.drawer_fetch:DrawerFetch",
+        "embodia.agents.experts.drawer_fetch:DrawerFetchExpert",
+        "elder care: open a bedside drawer, take out a glasses case and place it in a seated person's open hand",
+        300,
+    ),
     "embodia/Reach-v0": TaskEntry(
         "embodia.envs.tasks.factory.reach:Reach",
         "embodia.agents.experts.reach:ReachExpert",
