@@ -23,12 +23,12 @@ NEUTRAL_JAW_YAW = -0.785
 HANDLE_GRASP_BELOW_M = 0.005  # TCP under the stem's axis: the pads (-9 to +19 mm about the TCP) centre on it
 HANDLE_APPROACH_ABOVE_M = 0.14  # the jaws then clear the drawer front on the way to the case
 HANDLE_OPEN_WIDTH_M = 0.045  # around the 16 mm stem; the least an open jaw can be set to is 40 mm
-PULL_OVERSHOOT_M = 0.015
+PULL_OVERSHOOT_M = 0.012
 GRIP_STEPS = 8
 RELEASE_STEPS = 8
 CASE_GRASP_BELOW_TOP_M = 0.011
 CASE_OPEN_WIDTH_M = 0.08
-RELEASE_GAP_M = 0.006
+RELEASE_GAP_M = 0.018  # over the palm surface: the thumb and fingers stand 14-17 mm proud of it
 TRAVEL_ABOVE_PALM_M = 0.16
 MIN_TRAVEL_Z_M = 0.78  # over the cabinet top and the open drawer's handle
 
@@ -97,8 +97,8 @@ class DrawerFetchExpert:
 
         n = len(tcp)
         action = np.zeros((n, 7))
-        slow = np.isin(phase, (HANDLE_DESCEND, PULL))
-        action[:, :3] = motion.translate(tcp, targets, max_speed=np.where(slow, 0.4, 1.0)[:, None])
+        speed = np.select([phase == HANDLE_DESCEND, phase == PULL], [0.4, 0.6], 1.0)
+        action[:, :3] = motion.translate(tcp, targets, max_speed=speed[:, None])
         action[:, 3:6] = motion.point_down(xmat, yaw_error)
         action[:, 6] = motion.gripper_for_width(HANDLE_OPEN_WIDTH_M)
         action[np.isin(phase, (HANDLE_GRIP, PULL)), 6] = motion.GRIPPER_CLOSE

@@ -12,7 +12,8 @@ standard gives it) and damping (``drawer_damping_n_s_per_m``), the case's place 
 mass, the hand pose (Handover's ranges), the person's position and impairments (``human``, ``tremor``,
 ``voluntary_motion``).
 
-Success: the case rests flat in the palm (its lower face within 12 mm of the palm surface, its centre within
+Success: the case rests flat in the palm (its lower face within 22 mm over the palm surface, as it lies across
+the thumb and fingers, its centre within
 ``palm_tolerance_m`` of the palm centre along the palm, tilted under 25 degrees, moving under 5 cm/s relative to
 the palm), the jaws are open and the TCP at least ``clearance_m`` away. Fail: the case falls to the floor (or,
 with ``terminate_on_safety_violation``, a contact force on the person exceeds an ISO/TS 15066 limit).
@@ -36,7 +37,7 @@ from dataclasses import dataclass
 import mujoco
 import numpy as np
 
-from embodia.envs.core.sim import Simulation
+from embodia.envs.core.sim import Simulation, joint_addresses
 from embodia.envs.core.task import Task, per_sim_uniform, tolerance, yaw_quat
 from embodia.envs.human.body import JOINT_NAMES, SEATED_RECLINE_RAD
 from embodia.envs.human.person import Person
@@ -51,6 +52,9 @@ PERSON_POS = np.array([1.0, 0.16, 0.0])
 ARM_JOINTS = ("right_shoulder_yaw", "right_shoulder_flexion", "right_elbow_flexion", "right_wrist_flexion")
 CASE_HALF_SIZE_M = np.array([0.08, 0.0325, 0.02])  # 160 x 65 x 40 mm
 FLOOR_FAIL_Z = 0.3
+#: the case's lower face may sit this far over the palm surface: laid across the hand it rests on the thumb and
+#: finger capsules, which stand 14-17 mm proud of the palm (``envs/human/body.py``)
+ON_PALM_M = 0.022
 
 
 @dataclass(frozen=True)
@@ -60,7 +64,7 @@ class DrawerFetchConfig(CareTaskConfig):
     cabinet_yaw_rad: tuple[float, float] = (-0.12, 0.12)
     drawer_friction_n: tuple[float, float] = (2.0, 8.0)
     drawer_damping_n_s_per_m: tuple[float, float] = (5.0, 20.0)
-    case_depth_m: tuple[float, float] = (0.04, 0.06)  # case centre behind the drawer body's origin, along the pull
+    case_depth_m: tuple[float, float] = (0.035, 0.05)  # case centre behind the drawer body's origin, along the pull
     case_lateral_m: tuple[float, float] = (-0.06, 0.06)
     case_yaw_rad: tuple[float, float] = (-0.2, 0.2)
     case_mass_kg: tuple[float, float] = (0.06, 0.1)
@@ -68,7 +72,7 @@ class DrawerFetchConfig(CareTaskConfig):
     shoulder_yaw_rad: tuple[float, float] = (-0.25, 0.2)
     shoulder_flexion_rad: tuple[float, float] = (0.75, 1.05)
     elbow_flexion_rad: tuple[float, float] = (0.3, 0.7)
-    opening_goal_m: float = 0.2
+    opening_goal_m: float = 0.26  # the case then lies wholly outside the carcass and lifts clear of its top
     palm_tolerance_m: float = 0.035
     clearance_m: float = 0.08
     w_reach: float = 1.0
@@ -82,10 +86,10 @@ class DrawerFetchConfig(CareTaskConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if not 0.12 <= self.opening_goal_m <= drawer.DRAWER_TRAVEL_M:
+        if not 0 < self.opening_goal_m < drawer.DRAWER_TRAVEL_M:
             raise ValueError(
-                f"opening_goal_m={self.opening_goal_m!r} must be in [0.12, {drawer.DRAWER_TRAVEL_M}] "
-                "(the case needs room for the jaws; the runner stops at its travel)"
+                f"opening_goal_m={self.opening_goal_m!r} must be in (0, {drawer.DRAWER_TRAVEL_M}) m "
+                "(the drawer's runner stops at its travel)"
             )
         for name in ("drawer_friction_n", "drawer_damping_n_s_per_m", "case_mass_kg"):
             low, high = getattr(self, name)
@@ -137,22 +141,18 @@ class DrawerFetch(Task):
         names = self.cabinet_names
         self.cabinet_mocap = model.body_mocapid[model.body(names.cabinet).id]
         self.drawer_body = model.body(names.drawer).id
-        joint = model.joint(names.drawer).id
-        self.drawer_joint = joint
-        self.drawer_qpos = model.jnt_qposadr[joint]
-        self.drawer_dof = model.jnt_dofadr[joint]
+        self.drawer_joint = model.joint(names.drawer).id
+        self.drawer_qpos, self.drawer_dof = joint_addresses(model, names.drawer)
         self.handle_site = model.site(names.handle_site).id
         self.floor_site = model.site(names.drawer_floor_site).id
         self.case_body = model.body("case").id
-        case_joint = model.joint("case").id
-        self.case_qpos = model.jnt_qposadr[case_joint]
-        self.case_dof = model.jnt_dofadr[case_joint]
+        self.case_qpos, self.case_dof = joint_addresses(model, "case")
         self.palm_site = model.site(self.palm_site_name).id
         self.palm_velocity = model.sensor_adr[model.sensor("palm_velocity").id] + np.arange(3)
         self.arm_cols = np.array([JOINT_NAMES.index(j) for j in ARM_JOINTS])
         self.person.bind(model)
         self.tcp_site = model.site("robot/tcp").id
-        self.finger_qpos = np.array([model.jnt_qposadr[model.joint(f"robot/{j}").id] for j in panda.FINGER_JOINTS])
+        self.finger_qpos = panda.finger_qpos_addresses(model)
 
     def initialize_episode(self, sim: Simulation, ids: np.ndarray, rngs: list[np.random.Generator]) -> None:
         cfg = self.config
@@ -193,7 +193,7 @@ class DrawerFetch(Task):
         cos, sin = np.cos(cabinet_yaw), np.sin(cabinet_yaw)
         case_xy = cabinet_pos[:, :2] + np.column_stack([cos * along - sin * lateral, sin * along + cos * lateral])
         case_z = drawer.DRAWER_FLOOR_Z_M + CASE_HALF_SIZE_M[2] + 0.001
-        sim.per_sim_model_field("body_mass")[ids, self.case_body] = per_sim_uniform(rngs, *cfg.case_mass_kg)
+        sim.set_body_mass(ids, self.case_body, per_sim_uniform(rngs, *cfg.case_mass_kg))
         adr = self.case_qpos
         sim.qpos[ids, adr : adr + 3] = np.column_stack([case_xy, np.full(n, case_z)])
         sim.qpos[ids, adr + 3 : adr + 7] = yaw_quat(case_yaw)
@@ -237,7 +237,7 @@ class DrawerFetch(Task):
         tcp_to_case = np.linalg.norm(case - tcp, axis=1)
         tcp_to_handle = np.linalg.norm(g["handle_pos"] - tcp, axis=1)
         case_width = 2 * CASE_HALF_SIZE_M[1]
-        in_hand = (lateral < cfg.palm_tolerance_m) & (np.abs(height) < 0.012) & flat
+        in_hand = (lateral < cfg.palm_tolerance_m) & (height > -0.012) & (height < ON_PALM_M) & flat
         clear = (width > 0.05) & (tcp_to_case > cfg.clearance_m)
         case_grasped = (tcp_to_case < 0.05) & (width < case_width + 0.004) & (width > case_width - 0.012)
         handle_grasped = (tcp_to_handle < 0.03) & (width < 0.03)
