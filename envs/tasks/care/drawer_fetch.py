@@ -132,7 +132,7 @@ class DrawerFetch(Task):
             objtype=mujoco.mjtObj.mjOBJ_SITE,
             objname=self.palm_site_name,
         )
-        builder.add_camera("front", pos=(0.75, -1.75, 1.5), target=(0.6, -0.1, 0.6), fovy_deg=50)
+        builder.add_camera("front", pos=(1.5, -0.85, 1.6), target=(0.55, -0.05, 0.6), fovy_deg=55)  # into the drawer
         builder.add_camera("side", pos=(1.9, -1.0, 1.45), target=(0.5, -0.2, 0.7), fovy_deg=50)
         builder.add_camera("top", pos=(0.5, -0.1, 2.3), target=(0.5, -0.1, 0.6), fovy_deg=55)
         return builder
