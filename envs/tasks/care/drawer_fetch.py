@@ -20,9 +20,10 @@ with ``terminate_on_safety_violation``, a contact force on the person exceeds an
 ``info``: ``drawer_opening_m``, ``case_in_drawer``, ``case_in_hand``, ``handle_grasped``, ``case_grasped``.
 Safety: ``info["safety"]`` every step (robot and case contacts on the person, per ISO/TS 15066 region);
 ``safety_penalty`` > 0 adds the reward term ``safety``. ``info["human"]`` says who the person is.
-Reward (dense, every term in [0, 1], weights ``w_*``): reach the handle (1 once the drawer is open), open the
-drawer to ``opening_goal_m``, grasp the case, lift it out of the drawer, carry it over the palm, place it on the
-palm, release and withdraw, success. Sparse reward: 1 on success.
+Reward (dense, every term in [0, 1], weights ``w_*``): reach the handle (kept as the drawer opens), open the
+drawer to ``opening_goal_m``, reach the case in the open drawer, grasp it, lift it out, carry it over the palm,
+place it on the palm, release and withdraw, success; grasp, lift and carry stay at 1 once the case lies in the
+hand, so letting go does not lower the reward. Sparse reward: 1 on success.
 Observations (``task.*``): drawer opening and pull axis, handle position, case position and quaternion, palm
 position and normal, case relative to the TCP and to the palm, handle relative to the TCP.
 Contacts: the drawer is a child of the cabinet's mocap body, so drawer and carcass never collide and the joint
@@ -77,6 +78,7 @@ class DrawerFetchConfig(CareTaskConfig):
     clearance_m: float = 0.08
     w_reach: float = 1.0
     w_open: float = 2.0
+    w_reach_case: float = 1.0
     w_grasp: float = 1.0
     w_lift: float = 1.0
     w_carry: float = 2.0
@@ -272,18 +274,20 @@ class DrawerFetch(Task):
         cfg = self.config
         g = self._geometry(sim)
         grasped = ev["case_grasped"].astype(float)
+        placed = ev["case_in_hand"].astype(float)
         opened = np.clip(ev["drawer_opening_m"] / cfg.opening_goal_m, 0.0, 1.0)
         above_palm = g["palm_pos"] + g["palm_normal"] * (CASE_HALF_SIZE_M[2] + 0.08)
-        holding_or_placed = np.maximum(grasped, ev["case_in_hand"])
-        reach_handle = tolerance(ev["tcp_to_handle_m"], 0.1)
+        # the stages before the placement count as done once the case lies in the hand, so letting go never
+        # lowers the reward
         return cfg.safety_terms(ev["safety"]) | {
-            "reach": np.where(opened >= 1.0, 1.0, reach_handle),
+            "reach": np.maximum(tolerance(ev["tcp_to_handle_m"], 0.1), opened),  # kept as the drawer opens
             "open": opened,
-            "grasp": grasped,
-            "lift": grasped * np.clip(ev["case_lift_m"] / 0.1, 0.0, 1.0),
-            "carry": grasped * tolerance(np.linalg.norm(g["case_pos"] - above_palm, axis=1), 0.1),
-            "place": holding_or_placed * tolerance(ev["case_to_palm_m"], 0.03),
-            "release": ev["case_in_hand"] * ev["clear"],
+            "reach_case": np.maximum(opened * tolerance(ev["tcp_to_case_m"], 0.1), np.maximum(grasped, placed)),
+            "grasp": np.maximum(grasped, placed),
+            "lift": np.maximum(grasped * np.clip(ev["case_lift_m"] / 0.1, 0.0, 1.0), placed),
+            "carry": np.maximum(grasped * tolerance(np.linalg.norm(g["case_pos"] - above_palm, axis=1), 0.1), placed),
+            "place": np.maximum(grasped, placed) * tolerance(ev["case_to_palm_m"], 0.03),
+            "release": placed * ev["clear"],
             "success": ev["success"].astype(float),
         }
 
