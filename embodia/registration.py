@@ -55,6 +55,12 @@ TASKS: dict[str, TaskEntry] = {
         "elder care: open a bedside drawer, take out a glasses case and place it in a seated person's open hand",
         300,
     ),
+    "embodia/BedBathing-v0": TaskEntry(
+        "embodia.envs.tasks.care.bed_bathing:BedBathing",
+        "embodia.agents.experts.bed_bathing:BedBathingExpert",
+        "elder care: wipe marked points along the arm of a person lying in bed, pressing within a force band",
+        300,
+    ),
     "embodia/Reach-v0": TaskEntry(
         "embodia.envs.tasks.factory.reach:Reach",
         "embodia.agents.experts.reach:ReachExpert",

@@ -1,0 +1,93 @@
+"""Scripted expert for BedBathing: a force-regulated wipe along the arm, from the wrist to the shoulder.
+
+Phases: approach above the first point with the tool pointing down; press and wipe: the TCP goes over the next
+uncleaned point (in the task's wiping order) at a wiping speed while its height follows the point's surface
+minus a press depth, which an integral loop on the measured arm force (``info["state"]["arm_force_n"]``, the
+safety monitor's upper- and lower-arm forces) moves towards ``TARGET_FORCE_N``; withdraw upwards when every point
+is cleaned. Since the sponge is a spring, the press depth sets the force directly and the loop only has to absorb
+the arm sinking under it and its drift and tremor.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from embodia.agents.experts import motion
+from embodia.envs.scene import wiping_tool
+
+APPROACH, WIPE, WITHDRAW = range(3)
+PHASE_NAMES = ("approach", "wipe", "withdraw")
+UP = np.array([0.0, 0.0, 1.0])
+TARGET_FORCE_N = 3.0  # Assistax's target force for tool-on-skin tasks; the task's band is 1-10 N
+APPROACH_HEIGHT_M = 0.05
+WIPE_SPEED_M_PER_STEP = 0.005  # 0.1 m/s at 20 Hz: Assistax's target tool speed
+DESCENT_M_PER_STEP = 0.003  # before the first touch
+FORCE_GAIN_M_PER_N = 0.25 / wiping_tool.SPONGE_STIFFNESS_N_PER_M  # a quarter of the force error per step
+PRESS_RANGE_M = (-0.02, 0.025)
+WITHDRAW_HEIGHT_M = 0.1
+TOLERANCE_M = 0.008
+
+
+class BedBathingExpert:
+    """The batched policy protocol (``reset``, ``act``) over a phase machine."""
+
+    def __init__(self, num_envs: int) -> None:
+        self.phase = np.zeros(num_envs, dtype=np.int64)
+        self.press_m = np.zeros(num_envs)
+        self.touched = np.zeros(num_envs, dtype=bool)
+        self.withdraw_xy = np.zeros((num_envs, 2))
+
+    def reset(self, env_ids: np.ndarray, seed: int | None = None) -> None:
+        self.phase[env_ids] = APPROACH
+        self.press_m[env_ids] = PRESS_RANGE_M[0]
+        self.touched[env_ids] = False
+
+    def act(self, obs: Any, info: dict[str, Any]) -> np.ndarray:
+        s = info["state"]
+        tcp, xmat = s["tcp_pos"], s["tcp_xmat"]
+        points, cleaned, force = s["points_pos"], s["cleaned"], s["arm_force_n"]
+        n = len(tcp)
+        rows = np.arange(n)
+        done = cleaned.all(axis=1)
+        index = np.where(done, points.shape[1] - 1, np.argmax(~cleaned, axis=1))
+        point = points[rows, index]
+        rest_height = wiping_tool.FACE_BELOW_TCP_M  # TCP above the face with the sponge at rest
+
+        # press depth: descend until the first touch, then integrate the force error
+        self.touched |= force > 0.5
+        wiping = self.phase == WIPE
+        step = np.where(self.touched, FORCE_GAIN_M_PER_N * (TARGET_FORCE_N - force), DESCENT_M_PER_STEP)
+        self.press_m = np.where(wiping, np.clip(self.press_m + step, *PRESS_RANGE_M), self.press_m)
+
+        approach_target = point + UP * (rest_height + APPROACH_HEIGHT_M)
+        displacement = np.zeros((n, 3))
+        to_point = point[:, :2] - tcp[:, :2]
+        norm = np.linalg.norm(to_point, axis=1, keepdims=True)
+        xy = to_point * np.minimum(1.0, WIPE_SPEED_M_PER_STEP / np.maximum(norm, 1e-9))
+        wipe_z = point[:, 2] + rest_height - self.press_m - tcp[:, 2]
+        displacement[:, :2] = np.where(wiping[:, None], xy, 0.0)
+        displacement[:, 2] = np.where(wiping, wipe_z, 0.0)
+        translate = np.where(wiping[:, None], displacement / motion.POSITION_SCALE_M, 0.0)
+        translate = np.clip(translate, -1.0, 1.0)
+        withdraw_target = np.column_stack([self.withdraw_xy, points[:, :, 2].max(axis=1) + WITHDRAW_HEIGHT_M])
+        target = np.where((self.phase == APPROACH)[:, None], approach_target, withdraw_target)
+        translate = np.where(wiping[:, None], translate, motion.translate(tcp, target))
+
+        action = np.zeros((n, 7))
+        action[:, :3] = translate
+        # the hand is 19 cm long along the jaw axis: keep it along the arm, not out over the thigh and pelvis
+        along = points[:, -1, :2] - points[:, 0, :2]
+        arm_yaw = np.arctan2(along[:, 1], along[:, 0])
+        action[:, 3:6] = motion.point_down(xmat, motion.wrap(arm_yaw - motion.jaw_yaw(xmat), np.pi))
+        action[:, 6] = motion.GRIPPER_CLOSE  # the jaws hold the tool's blade
+
+        reached = np.linalg.norm(approach_target - tcp, axis=1) < TOLERANCE_M
+        start_wipe = (self.phase == APPROACH) & reached
+        self.press_m[start_wipe] = PRESS_RANGE_M[0]
+        self.phase = np.where(start_wipe, WIPE, self.phase)
+        start_withdraw = (self.phase == WIPE) & done
+        self.withdraw_xy[start_withdraw] = tcp[start_withdraw, :2]
+        self.phase = np.where(start_withdraw, WITHDRAW, self.phase)
+        return action
