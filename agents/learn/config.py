@@ -15,6 +15,7 @@ from typing import Any
 
 ALGOS = ("bc", "ppo", "sac", "td3", "sac+demos")
 OBS_MODES = ("flat", "dict", "goal")
+POLICY_FEATURES = ("", "yaw", "fine", "yaw+fine")  # agents/learn/features.py EXTRACTORS
 
 
 class ConfigError(ValueError):
@@ -57,6 +58,9 @@ class TrainConfig:
     bc_patience: int = 30  # epochs without a better held-out loss before stopping
     bc_obs_noise: float = 0.0  # Gaussian input noise while cloning, in standard deviations of each input
     ignore_obs: list = field(default_factory=list)  # observation entries the policy does not see (flat/dict modes)
+    policy_features: str = ""  # bc: "" (the observation) or extra features: yaw, fine, yaw+fine (features.py)
+    dagger_rounds: int = 0  # bc: DAgger rounds after the first fit (0: plain BC); the best on validation is kept
+    dagger_episodes: int = 32  # bc: expert-labelled rollouts of the learner per DAgger round
     demo_fraction: float = 0.25  # share of every SAC batch drawn from the demonstrations
     demo_bc_steps: float = 1.0  # behaviour-cloning steps on demonstrations per SAC gradient step (0: none)
     actor_warmup_steps: int = 0  # sac+demos: first gradient steps train only the critic (the actor stays cloned)
@@ -73,7 +77,7 @@ class TrainConfig:
             raise ConfigError(f"obs_mode={self.obs_mode!r} is not valid; valid: {', '.join(OBS_MODES)}")
         positive = ("total_steps", "num_envs", "batch_size", "buffer_size", "train_freq", "gradient_steps")
         positive += ("n_steps", "n_epochs", "demo_episodes", "bc_epochs", "bc_batch_size", "bc_patience")
-        positive += ("checkpoint_every", "eval_every", "eval_episodes", "final_eval_episodes")
+        positive += ("dagger_episodes", "checkpoint_every", "eval_every", "eval_episodes", "final_eval_episodes")
         for name in positive:
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name}={getattr(self, name)!r} must be a positive integer")
@@ -86,6 +90,10 @@ class TrainConfig:
             raise ConfigError("ignore_obs works with obs_mode flat or dict, not goal")
         if self.demo_policy_std < 0:
             raise ConfigError(f"demo_policy_std={self.demo_policy_std!r} must be 0 (keep) or a positive std")
+        if self.dagger_rounds < 0:
+            raise ConfigError(f"dagger_rounds={self.dagger_rounds!r} must be 0 (plain BC) or a positive integer")
+        if self.policy_features not in POLICY_FEATURES:
+            raise ConfigError(f"policy_features={self.policy_features!r} is not valid; valid: {POLICY_FEATURES}")
         if self.actor_warmup_steps < 0:
             raise ConfigError(f"actor_warmup_steps={self.actor_warmup_steps!r} must be 0 or a positive integer")
         ent = self.sac_ent_coef.removeprefix("auto").removeprefix("_")

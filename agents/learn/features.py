@@ -53,3 +53,58 @@ class YawFeaturesExtractor(NormalizedExtractor):
         offsets = (_wrap(jaw_yaw - NEUTRAL_JAW_YAW_RAD), _wrap(jaw_yaw - here))
         extra = torch.stack([*harmonics, *offsets], dim=1)
         return torch.cat([base, extra], dim=1)
+
+
+#: relative vectors whose last centimetres decide a phase change (close on the part, let go over the goal):
+#: (name, observation key of the vector) or (name, (key of the goal, key of the object)) for goal - object
+FINE_VECTORS: dict[str, tuple[str | tuple[str, str], ...]] = {
+    "BinPicking": ("task.part_to_tcp", ("task.slot_pos", "task.part_pos")),
+    "Handover": ("task.bottle_to_tcp", "task.bottle_to_palm"),
+}
+#: length scales of the squashed copies: the grasp and release tolerances are 6-12 mm (agents/experts/pick_place.py)
+FINE_SCALES_M = (0.01, 0.03)
+
+
+def fine_vector_specs(observation_space: spaces.Space) -> tuple[str | tuple[str, str], ...]:
+    """The ``FINE_VECTORS`` entry whose keys this observation space has (they name the task)."""
+    keys = set(observation_space.spaces) if isinstance(observation_space, spaces.Dict) else set()
+    for specs in FINE_VECTORS.values():
+        needed = {k for spec in specs for k in ((spec,) if isinstance(spec, str) else spec)}
+        if needed <= keys:
+            return specs
+    raise ValueError(f"precision features need a Dict observation holding one of {list(FINE_VECTORS.values())}")
+
+
+def fine_features(observations: Any, specs: tuple[str | tuple[str, str], ...]) -> torch.Tensor:
+    """tanh(vector / scale) per scale: the normalised observation divides these vectors by their spread over
+    the workspace (~0.2 m), so a 6 mm threshold is 0.03 standard deviations; the squashed copies resolve it."""
+    vectors = [observations[s] if isinstance(s, str) else observations[s[0]] - observations[s[1]] for s in specs]
+    return torch.cat([torch.tanh(v / scale) for v in vectors for scale in FINE_SCALES_M], dim=1)
+
+
+class FineFeaturesExtractor(NormalizedExtractor):
+    """The normalised observation followed by the precision features of ``fine_features``."""
+
+    def __init__(self, observation_space: spaces.Space, **stats: Any):
+        self.specs = fine_vector_specs(observation_space)
+        super().__init__(observation_space, **stats)
+        self._features_dim += 3 * len(self.specs) * len(FINE_SCALES_M)
+
+    def forward(self, observations: Any) -> torch.Tensor:
+        return torch.cat([super().forward(observations), fine_features(observations, self.specs)], dim=1)
+
+
+class YawFineFeaturesExtractor(YawFeaturesExtractor):
+    """Yaw features and precision features (BinPicking)."""
+
+    def __init__(self, observation_space: spaces.Space, **stats: Any):
+        self.specs = fine_vector_specs(observation_space)
+        super().__init__(observation_space, **stats)
+        self._features_dim += 3 * len(self.specs) * len(FINE_SCALES_M)
+
+    def forward(self, observations: Any) -> torch.Tensor:
+        return torch.cat([super().forward(observations), fine_features(observations, self.specs)], dim=1)
+
+
+EXTRACTORS = {"": NormalizedExtractor, "yaw": YawFeaturesExtractor, "fine": FineFeaturesExtractor,
+              "yaw+fine": YawFineFeaturesExtractor}  # fmt: skip

@@ -28,8 +28,10 @@ from tqdm.auto import tqdm
 
 from embodia.agents.learn.bc import demo_stats, policy_inputs, train_bc
 from embodia.agents.learn.config import ALGOS, TrainConfig
-from embodia.agents.learn.dataset import Demonstrations, load_demonstrations
+from embodia.agents.learn.dagger import train_dagger
+from embodia.agents.learn.dataset import DatasetError, Demonstrations, load_demonstrations
 from embodia.agents.learn.demo_sac import DemoReplayBuffer, SACWithDemos
+from embodia.agents.learn.features import EXTRACTORS
 from embodia.agents.learn.networks import NormalizedExtractor, SB3Policy, flatten_batch, normalisation_stats
 from embodia.agents.learn.rollout import evaluate_success
 from embodia.agents.learn.vec_env import EmbodiaVecEnv
@@ -39,6 +41,7 @@ from embodia.registration import task_entry
 
 RUN_FORMAT = "embodia.train"
 ALGO_CLASSES = {"ppo": PPO, "sac": SAC, "td3": TD3, "sac+demos": SACWithDemos}
+VALIDATION_SEED = 2_000_000  # DAgger's round selection; demos use 0.., evaluation 1,000,000..
 STATS_STEPS = 100  # vector steps of random actions whose observations set the normalisation of RL from scratch
 PICKLE_WARNING = "model files are pickles and can run code when loaded; loading {path} because you named it"
 
@@ -61,14 +64,25 @@ def _load_demos(env_id: str, config: TrainConfig) -> Demonstrations:
         raise RunError("this algorithm needs demonstrations: set demos: to a run folder or a Minari dataset id")
     probe = BatchedEnv(task_entry(env_id).task, 1, **{**config.env_kwargs, "obs_mode": "dict"})
     control_mode = probe.options.control_mode
-    return load_demonstrations(
-        config.demos,
-        env_id,
-        probe.single_observation_space,
-        probe.single_action_space,
-        config.demo_episodes,
-        control_mode,
-    )
+    try:
+        return load_demonstrations(
+            config.demos,
+            env_id,
+            probe.single_observation_space,
+            probe.single_action_space,
+            config.demo_episodes,
+            control_mode,
+        )
+    except DatasetError as error:
+        if Path(config.demos).exists():
+            raise
+        raise DatasetError(f"{error}. Record the demonstrations first: {collect_command(env_id, config)}") from None
+
+
+def collect_command(env_id: str, config: TrainConfig) -> str:
+    """The command that records ``config.demos`` as a run folder of the task's expert (seeds 0..)."""
+    return (f"embodia run {env_id} --policy expert --episodes {config.demo_episodes} --seed 0 --num-envs 10 "
+            f"--no-video --record {config.demos}")  # fmt: skip
 
 
 def _random_stats(env: EmbodiaVecEnv, seed: int) -> dict[str, list[float]]:
@@ -364,15 +378,45 @@ def _train_bc(env_id, config, seed, run_dir, demos, progress, started) -> dict[s
         bar.update(1)
         bar.set_postfix(train=f"{train_loss:.4f}", holdout=f"{holdout_loss:.4f}")
 
-    policy, history = train_bc(demos, probe.single_observation_space, probe.single_action_space, config, seed,
-                               on_epoch)  # fmt: skip
-    bar.close()
-    record = run_record(env_id, "bc", seed, config, _class_path(policy))
-    record["bc"] = dataclasses.asdict(history) | {"transitions": len(demos), "episodes": demos.num_episodes}
+    extractor = EXTRACTORS[config.policy_features]
+    space = probe.single_observation_space
+    if config.dagger_rounds == 0:
+        policy, history = train_bc(demos, space, probe.single_action_space, config, seed, on_epoch, extractor)
+        bar.close()
+        record = run_record(env_id, "bc", seed, config, _class_path(policy))
+        record["bc"] = dataclasses.asdict(history) | {"transitions": len(demos), "episodes": demos.num_episodes}
+    else:
+        bar.close()
+        policy, record = _train_dagger(env_id, config, seed, demos, space, probe.single_action_space, extractor,
+                                       progress)  # fmt: skip
     (run_dir / "run.json").write_text(json.dumps(record, indent=2))
     policy.save(run_dir / "policy.zip")
     wall_s = time.perf_counter() - started
     return final_evaluation(env_id, SB3Policy(policy), config, run_dir, "bc", seed, wall_s, 0)
+
+
+def _train_dagger(env_id, config, seed, demos, space, action_space, extractor, progress) -> tuple[Any, dict]:
+    """BC, then ``config.dagger_rounds`` DAgger rounds; keeps the round with the best success on
+    ``eval_episodes`` validation episodes (seeded ``VALIDATION_SEED`` + k, disjoint from the final evaluation)."""
+    best: dict[str, Any] = {"validation": -1.0}
+    rounds: list[dict[str, Any]] = []
+
+    def on_iteration(i: int, policy: Any, history: Any) -> None:
+        result = evaluate_success(env_id, SB3Policy(policy), config.eval_episodes, VALIDATION_SEED, 20,
+                                  env_kwargs(config))  # fmt: skip
+        rounds.append({"round": i, "validation_success": result["success_rate"],
+                       "transitions": history.transitions[-1],
+                       "rollout_success": history.rollout_success[-1]})  # fmt: skip
+        if progress:
+            print(f"{env_id} dagger round {i}: validation success {result['success_rate']:.0%}", flush=True)
+        if result["success_rate"] > best["validation"]:
+            best.update(validation=result["success_rate"], policy=policy, round=i)
+
+    train_dagger(env_id, demos, space, action_space, config, seed, config.dagger_rounds, config.dagger_episodes,
+                 on_iteration=on_iteration, extractor_class=extractor)  # fmt: skip
+    record = run_record(env_id, "bc", seed, config, _class_path(best["policy"]))
+    record["dagger"] = {"rounds": rounds, "selected_round": best["round"], "validation_seed": VALIDATION_SEED}
+    return best["policy"], record
 
 
 def final_evaluation(env_id, policy, config, run_dir, algo, seed, wall_s, env_steps) -> dict[str, Any]:
