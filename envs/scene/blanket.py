@@ -1,0 +1,151 @@
+"""A bed blanket: a coarse MuJoCo flex cloth with a rolled hem, its accordion fold and the leg coverage it gives.
+
+The cloth is a 2D grid flex (``make_flex``, MuJoCo's flexcomp) whose edges are held at their rest length by
+flex equality constraints: inextensible, free to bend. The vertices are bodies with three slide joints each, so
+their positions are ordinary ``xpos`` rows. The head-side edge is a rolled hem: a light rigid capsule (a free
+body) to which every edge vertex is connected, the part a caregiver, or the gripper, takes hold of.
+
+Collision bits (the person's and the furniture's are in ``envs/human/body.py``): the cloth touches the person
+and the furniture only: not itself (self-collision costs more than the rest of the scene), not the hem it hangs
+from, not the floor (the part hanging over the foot end stays above it) and not the robot, whose jaws reach the
+hem through the fabric as a hand pushes a soft fold aside; the hem touches the robot, the person (measured as a
+tool by the safety monitor) and the furniture.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import mujoco
+import numpy as np
+
+from embodia.envs.scene.builder import GEOM, SceneBuilder
+
+CLOTH_CONTYPE, CLOTH_CONAFFINITY = 8, 2 | 4  # the person, the furniture
+HEM_CONTYPE, HEM_CONAFFINITY = 16, 1 | 2 | 4  # default geoms (the robot, the floor), the person, the furniture
+
+
+@dataclass(frozen=True)
+class BlanketShape:
+    """Grid and sizes; the defaults cover both legs of an adult lying in a 0.9 m bed with margin."""
+
+    rows: int = 9  # along the bed (foot edge to hem)
+    columns: int = 6  # across the bed
+    spacing_m: float = 0.12
+    cloth_radius_m: float = 0.006
+    hem_radius_m: float = 0.02  # a rolled hem
+    hem_mass_kg: float = 0.08
+
+    @property
+    def length_m(self) -> float:
+        return (self.rows - 1) * self.spacing_m
+
+    @property
+    def width_m(self) -> float:
+        return (self.columns - 1) * self.spacing_m
+
+
+@dataclass(frozen=True)
+class BlanketNames:
+    flex: str
+    hem: str
+    vertex_bodies: tuple[str, ...]  # row-major: index = row * columns + column, row 0 is the hem's edge
+
+
+def add_blanket(
+    builder: SceneBuilder, name: str, shape: BlanketShape, hem_xy, z_m: float, mass_kg: float
+) -> BlanketNames:
+    """The blanket spread flat at height ``z_m``, its hem edge along y at ``hem_xy`` (the grid's centre line),
+    the cloth extending towards +x. The spread pose is the flex's rest shape; a task folds it per episode."""
+    builder.add_material(f"{name}_cloth", (0.72, 0.36, 0.34, 1.0), specular=0.05, shininess=0.05)
+    builder.add_material(f"{name}_hem", (0.55, 0.24, 0.24, 1.0), specular=0.05, shininess=0.05)
+    hem_x, hem_y = float(hem_xy[0]), float(hem_xy[1])
+    centre = [hem_x + shape.length_m / 2, hem_y, z_m]  # make_flex centres the grid on pos
+    flex = builder.world.make_flex(
+        name,
+        type="grid",
+        dim=2,
+        count=[shape.rows, shape.columns, 1],
+        spacing=[shape.spacing_m] * 3,
+        radius=shape.cloth_radius_m,
+        mass=mass_kg,
+        pos=centre,
+        equality=1,
+    )
+    flex.selfcollide = mujoco.mjtFlexSelf.mjFLEXSELF_NONE
+    flex.contype, flex.conaffinity = CLOTH_CONTYPE, CLOTH_CONAFFINITY
+    flex.friction = [0.8, 0.005, 0.0001]
+    flex.material = f"{name}_cloth"
+    hem = builder.add_free_body(f"{name}_hem", pos=[hem_x, hem_y, z_m])
+    hem.add_geom(
+        name=f"{name}_hem",
+        type=GEOM.mjGEOM_CAPSULE,
+        size=[shape.hem_radius_m, shape.width_m / 2 + 0.01, 0],
+        euler=[np.pi / 2, 0, 0],
+        mass=shape.hem_mass_kg,
+        material=f"{name}_hem",
+        contype=HEM_CONTYPE,
+        conaffinity=HEM_CONAFFINITY,
+        condim=4,
+        friction=[1.0, 0.02, 0.0001],  # torsional: a rolled hem fills the finger pads' width
+    )
+    # make_flex orders vertices x-major (row along the bed = x), and numbers the vertex bodies name_0, name_1, ...
+    # from the low-x (hem) corner, which is the layout this module documents.
+    vertex_bodies = tuple(f"{name}_{i}" for i in range(shape.rows * shape.columns))
+    for column in range(shape.columns):
+        builder.spec.add_equality(
+            name=f"{name}_hem_{column}",
+            type=mujoco.mjtEq.mjEQ_CONNECT,
+            objtype=mujoco.mjtObj.mjOBJ_BODY,
+            name1=vertex_bodies[column],
+            name2=f"{name}_hem",
+            data=[0.0] * 12,
+        )
+    return BlanketNames(flex=name, hem=f"{name}_hem", vertex_bodies=vertex_bodies)
+
+
+def pulled_down(spread: np.ndarray, hem_x: np.ndarray, bed_end_x: np.ndarray, lying_z_m: float) -> np.ndarray:
+    """Vertex positions (n, rows, columns, 3) of a blanket that has slid down towards the foot of the bed.
+
+    ``spread`` (n, rows, columns, 3) is a flat spread pose (row 0 the hem, rows along +x). The hem lies at
+    ``hem_x``; the cloth runs flat at ``lying_z_m`` to the bed's foot end ``bed_end_x`` and hangs straight down
+    from there (it settles onto the legs and feet in the first steps).
+    """
+    rows = spread.shape[1]
+    spacing = spread[0, 1, 0, 0] - spread[0, 0, 0, 0]
+    along = hem_x[:, None] + spacing * np.arange(rows)[None, :]  # (n, rows) unfolded x
+    hanging = np.maximum(along - bed_end_x[:, None], 0.0)
+    out = spread.copy()
+    out[:, :, :, 0] = np.minimum(along, bed_end_x[:, None] + 0.02)[:, :, None]
+    out[:, :, :, 2] = (lying_z_m - hanging)[:, :, None]
+    return out
+
+
+def covered(vertices: np.ndarray, points: np.ndarray, below_tolerance_m: float = 0.01) -> np.ndarray:
+    """(n, P) whether the cloth lies over each point: a vertical line through the point meets a cloth triangle
+    (of the grid's cells, two per cell) no lower than ``below_tolerance_m`` under the point.
+
+    ``vertices`` (n, rows, columns, 3), ``points`` (n, P, 3).
+    """
+    a = vertices[:, :-1, :-1].reshape(len(vertices), -1, 3)
+    b = vertices[:, 1:, :-1].reshape(len(vertices), -1, 3)
+    c = vertices[:, 1:, 1:].reshape(len(vertices), -1, 3)
+    d = vertices[:, :-1, 1:].reshape(len(vertices), -1, 3)
+    hit = np.zeros(points.shape[:2], dtype=bool)
+    for p, q, r in ((a, b, c), (a, c, d)):
+        hit |= _over_triangles(p, q, r, points, below_tolerance_m)
+    return hit
+
+
+def _over_triangles(p, q, r, points, below_tolerance_m):
+    """(n, P) whether any triangle (n, T, 3) projects onto the point in xy and lies above it there."""
+    e1 = (q - p)[:, :, None, :2]  # (n, T, 1, 2)
+    e2 = (r - p)[:, :, None, :2]
+    w = points[:, None, :, :2] - p[:, :, None, :2]  # (n, T, P, 2)
+    det = e1[..., 0] * e2[..., 1] - e1[..., 1] * e2[..., 0]
+    safe = np.where(np.abs(det) > 1e-9, det, 1.0)
+    u = (w[..., 0] * e2[..., 1] - w[..., 1] * e2[..., 0]) / safe
+    v = (e1[..., 0] * w[..., 1] - e1[..., 1] * w[..., 0]) / safe
+    inside = (np.abs(det) > 1e-9) & (u >= 0) & (v >= 0) & (u + v <= 1)
+    z = p[:, :, None, 2] + u * (q - p)[:, :, None, 2] + v * (r - p)[:, :, None, 2]
+    return (inside & (z >= points[:, None, :, 2] - below_tolerance_m)).any(axis=1)

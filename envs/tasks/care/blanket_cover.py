@@ -1,0 +1,257 @@
+"""BlanketCover: take hold of a blanket folded at the foot of the bed and pull it up over a lying person's legs.
+
+Scene: a Panda-class arm on a pedestal beside a bed; an older adult (``envs/human``: by default a woman of
+median stature aged 75+) lies on her back (``supine_bed``), arms at her sides. A blanket (``envs/scene/
+blanket.py``: a 9 x 6 vertex MuJoCo flex cloth, 0.96 m x 0.6 m, inextensible edges, free to bend, with a rolled
+hem along its head-side edge) lies folded like an accordion over her shins and feet, its hem on top. Per
+episode the bed's place (``bed_jitter_m``), the person's body mass and impairments (``human`` ranges,
+``tremor`` and ``voluntary_motion`` switches; the legs are rigid, so only the arms and head move), the
+blanket's place along and across the bed (``blanket_x_range_m``, ``blanket_y_range_m``) and its mass
+(``blanket_mass_kg``; a single-bed fleece or cotton blanket weighs roughly 0.5-1.2 kg [ESTIMATE]) are
+randomized.
+
+Success: at least ``coverage_required`` of the sample points along the top of both thighs and shanks (5 per
+segment) are covered (a vertical line through the point meets the cloth no lower than 1 cm beneath it), the
+jaws are open and the TCP at least ``clearance_m`` from the hem. Assistive Gym's dressing task counts progress
+as the length of the limb covered by cloth (domain-facts 1.1); here the share of the legs covered, as a
+caregiver would judge it. Fail: the blanket slides off the bed (its hem below ``FLOOR_FAIL_Z``) or, with
+``terminate_on_safety_violation``, a robot or hem contact on the person exceeds an ISO/TS 15066 limit.
+Safety: ``info["safety"]`` every step; the hem is passed to the monitor as a tool, so its contact forces on the
+person count, while the cloth's own weight resting on the legs does not (it is not a hazard). ``safety_penalty``
+> 0 adds the reward term ``safety`` with that negative weight. ``info["human"]`` says who the person is.
+Reward (dense, every term in [0, 1], weights ``w_*``): reach the hem, grasp it, pull it towards its place over
+the hips, coverage (the covered share), release and withdraw once covered, success. Sparse: 1 on success.
+Observations (``task.*``): hem position and axis, hem relative to the TCP and to its goal, the covered share,
+the cloth's vertex positions relative to the bed (flattened; 54 x 3), the person's hip and ankle midpoints.
+
+Contact and solver choices: the cloth does not collide with itself (the folded layers pass through each other;
+the self-collision pass cost more than the rest of the scene) nor with its hem; 54 vertices keep a control step
+of 16 simulations near 60 ms on this machine; the hem is a rigid capsule because a parallel jaw pinching a
+single-layer flex slips, and a real caregiver takes a blanket by its (thicker) hemmed edge too.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import mujoco
+import numpy as np
+
+from embodia.envs.core.sim import Simulation, joint_addresses
+from embodia.envs.core.task import Task, per_sim_uniform, tolerance
+from embodia.envs.human.config import HumanConfig, HumanRanges
+from embodia.envs.human.person import Person
+from embodia.envs.scene import blanket, panda, props
+from embodia.envs.scene.builder import SceneBuilder
+from embodia.envs.tasks.care.common import CareTaskConfig
+
+ROBOT_BASE = (0.0, 0.0, 0.7)
+BED_POS = np.array([-0.35, 0.62, 0.0])  # hip midpoint; the bed runs along +x (the feet), the robot on her right
+SHAPE = blanket.BlanketShape()
+SPREAD_Z_M = 0.9  # the cloth's rest shape is compiled flat here, above the person
+BED_END_X_M = 0.9  # the mattress's foot end, from the hips (``props.add_bed``)
+DROP_Z_M = 0.83  # the slid-down cloth starts just above the feet and settles in the first steps
+HEM_GOAL_OFFSET_X_M = -0.1  # the hem's place, relative to the hips: over the belly
+LEG_SEGMENTS = ("right_thigh", "right_shank", "left_thigh", "left_shank")
+POINTS_PER_SEGMENT = 5
+FLOOR_FAIL_Z = 0.3
+
+
+@dataclass(frozen=True)
+class BlanketCoverConfig(CareTaskConfig):
+    valid_postures = ("supine_bed",)
+
+    human: HumanRanges = dataclasses.field(
+        default_factory=lambda: HumanRanges(structure=HumanConfig(posture="supine_bed"))
+    )
+    episode_steps: int = 200
+    bed_jitter_m: float = 0.03
+    blanket_x_range_m: tuple[float, float] = (0.42, 0.5)  # the slid-down hem, from the hips
+    blanket_y_range_m: tuple[float, float] = (-0.02, 0.02)  # cloth centre line from the bed's
+    blanket_mass_kg: tuple[float, float] = (0.5, 1.2)
+    coverage_required: float = 0.9
+    clearance_m: float = 0.08
+    w_reach: float = 1.0
+    w_grasp: float = 1.0
+    w_pull: float = 2.0
+    w_coverage: float = 2.0
+    w_release: float = 1.0
+    w_success: float = 5.0
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not 0.0 < self.coverage_required <= 1.0:
+            raise ValueError(f"coverage_required={self.coverage_required!r} must be in (0, 1]")
+        for name in ("blanket_x_range_m", "blanket_y_range_m", "blanket_mass_kg"):
+            low, high = getattr(self, name)
+            if not low <= high:
+                raise ValueError(f"{name}={(low, high)!r} must be (low, high) with low <= high")
+        if self.blanket_x_range_m[0] < 0.3 or self.blanket_x_range_m[1] > 0.55:
+            raise ValueError(f"blanket_x_range_m={self.blanket_x_range_m!r} must lie within [0.3, 0.55] m")
+        if self.blanket_mass_kg[0] <= 0.0:
+            raise ValueError(f"blanket_mass_kg={self.blanket_mass_kg!r} must be positive")
+        if not 0.0 <= self.bed_jitter_m <= 0.1:
+            raise ValueError(f"bed_jitter_m={self.bed_jitter_m!r} must be in [0, 0.1]")
+
+
+class BlanketCover(Task):
+    Config = BlanketCoverConfig
+    description = "elder care: pull a blanket folded at the foot of the bed up over a lying person's legs"
+    episode_state_fields = tuple(
+        f"person.motion.{name}" for name in ("base_target", "range", "drift", "head", "step_index")
+    )
+
+    def build_scene(self) -> SceneBuilder:
+        cfg = self.config
+        builder = SceneBuilder("blanket_cover", cfg.physics)
+        props.add_room(builder, floor="wood")
+        panda.mount_on_pedestal(builder, ROBOT_BASE)
+        self.person = Person(cfg.person_ranges(), cfg.episode_steps, cfg.control_dt_s, cfg.safety_options())
+        self.person.build(builder, "person", BED_POS, 0.0, tools={"hem": "blanket_hem"})
+        mean_mass = float(np.mean(cfg.blanket_mass_kg))
+        hem_xy = (BED_POS[0] + HEM_GOAL_OFFSET_X_M, BED_POS[1])
+        self.names = blanket.add_blanket(builder, "blanket", SHAPE, hem_xy, SPREAD_Z_M, mean_mass)
+        builder.add_camera("front", pos=(0.2, -1.35, 1.55), target=(0.0, 0.5, 0.7), fovy_deg=55)
+        builder.add_camera("side", pos=(1.5, 0.6, 1.5), target=(0.0, 0.6, 0.7), fovy_deg=55)
+        builder.add_camera("top", pos=(0.0, 0.5, 2.4), target=(0.0, 0.5, 0.7), fovy_deg=55)
+        return builder
+
+    def bind(self, model: mujoco.MjModel) -> None:
+        self.person.bind(model)
+        self.vertex_bodies = np.array([model.body(name).id for name in self.names.vertex_bodies])
+        first_joint = model.body_jntadr[self.vertex_bodies]
+        self.vertex_qpos = model.jnt_qposadr[first_joint][:, None] + np.arange(3)  # (V, 3) slide x, y, z
+        self.vertex_dof = model.jnt_dofadr[first_joint][:, None] + np.arange(3)
+        self.vertex_rest = model.body_pos[self.vertex_bodies].copy()  # world frame: the flex hangs on the world
+        self.hem_body = model.body(self.names.hem).id
+        self.hem_qpos, self.hem_dof = joint_addresses(model, self.names.hem)
+        self.root_body = model.body("person").id
+        self.leg_axis_points, self.leg_radii = self._leg_points(model)  # (P, 3) in the person's root frame, (P,)
+        self.tcp_site = model.site("robot/tcp").id
+        self.finger_qpos = panda.finger_qpos_addresses(model)
+
+    def _leg_points(self, model: mujoco.MjModel) -> tuple[np.ndarray, np.ndarray]:
+        """Points on the axis of each thigh and shank capsule in the root frame (the legs are rigid on it), and
+        the capsules' radii: the points to cover are these raised by the radius, the top of the leg."""
+        points, radii = [], []
+        for segment in LEG_SEGMENTS:
+            geom = model.geom(f"person_{segment}").id
+            centre = model.geom_pos[geom]
+            rotation = np.zeros(9)
+            mujoco.mju_quat2Mat(rotation, model.geom_quat[geom])
+            axis = rotation.reshape(3, 3)[:, 2]
+            radius, half_length = model.geom_size[geom, :2]
+            for fraction in np.linspace(-0.8, 0.8, POINTS_PER_SEGMENT):
+                points.append(centre + axis * fraction * half_length)
+                radii.append(radius)
+        return np.array(points), np.array(radii)
+
+    def initialize_episode(self, sim: Simulation, ids: np.ndarray, rngs: list[np.random.Generator]) -> None:
+        cfg = self.config
+        n = len(ids)
+        jitter = per_sim_uniform(rngs, -cfg.bed_jitter_m, cfg.bed_jitter_m, (2,))
+        base = BED_POS + np.column_stack([jitter, np.zeros(n)])
+        self.person.initialize(sim, ids, rngs, self.person.rest_targets(n), base)
+        hem_x = base[:, 0] + per_sim_uniform(rngs, *cfg.blanket_x_range_m)
+        centre_y = base[:, 1] + per_sim_uniform(rngs, *cfg.blanket_y_range_m)
+        mass = per_sim_uniform(rngs, *cfg.blanket_mass_kg)
+        spread = self.vertex_rest.reshape(1, SHAPE.rows, SHAPE.columns, 3).repeat(n, axis=0)
+        spread[..., 1] += (centre_y - BED_POS[1])[:, None, None]
+        folded = blanket.pulled_down(spread, hem_x, base[:, 0] + BED_END_X_M, DROP_Z_M).reshape(n, -1, 3)
+        sim.qpos[ids[:, None, None], self.vertex_qpos[None]] = folded - self.vertex_rest[None]
+        sim.qvel[ids[:, None, None], self.vertex_dof[None]] = 0.0
+        vertex_mass = mass / len(self.vertex_bodies)
+        for body in self.vertex_bodies:
+            sim.set_body_mass(ids, body, vertex_mass)
+        hem = folded[:, : SHAPE.columns].mean(axis=1)
+        sim.qpos[ids, self.hem_qpos : self.hem_qpos + 3] = hem
+        sim.qpos[ids, self.hem_qpos + 3 : self.hem_qpos + 7] = [1.0, 0.0, 0.0, 0.0]
+        sim.qvel[ids, self.hem_dof : self.hem_dof + 6] = 0.0
+        sim.batch.set_const(ids)
+
+    def before_physics(self, sim: Simulation) -> None:
+        self.person.before_physics(sim)
+
+    # ---------------------------------------------------------------------------------- figures
+    def _geometry(self, sim: Simulation):
+        vertices = sim.xpos[:, self.vertex_bodies]  # (n, V, 3)
+        root = sim.xpos[:, self.root_body]
+        rotation = sim.xmat[:, self.root_body].reshape(-1, 3, 3)
+        legs = root[:, None] + (rotation[:, None] @ self.leg_axis_points[None, :, :, None])[..., 0]
+        legs[:, :, 2] += self.leg_radii
+        hem = sim.xpos[:, self.hem_body]
+        hem_axis = sim.xmat[:, self.hem_body].reshape(-1, 3, 3)[:, :, 1]
+        goal = root + np.array([HEM_GOAL_OFFSET_X_M, 0.0, 0.0])
+        return vertices, legs, hem, hem_axis, goal, root
+
+    def evaluate(self, sim: Simulation) -> dict[str, np.ndarray]:
+        cfg = self.config
+        vertices, legs, hem, _, goal, _ = self._geometry(sim)
+        grid = vertices.reshape(-1, SHAPE.rows, SHAPE.columns, 3)
+        coverage = blanket.covered(grid, legs).mean(axis=1)
+        tcp = sim.site_xpos[:, self.tcp_site]
+        width = sim.qpos[:, self.finger_qpos].sum(axis=1)
+        offset = tcp - hem
+        along = np.abs(offset[:, 1])  # the hem runs along y
+        tcp_to_hem = np.linalg.norm(offset[:, [0, 2]], axis=1)
+        grasped = (tcp_to_hem < 0.03) & (along < SHAPE.width_m / 2) & (width < 2 * SHAPE.hem_radius_m + 0.006)
+        clear = (width > 0.05) & (np.linalg.norm(offset, axis=1) > cfg.clearance_m)
+        covered_enough = coverage >= cfg.coverage_required
+        safety = self.person.measure(sim, np.full(sim.num_sims, SHAPE.hem_mass_kg))
+        return {
+            "success": covered_enough & clear,
+            "fail": (hem[:, 2] < FLOOR_FAIL_Z) | cfg.safety_fail(safety),
+            "grasped": grasped,
+            "covered": covered_enough,
+            "clear": clear,
+            "coverage": coverage,
+            "hem_to_goal_m": np.linalg.norm((hem - goal)[:, :2], axis=1),
+            "tcp_to_hem_m": np.linalg.norm(offset, axis=1),
+            "safety": safety,
+            "human": self.person.info(),
+        }
+
+    def reward_terms(self, sim: Simulation, ev: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        grasped = ev["grasped"].astype(float)
+        return self.config.safety_terms(ev["safety"]) | {
+            "reach": tolerance(ev["tcp_to_hem_m"], 0.1),
+            "grasp": grasped,
+            "pull": np.maximum(grasped, ev["covered"]) * tolerance(ev["hem_to_goal_m"], 0.2),
+            "coverage": ev["coverage"],
+            "release": ev["covered"] * ev["clear"],
+            "success": ev["success"].astype(float),
+        }
+
+    def observation_shapes(self) -> dict[str, tuple[int, ...]]:
+        return {
+            "task.hem_pos": (3,),
+            "task.hem_axis": (3,),
+            "task.hem_to_tcp": (3,),
+            "task.hem_to_goal": (3,),
+            "task.coverage": (1,),
+            "task.cloth": (3 * SHAPE.rows * SHAPE.columns,),
+            "task.hips": (3,),
+        }
+
+    def observe(self, sim: Simulation, ev: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        vertices, _, hem, hem_axis, goal, root = self._geometry(sim)
+        return {
+            "task.hem_pos": hem,
+            "task.hem_axis": hem_axis,
+            "task.hem_to_tcp": hem - sim.site_xpos[:, self.tcp_site],
+            "task.hem_to_goal": goal - hem,
+            "task.coverage": ev["coverage"][:, None],
+            "task.cloth": (vertices - root[:, None]).reshape(sim.num_sims, -1),
+            "task.hips": root,
+        }
+
+    def privileged_state(self, sim: Simulation) -> dict[str, np.ndarray]:
+        _, legs, hem, hem_axis, goal, root = self._geometry(sim)
+        return {
+            "hem_pos": hem,
+            "hem_axis": hem_axis,
+            "hem_goal": goal,
+            "hips_pos": root,
+            "leg_points": legs,
+        }
