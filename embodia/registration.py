@@ -49,6 +49,12 @@ TASKS: dict[str, TaskEntry] = {
         "elder care: take a medicine bottle from the bedside table and place it in a seated person's open hand",
         200,
     ),
+    "embodia/BlanketCover-v0": TaskEntry(
+        "embodia.envs.tasks.care.blanket_cover:BlanketCover",
+        "embodia.agents.experts.blanket_cover:BlanketCoverExpert",
+        "elder care: take a blanket that slid down the bed by its hem and pull it up over a lying person's legs",
+        200,
+    ),
     "embodia/DrawerFetch-v0": TaskEntry(
         "embodia.envs.tasks.care.drawer_fetch:DrawerFetch",
         "embodia.agents.experts.drawer_fetch:DrawerFetchExpert",
