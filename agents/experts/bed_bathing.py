@@ -24,10 +24,11 @@ TARGET_FORCE_N = 3.0  # Assistax's target force for tool-on-skin tasks; the task
 APPROACH_HEIGHT_M = 0.05
 WIPE_SPEED_M_PER_STEP = 0.005  # 0.1 m/s at 20 Hz: Assistax's target tool speed
 DESCENT_M_PER_STEP = 0.003  # before the first touch
-FORCE_GAIN_M_PER_N = 0.25 / wiping_tool.SPONGE_STIFFNESS_N_PER_M  # a quarter of the force error per step
+FORCE_GAIN_M_PER_N = 0.4 / wiping_tool.SPONGE_STIFFNESS_N_PER_M  # 40 % of the force error per step
 PRESS_RANGE_M = (-0.02, 0.025)
 WITHDRAW_HEIGHT_M = 0.1
 TOLERANCE_M = 0.008
+OUTWARD_OFFSET_M = 0.005  # the sponge a little off the arm's top line, away from the trunk (the chest bulges)
 
 
 class BedBathingExpert:
@@ -52,7 +53,17 @@ class BedBathingExpert:
         rows = np.arange(n)
         done = cleaned.all(axis=1)
         index = np.where(done, points.shape[1] - 1, np.argmax(~cleaned, axis=1))
-        point = points[rows, index]
+        along = points[:, -1, :2] - points[:, 0, :2]
+        along /= np.maximum(np.linalg.norm(along, axis=1, keepdims=True), 1e-9)
+        outward = np.column_stack([along[:, 1], -along[:, 0]])
+        outward *= np.where(outward[:, :1] > 0, -1.0, 1.0)  # the robot's side of the arm (world -x)
+        point = points[rows, index] + np.column_stack([outward * OUTWARD_OFFSET_M, np.zeros(n)])
+        # the surface height under the sponge: from the previous point's towards the next one's as the sponge
+        # travels, so that a higher next point (the thicker upper arm) does not lift the sponge off at once
+        previous = points[rows, np.maximum(index - 1, 0)]
+        span = np.linalg.norm(point[:, :2] - previous[:, :2], axis=1)
+        travelled = 1.0 - np.linalg.norm(point[:, :2] - tcp[:, :2], axis=1) / np.maximum(span, 1e-6)
+        surface_z = previous[:, 2] + np.clip(travelled, 0.0, 1.0) * (point[:, 2] - previous[:, 2])
         rest_height = wiping_tool.FACE_BELOW_TCP_M  # TCP above the face with the sponge at rest
 
         # press depth: descend until the first touch, then integrate the force error
@@ -66,7 +77,7 @@ class BedBathingExpert:
         to_point = point[:, :2] - tcp[:, :2]
         norm = np.linalg.norm(to_point, axis=1, keepdims=True)
         xy = to_point * np.minimum(1.0, WIPE_SPEED_M_PER_STEP / np.maximum(norm, 1e-9))
-        wipe_z = point[:, 2] + rest_height - self.press_m - tcp[:, 2]
+        wipe_z = surface_z + rest_height - self.press_m - tcp[:, 2]
         displacement[:, :2] = np.where(wiping[:, None], xy, 0.0)
         displacement[:, 2] = np.where(wiping, wipe_z, 0.0)
         translate = np.where(wiping[:, None], displacement / motion.POSITION_SCALE_M, 0.0)
@@ -78,7 +89,6 @@ class BedBathingExpert:
         action = np.zeros((n, 7))
         action[:, :3] = translate
         # the hand is 19 cm long along the jaw axis: keep it along the arm, not out over the thigh and pelvis
-        along = points[:, -1, :2] - points[:, 0, :2]
         arm_yaw = np.arctan2(along[:, 1], along[:, 0])
         action[:, 3:6] = motion.point_down(xmat, motion.wrap(arm_yaw - motion.jaw_yaw(xmat), np.pi))
         action[:, 6] = motion.GRIPPER_CLOSE  # the jaws hold the tool's blade

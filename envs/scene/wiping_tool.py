@@ -21,7 +21,7 @@ from embodia.envs.scene.builder import GEOM, SceneBuilder
 SPONGE_STIFFNESS_N_PER_M = 500.0  # 4 N at 8 mm compression
 SPONGE_DAMPING_N_S_PER_M = 5.0  # about critical for the sponge's mass and armature
 SPONGE_TRAVEL_M = 0.03
-SPONGE_HALF_SIZE_M = (0.025, 0.025, 0.01)  # a 5 x 5 cm face, 2 cm thick
+SPONGE_HALF_SIZE_M = (0.025, 0.025, 0.01)  # a rounded pad 5 cm across, 2 cm thick
 SPONGE_MASS_KG = 0.02
 SPONGE_FRICTION = 0.3  # a wet sponge slides on skin
 HOLDER_Z_M = 0.118  # below the fingertips (hand frame; the TCP is at 0.1034)
@@ -71,15 +71,15 @@ def add_wiping_tool(builder: SceneBuilder, hand_body: str = "robot/hand") -> Non
     sponge.add_joint(
         name=SPONGE_JOINT,
         type=mujoco.mjtJoint.mjJNT_SLIDE,
-        axis=[0, 0, -1],  # out of the tool: pressing pushes it negative
+        axis=[0, 0, 1],  # the hand's z: out of the tool; pressing pushes it negative, gravity holds it on the stop
         range=[-SPONGE_TRAVEL_M, 0.0],
         stiffness=SPONGE_STIFFNESS_N_PER_M,
         damping=SPONGE_DAMPING_N_S_PER_M,
         armature=0.01,
     )
-    sponge.add_geom(
+    sponge.add_geom(  # rounded, so that it rides over the step from forearm to upper arm instead of butting it
         name="wiping_sponge",
-        type=GEOM.mjGEOM_BOX,
+        type=GEOM.mjGEOM_ELLIPSOID,
         size=list(SPONGE_HALF_SIZE_M),
         mass=SPONGE_MASS_KG,
         friction=[SPONGE_FRICTION, 0.005, 0.0001],

@@ -9,10 +9,10 @@ tool pointing down) and holds a wiping tool: a compliant sponge on a holder in i
 the arm's surface: half on the forearm, half on the upper arm.
 
 Randomized per episode (ranges in ``BedBathingConfig``): the points' places, stratified along each segment
-(forearm 15-85 % of its length from the elbow; upper arm 35-85 % from the shoulder, clear of the chest and head)
-and around the top of the arm (+-0.4 rad from straight up); the arm's pose (shoulder abduction 0.1-0.2 rad away from the trunk,
-shoulder extension 0.06-0.14 rad so the arm lies on the mattress, humeral rotation +-0.1 rad, elbow flexion
-0.05-0.25 rad); the bed's place (+-3 cm) and yaw (+-0.05 rad); the person (``human`` ranges: body mass,
+(forearm 20-85 % of its length from the elbow; upper arm 40-85 % from the shoulder, clear of the chest and head)
+and around the top of the arm (+-0.4 rad from straight up); the arm's pose (shoulder abduction 0.1-0.2 rad away
+from the trunk, shoulder extension 0.06-0.14 rad so the arm lies on the mattress, humeral rotation +-0.1 rad, elbow
+flexion 0.05-0.25 rad); the bed's place (+-3 cm) and yaw (+-0.05 rad); the person (``human`` ranges: body mass,
 range of motion, strength, tremor, drift; ``tremor`` and ``voluntary_motion`` switches). The person holds the arm
 with compliant servos (nothing under it: the body model does not touch furniture), so pressing on the forearm of
 a weak person sinks it a centimetre or two, and the tool has to follow.
@@ -73,8 +73,8 @@ class BedBathingConfig(CareTaskConfig):
     human: HumanRanges = dataclasses.field(default_factory=_supine_ranges)
     episode_steps: int = 300
     num_points: int = 10
-    forearm_span: tuple[float, float] = (0.15, 0.85)  # fraction of the forearm from the elbow
-    upper_arm_span: tuple[float, float] = (0.35, 0.85)  # fraction of the upper arm from the shoulder
+    forearm_span: tuple[float, float] = (0.2, 0.85)  # fraction of the forearm from the elbow
+    upper_arm_span: tuple[float, float] = (0.4, 0.85)  # fraction of the upper arm from the shoulder
     around_top_rad: float = 0.4
     #: the body model's abduction hinge turns the arm towards the midline for positive angles, so the arm is
     #: moved out, away from the trunk, with negative ones (within the hinge's -0.3 rad x range-of-motion limit)
