@@ -74,7 +74,8 @@ def add_blanket(
     )
     flex.selfcollide = mujoco.mjtFlexSelf.mjFLEXSELF_NONE
     flex.contype, flex.conaffinity = CLOTH_CONTYPE, CLOTH_CONAFFINITY
-    flex.friction = [0.8, 0.005, 0.0001]
+    flex.friction = [0.4, 0.005, 0.0001]  # cotton or fleece on bed linen and clothing [ESTIMATE]
+    flex.priority = 1  # its friction, not the larger one of the skin or the mattress it lies on
     flex.material = f"{name}_cloth"
     hem = builder.add_free_body(f"{name}_hem", pos=[hem_x, hem_y, z_m])
     hem.add_geom(
