@@ -3,10 +3,11 @@
 Everything is in the cabinet's frame: the drawer pulls out along the cabinet's +x. The handle is a long-stemmed
 knob (stem along x, a wider head at its end): a parallel jaw closes on the stem from above with its jaw axis
 along the drawer front, so the Franka Hand's 190 mm wide palm stays in front of the cabinet, and the fingers
-hook behind the head when they pull. The cabinet is a mocap
-body, so its pose is per-simulation state; the drawer is its child, so the two never collide (MuJoCo filters
-parent-child contacts) and the drawer runs on its joint alone, with friction loss and damping that a task
-randomizes per simulation (``dof_frictionloss``, ``dof_damping``).
+hook behind the head when they pull (the stem is long because the arm's wrist, a 45 mm radius link over the
+jaws, must stay clear of the cabinet top). The cabinet is a mocap body, so its pose is per-simulation state; the
+drawer is its child, so the two never collide (MuJoCo filters parent-child contacts) and the drawer runs on its
+joint alone, with friction loss and damping that a task randomizes per simulation (``dof_frictionloss``,
+``dof_damping``).
 """
 
 from __future__ import annotations

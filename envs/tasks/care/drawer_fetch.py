@@ -1,10 +1,10 @@
 """DrawerFetch: open a bedside drawer, take out a glasses case and place it in a seated person's open hand.
 
-Scene: a Panda-class arm on a pedestal beside a bedside cabinet (``envs/scene/drawer.py``) whose top drawer runs
-on a slide joint with friction loss and damping and has a bar handle; a hard glasses case (160 x 65 x 40 mm,
-the brief's size of a common hard-shell spectacle case; 60-100 g) lies flat in the drawer, its long side along
-the pull; an older adult (``envs/human``) seated in a chair holds the right hand out, palm up, posed by joint
-targets as in Handover.
+Scene: a Panda-class arm on a pedestal beside a bedside cabinet (``envs/scene/drawer.py``) whose top drawer runs on
+a slide joint with friction loss and damping and has a long-stemmed knob (70 mm stem, 44 mm head); a hard glasses
+case (160 x 65 x 40 mm and 60-100 g: the brief's figures for a common hard-shell spectacle case, not a standard)
+lies flat in the drawer, its long side along the pull; an older adult (``envs/human``) seated in a chair holds the
+right hand out, palm up, posed by joint targets as in Handover.
 
 Randomized per episode: the cabinet's place (``cabinet_jitter_m``) and yaw (``cabinet_yaw_rad``), the drawer's
 friction loss (``drawer_friction_n``, 2-8 N: a wooden runner takes a few newtons to start; an estimate, no
@@ -12,23 +12,24 @@ standard gives it) and damping (``drawer_damping_n_s_per_m``), the case's place 
 mass, the hand pose (Handover's ranges), the person's position and impairments (``human``, ``tremor``,
 ``voluntary_motion``).
 
-Success: the case rests flat in the palm (its lower face within 22 mm over the palm surface, as it lies across
-the thumb and fingers, its centre within
-``palm_tolerance_m`` of the palm centre along the palm, tilted under 25 degrees, moving under 5 cm/s relative to
-the palm), the jaws are open and the TCP at least ``clearance_m`` away. Fail: the case falls to the floor (or,
-with ``terminate_on_safety_violation``, a contact force on the person exceeds an ISO/TS 15066 limit).
-``info``: ``drawer_opening_m``, ``case_in_drawer``, ``case_in_hand``, ``handle_grasped``, ``case_grasped``.
+Success: the case rests flat in the palm (its lower face within 22 mm over the palm surface, as it lies across the
+thumb and fingers; its centre within ``palm_tolerance_m`` of the palm centre along the palm; tilted under 25
+degrees; moving under 5 cm/s relative to the palm), the jaws are open and the TCP at least ``clearance_m`` away.
+Fail: the case falls to the floor (or, with ``terminate_on_safety_violation``, a contact force on the person exceeds
+an ISO/TS 15066 limit). ``info``: ``drawer_opening_m``, ``case_in_drawer``, ``case_in_hand``, ``handle_grasped``,
+``case_grasped``.
 Safety: ``info["safety"]`` every step (robot and case contacts on the person, per ISO/TS 15066 region);
 ``safety_penalty`` > 0 adds the reward term ``safety``. ``info["human"]`` says who the person is.
-Reward (dense, every term in [0, 1], weights ``w_*``): reach the handle (kept as the drawer opens), open the
-drawer to ``opening_goal_m``, reach the case in the open drawer, grasp it, lift it out, carry it over the palm,
-place it on the palm, release and withdraw, success; grasp, lift and carry stay at 1 once the case lies in the
-hand, so letting go does not lower the reward. Sparse reward: 1 on success.
+Reward (dense, every term in [0, 1], weights ``w_*``): reach the handle (kept as the drawer opens), open the drawer
+to ``opening_goal_m``, reach the case in the open drawer, grasp it, lift it out, carry it over the palm, place it on
+the palm, release and withdraw, success; grasp, lift and carry stay at 1 once the case lies in the hand, so letting
+go does not lower the reward. Sparse reward: 1 on success.
 Observations (``task.*``): drawer opening and pull axis, handle position, case position and quaternion, palm
 position and normal, case relative to the TCP and to the palm, handle relative to the TCP.
-Contacts: the drawer is a child of the cabinet's mocap body, so drawer and carcass never collide and the joint
-alone carries the drawer (its range stops it at 0.3 m); the case and handle use Handover's bottle friction
-(1.0, condim 4) so that a 70 N grasp holds them.
+Contacts: the drawer is a child of the cabinet's mocap body, so drawer and carcass never collide and the joint alone
+carries the drawer (its range stops it at 0.3 m); the case and the knob's stem use Handover's bottle friction (1.0,
+condim 4) so that a 70 N grasp holds them. The default ``opening_goal_m`` (0.26 m) leaves the whole case outside the
+carcass: opened less, the case's back end catches under the cabinet top when lifted.
 """
 
 from __future__ import annotations
