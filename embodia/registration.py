@@ -61,6 +61,12 @@ TASKS: dict[str, TaskEntry] = {
         "elder care: open a bedside drawer, take out a glasses case and place it in a seated person's open hand",
         300,
     ),
+    "embodia/FetchDropped-v0": TaskEntry(
+        "embodia.envs.tasks.care.fetch_dropped:FetchDropped",
+        "embodia.agents.experts.fetch_dropped:FetchDroppedExpert",
+        "elder care: pick up a TV remote the person dropped on the floor; put it on the over-bed table within reach",
+        300,
+    ),
     "embodia/BedBathing-v0": TaskEntry(
         "embodia.envs.tasks.care.bed_bathing:BedBathing",
         "embodia.agents.experts.bed_bathing:BedBathingExpert",

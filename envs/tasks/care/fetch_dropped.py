@@ -1,0 +1,320 @@
+"""FetchDropped: pick up a TV remote the person dropped on the floor and put it on the over-bed table within reach.
+
+Scene: an older adult (``envs/human``: by default a woman of median stature aged 75+) sits in a chair beside the
+bed with an over-bed table (``envs/scene/overbed_table.py``) rolled over the lap; a bedside table stands to the
+robot's right. The remote lies on the floor between the robot and the bedside table, sometimes with one end
+under the bedside table's top. The arm reaches both the floor and the table top from a low mobile base: the
+Panda-class arm on a 0.4 m deck (a fixed height chosen for reach, as care robots put the arm on a base or a lift:
+Toyota's HSR and Hello Robot's Stretch have a lift that spans floor to table; a fixed deck keeps the shared
+7-dof controller unchanged). The base stays parked during the episode.
+
+Randomized per episode (documented ranges): the remote's place on the floor (``remote_x_range``,
+``remote_y_range``; the far end of the y range puts an end under the bedside table's top) and yaw (any), its
+mass (``remote_mass_kg``, 80-150 g: a remote with two AAA batteries; an estimate from common remotes of 180 x 50
+x 24 mm, no standard); the over-bed table's place (``table_jitter_m``), yaw (``table_yaw_rad``) and top height
+(``table_top_z_range``, 0.76-0.84 m within the 0.72-1.1 m of common over-bed tables, over a seated lap); the
+person's position (``person_jitter_m``) and impairments (``human``, ``tremor``, ``voluntary_motion``).
+
+Success: the remote rests flat on the table top (its lower face within 8 mm of the surface, tilted under 25
+degrees, its centre at least 1 cm inside the top's edges, moving under 5 cm/s), within the person's reach (its
+centre within ``reach_fraction`` of the arm's reach of either shoulder; the reach, shoulder to the palm centre,
+is (0.186 + 0.146 + 0.054) x stature from Drillis & Contini's segment proportions: 0.57 m at the default
+stature, so 0.49 m at the default 0.85), the jaws open and the TCP at least ``clearance_m`` away. Assistive
+Gym's fetch-like tasks have no precedent for the reach criterion; 0.85 keeps the object where an older adult
+reaches it without leaning. Fail: the remote leaves the room area (over 1.3 m from the robot's base), or, with
+``terminate_on_safety_violation``, a contact force on the person exceeds an ISO/TS 15066 limit.
+Safety: ``info["safety"]`` every step (robot and remote contacts on the person, per ISO/TS 15066 region);
+``safety_penalty`` > 0 adds the reward term ``safety``. ``info["human"]`` says who the person is.
+Reward (dense, every term in [0, 1], weights ``w_*``): reach the remote, grasp it, lift it to the table's
+height, carry it over the place spot (5 cm towards the person from the top's centre), place it on the table
+within reach, release and withdraw, success. Sparse reward: 1 on success.
+Observations (``task.*``): remote position and quaternion, place spot, the person's right shoulder, the table top's
+height, remote relative to the TCP and to the place spot.
+Contacts: the remote uses Handover's bottle friction (1.0, condim 4) so that a 70 N grasp holds it; the tables
+are furniture (touch robot and remote, not the person, whose lap the over-bed table only frames).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import mujoco
+import numpy as np
+
+from embodia.envs.core.sim import Simulation, joint_addresses
+from embodia.envs.core.task import Task, per_sim_uniform, tolerance, yaw_quat
+from embodia.envs.human.body import stature
+from embodia.envs.human.person import Person
+from embodia.envs.scene import overbed_table, panda, props
+from embodia.envs.scene.builder import GEOM, SceneBuilder
+from embodia.envs.tasks.care.common import CareTaskConfig
+
+ROBOT_BASE = (0.0, 0.0, 0.36)  # the mobile base's deck
+#: the arm's heading, between the floor area (to its right) and the over-bed table (to its left): the controller's
+#: null-space pull towards home then keeps the elbow off both tables
+ROBOT_YAW_RAD = -0.35
+BASE_HALF_WIDTH_M = 0.16
+PERSON_POS = np.array([0.92, 0.12, 0.0])  # the chair; the person faces the robot (yaw pi)
+TABLE_POS = np.array([0.5, 0.24])  # the over-bed table top's centre; its column stands at +y
+PLACE_OFFSET_M = 0.05  # the place spot: this far from the top's centre towards the person
+BEDSIDE_CENTER_XY = (0.3, -0.68)
+BEDSIDE_HALF_XY = (0.26, 0.18)
+BEDSIDE_TOP_Z = 0.62
+REMOTE_HALF_SIZE_M = np.array([0.09, 0.025, 0.012])  # 180 x 50 x 24 mm
+ROOM_RADIUS_M = 1.3
+#: reach from the shoulder to the palm centre as a fraction of stature (Drillis & Contini: upper arm 0.186,
+#: forearm 0.146, half the hand's 0.108)
+ARM_REACH_FRACTION = 0.186 + 0.146 + 0.054
+
+
+@dataclass(frozen=True)
+class FetchDroppedConfig(CareTaskConfig):
+    episode_steps: int = 300
+    remote_radius_m: tuple[float, float] = (0.43, 0.53)  # from the robot's base axis
+    remote_bearing_rad: tuple[float, float] = (-1.15, -0.75)  # 0: straight ahead (+x), negative: to the right
+    remote_mass_kg: tuple[float, float] = (0.08, 0.15)
+    table_jitter_m: float = 0.03
+    table_yaw_rad: tuple[float, float] = (-0.1, 0.1)
+    table_top_z_range: tuple[float, float] = (0.76, 0.82)
+    person_jitter_m: float = 0.03
+    reach_fraction: float = 0.85
+    clearance_m: float = 0.08
+    w_reach: float = 1.0
+    w_grasp: float = 1.0
+    w_lift: float = 1.0
+    w_carry: float = 2.0
+    w_place: float = 2.0
+    w_release: float = 1.0
+    w_success: float = 5.0
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        for name in ("remote_radius_m", "remote_bearing_rad", "remote_mass_kg", "table_yaw_rad", "table_top_z_range"):
+            low, high = getattr(self, name)
+            if not low <= high:
+                raise ValueError(f"{name}={(low, high)!r} must be an ordered (low, high)")
+        checks = {
+            "remote_radius_m": (self.remote_radius_m, (0.4, 0.55)),
+            "remote_bearing_rad": (self.remote_bearing_rad, (-1.2, -0.7)),
+            "remote_mass_kg": (self.remote_mass_kg, (0.02, 0.5)),
+            "table_yaw_rad": (self.table_yaw_rad, (-0.2, 0.2)),
+            "table_top_z_range": (self.table_top_z_range, (0.72, 0.84)),
+        }
+        for name, ((low, high), (valid_low, valid_high)) in checks.items():
+            if not valid_low <= low <= high <= valid_high:
+                raise ValueError(
+                    f"{name}={(low, high)!r} is out of range; valid: within {valid_low} to {valid_high} "
+                    "(the floor between the robot and the bedside table; what the arm reaches)"
+                )
+        if not 0 <= self.table_jitter_m <= 0.05:
+            raise ValueError(f"table_jitter_m={self.table_jitter_m!r} is out of range; valid: 0 to 0.05")
+        if not 0 <= self.person_jitter_m <= 0.05:
+            raise ValueError(f"person_jitter_m={self.person_jitter_m!r} is out of range; valid: 0 to 0.05")
+        if not 0.5 <= self.reach_fraction <= 1.0:
+            raise ValueError(f"reach_fraction={self.reach_fraction!r} is out of range; valid: 0.5 to 1.0")
+
+
+class FetchDropped(Task):
+    Config = FetchDroppedConfig
+    description = "elder care: pick up a dropped TV remote from the floor and put it on the over-bed table within reach"
+    episode_state_fields = tuple(
+        f"person.motion.{name}" for name in ("base_target", "range", "drift", "head", "step_index")
+    )
+
+    def build_scene(self) -> SceneBuilder:
+        builder = SceneBuilder("fetch_dropped", self.config.physics)
+        props.add_room(builder, floor="wood")
+        builder.world.add_geom(
+            name="mobile_base",
+            type=GEOM.mjGEOM_BOX,
+            pos=[ROBOT_BASE[0], ROBOT_BASE[1], ROBOT_BASE[2] / 2],
+            size=[BASE_HALF_WIDTH_M, BASE_HALF_WIDTH_M, ROBOT_BASE[2] / 2],
+            quat=yaw_quat(np.array([ROBOT_YAW_RAD]))[0].tolist(),
+            material="dark_steel",
+        )
+        builder.add_robot(
+            panda.load(),
+            "robot",
+            ROBOT_BASE,
+            ROBOT_YAW_RAD,
+            home_qpos=panda.home_qpos_by_joint(),
+            home_ctrl=panda.home_ctrl_by_actuator(),
+        )
+        props.add_table(builder, "bedside_table", BEDSIDE_CENTER_XY, BEDSIDE_TOP_Z, BEDSIDE_HALF_XY, "wood")
+        self.table_names = overbed_table.add_overbed_table(
+            builder, "overbed", (TABLE_POS[0], TABLE_POS[1], overbed_table.NOMINAL_TOP_Z_M)
+        )
+        cfg = self.config
+        self.person = Person(cfg.person_ranges(), cfg.episode_steps, cfg.control_dt_s, cfg.safety_options())
+        body = self.person.build(builder, "person", PERSON_POS, np.pi, tools={"tool": "remote"})
+        self.shoulder_site_names = (body.sites["right_shoulder"], body.sites["left_shoulder"])
+        self.arm_reach_m = ARM_REACH_FRACTION * stature(body.config)
+        builder.add_material("remote", (0.1, 0.1, 0.12, 1.0), specular=0.5, shininess=0.6)
+        builder.add_material("remote_keys", (0.75, 0.2, 0.2, 1.0))
+        remote = builder.add_free_body("remote", pos=[0.25, -0.45, REMOTE_HALF_SIZE_M[2]])
+        remote.add_geom(
+            name="remote",
+            type=GEOM.mjGEOM_BOX,
+            size=REMOTE_HALF_SIZE_M.tolist(),
+            material="remote",
+            mass=0.12,
+            friction=[1.0, 0.01, 0.0001],
+            condim=4,
+        )
+        remote.add_geom(  # the keypad: a visual cue of which end is which
+            name="remote_keys",
+            type=GEOM.mjGEOM_BOX,
+            size=[0.03, 0.015, 0.001],
+            pos=[0.04, 0, REMOTE_HALF_SIZE_M[2]],
+            material="remote_keys",
+            contype=0,
+            conaffinity=0,
+            mass=0.0,
+        )
+        builder.add_camera("front", pos=(0.45, -1.75, 1.45), target=(0.45, -0.1, 0.45), fovy_deg=55)
+        builder.add_camera("side", pos=(1.9, -1.2, 1.5), target=(0.45, -0.1, 0.5), fovy_deg=50)
+        builder.add_camera("top", pos=(0.45, -0.15, 2.4), target=(0.45, -0.15, 0.4), fovy_deg=55)
+        return builder
+
+    def bind(self, model: mujoco.MjModel) -> None:
+        self.table_base_mocap = model.body_mocapid[model.body(self.table_names.base).id]
+        self.table_top_body = model.body(self.table_names.top).id
+        self.table_top_mocap = model.body_mocapid[self.table_top_body]
+        self.remote_body = model.body("remote").id
+        self.remote_qpos, self.remote_dof = joint_addresses(model, "remote")
+        self.shoulder_sites = np.array([model.site(name).id for name in self.shoulder_site_names])
+        self.person.bind(model)
+        self.tcp_site = model.site("robot/tcp").id
+        self.finger_qpos = panda.finger_qpos_addresses(model)
+
+    def initialize_episode(self, sim: Simulation, ids: np.ndarray, rngs: list[np.random.Generator]) -> None:
+        cfg = self.config
+        n = len(ids)
+        jitter = per_sim_uniform(rngs, -cfg.person_jitter_m, cfg.person_jitter_m, (2,))
+        targets = self.person.rest_targets(n)
+        self.person.initialize(sim, ids, rngs, targets, PERSON_POS + np.column_stack([jitter, np.zeros(n)]))
+
+        table_xy = TABLE_POS + per_sim_uniform(rngs, -cfg.table_jitter_m, cfg.table_jitter_m, (2,))
+        table_yaw = per_sim_uniform(rngs, *cfg.table_yaw_rad)
+        top_z = per_sim_uniform(rngs, *cfg.table_top_z_range)
+        mocap_pos = sim.batch.bind("mocap_pos")
+        mocap_quat = sim.batch.bind("mocap_quat")
+        mocap_pos[ids, self.table_base_mocap] = np.column_stack([table_xy, np.zeros(n)])
+        mocap_pos[ids, self.table_top_mocap] = np.column_stack([table_xy, top_z])
+        mocap_quat[ids, self.table_base_mocap] = yaw_quat(table_yaw)
+        mocap_quat[ids, self.table_top_mocap] = yaw_quat(table_yaw)
+
+        radius = per_sim_uniform(rngs, *cfg.remote_radius_m)
+        bearing = per_sim_uniform(rngs, *cfg.remote_bearing_rad)
+        xy = np.column_stack([radius * np.cos(bearing), radius * np.sin(bearing)])
+        yaw = per_sim_uniform(rngs, -np.pi / 2, np.pi / 2)
+        sim.set_body_mass(ids, self.remote_body, per_sim_uniform(rngs, *cfg.remote_mass_kg))
+        adr = self.remote_qpos
+        sim.qpos[ids, adr : adr + 3] = np.column_stack([xy, np.full(n, REMOTE_HALF_SIZE_M[2] + 0.001)])
+        sim.qpos[ids, adr + 3 : adr + 7] = yaw_quat(yaw)
+        sim.qvel[ids, self.remote_dof : self.remote_dof + 6] = 0.0
+        sim.batch.set_const(ids)
+
+    def before_physics(self, sim: Simulation) -> None:
+        self.person.before_physics(sim)
+
+    # ---------------------------------------------------------------------------------- figures
+    def _geometry(self, sim: Simulation) -> dict[str, np.ndarray]:
+        remote_xmat = sim.xmat[:, self.remote_body].reshape(-1, 3, 3)
+        top_xmat = sim.xmat[:, self.table_top_body].reshape(-1, 3, 3)
+        top_pos = sim.xpos[:, self.table_top_body]
+        towards_person = top_xmat[:, :, 0]  # the table frame's +x faces the person
+        place = top_pos + towards_person * PLACE_OFFSET_M + np.array([0.0, 0.0, REMOTE_HALF_SIZE_M[2]])
+        return {
+            "remote_pos": sim.xpos[:, self.remote_body],
+            "remote_long_axis": remote_xmat[:, :, 0],
+            "remote_up": remote_xmat[:, :, 2],
+            "top_pos": top_pos,
+            "top_x_axis": top_xmat[:, :, 0],
+            "top_y_axis": top_xmat[:, :, 1],
+            "place_pos": place,
+            "shoulders_pos": sim.site_xpos[:, self.shoulder_sites],
+        }
+
+    def evaluate(self, sim: Simulation) -> dict[str, np.ndarray]:
+        cfg = self.config
+        g = self._geometry(sim)
+        remote, up, top = g["remote_pos"], g["remote_up"], g["top_pos"]
+        offset = remote - top
+        height = offset[:, 2] - REMOTE_HALF_SIZE_M[2]  # the remote's lower face over the table top
+        local_x = np.abs((offset * g["top_x_axis"]).sum(axis=1))
+        local_y = np.abs((offset * g["top_y_axis"]).sum(axis=1))
+        half_x, half_y = overbed_table.TOP_HALF_SIZE_M
+        flat = np.abs(up[:, 2]) > np.cos(np.deg2rad(25))
+        on_table = (local_x < half_x - 0.01) & (local_y < half_y - 0.01) & (np.abs(height) < 0.008) & flat
+        shoulder_distance = np.linalg.norm(g["shoulders_pos"] - remote[:, None, :], axis=2).min(axis=1)
+        within_reach = shoulder_distance <= cfg.reach_fraction * self.arm_reach_m
+        speed = np.linalg.norm(sim.qvel[:, self.remote_dof : self.remote_dof + 3], axis=1)
+        tcp = sim.site_xpos[:, self.tcp_site]
+        width = sim.qpos[:, self.finger_qpos].sum(axis=1)
+        tcp_to_remote = np.linalg.norm(remote - tcp, axis=1)
+        remote_width = 2 * REMOTE_HALF_SIZE_M[1]
+        grasped = (tcp_to_remote < 0.04) & (width < remote_width + 0.004) & (width > remote_width - 0.012)
+        clear = (width > 0.05) & (tcp_to_remote > cfg.clearance_m)
+        placed = on_table & within_reach
+        safety = self.person.measure(sim, sim.per_sim_model_field("body_mass")[:, self.remote_body])
+        left_room = np.linalg.norm(remote[:, :2] - np.array(ROBOT_BASE[:2]), axis=1) > ROOM_RADIUS_M
+        return {
+            "success": placed & clear & (speed < 0.05),
+            "fail": left_room | cfg.safety_fail(safety),
+            "grasped": grasped,
+            "on_table": on_table,
+            "within_reach": within_reach,
+            "clear": clear,
+            "shoulder_to_remote_m": shoulder_distance,
+            "remote_to_place_m": np.linalg.norm(g["place_pos"] - remote, axis=1),
+            "remote_lift_m": remote[:, 2] - REMOTE_HALF_SIZE_M[2],
+            "tcp_to_remote_m": tcp_to_remote,
+            "safety": safety,
+            "human": self.person.info(),
+        }
+
+    def reward_terms(self, sim: Simulation, ev: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        g = self._geometry(sim)
+        grasped = ev["grasped"].astype(float)
+        above_place = g["place_pos"] + np.array([0.0, 0.0, 0.08])
+        lift_goal = above_place[:, 2] - REMOTE_HALF_SIZE_M[2]
+        placed = ev["on_table"] & ev["within_reach"]
+        holding_or_placed = np.maximum(grasped, placed)
+        return self.config.safety_terms(ev["safety"]) | {
+            "reach": tolerance(ev["tcp_to_remote_m"], 0.1),
+            "grasp": grasped,
+            "lift": grasped * np.clip(ev["remote_lift_m"] / lift_goal, 0.0, 1.0),
+            "carry": grasped * tolerance(np.linalg.norm(g["remote_pos"] - above_place, axis=1), 0.1),
+            "place": holding_or_placed * tolerance(ev["remote_to_place_m"], 0.05),
+            "release": placed * ev["clear"],
+            "success": ev["success"].astype(float),
+        }
+
+    def observation_shapes(self) -> dict[str, tuple[int, ...]]:
+        return {
+            "task.remote_pos": (3,),
+            "task.remote_quat": (4,),
+            "task.place_pos": (3,),
+            "task.shoulder_pos": (3,),
+            "task.table_top_z": (1,),
+            "task.remote_to_tcp": (3,),
+            "task.remote_to_place": (3,),
+        }
+
+    def observe(self, sim: Simulation, ev: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        g = self._geometry(sim)
+        return {
+            "task.remote_pos": g["remote_pos"],
+            "task.remote_quat": sim.xquat[:, self.remote_body],
+            "task.place_pos": g["place_pos"],
+            "task.shoulder_pos": g["shoulders_pos"][:, 0],
+            "task.table_top_z": g["top_pos"][:, 2:3],
+            "task.remote_to_tcp": g["remote_pos"] - sim.site_xpos[:, self.tcp_site],
+            "task.remote_to_place": g["place_pos"] - g["remote_pos"],
+        }
+
+    def privileged_state(self, sim: Simulation) -> dict[str, np.ndarray]:
+        g = self._geometry(sim)
+        g["remote_half_height_m"] = np.full(sim.num_sims, REMOTE_HALF_SIZE_M[2])
+        return g
