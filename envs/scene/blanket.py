@@ -36,6 +36,14 @@ class BlanketShape:
     hem_radius_m: float = 0.02  # a rolled hem
     hem_mass_kg: float = 0.08
 
+    def __post_init__(self) -> None:
+        for name in ("rows", "columns"):
+            if not (isinstance(getattr(self, name), int) and getattr(self, name) >= 2):
+                raise ValueError(f"{name}={getattr(self, name)!r} must be an integer >= 2")
+        for name in ("spacing_m", "cloth_radius_m", "hem_radius_m", "hem_mass_kg"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name}={getattr(self, name)!r} must be positive")
+
     @property
     def length_m(self) -> float:
         return (self.rows - 1) * self.spacing_m

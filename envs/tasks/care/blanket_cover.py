@@ -1,33 +1,38 @@
-"""BlanketCover: take hold of a blanket folded at the foot of the bed and pull it up over a lying person's legs.
+"""BlanketCover: take a blanket that has slid down the bed by its hem and pull it up over a lying person's legs.
 
 Scene: a Panda-class arm on a pedestal beside a bed; an older adult (``envs/human``: by default a woman of
 median stature aged 75+) lies on her back (``supine_bed``), arms at her sides. A blanket (``envs/scene/
 blanket.py``: a 9 x 6 vertex MuJoCo flex cloth, 0.96 m x 0.6 m, inextensible edges, free to bend, with a rolled
-hem along its head-side edge) lies folded like an accordion over her shins and feet, its hem on top. Per
-episode the bed's place (``bed_jitter_m``), the person's body mass and impairments (``human`` ranges,
-``tremor`` and ``voluntary_motion`` switches; the legs are rigid, so only the arms and head move), the
-blanket's place along and across the bed (``blanket_x_range_m``, ``blanket_y_range_m``) and its mass
-(``blanket_mass_kg``; a single-bed fleece or cotton blanket weighs roughly 0.5-1.2 kg [ESTIMATE]) are
-randomized.
+hem along its head-side edge) has slid down towards the foot of the bed: its hem lies across her shins, the cloth
+covers the feet and hangs over the foot end. Per episode the bed's place (``bed_jitter_m``, +-3 cm), the
+person's body mass and impairments (``human`` ranges; ``tremor`` and ``voluntary_motion`` switches; the legs are
+rigid, so only arms and head move), where the hem lies along and across the bed (``blanket_x_range_m``, 0.42-0.5
+m from the hips; ``blanket_y_range_m``, +-2 cm) and the blanket's mass (``blanket_mass_kg``, 0.5-1.2 kg, a
+single-bed cotton or fleece blanket [ESTIMATE]) are randomized.
 
-Success: at least ``coverage_required`` of the sample points along the top of both thighs and shanks (5 per
-segment) are covered (a vertical line through the point meets the cloth no lower than 1 cm beneath it), the
-jaws are open and the TCP at least ``clearance_m`` from the hem. Assistive Gym's dressing task counts progress
-as the length of the limb covered by cloth (domain-facts 1.1); here the share of the legs covered, as a
-caregiver would judge it. Fail: the blanket slides off the bed (its hem below ``FLOOR_FAIL_Z``) or, with
-``terminate_on_safety_violation``, a robot or hem contact on the person exceeds an ISO/TS 15066 limit.
+Success: at least ``coverage_required`` (0.9) of 20 sample points along the top of both thighs and shanks (5 per
+segment, hip to ankle) are covered (a vertical line through the point meets the cloth no lower than 1 cm beneath
+it), the jaws are open and the TCP at least ``clearance_m`` from the hem. Assistive Gym's dressing task counts
+progress as the length of limb covered by cloth (domain-facts 1.1, success at 0.4 m of sleeve); here the share of
+the legs covered, as a caregiver would judge it. Fail: the blanket falls off the bed (its hem below
+``FLOOR_FAIL_Z``) or, with ``terminate_on_safety_violation``, a robot or hem contact on the person exceeds an
+ISO/TS 15066 limit.
 Safety: ``info["safety"]`` every step; the hem is passed to the monitor as a tool, so its contact forces on the
-person count, while the cloth's own weight resting on the legs does not (it is not a hazard). ``safety_penalty``
-> 0 adds the reward term ``safety`` with that negative weight. ``info["human"]`` says who the person is.
+person count (it rests on the shins and is laid on the belly), while the cloth's own weight on the legs does not
+(it is not a hazard). ``safety_penalty`` > 0 adds the reward term ``safety`` with that negative weight.
+``info["human"]`` says who the person is; ``info["coverage"]`` the covered share.
 Reward (dense, every term in [0, 1], weights ``w_*``): reach the hem, grasp it, pull it towards its place over
-the hips, coverage (the covered share), release and withdraw once covered, success. Sparse: 1 on success.
+the belly (0.1 m above the hips towards the head), coverage (the covered share), release and withdraw once
+covered, success. Sparse: 1 on success.
 Observations (``task.*``): hem position and axis, hem relative to the TCP and to its goal, the covered share,
-the cloth's vertex positions relative to the bed (flattened; 54 x 3), the person's hip and ankle midpoints.
+the cloth's vertex positions relative to the hips (flattened, 54 x 3) and the hips' position.
 
-Contact and solver choices: the cloth does not collide with itself (the folded layers pass through each other;
-the self-collision pass cost more than the rest of the scene) nor with its hem; 54 vertices keep a control step
-of 16 simulations near 60 ms on this machine; the hem is a rigid capsule because a parallel jaw pinching a
-single-layer flex slips, and a real caregiver takes a blanket by its (thicker) hemmed edge too.
+Contact and solver choices: the cloth touches only the person and the furniture. It does not collide with itself
+(self-collision would cost more than the rest of the scene), with its hem, with the floor (the part hanging over
+the foot end stays above it) or with the robot (its jaws reach the hem through the fabric, as a hand pushes a soft
+fold aside). The cloth's contacts use its own friction (0.4, priority over skin and mattress): with the
+mattress's and skin's 1.0 the drag twisted the hem out of the jaws. The hem is a rigid capsule (Ø40 mm, 80 g) so
+the grasp is a plain pinch of a rigid part; its torsional friction (0.02 m) stands for the finger pads' width.
 """
 
 from __future__ import annotations
