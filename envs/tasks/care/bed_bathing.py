@@ -262,11 +262,11 @@ class BedBathing(Task):
     def observation_shapes(self) -> dict[str, tuple[int, ...]]:
         p = self.config.num_points
         return {
-            "task.points_pos": (3 * p,),
+            "task.arm_points_pos": (3 * p,),
             "task.points_cleaned": (p,),
             "task.face_pos": (3,),
             "task.next_point_to_face": (3,),
-            "task.arm_force_n": (1,),
+            "task.force_on_arm_n": (1,),
             "task.sponge_compression_m": (1,),
         }
 
@@ -279,11 +279,11 @@ class BedBathing(Task):
         points = self.points(sim)
         face = sim.site_xpos[:, self.face_site]
         return {
-            "task.points_pos": points.reshape(sim.num_sims, -1),
+            "task.arm_points_pos": points.reshape(sim.num_sims, -1),
             "task.points_cleaned": self.userdata[:, : self.num_points].copy(),
             "task.face_pos": face,
             "task.next_point_to_face": self._next_point(points, ev) - face,
-            "task.arm_force_n": ev["arm_force_n"][:, None],
+            "task.force_on_arm_n": ev["arm_force_n"][:, None],
             "task.sponge_compression_m": ev["sponge_compression_m"][:, None],
         }
 
