@@ -73,6 +73,18 @@ TASKS: dict[str, TaskEntry] = {
         "elder care: wipe marked points along the arm of a person lying in bed, pressing within a force band",
         300,
     ),
+    "embodia/Feeding-v0": TaskEntry(
+        "embodia.envs.tasks.care.feeding:Feeding",
+        "embodia.agents.experts.feeding:FeedingExpert",
+        "elder care: bring food on a spoon to a seated person's moving mouth, tip it in and withdraw",
+        200,
+    ),
+    "embodia/Drinking-v0": TaskEntry(
+        "embodia.envs.tasks.care.drinking:Drinking",
+        "embodia.agents.experts.drinking:DrinkingExpert",
+        "elder care: bring a cup of water to a seated person's moving mouth and tilt it so they drink",
+        240,
+    ),
     "embodia/Reach-v0": TaskEntry(
         "embodia.envs.tasks.factory.reach:Reach",
         "embodia.agents.experts.reach:ReachExpert",

@@ -1,0 +1,12 @@
+"""Scripted expert for Drinking: the cup upright to 2 cm in front of the lips, tilted over its rim until
+the water is in the mouth, righted and withdrawn (``mouth_delivery``)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from embodia.agents.experts.mouth_delivery import DeliveryTiming, MouthDeliveryExpert
+
+
+class DrinkingExpert(MouthDeliveryExpert):
+    timing = DeliveryTiming(pour_angle_rad=np.deg2rad(65.0), tilt_rate_rad=0.04, min_pour_steps=30, max_pour_steps=80)

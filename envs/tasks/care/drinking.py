@@ -1,0 +1,58 @@
+"""Drinking: bring a cup of water to the mouth of a seated person whose head moves, tilt it so they drink.
+
+Scene: as Feeding (``envs/tasks/care/feeding.py``), with a spouted feeding cup fixed to the hand instead of a
+spoon (Assistive Gym's drinking task likewise welds the cup to the end effector; spouted cups are what people
+with a weak grip or swallowing difficulties are given). The water is 20 frictionless spheres of 5 mm radius
+(0.3-0.7 g each; ``condim`` 1, so they flow) in one layer, a coarse liquid that keeps a step fast. The cup has
+4 cm walls and a 12 mm lip on the side towards the person: it pours at a moderate tilt (the expert tips it 65
+degrees), so the hand behind it never has to rise in front of the face (a 90-degree tip of a plain cup held
+from behind brings the wrist against the forehead).
+
+Randomization per episode: as Feeding (chair place, head tilt and turn, the person's mass and impairments,
+head tremor and voluntary head turns), and the water's place (+-1 mm) and mass.
+
+Success: at least ``required_share`` of the water (default 0.5: 10 of 20 spheres; Assistive Gym counts water
+particles reaching the mouth) inside the mouth, the cup's rim ``clearance_m`` (10 cm) away from the mouth and the
+cup upright again (tilted under 30 degrees). Fail: more than the rest of the water spilt (fallen 12 cm below the
+mouth), or, with ``terminate_on_safety_violation``, a contact force on the person over an ISO/TS 15066 limit.
+Safety, reward terms and observations: as Feeding (``envs/tasks/care/mouth.py``), with the cup's rim for the
+spoon's tip.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from embodia.envs.scene import tableware
+from embodia.envs.tasks.care.mouth import MouthDelivery, MouthDeliveryConfig
+
+GRID_SPACING_M = 0.0104
+
+
+@dataclass(frozen=True)
+class DrinkingConfig(MouthDeliveryConfig):
+    episode_steps: int = 240
+    required_share: float = 0.5
+    particle_mass_kg: tuple[float, float] = (0.0003, 0.0007)
+    particle_jitter_m: float = 0.001
+
+
+class Drinking(MouthDelivery):
+    Config = DrinkingConfig
+    description = "elder care: bring a cup of water to a seated person's moving mouth and tilt it so they drink"
+    vessel = tableware.CUP
+    particle_prefix = "water"
+    particle_count = 20
+    particle_radius_m = 0.005
+    particle_condim = 1
+    particle_rgba = (0.35, 0.6, 0.95, 0.9)
+    vessel_rgba = (0.95, 0.95, 0.92, 1.0)
+    upright_tilt_rad = np.deg2rad(30.0)
+
+    def particle_layout(self) -> np.ndarray:
+        x = self.vessel.center_x_m + GRID_SPACING_M * (np.arange(5) - 2.0)
+        y = GRID_SPACING_M * (np.arange(4) - 1.5)
+        grid_x, grid_y = np.meshgrid(x, y, indexing="ij")
+        return np.column_stack([grid_x.ravel(), grid_y.ravel()])
