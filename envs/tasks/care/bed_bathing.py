@@ -133,8 +133,8 @@ class BedBathing(Task):
         self.num_points = cfg.num_points
         self.points_per_segment = (cfg.num_points - cfg.num_points // 2, cfg.num_points // 2)
         builder.spec.nuserdata = cfg.num_points + 1  # cleaned marks, then "a limit was exceeded"
-        builder.add_camera("front", pos=(-0.35, -1.05, 1.45), target=(0.45, -0.05, 0.62), fovy_deg=55)
-        builder.add_camera("side", pos=(0.45, -1.35, 1.2), target=(0.45, -0.05, 0.62), fovy_deg=50)
+        builder.add_camera("front", pos=(0.7, -0.95, 1.35), target=(0.45, -0.02, 0.62), fovy_deg=50)
+        builder.add_camera("side", pos=(-0.35, -1.05, 1.45), target=(0.45, -0.05, 0.62), fovy_deg=55)
         builder.add_camera("top", pos=(0.35, -0.05, 2.0), target=(0.45, -0.05, 0.62), fovy_deg=55)
         return builder
 
