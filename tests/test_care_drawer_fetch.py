@@ -113,6 +113,7 @@ def test_a_tiny_safety_limit_ends_the_episode_on_contact():
         ({"drawer_friction_n": (5.0, 2.0)}, "drawer_friction_n"),
         ({"case_mass_kg": (-0.1, 0.1)}, "case_mass_kg"),
         ({"human": HumanRanges(structure=HumanConfig(posture="supine_bed"))}, "posture='supine_bed'"),
+        ({"human": HumanRanges(structure=HumanConfig(posture="seated_wheelchair"))}, "valid: seated_chair"),
     ],
 )
 def test_bad_config_raises_naming_the_value(kwargs, match):

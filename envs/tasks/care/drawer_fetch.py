@@ -35,6 +35,7 @@ carcass: opened less, the case's back end catches under the cabinet top when lif
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import mujoco
 import numpy as np
@@ -61,6 +62,10 @@ ON_PALM_M = 0.022
 
 @dataclass(frozen=True)
 class DrawerFetchConfig(CareTaskConfig):
+    #: in a wheelchair the person's left hand rests where the arm rises off the pulled-out knob (up to 70 N
+    #: measured on the hand), so the scene is built for the chair only
+    valid_postures: ClassVar[tuple[str, ...]] = ("seated_chair",)
+
     episode_steps: int = 300
     cabinet_jitter_m: float = 0.03
     cabinet_yaw_rad: tuple[float, float] = (-0.12, 0.12)
