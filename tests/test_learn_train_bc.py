@@ -49,3 +49,32 @@ def test_bad_dagger_and_feature_options_are_refused():
         TrainConfig(dagger_rounds=-1)
     with pytest.raises(ConfigError, match="policy_features='colour'"):
         TrainConfig(policy_features="colour")
+
+
+def test_qfilter_demo_sac_pulls_the_actor_towards_the_demonstrations_inside_its_loss(tmp_path):
+    import numpy as np
+    import torch
+
+    from embodia.agents.learn.bc import ACTION_TARGET_LIMIT, demo_stats, policy_inputs
+
+    folder = tmp_path / "demos"
+    assert main(["run", REACH, "--episodes", "8", "--num-envs", "4", "--no-video", "--quiet", "--record",
+                 str(folder)]) == 0  # fmt: skip
+    config = TrainConfig(learning_starts=10_000, demos=str(folder), demo_episodes=8, demo_fraction=0.25,
+                         demo_loss="qfilter", net_arch=[32, 32], batch_size=32, num_envs=4)  # fmt: skip
+    env = training.EmbodiaVecEnv(REACH, 4, 0, **training.env_kwargs(config))
+    demos = training._load_demos(REACH, config)
+    model = training.build_model("sac+demos", config, env, demo_stats(demos, config), tmp_path, 0)
+    training.attach_demonstrations(model, demos, config)
+    model.learn(200)  # fills the buffer; learning_starts keeps it from training
+    demo_obs = torch.as_tensor(policy_inputs(demos, model.observation_space))
+    targets = np.clip(demos.actions, -ACTION_TARGET_LIMIT, ACTION_TARGET_LIMIT)
+
+    def demo_error() -> float:
+        with torch.no_grad():
+            return float(np.mean((model.actor(demo_obs, deterministic=True).numpy() - targets) ** 2))
+
+    before = demo_error()
+    model.train(gradient_steps=300, batch_size=64)
+    assert model.logger.name_to_value["train/q_filter_share"] > 0  # the filter kept some demonstration rows
+    assert demo_error() < 0.8 * before  # no separate BC steps run in this mode: the actor loss moved it

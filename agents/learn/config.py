@@ -15,6 +15,7 @@ from typing import Any
 
 ALGOS = ("bc", "ppo", "sac", "td3", "sac+demos")
 OBS_MODES = ("flat", "dict", "goal")
+DEMO_LOSSES = ("aux", "qfilter")
 POLICY_FEATURES = ("", "yaw", "fine", "yaw+fine")  # agents/learn/features.py EXTRACTORS
 
 
@@ -64,6 +65,8 @@ class TrainConfig:
     demo_fraction: float = 0.25  # share of every SAC batch drawn from the demonstrations
     demo_bc_steps: float = 1.0  # behaviour-cloning steps on demonstrations per SAC gradient step (0: none)
     actor_warmup_steps: int = 0  # sac+demos: first gradient steps train only the critic (the actor stays cloned)
+    demo_loss: str = "aux"  # sac+demos: "aux" (separate BC steps) or "qfilter" (TD3+BC actor loss with Q-filter)
+    demo_bc_alpha: float = 2.5  # sac+demos qfilter: weight of the normalised Q term against the BC term
     demo_policy_std: float = 0.0  # sac+demos: the cloned actor's initial action std before squashing (0: SB3's)
     # bookkeeping
     checkpoint_every: int = 10_000
@@ -90,6 +93,8 @@ class TrainConfig:
             raise ConfigError("ignore_obs works with obs_mode flat or dict, not goal")
         if self.demo_policy_std < 0:
             raise ConfigError(f"demo_policy_std={self.demo_policy_std!r} must be 0 (keep) or a positive std")
+        if self.demo_loss not in DEMO_LOSSES:
+            raise ConfigError(f"demo_loss={self.demo_loss!r} is not valid; valid: {', '.join(DEMO_LOSSES)}")
         if self.dagger_rounds < 0:
             raise ConfigError(f"dagger_rounds={self.dagger_rounds!r} must be 0 (plain BC) or a positive integer")
         if self.policy_features not in POLICY_FEATURES:

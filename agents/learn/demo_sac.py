@@ -16,6 +16,8 @@ import torch
 from stable_baselines3 import SAC
 from stable_baselines3.common.buffers import ReplayBuffer
 from stable_baselines3.common.type_aliases import ReplayBufferSamples
+from stable_baselines3.common.utils import polyak_update
+from torch.nn import functional
 
 from embodia.agents.learn.bc import ACTION_TARGET_LIMIT
 
@@ -87,13 +89,90 @@ class SACWithDemos(SAC):
 
     demo_bc_steps: float = 1.0
     actor_warmup_steps: int = 0
+    #: "aux": separate BC steps after SAC's update; "qfilter": BC inside the actor loss (see ``_train_qfilter``)
+    demo_loss: str = "aux"
+    demo_bc_alpha: float = 2.5
 
     def train(self, gradient_steps: int, batch_size: int = 64) -> None:
         if self._n_updates < self.actor_warmup_steps:
             self._train_critic_only(gradient_steps, batch_size)
             return
+        if self.demo_loss == "qfilter":
+            self._train_qfilter(gradient_steps, batch_size)
+            return
         super().train(gradient_steps, batch_size)
         self._clone_steps(gradient_steps, batch_size)
+
+    def _train_qfilter(self, gradient_steps: int, batch_size: int) -> None:
+        """SAC's update with the actor loss of TD3+BC (Fujimoto and Gu, NeurIPS 2021) and the Q-filter of Nair et
+        al. (ICRA 2018): ``alpha / mean|Q| * (entropy term - Q(s, pi(s)))`` plus, on the demonstration rows of the
+        batch where the critic rates the demonstrated action above the actor's, the squared distance of the
+        actor's mean action to it. The Q scale normalisation keeps the BC pull comparable to the critic's at any
+        reward scale; the Q-filter drops the pull where the actor already does better than the demonstration."""
+        self.policy.set_training_mode(True)
+        optimizers = [self.actor.optimizer, self.critic.optimizer]
+        if self.ent_coef_optimizer is not None:
+            optimizers.append(self.ent_coef_optimizer)
+        self._update_learning_rate(optimizers)
+        buffer = self.replay_buffer
+        demo_rows = round(buffer.demo_fraction * batch_size) if isinstance(buffer, DemoReplayBuffer) else 0
+        logs: dict[str, list[float]] = {"actor_loss": [], "critic_loss": [], "ent_coef": [], "demo_bc_loss": [],
+                                        "q_filter_share": []}  # fmt: skip
+        for step in range(gradient_steps):
+            batch = buffer.sample(batch_size, env=self._vec_normalize_env)
+            actions_pi, log_prob = self.actor.action_log_prob(batch.observations)
+            log_prob = log_prob.reshape(-1, 1)
+            if self.ent_coef_optimizer is not None and self.log_ent_coef is not None:
+                ent_coef = torch.exp(self.log_ent_coef.detach())
+                ent_coef_loss = -(self.log_ent_coef * (log_prob + self.target_entropy).detach()).mean()
+                self.ent_coef_optimizer.zero_grad()
+                ent_coef_loss.backward()
+                self.ent_coef_optimizer.step()
+            else:
+                ent_coef = self.ent_coef_tensor
+            with torch.no_grad():
+                next_actions, next_log_prob = self.actor.action_log_prob(batch.next_observations)
+                next_q = torch.min(torch.cat(self.critic_target(batch.next_observations, next_actions), dim=1), 1,
+                                   keepdim=True)[0]  # fmt: skip
+                next_q = next_q - ent_coef * next_log_prob.reshape(-1, 1)
+                target_q = batch.rewards + (1 - batch.dones) * self.gamma * next_q
+            current_q = self.critic(batch.observations, batch.actions)
+            critic_loss = 0.5 * sum(functional.mse_loss(q, target_q) for q in current_q)
+            self.critic.optimizer.zero_grad()
+            critic_loss.backward()
+            self.critic.optimizer.step()
+
+            q_pi = torch.min(torch.cat(self.critic(batch.observations, actions_pi), dim=1), 1, keepdim=True)[0]
+            scale = self.demo_bc_alpha / q_pi.abs().mean().detach().clamp(min=1e-6)
+            actor_loss = scale * (ent_coef * log_prob - q_pi).mean()
+            if demo_rows > 0:
+                demo_obs = {k: v[-demo_rows:] for k, v in batch.observations.items()} if isinstance(
+                    batch.observations, dict) else batch.observations[-demo_rows:]  # fmt: skip
+                demo_actions = torch.clamp(batch.actions[-demo_rows:], -ACTION_TARGET_LIMIT, ACTION_TARGET_LIMIT)
+                mean_actions = self.actor(demo_obs, deterministic=True)
+                with torch.no_grad():
+                    q_demo = torch.min(torch.cat(self.critic(demo_obs, demo_actions), dim=1), 1)[0]
+                    q_mean = torch.min(torch.cat(self.critic(demo_obs, mean_actions), dim=1), 1)[0]
+                    keep = (q_demo >= q_mean).float()
+                bc = (((mean_actions - demo_actions) ** 2).sum(dim=1) * keep).mean()
+                actor_loss = actor_loss + bc
+                logs["demo_bc_loss"].append(bc.item())
+                logs["q_filter_share"].append(keep.mean().item())
+            self.actor.optimizer.zero_grad()
+            actor_loss.backward()
+            self.actor.optimizer.step()
+            if step % self.target_update_interval == 0:
+                polyak_update(self.critic.parameters(), self.critic_target.parameters(), self.tau)
+                polyak_update(self.batch_norm_stats, self.batch_norm_stats_target, 1.0)
+            logs["actor_loss"].append(actor_loss.item())
+            logs["critic_loss"].append(critic_loss.item())
+            logs["ent_coef"].append(ent_coef.item())
+        self._n_updates += gradient_steps
+        self.policy.set_training_mode(False)
+        self.logger.record("train/n_updates", self._n_updates, exclude="tensorboard")
+        for name, values in logs.items():
+            if values:
+                self.logger.record(f"train/{name}", float(np.mean(values)))
 
     def _train_critic_only(self, gradient_steps: int, batch_size: int) -> None:
         """SAC's update with the actor's parameters and optimizer state put back afterwards."""

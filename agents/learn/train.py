@@ -149,6 +149,8 @@ def build_model(algo: str, config: TrainConfig, env: EmbodiaVecEnv, stats: dict,
         model = SACWithDemos(policy, env, ent_coef=ent_coef, **off_policy, **common)
         model.demo_bc_steps = config.demo_bc_steps
         model.actor_warmup_steps = config.actor_warmup_steps
+        model.demo_loss = config.demo_loss
+        model.demo_bc_alpha = config.demo_bc_alpha
         return model
     return SAC(policy, env, ent_coef=ent_coef, **off_policy, **common)
 
@@ -172,6 +174,8 @@ def attach_demonstrations(model: SACWithDemos, demos: Demonstrations, config: Tr
     )
     model.demo_bc_steps = config.demo_bc_steps
     model.actor_warmup_steps = config.actor_warmup_steps
+    model.demo_loss = config.demo_loss
+    model.demo_bc_alpha = config.demo_bc_alpha
 
 
 # ---------------------------------------------------------------------------------------------- callbacks
@@ -339,6 +343,8 @@ def train(
         if algo == "sac+demos":
             model.demo_bc_steps = config.demo_bc_steps
             model.actor_warmup_steps = config.actor_warmup_steps
+            model.demo_loss = config.demo_loss
+            model.demo_bc_alpha = config.demo_bc_alpha
     else:
         stats = demo_stats(demos, config) if demos is not None else _random_stats(env, seed)
         model = build_model(algo, config, env, stats, run_dir, seed)
