@@ -55,7 +55,7 @@ ROBOT_BASE = (0.0, 0.0, 0.36)  # the mobile base's deck
 ROBOT_YAW_RAD = -0.35
 BASE_HALF_WIDTH_M = 0.16
 PERSON_POS = np.array([0.92, 0.12, 0.0])  # the chair; the person faces the robot (yaw pi)
-TABLE_POS = np.array([0.5, 0.24])  # the over-bed table top's centre; its column stands at +y
+TABLE_POS = np.array([0.5, 0.3])  # the over-bed table top's centre; its column stands at +y
 PLACE_OFFSET_M = 0.05  # the place spot: this far from the top's centre towards the person
 BEDSIDE_CENTER_XY = (0.3, -0.68)
 BEDSIDE_HALF_XY = (0.26, 0.18)
@@ -171,9 +171,9 @@ class FetchDropped(Task):
             conaffinity=0,
             mass=0.0,
         )
-        builder.add_camera("front", pos=(0.45, -1.75, 1.45), target=(0.45, -0.1, 0.45), fovy_deg=55)
-        builder.add_camera("side", pos=(1.9, -1.2, 1.5), target=(0.45, -0.1, 0.5), fovy_deg=50)
-        builder.add_camera("top", pos=(0.45, -0.15, 2.4), target=(0.45, -0.15, 0.4), fovy_deg=55)
+        builder.add_camera("front", pos=(1.55, -1.45, 1.55), target=(0.4, -0.05, 0.45), fovy_deg=50)
+        builder.add_camera("side", pos=(-0.9, -1.5, 1.6), target=(0.45, 0.0, 0.45), fovy_deg=50)
+        builder.add_camera("top", pos=(0.45, -0.1, 2.5), target=(0.45, -0.1, 0.4), fovy_deg=55)
         return builder
 
     def bind(self, model: mujoco.MjModel) -> None:
