@@ -1,0 +1,182 @@
+"""FetchDropped: the task's figures (on the table, within reach), safety accounting, config errors and the expert.
+
+check_env, determinism and replay also run for every registered task in test_envs.py and test_replay.py; the
+short versions here keep this task's file self-contained.
+"""
+
+import gymnasium as gym
+import numpy as np
+import pytest
+from gymnasium.utils.env_checker import check_env
+
+from embodia.agents.experts import load_expert
+from embodia.envs.core.batched_env import BatchedEnv
+from embodia.envs.core.task import yaw_quat
+from embodia.envs.human import anthropometry
+from embodia.envs.human.config import HumanConfig, HumanRanges
+from embodia.envs.safety import iso15066
+from embodia.envs.scene import overbed_table
+from embodia.envs.tasks.care import fetch_dropped as fd
+from embodia.registration import TASKS
+
+TASK = "embodia/FetchDropped-v0"
+OPEN_JAWS = np.array([[0, 0, 0, 0, 0, 0, 1.0]])
+STILL = {"tremor": False, "voluntary_motion": False}
+
+
+def make(num_sims: int = 1, **kwargs) -> BatchedEnv:
+    return BatchedEnv(TASKS[TASK].task, num_sims, **kwargs)
+
+
+def test_check_env():
+    check_env(gym.make(TASK).unwrapped)
+
+
+def test_same_seed_same_episode_single_and_vector():
+    actions = np.random.default_rng(0).uniform(-1, 1, size=(15, 2, 7)).astype(np.float32)
+    vector = gym.make_vec(TASK, num_envs=2)
+    obs, _ = vector.reset(seed=7)
+    vector_obs = [obs]
+    for step_actions in actions:
+        vector_obs.append(vector.step(step_actions)[0])
+    single = gym.make(TASK)
+    obs, _ = single.reset(seed=8)
+    for t in range(len(actions) + 1):
+        for key, value in obs.items():
+            assert np.array_equal(value, vector_obs[t][key][1]), (key, t)
+        if t < len(actions):
+            obs = single.step(actions[t, 1])[0]
+
+
+def put_remote(env: BatchedEnv, position: np.ndarray, yaw: float = 0.0) -> None:
+    task, sim = env.task, env.sim
+    sim.qpos[0, task.remote_qpos : task.remote_qpos + 3] = position
+    sim.qpos[0, task.remote_qpos + 3 : task.remote_qpos + 7] = yaw_quat(np.array([yaw]))[0]
+    sim.qvel[0, task.remote_dof : task.remote_dof + 6] = 0.0
+    sim.forward(np.array([0]))
+
+
+def settle(env: BatchedEnv, steps: int = 15) -> dict:
+    for _ in range(steps):
+        _, _, terminated, _, info = env.step(OPEN_JAWS)
+        if terminated[0]:
+            break
+    return info
+
+
+def test_the_remote_on_the_place_spot_counts_on_the_floor_or_out_of_reach_not():
+    env = make(1, **STILL)
+    _, info = env.reset(seeds=[3])
+    assert not (info["on_table"][0] or info["success"][0])  # it starts on the floor
+    state = env.task.privileged_state(env.sim)
+    put_remote(env, state["place_pos"][0] + [0, 0, 0.003])
+    info = settle(env)
+    assert info["on_table"][0] and info["within_reach"][0] and info["success"][0]
+
+    _, info = env.reset(seeds=[3])
+    state = env.task.privileged_state(env.sim)
+    away = state["top_x_axis"][0] * -(overbed_table.TOP_HALF_SIZE_M[0] - 0.04)  # the robot's edge of the top
+    put_remote(env, state["top_pos"][0] + away + [0, 0, fd.REMOTE_HALF_SIZE_M[2] + 0.003], yaw=np.pi / 2)
+    info = settle(env)
+    assert info["on_table"][0] and not info["within_reach"][0] and not info["success"][0]
+    assert info["shoulder_to_remote_m"][0] > env.config.reach_fraction * env.task.arm_reach_m
+
+
+def test_the_arm_reach_follows_drillis_and_contini():
+    env = make(1)
+    stature_m = anthropometry.stature_m("female", 50.0)
+    assert env.task.arm_reach_m == pytest.approx((0.186 + 0.146 + 0.108 / 2) * stature_m)
+    assert 0.5 < env.task.arm_reach_m < 0.65
+
+
+def remote_on_forearm(env: BatchedEnv) -> None:
+    forearm = env.sim.site_xpos[0, env.sim.model.site("person_right_forearm").id]
+    put_remote(env, forearm + np.array([0, 0, 0.06]))
+
+
+def test_a_remote_dropped_on_the_forearm_weighs_on_the_lower_arm():
+    env = make(1, **STILL)
+    env.reset(seeds=[1])
+    remote_on_forearm(env)
+    peak = {name: 0.0 for name in iso15066.REGION_NAMES}
+    for _ in range(10):
+        _, _, _, _, info = env.step(OPEN_JAWS)
+        for name in peak:
+            peak[name] = max(peak[name], float(info["safety"]["force_n"][name][0]))
+    assert max(peak, key=peak.get) == "lower_arm"
+    assert peak["lower_arm"] > 0.3
+
+
+def test_a_tiny_safety_limit_ends_the_episode_on_contact():
+    env = make(1, **STILL, safety_limit_scale=1e-3, terminate_on_safety_violation=True)
+    env.reset(seeds=[1])
+    remote_on_forearm(env)
+    for _ in range(10):
+        _, _, terminated, _, info = env.step(OPEN_JAWS)
+        if terminated[0]:
+            break
+    assert info["safety"]["quasi_static_exceeded"][0] and info["fail"][0] and terminated[0]
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"remote_radius_m": (0.2, 0.5)}, "remote_radius_m"),
+        ({"remote_bearing_rad": (-0.8, -1.0)}, "remote_bearing_rad"),
+        ({"remote_mass_kg": (-0.1, 0.1)}, "remote_mass_kg"),
+        ({"table_top_z_range": (0.7, 1.0)}, "table_top_z_range"),
+        ({"reach_fraction": 1.5}, "reach_fraction=1.5"),
+        ({"table_jitter_m": 0.2}, "table_jitter_m=0.2"),
+        ({"human": HumanRanges(structure=HumanConfig(posture="supine_bed"))}, "posture='supine_bed'"),
+    ],
+)
+def test_bad_config_raises_naming_the_value(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        make(1, **kwargs)
+
+
+def run_expert(env: BatchedEnv, seeds: list[int], before=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    n = len(seeds)
+    expert = load_expert(TASK, n)
+    obs, info = env.reset(seeds=seeds)
+    if before is not None:  # the expert reads the object's pose only once it has moved off the over-bed table
+        before(env)
+    expert.reset(np.arange(n))
+    done = np.zeros(n, dtype=bool)
+    success = np.zeros(n, dtype=bool)
+    peak_n = np.zeros(n)
+    transient = np.zeros(n, dtype=bool)
+    for _ in range(env.config.episode_steps):
+        obs, _, terminated, truncated, info = env.step(expert.act(obs, info))
+        live = ~done
+        peak_n[live] = np.maximum(peak_n[live], info["safety"]["max_contact_force_n"][live])
+        transient[live] |= info["safety"]["transient_exceeded"][live]
+        success |= live & info["success"]
+        done |= terminated | truncated
+        if done.all():
+            break
+    return success, peak_n, transient
+
+
+def test_expert_fetches_the_remote_safely():
+    env = make(8)
+    success, peak_n, transient = run_expert(env, list(range(500, 508)))
+    assert success.all(), success
+    assert not transient.any()
+    assert peak_n.max() < iso15066.limit_array("quasi_static_force_n").min()
+
+
+def test_expert_fetches_a_remote_partly_under_the_bedside_table():
+    """At the far end of the ranges, lying along y, the remote's end is under the bedside table's top: the hand
+    comes in low and slides it out before lifting."""
+    env = make(1, remote_radius_m=(0.53, 0.53), remote_bearing_rad=(-1.15, -1.15))
+
+    def along_y(env: BatchedEnv) -> None:
+        task = env.task
+        centre = env.sim.qpos[0, task.remote_qpos : task.remote_qpos + 3].copy()
+        put_remote(env, centre, yaw=np.pi / 2)
+        end_y = centre[1] - fd.REMOTE_HALF_SIZE_M[0]
+        assert end_y < fd.BEDSIDE_CENTER_XY[1] + fd.BEDSIDE_HALF_XY[1] - 0.05  # 5 cm or more under the top
+
+    success, _, _ = run_expert(env, [11], before=along_y)
+    assert success.all()
