@@ -3,7 +3,7 @@
     python experiments/bc_levers.py diagnose --task BinPicking --policy runs/bc/BinPicking-s0/policy.zip
     python experiments/bc_levers.py fit --task Handover --demos runs/demos/Handover-v0-dart02 --seeds 0 1 2 \\
         --label "DART 0.2" [--net 512 512] [--epochs 300] [--features yaw+fine]
-    python experiments/bc_levers.py collect --task Handover --noise 0.2   # -> runs/demos/Handover-v0-dart<noise>
+    python experiments/bc_levers.py collect --task Handover --noise 0.2   # -> runs/demos/Handover-v0-dart0.2
 
 Every fit uses 100 demonstrations and is evaluated on the same 100 episodes seeded 1,000,000 + k; each row is
 appended to ``runs/bc_levers/rows.jsonl`` and ``experiments/results/learning_bc_levers.md`` is rebuilt from it.
@@ -157,6 +157,7 @@ def main() -> None:
     parser.add_argument("--patience", type=int, help="bc_patience (epochs without a better held-out loss)")
     parser.add_argument("--obs-noise", type=float, default=0.0, help="bc_obs_noise")
     parser.add_argument("--noise", type=float, default=0.1, help="collect: DART action noise std")
+    parser.add_argument("--out", type=Path, help="collect: demo folder (default runs/demos/<Task>-v0-dart<noise>)")
     parser.add_argument("--save", action="store_true", help="fit: keep policy.zip per seed")
     args = parser.parse_args()
     if args.command == "diagnose":
@@ -170,7 +171,7 @@ def main() -> None:
     elif args.command == "collect":
         from embodia.agents.learn.collect import collect_demonstrations
 
-        folder = DEMOS / f"{args.task}-v0-dart{args.noise:g}"
+        folder = args.out or DEMOS / f"{args.task}-v0-dart{args.noise:g}"
         print(collect_demonstrations(f"embodia/{args.task}-v0", 100, folder, seed=0, num_envs=10,
                                      action_noise=args.noise, overwrite=True))  # fmt: skip
     elif args.command == "fit":

@@ -14,6 +14,7 @@ import dataclasses
 import datetime
 import importlib
 import json
+import re
 import time
 import warnings
 from pathlib import Path
@@ -80,7 +81,11 @@ def _load_demos(env_id: str, config: TrainConfig) -> Demonstrations:
 
 
 def collect_command(env_id: str, config: TrainConfig) -> str:
-    """The command that records ``config.demos`` as a run folder of the task's expert (seeds 0..)."""
+    """The command that records ``config.demos`` as a run folder of the task's expert (seeds 0..); a folder named
+    ``<Task>-v0-dart<noise>`` holds DART demonstrations, which experiments/bc_levers.py records."""
+    dart = re.fullmatch(r"(\w+)-v0-dart([0-9.]+)", Path(config.demos).name)
+    if dart:
+        return f"python experiments/bc_levers.py collect --task {dart[1]} --noise {dart[2]} --out {config.demos}"
     return (f"embodia run {env_id} --policy expert --episodes {config.demo_episodes} --seed 0 --num-envs 10 "
             f"--no-video --record {config.demos}")  # fmt: skip
 
