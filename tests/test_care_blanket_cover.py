@@ -99,7 +99,7 @@ def test_the_blanket_starts_slid_down_and_the_leg_points_lie_on_the_legs():
     hem = info["state"]["hem_pos"]
     assert ((hem[:, 0] - hips[:, 0]) > 0.4).all()
     vertices = env.sim.xpos[:, env.task.vertex_bodies]
-    assert (vertices[:, :, 2].min(axis=1) < 0.3).all()
+    assert (vertices[:, :, 2].min(axis=1) < 0.5).all()  # below the mattress top: over the foot end
 
 
 def test_the_flex_blanket_steps_deterministically_in_the_batch():
