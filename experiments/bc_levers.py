@@ -129,7 +129,7 @@ def write_table() -> Path:
         " fit s |",
         "|---|---|---:|---:|---|---:|---:|---:|---:|---:|",
     ]
-    for (task, label), runs in groups.items():
+    for (task, label), runs in sorted(groups.items(), key=lambda item: item[0][0]):
         rates = np.array([r["success_rate"] for r in runs]) * 100
         fails = {o: sum(r["outcomes"][o] for r in runs) for o in OUTCOMES[1:]}
         lines.append(
@@ -138,6 +138,13 @@ def write_table() -> Path:
             + " | ".join(str(fails[o]) for o in OUTCOMES[1:])
             + f" | {np.mean([r['fit_s'] for r in runs]):.0f} |"
         )
+    lines += ["", "Commands (one seed per `--seeds` value; demo folders as recorded by `collect`, seeds 0..99):", ""]
+    for (task, label), runs in sorted(groups.items(), key=lambda item: item[0][0]):
+        features = f" --features {runs[0]['features']}" if runs[0].get("features") else ""
+        features += f" --epochs {runs[0]['epochs']} --no-early-stop" if runs[0].get("no_early_stop") else ""
+        seeds = " ".join(str(r["seed"]) for r in runs)
+        lines.append(f"- {task}, {label}: `python experiments/bc_levers.py fit --task {task} --demos {runs[0]['demos']}"
+                     f" --seeds {seeds}{features} --label \"{label}\"`")  # fmt: skip
     path = RESULTS / "learning_bc_levers.md"
     path.write_text("\n".join(lines) + "\n")
     return path
@@ -155,6 +162,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int)
     parser.add_argument("--features", default="", help="policy_features: '', yaw, fine, yaw+fine")
     parser.add_argument("--patience", type=int, help="bc_patience (epochs without a better held-out loss)")
+    parser.add_argument("--no-early-stop", action="store_true", help="train all --epochs, keep the last weights")
     parser.add_argument("--obs-noise", type=float, default=0.0, help="bc_obs_noise")
     parser.add_argument("--noise", type=float, default=0.1, help="collect: DART action noise std")
     parser.add_argument("--out", type=Path, help="collect: demo folder (default runs/demos/<Task>-v0-dart<noise>)")
@@ -177,11 +185,16 @@ def main() -> None:
     elif args.command == "fit":
         OUT.mkdir(parents=True, exist_ok=True)
         extra = {"bc_obs_noise": args.obs_noise} if args.obs_noise else {}
+        if args.no_early_stop:
+            extra["bc_early_stopping"] = False
         if args.patience:
             extra["bc_patience"] = args.patience
         for seed in args.seeds:
             policy, row = fit(args.task, args.demos, seed, args.net, args.epochs, args.features, extra)
-            row = {"task": args.task, "label": args.label, "seed": seed, "demos": str(args.demos), **row}
+            row = {"task": args.task, "label": args.label, "seed": seed, "demos": str(args.demos),
+                   "features": args.features, **row}  # fmt: skip
+            if args.no_early_stop:
+                row.update(no_early_stop=True, epochs=args.epochs)
             print(row, flush=True)
             if args.save:
                 policy.save(OUT / f"{args.task}-{args.label.replace(' ', '_')}-s{seed}.zip")

@@ -78,3 +78,20 @@ def test_qfilter_demo_sac_pulls_the_actor_towards_the_demonstrations_inside_its_
     model.train(gradient_steps=300, batch_size=64)
     assert model.logger.name_to_value["train/q_filter_share"] > 0  # the filter kept some demonstration rows
     assert demo_error() < 0.8 * before  # no separate BC steps run in this mode: the actor loss moved it
+
+
+def test_without_early_stopping_bc_trains_every_epoch_and_keeps_the_last_weights(tmp_path):
+    from embodia.agents.learn.bc import train_bc
+    from embodia.agents.learn.dataset import load_demonstrations
+    from embodia.envs.core.batched_env import BatchedEnv
+    from embodia.registration import TASKS
+
+    folder = tmp_path / "demos"
+    assert main(["run", REACH, "--episodes", "4", "--num-envs", "4", "--no-video", "--quiet", "--record",
+                 str(folder)]) == 0  # fmt: skip
+    env = BatchedEnv(TASKS[REACH].task, 1)
+    demos = load_demonstrations(folder, REACH, env.single_observation_space, env.single_action_space)
+    config = TrainConfig(net_arch=[16], bc_epochs=12, bc_patience=1, bc_early_stopping=False, bc_holdout_fraction=0.25)
+    _, history = train_bc(demos, env.single_observation_space, env.single_action_space, config, seed=0)
+    assert len(history.train_loss) == 12 and history.best_epoch == 11 and not history.stopped_early
+    assert history.train_loss[-1] < history.train_loss[0]

@@ -3,7 +3,9 @@
 The network is SB3's ``SACPolicy`` (its actor: MLP, then a tanh-squashed mean), with the observation
 normalisation of ``NormalizedExtractor`` computed from the demonstrations. Fitting the deterministic action
 (mean squared error) of that very class is what lets ``sac+demos`` start RL from the cloned policy. Early
-stopping keeps the weights with the lowest loss on held-out episodes.
+stopping keeps the weights with the lowest loss on held-out episodes; with DART demonstrations that loss bottoms
+out after a few epochs while success keeps rising (experiments/results/learning_bc_levers.md), so it can be
+switched off (``bc_early_stopping: false``: a fixed number of epochs, the last weights kept).
 """
 
 from __future__ import annotations
@@ -125,7 +127,9 @@ def train_bc(
         history.holdout_loss.append(held_loss)
         if on_epoch is not None:
             on_epoch(epoch, history.train_loss[-1], held_loss)
-        if held_loss < best_loss:
+        if not config.bc_early_stopping:
+            best_state, history.best_epoch = policy.state_dict(), epoch
+        elif held_loss < best_loss:
             best_loss, best_state, stale, history.best_epoch = held_loss, copy.deepcopy(policy.state_dict()), 0, epoch
         else:
             stale += 1

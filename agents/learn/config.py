@@ -57,6 +57,7 @@ class TrainConfig:
     bc_learning_rate: float = 1e-3
     bc_holdout_fraction: float = 0.1
     bc_patience: int = 30  # epochs without a better held-out loss before stopping
+    bc_early_stopping: bool = True  # False: train all bc_epochs and keep the last weights (held-out loss only logged)
     bc_obs_noise: float = 0.0  # Gaussian input noise while cloning, in standard deviations of each input
     ignore_obs: list = field(default_factory=list)  # observation entries the policy does not see (flat/dict modes)
     policy_features: str = ""  # bc: "" (the observation) or extra features: yaw, fine, yaw+fine (features.py)
