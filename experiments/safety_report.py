@@ -61,10 +61,10 @@ def run(task_id: str, episodes: int, num_envs: int, seed: int) -> dict[str, np.n
         out["success"][episode] |= info["success"][live]
         done = live[(terminated | truncated)[live]]
         if len(done):
-            restart = [slot for slot in done if next_episode < episodes]
+            restart = done[: max(0, episodes - next_episode)]  # slots ending together near the end: no extra episodes
             for slot in done:
                 active[slot] = False
-            if restart:
+            if len(restart):
                 seeds = []
                 for slot in restart:
                     slot_episode[slot] = next_episode

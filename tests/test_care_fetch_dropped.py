@@ -180,3 +180,21 @@ def test_expert_fetches_a_remote_partly_under_the_bedside_table():
 
     success, _, _ = run_expert(env, [11], before=along_y)
     assert success.all()
+
+
+def test_the_dense_reward_climbs_along_the_experts_episode():
+    env = make(1)
+    expert = load_expert(TASK, 1)
+    obs, info = env.reset(seeds=[2])
+    expert.reset(np.arange(1))
+    rewards, grasped = [], []
+    for _ in range(env.config.episode_steps):
+        obs, reward, terminated, _, info = env.step(expert.act(obs, info))
+        rewards.append(float(reward[0]))
+        grasped.append(bool(info["grasped"][0]))
+        if terminated[0]:
+            break
+    assert info["success"][0]
+    first_grasp = grasped.index(True)
+    start, holding, end = rewards[0], rewards[first_grasp], rewards[-1]
+    assert 0.05 < start < holding < end  # reach already pays at the start, 0.9 m away

@@ -1,9 +1,11 @@
-"""Scripted expert for FetchDropped: a top grasp across the remote's width on the floor, a short low slide out from
-under the bedside table's top (so the rising hand clears it), then the shared pick-and-place machine lifts the
-remote, carries it over the over-bed table's place spot, lays it down flat, lets go and withdraws upwards.
+"""Scripted expert for FetchDropped: off the over-bed table (the arm starts above it) and down to a lift point
+low beside the bedside table, in to a top grasp across the remote's width on the floor (under the bedside table's
+top where need be: the hand travels low), a low slide back to the lift point, then the shared pick-and-place
+machine lifts the remote, carries it over the over-bed table's place spot, lays it down flat, lets go and
+withdraws upwards.
 
-The slide is this file's own phase: it runs when the machine enters its lift phase and holds it there until the
-hand is clear, then the machine continues unchanged.
+The two waypoints and the slide are this file's own phases: the machine is held at its first phase until the
+hand is at the lift point, and held in its lift phase while the slide runs; otherwise it runs unchanged.
 """
 
 from __future__ import annotations

@@ -1,27 +1,30 @@
 """FetchDropped: pick up a TV remote the person dropped on the floor and put it on the over-bed table within reach.
 
-Scene: an older adult (``envs/human``: by default a woman of median stature aged 75+) sits in a chair beside the
-bed with an over-bed table (``envs/scene/overbed_table.py``) rolled over the lap; a bedside table stands to the
-robot's right. The remote lies on the floor between the robot and the bedside table, sometimes with one end
-under the bedside table's top. The arm reaches both the floor and the table top from a low mobile base: the
-Panda-class arm on a 0.4 m deck (a fixed height chosen for reach, as care robots put the arm on a base or a lift:
-Toyota's HSR and Hello Robot's Stretch have a lift that spans floor to table; a fixed deck keeps the shared
-7-dof controller unchanged). The base stays parked during the episode.
+Scene: an older adult (``envs/human``: by default a woman of median stature aged 75+) sits in a chair with an
+over-bed table (``envs/scene/overbed_table.py``) rolled over the lap, its column on the person's right; a
+bedside table stands to the robot's right. The remote lies on the floor between the robot and the bedside table,
+at the far end of its range with one end under the bedside table's top. The arm reaches both the floor and the
+table top from a low mobile base: the Panda-class arm on a 0.36 m deck, turned 0.35 rad to the right (towards
+the floor area). Care robots that pick things off the floor put the arm on a base with a vertical lift (Toyota's
+HSR, Hello Robot's Stretch); a fixed deck height, chosen so that the 7-dof arm spans the floor and a 0.82 m table
+top, keeps the shared controller unchanged. The base stays parked during the episode.
 
-Randomized per episode (documented ranges): the remote's place on the floor (``remote_x_range``,
-``remote_y_range``; the far end of the y range puts an end under the bedside table's top) and yaw (any), its
-mass (``remote_mass_kg``, 80-150 g: a remote with two AAA batteries; an estimate from common remotes of 180 x 50
-x 24 mm, no standard); the over-bed table's place (``table_jitter_m``), yaw (``table_yaw_rad``) and top height
-(``table_top_z_range``, 0.76-0.84 m within the 0.72-1.1 m of common over-bed tables, over a seated lap); the
-person's position (``person_jitter_m``) and impairments (``human``, ``tremor``, ``voluntary_motion``).
+Randomized per episode (documented ranges): the remote's place on the floor in polar coordinates about the arm's
+base (``remote_radius_m`` 0.43-0.53 m, ``remote_bearing_rad`` -1.15 to -0.75 rad: what the arm reaches at floor
+height without its elbow meeting either table) and its yaw (any), its mass (``remote_mass_kg``, 80-150 g: a
+remote of 180 x 50 x 24 mm with two AAA batteries; an estimate from common remotes, no standard gives it); the
+over-bed table's place (``table_jitter_m``, +-3 cm), yaw (``table_yaw_rad``, +-0.1 rad) and top height
+(``table_top_z_range``, 0.76-0.82 m: over a seated lap, within the 0.72-1.1 m span of common over-bed tables, an
+estimate from catalogue ranges); the person's position (``person_jitter_m``, +-3 cm) and impairments (``human``,
+``tremor``, ``voluntary_motion``). The bedside table is fixed.
 
 Success: the remote rests flat on the table top (its lower face within 8 mm of the surface, tilted under 25
 degrees, its centre at least 1 cm inside the top's edges, moving under 5 cm/s), within the person's reach (its
 centre within ``reach_fraction`` of the arm's reach of either shoulder; the reach, shoulder to the palm centre,
 is (0.186 + 0.146 + 0.054) x stature from Drillis & Contini's segment proportions: 0.57 m at the default
-stature, so 0.49 m at the default 0.85), the jaws open and the TCP at least ``clearance_m`` away. Assistive
-Gym's fetch-like tasks have no precedent for the reach criterion; 0.85 keeps the object where an older adult
-reaches it without leaning. Fail: the remote leaves the room area (over 1.3 m from the robot's base), or, with
+stature, so 0.49 m at the default 0.85), the jaws open and the TCP at least ``clearance_m`` away. The 0.85 is
+this task's choice, not a published threshold: the remote stays where an older adult reaches it without
+stretching the arm fully. Fail: the remote leaves the room area (over 1.3 m from the robot's base), or, with
 ``terminate_on_safety_violation``, a contact force on the person exceeds an ISO/TS 15066 limit.
 Safety: ``info["safety"]`` every step (robot and remote contacts on the person, per ISO/TS 15066 region);
 ``safety_penalty`` > 0 adds the reward term ``safety``. ``info["human"]`` says who the person is.
@@ -282,12 +285,12 @@ class FetchDropped(Task):
         placed = ev["on_table"] & ev["within_reach"]
         holding_or_placed = np.maximum(grasped, placed)
         return self.config.safety_terms(ev["safety"]) | {
-            "reach": tolerance(ev["tcp_to_remote_m"], 0.1),
+            "reach": tolerance(ev["tcp_to_remote_m"], 0.4),  # the arm starts about 0.9 m from the remote
             "grasp": grasped,
             "lift": grasped * np.clip(ev["remote_lift_m"] / lift_goal, 0.0, 1.0),
             "carry": grasped * tolerance(np.linalg.norm(g["remote_pos"] - above_place, axis=1), 0.1),
             "place": holding_or_placed * tolerance(ev["remote_to_place_m"], 0.05),
-            "release": placed * ev["clear"],
+            "release": (placed & ev["clear"]).astype(float),
             "success": ev["success"].astype(float),
         }
 
