@@ -285,7 +285,7 @@ class FetchDropped(Task):
         placed = ev["on_table"] & ev["within_reach"]
         holding_or_placed = np.maximum(grasped, placed)
         return self.config.safety_terms(ev["safety"]) | {
-            "reach": tolerance(ev["tcp_to_remote_m"], 0.4),  # the arm starts about 0.9 m from the remote
+            "reach": tolerance(ev["tcp_to_remote_m"], 0.4),  # the TCP starts about 1 m from the remote
             "grasp": grasped,
             "lift": grasped * np.clip(ev["remote_lift_m"] / lift_goal, 0.0, 1.0),
             "carry": grasped * tolerance(np.linalg.norm(g["remote_pos"] - above_place, axis=1), 0.1),
