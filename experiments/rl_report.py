@@ -57,6 +57,9 @@ METHOD_NOTES = {
     "sac+demos_warm": "sac+demos, actor held at the BC policy for the first 2,000 gradient steps, initial entropy 0.01",
     "sac+demos_warmbc4": "sac+demos_warm with 4 BC steps per SAC gradient step",
     "sac+demos_warmstd": "sac+demos_warm with the cloned actor's starting action std set to 0.2",
+    "sac+demos_qfilter": "sac+demos_warmstd with the TD3+BC actor loss (alpha 2.5 / mean|Q| times SAC's actor "
+    "objective, plus the BC term on the batch's demo rows where Q(s, a_demo) >= Q(s, pi(s)): Q-filter, Nair et al. "
+    "2018) instead of separate BC steps (`BinPicking-sac+demos_qfilter.yaml`)",
     "sac+demos_slow": "sac+demos_warmstd with learning rate 1e-4 (not 3e-4) and 4 BC steps per SAC gradient step",
 }
 
@@ -70,6 +73,7 @@ def write_table(groups: dict[tuple[str, str], list[dict]], out: Path) -> None:
         "```bash",
         "python experiments/train_grid.py --tasks Reach --methods sac_her --seeds 0 --results /tmp/grid",
         "python experiments/train_grid.py --tasks BinPicking --methods sac+demos sac --seeds 0 --results /tmp/grid",
+        "python experiments/train_grid.py --tasks BinPicking --methods sac+demos_qfilter --seeds 0 --results /tmp/grid",
         "python experiments/rl_report.py",
         "```",
         "",
