@@ -117,8 +117,8 @@ class BlanketCover(Task):
         mean_mass = float(np.mean(cfg.blanket_mass_kg))
         hem_xy = (BED_POS[0] + HEM_GOAL_OFFSET_X_M, BED_POS[1])
         self.names = blanket.add_blanket(builder, "blanket", SHAPE, hem_xy, SPREAD_Z_M, mean_mass)
-        builder.add_camera("front", pos=(0.2, -1.35, 1.55), target=(0.0, 0.5, 0.7), fovy_deg=55)
-        builder.add_camera("side", pos=(1.5, 0.6, 1.5), target=(0.0, 0.6, 0.7), fovy_deg=55)
+        builder.add_camera("front", pos=(1.3, 1.5, 1.6), target=(0.0, 0.5, 0.7), fovy_deg=55)  # over the feet
+        builder.add_camera("side", pos=(0.2, -1.35, 1.55), target=(0.0, 0.5, 0.7), fovy_deg=55)  # behind the robot
         builder.add_camera("top", pos=(0.0, 0.5, 2.4), target=(0.0, 0.5, 0.7), fovy_deg=55)
         return builder
 
