@@ -1,13 +1,14 @@
 """FetchDropped: pick up a TV remote the person dropped on the floor and put it on the over-bed table within reach.
 
-Scene: an older adult (``envs/human``: by default a woman of median stature aged 75+) sits in a chair with an
-over-bed table (``envs/scene/overbed_table.py``) rolled over the lap, its column on the person's right; a
-bedside table stands to the robot's right. The remote lies on the floor between the robot and the bedside table,
-at the far end of its range with one end under the bedside table's top. The arm reaches both the floor and the
-table top from a low mobile base: the Panda-class arm on a 0.36 m deck, turned 0.35 rad to the right (towards
-the floor area). Care robots that pick things off the floor put the arm on a base with a vertical lift (Toyota's
-HSR, Hello Robot's Stretch); a fixed deck height, chosen so that the 7-dof arm spans the floor and a 0.82 m table
-top, keeps the shared controller unchanged. The base stays parked during the episode.
+Scene: an older adult (``envs/human``: by default a woman of median stature aged 75+) sits in a chair (or, with
+``human.structure.posture="seated_wheelchair"``, a wheelchair 5 cm nearer the table) with an over-bed table
+(``envs/scene/overbed_table.py``) rolled over the lap, its column on the person's right; a bedside table stands
+to the robot's right. The remote lies on the floor between the robot and the bedside table, at the far end of
+its range with one end under the bedside table's top. The arm reaches both the floor and the table top from a
+low mobile base: the Panda-class arm on a 0.36 m deck, turned 0.35 rad to the right (towards the floor area).
+Care robots that pick things off the floor put the arm on a base with a vertical lift (Toyota's HSR, Hello
+Robot's Stretch); a fixed deck height, chosen so that the 7-dof arm spans the floor and a 0.82 m table top,
+keeps the shared controller unchanged. The base stays parked during the episode.
 
 Randomized per episode (documented ranges): the remote's place on the floor in polar coordinates about the arm's
 base (``remote_radius_m`` 0.43-0.53 m, ``remote_bearing_rad`` -1.15 to -0.75 rad: what the arm reaches at floor
@@ -58,6 +59,8 @@ ROBOT_BASE = (0.0, 0.0, 0.36)  # the mobile base's deck
 ROBOT_YAW_RAD = -0.35
 BASE_HALF_WIDTH_M = 0.16
 PERSON_POS = np.array([0.92, 0.12, 0.0])  # the chair; the person faces the robot (yaw pi)
+#: a wheelchair seats the person higher and further back: it stands this much closer to the table
+WHEELCHAIR_FORWARD_M = 0.05
 TABLE_POS = np.array([0.5, 0.3])  # the over-bed table top's centre; its column stands at +y
 PLACE_OFFSET_M = 0.05  # the place spot: this far from the top's centre towards the person
 BEDSIDE_CENTER_XY = (0.3, -0.68)
@@ -149,7 +152,9 @@ class FetchDropped(Task):
         )
         cfg = self.config
         self.person = Person(cfg.person_ranges(), cfg.episode_steps, cfg.control_dt_s, cfg.safety_options())
-        body = self.person.build(builder, "person", PERSON_POS, np.pi, tools={"tool": "remote"})
+        forward = WHEELCHAIR_FORWARD_M if cfg.human.structure.posture == "seated_wheelchair" else 0.0
+        self.person_pos = PERSON_POS - np.array([forward, 0.0, 0.0])
+        body = self.person.build(builder, "person", self.person_pos, np.pi, tools={"tool": "remote"})
         self.shoulder_site_names = (body.sites["right_shoulder"], body.sites["left_shoulder"])
         self.arm_reach_m = ARM_REACH_FRACTION * stature(body.config)
         builder.add_material("remote", (0.1, 0.1, 0.12, 1.0), specular=0.5, shininess=0.6)
@@ -195,7 +200,7 @@ class FetchDropped(Task):
         n = len(ids)
         jitter = per_sim_uniform(rngs, -cfg.person_jitter_m, cfg.person_jitter_m, (2,))
         targets = self.person.rest_targets(n)
-        self.person.initialize(sim, ids, rngs, targets, PERSON_POS + np.column_stack([jitter, np.zeros(n)]))
+        self.person.initialize(sim, ids, rngs, targets, self.person_pos + np.column_stack([jitter, np.zeros(n)]))
 
         table_xy = TABLE_POS + per_sim_uniform(rngs, -cfg.table_jitter_m, cfg.table_jitter_m, (2,))
         table_yaw = per_sim_uniform(rngs, *cfg.table_yaw_rad)
