@@ -9,4 +9,6 @@ from embodia.agents.experts.mouth_delivery import DeliveryTiming, MouthDeliveryE
 
 
 class DrinkingExpert(MouthDeliveryExpert):
-    timing = DeliveryTiming(pour_angle_rad=np.deg2rad(65.0), tilt_rate_rad=0.04, min_pour_steps=30, max_pour_steps=80)
+    timing = DeliveryTiming(
+        pour_angle_rad=np.deg2rad(65.0), lip_height_m=-0.005, tilt_rate_rad=0.04, min_pour_steps=30, max_pour_steps=80
+    )

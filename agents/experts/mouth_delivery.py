@@ -35,6 +35,7 @@ class DeliveryTiming:
     max_pour_steps: int = 60
     near_speed: float = 0.25  # of the controller's 0.025 m per step
     travel_speed: float = 0.6
+    turn_limit: float = 0.25  # of the controller's 0.12 rad per step, after the first turn
 
 
 def rotation_vector(rotation: np.ndarray) -> np.ndarray:
@@ -113,7 +114,9 @@ class MouthDeliveryExpert:
         )
         action = np.zeros((n, 7))
         action[:, :3] = motion.translate(tcp, tcp_target, max_speed=speed[:, None])
-        action[:, 3:6] = np.clip(rotation / motion.ROTATION_SCALE_RAD, -0.5, 0.5)
+        # turning gently once near the face: a fast yaw after a head turn would fling the food off the spoon
+        turn_limit = np.where((phase == ORIENT) | (phase == WITHDRAW), 0.5, t.turn_limit)[:, None]
+        action[:, 3:6] = np.clip(rotation / motion.ROTATION_SCALE_RAD, -turn_limit, turn_limit)
         action[:, 6] = motion.gripper_for_width(HANDLE_WIDTH_M)
 
         position_error = np.linalg.norm(targets - pour_point, axis=1)

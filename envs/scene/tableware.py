@@ -42,6 +42,7 @@ class Vessel:
     wall_height_m: float
     lip_height_m: float  # the wall it pours over, lower than the others
     floor_z_m: float  # hand-frame depth of the floor's top face (the TCP is at 0.1034)
+    spout_m: float = 0.0  # the side walls' last stretch before the lip at the lip's height (a spout channel)
 
     @property
     def center_x_m(self) -> float:
@@ -62,9 +63,10 @@ class Vessel:
 
 
 SPOON = Vessel("spoon", 0.13, 0.024, 0.018, 0.012, 0.0025, floor_z_m=0.095)
-#: a spouted feeding cup (as given to people who drink lying back or with a weak grip): 4 cm walls and a 12 mm lip
-#: on the side towards the person, so it pours at a moderate tilt and the hand never rises in front of the face
-CUP = Vessel("cup", 0.12, 0.027, 0.025, 0.04, 0.012, floor_z_m=0.095)
+#: a spouted feeding cup (as given to people with a weak grip or swallowing difficulties): 25 mm walls, and on
+#: the side towards the person a 12 mm lip with a 15 mm spout channel, so that it pours at a moderate tilt and
+#: its tall corners stay clear of the face while it tips
+CUP = Vessel("cup", 0.12, 0.027, 0.025, 0.025, 0.012, floor_z_m=0.095, spout_m=0.015)
 
 
 def add_vessel(builder: SceneBuilder, hand_body: str, vessel: Vessel, material: str) -> None:
@@ -84,9 +86,14 @@ def add_vessel(builder: SceneBuilder, hand_body: str, vessel: Vessel, material: 
     walls = (
         ("back", [cx - hx - WALL_M / 2, 0], [WALL_M / 2, hy + WALL_M], high),
         ("front", [cx + hx + WALL_M / 2, 0], [WALL_M / 2, hy + WALL_M], lip),
-        ("left", [cx, hy + WALL_M / 2], [hx, WALL_M / 2], high),
-        ("right", [cx, -hy - WALL_M / 2], [hx, WALL_M / 2], high),
     )
+    back_half = hx - vessel.spout_m / 2  # the tall stretch of a side wall, behind the spout
+    for side, sign in (("left", 1), ("right", -1)):
+        y = sign * (hy + WALL_M / 2)
+        walls += ((side, [cx - vessel.spout_m / 2, y], [back_half, WALL_M / 2], high),)
+        if vessel.spout_m > 0:
+            spout = (f"{side}_spout", [cx + hx - vessel.spout_m / 2, y], [vessel.spout_m / 2, WALL_M / 2], lip)
+            walls += (spout,)
     for side, (x, y), (sx, sy), height in walls:
         box(side, [x, y, floor - height / 2], [sx, sy, height / 2])
 

@@ -4,9 +4,10 @@ Scene: as Feeding (``envs/tasks/care/feeding.py``), with a spouted feeding cup f
 spoon (Assistive Gym's drinking task likewise welds the cup to the end effector; spouted cups are what people
 with a weak grip or swallowing difficulties are given). The water is 20 frictionless spheres of 5 mm radius
 (0.3-0.7 g each; ``condim`` 1, so they flow) in one layer, a coarse liquid that keeps a step fast. The cup has
-4 cm walls and a 12 mm lip on the side towards the person: it pours at a moderate tilt (the expert tips it 65
-degrees), so the hand behind it never has to rise in front of the face (a 90-degree tip of a plain cup held
-from behind brings the wrist against the forehead).
+25 mm walls and, on the side towards the person, a 12 mm lip with a 15 mm spout channel: it pours at a moderate
+tilt (the expert tips it 65 degrees about the lip, held 5 mm below and 2 cm in front of the mouth), so the hand
+never rises in front of the face and the cup's tall corners stay clear of it while it tips (a plain 4 cm cup
+tipped 110 degrees brought the wrist against the forehead; tipped 65 degrees, its corners touched the face).
 
 Randomization per episode: as Feeding (chair place, head tilt and turn, the person's mass and impairments,
 head tremor and voluntary head turns), and the water's place (+-1 mm) and mass.

@@ -2,10 +2,11 @@
 
 The person's face is one convex shell without an opening, so "inside the mouth" is made physical by a cavity
 of boxes on the head (the neck body): a floor 15 mm below the mouth site, sloping 10 degrees towards the throat,
-with side and back walls, reaching 35 mm out in front of the lips (the lower lip that catches what a spoon or a
-cup tips). Its geoms touch only the particles (``MOUTH_CONTYPE``), and the particles pass through the skin geoms,
-so what leaves the vessel at the lips falls onto the cavity floor and rolls inwards; the robot and the vessel
-still collide with the face, and those contacts are what the safety monitor measures.
+with side and back walls inside the head. The floor reaches 35 mm out in front of the lips (the lower lip that
+catches what a spoon or a cup tips, with a 6 mm rim), so what lands on it rolls in. The cavity's geoms touch
+only the particles (``MOUTH_CONTYPE``), and the particles pass through the skin geoms, so what leaves the vessel
+at the lips falls onto the cavity floor; the robot and the vessel still collide with the face, and those
+contacts are what the safety monitor measures.
 
 A particle is *in the mouth* when its centre lies in the box from 50 mm behind to 5 mm in front of the mouth
 site (head frame), within 30 mm to either side and from 25 mm below to 20 mm above it. It is *in the vessel*
@@ -74,11 +75,12 @@ def add_mouth_cavity(builder: SceneBuilder, neck_body: str, mouth_site: str) -> 
     )
     wall_half_height = (MOUTH_ABOVE_M + CAVITY_FLOOR_BELOW_M) / 2 + 0.01
     wall_z = floor_z + wall_half_height - 0.015
-    for side, y in (("left", 1), ("right", -1)):
+    inner_half = (MOUTH_BEHIND_M + MOUTH_FRONT_M) / 2  # the cheeks end at the lips: outside them a side wall
+    for side, y in (("left", 1), ("right", -1)):  # would knock food off a spoon passing sideways
         neck.add_geom(
             name=f"mouth_{side}",
-            pos=[center_x, y * (MOUTH_HALF_WIDTH_M + wall), wall_z],
-            size=[length / 2, wall, wall_half_height],
+            pos=[mouth[0] + MOUTH_FRONT_M - inner_half, y * (MOUTH_HALF_WIDTH_M + wall), wall_z],
+            size=[inner_half, wall, wall_half_height],
             **common,
         )
     neck.add_geom(
