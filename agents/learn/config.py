@@ -68,6 +68,7 @@ class TrainConfig:
     actor_warmup_steps: int = 0  # sac+demos: first gradient steps train only the critic (the actor stays cloned)
     demo_loss: str = "aux"  # sac+demos: "aux" (separate BC steps) or "qfilter" (TD3+BC actor loss with Q-filter)
     demo_bc_alpha: float = 2.5  # sac+demos qfilter: weight of the normalised Q term against the BC term
+    demo_q_filter: bool = True  # sac+demos qfilter: BC only where Q(s, a_demo) >= Q(s, pi(s)); False: always
     demo_policy_std: float = 0.0  # sac+demos: the cloned actor's initial action std before squashing (0: SB3's)
     # bookkeeping
     checkpoint_every: int = 10_000

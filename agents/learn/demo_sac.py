@@ -92,6 +92,7 @@ class SACWithDemos(SAC):
     #: "aux": separate BC steps after SAC's update; "qfilter": BC inside the actor loss (see ``_train_qfilter``)
     demo_loss: str = "aux"
     demo_bc_alpha: float = 2.5
+    demo_q_filter: bool = True
 
     def train(self, gradient_steps: int, batch_size: int = 64) -> None:
         if self._n_updates < self.actor_warmup_steps:
@@ -153,7 +154,7 @@ class SACWithDemos(SAC):
                 with torch.no_grad():
                     q_demo = torch.min(torch.cat(self.critic(demo_obs, demo_actions), dim=1), 1)[0]
                     q_mean = torch.min(torch.cat(self.critic(demo_obs, mean_actions), dim=1), 1)[0]
-                    keep = (q_demo >= q_mean).float()
+                    keep = (q_demo >= q_mean).float() if self.demo_q_filter else torch.ones_like(q_demo)
                 bc = (((mean_actions - demo_actions) ** 2).sum(dim=1) * keep).mean()
                 actor_loss = actor_loss + bc
                 logs["demo_bc_loss"].append(bc.item())

@@ -156,6 +156,7 @@ def build_model(algo: str, config: TrainConfig, env: EmbodiaVecEnv, stats: dict,
         model.actor_warmup_steps = config.actor_warmup_steps
         model.demo_loss = config.demo_loss
         model.demo_bc_alpha = config.demo_bc_alpha
+        model.demo_q_filter = config.demo_q_filter
         return model
     return SAC(policy, env, ent_coef=ent_coef, **off_policy, **common)
 
@@ -181,6 +182,7 @@ def attach_demonstrations(model: SACWithDemos, demos: Demonstrations, config: Tr
     model.actor_warmup_steps = config.actor_warmup_steps
     model.demo_loss = config.demo_loss
     model.demo_bc_alpha = config.demo_bc_alpha
+    model.demo_q_filter = config.demo_q_filter
 
 
 # ---------------------------------------------------------------------------------------------- callbacks
@@ -350,6 +352,7 @@ def train(
             model.actor_warmup_steps = config.actor_warmup_steps
             model.demo_loss = config.demo_loss
             model.demo_bc_alpha = config.demo_bc_alpha
+            model.demo_q_filter = config.demo_q_filter
     else:
         stats = demo_stats(demos, config) if demos is not None else _random_stats(env, seed)
         model = build_model(algo, config, env, stats, run_dir, seed)
