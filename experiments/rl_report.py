@@ -60,6 +60,9 @@ METHOD_NOTES = {
     "sac+demos_qfilter": "sac+demos_warmstd with the TD3+BC actor loss (alpha 2.5 / mean|Q| times SAC's actor "
     "objective, plus the BC term on the batch's demo rows where Q(s, a_demo) >= Q(s, pi(s)): Q-filter, Nair et al. "
     "2018) instead of separate BC steps (`BinPicking-sac+demos_qfilter.yaml`)",
+    "sac+demos_td3bc": "sac+demos_qfilter with alpha 0.1 (not 2.5) and the BC term on every demo row (no Q-filter: "
+    "with it the critic rated the actor's action above the demonstrated one on ~100% of demo rows, so the BC term "
+    "vanished) (`BinPicking-sac+demos_td3bc.yaml`)",
     "sac+demos_slow": "sac+demos_warmstd with learning rate 1e-4 (not 3e-4) and 4 BC steps per SAC gradient step",
 }
 
@@ -74,6 +77,8 @@ def write_table(groups: dict[tuple[str, str], list[dict]], out: Path) -> None:
         "python experiments/train_grid.py --tasks Reach --methods sac_her --seeds 0 --results /tmp/grid",
         "python experiments/train_grid.py --tasks BinPicking --methods sac+demos sac --seeds 0 --results /tmp/grid",
         "python experiments/train_grid.py --tasks BinPicking --methods sac+demos_qfilter --seeds 0 --results /tmp/grid",
+        "python experiments/train_grid.py --tasks BinPicking --methods sac+demos_td3bc sac --seeds 0 1 2 "
+        "--results /tmp/grid",
         "python experiments/rl_report.py",
         "```",
         "",
@@ -138,6 +143,41 @@ def plot(groups: dict[tuple[str, str], list[dict]], results_dir: Path) -> list[P
     return written
 
 
+#: (task, methods) compared at equal environment steps in one figure of their seed-mean curves
+COMPARISONS = (("BinPicking", ("sac", "sac+demos_td3bc")),)
+
+
+def plot_comparison(groups: dict[tuple[str, str], list[dict]], task: str, methods: tuple[str, ...],
+                    results_dir: Path) -> Path | None:  # fmt: skip
+    """Mean success over seeds against env steps, with the seeds' range shaded, one line per method."""
+    if any((task, m) not in groups for m in methods):
+        return None
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 3.6), dpi=100)
+    for method in methods:
+        curves = [r["curve3"] for r in groups[(task, method)] if len(r["curve3"]) > 1]
+        length = min(len(c) for c in curves)
+        steps = curves[0][:length, 0]
+        rates = np.stack([c[:length, 2] for c in curves])
+        (line,) = ax.plot(steps, rates.mean(axis=0), label=f"{method} ({len(curves)} seeds)")
+        ax.fill_between(steps, rates.min(axis=0), rates.max(axis=0), color=line.get_color(), alpha=0.2)
+    ax.set_xlabel("environment steps")
+    ax.set_ylabel("success rate (20 episodes)")
+    ax.set_ylim(-0.02, 1.02)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="best", fontsize=8)
+    ax.set_title(f"{task}: {' vs '.join(methods)} (mean, range over seeds)")
+    fig.tight_layout()
+    path = results_dir / f"learning_rl_{task}_{'_vs_'.join(m.replace('+', '') for m in methods)}.png"
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=Path, default=RUNS)
@@ -148,6 +188,10 @@ def main(argv: list[str] | None = None) -> int:
     write_table(groups, args.results / "learning_rl.md")
     for path in plot(groups, args.results):
         print(f"wrote {path}")
+    for task, methods in COMPARISONS:
+        path = plot_comparison(groups, task, methods, args.results)
+        if path is not None:
+            print(f"wrote {path}")
     print(f"wrote {args.results / 'learning_rl.md'}")
     return 0
 
