@@ -102,7 +102,7 @@ class BlanketCoverConfig(CareTaskConfig):
 
 class BlanketCover(Task):
     Config = BlanketCoverConfig
-    description = "elder care: pull a blanket folded at the foot of the bed up over a lying person's legs"
+    description = "elder care: take a blanket that slid down the bed by its hem, pull it up over a lying person's legs"
     episode_state_fields = tuple(
         f"person.motion.{name}" for name in ("base_target", "range", "drift", "head", "step_index")
     )
