@@ -52,7 +52,7 @@ from embodia.envs.human.config import HumanConfig, HumanRanges
 from embodia.envs.human.person import Person
 from embodia.envs.scene import panda, props, wiping_tool
 from embodia.envs.scene.builder import SceneBuilder
-from embodia.envs.tasks.care.common import CareTaskConfig
+from embodia.envs.tasks.care.common import PERSON_EPISODE_STATE, CareTaskConfig
 
 ROBOT_BASE = (0.0, -0.05, 0.5)
 BED_POS = np.array([0.65, -0.22, 0.0])  # the hip under the bed's origin; the person's right side faces the robot
@@ -118,7 +118,7 @@ class BedBathing(Task):
     description = "elder care: wipe marked points along the arm of a person lying in bed, pressing within a force band"
     episode_state_fields = (
         "point_local",
-        *(f"person.motion.{name}" for name in ("base_target", "range", "drift", "head", "step_index")),
+        *PERSON_EPISODE_STATE,
     )
 
     def build_scene(self) -> SceneBuilder:

@@ -13,10 +13,19 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from embodia.envs.core.task import TaskConfig
+from embodia.envs.core.task import TaskConfig, per_sim_uniform
+from embodia.envs.human.body import JOINT_NAMES, SEATED_RECLINE_RAD
 from embodia.envs.human.config import HumanRanges
+from embodia.envs.human.person import Person
 from embodia.envs.safety import iso15066
 from embodia.envs.safety.monitor import SafetyOptions
+
+#: the person's per-episode draws that live outside the MuJoCo state (motion paths, postures): a care task that
+#: keeps its ``Person`` as ``self.person`` lists these in ``episode_state_fields`` so that a replay restores them
+PERSON_EPISODE_STATE = tuple(
+    f"person.motion.{name}" for name in ("base_target", "range", "drift", "head", "step_index")
+)
+OPEN_HAND_JOINTS = ("right_shoulder_yaw", "right_shoulder_flexion", "right_elbow_flexion", "right_wrist_flexion")
 
 
 @dataclass(frozen=True)
@@ -84,3 +93,27 @@ def safety_force_ratio(safety: dict[str, Any], limit_scale: float = 1.0) -> np.n
     limits = iso15066.limit_array("quasi_static_force_n") * limit_scale
     forces = np.stack([safety["force_n"][name] for name in iso15066.REGION_NAMES], axis=1)
     return (forces / limits).max(axis=1)
+
+
+def open_hand_targets(
+    person: Person,
+    rngs: list[np.random.Generator],
+    shoulder_yaw_rad: tuple[float, float],
+    shoulder_flexion_rad: tuple[float, float],
+    elbow_flexion_rad: tuple[float, float],
+) -> np.ndarray:
+    """(n, joints) servo targets of a seated person holding the right hand out, palm up, drawn per simulation.
+
+    The wrist keeps the palm level: a reclined trunk turns the arm the way shoulder flexion does, so the wrist
+    takes up what trunk recline, shoulder flexion and elbow flexion leave of a quarter turn.
+    """
+    yaw = per_sim_uniform(rngs, *shoulder_yaw_rad)
+    flexion = per_sim_uniform(rngs, *shoulder_flexion_rad)
+    elbow = per_sim_uniform(rngs, *elbow_flexion_rad)
+    targets = person.rest_targets(len(rngs))
+    trunk_back_rad = SEATED_RECLINE_RAD - targets[:, JOINT_NAMES.index("lumbar_flexion")]
+    wrist = np.pi / 2 - trunk_back_rad - flexion - elbow
+    columns = [JOINT_NAMES.index(joint) for joint in OPEN_HAND_JOINTS]
+    targets[:, columns] = np.column_stack([-yaw, flexion, elbow, wrist])
+    targets[:, JOINT_NAMES.index("right_shoulder_abduction")] = 0.0
+    return targets

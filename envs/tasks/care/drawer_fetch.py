@@ -42,17 +42,15 @@ import numpy as np
 
 from embodia.envs.core.sim import Simulation, joint_addresses
 from embodia.envs.core.task import Task, per_sim_uniform, tolerance, yaw_quat
-from embodia.envs.human.body import JOINT_NAMES, SEATED_RECLINE_RAD
 from embodia.envs.human.person import Person
 from embodia.envs.scene import drawer, panda, props
 from embodia.envs.scene.builder import GEOM, SceneBuilder
-from embodia.envs.tasks.care.common import CareTaskConfig
+from embodia.envs.tasks.care.common import PERSON_EPISODE_STATE, CareTaskConfig, open_hand_targets
 
 ROBOT_BASE = (0.0, 0.0, 0.6)
 CABINET_POS = np.array([0.5, -0.58, 0.0])
 CABINET_YAW_RAD = np.pi / 2  # the drawer pulls out towards +y, past the robot's side
 PERSON_POS = np.array([1.0, 0.16, 0.0])
-ARM_JOINTS = ("right_shoulder_yaw", "right_shoulder_flexion", "right_elbow_flexion", "right_wrist_flexion")
 CASE_HALF_SIZE_M = np.array([0.08, 0.0325, 0.02])  # 160 x 65 x 40 mm
 FLOOR_FAIL_Z = 0.3
 #: the case's lower face may sit this far over the palm surface: laid across the hand it rests on the thumb and
@@ -108,9 +106,7 @@ class DrawerFetchConfig(CareTaskConfig):
 class DrawerFetch(Task):
     Config = DrawerFetchConfig
     description = "elder care: open a bedside drawer, take out a glasses case and place it in a person's open hand"
-    episode_state_fields = tuple(
-        f"person.motion.{name}" for name in ("base_target", "range", "drift", "head", "step_index")
-    )
+    episode_state_fields = PERSON_EPISODE_STATE
 
     def build_scene(self) -> SceneBuilder:
         builder = SceneBuilder("drawer_fetch", self.config.physics)
@@ -157,7 +153,6 @@ class DrawerFetch(Task):
         self.case_qpos, self.case_dof = joint_addresses(model, "case")
         self.palm_site = model.site(self.palm_site_name).id
         self.palm_velocity = model.sensor_adr[model.sensor("palm_velocity").id] + np.arange(3)
-        self.arm_cols = np.array([JOINT_NAMES.index(j) for j in ARM_JOINTS])
         self.person.bind(model)
         self.tcp_site = model.site("robot/tcp").id
         self.finger_qpos = panda.finger_qpos_addresses(model)
@@ -167,14 +162,9 @@ class DrawerFetch(Task):
         n = len(ids)
         # the person, posed as in Handover: the right hand held out, the wrist keeping the palm level
         jitter = per_sim_uniform(rngs, -cfg.person_jitter_m, cfg.person_jitter_m, (2,))
-        yaw = per_sim_uniform(rngs, *cfg.shoulder_yaw_rad)
-        flexion = per_sim_uniform(rngs, *cfg.shoulder_flexion_rad)
-        elbow = per_sim_uniform(rngs, *cfg.elbow_flexion_rad)
-        targets = self.person.rest_targets(n)
-        trunk_back_rad = SEATED_RECLINE_RAD - targets[:, JOINT_NAMES.index("lumbar_flexion")]
-        wrist = np.pi / 2 - trunk_back_rad - flexion - elbow
-        targets[:, self.arm_cols] = np.column_stack([-yaw, flexion, elbow, wrist])
-        targets[:, JOINT_NAMES.index("right_shoulder_abduction")] = 0.0
+        targets = open_hand_targets(
+            self.person, rngs, cfg.shoulder_yaw_rad, cfg.shoulder_flexion_rad, cfg.elbow_flexion_rad
+        )
         self.person.initialize(sim, ids, rngs, targets, PERSON_POS + np.column_stack([jitter, np.zeros(n)]))
 
         # the cabinet and its drawer (closed)

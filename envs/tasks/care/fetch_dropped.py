@@ -51,7 +51,7 @@ from embodia.envs.human.body import stature
 from embodia.envs.human.person import Person
 from embodia.envs.scene import overbed_table, panda, props
 from embodia.envs.scene.builder import GEOM, SceneBuilder
-from embodia.envs.tasks.care.common import CareTaskConfig
+from embodia.envs.tasks.care.common import PERSON_EPISODE_STATE, CareTaskConfig
 
 ROBOT_BASE = (0.0, 0.0, 0.36)  # the mobile base's deck
 #: the arm's heading, between the floor area (to its right) and the over-bed table (to its left): the controller's
@@ -123,9 +123,7 @@ class FetchDroppedConfig(CareTaskConfig):
 class FetchDropped(Task):
     Config = FetchDroppedConfig
     description = "elder care: pick up a dropped TV remote from the floor and put it on the over-bed table within reach"
-    episode_state_fields = tuple(
-        f"person.motion.{name}" for name in ("base_target", "range", "drift", "head", "step_index")
-    )
+    episode_state_fields = PERSON_EPISODE_STATE
 
     def build_scene(self) -> SceneBuilder:
         builder = SceneBuilder("fetch_dropped", self.config.physics)

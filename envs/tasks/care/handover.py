@@ -29,17 +29,15 @@ import numpy as np
 
 from embodia.envs.core.sim import Simulation, joint_addresses
 from embodia.envs.core.task import Task, per_sim_uniform, tolerance
-from embodia.envs.human.body import JOINT_NAMES, SEATED_RECLINE_RAD
 from embodia.envs.human.person import Person
 from embodia.envs.scene import panda, props
 from embodia.envs.scene.builder import GEOM, SceneBuilder
-from embodia.envs.tasks.care.common import CareTaskConfig
+from embodia.envs.tasks.care.common import PERSON_EPISODE_STATE, CareTaskConfig, open_hand_targets
 
 ROBOT_BASE = (0.0, 0.0, 0.6)
 TABLE_CENTER_XY = (0.42, -0.4)
 TABLE_TOP_Z = 0.62
 PERSON_POS = np.array([1.0, 0.16, 0.0])  # the chair; the person faces the robot (yaw pi)
-ARM_JOINTS = ("right_shoulder_yaw", "right_shoulder_flexion", "right_elbow_flexion", "right_wrist_flexion")
 BOTTLE_RADIUS_M = 0.02
 BOTTLE_HALF_HEIGHT_M = 0.045
 FLOOR_FAIL_Z = 0.3
@@ -70,9 +68,7 @@ class Handover(Task):
     Config = HandoverConfig
     description = "elder care: take a medicine bottle from the bedside table and place it in a person's open hand"
     #: the person's sampled posture, joint ranges and motion paths: drawn at reset, outside the MuJoCo state
-    episode_state_fields = tuple(
-        f"person.motion.{name}" for name in ("base_target", "range", "drift", "head", "step_index")
-    )
+    episode_state_fields = PERSON_EPISODE_STATE
 
     def build_scene(self) -> SceneBuilder:
         builder = SceneBuilder("handover", self.config.physics)
@@ -121,7 +117,6 @@ class Handover(Task):
         self.bottle_qpos, self.bottle_dof = joint_addresses(model, "bottle")
         self.palm_site = model.site(self.palm_site_name).id
         self.palm_velocity = model.sensor_adr[model.sensor("palm_velocity").id] + np.arange(3)
-        self.arm_cols = np.array([JOINT_NAMES.index(j) for j in ARM_JOINTS])
         self.person.bind(model)
         self.tcp_site = model.site("robot/tcp").id
         self.finger_qpos = panda.finger_qpos_addresses(model)
@@ -130,15 +125,9 @@ class Handover(Task):
         cfg = self.config
         n = len(ids)
         jitter = per_sim_uniform(rngs, -cfg.person_jitter_m, cfg.person_jitter_m, (2,))
-        yaw = per_sim_uniform(rngs, *cfg.shoulder_yaw_rad)
-        flexion = per_sim_uniform(rngs, *cfg.shoulder_flexion_rad)
-        elbow = per_sim_uniform(rngs, *cfg.elbow_flexion_rad)
-        targets = self.person.rest_targets(n)
-        trunk_back_rad = SEATED_RECLINE_RAD - targets[:, JOINT_NAMES.index("lumbar_flexion")]
-        wrist = np.pi / 2 - trunk_back_rad - flexion - elbow  # keeps the palm level, facing up (a reclined
-        # trunk turns the arm the way flexion does)
-        targets[:, self.arm_cols] = np.column_stack([-yaw, flexion, elbow, wrist])
-        targets[:, JOINT_NAMES.index("right_shoulder_abduction")] = 0.0
+        targets = open_hand_targets(
+            self.person, rngs, cfg.shoulder_yaw_rad, cfg.shoulder_flexion_rad, cfg.elbow_flexion_rad
+        )
         base = PERSON_POS + np.column_stack([jitter, np.zeros(n)])
         self.person.initialize(sim, ids, rngs, targets, base)
         xy = np.column_stack([per_sim_uniform(rngs, *cfg.bottle_x_range), per_sim_uniform(rngs, *cfg.bottle_y_range)])
