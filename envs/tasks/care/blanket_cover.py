@@ -49,7 +49,7 @@ from embodia.envs.human.config import HumanConfig, HumanRanges
 from embodia.envs.human.person import Person
 from embodia.envs.scene import blanket, panda, props
 from embodia.envs.scene.builder import SceneBuilder
-from embodia.envs.tasks.care.common import CareTaskConfig
+from embodia.envs.tasks.care.common import PERSON_EPISODE_STATE, CareTaskConfig
 
 ROBOT_BASE = (0.0, 0.0, 0.7)
 BED_POS = np.array([-0.35, 0.62, 0.0])  # hip midpoint; the bed runs along +x (the feet), the robot on her right
@@ -103,9 +103,7 @@ class BlanketCoverConfig(CareTaskConfig):
 class BlanketCover(Task):
     Config = BlanketCoverConfig
     description = "elder care: take a blanket that slid down the bed by its hem, pull it up over a lying person's legs"
-    episode_state_fields = tuple(
-        f"person.motion.{name}" for name in ("base_target", "range", "drift", "head", "step_index")
-    )
+    episode_state_fields = PERSON_EPISODE_STATE
 
     def build_scene(self) -> SceneBuilder:
         cfg = self.config
