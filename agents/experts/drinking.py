@@ -10,5 +10,5 @@ from embodia.agents.experts.mouth_delivery import DeliveryTiming, MouthDeliveryE
 
 class DrinkingExpert(MouthDeliveryExpert):
     timing = DeliveryTiming(
-        pour_angle_rad=np.deg2rad(65.0), lip_height_m=-0.005, tilt_rate_rad=0.04, min_pour_steps=30, max_pour_steps=80
+        pour_angle_rad=np.deg2rad(65.0), lip_height_m=-0.005, tilt_rate_rad=0.03, min_pour_steps=30, max_pour_steps=80
     )

@@ -12,8 +12,9 @@ tipped 110 degrees brought the wrist against the forehead; tipped 65 degrees, it
 Randomization per episode: as Feeding (chair place, head tilt and turn, the person's mass and impairments,
 head tremor and voluntary head turns), and the water's place (+-1 mm) and mass.
 
-Success: at least ``required_share`` of the water (default 0.5: 10 of 20 spheres; Assistive Gym counts water
-particles reaching the mouth) inside the mouth, the cup's rim ``clearance_m`` (10 cm) away from the mouth and the
+Success: at least ``required_share`` of the water (default 0.5: 10 of 20 spheres; Assistive Gym asks for 75 %
+of 64 particles within 3 cm of the mouth, domain-facts 1; here a sphere counts only inside the mouth volume)
+inside the mouth, the cup's rim ``clearance_m`` (10 cm) away from the mouth and the
 cup upright again (tilted under 30 degrees). Fail: more than the rest of the water spilt (fallen 12 cm below the
 mouth), or, with ``terminate_on_safety_violation``, a contact force on the person over an ISO/TS 15066 limit.
 Safety, reward terms and observations: as Feeding (``envs/tasks/care/mouth.py``), with the cup's rim for the

@@ -31,7 +31,7 @@ from embodia.envs.scene.builder import GEOM, SceneBuilder
 from embodia.envs.tasks.care.common import CareTaskConfig
 
 ROBOT_BASE = (0.0, 0.0, 0.6)
-PERSON_POS = np.array([0.72, 0.0, 0.0])  # the chair; the person faces the robot (yaw pi)
+PERSON_POS = np.array([0.68, 0.0, 0.0])  # the chair; the person faces the robot (yaw pi)
 HAND_BODY = "robot/hand"
 MOUTH_BEHIND_M, MOUTH_FRONT_M, MOUTH_HALF_WIDTH_M = 0.05, 0.005, 0.03
 MOUTH_BELOW_M, MOUTH_ABOVE_M = 0.025, 0.02
@@ -175,7 +175,7 @@ class MouthDelivery(Task):
         self.particle_names = tableware.add_particles(
             builder, self.particle_prefix, self.particle_count, self.particle_radius_m, "particle", self.particle_condim
         )
-        builder.add_camera("front", pos=(0.4, -1.2, 1.35), target=(0.55, 0.0, 0.95), fovy_deg=50)
+        builder.add_camera("front", pos=(0.3, -0.95, 1.3), target=(0.6, 0.0, 0.95), fovy_deg=45)
         builder.add_camera("side", pos=(0.45, -0.75, 1.15), target=(0.72, 0.0, 0.98), fovy_deg=40)
         builder.add_camera("top", pos=(0.5, 0.0, 2.3), target=(0.5, 0.0, 0.7), fovy_deg=55)
         return builder
