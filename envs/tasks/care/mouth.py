@@ -28,7 +28,7 @@ from embodia.envs.human.body import JOINT_NAMES
 from embodia.envs.human.person import Person
 from embodia.envs.scene import panda, props, tableware
 from embodia.envs.scene.builder import GEOM, SceneBuilder
-from embodia.envs.tasks.care.common import CareTaskConfig
+from embodia.envs.tasks.care.common import PERSON_EPISODE_STATE, CareTaskConfig
 
 ROBOT_BASE = (0.0, 0.0, 0.6)
 PERSON_POS = np.array([0.68, 0.0, 0.0])  # the chair; the person faces the robot (yaw pi)
@@ -151,9 +151,7 @@ class MouthDelivery(Task):
     vessel_rgba: ClassVar[tuple[float, ...]] = (0.8, 0.82, 0.85, 1.0)
     #: the largest tilt (rad) at which the vessel counts as upright again after pouring
     upright_tilt_rad: ClassVar[float] = np.pi
-    episode_state_fields = tuple(
-        f"person.motion.{name}" for name in ("base_target", "range", "drift", "head", "step_index")
-    )
+    episode_state_fields = PERSON_EPISODE_STATE
 
     def particle_layout(self) -> np.ndarray:
         """(k, 2) particle centres in the vessel's floor plane (hand-frame x, y), before jitter."""
