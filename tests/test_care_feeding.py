@@ -60,17 +60,18 @@ def test_food_dropped_at_the_lips_passes_them_and_is_caught_in_the_mouth():
     assert info["success"][0]
 
 
-def test_food_on_the_floor_is_spilt_and_two_pieces_spilt_fail():
+def test_food_on_the_floor_is_spilt_and_costs_reward_but_does_not_end_the_episode():
     env = make(TASK, 1, **STILL)
     env.reset(seeds=[2])
     floor = np.array([0.3, -0.3, 0.01])
     place_particles(env, {0: floor})
     info = hold_still(env, 2)
-    assert info["spilt_share"][0] == pytest.approx(1 / 3) and not info["fail"][0]
+    assert info["spilt_share"][0] == pytest.approx(1 / 3) and not info["success_out_of_reach"][0]
     assert info["reward_terms"]["spill"][0] == pytest.approx(1 / 3)
     place_particles(env, {1: floor + np.array([0.05, 0, 0])})
     info = hold_still(env, 1)
-    assert info["spilt_share"][0] == pytest.approx(2 / 3) and info["fail"][0]
+    assert info["spilt_share"][0] == pytest.approx(2 / 3) and info["success_out_of_reach"][0]
+    assert not info["fail"][0]
 
 
 def test_one_piece_in_the_mouth_is_not_enough():

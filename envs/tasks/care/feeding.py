@@ -19,9 +19,9 @@ share is 2 of 3 (``required_share``; 1.0 asks for all three).
 The mouth (``envs/tasks/care/mouth.py``): a cavity on the head catches what passes the lips; the face's
 collision shell stays closed to the robot and the spoon.
 Success: at least ``required_share`` of the food (default 0.6: 2 of 3 pieces) inside the mouth and the spoon's
-tip ``clearance_m`` (10 cm) away from the mouth. Fail: so much food spilt (fallen 12 cm below the mouth, out of
-the spoon and the mouth) that success is out of reach, or, with ``terminate_on_safety_violation``, a contact
-force on the person over an ISO/TS 15066 limit.
+tip ``clearance_m`` (10 cm) away from the mouth. Fail: with ``terminate_on_safety_violation``, a contact force
+on the person over an ISO/TS 15066 limit. Spilt food (fallen 12 cm below the mouth, out of the spoon and the
+mouth) costs reward but does not end the episode; ``info["success_out_of_reach"]`` says when too much is spilt.
 Safety: ``info["safety"]`` each step; ``safety_penalty`` adds the ``safety`` term (see ``CareTaskConfig``).
 Reward (dense, terms in [0, 1], weights ``w_*``): approach (spoon tip to 2 cm in front of the lips), kept (share
 of the food still in the spoon or the mouth), deliver (share in the mouth over the required share), withdraw,

@@ -11,7 +11,9 @@ contacts are what the safety monitor measures.
 A particle is *in the mouth* when its centre lies in the box from 50 mm behind to 5 mm in front of the mouth
 site (head frame), within 30 mm to either side and from 25 mm below to 20 mm above it. It is *in the vessel*
 when its centre is inside the vessel's interior, and *spilt* when it is in neither and has fallen 12 cm below
-the mouth (onto the lap, the chair or the floor).
+the mouth (onto the lap, the chair or the floor). Spilling costs reward (the ``spill`` term) but does not end the
+episode, as in Assistive Gym: a shaking random policy would otherwise end most episodes within a second, and
+``info["success_out_of_reach"]`` says when too much is spilt for success.
 """
 
 from __future__ import annotations
@@ -265,7 +267,8 @@ class MouthDelivery(Task):
         safety = self.person.measure(sim, payload)
         return {
             "success": (delivered >= required) & withdrawn & (tilt < self.upright_tilt_rad),
-            "fail": (spilt.sum(axis=1) > k - required) | cfg.safety_fail(safety),
+            "fail": cfg.safety_fail(safety),  # spilling is penalized, not terminal (as in Assistive Gym)
+            "success_out_of_reach": spilt.sum(axis=1) > k - required,
             "in_mouth_share": delivered / k,
             "in_vessel_share": in_vessel.sum(axis=1) / k,
             "spilt_share": spilt.sum(axis=1) / k,
