@@ -95,3 +95,25 @@ def test_without_early_stopping_bc_trains_every_epoch_and_keeps_the_last_weights
     _, history = train_bc(demos, env.single_observation_space, env.single_action_space, config, seed=0)
     assert len(history.train_loss) == 12 and history.best_epoch == 11 and not history.stopped_early
     assert history.train_loss[-1] < history.train_loss[0]
+
+
+def test_precision_features_are_the_squashed_object_vectors_and_need_their_keys():
+    import numpy as np
+    import torch
+
+    from embodia.agents.learn.features import FINE_SCALES_M, FineFeaturesExtractor
+    from embodia.envs.core.batched_env import BatchedEnv
+    from embodia.registration import TASKS
+
+    env = BatchedEnv(TASKS["embodia/Handover-v0"].task, 2, obs_mode="dict")
+    obs, _ = env.reset(np.arange(2), [0, 1])
+    extractor = FineFeaturesExtractor(env.single_observation_space)
+    features = extractor({k: torch.as_tensor(v, dtype=torch.float32) for k, v in obs.items()}).numpy()
+    extra = features[:, -12:]
+    expected = np.concatenate([np.tanh(obs[key] / scale) for key in ("task.bottle_to_tcp", "task.bottle_to_palm")
+                               for scale in FINE_SCALES_M], axis=1)  # fmt: skip
+    np.testing.assert_allclose(extra, expected, atol=1e-5)
+    assert features.shape[1] == extractor.features_dim
+    reach = BatchedEnv(TASKS[REACH].task, 1, obs_mode="dict")
+    with pytest.raises(ValueError, match="precision features need"):
+        FineFeaturesExtractor(reach.single_observation_space)
