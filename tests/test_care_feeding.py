@@ -103,6 +103,7 @@ def test_expert_feeds_a_moving_trembling_person_without_touching_the_face():
         ({"neck_rotation_rad": (0.2, -0.2)}, "neck_rotation_rad"),
         ({"person_jitter_m": 0.5}, "person_jitter_m=0.5"),
         ({"human": HumanRanges(structure=HumanConfig(posture="supine_bed"))}, "posture='supine_bed'"),
+        ({"human": HumanRanges(structure=HumanConfig(posture="seated_wheelchair"))}, "valid: seated_chair"),
     ],
 )
 def test_bad_config_raises_naming_the_value(kwargs, match):

@@ -33,7 +33,9 @@ from embodia.envs.scene.builder import GEOM, SceneBuilder
 from embodia.envs.tasks.care.common import PERSON_EPISODE_STATE, CareTaskConfig
 
 ROBOT_BASE = (0.0, 0.0, 0.6)
-PERSON_POS = np.array([0.68, 0.0, 0.0])  # the chair; the person faces the robot (yaw pi)
+#: the chair; the person faces the robot (yaw pi): close enough that the arm tips the vessel with its wrist off
+#: its limit, far enough that the arm's home pose clears the head
+PERSON_POS = np.array([0.68, 0.0, 0.0])
 HAND_BODY = "robot/hand"
 MOUTH_BEHIND_M, MOUTH_FRONT_M, MOUTH_HALF_WIDTH_M = 0.05, 0.005, 0.03
 MOUTH_BELOW_M, MOUTH_ABOVE_M = 0.025, 0.02
@@ -107,6 +109,10 @@ def tilt_of(hand_xmat: np.ndarray) -> np.ndarray:
 @dataclass(frozen=True)
 class MouthDeliveryConfig(CareTaskConfig):
     """Ranges shared by Feeding and Drinking; each task sets its particles, share and weights."""
+
+    #: a chair only, for now: in a wheelchair the head sits higher, so the arm's home pose touches it at this
+    #: distance and, placed further away, the arm runs out of wrist range while tipping the cup
+    valid_postures: ClassVar[tuple[str, ...]] = ("seated_chair",)
 
     episode_steps: int = 200
     person_jitter_m: float = 0.03
