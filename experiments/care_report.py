@@ -7,7 +7,10 @@
 A care task is a registered task whose summary starts with "elder care". Expert episode ``k`` is seeded
 ``seed + k`` (as in ``embodia run``); the random policy runs ``--random-episodes`` seeds from ``seed``. The
 peak force is the largest contact force on any ISO/TS 15066 body region over all expert episodes, beside that
-region's quasi-static limit; the per-region breakdown of one task is ``experiments/safety_report.py``.
+region's quasi-static limit; the speed column counts episodes in which a robot point within the checked distance
+of the person moved faster than the standard's permissible transient-contact speed for the nearest region (zero
+for the face and skull, where no transient contact is permitted). The per-region breakdown of one task is
+``experiments/safety_report.py``.
 """
 
 from __future__ import annotations
@@ -43,12 +46,17 @@ def row(env_id: str, episodes: int, random_episodes: int, num_envs: int, seed: i
     )
     random_successes = sum(e["success"] for e in random["per_episode"])
     successes = int(out["success"].sum())
+    if peak_per_region[worst] > 0:
+        peak = f"{peak_per_region[worst]:.1f} N ({region.name}; limit {region.quasi_static_force_n:.0f} N)"
+    else:
+        peak = "0 N (no contact)"
     return (
         f"| `{env_id}` | **{successes / episodes:.1%}** ({successes}/{episodes}) "
         f"| {random_successes}/{random_episodes} "
-        f"| {peak_per_region[worst]:.1f} N ({region.name}; limit {region.quasi_static_force_n:.0f} N) "
+        f"| {peak} "
         f"| {int((out['transient_steps'] > 0).sum())} "
-        f"| {out['quasi_static_steps'].sum() * out['control_dt_s']:.2f} s |"
+        f"| {out['quasi_static_steps'].sum() * out['control_dt_s']:.2f} s "
+        f"| {int((out['speed_steps'] > 0).sum())} ({out['nearest_speed'].max():.2f} m/s) |"
     )
 
 
@@ -68,8 +76,9 @@ def main() -> None:
     lines = [
         f"| task | expert success ({args.episodes} seeds from {args.seed}) | random ({args.random_episodes}) "
         "| peak contact force on the person (region; its quasi-static limit) "
-        "| episodes with a transient-limit violation | time over a quasi-static limit |",
-        "|---|---|---|---|---:|---:|",
+        "| episodes with a transient-limit violation | time over a quasi-static limit "
+        "| episodes over the permissible speed near the person (fastest robot point within the checked distance) |",
+        "|---|---|---|---|---:|---:|---:|",
     ]
     print("\n".join(lines), flush=True)
     for env_id in args.task or tasks:
