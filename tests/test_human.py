@@ -54,6 +54,24 @@ def test_body_builds_for_every_sex_percentile_and_posture(sex, percentile, postu
     assert len(body.joints) == len(JOINT_NAMES) and len(body.oscillators) == 2
 
 
+@pytest.mark.parametrize("side", ["right", "left"])
+def test_positive_abduction_raises_the_arm_away_from_the_trunk(side):
+    import mujoco
+
+    model, body = person_scene(HumanConfig())
+    data = mujoco.MjData(model)
+    hand = model.site(body.sites[f"{side}_palm"]).id
+    root = model.body(body.root).id
+    joint = model.joint(body.joints[f"{side}_shoulder_abduction"])
+    lateral = []
+    for angle in (0.0, 0.5):
+        data.qpos[:] = 0.0
+        data.qpos[joint.qposadr[0]] = angle
+        mujoco.mj_kinematics(model, data)
+        lateral.append(abs(data.site_xpos[hand, 1] - data.xpos[root, 1]))  # the person faces +x: y is sideways
+    assert lateral[1] > lateral[0] + 0.1
+
+
 def test_segment_lengths_scale_with_stature():
     lengths = {}
     for percentile in (5.0, 95.0):

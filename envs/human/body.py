@@ -64,12 +64,12 @@ POSTURE_TARGETS: dict[str, dict[str, float]] = {
         "left_shoulder_flexion": 0.25,
         "right_elbow_flexion": 1.15,
         "left_elbow_flexion": 1.15,
-        "right_shoulder_abduction": 0.12,
-        "left_shoulder_abduction": 0.12,
+        "right_shoulder_abduction": -0.12,  # upper arms resting against the trunk
+        "left_shoulder_abduction": -0.12,
     },
     "supine": {
-        "right_shoulder_abduction": 0.2,
-        "left_shoulder_abduction": 0.2,
+        "right_shoulder_abduction": -0.2,
+        "left_shoulder_abduction": -0.2,
         "right_elbow_flexion": 0.2,
         "left_elbow_flexion": 0.2,
     },
@@ -315,7 +315,7 @@ def _add_arm(torso, side, sign, shoulder_pos, h, lengths, radii, masses, geom, s
     upper = torso.add_body(name=f"{body.name}_{side}_upper_arm", pos=shoulder_pos, gravcomp=1)
     joint(upper, f"{side}_shoulder_yaw", [0, 0, sign])
     joint(upper, f"{side}_shoulder_flexion", [0, -1, 0])
-    joint(upper, f"{side}_shoulder_abduction", [-sign, 0, 0])
+    joint(upper, f"{side}_shoulder_abduction", [sign, 0, 0])  # positive: the arm rises away from the trunk
     ua, fa = lengths["upper_arm"], lengths["forearm"]
     geom(
         upper,

@@ -76,9 +76,7 @@ class BedBathingConfig(CareTaskConfig):
     forearm_span: tuple[float, float] = (0.2, 0.85)  # fraction of the forearm from the elbow
     upper_arm_span: tuple[float, float] = (0.4, 0.85)  # fraction of the upper arm from the shoulder
     around_top_rad: float = 0.4
-    #: the body model's abduction hinge turns the arm towards the midline for positive angles, so the arm is
-    #: moved out, away from the trunk, with negative ones (within the hinge's -0.3 rad x range-of-motion limit)
-    shoulder_abduction_rad: tuple[float, float] = (-0.2, -0.1)
+    shoulder_abduction_rad: tuple[float, float] = (0.1, 0.2)  # the arm a little away from the trunk
     shoulder_flexion_rad: tuple[float, float] = (-0.14, -0.06)
     shoulder_yaw_rad: tuple[float, float] = (-0.1, 0.1)
     elbow_flexion_rad: tuple[float, float] = (0.05, 0.25)
