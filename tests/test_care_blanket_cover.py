@@ -1,13 +1,11 @@
 """BlanketCover: the coverage rule, the flex blanket in the batch, safety accounting, config errors and the expert.
 
-check_env, determinism and replay also run for every registered task in test_envs.py and test_replay.py; the
-short versions here keep this task's file self-contained.
+check_env, determinism (single vs vector) and exact replay run for every registered task in test_envs.py and
+test_replay.py.
 """
 
-import gymnasium as gym
 import numpy as np
 import pytest
-from gymnasium.utils.env_checker import check_env
 
 from embodia.agents.experts import load_expert
 from embodia.envs.core.batched_env import BatchedEnv
@@ -51,26 +49,6 @@ def run_expert(env: BatchedEnv, seeds: list[int]) -> dict[str, np.ndarray]:
         if done.all():
             break
     return out
-
-
-def test_check_env():
-    check_env(gym.make(TASK).unwrapped)
-
-
-def test_same_seed_same_episode_single_and_vector():
-    actions = np.random.default_rng(0).uniform(-1, 1, size=(12, 2, 7)).astype(np.float32)
-    vector = gym.make_vec(TASK, num_envs=2)
-    obs, _ = vector.reset(seed=7)
-    vector_obs = [obs]
-    for step_actions in actions:
-        vector_obs.append(vector.step(step_actions)[0])
-    single = gym.make(TASK)
-    obs, _ = single.reset(seed=8)
-    for t in range(len(actions) + 1):
-        for key, value in obs.items():
-            assert np.array_equal(value, vector_obs[t][key][1]), (key, t)
-        if t < len(actions):
-            obs = single.step(actions[t, 1])[0]
 
 
 def test_a_point_is_covered_only_under_the_cloth():

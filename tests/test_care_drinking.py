@@ -1,42 +1,16 @@
 """Drinking: water poured at the lips is caught in the mouth, the share and upright figures, safety accounting
-on the face, config errors, determinism and the expert.
+on the face, config errors and the expert.
 
-check_env, determinism and replay also run for every registered task in test_envs.py and test_replay.py; the
-short versions here keep this task's file self-contained.
+check_env, determinism (single vs vector) and exact replay run for every registered task in test_envs.py and
+test_replay.py.
 """
 
-import gymnasium as gym
 import numpy as np
 import pytest
-from gymnasium.utils.env_checker import check_env
 from mouth_support import head_point, hold_still, make, place_particles, pushing_expert, run_expert
 
 TASK = "embodia/Drinking-v0"
 STILL = {"tremor": False, "voluntary_motion": False}
-
-
-def test_check_env():
-    check_env(gym.make(TASK).unwrapped)
-
-
-def test_same_seed_same_episode_single_and_vector():
-    """Slot 1 of a vector env seeded 4 replays a single env seeded 5 (until the episode ends: gentle
-    random actions, which may still shake the particles out)."""
-    actions = 0.3 * np.random.default_rng(0).uniform(-1, 1, size=(15, 2, 7)).astype(np.float32)
-    vector = gym.make_vec(TASK, num_envs=2)
-    single = gym.make(TASK)
-    vector_obs, _ = vector.reset(seed=4)
-    obs, _ = single.reset(seed=5)
-    for t in range(len(actions) + 1):
-        for key, value in obs.items():
-            assert np.array_equal(value, vector_obs[key][1]), (key, t)
-        if t == len(actions):
-            break
-        obs, _, terminated, truncated, _ = single.step(actions[t, 1])
-        vector_obs = vector.step(actions[t])[0]
-        if terminated or truncated:
-            assert t > 5
-            break
 
 
 def water_at_the_lips(env, count: int) -> dict[int, np.ndarray]:

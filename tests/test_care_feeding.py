@@ -1,44 +1,18 @@
 """Feeding: the mouth cavity catches food at the lips, the food figures, safety accounting on the face, config
-errors, determinism and the expert.
+errors and the expert.
 
-check_env, determinism and replay also run for every registered task in test_envs.py and test_replay.py; the
-short versions here keep this task's file self-contained.
+check_env, determinism (single vs vector) and exact replay run for every registered task in test_envs.py and
+test_replay.py.
 """
 
-import gymnasium as gym
 import numpy as np
 import pytest
-from gymnasium.utils.env_checker import check_env
 from mouth_support import head_point, hold_still, make, place_particles, pushing_expert, run_expert
 
 from embodia.envs.human.config import HumanConfig, HumanRanges
 
 TASK = "embodia/Feeding-v0"
 STILL = {"tremor": False, "voluntary_motion": False}
-
-
-def test_check_env():
-    check_env(gym.make(TASK).unwrapped)
-
-
-def test_same_seed_same_episode_single_and_vector():
-    """Slot 1 of a vector env seeded 7 replays a single env seeded 8 (until the episode ends: gentle
-    random actions, which may still shake the particles out)."""
-    actions = 0.3 * np.random.default_rng(0).uniform(-1, 1, size=(15, 2, 7)).astype(np.float32)
-    vector = gym.make_vec(TASK, num_envs=2)
-    single = gym.make(TASK)
-    vector_obs, _ = vector.reset(seed=7)
-    obs, _ = single.reset(seed=8)
-    for t in range(len(actions) + 1):
-        for key, value in obs.items():
-            assert np.array_equal(value, vector_obs[key][1]), (key, t)
-        if t == len(actions):
-            break
-        obs, _, terminated, truncated, _ = single.step(actions[t, 1])
-        vector_obs = vector.step(actions[t])[0]
-        if terminated or truncated:
-            assert t > 5
-            break
 
 
 def test_food_starts_in_the_spoon_and_stays_there_while_the_arm_holds():
