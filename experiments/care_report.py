@@ -32,6 +32,17 @@ from embodia.envs.safety import iso15066
 from embodia.registration import TASKS
 
 
+OUT_HEADER = """# Elder-care tasks: scripted expert, random policy and contact forces on the person
+
+Regenerate: `python experiments/care_report.py --out experiments/results/care.md` (2-core x86-64, no GPU).
+Expert episode k is seeded k; the random policy runs seeds 0-49. Forces are the largest contact force on any
+ISO/TS 15066 body region over all 200 expert episodes. The speed column counts episodes in which a robot point
+within 10 cm of the person moved faster than the standard's permissible transient-contact speed for the nearest
+region, which is zero for the face and skull (no transient contact permitted there): Feeding and Drinking
+bring the tool to the mouth, so every approach near the face counts, though nothing touches it.
+"""
+
+
 def care_tasks() -> list[str]:
     return [env_id for env_id, entry in TASKS.items() if entry.summary.startswith("elder care")]
 
@@ -88,7 +99,7 @@ def main() -> None:
         print(line, f"<!-- {time.perf_counter() - start:.0f} s -->", flush=True)
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text("\n".join(lines) + "\n")
+        args.out.write_text(OUT_HEADER + "\n" + "\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":
