@@ -31,7 +31,6 @@ from embodia.agents.evaluate import run_episodes
 from embodia.envs.safety import iso15066
 from embodia.registration import TASKS
 
-
 OUT_HEADER = """# Elder-care tasks: scripted expert, random policy and contact forces on the person
 
 Regenerate: `python experiments/care_report.py --out experiments/results/care.md` (2-core x86-64, no GPU).
