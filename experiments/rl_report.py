@@ -74,7 +74,7 @@ def write_table(groups: dict[tuple[str, str], list[dict]], out: Path) -> None:
         "Regenerate (2-core x86-64, no GPU, shared with other jobs; torch on 1 thread):",
         "",
         "```bash",
-        "python experiments/train_grid.py --tasks Reach --methods sac_her --seeds 0 --results /tmp/grid",
+        "python experiments/train_grid.py --tasks Reach --methods sac_her --seeds 0 1 2 --results /tmp/grid",
         "python experiments/train_grid.py --tasks BinPicking --methods sac+demos sac --seeds 0 --results /tmp/grid",
         "python experiments/train_grid.py --tasks BinPicking --methods sac+demos_qfilter --seeds 0 --results /tmp/grid",
         "python experiments/train_grid.py --tasks BinPicking --methods sac+demos_td3bc sac --seeds 0 1 2 "
