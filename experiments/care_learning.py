@@ -58,14 +58,16 @@ def table_rows(groups: dict[tuple[str, str], list[dict]], tasks: tuple[str, ...]
             results = groups.get((task, method), [])
             if not results:
                 reason = (notes or {}).get((task, method), "not run within the session's budget")
-                rows.append(f"| {task} | {method} | 0 | {reason} | | | | |")
+                rows.append(f"| {task} | {method} | 0 | {reason} | | | | | |")
                 continue
             rates = np.array([r["success_rate"] for r in results]) * 100
             per_seed = ", ".join(f"{v:.0f}%" for v in rates)
             steps = int(np.mean([r["env_steps"] for r in results]))
+            curves = "; ".join(" → ".join(f"{rate:.0%}" for _, rate in r["curve"]) for r in results if r.get("curve"))
             rows.append(
                 f"| {task} | {method} | {len(results)} | **{rates.mean():.0f}% ± {rates.std():.0f}%** | [{per_seed}] "
-                f"| {results[0]['episodes']} | {steps:,} | {np.mean([r['train_wall_s'] for r in results]):.0f} s |"
+                f"| {results[0]['episodes']} | {steps:,} | {np.mean([r['train_wall_s'] for r in results]):.0f} s "
+                f"| {curves} |"
             )
     return rows
 
@@ -79,8 +81,8 @@ def write_table(groups: dict[tuple[str, str], list[dict]], demos: dict[str, dict
         "seeds 0..99); mean ± standard deviation over training seeds. Wall-clock is training time per seed (BC: the",
         "fit; RL: environment steps, gradient steps and periodic evaluations), not the final evaluation.",
         "",
-        "| task | method | seeds | success | per seed | eval episodes | env steps | wall-clock per seed |",
-        "|---|---|---:|---:|---|---:|---:|---:|",
+        "| task | method | seeds | success | per seed | eval episodes | env steps | wall-clock per seed | curve |",
+        "|---|---|---:|---:|---|---:|---:|---:|---|",
         *table_rows(groups, TASKS, METHODS),
         "",
         "Methods (configs `experiments/configs/<Task>-<method>.yaml`):",
@@ -91,7 +93,12 @@ def write_table(groups: dict[tuple[str, str], list[dict]], demos: dict[str, dict
         "  keys and do not apply here.",
         "- `sac+demos_td3bc`: the best demo-RL method on BinPicking (learning_rl.md): SAC started from the BC",
         "  policy, 25% of each batch from the same demos, TD3+BC-style actor loss (alpha 0.1, BC term on every demo",
-        "  row), within the env-step budget in the row.",
+        "  row), within the env-step budget in the row. Its demo buffer takes flat observations, so it starts from a",
+        "  flat-observation clone of the same demos (the curve's first point), not from the `bc` row's policy; the",
+        "  actor is held at that clone for the first 2,000 gradient steps (4 per 16 env steps after the 2,000",
+        "  learning-start steps: until ~10,000 env steps), so only the rest of the budget changes the actor.",
+        "- curve: success on 20 evaluation episodes (seeded 1,000,000 + k) every 5,000 env steps, from the start;",
+        "  the final success in the table is on the larger final evaluation.",
     ]
     if demos:
         lines += ["", "Demonstrations (the expert under DART noise; share of the recorded episodes that succeed):", ""]

@@ -30,13 +30,23 @@ def test_every_task_and_method_has_a_valid_config_with_dart_demos(care_learning)
 def test_table_rows_give_mean_spread_budget_and_name_missing_runs(care_learning):
     groups = {
         ("Feeding", "bc"): [
-            {"success_rate": 0.9, "episodes": 100, "env_steps": 0, "train_wall_s": 10.0},
+            {"success_rate": 0.9, "episodes": 100, "env_steps": 0, "train_wall_s": 10.0, "curve": []},
             {"success_rate": 0.7, "episodes": 100, "env_steps": 0, "train_wall_s": 20.0},
-        ]
+        ],
+        ("Feeding", "sac"): [
+            {
+                "success_rate": 0.5,
+                "episodes": 50,
+                "env_steps": 10000,
+                "train_wall_s": 99.6,
+                "curve": [(0.0, 0.25), (5000.0, 0.5)],
+            },
+        ],
     }
-    notes = {("Feeding", "sac"): "not run: too slow"}
-    rows = care_learning.table_rows(groups, ("Feeding",), ("bc", "sac"), notes)
+    notes = {("Feeding", "ppo"): "not run: too slow"}
+    rows = care_learning.table_rows(groups, ("Feeding",), ("bc", "sac", "ppo"), notes)
     assert rows == [
-        "| Feeding | bc | 2 | **80% ± 10%** | [90%, 70%] | 100 | 0 | 15 s |",
-        "| Feeding | sac | 0 | not run: too slow | | | | |",
+        "| Feeding | bc | 2 | **80% ± 10%** | [90%, 70%] | 100 | 0 | 15 s |  |",
+        "| Feeding | sac | 1 | **50% ± 0%** | [50%] | 50 | 10,000 | 100 s | 25% → 50% |",
+        "| Feeding | ppo | 0 | not run: too slow | | | | | |",
     ]
