@@ -99,6 +99,17 @@ def write_table(groups: dict[tuple[str, str], list[dict]], demos: dict[str, dict
         "  learning-start steps: until ~10,000 env steps), so only the rest of the budget changes the actor.",
         "- curve: success on 20 evaluation episodes (seeded 1,000,000 + k) every 5,000 env steps, from the start;",
         "  the final success in the table is on the larger final evaluation.",
+        "",
+        "Reading the table (measured 2026-11-24, one RL seed per task):",
+        "",
+        "- BC reaches 93-100% on Feeding, Drinking and BedBathing and 82% on DrawerFetch without task-specific",
+        "  features. FetchDropped is seed-sensitive (71%, 16%, 19%); BlanketCover's cloth is the hardest (54%).",
+        "- Within 20,000 env steps demo-SAC does not improve on its clone: the 20-episode curves stay flat where the",
+        "  clone is already good and move within evaluation noise elsewhere; plain SAC was not run here (0% on",
+        "  BinPicking in 30,000 steps, learning_rl.md). A 10,000-step BlanketCover run measured 54%, its curve flat",
+        "  at 50%: the actor is still held at the clone for that whole budget, so it is not an RL result.",
+        "- BlanketCover is a flex cloth (~60 ms per control step for 16 simulations): its BC rows evaluate 50",
+        "  episodes, not 100.",
     ]
     if demos:
         lines += ["", "Demonstrations (the expert under DART noise; share of the recorded episodes that succeed):", ""]
