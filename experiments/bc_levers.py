@@ -175,7 +175,7 @@ def write_table() -> Path:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("command", choices=["diagnose", "fit", "collect", "table"])
-    parser.add_argument("--task", default="BinPicking", choices=sorted(PLACED))
+    parser.add_argument("--task", default="BinPicking", help="a registered task without 'embodia/' and '-v0'")
     parser.add_argument("--policy", help="diagnose: a saved SB3 policy.zip (a pickle: only load your own files)")
     parser.add_argument("--demos", type=Path)
     parser.add_argument("--seeds", nargs="+", type=int, default=[0])
@@ -190,6 +190,13 @@ def main() -> None:
     parser.add_argument("--out", type=Path, help="collect: demo folder (default runs/demos/<Task>-v0-dart<noise>)")
     parser.add_argument("--save", action="store_true", help="fit: keep policy.zip per seed")
     args = parser.parse_args()
+    from embodia.registration import TASKS
+
+    tasks = sorted(env_id[len("embodia/") : -len("-v0")] for env_id in TASKS)
+    if args.task not in tasks:
+        parser.error(f"--task {args.task!r} is not a registered task; valid: {', '.join(tasks)}")
+    if args.command == "diagnose" and args.task not in PLACED:
+        parser.error(f"diagnose knows the placed predicate of {', '.join(sorted(PLACED))} only, not {args.task!r}")
     if args.command == "diagnose":
         from stable_baselines3.sac.policies import SACPolicy
 
