@@ -82,28 +82,24 @@ def fine_features(observations: Any, specs: tuple[str | tuple[str, str], ...]) -
     return torch.cat([torch.tanh(v / scale) for v in vectors for scale in FINE_SCALES_M], dim=1)
 
 
-class FineFeaturesExtractor(NormalizedExtractor):
+class _WithFineFeatures:
+    """Appends the precision features of ``fine_features`` to whatever the extractor it is mixed into returns."""
+
+    def __init__(self, observation_space: spaces.Space, **stats: Any):
+        self.specs = fine_vector_specs(observation_space)
+        super().__init__(observation_space, **stats)
+        self._features_dim += 3 * len(self.specs) * len(FINE_SCALES_M)
+
+    def forward(self, observations: Any) -> torch.Tensor:
+        return torch.cat([super().forward(observations), fine_features(observations, self.specs)], dim=1)
+
+
+class FineFeaturesExtractor(_WithFineFeatures, NormalizedExtractor):
     """The normalised observation followed by the precision features of ``fine_features``."""
 
-    def __init__(self, observation_space: spaces.Space, **stats: Any):
-        self.specs = fine_vector_specs(observation_space)
-        super().__init__(observation_space, **stats)
-        self._features_dim += 3 * len(self.specs) * len(FINE_SCALES_M)
 
-    def forward(self, observations: Any) -> torch.Tensor:
-        return torch.cat([super().forward(observations), fine_features(observations, self.specs)], dim=1)
-
-
-class YawFineFeaturesExtractor(YawFeaturesExtractor):
+class YawFineFeaturesExtractor(_WithFineFeatures, YawFeaturesExtractor):
     """Yaw features and precision features (BinPicking)."""
-
-    def __init__(self, observation_space: spaces.Space, **stats: Any):
-        self.specs = fine_vector_specs(observation_space)
-        super().__init__(observation_space, **stats)
-        self._features_dim += 3 * len(self.specs) * len(FINE_SCALES_M)
-
-    def forward(self, observations: Any) -> torch.Tensor:
-        return torch.cat([super().forward(observations), fine_features(observations, self.specs)], dim=1)
 
 
 EXTRACTORS = {"": NormalizedExtractor, "yaw": YawFeaturesExtractor, "fine": FineFeaturesExtractor,
