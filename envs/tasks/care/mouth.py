@@ -18,6 +18,7 @@ episode, as in Assistive Gym: a shaking random policy would otherwise end most e
 
 from __future__ import annotations
 
+import abc
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -161,9 +162,10 @@ class MouthDelivery(Task):
     upright_tilt_rad: ClassVar[float] = np.pi
     episode_state_fields = PERSON_EPISODE_STATE
 
+    @abc.abstractmethod
     def particle_layout(self) -> np.ndarray:
-        """(k, 2) particle centres in the vessel's floor plane (hand-frame x, y), before jitter."""
-        raise NotImplementedError
+        """(k, 2) particle centres in the vessel's floor plane (hand-frame x, y), before jitter; each task
+        (Feeding, Drinking) lays out its own food or water."""
 
     def build_scene(self) -> SceneBuilder:
         cfg = self.config
