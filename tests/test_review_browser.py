@@ -129,7 +129,11 @@ def test_episode_page_cursor_follows_the_video_and_plot_clicks_seek(page, site) 
     page.click("button.play")
     page.wait_for_function("Number(document.querySelector('.readout').dataset.frame) >= 10")
     page.click("button.play")  # pause
-    page.wait_for_function("document.querySelector('video').paused")
+    # `paused` turns true at once; the player follows on the queued pause event, so wait for it to settle
+    page.wait_for_function(
+        "document.querySelector('video').paused"
+        " && embodiaPlayer.frame === embodiaPlayer.frameOfTime(document.querySelector('video').currentTime)"
+    )
     state = page.evaluate(
         "({time: document.querySelector('video').currentTime, frame: embodiaPlayer.frame,"
         " cursors: [...document.querySelectorAll('canvas[data-plot]')].map(c => Number(c.dataset.cursor))})"
