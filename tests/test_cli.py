@@ -38,7 +38,7 @@ def test_info(capsys: pytest.CaptureFixture) -> None:
     assert "episode: 200 steps (10 s)" in out
     assert "action: Box(-1.0, 1.0, (7,), float32)" in out
     assert "[0:3] TCP translation" in out and "[3:6] TCP rotation" in out and "[6] gripper" in out
-    assert "robot.joint_pos      (7,) float32" in out and "task.slot_pos" in out
+    assert "robot_joint_pos      (7,) float32" in out and "task_slot_pos" in out
 
 
 def test_unknown_task_is_one_line_error() -> None:

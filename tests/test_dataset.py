@@ -50,7 +50,7 @@ def test_minari_loads_the_collected_dataset_and_recovers_the_env(collected: Path
     assert len(files) == EPISODES
     for data, path in zip(episodes, files, strict=True):
         recorded = load_episode(path)  # the same episode in both formats
-        np.testing.assert_array_equal(data.observations["robot.tcp_pos"], recorded.observations["robot.tcp_pos"])
+        np.testing.assert_array_equal(data.observations["robot_tcp_pos"], recorded.observations["robot_tcp_pos"])
         np.testing.assert_array_equal(data.rewards, recorded.rewards)
         assert data.infos["success"][-1] and data.actions.shape == (recorded.length, 7)
     env.close()

@@ -91,7 +91,7 @@ def test_palletizing_randomizes_masses_friction_and_poses_within_their_ranges():
 def test_palletizing_layers_option_sets_the_number_of_cartons_and_rejects_bad_values():
     env = BatchedEnv(Palletizing, 1, layers=3)
     obs, _ = env.reset(seeds=[0])
-    assert obs["task.box_pos"].shape == (1, 18) and obs["task.next_box"].shape == (1, 7)
+    assert obs["task_box_pos"].shape == (1, 18) and obs["task_next_box"].shape == (1, 7)
     centres, yaws = palletizing.layer_pattern(3)
     assert np.allclose(centres[:, 2], palletizing.PALLET_HEIGHT_M + BOX_HALF_M[2] * np.array([1, 1, 3, 3, 5, 5]))
     assert np.allclose(yaws, [np.pi / 2, np.pi / 2, 0, 0, np.pi / 2, np.pi / 2])

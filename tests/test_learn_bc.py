@@ -25,29 +25,29 @@ class StandStill:
         pass
 
     def act(self, obs, info) -> np.ndarray:
-        return np.zeros((len(obs["robot.tcp_pos"]), 7))
+        return np.zeros((len(obs["robot_tcp_pos"]), 7))
 
 
 def test_labels_are_the_experts_actions_on_the_learners_states():
     demos, rate = relabelled_rollouts(BIN, StandStill(), 0.0, 3, seed=5, num_envs=2, env_kwargs=SHORT)
     assert demos.num_episodes == 3 and len(demos) == 3 * 15 and rate == 0.0
-    tcp = demos.observations["robot.tcp_pos"]
+    tcp = demos.observations["robot_tcp_pos"]
     first = demos.episode == 0
     # the learner stood still, so the TCP barely moved while the expert kept asking to move towards the part
     assert np.ptp(tcp[first], axis=0).max() < 0.01
-    to_part = demos.observations["task.part_to_tcp"][first]
+    to_part = demos.observations["task_part_to_tcp"][first]
     heading = np.sum(demos.actions[first, :2] * to_part[:, :2], axis=1)
     assert np.all(np.linalg.norm(demos.actions[first, :3], axis=1) > 0.1)
     assert np.all(heading > 0)
     # the stored next observation is the following row's observation within an episode
-    np.testing.assert_array_equal(demos.next_observations["robot.tcp_pos"][first][:-1], tcp[first][1:])
+    np.testing.assert_array_equal(demos.next_observations["robot_tcp_pos"][first][:-1], tcp[first][1:])
 
 
 def test_rollouts_are_deterministic_and_independent_of_the_number_of_simulations():
     a, _ = relabelled_rollouts(BIN, StandStill(), 0.5, 3, seed=7, num_envs=1, env_kwargs=SHORT)
     b, _ = relabelled_rollouts(BIN, StandStill(), 0.5, 3, seed=7, num_envs=3, env_kwargs=SHORT)
     np.testing.assert_array_equal(a.actions, b.actions)
-    np.testing.assert_array_equal(a.observations["robot.tcp_pos"], b.observations["robot.tcp_pos"])
+    np.testing.assert_array_equal(a.observations["robot_tcp_pos"], b.observations["robot_tcp_pos"])
 
 
 def test_an_expert_that_believes_it_released_a_part_lying_elsewhere_starts_over():

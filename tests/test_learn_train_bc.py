@@ -110,7 +110,7 @@ def test_precision_features_are_the_squashed_object_vectors_and_need_their_keys(
     extractor = FineFeaturesExtractor(env.single_observation_space)
     features = extractor({k: torch.as_tensor(v, dtype=torch.float32) for k, v in obs.items()}).numpy()
     extra = features[:, -12:]
-    expected = np.concatenate([np.tanh(obs[key] / scale) for key in ("task.bottle_to_tcp", "task.bottle_to_palm")
+    expected = np.concatenate([np.tanh(obs[key] / scale) for key in ("task_bottle_to_tcp", "task_bottle_to_palm")
                                for scale in FINE_SCALES_M], axis=1)  # fmt: skip
     np.testing.assert_allclose(extra, expected, atol=1e-5)
     assert features.shape[1] == extractor.features_dim

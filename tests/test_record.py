@@ -83,7 +83,7 @@ def test_recorded_state_restores_the_simulation(episode: Episode) -> None:
     mujoco.mj_setState(env.model, data, episode.mj_state[-1], mujoco.mjtState.mjSTATE_INTEGRATION)
     mujoco.mj_forward(env.model, data)
     tcp = data.site_xpos[env.robot.tcp_site]
-    np.testing.assert_allclose(tcp, episode.observations["robot.tcp_pos"][-1], atol=1e-6)
+    np.testing.assert_allclose(tcp, episode.observations["robot_tcp_pos"][-1], atol=1e-6)
 
 
 def test_existing_file_is_not_overwritten(tmp_path: Path, episode: Episode) -> None:

@@ -79,11 +79,11 @@ def test_vector_wrapper_records_autoreset_episodes(tmp_path: Path) -> None:
     venv = RecordVectorEpisodes(venv, out, policy="random")
     rng = np.random.default_rng(0)
     obs, _ = venv.reset(seed=10)
-    first_obs = {0: [obs["robot.tcp_pos"][0].copy()], 1: [obs["robot.tcp_pos"][1].copy()]}
+    first_obs = {0: [obs["robot_tcp_pos"][0].copy()], 1: [obs["robot_tcp_pos"][1].copy()]}
     for _ in range(20):  # two whole episodes per simulation, a third one cut off by close()
         obs, _, _, _, info = venv.step(rng.uniform(-1, 1, size=(2, 7)))
         for i in np.flatnonzero(info.get("_final_obs", [False, False])):
-            first_obs[int(i)].append(obs["robot.tcp_pos"][i].copy())
+            first_obs[int(i)].append(obs["robot_tcp_pos"][i].copy())
     venv.close()
     summary = json.loads((out / "summary.json").read_text())
     assert summary["episodes"] == 4 and summary["incomplete_episodes_dropped"] == 2
@@ -94,7 +94,7 @@ def test_vector_wrapper_records_autoreset_episodes(tmp_path: Path) -> None:
     for episode in episodes:
         slot = episode.metadata["slot_seed"] - 10
         expected = first_obs[slot][episode.metadata["episode_in_slot"]]
-        np.testing.assert_array_equal(episode.observations["robot.tcp_pos"][0], expected)
+        np.testing.assert_array_equal(episode.observations["robot_tcp_pos"][0], expected)
         env = replay.make_replay_env(episode)  # autoreset episodes too: their draws are in the file
         assert replay.compare_observations(env, episode).identical
         assert replay.resimulate(env, episode).identical

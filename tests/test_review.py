@@ -94,7 +94,7 @@ def test_episode_data_holds_every_plotted_signal(site: tuple[Path, Path]) -> Non
     assert plots["reward"]["first_frame"] == 1
     np.testing.assert_allclose(plots["reward"]["series"]["reward"], episode.rewards, rtol=1e-4, atol=1e-9)
     width = plots["gripper width"]["series"]["gripper_width_m"]
-    np.testing.assert_allclose(width, episode.observations["robot.gripper_width"][:, 0], rtol=1e-4)
+    np.testing.assert_allclose(width, episode.observations["robot_gripper_width"][:, 0], rtol=1e-4)
     distances = plots["distances"]["series"]
     assert {"bottle_to_palm_m", "tcp_to_bottle_m"} <= set(distances)
     np.testing.assert_allclose(distances["bottle_to_palm_m"], episode.info["bottle_to_palm_m"], rtol=1e-4)

@@ -1,6 +1,6 @@
 """Demonstrations for behaviour cloning and demo-augmented RL, from an embodia run folder or a Minari dataset.
 
-Both sources hold the env's Dict observation (``robot.*``, ``task.*``) per step. A dataset recorded on another
+Both sources hold the env's Dict observation (``robot_*``, ``task_*``) per step. A dataset recorded on another
 task, or whose observation keys, shapes or action size differ from the env's, is rejected before training
 with an error naming the difference. Torch-free.
 """

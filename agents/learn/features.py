@@ -23,7 +23,7 @@ from embodia.agents.learn.networks import NormalizedExtractor
 #: the home pose's TCP heading is 0, so this is also the neutral jaw yaw at the start of every episode
 NEUTRAL_JAW_YAW_RAD = -0.785
 HARMONICS = (1.0, 2.0, 4.0)
-REQUIRED = ("task.part_quat", "robot.tcp_quat", "robot.tcp_pos")
+REQUIRED = ("task_part_quat", "robot_tcp_quat", "robot_tcp_pos")
 FEATURES = 3 * 2 * len(HARMONICS) + 2
 
 
@@ -42,11 +42,11 @@ class YawFeaturesExtractor(NormalizedExtractor):
 
     def forward(self, observations: Any) -> torch.Tensor:
         base = super().forward(observations)
-        w, x, y, z = observations["task.part_quat"].unbind(1)
+        w, x, y, z = observations["task_part_quat"].unbind(1)
         part_yaw = torch.atan2(2 * (w * z + x * y), 1 - 2 * (y * y + z * z))
-        w, x, y, z = observations["robot.tcp_quat"].unbind(1)
+        w, x, y, z = observations["robot_tcp_quat"].unbind(1)
         jaw_yaw = torch.atan2(1 - 2 * (x * x + z * z), 2 * (x * y - w * z))  # the hand's y axis in the xy plane
-        tcp = observations["robot.tcp_pos"]
+        tcp = observations["robot_tcp_pos"]
         here = NEUTRAL_JAW_YAW_RAD + torch.atan2(tcp[:, 1], tcp[:, 0])
         angles = (part_yaw + torch.pi / 2 - NEUTRAL_JAW_YAW_RAD, part_yaw + torch.pi / 2 - here, jaw_yaw - part_yaw)
         harmonics = [f(k * angle) for angle in angles for k in HARMONICS for f in (torch.sin, torch.cos)]
@@ -58,8 +58,8 @@ class YawFeaturesExtractor(NormalizedExtractor):
 #: relative vectors whose last centimetres decide a phase change (close on the part, let go over the goal):
 #: (name, observation key of the vector) or (name, (key of the goal, key of the object)) for goal - object
 FINE_VECTORS: dict[str, tuple[str | tuple[str, str], ...]] = {
-    "BinPicking": ("task.part_to_tcp", ("task.slot_pos", "task.part_pos")),
-    "Handover": ("task.bottle_to_tcp", "task.bottle_to_palm"),
+    "BinPicking": ("task_part_to_tcp", ("task_slot_pos", "task_part_pos")),
+    "Handover": ("task_bottle_to_tcp", "task_bottle_to_palm"),
 }
 #: length scales of the squashed copies: the grasp and release tolerances are 6-12 mm (agents/experts/pick_place.py)
 FINE_SCALES_M = (0.01, 0.03)

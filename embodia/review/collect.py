@@ -226,7 +226,7 @@ def plot_data(episode: Episode) -> dict[str, Any]:
             forces[name] = rounded(values)
     if terms:
         plots.append({"name": "reward terms", "unit": "", "first_frame": 0, "series": terms})
-    gripper = episode.observations.get("robot.gripper_width")
+    gripper = episode.observations.get("robot_gripper_width")
     if gripper is not None and gripper.ndim in (1, 2):
         width = gripper if gripper.ndim == 1 else gripper[:, 0]
         plots.append(

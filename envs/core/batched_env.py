@@ -47,6 +47,15 @@ class EnvOptions:
         object.__setattr__(self, "render_size", tuple(int(v) for v in self.render_size))
 
 
+def image_key(kind: str, camera: str) -> str:
+    """The observation key of a camera's images, e.g. ``camera_robot_wrist``.
+
+    Keys hold no ``.`` (PyTorch module names, so stock SB3 ``MultiInputPolicy``) and no ``/`` (HDF5 group names,
+    so Minari), hence the camera's ``/`` becomes ``_``.
+    """
+    return f"{kind}_{camera.replace('/', '_')}"
+
+
 def resolve_task(task: type[Task] | str) -> type[Task]:
     """A task class, or its ``module:Class`` path."""
     if isinstance(task, str):
@@ -138,9 +147,11 @@ class BatchedEnv:
         if self.options.obs_mode == "pixels":
             height, width = self.options.image_size
             for camera in self.options.cameras:
-                vector[f"camera.{camera}"] = spaces.Box(0, 255, shape=(height, width, 3), dtype=np.uint8)
+                vector[image_key("camera", camera)] = spaces.Box(0, 255, shape=(height, width, 3), dtype=np.uint8)
                 if self.options.depth:
-                    vector[f"depth.{camera}"] = spaces.Box(0, np.inf, shape=(height, width, 1), dtype=np.float32)
+                    vector[image_key("depth", camera)] = spaces.Box(
+                        0, np.inf, shape=(height, width, 1), dtype=np.float32
+                    )
         return spaces.Dict(vector)
 
     def flat_layout(self) -> dict[str, slice]:
@@ -248,10 +259,10 @@ class BatchedEnv:
         for sim_id in range(self.num_sims):
             self._pixel_renderer.load(self.sim, sim_id)
             for camera in self.options.cameras:
-                images.setdefault(f"camera.{camera}", []).append(self._pixel_renderer.render(camera))
+                images.setdefault(image_key("camera", camera), []).append(self._pixel_renderer.render(camera))
                 if self.options.depth:
                     depth = self._pixel_renderer.render(camera, depth=True)[:, :, None]
-                    images.setdefault(f"depth.{camera}", []).append(depth)
+                    images.setdefault(image_key("depth", camera), []).append(depth)
         return {k: np.stack(v) for k, v in images.items()}
 
     def _info(self, ev: dict[str, np.ndarray], terms: dict[str, np.ndarray], unstable: np.ndarray) -> dict[str, Any]:

@@ -79,31 +79,31 @@ class RobotView:
 
     def observe(self, sim: Simulation, force_torque: bool, touch: bool) -> dict[str, np.ndarray]:
         obs = {
-            "robot.joint_pos": self.joint_pos(sim),
-            "robot.joint_vel": self.joint_vel(sim),
-            "robot.tcp_pos": self.tcp_pos(sim),
-            "robot.tcp_quat": self.tcp_quat(sim),
-            "robot.gripper_width": self.gripper_width(sim)[:, None],
+            "robot_joint_pos": self.joint_pos(sim),
+            "robot_joint_vel": self.joint_vel(sim),
+            "robot_tcp_pos": self.tcp_pos(sim),
+            "robot_tcp_quat": self.tcp_quat(sim),
+            "robot_gripper_width": self.gripper_width(sim)[:, None],
         }
         if force_torque:
-            obs["robot.wrist_force"] = sim.sensordata[:, self.wrist_force]
-            obs["robot.wrist_torque"] = sim.sensordata[:, self.wrist_torque]
+            obs["robot_wrist_force"] = sim.sensordata[:, self.wrist_force]
+            obs["robot_wrist_torque"] = sim.sensordata[:, self.wrist_torque]
         if touch:
-            obs["robot.touch"] = sim.sensordata[:, self.touch]
+            obs["robot_touch"] = sim.sensordata[:, self.touch]
         return obs
 
     @staticmethod
     def observation_shapes(force_torque: bool, touch: bool) -> dict[str, tuple[int, ...]]:
         shapes = {
-            "robot.joint_pos": (7,),
-            "robot.joint_vel": (7,),
-            "robot.tcp_pos": (3,),
-            "robot.tcp_quat": (4,),
-            "robot.gripper_width": (1,),
+            "robot_joint_pos": (7,),
+            "robot_joint_vel": (7,),
+            "robot_tcp_pos": (3,),
+            "robot_tcp_quat": (4,),
+            "robot_gripper_width": (1,),
         }
         if force_torque:
-            shapes["robot.wrist_force"] = (3,)
-            shapes["robot.wrist_torque"] = (3,)
+            shapes["robot_wrist_force"] = (3,)
+            shapes["robot_wrist_torque"] = (3,)
         if touch:
-            shapes["robot.touch"] = (2,)
+            shapes["robot_touch"] = (2,)
         return shapes

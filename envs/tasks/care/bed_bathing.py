@@ -31,7 +31,7 @@ and the sponge withdrawn (no contact, at least ``clearance_m`` from every point)
 Reward (dense, terms in [0, 1], weights ``w_*``): ``reach`` (sponge face to the next uncleaned point),
 ``press`` (arm force in the band), ``cleaned`` (fraction), ``withdraw`` (enough cleaned and withdrawn),
 ``success``; ``safety`` with ``safety_penalty`` > 0. Sparse reward: 1 on success.
-Observations (``task.*``): point positions (``num_points`` x 3), cleaned marks, the sponge face's position and
+Observations (``task_*``): point positions (``num_points`` x 3), cleaned marks, the sponge face's position and
 compression, the next uncleaned point relative to the face, the arm force.
 Contacts: the sponge and its holder touch only the person and the furniture (not the jaws they sit between);
 the sponge slides on skin with friction 0.3.
@@ -260,12 +260,12 @@ class BedBathing(Task):
     def observation_shapes(self) -> dict[str, tuple[int, ...]]:
         p = self.config.num_points
         return {
-            "task.arm_points_pos": (3 * p,),
-            "task.points_cleaned": (p,),
-            "task.face_pos": (3,),
-            "task.next_point_to_face": (3,),
-            "task.force_on_arm_n": (1,),
-            "task.sponge_compression_m": (1,),
+            "task_arm_points_pos": (3 * p,),
+            "task_points_cleaned": (p,),
+            "task_face_pos": (3,),
+            "task_next_point_to_face": (3,),
+            "task_force_on_arm_n": (1,),
+            "task_sponge_compression_m": (1,),
         }
 
     def _next_point(self, points: np.ndarray, ev: dict[str, np.ndarray]) -> np.ndarray:
@@ -277,12 +277,12 @@ class BedBathing(Task):
         points = self.points(sim)
         face = sim.site_xpos[:, self.face_site]
         return {
-            "task.arm_points_pos": points.reshape(sim.num_sims, -1),
-            "task.points_cleaned": self.userdata[:, : self.num_points].copy(),
-            "task.face_pos": face,
-            "task.next_point_to_face": self._next_point(points, ev) - face,
-            "task.force_on_arm_n": ev["arm_force_n"][:, None],
-            "task.sponge_compression_m": ev["sponge_compression_m"][:, None],
+            "task_arm_points_pos": points.reshape(sim.num_sims, -1),
+            "task_points_cleaned": self.userdata[:, : self.num_points].copy(),
+            "task_face_pos": face,
+            "task_next_point_to_face": self._next_point(points, ev) - face,
+            "task_force_on_arm_n": ev["arm_force_n"][:, None],
+            "task_sponge_compression_m": ev["sponge_compression_m"][:, None],
         }
 
     def privileged_state(self, sim: Simulation) -> dict[str, np.ndarray]:

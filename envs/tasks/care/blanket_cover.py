@@ -24,7 +24,7 @@ person count (it rests on the shins and is laid on the belly), while the cloth's
 Reward (dense, every term in [0, 1], weights ``w_*``): reach the hem, grasp it, pull it towards its place over
 the belly (0.1 m above the hips towards the head), coverage (the covered share), release and withdraw once
 covered, success. Sparse: 1 on success.
-Observations (``task.*``): hem position and axis, hem relative to the TCP and to its goal, the covered share,
+Observations (``task_*``): hem position and axis, hem relative to the TCP and to its goal, the covered share,
 the cloth's vertex positions relative to the hips (flattened, 54 x 3) and the hips' position.
 
 Contact and solver choices: the cloth touches only the person and the furniture. It does not collide with itself
@@ -228,25 +228,25 @@ class BlanketCover(Task):
 
     def observation_shapes(self) -> dict[str, tuple[int, ...]]:
         return {
-            "task.hem_pos": (3,),
-            "task.hem_axis": (3,),
-            "task.hem_to_tcp": (3,),
-            "task.hem_to_goal": (3,),
-            "task.coverage": (1,),
-            "task.cloth": (3 * SHAPE.rows * SHAPE.columns,),
-            "task.hips": (3,),
+            "task_hem_pos": (3,),
+            "task_hem_axis": (3,),
+            "task_hem_to_tcp": (3,),
+            "task_hem_to_goal": (3,),
+            "task_coverage": (1,),
+            "task_cloth": (3 * SHAPE.rows * SHAPE.columns,),
+            "task_hips": (3,),
         }
 
     def observe(self, sim: Simulation, ev: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         vertices, _, hem, hem_axis, goal, root = self._geometry(sim)
         return {
-            "task.hem_pos": hem,
-            "task.hem_axis": hem_axis,
-            "task.hem_to_tcp": hem - sim.site_xpos[:, self.tcp_site],
-            "task.hem_to_goal": goal - hem,
-            "task.coverage": ev["coverage"][:, None],
-            "task.cloth": (vertices - root[:, None]).reshape(sim.num_sims, -1),
-            "task.hips": root,
+            "task_hem_pos": hem,
+            "task_hem_axis": hem_axis,
+            "task_hem_to_tcp": hem - sim.site_xpos[:, self.tcp_site],
+            "task_hem_to_goal": goal - hem,
+            "task_coverage": ev["coverage"][:, None],
+            "task_cloth": (vertices - root[:, None]).reshape(sim.num_sims, -1),
+            "task_hips": root,
         }
 
     def privileged_state(self, sim: Simulation) -> dict[str, np.ndarray]:

@@ -24,7 +24,7 @@ Reward (dense, every term in [0, 1], weights ``w_*``): reach the handle (kept as
 to ``opening_goal_m``, reach the case in the open drawer, grasp it, lift it out, carry it over the palm, place it on
 the palm, release and withdraw, success; grasp, lift and carry stay at 1 once the case lies in the hand, so letting
 go does not lower the reward. Sparse reward: 1 on success.
-Observations (``task.*``): drawer opening and pull axis, handle position, case position and quaternion, palm
+Observations (``task_*``): drawer opening and pull axis, handle position, case position and quaternion, palm
 position and normal, case relative to the TCP and to the palm, handle relative to the TCP.
 Contacts: the drawer is a child of the cabinet's mocap body, so drawer and carcass never collide and the joint alone
 carries the drawer (its range stops it at 0.3 m); the case and the knob's stem use Handover's bottle friction (1.0,
@@ -289,32 +289,32 @@ class DrawerFetch(Task):
 
     def observation_shapes(self) -> dict[str, tuple[int, ...]]:
         return {
-            "task.drawer_opening": (1,),
-            "task.drawer_axis": (3,),
-            "task.handle_pos": (3,),
-            "task.case_pos": (3,),
-            "task.case_quat": (4,),
-            "task.palm_pos": (3,),
-            "task.palm_normal": (3,),
-            "task.handle_to_tcp": (3,),
-            "task.case_to_tcp": (3,),
-            "task.case_to_palm": (3,),
+            "task_drawer_opening": (1,),
+            "task_drawer_axis": (3,),
+            "task_handle_pos": (3,),
+            "task_case_pos": (3,),
+            "task_case_quat": (4,),
+            "task_palm_pos": (3,),
+            "task_palm_normal": (3,),
+            "task_handle_to_tcp": (3,),
+            "task_case_to_tcp": (3,),
+            "task_case_to_palm": (3,),
         }
 
     def observe(self, sim: Simulation, ev: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         g = self._geometry(sim)
         tcp = sim.site_xpos[:, self.tcp_site]
         return {
-            "task.drawer_opening": g["drawer_opening_m"][:, None],
-            "task.drawer_axis": g["drawer_axis"],
-            "task.handle_pos": g["handle_pos"],
-            "task.case_pos": g["case_pos"],
-            "task.case_quat": sim.xquat[:, self.case_body],
-            "task.palm_pos": g["palm_pos"],
-            "task.palm_normal": g["palm_normal"],
-            "task.handle_to_tcp": g["handle_pos"] - tcp,
-            "task.case_to_tcp": g["case_pos"] - tcp,
-            "task.case_to_palm": g["palm_pos"] - g["case_pos"],
+            "task_drawer_opening": g["drawer_opening_m"][:, None],
+            "task_drawer_axis": g["drawer_axis"],
+            "task_handle_pos": g["handle_pos"],
+            "task_case_pos": g["case_pos"],
+            "task_case_quat": sim.xquat[:, self.case_body],
+            "task_palm_pos": g["palm_pos"],
+            "task_palm_normal": g["palm_normal"],
+            "task_handle_to_tcp": g["handle_pos"] - tcp,
+            "task_case_to_tcp": g["case_pos"] - tcp,
+            "task_case_to_palm": g["palm_pos"] - g["case_pos"],
         }
 
     def privileged_state(self, sim: Simulation) -> dict[str, np.ndarray]:

@@ -26,7 +26,7 @@ Safety: ``info["safety"]`` each step; ``safety_penalty`` adds the ``safety`` ter
 Reward (dense, terms in [0, 1], weights ``w_*``): approach (spoon tip to 2 cm in front of the lips), kept (share
 of the food still in the spoon or the mouth), deliver (share in the mouth over the required share), withdraw,
 success, and spill (share spilt, weight -2). Sparse reward: 1 on success.
-Observations (``task.*``): mouth position and facing direction, the spoon tip and its offset to the mouth,
+Observations (``task_*``): mouth position and facing direction, the spoon tip and its offset to the mouth,
 the bowl's up direction, and the shares of food in the spoon, in the mouth and spilt.
 Contacts: the food has ``condim`` 3 and a 2 ms step; its pieces touch the robot, furniture, floor, each
 other and the mouth cavity, not the person's skin geoms (``tableware.FOOD_CONTYPE``).

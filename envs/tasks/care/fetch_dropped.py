@@ -32,7 +32,7 @@ Safety: ``info["safety"]`` every step (robot and remote contacts on the person, 
 Reward (dense, every term in [0, 1], weights ``w_*``): reach the remote, grasp it, lift it to the table's
 height, carry it over the place spot (5 cm towards the person from the top's centre), place it on the table
 within reach, release and withdraw, success. Sparse reward: 1 on success.
-Observations (``task.*``): remote position and quaternion, place spot, the person's right shoulder, the table top's
+Observations (``task_*``): remote position and quaternion, place spot, the person's right shoulder, the table top's
 height, remote relative to the TCP and to the place spot.
 Contacts: the remote uses Handover's bottle friction (1.0, condim 4) so that a 70 N grasp holds it; the tables
 are furniture (touch robot and remote, not the person, whose lap the over-bed table only frames).
@@ -299,25 +299,25 @@ class FetchDropped(Task):
 
     def observation_shapes(self) -> dict[str, tuple[int, ...]]:
         return {
-            "task.remote_pos": (3,),
-            "task.remote_quat": (4,),
-            "task.place_pos": (3,),
-            "task.shoulder_pos": (3,),
-            "task.table_top_z": (1,),
-            "task.remote_to_tcp": (3,),
-            "task.remote_to_place": (3,),
+            "task_remote_pos": (3,),
+            "task_remote_quat": (4,),
+            "task_place_pos": (3,),
+            "task_shoulder_pos": (3,),
+            "task_table_top_z": (1,),
+            "task_remote_to_tcp": (3,),
+            "task_remote_to_place": (3,),
         }
 
     def observe(self, sim: Simulation, ev: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         g = self._geometry(sim)
         return {
-            "task.remote_pos": g["remote_pos"],
-            "task.remote_quat": sim.xquat[:, self.remote_body],
-            "task.place_pos": g["place_pos"],
-            "task.shoulder_pos": g["shoulders_pos"][:, 0],
-            "task.table_top_z": g["top_pos"][:, 2:3],
-            "task.remote_to_tcp": g["remote_pos"] - sim.site_xpos[:, self.tcp_site],
-            "task.remote_to_place": g["place_pos"] - g["remote_pos"],
+            "task_remote_pos": g["remote_pos"],
+            "task_remote_quat": sim.xquat[:, self.remote_body],
+            "task_place_pos": g["place_pos"],
+            "task_shoulder_pos": g["shoulders_pos"][:, 0],
+            "task_table_top_z": g["top_pos"][:, 2:3],
+            "task_remote_to_tcp": g["remote_pos"] - sim.site_xpos[:, self.tcp_site],
+            "task_remote_to_place": g["place_pos"] - g["remote_pos"],
         }
 
     def privileged_state(self, sim: Simulation) -> dict[str, np.ndarray]:

@@ -16,7 +16,7 @@ Safety: ``info["safety"]`` every step (``envs/safety/monitor.py``); ``safety_pen
 weight. ``info["human"]`` says who the person is.
 Reward (dense, every term in [0, 1], weights ``w_*``): reach the bottle, grasp it, lift it, carry it over the
 palm, place it on the palm, release and withdraw, success. Sparse reward: 1 on success.
-Observations (``task.*``): bottle position and quaternion, palm position and normal, bottle relative to the TCP
+Observations (``task_*``): bottle position and quaternion, palm position and normal, bottle relative to the TCP
 and to the palm.
 """
 
@@ -199,23 +199,23 @@ class Handover(Task):
 
     def observation_shapes(self) -> dict[str, tuple[int, ...]]:
         return {
-            "task.bottle_pos": (3,),
-            "task.bottle_quat": (4,),
-            "task.palm_pos": (3,),
-            "task.palm_normal": (3,),
-            "task.bottle_to_tcp": (3,),
-            "task.bottle_to_palm": (3,),
+            "task_bottle_pos": (3,),
+            "task_bottle_quat": (4,),
+            "task_palm_pos": (3,),
+            "task_palm_normal": (3,),
+            "task_bottle_to_tcp": (3,),
+            "task_bottle_to_palm": (3,),
         }
 
     def observe(self, sim: Simulation, ev: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         bottle, _, palm, normal = self._geometry(sim)
         return {
-            "task.bottle_pos": bottle,
-            "task.bottle_quat": sim.xquat[:, self.bottle_body],
-            "task.palm_pos": palm,
-            "task.palm_normal": normal,
-            "task.bottle_to_tcp": bottle - sim.site_xpos[:, self.tcp_site],
-            "task.bottle_to_palm": palm - bottle,
+            "task_bottle_pos": bottle,
+            "task_bottle_quat": sim.xquat[:, self.bottle_body],
+            "task_palm_pos": palm,
+            "task_palm_normal": normal,
+            "task_bottle_to_tcp": bottle - sim.site_xpos[:, self.tcp_site],
+            "task_bottle_to_palm": palm - bottle,
         }
 
     def privileged_state(self, sim: Simulation) -> dict[str, np.ndarray]:

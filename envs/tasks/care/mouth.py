@@ -305,23 +305,23 @@ class MouthDelivery(Task):
 
     def observation_shapes(self) -> dict[str, tuple[int, ...]]:
         return {
-            "task.mouth_pos": (3,),
-            "task.mouth_forward": (3,),
-            "task.pour_point": (3,),
-            "task.pour_to_mouth": (3,),
-            "task.vessel_up": (3,),
-            "task.particle_shares": (3,),
+            "task_mouth_pos": (3,),
+            "task_mouth_forward": (3,),
+            "task_pour_point": (3,),
+            "task_pour_to_mouth": (3,),
+            "task_vessel_up": (3,),
+            "task_particle_shares": (3,),
         }
 
     def observe(self, sim: Simulation, ev: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         _, hand_mat, neck_mat, mouth, pour_point = self._frames(sim)
         return {
-            "task.mouth_pos": mouth,
-            "task.mouth_forward": self._mouth_forward(neck_mat),
-            "task.pour_point": pour_point,
-            "task.pour_to_mouth": mouth - pour_point,
-            "task.vessel_up": -hand_mat[:, :, 2],
-            "task.particle_shares": np.column_stack([ev["in_vessel_share"], ev["in_mouth_share"], ev["spilt_share"]]),
+            "task_mouth_pos": mouth,
+            "task_mouth_forward": self._mouth_forward(neck_mat),
+            "task_pour_point": pour_point,
+            "task_pour_to_mouth": mouth - pour_point,
+            "task_vessel_up": -hand_mat[:, :, 2],
+            "task_particle_shares": np.column_stack([ev["in_vessel_share"], ev["in_mouth_share"], ev["spilt_share"]]),
         }
 
     def privileged_state(self, sim: Simulation) -> dict[str, np.ndarray]:

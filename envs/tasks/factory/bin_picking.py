@@ -9,7 +9,7 @@ pocket floor, speed under 3 cm/s) and the gripper has released it (jaws opened 8
 Fail: the requested part leaves the bench.
 Reward (dense, every term in [0, 1], weights ``w_*``): reach the part, grasp it, lift it, carry it over its slot,
 place it in the slot, success. Sparse reward: 1 on success.
-Observations (``task.*``): requested part position, quaternion and one-hot kind, the slot position, all parts'
+Observations (``task_*``): requested part position, quaternion and one-hot kind, the slot position, all parts'
 positions, the part relative to the TCP.
 """
 
@@ -245,24 +245,24 @@ class BinPicking(Task):
 
     def observation_shapes(self) -> dict[str, tuple[int, ...]]:
         return {
-            "task.part_pos": (3,),
-            "task.part_quat": (4,),
-            "task.part_kind": (NUM_PARTS,),
-            "task.slot_pos": (3,),
-            "task.all_parts_pos": (3 * NUM_PARTS,),
-            "task.part_to_tcp": (3,),
+            "task_part_pos": (3,),
+            "task_part_quat": (4,),
+            "task_part_kind": (NUM_PARTS,),
+            "task_slot_pos": (3,),
+            "task_all_parts_pos": (3 * NUM_PARTS,),
+            "task_part_to_tcp": (3,),
         }
 
     def observe(self, sim: Simulation, ev: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         rows = np.arange(sim.num_sims)
         part_pos, part_quat = self._target_pose(sim)
         return {
-            "task.part_pos": part_pos,
-            "task.part_quat": part_quat,
-            "task.part_kind": np.eye(NUM_PARTS)[self.target],
-            "task.slot_pos": sim.site_xpos[rows, self.slot_sites[self.target]],
-            "task.all_parts_pos": sim.xpos[:, self.part_bodies].reshape(sim.num_sims, -1),
-            "task.part_to_tcp": part_pos - sim.site_xpos[:, self.tcp_site],
+            "task_part_pos": part_pos,
+            "task_part_quat": part_quat,
+            "task_part_kind": np.eye(NUM_PARTS)[self.target],
+            "task_slot_pos": sim.site_xpos[rows, self.slot_sites[self.target]],
+            "task_all_parts_pos": sim.xpos[:, self.part_bodies].reshape(sim.num_sims, -1),
+            "task_part_to_tcp": part_pos - sim.site_xpos[:, self.tcp_site],
         }
 
     def privileged_state(self, sim: Simulation) -> dict[str, np.ndarray]:

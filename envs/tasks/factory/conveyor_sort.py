@@ -17,7 +17,7 @@ part masses (30-150 g) and friction (0.5-0.9; the belt's is 0.3 and MuJoCo takes
 Reward (dense, terms in [0, 1], weights ``w_*``): reach the part to pick next (the one held, else the most
 downstream part on the belt), grasp it, carry it over its bin, ``progress`` (parts in the right bin / parts),
 ``no_mistakes`` (1 - wrong-bin and missed parts / parts), success. Sparse reward: 1 on success.
-Observations (``task.*``): part positions, kinds (one-hot), which parts are on the belt, bin positions, belt
+Observations (``task_*``): part positions, kinds (one-hot), which parts are on the belt, bin positions, belt
 speed, the next part relative to the TCP.
 """
 
@@ -255,12 +255,12 @@ class ConveyorSort(Task):
 
     def observation_shapes(self) -> dict[str, tuple[int, ...]]:
         return {
-            "task.part_pos": (3 * NUM_PARTS,),
-            "task.part_kind": (len(KINDS) * NUM_PARTS,),
-            "task.part_on_belt": (NUM_PARTS,),
-            "task.bin_pos": (3 * len(KINDS),),
-            "task.belt_speed": (1,),
-            "task.part_to_tcp": (3,),
+            "task_part_pos": (3 * NUM_PARTS,),
+            "task_part_kind": (len(KINDS) * NUM_PARTS,),
+            "task_part_on_belt": (NUM_PARTS,),
+            "task_bin_pos": (3 * len(KINDS),),
+            "task_belt_speed": (1,),
+            "task_part_to_tcp": (3,),
         }
 
     def observe(self, sim: Simulation, ev: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -269,12 +269,12 @@ class ConveyorSort(Task):
         current = np.maximum(ev["next_part"], 0)
         part_to_tcp = pos[np.arange(num), current] - sim.site_xpos[:, self.tcp_site]
         return {
-            "task.part_pos": pos.reshape(num, -1),
-            "task.part_kind": np.tile(np.eye(len(KINDS))[PART_KIND].ravel(), (num, 1)),
-            "task.part_on_belt": self.on_belt.astype(float),
-            "task.bin_pos": np.tile(self.bin_pos.ravel(), (num, 1)),
-            "task.belt_speed": sim.ctrl[:, self.belt_actuator : self.belt_actuator + 1],
-            "task.part_to_tcp": np.where(ev["next_part"][:, None] >= 0, part_to_tcp, 0.0),
+            "task_part_pos": pos.reshape(num, -1),
+            "task_part_kind": np.tile(np.eye(len(KINDS))[PART_KIND].ravel(), (num, 1)),
+            "task_part_on_belt": self.on_belt.astype(float),
+            "task_bin_pos": np.tile(self.bin_pos.ravel(), (num, 1)),
+            "task_belt_speed": sim.ctrl[:, self.belt_actuator : self.belt_actuator + 1],
+            "task_part_to_tcp": np.where(ev["next_part"][:, None] >= 0, part_to_tcp, 0.0),
         }
 
     def privileged_state(self, sim: Simulation) -> dict[str, np.ndarray]:

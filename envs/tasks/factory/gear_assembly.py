@@ -374,12 +374,12 @@ class GearAssembly(Task):
 
     def observation_shapes(self) -> dict[str, tuple[int, ...]]:
         return {
-            "task.gear_pos": (3,),
-            "task.gear_quat": (4,),
-            "task.shaft_seat_pos": (3,),
-            "task.gear_to_seat": (3,),
-            "task.gear_to_tcp": (3,),
-            "task.mesh_phase": (2,),
+            "task_gear_pos": (3,),
+            "task_gear_quat": (4,),
+            "task_shaft_seat_pos": (3,),
+            "task_gear_to_seat": (3,),
+            "task_gear_to_tcp": (3,),
+            "task_mesh_phase": (2,),
         }
 
     def observe(self, sim: Simulation, ev: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -387,12 +387,12 @@ class GearAssembly(Task):
         seat = sim.site_xpos[:, self.seat_site]
         phase = ev["mesh_error_m"] / GEAR_PITCH_RADIUS_M * GEAR_TEETH  # one tooth period is a full turn
         return {
-            "task.gear_pos": base,
-            "task.gear_quat": sim.xquat[:, self.gear_body],
-            "task.shaft_seat_pos": seat,
-            "task.gear_to_seat": seat - base,
-            "task.gear_to_tcp": base - sim.site_xpos[:, self.tcp_site],
-            "task.mesh_phase": np.stack([np.cos(phase), np.sin(phase)], axis=1),
+            "task_gear_pos": base,
+            "task_gear_quat": sim.xquat[:, self.gear_body],
+            "task_shaft_seat_pos": seat,
+            "task_gear_to_seat": seat - base,
+            "task_gear_to_tcp": base - sim.site_xpos[:, self.tcp_site],
+            "task_mesh_phase": np.stack([np.cos(phase), np.sin(phase)], axis=1),
         }
 
     def privileged_state(self, sim: Simulation) -> dict[str, np.ndarray]:

@@ -208,22 +208,22 @@ class NutBolt(Task):
 
     def observation_shapes(self) -> dict[str, tuple[int, ...]]:
         return {
-            "task.nut_pos": (3,),
-            "task.nut_quat": (4,),
-            "task.bolt_seat_pos": (3,),
-            "task.nut_to_seat": (3,),
-            "task.nut_to_tcp": (3,),
+            "task_nut_pos": (3,),
+            "task_nut_quat": (4,),
+            "task_bolt_seat_pos": (3,),
+            "task_nut_to_seat": (3,),
+            "task_nut_to_tcp": (3,),
         }
 
     def observe(self, sim: Simulation, ev: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         base, _ = self._nut(sim)
         seat = sim.site_xpos[:, self.seat_site]
         return {
-            "task.nut_pos": base,
-            "task.nut_quat": sim.xquat[:, self.nut_body],
-            "task.bolt_seat_pos": seat,
-            "task.nut_to_seat": seat - base,
-            "task.nut_to_tcp": base - sim.site_xpos[:, self.tcp_site],
+            "task_nut_pos": base,
+            "task_nut_quat": sim.xquat[:, self.nut_body],
+            "task_bolt_seat_pos": seat,
+            "task_nut_to_seat": seat - base,
+            "task_nut_to_tcp": base - sim.site_xpos[:, self.tcp_site],
         }
 
     def privileged_state(self, sim: Simulation) -> dict[str, np.ndarray]:

@@ -18,7 +18,7 @@ facts section 6), infeed positions (+-1 cm) and yaws (+-0.1 rad), pallet positio
 Reward (dense, terms in [0, 1], weights ``w_*``): for the next carton to place: reach it, grasp it, carry it over
 its slot, place it; ``progress`` (cartons in their slots / cartons) weighs more than one carton's shaping terms,
 so placing a carton always pays; success. Sparse reward: 1 on success.
-Observations (``task.*``): carton positions and quaternions, slot positions, slot yaws (cos and sin of twice the
+Observations (``task_*``): carton positions and quaternions, slot positions, slot yaws (cos and sin of twice the
 yaw, as a carton is symmetric under a half turn), which cartons are placed, the next carton (one-hot, last entry:
 none left) and the next carton relative to the TCP.
 """
@@ -240,13 +240,13 @@ class Palletizing(Task):
     def observation_shapes(self) -> dict[str, tuple[int, ...]]:
         n = self.num_boxes
         return {
-            "task.box_pos": (3 * n,),
-            "task.box_quat": (4 * n,),
-            "task.slot_pos": (3 * n,),
-            "task.slot_yaw": (2 * n,),
-            "task.placed": (n,),
-            "task.next_box": (n + 1,),
-            "task.box_to_tcp": (3,),
+            "task_box_pos": (3 * n,),
+            "task_box_quat": (4 * n,),
+            "task_slot_pos": (3 * n,),
+            "task_slot_yaw": (2 * n,),
+            "task_placed": (n,),
+            "task_next_box": (n + 1,),
+            "task_box_to_tcp": (3,),
         }
 
     def observe(self, sim: Simulation, ev: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -255,13 +255,13 @@ class Palletizing(Task):
         pos, quat, slots, slot_yaw = self._boxes(sim)
         current = np.minimum(ev["next_box"], self.num_boxes - 1)
         return {
-            "task.box_pos": pos.reshape(num, -1),
-            "task.box_quat": quat.reshape(num, -1),
-            "task.slot_pos": slots.reshape(num, -1),
-            "task.slot_yaw": np.concatenate([np.cos(2 * slot_yaw), np.sin(2 * slot_yaw)], axis=1),
-            "task.placed": self.in_slot.astype(float),
-            "task.next_box": np.eye(self.num_boxes + 1)[ev["next_box"]],
-            "task.box_to_tcp": pos[rows, current] - sim.site_xpos[:, self.tcp_site],
+            "task_box_pos": pos.reshape(num, -1),
+            "task_box_quat": quat.reshape(num, -1),
+            "task_slot_pos": slots.reshape(num, -1),
+            "task_slot_yaw": np.concatenate([np.cos(2 * slot_yaw), np.sin(2 * slot_yaw)], axis=1),
+            "task_placed": self.in_slot.astype(float),
+            "task_next_box": np.eye(self.num_boxes + 1)[ev["next_box"]],
+            "task_box_to_tcp": pos[rows, current] - sim.site_xpos[:, self.tcp_site],
         }
 
     def privileged_state(self, sim: Simulation) -> dict[str, np.ndarray]:

@@ -206,24 +206,24 @@ class PegInsertion(Task):
 
     def observation_shapes(self) -> dict[str, tuple[int, ...]]:
         return {
-            "task.peg_pos": (3,),
-            "task.peg_quat": (4,),
-            "task.peg_end": (3,),
-            "task.hole_pos": (3,),
-            "task.peg_end_to_hole": (3,),
-            "task.peg_to_tcp": (3,),
+            "task_peg_pos": (3,),
+            "task_peg_quat": (4,),
+            "task_peg_end": (3,),
+            "task_hole_pos": (3,),
+            "task_peg_end_to_hole": (3,),
+            "task_peg_to_tcp": (3,),
         }
 
     def observe(self, sim: Simulation, ev: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         pos, _, end = self._peg(sim)
         hole = sim.site_xpos[:, self.hole_floor_site] + np.array([0.0, 0.0, HOLE_DEPTH_M])
         return {
-            "task.peg_pos": pos,
-            "task.peg_quat": sim.xquat[:, self.peg_body],
-            "task.peg_end": end,
-            "task.hole_pos": hole,
-            "task.peg_end_to_hole": hole - end,
-            "task.peg_to_tcp": pos - sim.site_xpos[:, self.tcp_site],
+            "task_peg_pos": pos,
+            "task_peg_quat": sim.xquat[:, self.peg_body],
+            "task_peg_end": end,
+            "task_hole_pos": hole,
+            "task_peg_end_to_hole": hole - end,
+            "task_peg_to_tcp": pos - sim.site_xpos[:, self.tcp_site],
         }
 
     def privileged_state(self, sim: Simulation) -> dict[str, np.ndarray]:

@@ -9,7 +9,7 @@ Fail: none (the arm cannot leave the work cell).
 Reward (dense, weight ``w_*``): ``reach`` = 1 - tanh(distance / 0.1), ``success``. Sparse reward: 1 on success.
 Goal interface (``obs_mode="goal"``): achieved goal = TCP position, desired goal = target position; the goal
 reward is 0 within ``success_distance_m``, else -1 (hindsight relabelling recomputes it from the two goals).
-Observations (``task.*``): target position, target relative to the TCP.
+Observations (``task_*``): target position, target relative to the TCP.
 """
 
 from __future__ import annotations
@@ -92,11 +92,11 @@ class Reach(Task):
         return {"reach": tolerance(ev["tcp_to_target_m"], 0.1), "success": ev["success"].astype(float)}
 
     def observation_shapes(self) -> dict[str, tuple[int, ...]]:
-        return {"task.target_pos": (3,), "task.target_to_tcp": (3,)}
+        return {"task_target_pos": (3,), "task_target_to_tcp": (3,)}
 
     def observe(self, sim: Simulation, ev: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         target = self._target(sim)
-        return {"task.target_pos": target, "task.target_to_tcp": target - sim.site_xpos[:, self.tcp_site]}
+        return {"task_target_pos": target, "task_target_to_tcp": target - sim.site_xpos[:, self.tcp_site]}
 
     def privileged_state(self, sim: Simulation) -> dict[str, np.ndarray]:
         return {"target_pos": self._target(sim)}
