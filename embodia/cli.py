@@ -1,7 +1,10 @@
 """The ``embodia`` command. Each subcommand lives in its own module under ``embodia.commands``.
 
-Errors a user can fix (an unknown task, an occupied output folder, a bad camera name, a corrupt file) print one
-line and exit with status 2, never a traceback.
+Errors a user can fix (an unknown task, an occupied output folder, a bad camera name, a corrupt or crafted file,
+a file that cannot be read or written) print one line and exit with status 2, never a traceback. ``main`` is the
+last line of defence for those: ``UsageError``, ``DataFileError`` (every error about the content of a user's
+episode, dataset or review file derives from it) and ``OSError`` (permissions, a full disk). Anything else is a
+bug in embodia and keeps its traceback.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from collections.abc import Sequence
 
 import embodia
 from embodia.commands.common import USAGE_ERROR, UsageError
+from embodia.envs.record.episode import DataFileError, one_line
 
 #: modules that each ``register`` one or more subcommands, in the order ``--help`` lists them
 COMMAND_MODULES = (
@@ -34,13 +38,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def os_error_line(error: OSError) -> str:
+    """``path: reason`` for a file the command could not read or write."""
+    if error.filename is not None and error.strerror:
+        return f"{error.filename}: {error.strerror}"
+    return one_line(error, limit=None)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.handler(args)
-    except UsageError as error:
-        print(f"embodia: error: {error}", file=sys.stderr)
-        return USAGE_ERROR
+    except (UsageError, DataFileError) as error:
+        message = one_line(error, limit=None)
+    except OSError as error:
+        message = os_error_line(error)
+    print(f"embodia: error: {message}", file=sys.stderr)
+    return USAGE_ERROR
 
 
 if __name__ == "__main__":

@@ -7,6 +7,8 @@ import argparse
 from embodia.registration import TASKS
 
 USAGE_ERROR = 2
+#: the largest image side a command accepts (the env's own limit for render and pixel sizes)
+MAX_IMAGE_SIDE = 4096
 
 
 class UsageError(Exception):
@@ -20,11 +22,11 @@ def check_task(env_id: str) -> str:
 
 
 def size_arg(text: str) -> tuple[int, int]:
-    """``HEIGHTxWIDTH`` (e.g. ``480x640``)."""
+    """``HEIGHTxWIDTH`` (e.g. ``480x640``), each side 1 to ``MAX_IMAGE_SIDE``."""
     try:
         height, width = (int(v) for v in text.lower().split("x"))
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected HEIGHTxWIDTH such as 480x640, got {text!r}") from None
-    if height < 1 or width < 1:
-        raise argparse.ArgumentTypeError(f"sizes must be positive, got {text!r}")
+    if not (1 <= height <= MAX_IMAGE_SIDE and 1 <= width <= MAX_IMAGE_SIDE):
+        raise argparse.ArgumentTypeError(f"sizes must be 1 to {MAX_IMAGE_SIDE}, got {text!r}")
     return height, width

@@ -1,6 +1,8 @@
 """``embodia collect`` makes a dataset; ``embodia dataset info|validate|filter`` show, check and filter one.
 
 A dataset is a folder of recorded episodes or a local Minari dataset id (see ``embodia.envs.record.dataset``).
+Exit status: 0 done, 1 ``validate`` found problems (INVALID), 2 a usage error or a file that cannot be used (one
+line naming it; a dataset with an unreadable episode file is refused as a whole, see the dataset module).
 """
 
 from __future__ import annotations
@@ -72,21 +74,16 @@ def cmd_collect(args: argparse.Namespace) -> int:
 
 
 def open_or_fail(name: str):
+    """The dataset; a ``DatasetError`` (a one-line ``DataFileError``) reaches ``embodia.cli.main`` as it is."""
     from embodia.envs.record import dataset as ds
 
-    try:
-        return ds.open_dataset(name)
-    except ds.DatasetError as error:
-        raise UsageError(str(error)) from None
+    return ds.open_dataset(name)
 
 
 def cmd_info(args: argparse.Namespace) -> int:
     from embodia.envs.record import dataset as ds
 
-    try:
-        info = ds.dataset_info(open_or_fail(args.dataset))
-    except ds.DatasetError as error:
-        raise UsageError(str(error)) from None
+    info = ds.dataset_info(open_or_fail(args.dataset))
     if args.json:
         print(json.dumps(info, indent=2))
         return 0
@@ -110,14 +107,12 @@ def cmd_info(args: argparse.Namespace) -> int:
 def cmd_validate(args: argparse.Namespace) -> int:
     from embodia.envs.record import dataset as ds
 
+    if args.replay_sample < 0 or args.seed < 0:
+        raise UsageError("--replay-sample and --seed must be >= 0")
     dataset = open_or_fail(args.dataset)
-    try:
-        episodes, problems = ds.validate(dataset, replay_sample=args.replay_sample, seed=args.seed)
-    except ds.DatasetError as error:
-        raise UsageError(str(error)) from None
+    episodes, replayed, problems = ds.validate(dataset, replay_sample=args.replay_sample, seed=args.seed)
     for problem in problems:
         print(f"problem: {problem}")
-    replayed = min(args.replay_sample, episodes)
     verdict = "INVALID" if problems else "valid"
     counts = f"{episodes} episodes checked, {replayed} replayed exactly, {len(problems)} problems"
     print(f"{dataset.name}: {verdict} ({counts})")
@@ -151,6 +146,8 @@ def cmd_filter(args: argparse.Namespace) -> int:
         }
         if source.minari_id:
             dataset_id = check_minari_id(args.out)
+            if dataset_id == source.minari_id:
+                raise UsageError(f"--out {dataset_id} is the source dataset; choose a new id")
             policy = ",".join(ds.dataset_info(source)["policies"])
             folder = ds.export_minari(kept, dataset_id, policy, f"{source.name} filtered by {note}", args.overwrite)
             where = f"Minari dataset {dataset_id} [{folder}]"
@@ -160,7 +157,7 @@ def cmd_filter(args: argparse.Namespace) -> int:
                 raise UsageError(f"--out {out} is inside the source dataset; choose a folder outside {source.root}")
             ds.copy_episodes(kept, out, source, note, args.overwrite)
             where = str(out)
-    except (ds.DatasetError, FileExistsError, NotADirectoryError) as error:
+    except (FileExistsError, NotADirectoryError) as error:
         raise UsageError(str(error)) from None
     print(f"kept {len(kept)} of {len(source.episode_files)} episodes -> {where}")
     return 0

@@ -20,25 +20,23 @@ def default_video_path(episode_path: Path, cameras: list[str]) -> Path:
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
+    """Errors about the file (unreadable, crafted, unknown task, invalid options) are ``DataFileError`` lines."""
     from embodia.envs.record import replay
-    from embodia.envs.record.episode import EpisodeFileError, load_episode
+    from embodia.envs.record.episode import load_episode
 
-    try:
-        episode = load_episode(args.file)
-    except (FileNotFoundError, EpisodeFileError) as error:
-        raise UsageError(str(error)) from None
-    cameras = args.camera or [episode.metadata.get("env_kwargs", {}).get("render_camera", "front")]
+    episode = load_episode(args.file)
+    recorded_camera = episode.metadata.get("env_kwargs", {}).get("render_camera")
+    cameras = args.camera or [recorded_camera if isinstance(recorded_camera, str) else "front"]
     out = args.out or default_video_path(args.file, cameras)
-    if out.exists() and not args.overwrite:
-        raise UsageError(f"{out} exists; choose another --out or pass --overwrite")
+    gif = out.with_suffix(".gif") if args.gif else None
+    for target in (out, gif):
+        if not args.no_video and target is not None and target.exists() and not args.overwrite:
+            raise UsageError(f"{target} exists; choose another --out or pass --overwrite")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", replay.ReplayVersionWarning)
-        try:
-            env = replay.make_replay_env(
-                episode, str(args.file), render_size=args.render_size, render_preset=args.render_preset
-            )
-        except (replay.ReplayError, TypeError, ValueError) as error:
-            raise UsageError(str(error)) from None
+        env = replay.make_replay_env(
+            episode, str(args.file), render_size=args.render_size, render_preset=args.render_preset
+        )
     for warning in caught:
         print(f"embodia: warning: {warning.message}")
     names = [env.model.camera(i).name for i in range(env.model.ncam)]
@@ -62,9 +60,6 @@ def cmd_replay(args: argparse.Namespace) -> int:
                         f"largest difference {comparison.max_abs_difference:.3g})"
                     )
         if not args.no_video:
-            gif = out.with_suffix(".gif") if args.gif else None
-            if gif is not None and gif.exists() and not args.overwrite:
-                raise UsageError(f"{gif} exists; choose another --out or pass --overwrite")
             replay.write_replay_video(env, episode, out, tuple(cameras), not args.no_overlay, gif, args.overwrite)
             print(f"video: {out.resolve()}" + (f"\ngif: {gif.resolve()}" if gif else ""))
     finally:

@@ -1,15 +1,16 @@
 """Find recorded episodes under a folder and turn each into what the review site shows: a gallery row and plots.
 
 Every number comes from the episode file itself (read with ``load_episode``, never pickle); the episode's JSON
-sidecar adds only what the file does not hold (the ``safety`` figures). A corrupt episode file is skipped with
-a warning, so one bad file does not block reviewing the others; an episode of a task this embodia does not know
-is an error, because its plots and names could not be trusted.
+sidecar adds only what the file does not hold (the ``safety`` figures), and the run's ``meta.json`` only the
+policy's names. An unreadable episode file (corrupt, crafted, a folder or a dangling link named like one) is
+skipped with a one-line warning, so one bad file does not block reviewing the others; an unusable sidecar is
+ignored with a warning. An episode of a task this embodia does not know is an error, because its plots and names
+could not be trusted. Sidecars are read with the same bounds as episode metadata (size, depth, no NaN).
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 import os
 from collections.abc import Iterator
@@ -19,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from embodia.envs.record.episode import Episode, EpisodeFileError, load_episode
+from embodia.envs.record.episode import DataFileError, Episode, EpisodeFileError, load_episode, read_json_file
 from embodia.registration import TASKS
 
 EPISODE_GLOB = "episode_*.npz"
@@ -27,7 +28,7 @@ EPISODE_GLOB = "episode_*.npz"
 PLOT_DIGITS = 5
 
 
-class ReviewInputError(ValueError):
+class ReviewInputError(DataFileError):
     """A folder that cannot be reviewed (missing, empty, no episodes, an unknown task): one line, what to do."""
 
 
@@ -52,13 +53,15 @@ def episode_id(relative_path: str) -> str:
 
 
 def find_episode_files(root: Path, exclude: Path | None = None) -> list[Path]:
-    """Every ``episode_*.npz`` under ``root`` at any depth, sorted; ``exclude`` (the site folder) is not entered."""
+    """Every ``episode_*.npz`` under ``root`` at any depth, sorted; ``exclude`` (the site folder) is not entered.
+
+    Folders named like an episode file are listed too, so that they are reported rather than silently missed."""
     found = []
     excluded = exclude.resolve() if exclude is not None else None
     for directory, subdirs, files in os.walk(root):
         here = Path(directory)
         subdirs[:] = sorted(d for d in subdirs if not d.startswith(".") and (here / d).resolve() != excluded)
-        found.extend(here / name for name in sorted(files) if Path(name).match(EPISODE_GLOB))
+        found.extend(here / name for name in [*files, *subdirs] if Path(name).match(EPISODE_GLOB))
     return sorted(found)
 
 
@@ -87,7 +90,7 @@ def collect(root: Path, site_dir: Path | None = None) -> Collected:
         relative = path.relative_to(root).as_posix()
         try:
             episode = load_episode(path)
-        except EpisodeFileError as error:
+        except (EpisodeFileError, FileNotFoundError) as error:  # FileNotFoundError: removed while we looked
             collected.skipped.append(Skipped(relative, str(error).removeprefix(f"{path}: ")))
             continue
         env_id = episode.metadata.get("env_id")
@@ -114,19 +117,22 @@ def collect(root: Path, site_dir: Path | None = None) -> Collected:
 
 def read_sidecar(path: Path) -> tuple[dict[str, Any], str | None]:
     """A JSON object (episode summary, run meta), or ``{}`` and why it could not be used (absent: nothing to say)."""
-    if not path.is_file():
+    if not (path.exists() or path.is_symlink()):
         return {}, None
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        return {}, f"unreadable JSON, ignored ({error})"
+        data = read_json_file(path)
+    except (DataFileError, OSError) as error:
+        return {}, f"{str(error).removeprefix(f'{path}: ')}; ignored"
     if not isinstance(data, dict):
         return {}, "not a JSON object, ignored"
     return data, None
 
 
 def finite_or_none(value: Any) -> float | None:
-    number = float(value)
+    try:
+        number = float(value)
+    except OverflowError:  # an integer beyond float range (JSON integers have no limit)
+        return None
     return number if math.isfinite(number) else None
 
 
@@ -135,9 +141,10 @@ def gallery_row(
 ) -> dict[str, Any]:
     """What a gallery card, the filters and the review file need about one episode.
 
-    The episode's own metadata wins; the run's ``meta.json`` fills what it lacks (e.g. the policy class).
+    The episode's own metadata wins; the run's ``meta.json`` fills only the policy's names it lacks (strings).
     """
-    meta = {**(run_meta or {}), **episode.metadata}
+    run_names = {k: v for k, v in (run_meta or {}).items() if k in ("policy", "policy_class") and isinstance(v, str)}
+    meta = {**run_names, **episode.metadata}
     info = episode.info
     success = info.get("success")
     fail = info.get("fail")

@@ -5,12 +5,20 @@ A dataset is named either by a folder (searched recursively for ``episode_*.npz`
 ``<dataset>/embodia_episodes``: Minari holds what learners read (observations, actions, rewards, infos), the episode
 files hold the exact MuJoCo states that replay and review need. Everything that can go wrong with a user's files
 raises ``DatasetError`` with one line naming the file and the problem.
+
+Every figure comes from the episode files themselves (read by ``load_episode``, which checks them as untrusted
+data); a JSON sidecar (``episode_XXXX.json``) is a summary for people, never an input to a decision, and
+``validate`` reports one that disagrees with its episode. A dataset with an unreadable episode file is refused as a
+whole by ``info``, ``validate`` and ``filter`` (one line naming the first such file): a summary or a filtered copy
+that silently left episodes out would mislead. Episodes that read but are suspect (non-finite values, a replay that
+departs or cannot run, a lying sidecar) are ``validate``'s problems.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
 import shutil
 import warnings
@@ -22,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from embodia.envs.record.atomic import write_json
-from embodia.envs.record.episode import Episode, EpisodeFileError, load_episode
+from embodia.envs.record.episode import DataFileError, Episode, EpisodeFileError, load_episode, read_json_file
 from embodia.envs.record.recorder import episode_result, summarize
 
 #: where a Minari dataset made by embodia keeps the episode files (exact states) it was made from
@@ -30,7 +38,7 @@ EPISODES_DIR = "embodia_episodes"
 EPISODE_GLOB = "episode_*.npz"
 
 
-class DatasetError(ValueError):
+class DatasetError(DataFileError):
     """A dataset that cannot be found or read; the message names it and says what to do."""
 
 
@@ -152,11 +160,16 @@ def export_minari(
     import gymnasium as gym
     import minari
 
+    from embodia.registration import TASKS
+
     folder = minari_path(dataset_id)
-    if folder.exists():
-        if not overwrite:
-            raise DatasetError(f"{dataset_id}: a Minari dataset of that id exists ({folder}); pass --overwrite")
-        shutil.rmtree(folder)
+    if folder.exists() and not overwrite:
+        raise DatasetError(f"{dataset_id}: a Minari dataset of that id exists ({folder}); pass --overwrite")
+    inside = [p for p in episode_files if folder.resolve() in p.resolve().parents]
+    if inside:
+        raise DatasetError(
+            f"{dataset_id}: its folder {folder} holds the episodes to export ({inside[0]}); choose another id"
+        )
     buffers, first = [], None
     for index, path in enumerate(episode_files):
         episode = read_episode(path)
@@ -170,7 +183,13 @@ def export_minari(
     if first is None:
         raise DatasetError(f"{dataset_id}: no episodes to export")
     env_id = first["env_id"]
+    if env_id not in TASKS:  # an id such as "module:Env" would make Gymnasium import the module
+        raise DatasetError(
+            f"{episode_files[0]}: episode of unknown task {env_id!r}; this embodia has: {', '.join(TASKS)}"
+        )
     spec = gym.spec(env_id)
+    if folder.exists():  # replaced only now that every episode has been read
+        shutil.rmtree(folder)
     spec = dataclasses.replace(spec, kwargs={**spec.kwargs, **(first.get("env_kwargs") or {})})
     with warnings.catch_warnings():
         # Minari asks for an author e-mail and an evaluation env; embodia has no e-mail to give, and the
@@ -252,11 +271,39 @@ def check_episode(path: Path, episode: Episode) -> list[str]:
         problems.append(f"{path}: the episode has no steps")
     if episode.length and (episode.terminated[:-1] | episode.truncated[:-1]).any():
         problems.append(f"{path}: the episode ends before its last step")
-    return problems
+    return problems + check_sidecar(path, episode)
 
 
-def validate(dataset: Dataset, replay_sample: int = 3, seed: int = 0) -> tuple[int, list[str]]:
-    """(episodes checked, problems): schema, finite values, one task, and exact replay of a sample."""
+#: sidecar entries that must equal what the episode file says
+SIDECAR_KEYS = ("episode", "seed", "env_id", "policy", "success", "fail", "physics_unstable", "return", "length")
+
+
+def check_sidecar(path: Path, episode: Episode) -> list[str]:
+    """The episode's JSON summary (``episode_XXXX.json``), if there is one, must agree with the episode file."""
+    sidecar = path.with_suffix(".json")
+    if not (sidecar.exists() or sidecar.is_symlink()):
+        return []
+    try:
+        recorded = read_json_file(sidecar, what="an episode summary")
+    except (DataFileError, OSError) as error:
+        return [str(error) if str(sidecar) in str(error) else f"{sidecar}: {error}"]
+    if not isinstance(recorded, dict):
+        return [f"{sidecar}: not a JSON object; expected the summary of {path.name}"]
+    expected = episode_result(episode)
+
+    def same(key: str) -> bool:
+        a, b = recorded[key], expected[key]
+        if key == "return" and isinstance(a, (int, float)) and not isinstance(a, bool):
+            return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)
+        return type(a) is type(b) and a == b
+
+    differ = [f"{k} {recorded[k]!r} (episode: {expected[k]!r})" for k in SIDECAR_KEYS if k in recorded and not same(k)]
+    return [f"{sidecar}: disagrees with {path.name}: {'; '.join(differ)}"] if differ else []
+
+
+def validate(dataset: Dataset, replay_sample: int = 3, seed: int = 0) -> tuple[int, int, list[str]]:
+    """(episodes checked, episodes replayed exactly, problems): schema, finite values, sidecars, one task, and exact
+    replay of a sample. Only replays that ran and matched count as replayed; one that cannot run is a problem."""
     from embodia.envs.record import replay
 
     problems, episodes, env_ids = [], 0, set()
@@ -266,7 +313,8 @@ def validate(dataset: Dataset, replay_sample: int = 3, seed: int = 0) -> tuple[i
         problems += check_episode(path, episode)
     if len(env_ids) > 1:
         problems.append(f"{dataset.name}: episodes from several tasks ({', '.join(sorted(map(str, env_ids)))})")
-    sample = np.random.default_rng(seed).permutation(len(dataset.episode_files))[:replay_sample]
+    replayed = 0
+    sample = np.random.default_rng(seed).permutation(len(dataset.episode_files))[: max(replay_sample, 0)]
     for k in sorted(sample):
         path = dataset.episode_files[k]
         episode = read_episode(path)
@@ -274,20 +322,24 @@ def validate(dataset: Dataset, replay_sample: int = 3, seed: int = 0) -> tuple[i
             warnings.simplefilter("always", replay.ReplayVersionWarning)
             try:
                 env = replay.make_replay_env(episode, str(path))
-            except (replay.ReplayError, TypeError, ValueError) as error:
-                problems.append(f"{path}: cannot be replayed ({error})")
+            except replay.ReplayError as error:
+                problems.append(f"{path}: cannot be replayed ({str(error).removeprefix(f'{path}: ')})")
                 continue
         problems += [f"{path}: {w.message}" for w in caught]
-        for what, comparison in (
-            ("restored observations", replay.compare_observations(env, episode)),
-            ("re-simulated states", replay.resimulate(env, episode)),
-        ):
+        try:
+            comparisons = [
+                ("restored observations", replay.compare_observations(env, episode)),
+                ("re-simulated states", replay.resimulate(env, episode)),
+            ]
+        finally:
+            env.close()
+        for what, comparison in comparisons:
             if not comparison.identical:
                 problems.append(f"{path}: {what} differ from the recording from step {comparison.first_mismatch}")
-        env.close()
+        replayed += all(comparison.identical for _, comparison in comparisons)
     if dataset.minari_id:
         problems += validate_minari(dataset)
-    return episodes, problems
+    return episodes, replayed, problems
 
 
 def validate_minari(dataset: Dataset) -> list[str]:
@@ -323,12 +375,11 @@ def select(
     verdicts: dict[Path, str] | None = None,
     verdict: str = "accepted",
 ) -> list[Path]:
-    """Episode files that pass every given condition (``verdicts``: resolved episode path -> review verdict)."""
+    """Episode files that pass every given condition (``verdicts``: resolved episode path -> review verdict),
+    judged from the episode files themselves."""
     kept = []
     for path in dataset.episode_files:
-        result = json.loads(path.with_suffix(".json").read_text()) if path.with_suffix(".json").is_file() else None
-        if result is None or "return" not in result:
-            result = episode_result(read_episode(path))
+        result = episode_result(read_episode(path))  # the episode decides, never its (editable) JSON sidecar
         if success is not None and bool(result["success"]) != success:
             continue
         if min_return is not None and result["return"] < min_return:
@@ -347,7 +398,12 @@ def review_verdicts(review_path: Path, dataset: Dataset) -> dict[Path, str]:
         document = read_review_document(review_path)
     except (ReviewFileError, FileNotFoundError) as error:
         raise DatasetError(str(error)) from None
-    root = Path(document.get("root") or review_path.parent)
+    root = document.get("root") or review_path.parent
+    if not isinstance(root, (str, Path)):
+        raise DatasetError(
+            f"{review_path}: 'root' must be the reviewed folder's path, got a JSON {type(root).__name__}"
+        )
+    root = Path(root)
     verdicts = {}
     by_name = {(p.parent.name, p.name): p.resolve() for p in dataset.episode_files}
     for entry in document["episodes"]:
@@ -362,20 +418,27 @@ def review_verdicts(review_path: Path, dataset: Dataset) -> dict[Path, str]:
 
 
 def copy_episodes(files: Sequence[Path], out: Path, source: Dataset, note: dict[str, Any], overwrite: bool) -> Path:
-    """A new run folder with the selected episodes (files, results, videos), renumbered, and its summary."""
+    """A new run folder with the selected episodes (files, videos, summaries from the files), renumbered, and its
+    run summary."""
     from embodia.envs.record.recorder import episode_stem, prepare_record_dir
 
+    meta = source.episode_files[0].parent / "meta.json" if source.episode_files else None
+    run_meta = read_json_file(meta, what="a run's meta.json") if meta is not None and meta.is_file() else {}
+    if not isinstance(run_meta, dict):
+        raise DatasetError(f"{meta}: not a JSON object; expected the run's metadata")
     prepare_record_dir(out, overwrite)
     results = []
     for index, path in enumerate(files):
         stem = episode_stem(index)
-        for suffix in (".mp4", ".json"):
-            if path.with_suffix(suffix).is_file():
-                shutil.copy2(path.with_suffix(suffix), out / f"{stem}{suffix}")
+        # the summary is written afresh from the episode (a copied sidecar could disagree with it, or name the
+        # source's video); the source keeps its own
+        result = {**episode_result(read_episode(path)), "source": str(path)}
+        if path.with_suffix(".mp4").is_file():
+            shutil.copy2(path.with_suffix(".mp4"), out / f"{stem}.mp4")
+            result["video"] = f"{stem}.mp4"
+        write_json(out / f"{stem}.json", result)
         shutil.copy2(path, out / f"{stem}.npz")  # last: its presence means the episode is complete
-        results.append({**episode_result(read_episode(path)), "source": str(path)})
-    meta = source.episode_files[0].parent / "meta.json" if source.episode_files else None
-    run_meta = json.loads(meta.read_text()) if meta is not None and meta.is_file() else {}
+        results.append(result)
     write_json(out / "meta.json", {**run_meta, "filtered_from": source.name, "filter": note}, overwrite=True)
     write_json(out / "summary.json", summarize(results, filtered_from=source.name, filter=note), overwrite=True)
     return out

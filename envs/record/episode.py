@@ -12,13 +12,26 @@ Arrays (``T`` steps, so ``T + 1`` observations including the reset one):
 - ``model/<field>``    per-simulation model values set at reset (e.g. ``body_mass``), for bit-exact replay
 - ``task/<name>``      the task's per-episode draws outside the MuJoCo state (``Task.episode_state_fields``)
 - ``meta``             a JSON string: format, schema version, env id and kwargs, seed, versions, policy, control_hz
+
+Schema versions: 1 named observations with dots (``obs/robot.tcp_pos``, ``obs/camera.robot/wrist``); 2 names them
+as the env does now (``robot_tcp_pos``, ``camera_robot_wrist``). Version 1 files are converted when read.
+
+Reading treats the file as untrusted data. Nothing in it is imported, evaluated or unpickled, and the zip
+directory and every ``.npy`` header are checked against the limits below *before* any array is read, so a crafted
+or corrupt file costs at most what a real episode would, never what it claims. Every problem is one
+``EpisodeFileError`` line naming the file.
 """
 
 from __future__ import annotations
 
 import functools
 import json
+import math
 import os
+import re
+import stat
+import struct
+import warnings
 import zipfile
 import zlib
 from collections.abc import Mapping
@@ -28,17 +41,53 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from numpy.lib import format as npy_format
 
 from embodia.envs.record.atomic import atomic_write, json_default
 
 FORMAT = "embodia.episode"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 #: info entries not stored per step: ``state`` is privileged and fully covered by ``mj_state``
 SKIPPED_INFO = ("state",)
 
+# Limits of what an episode file may declare; a real episode is far below each of them.
+#: the longest episode, as the env allows it (``TaskConfig.episode_steps``); rows of per-step arrays <= this + 1
+MAX_EPISODE_STEPS = 100_000
+#: bytes of one row of a per-step array (a 1024 x 1024 float32 depth image is 4 MiB)
+MAX_ROW_BYTES = 16 * 2**20
+#: bytes of an array that is not per step (``model/``, ``task/``: per-episode values)
+MAX_STATIC_BYTES = 64 * 2**20
+#: decompressed bytes of all arrays of a file together, and the size of the file itself
+MAX_FILE_BYTES = 2 * 2**30
+#: a file declaring more than ``RATIO_FLOOR_BYTES`` must be at least 1/``MAX_COMPRESSION_RATIO`` of it on disk:
+#: real arrays (states, observations) deflate by 2-10x, a decompression bomb by ~1000x
+MAX_COMPRESSION_RATIO = 100
+RATIO_FLOOR_BYTES = 64 * 2**20
+#: arrays in one file (an episode has tens), and the size of the zip's directory of them
+MAX_MEMBERS = 4096
+MAX_DIRECTORY_BYTES = 2**20
+#: a ``.npy`` header is ~128 bytes
+MAX_NPY_HEADER_BYTES = 4096
+MAX_NDIM = 4
+MAX_ACTION_DIM = 64
+#: characters of the ``meta`` JSON (a real one has ~500) and nesting depth of any JSON a file holds
+MAX_META_CHARS = 2**18
+MAX_JSON_DEPTH = 16
+MAX_NAME_CHARS = 256
+#: zip flag bits this reader refuses: encrypted (0x1), patched data (0x20), strong encryption (0x40), masked
+#: directory (0x2000)
+REFUSED_ZIP_FLAGS = 0x1 | 0x20 | 0x40 | 0x2000
+PER_STEP = ("rewards", "terminated", "truncated")
+#: info entries that code reads as one flag or number per row
+ONE_PER_ROW_INFO = ("success", "fail", "physics_unstable", "elapsed_steps")
 
-class EpisodeFileError(ValueError):
-    """A file that is not a readable embodia episode (corrupt, truncated, or another format)."""
+
+class DataFileError(ValueError):
+    """A user's data file (episode, dataset, review file) that cannot be used: one line naming it and the problem."""
+
+
+class EpisodeFileError(DataFileError):
+    """A file that is not a readable embodia episode (corrupt, truncated, crafted, or another format)."""
 
 
 def package_versions() -> dict[str, str]:
@@ -239,37 +288,33 @@ def save_episode(episode: Episode, path: str | os.PathLike, overwrite: bool = Fa
 
 
 def load_episode(path: str | os.PathLike) -> Episode:
-    """Read an episode file; anything unreadable raises a one-line ``EpisodeFileError`` naming the file."""
+    """Read an episode file; anything unusable raises a one-line ``EpisodeFileError`` naming the file.
+
+    A missing file raises ``FileNotFoundError``. The zip directory, each array's ``.npy`` header and the metadata
+    are checked before any array is read (see the module docstring); version 1 files are converted to version 2.
+    """
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such episode file")
-    try:
-        loaded = np.load(path, allow_pickle=False)
-        if not isinstance(loaded, np.lib.npyio.NpzFile):
-            raise EpisodeFileError(f"{path}: not an embodia episode file (a single array, not an archive)")
-        with loaded as npz:
-            arrays = {name: npz[name] for name in npz.files}
-    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, zlib.error) as error:
-        if isinstance(error, EpisodeFileError):
+    with open_data_file(path, "an episode file") as f:
+        size = os.fstat(f.fileno()).st_size
+        head = f.read(64)
+        if not head.startswith(b"PK\x03\x04"):
+            raise not_an_episode(path, head)
+        try:
+            _check_zip_end(path, f, size)
+            with zipfile.ZipFile(f) as archive:
+                members = _members(path, archive, size)
+                meta = _metadata(path, archive, members["meta"])
+                _check_layout(path, members, meta)
+                arrays = {name: _read(archive, m) for name, m in members.items() if name != "meta"}
+        except DataFileError:
             raise
-        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
-        raise EpisodeFileError(f"{path}: not a readable episode file (corrupt or truncated: {reason})") from None
-    if "meta" not in arrays:
-        raise EpisodeFileError(f"{path}: not an embodia episode file (no 'meta' entry)")
-    try:
-        meta = json.loads(str(arrays.pop("meta")))
-    except json.JSONDecodeError as error:
-        raise EpisodeFileError(f"{path}: episode metadata is not valid JSON ({error})") from None
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise EpisodeFileError(f"{path}: not an embodia episode file (format {meta.get('format')!r})")
-    version = meta.get("schema_version")
-    if not isinstance(version, int) or version > SCHEMA_VERSION:
-        raise EpisodeFileError(
-            f"{path}: episode schema version {version!r} is not supported (this embodia reads <= {SCHEMA_VERSION})"
-        )
-    missing = [k for k in ("actions", "rewards", "terminated", "truncated", "mj_state") if k not in arrays]
-    if missing:
-        raise EpisodeFileError(f"{path}: episode file lacks {', '.join(missing)}")
+        except READ_ERRORS as error:
+            raise EpisodeFileError(
+                f"{path}: not a readable episode file (corrupt or truncated: {one_line(error)})"
+            ) from None
+    if meta["schema_version"] == 1:
+        arrays = _observation_keys_v1_to_v2(path, arrays)
+        meta.update(schema_version=SCHEMA_VERSION, converted_from_schema_version=1)
 
     def group(prefix: str) -> dict[str, np.ndarray]:
         return {k[len(prefix) :]: v for k, v in arrays.items() if k.startswith(prefix)}
@@ -286,8 +331,421 @@ def load_episode(path: str | os.PathLike) -> Episode:
         model=group("model/"),
         task_state=group("task/"),
     )
-    try:
-        episode.check()
-    except ValueError as error:
-        raise EpisodeFileError(f"{path}: inconsistent episode file ({error})") from None
+    episode.check()  # holds by the layout checks; kept as the format's one definition of consistency
     return episode
+
+
+#: what can go wrong inside zipfile and numpy's .npy reader on damaged bytes (beyond the checks made here)
+READ_ERRORS = (
+    OSError,
+    ValueError,
+    TypeError,
+    EOFError,
+    KeyError,
+    IndexError,
+    OverflowError,
+    RuntimeError,
+    struct.error,
+    zipfile.BadZipFile,
+    zlib.error,
+    UnicodeError,
+    Warning,
+)
+
+
+def one_line(error: BaseException | str, limit: int | None = 300) -> str:
+    """An error message on one line (numpy and zipfile messages may span several), cut after ``limit`` characters."""
+    text = "; ".join(line.strip() for line in str(error).splitlines() if line.strip()) or type(error).__name__
+    return text[:limit] + "..." if limit is not None and len(text) > limit else text
+
+
+def open_data_file(path: Path, what: str, error: type[DataFileError] = EpisodeFileError):
+    """``path`` opened for reading when it is a regular file: a folder, a dangling link, a pipe (which would block)
+    or a device (which would never end) is a one-line ``error``; a missing file is ``FileNotFoundError``."""
+    try:
+        if path.is_symlink() and not path.exists():
+            raise error(f"{path}: a symbolic link to {os.readlink(path)!r}, which does not exist")
+        if not path.exists():
+            raise FileNotFoundError(f"{path}: no such file; expected {what}")
+        if path.is_dir():
+            raise error(f"{path}: a folder, not {what}")
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    except (DataFileError, FileNotFoundError):
+        raise
+    except OSError as failure:
+        raise error(f"{path}: cannot be read ({failure.strerror or failure})") from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise error(f"{path}: not a regular file (a pipe, socket or device), not {what}")
+    return os.fdopen(fd, "rb")
+
+
+#: the JSON files of a run folder, which people pass to ``replay`` in place of an episode
+RUN_JSON = {"summary.json": "the run's summary (summary.json)", "meta.json": "the run's metadata (meta.json)"}
+
+
+def not_an_episode(path: Path, head: bytes) -> EpisodeFileError:
+    """Say what the file is instead, and which file to pass."""
+    if not head:
+        return EpisodeFileError(f"{path}: an empty file (0 bytes), not an episode file")
+    sibling = path.with_suffix(".npz")
+    hint = f"; pass {sibling} (the episode file beside it)" if sibling != path and sibling.is_file() else ""
+    if path.suffix == ".json" or head.lstrip()[:1] in (b"{", b"["):
+        what = RUN_JSON.get(path.name, "a JSON file")
+        if path.name.startswith("episode_") and path.suffix == ".json":
+            what = f"the JSON summary (sidecar) of {sibling.name}"
+        if not hint:
+            first = next(iter(sorted(path.parent.glob("episode_*.npz"))), None)
+            hint = f"; pass an episode file of the run, e.g. {first}" if first else "; pass an episode_XXXX.npz file"
+        return EpisodeFileError(f"{path}: {what}, not an episode file{hint}")
+    if head.startswith(b"\x93NUMPY"):
+        return EpisodeFileError(f"{path}: a single .npy array, not an episode file (an .npz archive of arrays)")
+    if path.suffix in (".mp4", ".gif"):
+        return EpisodeFileError(f"{path}: a video, not an episode file{hint or '; pass an episode_XXXX.npz file'}")
+    return EpisodeFileError(f"{path}: not an episode file (not a zip archive; episode files are .npz){hint}")
+
+
+def _check_zip_end(path: Path, f: Any, size: int) -> None:
+    """The zip's end record, read before ``zipfile`` reads the directory it points to (a huge one costs memory)."""
+    if size > MAX_FILE_BYTES:
+        raise EpisodeFileError(f"{path}: {size} bytes, more than an episode file may hold ({MAX_FILE_BYTES})")
+    tail_size = min(size, 22 + 65535 + 20)
+    f.seek(size - tail_size)
+    tail = f.read(tail_size)
+    at = tail.rfind(b"PK\x05\x06")
+    if at < 0 or len(tail) - at < 22:
+        raise EpisodeFileError(f"{path}: not a readable episode file (no zip directory at its end: truncated?)")
+    entries, directory_bytes = struct.unpack("<HI", tail[at + 10 : at + 16])
+    if entries == 0xFFFF or directory_bytes == 0xFFFFFFFF or tail[max(at - 20, 0) : at].startswith(b"PK\x06\x07"):
+        raise EpisodeFileError(f"{path}: a ZIP64 archive; episode files are plain zip archives")
+    if entries > MAX_MEMBERS or directory_bytes > MAX_DIRECTORY_BYTES:
+        raise EpisodeFileError(
+            f"{path}: its zip directory lists {entries} entries in {directory_bytes} bytes; an episode file has "
+            f"at most {MAX_MEMBERS} entries in {MAX_DIRECTORY_BYTES} bytes"
+        )
+    f.seek(0)
+
+
+@dataclass(frozen=True)
+class _Member:
+    """A zip entry and what its ``.npy`` header declares, known before its data is read."""
+
+    info: zipfile.ZipInfo
+    dtype: np.dtype
+    shape: tuple[int, ...]
+
+    @property
+    def nbytes(self) -> int:
+        return math.prod(self.shape) * self.dtype.itemsize
+
+    def __str__(self) -> str:
+        return f"{self.dtype} {self.shape}"
+
+
+def _members(path: Path, archive: zipfile.ZipFile, size: int) -> dict[str, _Member]:
+    """Every entry's name, compression and header, checked against the limits; nothing is decompressed but headers."""
+    infos = archive.infolist()
+    if "meta.npy" not in {info.filename for info in infos}:
+        raise EpisodeFileError(f"{path}: not an embodia episode file (no 'meta' entry)")
+    if len(infos) > MAX_MEMBERS:
+        raise EpisodeFileError(f"{path}: {len(infos)} zip entries; an episode file has at most {MAX_MEMBERS}")
+    declared = sum(info.file_size for info in infos)
+    if declared > MAX_FILE_BYTES:
+        raise EpisodeFileError(
+            f"{path}: its arrays declare {declared} bytes, more than an episode file may hold ({MAX_FILE_BYTES})"
+        )
+    if declared > RATIO_FLOOR_BYTES and declared > MAX_COMPRESSION_RATIO * size:
+        raise EpisodeFileError(
+            f"{path}: its arrays declare {declared} bytes in a {size}-byte file, compressed {declared / size:.0f}x "
+            f"(real episodes compress far less than {MAX_COMPRESSION_RATIO}x): refused as a decompression bomb"
+        )
+    members: dict[str, _Member] = {}
+    for info in infos:
+        where = f"{path}: zip entry {info.filename!r}"
+        if not info.filename.endswith(".npy"):
+            raise EpisodeFileError(f"{where} is not a .npy array; an episode file holds only .npy arrays")
+        name = info.filename[: -len(".npy")]
+        if name in members:
+            raise EpisodeFileError(f"{where} appears twice")
+        if info.flag_bits & REFUSED_ZIP_FLAGS:
+            raise EpisodeFileError(
+                f"{where} is encrypted or patched (zip flags {info.flag_bits:#06x}); episode files are not"
+            )
+        if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+            raise EpisodeFileError(
+                f"{where} uses zip compression method {info.compress_type}; episode files use only stored (0) "
+                "or deflate (8)"
+            )
+        if info.compress_size > size:
+            raise EpisodeFileError(f"{where} claims {info.compress_size} bytes, more than the whole file ({size})")
+        _check_name(path, name)
+        members[name] = _header(path, archive, info, name)
+    return members
+
+
+#: entries every episode file has, and the groups of named entries
+FIXED_ENTRIES = ("meta", "actions", "rewards", "terminated", "truncated", "mj_state")
+GROUPS = ("obs/", "info/", "model/", "task/")
+
+
+def _check_name(path: Path, name: str) -> None:
+    group = next((g for g in GROUPS if name.startswith(g)), None)
+    if name in FIXED_ENTRIES or (group and name != group and len(name) <= MAX_NAME_CHARS and name.isprintable()):
+        return
+    valid = ", ".join(FIXED_ENTRIES) + ", " + ", ".join(f"{g}<name>" for g in GROUPS)
+    raise EpisodeFileError(f"{path}: unexpected entry {name[:MAX_NAME_CHARS]!r}; an episode file holds {valid}")
+
+
+class _HeaderReader:
+    """The first bytes of a zip entry, for numpy's header parser: a header claiming more is an error, not a read."""
+
+    def __init__(self, entry: Any, limit: int) -> None:
+        self.entry, self.limit, self.used = entry, limit, 0
+
+    def read(self, size: int = -1) -> bytes:
+        if size < 0 or self.used + size > self.limit:
+            raise ValueError(f"an array header longer than {self.limit} bytes")
+        data = self.entry.read(size)
+        self.used += len(data)
+        return data
+
+
+#: dtype kinds by what they hold, for messages
+DTYPE_WORDS = {
+    "b": "booleans",
+    "i": "integers",
+    "u": "integers",
+    "f": "floats",
+    "c": "complex numbers",
+    "U": "strings",
+    "S": "bytes",
+    "O": "Python objects (pickled data, never loaded)",
+    "M": "datetimes",
+    "m": "time deltas",
+    "V": "structured records",
+}
+
+
+def _header(path: Path, archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str) -> _Member:
+    """The entry's ``.npy`` header (and nothing else), checked: plain numbers of a sane shape, sized as the zip says."""
+    where = f"{path}: array {name!r}"
+    with archive.open(info) as entry, warnings.catch_warnings():
+        warnings.simplefilter("error")  # numpy repairs Python 2 headers with a warning; this format never had them
+        reader = _HeaderReader(entry, MAX_NPY_HEADER_BYTES)
+        version = npy_format.read_magic(reader)
+        if version not in ((1, 0), (2, 0)):
+            raise EpisodeFileError(f"{where}: .npy format version {version}; episode files use 1.0 or 2.0")
+        read_header = npy_format.read_array_header_1_0 if version == (1, 0) else npy_format.read_array_header_2_0
+        shape, _, dtype = read_header(reader, max_header_size=MAX_NPY_HEADER_BYTES)
+        header_bytes = reader.used
+    expected = "a JSON string" if name == "meta" else "booleans, integers or floats"
+    plain = dtype.kind == "U" if name == "meta" else dtype.kind in "biuf"
+    if not plain or dtype.hasobject or dtype.fields is not None or dtype.subdtype is not None:
+        raise EpisodeFileError(
+            f"{where} holds {DTYPE_WORDS.get(dtype.kind, dtype.kind)} ({dtype.str}); expected {expected}"
+        )
+    if len(shape) > MAX_NDIM or not all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in shape):
+        raise EpisodeFileError(f"{where} has shape {shape}; expected at most {MAX_NDIM} non-negative sizes")
+    member = _Member(info, dtype, tuple(shape))
+    if header_bytes + member.nbytes != info.file_size:
+        raise EpisodeFileError(
+            f"{where}: its header declares {member.nbytes} bytes ({member}), its zip entry holds "
+            f"{info.file_size - header_bytes}"
+        )
+    return member
+
+
+def _read(archive: zipfile.ZipFile, member: _Member) -> np.ndarray:
+    """One array, of the size its (checked) header declares; zipfile checks the data's CRC at the end."""
+    with archive.open(member.info) as entry:
+        return npy_format.read_array(entry, allow_pickle=False, max_header_size=MAX_NPY_HEADER_BYTES)
+
+
+def _metadata(path: Path, archive: zipfile.ZipFile, member: _Member) -> dict[str, Any]:
+    if member.shape != () or member.dtype.itemsize > 4 * MAX_META_CHARS:
+        raise EpisodeFileError(
+            f"{path}: 'meta' must be one JSON string of at most {MAX_META_CHARS} characters, got {member}"
+        )
+    try:
+        meta = parse_json(str(_read(archive, member).item()))
+    except JSONError as error:
+        raise EpisodeFileError(f"{path}: episode metadata is not usable ({error})") from None
+    return check_metadata(path, meta)
+
+
+def is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def json_type(value: Any) -> str:
+    names = {dict: "object", list: "array", str: "string", bool: "boolean", type(None): "null"}
+    return names.get(type(value), "number")
+
+
+def is_option_value(value: Any) -> bool:
+    """A JSON number, string, boolean or null, or a list of them (or of such lists): what an env option takes."""
+    if isinstance(value, list):
+        return all(is_option_value(v) for v in value)
+    return value is None or isinstance(value, (str, int, float, bool))
+
+
+def check_metadata(path: Path, meta: Any) -> dict[str, Any]:
+    """The metadata's fields, each of its type, so that no reader meets a string where a number goes."""
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        found = f"format {meta.get('format')!r}" if isinstance(meta, dict) else f"metadata is a JSON {json_type(meta)}"
+        raise EpisodeFileError(f"{path}: not an embodia episode file ({found})")
+    version = meta.get("schema_version")
+    if not is_int(version) or not 1 <= version <= SCHEMA_VERSION:
+        raise EpisodeFileError(
+            f"{path}: episode schema version {version!r} is not supported (this embodia reads 1 to {SCHEMA_VERSION})"
+        )
+
+    def bad(key: str, expected: str) -> EpisodeFileError:
+        value = repr(meta[key]) if not isinstance(meta[key], (dict, list)) else f"a JSON {json_type(meta[key])}"
+        return EpisodeFileError(f"{path}: metadata {key!r} must be {expected}, got {value[:80]}")
+
+    env_id = meta.get("env_id")
+    if not isinstance(env_id, str) or not 0 < len(env_id) <= MAX_NAME_CHARS:
+        raise EpisodeFileError(
+            f"{path}: metadata 'env_id' must be a task id such as 'embodia/Reach-v0', got {env_id!r}"
+        )
+    kwargs = meta.setdefault("env_kwargs", {})
+    if not isinstance(kwargs, dict):
+        raise bad("env_kwargs", "a JSON object of option: value")
+    for name, value in kwargs.items():
+        if not is_option_value(value):
+            raise EpisodeFileError(
+                f"{path}: metadata env_kwargs[{name!r}] must be a number, string, boolean, null or a list of them, "
+                f"got a JSON {json_type(value)}"
+            )
+    checks = {
+        "seed": (lambda v: v is None or (is_int(v) and v >= 0), "null or a non-negative integer"),
+        "episode": (lambda v: v is None or (is_int(v) and v >= 0), "null or a non-negative integer"),
+        "length": (lambda v: is_int(v) and v >= 0, "a non-negative integer"),
+        "control_hz": (lambda v: is_number(v) and math.isfinite(v) and v > 0, "a positive number"),
+        "policy": (lambda v: isinstance(v, str), "a string"),
+        "task": (lambda v: isinstance(v, str), "a string"),
+        "versions": (
+            lambda v: isinstance(v, dict) and all(isinstance(x, str) for x in v.values()),
+            "a JSON object of package: version string",
+        ),
+    }
+    for key, (valid, expected) in checks.items():
+        if key in meta and not valid(meta[key]):
+            raise bad(key, expected)
+    return meta
+
+
+def _check_layout(path: Path, members: dict[str, _Member], meta: dict[str, Any]) -> None:
+    """Shapes and dtypes from the headers: one row per step or per observation, within the limits."""
+    missing = [name for name in FIXED_ENTRIES if name not in members]
+    if missing:
+        raise EpisodeFileError(f"{path}: episode file lacks {', '.join(missing)}")
+    actions = members["actions"]
+    if len(actions.shape) != 2 or actions.dtype.kind != "f":
+        raise EpisodeFileError(f"{path}: 'actions' must be a 2-D float array (steps, action size), got {actions}")
+    steps, size = actions.shape
+    if steps > MAX_EPISODE_STEPS or size > MAX_ACTION_DIM:
+        raise EpisodeFileError(
+            f"{path}: 'actions' is {actions.shape}; an episode has at most {MAX_EPISODE_STEPS} steps of at most "
+            f"{MAX_ACTION_DIM} values"
+        )
+    if "length" in meta and meta["length"] != steps:
+        raise EpisodeFileError(f"{path}: metadata says {meta['length']} steps, 'actions' has {steps}")
+    if not any(name.startswith("obs/") for name in members):
+        raise EpisodeFileError(f"{path}: episode file has no observations (obs/<key>)")
+    for name, member in members.items():
+        rows = steps if name in PER_STEP else steps + 1
+        if name in PER_STEP:
+            kinds, one_dim = ("b" if name != "rewards" else "iuf"), True
+        elif name == "mj_state":
+            kinds, one_dim = "f", False
+        elif name.startswith(("obs/", "info/")):
+            kinds = "biuf"
+            one_dim = name.removeprefix("info/") in ONE_PER_ROW_INFO or name.startswith("info/safety/")
+        else:  # meta, model/, task/: not per step
+            if member.nbytes > MAX_STATIC_BYTES:
+                raise EpisodeFileError(f"{path}: array {name!r} is {member.nbytes} bytes, at most {MAX_STATIC_BYTES}")
+            continue
+        expected = f"({rows},)" if one_dim else f"({rows}, ...)" if name != "mj_state" else f"({rows}, state size)"
+        if (
+            not member.shape
+            or member.shape[0] != rows
+            or (one_dim and len(member.shape) != 1)
+            or (name == "mj_state" and len(member.shape) != 2)
+        ):
+            raise EpisodeFileError(f"{path}: array {name!r} is {member}, expected shape {expected}")
+        if member.dtype.kind not in kinds:
+            wanted = " or ".join(sorted({DTYPE_WORDS[k] for k in kinds}))
+            raise EpisodeFileError(f"{path}: array {name!r} holds {DTYPE_WORDS[member.dtype.kind]}, expected {wanted}")
+        if math.prod(member.shape[1:]) * member.dtype.itemsize > MAX_ROW_BYTES:
+            raise EpisodeFileError(f"{path}: array {name!r} is {member}: rows of more than {MAX_ROW_BYTES} bytes")
+
+
+def v1_observation_key(key: str) -> str:
+    """A version 1 observation key as version 2 names it: ``robot.tcp_pos`` -> ``robot_tcp_pos``,
+    ``camera.robot/wrist`` -> ``camera_robot_wrist``."""
+    return key.replace(".", "_", 1).replace("/", "_")
+
+
+def _observation_keys_v1_to_v2(path: Path, arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    renamed: dict[str, np.ndarray] = {}
+    for name, values in arrays.items():
+        if name.startswith("obs/"):
+            name = "obs/" + v1_observation_key(name.removeprefix("obs/"))
+            if name in renamed:
+                raise EpisodeFileError(f"{path}: two version 1 observations are both {name!r} in version 2")
+        renamed[name] = values
+    return renamed
+
+
+# ---------------------------------------------------------------------------------------------- JSON from files
+class JSONError(ValueError):
+    """JSON text that is invalid or beyond the limits; the message says which (the caller names the file)."""
+
+
+_JSON_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def parse_json(text: str, max_chars: int = MAX_META_CHARS) -> Any:
+    """JSON from a file, bounded: at most ``max_chars`` characters and ``MAX_JSON_DEPTH`` levels (checked before
+    parsing, so 100,000 nested brackets are one line, not a RecursionError), and no NaN or Infinity."""
+    if len(text) > max_chars:
+        raise JSONError(f"{len(text)} characters of JSON, more than {max_chars}")
+    depth = 0
+    for token in _JSON_TOKENS.finditer(text):
+        first = token.group()[0]
+        if first in "[{":
+            depth += 1
+            if depth > MAX_JSON_DEPTH:
+                raise JSONError(f"JSON nested more than {MAX_JSON_DEPTH} levels deep")
+        elif first in "]}":
+            depth -= 1
+    try:
+        return json.loads(text, parse_constant=_refuse_constant)
+    except (ValueError, RecursionError) as error:
+        raise JSONError(f"invalid JSON: {one_line(error)}") from None
+
+
+def read_json_file(path: str | os.PathLike, max_bytes: int = 4 * MAX_META_CHARS, what: str = "a JSON file") -> Any:
+    """A JSON file (an episode's summary, a run's meta.json, a review file) read as ``parse_json`` reads text;
+    anything unusable is a one-line ``DataFileError`` naming the file (a missing one: ``FileNotFoundError``)."""
+    path = Path(path)
+    with open_data_file(path, what, DataFileError) as f:
+        data = f.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise DataFileError(f"{path}: larger than {max_bytes} bytes; not {what}")
+    try:
+        return parse_json(data.decode("utf-8"), max_chars=max_bytes)
+    except UnicodeDecodeError as error:
+        raise DataFileError(f"{path}: not UTF-8 text ({error.reason} at byte {error.start}); not {what}") from None
+    except JSONError as error:
+        raise DataFileError(f"{path}: {error}") from None

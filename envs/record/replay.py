@@ -9,6 +9,7 @@ Both need the same embodia and MuJoCo versions as the recording; other versions 
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,9 +17,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from mujoco.batch import MODEL_FIELDS
 
-from embodia.envs.core.batched_env import BatchedEnv, take
-from embodia.envs.record.episode import Episode, package_versions
+from embodia.envs.core.batched_env import BatchedEnv, EnvOptions, resolve_task, split_options, take
+from embodia.envs.core.task import Task
+from embodia.envs.record.episode import MAX_EPISODE_STEPS, DataFileError, Episode, one_line, package_versions
 from embodia.envs.record.frames import draw_overlay, overlay_lines, tile
 from embodia.envs.record.video import VideoWriter, write_gif
 
@@ -32,8 +35,8 @@ class ReplayVersionWarning(UserWarning):
     """The episode was recorded with other package versions: the replay may not be bit-exact."""
 
 
-class ReplayError(ValueError):
-    """An episode that cannot be replayed (unknown task, states that do not fit the model)."""
+class ReplayError(DataFileError):
+    """An episode that cannot be replayed (unknown task, invalid recorded options, states that do not fit)."""
 
 
 def version_differences(metadata: dict[str, Any]) -> dict[str, tuple[str, str]]:
@@ -58,42 +61,104 @@ def warn_if_versions_differ(metadata: dict[str, Any], source: str = "episode") -
         )
 
 
-def task_of(metadata: dict[str, Any]) -> str:
-    """The ``module:Class`` that rebuilds the episode's task: from the registry, else as recorded."""
+def task_class(env_id: Any, source: str = "episode") -> type[Task]:
+    """The registered task of ``env_id``. Only registered tasks: a file names its task, it never says what to
+    import (an unknown id is an error, whatever else the file holds)."""
     from embodia.registration import TASKS
 
-    env_id = metadata.get("env_id")
-    if env_id in TASKS:
-        return TASKS[env_id].task
-    if metadata.get("task"):
-        return str(metadata["task"])
-    raise ReplayError(f"episode from unknown task {env_id!r}; this embodia has: {', '.join(TASKS)}")
+    if not isinstance(env_id, str) or env_id not in TASKS:
+        raise ReplayError(f"{source}: episode from unknown task {env_id!r}; this embodia has: {', '.join(TASKS)}")
+    try:
+        return resolve_task(TASKS[env_id].task)
+    except ImportError as error:
+        raise ReplayError(f"{source}: task {env_id!r} is registered but cannot be loaded ({error})") from None
+
+
+def recorded_options(episode: Episode, task_cls: type[Task], source: str = "episode") -> dict[str, Any]:
+    """The episode's ``env_kwargs`` without the view options, checked as the env's constructor checks them (and
+    before it allocates anything): only the task's own option names, values the options accept, an episode no
+    longer than its ``episode_steps``, and that no longer than ``MAX_EPISODE_STEPS``."""
+    recorded = episode.metadata.get("env_kwargs", {})
+    kwargs = {k: v for k, v in recorded.items() if k not in VIEW_OPTIONS}
+    names = {f.name for f in dataclasses.fields(EnvOptions)} | {f.name for f in dataclasses.fields(task_cls.Config)}
+    unknown = sorted(set(kwargs) - names - {"max_episode_steps"})
+    if unknown:
+        raise ReplayError(
+            f"{source}: recorded env_kwargs hold unknown option(s) {', '.join(map(repr, unknown))} for "
+            f"{task_cls.__name__}; valid: {', '.join(sorted(names))}"
+        )
+    try:
+        _, config = split_options(task_cls, kwargs)
+    except (TypeError, ValueError) as error:
+        raise ReplayError(f"{source}: recorded env_kwargs are not valid ({one_line(error)})") from None
+    if not 1 <= config.episode_steps <= MAX_EPISODE_STEPS:
+        raise ReplayError(f"{source}: recorded episode_steps={config.episode_steps} is not 1 to {MAX_EPISODE_STEPS}")
+    if episode.length > config.episode_steps:
+        raise ReplayError(
+            f"{source}: the episode has {episode.length} steps, more than its episode_steps={config.episode_steps}"
+        )
+    return kwargs
 
 
 def make_replay_env(episode: Episode, source: str = "episode", **view: Any) -> BatchedEnv:
-    """A one-simulation env like the recording's; ``view`` overrides render options (size, preset, camera)."""
+    """A one-simulation env like the recording's; ``view`` overrides render options (size, preset, camera).
+
+    Everything taken from the file is checked first (task, options, finite states and actions, the recorded model
+    values and task draws against what this task sets), so a bad file is one ``ReplayError`` naming ``source``.
+    """
     unknown = sorted(set(view) - set(VIEW_OPTIONS))
     if unknown:
         raise TypeError(f"replay cannot change {', '.join(unknown)}; valid: {', '.join(VIEW_OPTIONS)}")
+    task_cls = task_class(episode.metadata.get("env_id"), source)
+    kwargs = recorded_options(episode, task_cls, source)
+    for name, values in (("mj_state", episode.mj_state), ("actions", episode.actions)):
+        if values.size and not np.isfinite(values).all():
+            row = int(np.argwhere(~np.isfinite(values.reshape(len(values), -1)))[0][0])
+            raise ReplayError(f"{source}: recorded {name} row {row} holds a non-finite value; it cannot be replayed")
     warn_if_versions_differ(episode.metadata, source)
-    kwargs = {k: v for k, v in (episode.metadata.get("env_kwargs") or {}).items() if k not in VIEW_OPTIONS}
     try:
-        env = BatchedEnv(task_of(episode.metadata), 1, **kwargs, **view)
-    except ImportError as error:
-        raise ReplayError(f"{source}: its task cannot be loaded ({error})") from None
-    if env.sim.batch.state.shape[1] != episode.mj_state.shape[1]:
+        env = BatchedEnv(task_cls, 1, **kwargs, **view)
+    except (TypeError, ValueError) as error:
+        raise ReplayError(f"{source}: cannot build its env ({one_line(error)})") from None
+    try:
+        _restore_episode_values(env, episode, source)
+    except BaseException:
         env.close()
+        raise
+    return env
+
+
+def _restore_episode_values(env: BatchedEnv, episode: Episode, source: str) -> None:
+    """Reset like the recording, then put back its per-simulation model values and the task's draws."""
+    if env.sim.batch.state.shape[1] != episode.mj_state.shape[1]:
         raise ReplayError(
             f"{source}: recorded states have {episode.mj_state.shape[1]} values, this model's have "
             f"{env.sim.batch.state.shape[1]}: the task's scene changed since the recording"
         )
+    if episode.length and episode.actions.shape[1] != env.controller.action_dim:
+        raise ReplayError(
+            f"{source}: recorded actions have {episode.actions.shape[1]} values, this env's "
+            f"{env.controller.action_dim} ({env.controller.name} layout)"
+        )
     seed = episode.metadata.get("seed")
     env.reset(seeds=[0 if seed is None else int(seed)])  # sizes the task's per-simulation arrays
     for name, values in episode.model.items():
+        # only fields this task itself varies per simulation: others (addresses, ids) must never come from a file
+        expanded = env.sim.batch.expanded(name) if name in MODEL_FIELDS else None
+        if expanded is None or expanded.shape[1:] != values.shape or values.dtype.kind not in "biuf":
+            raise ReplayError(f"{source}: recorded model field {name!r} {values.shape} is not one this task sets")
         env.sim.per_sim_model_field(name)[SIM] = values
+    expected = env.task.episode_state(SIM)
+    if set(episode.task_state) != set(expected) or any(
+        episode.task_state[k].shape != v.shape for k, v in expected.items()
+    ):
+        found = {k: v.shape for k, v in episode.task_state.items()}
+        raise ReplayError(
+            f"{source}: recorded task draws {found} do not fit {type(env.task).__name__}, which draws "
+            f"{ {k: v.shape for k, v in expected.items()} }"
+        )
     if episode.task_state:
         env.task.restore_episode_state(SIM, episode.task_state)
-    return env
 
 
 def restore(env: BatchedEnv, episode: Episode, row: int) -> None:

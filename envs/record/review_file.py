@@ -9,22 +9,27 @@ Format (JSON)::
                    "seed": 3, "verdict": "accepted"}]}
 
 ``path`` is the episode file relative to ``root`` with forward slashes; ``verdict`` is ``accepted`` or
-``rejected`` (unmarked episodes are simply absent).
+``rejected`` (unmarked episodes are simply absent). A review file is data: read with the same bounds as an episode's
+metadata (size, nesting depth, no NaN), its paths are only ever matched against episode files, never opened as
+given.
 """
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any
 
+from embodia.envs.record.episode import DataFileError, read_json_file
+
 FORMAT = "embodia.review"
 SCHEMA_VERSION = 1
 VERDICTS = ("accepted", "rejected")
+#: a review of ~80,000 episodes
+MAX_REVIEW_BYTES = 16 * 2**20
 
 
-class ReviewFileError(ValueError):
+class ReviewFileError(DataFileError):
     """A file that is not a readable embodia review file."""
 
 
@@ -39,12 +44,12 @@ def load_review_file(path: str | os.PathLike) -> dict[str, str]:
 def read_review_document(path: str | os.PathLike) -> dict[str, Any]:
     """The whole review document (``root``, ``created_utc``, ...), checked as ``load_review_file`` checks it."""
     path = Path(path)
-    if not path.is_file():
+    if not (path.exists() or path.is_symlink()):
         raise FileNotFoundError(f"{path}: no such review file")
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise ReviewFileError(f"{path}: not a review file (invalid JSON: {error})") from None
+        document = read_json_file(path, MAX_REVIEW_BYTES, what="a review file")
+    except DataFileError as error:
+        raise ReviewFileError(f"{path}: not a review file ({str(error).removeprefix(f'{path}: ')})") from None
     parse_review(document, source=str(path))
     return document
 
@@ -59,6 +64,8 @@ def parse_review(document: Any, source: str = "review") -> dict[str, str]:
         raise ReviewFileError(
             f"{source}: review schema version {version!r} is not supported (this embodia reads 1..{SCHEMA_VERSION})"
         )
+    if not isinstance(document.get("root", ""), str):
+        raise ReviewFileError(f"{source}: 'root' must be the reviewed folder's path (a string)")
     episodes = document.get("episodes")
     if not isinstance(episodes, list):
         raise ReviewFileError(f"{source}: 'episodes' must be a list, got {type(episodes).__name__}")
