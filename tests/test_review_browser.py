@@ -239,10 +239,11 @@ def test_served_site_seeks_the_video_through_byte_ranges(page, site, recorded_ro
         row = next(r for r in rows if r["policy"] == "expert" and r["success"])
         page.goto(url.replace("index.html", f"episode.html?id={row['id']}"))
         page.wait_for_selector("body[data-ready=true]")
-        page.wait_for_function("document.querySelector('video').readyState >= 2")
+        # functions, not expressions: Playwright polls an expression with eval(), which the server's CSP refuses
+        page.wait_for_function("() => document.querySelector('video').readyState >= 2")
         frame = row["length"] - 5
         page.evaluate(f"embodiaPlayer.seek({frame})")
-        page.wait_for_function("!document.querySelector('video').seeking")
+        page.wait_for_function("() => !document.querySelector('video').seeking")
         time_s = page.evaluate("document.querySelector('video').currentTime")
         assert time_s == pytest.approx((frame + 0.5) / row["control_hz"], abs=1e-3)
         assert page.get_attribute("canvas[data-plot=reward]", "data-cursor") == str(frame)
