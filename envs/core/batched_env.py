@@ -7,44 +7,66 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from gymnasium import spaces
 
-from embodia.envs.control import make_controller
-from embodia.envs.core.rendering import SimRenderer
+from embodia.envs.control import CONTROL_MODES, make_controller
+from embodia.envs.core.rendering import RENDER_PRESETS, SimRenderer
 from embodia.envs.core.robot import RobotView
 from embodia.envs.core.sim import Simulation
 from embodia.envs.core.task import Task, TaskConfig
+from embodia.envs.core.validation import check_fields, option
 
 OBS_MODES = ("dict", "flat", "pixels", "goal")
 ACTION_LIMIT = 1.0
+#: the largest image side (pixels) of ``image_size`` and ``render_size``: every supported GL backend (EGL, OSMesa)
+#: allocates an offscreen buffer this large; the renderer grows the model's buffer up to it
+MAX_IMAGE_SIDE = 4096
+#: the most simulations one env steps (a larger number is a typo that would only fail allocating)
+MAX_SIMS = 65_536
+MAX_THREADS = 256
 
 
 @dataclass(frozen=True)
 class EnvOptions:
-    """How the env presents a task. Task settings (rewards, ranges, episode length) live in the task's config."""
+    """How the env presents a task. Task settings (rewards, ranges, episode length) live in the task's config.
 
-    control_mode: str = "ee_delta"
-    obs_mode: str = "dict"
-    cameras: tuple[str, ...] = ("front",)
-    image_size: tuple[int, int] = (84, 84)  # (height, width) of pixel observations
-    depth: bool = False
-    force_torque: bool = False
-    touch: bool = False
-    render_preset: str = "quality"
-    render_size: tuple[int, int] = (480, 640)  # (height, width) of render()
-    render_camera: str = "front"
-    num_threads: int = 0  # 0: min(2, number of simulations)
+    Checked on construction like the task configs (``validation.check_fields``); camera names are checked against
+    the scene once it is built, before it compiles.
+    """
+
+    control_mode: str = option("ee_delta", choices=tuple(CONTROL_MODES), doc="action layout (see envs/control)")
+    obs_mode: str = option(
+        "dict", choices=OBS_MODES, doc="dict: named arrays; flat: one vector; pixels: dict plus camera images; "
+        "goal: observation/achieved_goal/desired_goal for hindsight relabelling"
+    )  # fmt: skip
+    cameras: tuple[str, ...] = option(("front",), doc="cameras of pixel observations, e.g. ('front', 'robot/wrist')")
+    image_size: tuple[int, int] = option(
+        (84, 84), valid=(1, MAX_IMAGE_SIDE), unit="px", doc="(height, width) of pixel observations"
+    )
+    depth: bool = option(False, doc="pixels: add a depth image (metres) per camera")
+    force_torque: bool = option(False, doc="add the wrist force (N) and torque (N m)")
+    touch: bool = option(False, doc="add the two finger pads' normal forces (N)")
+    render_preset: str = option("quality", choices=tuple(RENDER_PRESETS), doc="render() quality")
+    render_size: tuple[int, int] = option(
+        (480, 640), valid=(1, MAX_IMAGE_SIDE), unit="px", doc="(height, width) of render()"
+    )
+    render_camera: str = option("front", doc="camera of render()")
+    num_threads: int = option(0, valid=(0, MAX_THREADS), doc="physics threads; 0: min(2, number of simulations)")
 
     def __post_init__(self) -> None:
-        if self.obs_mode not in OBS_MODES:
-            raise ValueError(f"obs_mode={self.obs_mode!r} is not valid; valid: {', '.join(OBS_MODES)}")
-        object.__setattr__(self, "cameras", tuple(self.cameras))
+        check_fields(self)
         object.__setattr__(self, "image_size", tuple(int(v) for v in self.image_size))
         object.__setattr__(self, "render_size", tuple(int(v) for v in self.render_size))
+        if self.obs_mode == "pixels" and not self.cameras:
+            raise ValueError("cameras=() is empty; obs_mode='pixels' needs at least one camera, e.g. ('front',)")
+        if len(set(self.cameras)) != len(self.cameras):
+            raise ValueError(f"cameras={self.cameras!r} names a camera twice; valid: distinct camera names")
 
 
 def image_key(kind: str, camera: str) -> str:
@@ -67,7 +89,12 @@ def resolve_task(task: type[Task] | str) -> type[Task]:
 
 
 def split_options(task_cls: type[Task], kwargs: dict[str, Any]) -> tuple[EnvOptions, TaskConfig]:
-    """Split env kwargs into env options and the task's config; unknown names raise, listing the valid ones."""
+    """Split env kwargs into env options and the task's config; unknown names raise, listing the valid ones.
+
+    ``config`` may be the task's config (fields given as kwargs as well replace its values) or a dict of its
+    fields; anything else, the config of another task included, is a TypeError. Every value is checked here,
+    before any MuJoCo model is built.
+    """
     kwargs = dict(kwargs)
     if "max_episode_steps" in kwargs:  # Gymnasium's name for the episode length; an explicit episode_steps wins
         steps = kwargs.pop("max_episode_steps")
@@ -82,33 +109,80 @@ def split_options(task_cls: type[Task], kwargs: dict[str, Any]) -> tuple[EnvOpti
         raise TypeError(f"unknown option(s) {', '.join(unknown)} for {task_cls.__name__}; valid: {', '.join(valid)}")
     options = EnvOptions(**{k: v for k, v in kwargs.items() if k in env_names})
     task_kwargs = {k: v for k, v in kwargs.items() if k in task_names}
+    config_cls = task_cls.Config
     if config is None:
-        config = task_cls.Config.from_kwargs(**task_kwargs)
+        config = config_cls.from_kwargs(**task_kwargs)
+    elif isinstance(config, Mapping):  # a recorded config
+        config = config_cls.from_kwargs(**{**config, **task_kwargs})
+    elif not isinstance(config, config_cls):
+        raise TypeError(
+            f"config has type {type(config).__name__}; {task_cls.__name__} takes a {config_cls.__name__} "
+            f"(e.g. config={config_cls.__name__}(episode_steps=300)) or its fields as keyword arguments"
+        )
     elif task_kwargs:
         config = dataclasses.replace(config, **task_kwargs)
     return options, config
+
+
+def check_action(action: Any, shape: tuple[int, ...], layout: str) -> np.ndarray:
+    """``action`` as float64 of ``shape``, clipped to [-1, 1]. Not real numbers (bool, complex, strings, objects),
+    a wrong shape or a non-finite value raise ValueError; the index given is the action's own."""
+    array = np.asarray(action)
+    if array.dtype.kind not in "fiu":
+        raise ValueError(
+            f"action has dtype {array.dtype} ({_DTYPE_KINDS.get(array.dtype.kind, 'not numbers')}); expected real "
+            f"numbers in [-1, 1] of shape {shape} ({layout} layout)"
+        )
+    if array.shape != shape:
+        raise ValueError(f"action has shape {array.shape}, expected {shape} ({layout} layout)")
+    array = array.astype(np.float64, copy=False)
+    if not np.isfinite(array).all():
+        bad = np.argwhere(~np.isfinite(array))[0]
+        raise ValueError(f"action contains a non-finite value ({array[tuple(bad)]}) at index {tuple(bad.tolist())}")
+    return np.clip(array, -ACTION_LIMIT, ACTION_LIMIT)
+
+
+_DTYPE_KINDS = {
+    "b": "booleans",
+    "c": "complex numbers",
+    "U": "strings",
+    "S": "bytes",
+    "O": "Python objects",
+    "M": "datetimes",
+    "m": "time deltas",
+    "V": "structured records",
+}
 
 
 class BatchedEnv:
     """A task, a robot and a controller over ``num_sims`` simulations; returns (n, ...) arrays."""
 
     def __init__(self, task: type[Task] | str, num_sims: int, **kwargs: Any) -> None:
-        if not (isinstance(num_sims, int | np.integer) and num_sims >= 1):
-            raise ValueError(f"number of simulations must be a positive integer, got {num_sims!r}")
+        if isinstance(num_sims, bool | np.bool_) or not isinstance(num_sims, int | np.integer):
+            raise TypeError(f"number of simulations has type {type(num_sims).__name__}; expected an integer")
+        if not 1 <= num_sims <= MAX_SIMS:
+            raise ValueError(f"number of simulations {num_sims!r} is out of range; valid: 1 to {MAX_SIMS}")
         task_cls = resolve_task(task)
+        #: how errors name this env (the Gymnasium envs put their id here)
+        self.label = f"{type(self).__name__}({task_cls.__name__}, {int(num_sims)} simulations)"
+        self.closed = False
+        self._lock = threading.RLock()
         self.options, self.config = split_options(task_cls, kwargs)
         self.task = task_cls(self.config)
-        self.model = self.task.build_scene().build()
+        if self.options.obs_mode == "goal" and self.task.goal_size() < 1:
+            raise ValueError(f"obs_mode='goal' needs a task with a goal interface; {task_cls.__name__} has none")
+        builder = self.task.build_scene()
+        camera_names = [camera.name for camera in builder.spec.cameras]
+        for camera in (*self.options.cameras, self.options.render_camera):
+            if camera not in camera_names:
+                raise ValueError(f"unknown camera {camera!r}; valid: {', '.join(camera_names)}")
+        self.model = builder.build()
         self.task.bind(self.model)
         self.sim = Simulation(self.model, int(num_sims), self.config.control_dt_s, self.options.num_threads)
         self.robot = RobotView(self.model)
         self.controller = make_controller(self.options.control_mode, self.robot, num_sims, self.config.control_dt_s)
         self.num_sims = int(num_sims)
         self.reward_weights = self.config.reward_weights()
-        camera_names = [self.model.camera(i).name for i in range(self.model.ncam)]
-        for camera in (*self.options.cameras, self.options.render_camera):
-            if camera not in camera_names:
-                raise ValueError(f"unknown camera {camera!r}; valid: {', '.join(camera_names)}")
         self.rngs: list[np.random.Generator | None] = [None] * self.num_sims
         self.elapsed = np.zeros(self.num_sims, dtype=np.int64)
         self._vector_shapes = {
@@ -136,10 +210,6 @@ class BatchedEnv:
             return spaces.Box(-np.inf, np.inf, shape=(size,), dtype=np.float32)
         if self.options.obs_mode == "goal":
             goal_size = self.task.goal_size()
-            if goal_size < 1:
-                raise ValueError(
-                    f"obs_mode='goal' needs a task with a goal interface; {type(self.task).__name__} has none"
-                )
             size = sum(int(np.prod(s)) for s in self._vector_shapes.values())
             goal = spaces.Box(-np.inf, np.inf, shape=(goal_size,), dtype=np.float32)
             observation = spaces.Box(-np.inf, np.inf, shape=(size,), dtype=np.float32)
@@ -163,9 +233,35 @@ class BatchedEnv:
             start += size
         return layout
 
+    # ------------------------------------------------------------------------------ one thread at a time
+    def _enter(self, what: str) -> None:
+        """Refuse a call after ``close()``, or while another thread is inside this env (release ``_lock`` after)."""
+        if self.closed:
+            raise RuntimeError(f"{self.label}.{what}() after close(): this env was closed; make a new one")
+        if not self._lock.acquire(blocking=False):
+            raise RuntimeError(
+                f"{self.label}.{what}() called from thread {threading.current_thread().name!r} while another "
+                "thread is inside this env; an env serves one thread at a time (make one env per thread, or step "
+                "many simulations in one vector env)"
+            )
+
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        raise TypeError(
+            f"{self.label} cannot be pickled or copied (it holds live MuJoCo simulations and GL contexts); make a "
+            "new one from the same arguments instead, e.g. BatchedEnv(task, num_sims, config=env.config, "
+            "**dataclasses.asdict(env.options))"
+        )
+
     # ------------------------------------------------------------------------------ episode
     def reset(self, ids: np.ndarray | None = None, seeds: list[int] | None = None):
         """Start new episodes in simulations ``ids`` (all by default); returns (obs, info) for all simulations."""
+        self._enter("reset")
+        try:
+            return self._reset(ids, seeds)
+        finally:
+            self._lock.release()
+
+    def _reset(self, ids: np.ndarray | None, seeds: list[int] | None):
         ids = self.sim.all_ids if ids is None else np.asarray(ids, dtype=np.int64)
         if seeds is not None and len(seeds) != len(ids):
             raise ValueError(f"got {len(seeds)} seeds for {len(ids)} simulations")
@@ -189,21 +285,18 @@ class BatchedEnv:
         return obs, info
 
     def validate_action(self, action: Any) -> np.ndarray:
-        """(n, A) float64 clipped to [-1, 1]; a wrong shape or a non-finite value raises ValueError."""
-        action = np.asarray(action, dtype=np.float64)
-        expected = (self.num_sims, self.controller.action_dim)
-        if action.shape != expected:
-            raise ValueError(f"action has shape {action.shape}, expected {expected} ({self.controller.name} layout)")
-        if not np.isfinite(action).all():
-            bad = np.argwhere(~np.isfinite(action))[0]
-            raise ValueError(
-                f"action contains a non-finite value ({action[tuple(bad)]}) at index {tuple(bad.tolist())}"
-            )
-        return np.clip(action, -ACTION_LIMIT, ACTION_LIMIT)
+        """(n, A) float64 clipped to [-1, 1]; not real numbers, a wrong shape or a non-finite value raise ValueError."""
+        return check_action(action, (self.num_sims, self.controller.action_dim), self.controller.name)
 
     def step(self, action: Any):
         """One control step of every simulation: (obs, reward, terminated, truncated, info), each (n, ...)."""
-        action = self.validate_action(action)
+        self._enter("step")
+        try:
+            return self._step(self.validate_action(action))
+        finally:
+            self._lock.release()
+
+    def _step(self, action: np.ndarray):
         self.controller.apply(self.sim, action)
         self.task.before_physics(self.sim)
         unstable = self.sim.step()
@@ -284,17 +377,24 @@ class BatchedEnv:
         return self.task.goal_reward(achieved_goal, desired_goal)
 
     def render(self, sim_id: int = 0, camera: str | None = None) -> np.ndarray:
-        if self._renderer is None:
-            height, width = self.options.render_size
-            self._renderer = SimRenderer(self.model, height, width, preset=self.options.render_preset)
-        self._renderer.load(self.sim, sim_id)
-        return self._renderer.render(camera or self.options.render_camera)
+        """RGB (H, W, 3) uint8 of simulation ``sim_id`` from ``camera`` (the ``render_camera`` by default)."""
+        self._enter("render")
+        try:
+            if self._renderer is None:
+                height, width = self.options.render_size
+                self._renderer = SimRenderer(self.model, height, width, preset=self.options.render_preset)
+            self._renderer.load(self.sim, sim_id)
+            return self._renderer.render(camera or self.options.render_camera)
+        finally:
+            self._lock.release()
 
     def close(self) -> None:
+        """Release the renderers; later calls raise RuntimeError. Closing again does nothing."""
         for renderer in (self._renderer, self._pixel_renderer):
             if renderer is not None:
                 renderer.close()
         self._renderer = self._pixel_renderer = None
+        self.closed = True
 
 
 def take(tree: Any, index: int | np.ndarray) -> Any:

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import ctypes.util
 import os
+import sys
+import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 
 INSTALL_HINT = (
@@ -95,3 +98,74 @@ class SimRenderer:
 
     def close(self) -> None:
         self.renderer.close()
+
+
+HUMAN_HINT = (
+    "render_mode='human' shows frames in a pygame window, and pygame is not installed: pip install pygame "
+    "(or use render_mode='rgb_array' and show the frames yourself)"
+)
+
+
+class HumanWindow:
+    """A pygame window showing RGB frames at the env's control rate: ``render_mode="human"``.
+
+    Made with the env, so a missing pygame fails at construction; the window opens with the first frame. Closing
+    the window stops showing frames; the env goes on.
+    """
+
+    def __init__(self, title: Callable[[], str] | str, fps: float = 20.0) -> None:
+        os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+        try:
+            import pygame
+        except ImportError as error:
+            from gymnasium.error import DependencyNotInstalled
+
+            raise DependencyNotInstalled(HUMAN_HINT) from error
+        self._pygame = pygame
+        self._title = title
+        self.fps = fps
+        self._screen = None
+        self._clock = None
+        self.dismissed = False  # the user closed the window
+
+    def show(self, frame) -> None:
+        """Show one (H, W, 3) uint8 frame, then wait out the rest of the control period."""
+        if self.dismissed:
+            return
+        pygame = self._pygame
+        height, width = frame.shape[:2]
+        if self._screen is None or self._screen.get_size() != (width, height):
+            _no_display_fallback()
+            pygame.display.init()
+            pygame.display.set_caption(self._title() if callable(self._title) else self._title)
+            self._screen = pygame.display.set_mode((width, height))
+            self._clock = pygame.time.Clock()
+        surface = pygame.surfarray.make_surface(frame.transpose(1, 0, 2))
+        self._screen.blit(surface, (0, 0))
+        if any(event.type == pygame.QUIT for event in pygame.event.get()):
+            self.close()
+            self.dismissed = True
+            return
+        pygame.display.flip()
+        self._clock.tick(self.fps)
+
+    def close(self) -> None:
+        if self._screen is not None:
+            self._pygame.display.quit()
+            self._screen = None
+
+
+def _no_display_fallback() -> None:
+    """Without a display (Linux, no DISPLAY or WAYLAND_DISPLAY), let SDL draw nowhere (its ``dummy`` driver).
+
+    SDL would otherwise pick its ``offscreen`` driver, which runs on EGL and, when its window closes, terminates
+    the EGL display that MuJoCo's renderers share: every later frame fails.
+    """
+    if sys.platform.startswith("linux") and not any(
+        os.environ.get(name) for name in ("SDL_VIDEODRIVER", "DISPLAY", "WAYLAND_DISPLAY")
+    ):
+        os.environ["SDL_VIDEODRIVER"] = "dummy"
+        warnings.warn(
+            "render_mode='human' without a display (DISPLAY and WAYLAND_DISPLAY are unset): frames are not shown",
+            stacklevel=3,
+        )

@@ -11,28 +11,46 @@ import mujoco
 import numpy as np
 
 from embodia.envs.core.sim import Simulation
+from embodia.envs.core.validation import OptionInfo, check_fields, describe, option
 from embodia.envs.scene.builder import PhysicsOptions, SceneBuilder
 
 REWARD_MODES = ("dense", "sparse")
+#: the longest episode a config accepts (a larger one is a typo, and would only fail later, allocating)
+MAX_EPISODE_STEPS = 100_000
+#: the most physics steps one control step may take
+MAX_SUBSTEPS = 10_000
 
 
 @dataclass(frozen=True)
 class TaskConfig:
-    """Settings every task shares; a task subclasses this with its ranges and reward weights."""
+    """Settings every task shares; a task subclasses this with its ranges and reward weights.
 
-    control_hz: float = 20.0
-    episode_steps: int = 200
-    reward_mode: str = "dense"
-    terminate_on_success: bool = True
-    physics: PhysicsOptions = dataclasses.field(default_factory=PhysicsOptions)
+    Every field is checked on construction (``validation.check_fields``): its type from the annotation, its range
+    from naming conventions (``w_*`` weights >= 0, ``*_kg`` masses > 0, ``(low, high)`` pairs ordered, ...) or from
+    its ``metadata``; ``describe_config`` lists them. A subclass adds its own cross-field checks after
+    ``super().__post_init__()``.
+    """
+
+    control_hz: float = option(20.0, valid=(0.1, 1000.0), doc="control steps (actions) per second")
+    episode_steps: int = option(200, valid=(1, MAX_EPISODE_STEPS), doc="control steps before the episode truncates")
+    reward_mode: str = option(
+        "dense", choices=REWARD_MODES, doc="dense: weighted sum of the w_* terms; sparse: 1 on success, else 0"
+    )
+    terminate_on_success: bool = option(True, doc="end the episode (terminated) when the task succeeds")
+    physics: PhysicsOptions = dataclasses.field(
+        default_factory=PhysicsOptions, metadata={"doc": "MuJoCo solver settings"}
+    )
 
     def __post_init__(self) -> None:
-        if self.reward_mode not in REWARD_MODES:
-            raise ValueError(f"reward_mode={self.reward_mode!r} is not valid; valid: {', '.join(REWARD_MODES)}")
-        if not (isinstance(self.episode_steps, int) and self.episode_steps > 0):
-            raise ValueError(f"episode_steps={self.episode_steps!r} must be a positive integer")
-        if not self.control_hz > 0:
-            raise ValueError(f"control_hz={self.control_hz!r} must be positive")
+        check_fields(self)
+        period_s = 1.0 / self.control_hz
+        substeps = period_s / self.physics.timestep_s
+        if abs(substeps - round(substeps)) > 1e-6 or not 1 <= round(substeps) <= MAX_SUBSTEPS:
+            raise ValueError(
+                f"control_hz={self.control_hz!r} with physics.timestep_s={self.physics.timestep_s!r}: the control "
+                f"period {period_s:g} s is not a whole number of physics steps; valid: 1 to {MAX_SUBSTEPS} whole "
+                "physics steps per control step (e.g. control_hz=20 with timestep_s=0.002, 0.001 or 0.0025)"
+            )
 
     @property
     def control_dt_s(self) -> float:
@@ -51,6 +69,37 @@ class TaskConfig:
                 f"unknown option(s) {', '.join(unknown)} for {cls.__name__}; valid: {', '.join(sorted(valid))}"
             )
         return cls(**kwargs)
+
+
+def describe_config(config: type | Any, nested: bool = True) -> list[OptionInfo]:
+    """Every setting of a task's config (or of any checked settings dataclass), in field order, for listing.
+
+    ``config``: a config class (``BinPickingConfig``), an instance of one, a ``Task`` class (its ``Config``), or a
+    registered env id (``"embodia/BinPicking-v0"``, an unknown one raises KeyError listing the valid ones);
+    also ``PhysicsOptions``, ``HumanRanges``, ``HumanConfig`` and ``EnvOptions``. Each ``OptionInfo`` has
+    ``name`` (dotted for the fields of a nested dataclass, e.g. ``physics.timestep_s``, following its parent row
+    unless ``nested=False``), ``type`` (annotation text), ``default``, ``unit`` ("" for plain numbers), ``valid``
+    (the accepted values in words, exactly what construction checks), ``description`` (from the field's
+    ``metadata["doc"]``, its source comment, or its naming convention), ``bounds`` and ``choices``.
+
+        for row in describe_config("embodia/BinPicking-v0"):  # or the Task or Config class
+            print(f"{row.name} = {row.default!r}  [{row.valid}]  {row.description}")
+    """
+    if isinstance(config, str):  # an env id ("embodia/BinPicking-v0") or a task's "module:Class"
+        from embodia.envs.core.batched_env import resolve_task
+
+        if ":" not in config:
+            from embodia.registration import task_entry
+
+            config = task_entry(config).task
+        config = resolve_task(config)
+    if isinstance(config, type) and issubclass(config, Task):
+        config = config.Config
+    if not isinstance(config, type):
+        config = type(config)
+    if not dataclasses.is_dataclass(config):
+        raise TypeError(f"{config!r} is neither a config dataclass nor a Task class")
+    return describe(config, nested=nested)
 
 
 class Task(abc.ABC):

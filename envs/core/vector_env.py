@@ -8,6 +8,8 @@ so it replays the single env reset with seed ``s + i`` bit for bit.
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Callable
 from typing import Any
 
 import gymnasium as gym
@@ -16,15 +18,27 @@ from gymnasium.vector import AutoresetMode
 from gymnasium.vector.utils import batch_space
 
 from embodia.envs.core.batched_env import BatchedEnv, take
+from embodia.envs.core.rendering import HumanWindow
+from embodia.envs.core.single_env import check_render_mode
 from embodia.envs.core.task import Task
+
+#: ``render_mode="human"`` shows the first few simulations side by side
+HUMAN_TILES = 4
 
 
 class EmbodiaVectorEnv(gym.vector.VectorEnv):
-    metadata = {"render_modes": ["rgb_array"], "render_fps": 20, "autoreset_mode": AutoresetMode.SAME_STEP}
+    """``num_envs`` simulations of an embodia task. One thread at a time; after ``close()`` every call but
+    ``close()`` raises; it cannot be pickled or copied (make a new one)."""
+
+    metadata = {
+        "render_modes": ["human", "rgb_array"],
+        "render_fps": 20,
+        "autoreset_mode": AutoresetMode.SAME_STEP,
+    }
 
     def __init__(self, task: type[Task] | str, num_envs: int = 1, render_mode: str | None = None, **kwargs: Any):
-        if render_mode not in (None, "rgb_array"):
-            raise ValueError(f"render_mode={render_mode!r} is not supported; valid: None, 'rgb_array'")
+        check_render_mode(render_mode)
+        self._window = HumanWindow(lambda: self.core.label) if render_mode == "human" else None
         self.core = BatchedEnv(task, num_envs, **kwargs)
         self.num_envs = self.core.num_sims
         self.render_mode = render_mode
@@ -33,6 +47,22 @@ class EmbodiaVectorEnv(gym.vector.VectorEnv):
         self.observation_space = batch_space(self.single_observation_space, self.num_envs)
         self.action_space = batch_space(self.single_action_space, self.num_envs)
         self.metadata = {**self.metadata, "render_fps": round(self.core.config.control_hz)}
+        if self._window is not None:
+            self._window.fps = self.core.config.control_hz
+
+    @property
+    def spec(self) -> gym.envs.registration.EnvSpec | None:
+        """The spec ``gymnasium.make_vec`` gave, with ``max_episode_steps`` the episode length in force."""
+        spec = self.__dict__.get("_spec")
+        if spec is None or spec.max_episode_steps == self.core.config.episode_steps:
+            return spec
+        return dataclasses.replace(spec, max_episode_steps=self.core.config.episode_steps)
+
+    @spec.setter
+    def spec(self, spec: gym.envs.registration.EnvSpec | None) -> None:
+        self.__dict__["_spec"] = spec
+        if spec is not None:
+            self.core.label = f"{type(self).__name__}({spec.id}, {self.num_envs} envs)"
 
     def reset(self, *, seed: int | list[int | None] | None = None, options: dict | None = None):
         ids = np.arange(self.num_envs)
@@ -46,7 +76,9 @@ class EmbodiaVectorEnv(gym.vector.VectorEnv):
             if len(seed) != self.num_envs:
                 raise ValueError(f"got {len(seed)} seeds for {self.num_envs} environments")
             seeds = [seed[i] for i in ids]
-        return self.core.reset(ids, seeds)
+        result = self.core.reset(ids, seeds)
+        self._show()
+        return result
 
     def step(self, actions: Any):
         obs, reward, terminated, truncated, info = self.core.step(actions)
@@ -60,12 +92,46 @@ class EmbodiaVectorEnv(gym.vector.VectorEnv):
             obs, info = self.core.reset(done_ids)
             info["final_obs"], info["_final_obs"] = final_obs, done.copy()
             info["final_info"], info["_final_info"] = final_info, done.copy()
+        self._show()
         return obs, reward, terminated, truncated, info
 
     def render(self) -> tuple[np.ndarray, ...] | None:
         if self.render_mode is None:
             return None
+        if self._window is not None:
+            self._show()
+            return None
         return tuple(self.core.render(i) for i in range(self.num_envs))
 
+    def _show(self) -> None:
+        if self._window is not None:
+            self._window.show(np.concatenate([self.core.render(i) for i in range(min(self.num_envs, HUMAN_TILES))], 1))
+
+    @property
+    def compute_reward(self) -> Callable[..., np.ndarray]:
+        """``compute_reward(achieved_goal, desired_goal, info)``: the goal-mode reward from goals alone (any leading
+        shape), as hindsight relabelling (SB3's ``HerReplayBuffer``) expects. Only in ``obs_mode="goal"``: other
+        modes have no such attribute (checkers take an env that has one for a goal-conditioned env)."""
+        if self.core.options.obs_mode != "goal":
+            raise AttributeError(f"compute_reward exists in obs_mode='goal' only, not {self.core.options.obs_mode!r}")
+        return self.core.compute_reward
+
     def close_extras(self, **kwargs: Any) -> None:
-        self.core.close()
+        window = self.__dict__.get("_window")
+        if window is not None:
+            window.close()
+        core = self.__dict__.get("core")
+        if core is not None:
+            core.close()
+
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        spec = self.spec
+        remake = (
+            f"gymnasium.make_vec({spec.id!r}, num_envs={self.num_envs}, **kwargs)"
+            if spec is not None
+            else "EmbodiaVectorEnv(task, num_envs, ...)"
+        )
+        raise TypeError(
+            f"{self.core.label} cannot be pickled or copied (it holds live MuJoCo simulations and GL contexts); "
+            f"make a new env instead: {remake}"
+        )

@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from embodia.envs.core.validation import check_fields, option
 from embodia.envs.human import anthropometry
 
 SEXES = ("female", "male")
@@ -34,46 +35,26 @@ DRIFT_M_RANGE = (0.0, 0.05)
 HEAD_TURN_RATE_HZ_RANGE = (0.0, 1.0)
 
 
-def _check(name: str, value: float, valid: tuple[float, float], unit: str = "") -> None:
-    low, high = valid
-    if not (np.isfinite(value) and low <= value <= high):
-        raise ValueError(f"{name}={value!r} is out of range; valid: {low} to {high}{unit}")
-
-
 @dataclass(frozen=True)
 class HumanConfig:
-    """One person: body, posture and impairments. Validated on construction."""
+    """One person: body, posture and impairments. Validated on construction (``check_fields``)."""
 
-    sex: str = "female"
-    stature_percentile: float = 50.0
-    body_mass_kg: float = 49.3
-    posture: str = "seated_chair"
-    head_raise_rad: float = 0.0  # supine_bed only: the bed's backrest angle
-    rom_scale: float = 1.0  # 1: adult norms; lower: reduced range of motion
-    strength_scale: float = 1.0  # scales every holding stiffness (weakness)
-    hand_tremor_hz: float = 6.0
-    hand_tremor_amplitude_m: float = 0.0  # palm displacement amplitude
-    head_tremor_hz: float = 6.0
-    head_tremor_amplitude_rad: float = 0.0
-    hand_drift_m: float = 0.0  # standard deviation of the slow hand drift
-    head_turn_rate_hz: float = 0.0  # mean rate of voluntary head turns
+    sex: str = option("female", choices=SEXES)
+    stature_percentile: float = option(50.0, valid=PERCENTILE_RANGE, doc="stature percentile of the sex, aged 75+")
+    body_mass_kg: float = option(49.3, valid=BODY_MASS_RANGE_KG)
+    posture: str = option("seated_chair", choices=POSTURES)
+    head_raise_rad: float = option(0.0, valid=HEAD_RAISE_RAD_RANGE)  # supine_bed only: the bed's backrest angle
+    rom_scale: float = option(1.0, valid=ROM_SCALE_RANGE)  # 1: adult norms; lower: reduced range of motion
+    strength_scale: float = option(1.0, valid=STRENGTH_SCALE_RANGE)  # scales every holding stiffness (weakness)
+    hand_tremor_hz: float = option(6.0, valid=TREMOR_HZ_RANGE)
+    hand_tremor_amplitude_m: float = option(0.0, valid=HAND_TREMOR_M_RANGE)  # palm displacement amplitude
+    head_tremor_hz: float = option(6.0, valid=TREMOR_HZ_RANGE)
+    head_tremor_amplitude_rad: float = option(0.0, valid=HEAD_TREMOR_RAD_RANGE)
+    hand_drift_m: float = option(0.0, valid=DRIFT_M_RANGE)  # standard deviation of the slow hand drift
+    head_turn_rate_hz: float = option(0.0, valid=HEAD_TURN_RATE_HZ_RANGE)  # mean rate of voluntary head turns
 
     def __post_init__(self) -> None:
-        if self.sex not in SEXES:
-            raise ValueError(f"sex={self.sex!r} is not valid; valid: {', '.join(SEXES)}")
-        if self.posture not in POSTURES:
-            raise ValueError(f"posture={self.posture!r} is not valid; valid: {', '.join(POSTURES)}")
-        _check("stature_percentile", self.stature_percentile, PERCENTILE_RANGE)
-        _check("body_mass_kg", self.body_mass_kg, BODY_MASS_RANGE_KG, " kg")
-        _check("head_raise_rad", self.head_raise_rad, HEAD_RAISE_RAD_RANGE, " rad")
-        _check("rom_scale", self.rom_scale, ROM_SCALE_RANGE)
-        _check("strength_scale", self.strength_scale, STRENGTH_SCALE_RANGE)
-        _check("hand_tremor_hz", self.hand_tremor_hz, TREMOR_HZ_RANGE, " Hz")
-        _check("head_tremor_hz", self.head_tremor_hz, TREMOR_HZ_RANGE, " Hz")
-        _check("hand_tremor_amplitude_m", self.hand_tremor_amplitude_m, HAND_TREMOR_M_RANGE, " m")
-        _check("head_tremor_amplitude_rad", self.head_tremor_amplitude_rad, HEAD_TREMOR_RAD_RANGE, " rad")
-        _check("hand_drift_m", self.hand_drift_m, DRIFT_M_RANGE, " m")
-        _check("head_turn_rate_hz", self.head_turn_rate_hz, HEAD_TURN_RATE_HZ_RANGE, " Hz")
+        check_fields(self)
 
     def numeric(self) -> dict[str, float]:
         """Every parameter as a number (sex and posture as their index), for ``info["human"]``."""
@@ -92,37 +73,20 @@ class HumanRanges:
     the impairments, which live in the simulation state and per-simulation model fields.
     """
 
-    structure: HumanConfig = HumanConfig()
-    body_mass_percentile: tuple[float, float] = (10.0, 90.0)  # of the structure's sex, aged 75+
-    rom_scale: tuple[float, float] = (0.7, 1.0)
-    strength_scale: tuple[float, float] = (0.5, 1.0)
-    tremor: bool = True
-    tremor_probability: float = 0.5
-    hand_tremor_hz: tuple[float, float] = (4.0, 8.0)
-    hand_tremor_amplitude_m: tuple[float, float] = (0.0005, 0.003)
-    head_tremor_amplitude_rad: tuple[float, float] = (0.003, 0.03)
-    hand_drift_m: tuple[float, float] = (0.0, 0.006)
-    head_turn_rate_hz: tuple[float, float] = (0.0, 0.2)
+    structure: HumanConfig = HumanConfig()  # fixed per scene: sex, stature, posture (segment sizes)
+    body_mass_percentile: tuple[float, float] = option((10.0, 90.0), valid=PERCENTILE_RANGE)  # of the sex, 75+
+    rom_scale: tuple[float, float] = option((0.7, 1.0), valid=ROM_SCALE_RANGE)
+    strength_scale: tuple[float, float] = option((0.5, 1.0), valid=STRENGTH_SCALE_RANGE)
+    tremor: bool = True  # False: nobody trembles
+    tremor_probability: float = 0.5  # share of episodes whose person trembles
+    hand_tremor_hz: tuple[float, float] = option((4.0, 8.0), valid=TREMOR_HZ_RANGE)
+    hand_tremor_amplitude_m: tuple[float, float] = option((0.0005, 0.003), valid=HAND_TREMOR_M_RANGE)
+    head_tremor_amplitude_rad: tuple[float, float] = option((0.003, 0.03), valid=HEAD_TREMOR_RAD_RANGE)
+    hand_drift_m: tuple[float, float] = option((0.0, 0.006), valid=DRIFT_M_RANGE)
+    head_turn_rate_hz: tuple[float, float] = option((0.0, 0.2), valid=HEAD_TURN_RATE_HZ_RANGE)
 
     def __post_init__(self) -> None:
-        if isinstance(self.structure, dict):  # from a recorded config
-            object.__setattr__(self, "structure", HumanConfig(**self.structure))
-        for name, valid in (
-            ("body_mass_percentile", PERCENTILE_RANGE),
-            ("rom_scale", ROM_SCALE_RANGE),
-            ("strength_scale", STRENGTH_SCALE_RANGE),
-            ("hand_tremor_hz", TREMOR_HZ_RANGE),
-            ("hand_tremor_amplitude_m", HAND_TREMOR_M_RANGE),
-            ("head_tremor_amplitude_rad", HEAD_TREMOR_RAD_RANGE),
-            ("hand_drift_m", DRIFT_M_RANGE),
-            ("head_turn_rate_hz", HEAD_TURN_RATE_HZ_RANGE),
-        ):
-            low, high = getattr(self, name)
-            _check(f"{name} (low)", low, valid)
-            _check(f"{name} (high)", high, valid)
-            if low > high:
-                raise ValueError(f"{name}=({low}, {high}): low exceeds high")
-        _check("tremor_probability", self.tremor_probability, (0.0, 1.0))
+        check_fields(self)  # a dict ``structure`` (a recorded config) becomes a HumanConfig
 
     def sample(self, rng: np.random.Generator) -> HumanConfig:
         """One person: the fixed structure with impairments drawn from ``rng``."""

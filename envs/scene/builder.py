@@ -13,6 +13,8 @@ from dataclasses import dataclass
 import mujoco
 import numpy as np
 
+from embodia.envs.core.validation import Bounds, check_fields, option
+
 GEOM = mujoco.mjtGeom
 
 
@@ -30,12 +32,19 @@ def look_at_xyaxes(pos: Sequence[float], target: Sequence[float], up=(0.0, 0.0, 
 
 @dataclass(frozen=True)
 class PhysicsOptions:
-    """Solver settings shared by every task (chosen for stable grasps at a 2 ms step)."""
+    """Solver settings shared by every task (chosen for stable grasps at a 2 ms step); checked on construction."""
 
-    timestep_s: float = 0.002
-    impratio: float = 1.0
-    iterations: int = 30
-    ls_iterations: int = 8
+    timestep_s: float = option(
+        0.002, valid=(1e-5, 0.1), doc="physics step; the control period must be a whole number of them"
+    )
+    impratio: float = option(
+        1.0, valid=Bounds(0.0, 1000.0, low_open=True), doc="frictional-to-normal impedance ratio (elliptic cones)"
+    )
+    iterations: int = option(30, valid=(1, 10_000), doc="most solver iterations per physics step")
+    ls_iterations: int = option(8, valid=(1, 10_000), doc="most line-search iterations per solver iteration")
+
+    def __post_init__(self) -> None:
+        check_fields(self)
 
 
 class SceneBuilder:

@@ -27,6 +27,7 @@ import numpy as np
 
 from embodia.envs.core.sim import Simulation, joint_addresses
 from embodia.envs.core.task import Task, per_sim_uniform, tolerance
+from embodia.envs.core.validation import NON_POSITIVE, option
 from embodia.envs.human.body import JOINT_NAMES
 from embodia.envs.human.person import Person
 from embodia.envs.scene import panda, props, tableware
@@ -129,7 +130,7 @@ class MouthDeliveryConfig(CareTaskConfig):
     w_deliver: float = 3.0
     w_withdraw: float = 1.0
     w_success: float = 5.0
-    w_spill: float = -2.0
+    w_spill: float = option(-2.0, valid=NON_POSITIVE, doc="weight of the spilt share: a penalty, so <= 0")
 
     def __post_init__(self) -> None:
         super().__post_init__()
