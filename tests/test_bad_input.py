@@ -18,8 +18,65 @@ def env():
 def test_non_finite_action_raises(env, bad):
     action = np.zeros(7, dtype=np.float32)
     action[2] = bad
-    with pytest.raises(ValueError, match="non-finite"):
+    with pytest.raises(ValueError, match=r"non-finite value \((nan|inf|-inf)\) at index \(2,\)$"):
         env.step(action)
+
+
+def test_non_finite_action_of_a_vector_env_names_env_and_dimension():
+    vector = gym.make_vec("embodia/Reach-v0", num_envs=3)
+    vector.reset(seed=0)
+    actions = np.zeros((3, 7))
+    actions[1, 4] = np.nan
+    with pytest.raises(ValueError, match=r"non-finite value \(nan\) at index \(1, 4\)"):
+        vector.step(actions)
+
+
+@pytest.mark.parametrize(
+    ("action", "kind"),
+    [
+        (np.zeros(7, dtype=complex), "complex numbers"),
+        (np.full(7, 0.5 + 0.5j), "complex numbers"),
+        (np.array(["0.1"] * 7), "strings"),
+        (["0"] * 7, "strings"),
+        (np.zeros(7, dtype=bool), "booleans"),
+        ([True] * 7, "booleans"),
+        ([0.1, None, 0, 0, 0, 0, 0], "Python objects"),
+        (np.array([b"0"] * 7), "bytes"),
+        ("0000000", "strings"),
+        (np.zeros(7, dtype="datetime64[s]"), "datetimes"),
+    ],
+)
+def test_actions_that_are_not_real_numbers_raise(env, action, kind):
+    with pytest.raises(ValueError, match=rf"action has dtype .* \({kind}\); expected real numbers in \[-1, 1\]"):
+        env.step(action)
+
+
+def test_actions_that_are_not_real_numbers_raise_in_a_vector_env():
+    vector = gym.make_vec("embodia/Reach-v0", num_envs=2)
+    vector.reset(seed=0)
+    for bad in (np.zeros((2, 7), dtype=complex), np.zeros((2, 7), dtype=bool), np.full((2, 7), "0")):
+        with pytest.raises(ValueError, match=r"expected real numbers .* of shape \(2, 7\)"):
+            vector.step(bad)
+
+
+@pytest.mark.parametrize(
+    "action",
+    [
+        [0.0] * 7,
+        np.zeros(7, dtype=np.int64),
+        np.zeros(7, dtype=np.float16),
+        np.zeros(7, dtype=np.uint8),
+        tuple(np.zeros(7, dtype=np.float32)),
+    ],
+)
+def test_real_actions_of_any_numeric_type_step_alike(action):
+    reference, other = gym.make("embodia/Reach-v0"), gym.make("embodia/Reach-v0")
+    reference.reset(seed=3)
+    other.reset(seed=3)
+    expected = reference.step(np.zeros(7, dtype=np.float32))[0]
+    got = other.step(action)[0]
+    for key in expected:
+        assert np.array_equal(expected[key], got[key]), key
 
 
 @pytest.mark.parametrize("shape", [(6,), (8,), (1, 7), ()])
