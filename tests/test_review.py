@@ -213,6 +213,34 @@ def test_out_must_be_a_folder_of_its_own(site: tuple[Path, Path], capsys: pytest
     assert row["video"] == "../runs/handover-expert/episode_0000.mp4"
 
 
+def test_a_folder_of_other_files_is_never_taken_for_the_site(site: tuple[Path, Path], capsys) -> None:
+    """Regenerating a site replaces and removes files in it: a folder the user keeps other files in is refused."""
+    root, out = site
+    home = root.parent / "home"
+    (home / "thumbs").mkdir(parents=True)
+    (home / "thumbs" / "holiday.jpg").write_bytes(b"not ours")
+    (home / "index.html").write_text("my page")
+    status, _, err = review_cli(capsys, str(root), "--out", str(home))
+    assert_one_line_error(status, err, "holds other files and no review site")
+    assert (home / "thumbs" / "holiday.jpg").read_bytes() == b"not ours"
+    assert (home / "index.html").read_text() == "my page"
+    status, _, _ = review_cli(capsys, str(root), "--out", str(out))  # a site made before regenerates
+    assert status == 0
+
+
+def test_a_video_linked_out_of_the_folder_is_not_put_on_the_site(site: tuple[Path, Path], capsys) -> None:
+    root, out = site
+    outside = root.parent / "outside.mp4"
+    video = sorted(root.rglob("episode_*.mp4"))[0]
+    shutil.move(video, outside)
+    video.symlink_to(outside)
+    status, _, err = review_cli(capsys, str(root))
+    assert status == 0 and "is a link out of" in err
+    rows = read_js_data(out / "data" / "index.js")["episodes"]
+    linked = [r for r in rows if r["path"] == video.relative_to(root).with_suffix(".npz").as_posix()]
+    assert linked and linked[0]["video"] is None
+
+
 def test_server_answers_pages_and_byte_ranges(site: tuple[Path, Path]) -> None:
     root, out = site
     server, url = make_server(out, root, port=0)

@@ -27,6 +27,8 @@ SITE_FORMAT = "embodia.review-site"
 SITE_SCHEMA_VERSION = 1
 DEFAULT_SITE_DIR = "review"
 PAGES = ("index.html", "episode.html", "compare.html")
+#: written into every site folder: only a folder holding it may be regenerated (files in it replaced or removed)
+SITE_MARKER = ".embodia-review-site"
 
 
 @dataclass
@@ -56,6 +58,21 @@ def check_site_dir(root: Path, out: Path) -> None:
         raise ReviewInputError(f"--out {out} holds recorded episodes; choose a separate folder for the site")
     if out.exists() and not out.is_dir():
         raise ReviewInputError(f"--out {out} is a file; choose a folder for the site")
+    if out.is_dir() and any(out.iterdir()) and not (out / SITE_MARKER).is_file():
+        raise ReviewInputError(
+            f"--out {out} is a folder that holds other files and no review site; choose a new or empty folder "
+            "(regenerating a site replaces its files)"
+        )
+
+
+def linked_video(root: Path, episode_path: str) -> Path | None:
+    """The episode's MP4 if it is a plain file inside ``root``: a link out of the folder is not put on the site."""
+    video = (root / episode_path).with_suffix(".mp4")
+    if not video.is_file():
+        return None
+    if video.is_symlink() or not video.resolve().is_relative_to(root.resolve()):
+        raise ValueError(f"{video} is a link out of {root}; not linked from the site")
+    return video
 
 
 def build_site(root: str | os.PathLike, out: str | os.PathLike | None = None, thumbnails: bool = True) -> SiteResult:
@@ -66,10 +83,14 @@ def build_site(root: str | os.PathLike, out: str | os.PathLike | None = None, th
     collected = collect(root, site_dir=out)
     skipped = list(collected.skipped)
     for row in collected.rows:
-        video = (root / row["path"]).with_suffix(".mp4")
-        row["video"] = relative_url(video, out) if video.is_file() else None
+        try:
+            video = linked_video(root, row["path"])
+        except ValueError as error:
+            video = None
+            skipped.append(Skipped(row["path"], str(error)))
+        row["video"] = relative_url(video, out) if video is not None else None
         row["thumb"] = None
-        if video.is_file() and thumbnails:
+        if video is not None and thumbnails:
             try:
                 thumb = make_thumbnail(video, out / "thumbs" / f"{row['id']}.jpg", row["length"] + 1)
                 row["thumb"] = f"thumbs/{thumb.name}"
@@ -88,6 +109,7 @@ def write_site(
 ) -> None:
     """Write pages, assets and data for ``rows`` (gallery entries) and ``plots`` (per-episode plot data by id)."""
     out.mkdir(parents=True, exist_ok=True)
+    (out / SITE_MARKER).write_text("made by `embodia review`; regenerating replaces this folder's files\n")
     copy_static(out)
     data = out / "data"
     episodes_dir = data / "episodes"
