@@ -15,7 +15,7 @@ class TaskEntry:
     task: str  # "module:Class" of the Task
     expert: str  # "module:Class" of its scripted expert
     summary: str
-    episode_steps: int
+    episode_steps: int  # the task config's default episode_steps, for listing (the config is what applies)
 
 
 TASKS: dict[str, TaskEntry] = {
@@ -107,6 +107,14 @@ TASKS: dict[str, TaskEntry] = {
 
 
 def register_all() -> None:
+    """Register every task, without a ``max_episode_steps``: the envs truncate their own episodes.
+
+    ``gymnasium.make`` would put a ``TimeLimit`` of the registered length around the env, and that wrapper cannot
+    see ``episode_steps=``: ``make(id, episode_steps=500)`` would still end at the registered length. So the
+    episode length lives in one place, the task config (``episode_steps``, default ``TaskEntry.episode_steps``),
+    and ``gymnasium.make(id, max_episode_steps=n)`` and ``make_vec(id, max_episode_steps=n)`` set it too. A made
+    env's ``spec.max_episode_steps`` reports the length in force.
+    """
     for env_id, entry in TASKS.items():
         if env_id in gym.registry:
             continue
@@ -114,7 +122,6 @@ def register_all() -> None:
             id=env_id,
             entry_point=SINGLE_ENTRY_POINT,
             vector_entry_point=VECTOR_ENTRY_POINT,
-            max_episode_steps=entry.episode_steps,
             kwargs={"task": entry.task},
         )
 
