@@ -136,3 +136,39 @@ def test_physics_blow_up_truncates_with_finite_observation():
     assert all(np.isfinite(value).all() for value in obs.values())
     obs, _ = env.reset(seed=0)  # the env recovers
     assert all(np.isfinite(value).all() for value in obs.values())
+
+
+@pytest.mark.parametrize(
+    ("seed", "error", "match"),
+    [
+        (1.5, TypeError, r"seed=1.5 has type float; expected an integer, a list of 2 seeds"),
+        ("abc", TypeError, r"seed='abc' has type str"),
+        (True, TypeError, r"seed=True has type bool"),
+        (-1, ValueError, r"seed=-1 is out of range; valid: a non-negative integer or None"),
+        ([0, "a"], TypeError, r"seed='a' has type str; expected a non-negative integer or None"),
+        ([0, -3], ValueError, r"seed=-3 is out of range"),
+        ([0, 1, 2], ValueError, "got 3 seeds for 2 environments"),
+    ],
+)
+def test_bad_vector_seeds_raise(seed, error, match):
+    vector = gym.make_vec("embodia/Reach-v0", num_envs=2)
+    with pytest.raises(error, match=match):
+        vector.reset(seed=seed)
+    vector.reset(seed=[3, None])  # valid: one seed or None per environment
+
+
+def test_bad_reset_masks_and_simulation_ids_raise():
+    from embodia.envs.core.batched_env import BatchedEnv
+
+    vector = gym.make_vec("embodia/Reach-v0", num_envs=2)
+    vector.reset(seed=0)
+    for mask in ([True], [1, 0], np.ones((2, 1), dtype=bool)):
+        with pytest.raises(ValueError, match=r"reset_mask has shape .*; valid: \(2,\) booleans"):
+            vector.reset(options={"reset_mask": mask})
+    vector.reset(options={"reset_mask": np.array([False, True])})
+    core = BatchedEnv(TASKS["embodia/Reach-v0"].task, 2)
+    for ids in ([2], [-1], [0, 0], [[0]], [0.5]):
+        with pytest.raises(ValueError, match=r"simulation ids .* are not valid"):
+            core.reset(ids)
+    with pytest.raises(gym.error.Error, match="Seed must be"):
+        gym.make("embodia/Reach-v0").reset(seed=-1)

@@ -124,6 +124,16 @@ def split_options(task_cls: type[Task], kwargs: dict[str, Any]) -> tuple[EnvOpti
     return options, config
 
 
+def check_seed(seed: Any) -> None:
+    """A seed is None or a non-negative integer (not a bool); anything else raises naming it."""
+    if seed is None:
+        return
+    if isinstance(seed, bool | np.bool_) or not isinstance(seed, int | np.integer):
+        raise TypeError(f"seed={seed!r} has type {type(seed).__name__}; expected a non-negative integer or None")
+    if seed < 0:
+        raise ValueError(f"seed={seed!r} is out of range; valid: a non-negative integer or None")
+
+
 def check_action(action: Any, shape: tuple[int, ...], layout: str) -> np.ndarray:
     """``action`` as float64 of ``shape``, clipped to [-1, 1]. Not real numbers (bool, complex, strings, objects),
     a wrong shape or a non-finite value raise ValueError; the index given is the action's own."""
@@ -261,10 +271,29 @@ class BatchedEnv:
         finally:
             self._lock.release()
 
+    def _check_reset(self, ids: Any, seeds: Any) -> np.ndarray:
+        """``ids`` as int64 after checking them and the seeds: distinct simulation indices, one seed (a
+        non-negative integer or None) per index."""
+        if ids is None:
+            ids = self.sim.all_ids
+        else:
+            given = np.asarray(ids)
+            if given.ndim != 1 or (given.size and given.dtype.kind not in "iu"):
+                raise ValueError(f"simulation ids {ids!r} are not valid; valid: a 1-d array of integer indices")
+            ids = given.astype(np.int64)
+            if ids.size and (ids.min() < 0 or ids.max() >= self.num_sims or len(np.unique(ids)) != ids.size):
+                raise ValueError(
+                    f"simulation ids {ids.tolist()} are not valid; valid: distinct indices 0 to {self.num_sims - 1}"
+                )
+        if seeds is not None:
+            if len(seeds) != len(ids):
+                raise ValueError(f"got {len(seeds)} seeds for {len(ids)} simulations")
+            for seed in seeds:
+                check_seed(seed)
+        return ids
+
     def _reset(self, ids: np.ndarray | None, seeds: list[int] | None):
-        ids = self.sim.all_ids if ids is None else np.asarray(ids, dtype=np.int64)
-        if seeds is not None and len(seeds) != len(ids):
-            raise ValueError(f"got {len(seeds)} seeds for {len(ids)} simulations")
+        ids = self._check_reset(ids, seeds)
         for k, sim_id in enumerate(ids):
             if seeds is not None and seeds[k] is not None:
                 self.rngs[sim_id] = np.random.default_rng(int(seeds[k]))

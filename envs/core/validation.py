@@ -208,8 +208,13 @@ class Rule:
                 raise TypeError(f"{given} has type {type(x).__name__}; expected an integer")
         elif isinstance(x, bool | np.bool_) or not isinstance(x, int | float | np.integer | np.floating):
             raise TypeError(f"{given} has type {type(x).__name__}; expected a real number")
-        if self.bounds is not None and not self.bounds.contains(float(x)):
-            what = "is out of range" if math.isfinite(float(x)) else "is not a finite number"
+        number = _as_float(x)
+        if self.bounds is not None and not self.bounds.contains(number):
+            what = (
+                "is out of range"
+                if math.isfinite(number) or isinstance(x, int | np.integer)
+                else "is not a finite number"
+            )
             each = "each " if x is not whole else ""
             raise ValueError(f"{self.name}={whole!r} {what}; valid: {each}{self._bounds_text()}")
 
@@ -222,8 +227,9 @@ class Rule:
         value = tuple(value.tolist() if isinstance(value, np.ndarray) else value)
         if self.length is not None and len(value) != self.length:
             raise ValueError(f"{name}={value!r} has {len(value)} values; valid: {self.valid_text()}")
-        for x in value:
-            self._check_scalar(x, self.item, value)
+        if self.item != "any":
+            for x in value:
+                self._check_scalar(x, self.item, value)
         if self.ordered and not value[0] <= value[1]:
             raise ValueError(f"{name}={value!r} is not valid; valid: (low, high) with low <= high")
         return value
@@ -245,6 +251,13 @@ class Rule:
             f"{self.name}={value!r} has type {type(value).__name__}; expected a {cls.__name__}, "
             f"e.g. {self.name}={cls.__name__}(...)"
         )
+
+
+def _as_float(x: Any) -> float:
+    try:
+        return float(x)
+    except OverflowError:  # an int beyond any float
+        return math.inf if x > 0 else -math.inf
 
 
 def _number(x: float) -> str:

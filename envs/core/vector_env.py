@@ -17,7 +17,7 @@ import numpy as np
 from gymnasium.vector import AutoresetMode
 from gymnasium.vector.utils import batch_space
 
-from embodia.envs.core.batched_env import BatchedEnv, take
+from embodia.envs.core.batched_env import BatchedEnv, check_seed, take
 from embodia.envs.core.rendering import HumanWindow
 from embodia.envs.core.single_env import check_render_mode
 from embodia.envs.core.task import Task
@@ -65,17 +65,30 @@ class EmbodiaVectorEnv(gym.vector.VectorEnv):
             self.core.label = f"{type(self).__name__}({spec.id}, {self.num_envs} envs)"
 
     def reset(self, *, seed: int | list[int | None] | None = None, options: dict | None = None):
+        """Reset every simulation, or those of ``options["reset_mask"]`` ((num_envs,) booleans). ``seed``: an
+        integer s (simulation i gets s + i), one seed (or None) per environment, or None."""
         ids = np.arange(self.num_envs)
         if options and "reset_mask" in options:
-            ids = np.flatnonzero(np.asarray(options["reset_mask"], dtype=bool))
+            mask = np.asarray(options["reset_mask"])
+            if mask.shape != (self.num_envs,) or mask.dtype.kind != "b":
+                raise ValueError(
+                    f"reset_mask has shape {mask.shape} and dtype {mask.dtype}; valid: ({self.num_envs},) booleans"
+                )
+            ids = np.flatnonzero(mask)
         if seed is None:
             seeds = None
-        elif isinstance(seed, int | np.integer):
+        elif isinstance(seed, int | np.integer) and not isinstance(seed, bool | np.bool_):
+            check_seed(seed)
             seeds = [int(seed) + int(i) for i in ids]
-        else:
+        elif isinstance(seed, list | tuple | np.ndarray):
             if len(seed) != self.num_envs:
                 raise ValueError(f"got {len(seed)} seeds for {self.num_envs} environments")
             seeds = [seed[i] for i in ids]
+        else:
+            raise TypeError(
+                f"seed={seed!r} has type {type(seed).__name__}; expected an integer, a list of {self.num_envs} "
+                "seeds (integers or None), or None"
+            )
         result = self.core.reset(ids, seeds)
         self._show()
         return result
