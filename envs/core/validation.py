@@ -464,12 +464,21 @@ def describe(cls: type, nested: bool = True, prefix: str = "") -> list[OptionInf
 
 
 def _generated_doc(rule: Rule) -> str:
-    if rule.name.startswith("w_"):
-        return f"weight of the dense reward term '{rule.name[2:]}'"
+    """A description from the naming conventions, for a field whose source says nothing."""
+    name, words = rule.name, _words(rule.name)
+    if name.startswith("w_"):
+        return f"weight of the dense reward term '{name[2:]}'"
     if rule.kind == "nested":
         return (rule.nested.__doc__ or "").strip().split("\n")[0]
     if rule.ordered and rule.unit == "kg":
-        return "mass range (low, high)"
+        return "mass range (low, high), drawn per episode"
+    if rule.ordered and "friction" in name:
+        what = "friction force" if rule.unit == "N" else "friction coefficient"
+        return f"{what} range (low, high), drawn per episode"
+    if rule.kind == "real" and words & {"jitter", "yaw"}:
+        return "placement jitter: drawn uniformly within +/- this per episode"
+    if rule.kind == "real" and "tolerance" in words:
+        return "tolerance of the success check"
     return ""
 
 

@@ -72,19 +72,19 @@ class BedBathingConfig(CareTaskConfig):
 
     human: HumanRanges = dataclasses.field(default_factory=_supine_ranges)
     episode_steps: int = 300
-    num_points: int = 10
+    num_points: int = 10  # marked points to wipe along the arm
     forearm_span: tuple[float, float] = (0.2, 0.85)  # fraction of the forearm from the elbow
     upper_arm_span: tuple[float, float] = (0.4, 0.85)  # fraction of the upper arm from the shoulder
-    around_top_rad: float = 0.4
+    around_top_rad: float = 0.4  # points lie within +/- this angle around the top of the limb
     shoulder_abduction_rad: tuple[float, float] = (0.1, 0.2)  # the arm a little away from the trunk
     shoulder_flexion_rad: tuple[float, float] = (-0.14, -0.06)
     shoulder_yaw_rad: tuple[float, float] = (-0.1, 0.1)
     elbow_flexion_rad: tuple[float, float] = (0.05, 0.25)
     bed_jitter_m: float = 0.03
     bed_yaw_jitter_rad: float = 0.05
-    clean_radius_m: float = 0.025
-    force_band_n: tuple[float, float] = (1.0, 10.0)
-    success_fraction: float = 0.9
+    clean_radius_m: float = 0.025  # a point is cleaned when the sponge face centre is this near
+    force_band_n: tuple[float, float] = (1.0, 10.0)  # contact force on the arm that counts as wiping (low, high)
+    success_fraction: float = 0.9  # share of the points cleaned for success
     clearance_m: float = 0.05
     w_reach: float = 1.0
     w_press: float = 1.0

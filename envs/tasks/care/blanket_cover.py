@@ -75,7 +75,7 @@ class BlanketCoverConfig(CareTaskConfig):
     blanket_x_range_m: tuple[float, float] = (0.42, 0.5)  # the slid-down hem, from the hips
     blanket_y_range_m: tuple[float, float] = (-0.02, 0.02)  # cloth centre line from the bed's
     blanket_mass_kg: tuple[float, float] = (0.5, 1.2)
-    coverage_required: float = 0.9
+    coverage_required: float = 0.9  # share of the legs' sample points covered for success
     clearance_m: float = 0.08
     w_reach: float = 1.0
     w_grasp: float = 1.0

@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from embodia.envs.core.task import TaskConfig, per_sim_uniform
+from embodia.envs.core.validation import Bounds, option
 from embodia.envs.human.body import JOINT_NAMES, SEATED_RECLINE_RAD
 from embodia.envs.human.config import HumanRanges
 from embodia.envs.human.person import Person
@@ -35,22 +36,17 @@ class CareTaskConfig(TaskConfig):
     #: postures the task's scene is built for; the first is the default
     valid_postures: ClassVar[tuple[str, ...]] = ("seated_chair", "seated_wheelchair")
 
-    human: HumanRanges = dataclasses.field(default_factory=HumanRanges)
-    tremor: bool = True
+    human: HumanRanges = dataclasses.field(default_factory=HumanRanges)  # who the person is, drawn per episode
+    tremor: bool = True  # False: nobody trembles, whatever human.tremor says
     voluntary_motion: bool = True  # hand drift and head turns
-    safety_penalty: float = 0.0
-    terminate_on_safety_violation: bool = False
-    speed_check_distance_m: float = 0.1
-    safety_limit_scale: float = 1.0
+    safety_penalty: float = 0.0  # > 0: the reward term 'safety' with this negative weight
+    terminate_on_safety_violation: bool = False  # end the episode when an ISO/TS 15066 limit is exceeded
+    speed_check_distance_m: float = 0.1  # robot parts nearer the person than this are speed-checked
+    #: scales the ISO/TS 15066 force and pressure limits; < 1: a margin for frail people
+    safety_limit_scale: float = option(1.0, valid=Bounds(0, 1, low_open=True))
 
     def __post_init__(self) -> None:
-        super().__post_init__()
-        if not self.safety_penalty >= 0:
-            raise ValueError(f"safety_penalty={self.safety_penalty!r} must be >= 0")
-        if not self.safety_limit_scale > 0:
-            raise ValueError(f"safety_limit_scale={self.safety_limit_scale!r} must be > 0")
-        if isinstance(self.human, dict):  # from a recorded config
-            object.__setattr__(self, "human", HumanRanges(**self.human))
+        super().__post_init__()  # checks every field; a dict ``human`` (a recorded config) becomes HumanRanges
         posture = self.human.structure.posture
         if posture not in self.valid_postures:
             raise ValueError(

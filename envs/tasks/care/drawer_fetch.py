@@ -66,17 +66,17 @@ class DrawerFetchConfig(CareTaskConfig):
 
     episode_steps: int = 300
     cabinet_jitter_m: float = 0.03
-    cabinet_yaw_rad: tuple[float, float] = (-0.12, 0.12)
+    cabinet_yaw_rad: tuple[float, float] = (-0.12, 0.12)  # cabinet yaw offset, drawn per episode
     drawer_friction_n: tuple[float, float] = (2.0, 8.0)
-    drawer_damping_n_s_per_m: tuple[float, float] = (5.0, 20.0)
+    drawer_damping_n_s_per_m: tuple[float, float] = (5.0, 20.0)  # drawer runner damping range, drawn per episode
     case_depth_m: tuple[float, float] = (0.035, 0.05)  # case centre behind the drawer body's origin, along the pull
-    case_lateral_m: tuple[float, float] = (-0.06, 0.06)
-    case_yaw_rad: tuple[float, float] = (-0.2, 0.2)
+    case_lateral_m: tuple[float, float] = (-0.06, 0.06)  # case position across the drawer, drawn per episode
+    case_yaw_rad: tuple[float, float] = (-0.2, 0.2)  # case yaw in the drawer, drawn per episode
     case_mass_kg: tuple[float, float] = (0.06, 0.1)
     person_jitter_m: float = 0.03
-    shoulder_yaw_rad: tuple[float, float] = (-0.25, 0.2)
-    shoulder_flexion_rad: tuple[float, float] = (0.75, 1.05)
-    elbow_flexion_rad: tuple[float, float] = (0.3, 0.7)
+    shoulder_yaw_rad: tuple[float, float] = (-0.25, 0.2)  # the person's held-out arm: shoulder yaw, drawn per episode
+    shoulder_flexion_rad: tuple[float, float] = (0.75, 1.05)  # shoulder flexion, drawn per episode
+    elbow_flexion_rad: tuple[float, float] = (0.3, 0.7)  # elbow flexion, drawn per episode
     opening_goal_m: float = 0.26  # the case then lies wholly outside the carcass and lifts clear of its top
     palm_tolerance_m: float = 0.035
     clearance_m: float = 0.08

@@ -36,7 +36,7 @@ GRID_SPACING_M = 0.0104
 @dataclass(frozen=True)
 class DrinkingConfig(MouthDeliveryConfig):
     episode_steps: int = 240
-    required_share: float = 0.5
+    required_share: float = 0.5  # share of the water delivered into the mouth for success
     particle_mass_kg: tuple[float, float] = (0.0003, 0.0007)
     particle_jitter_m: float = 0.001
 

@@ -44,7 +44,7 @@ from embodia.envs.tasks.care.mouth import MouthDelivery, MouthDeliveryConfig
 
 @dataclass(frozen=True)
 class FeedingConfig(MouthDeliveryConfig):
-    required_share: float = 0.6
+    required_share: float = 0.6  # share of the food delivered into the mouth for success
 
 
 class Feeding(MouthDelivery):

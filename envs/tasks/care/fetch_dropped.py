@@ -80,10 +80,10 @@ class FetchDroppedConfig(CareTaskConfig):
     remote_bearing_rad: tuple[float, float] = (-1.15, -0.75)  # 0: straight ahead (+x), negative: to the right
     remote_mass_kg: tuple[float, float] = (0.08, 0.15)
     table_jitter_m: float = 0.03
-    table_yaw_rad: tuple[float, float] = (-0.1, 0.1)
-    table_top_z_range: tuple[float, float] = (0.76, 0.82)
+    table_yaw_rad: tuple[float, float] = (-0.1, 0.1)  # over-bed table yaw, drawn per episode
+    table_top_z_range: tuple[float, float] = (0.76, 0.82)  # over-bed table top height (m), drawn per episode
     person_jitter_m: float = 0.03
-    reach_fraction: float = 0.85
+    reach_fraction: float = 0.85  # the remote must lie within this share of the person's arm reach
     clearance_m: float = 0.08
     w_reach: float = 1.0
     w_grasp: float = 1.0

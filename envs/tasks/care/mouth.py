@@ -123,7 +123,7 @@ class MouthDeliveryConfig(CareTaskConfig):
     particle_mass_kg: tuple[float, float] = (0.001, 0.003)
     particle_friction: tuple[float, float] = (0.3, 0.7)
     particle_jitter_m: float = 0.002
-    required_share: float = 0.6
+    required_share: float = 0.6  # share of the food or water delivered into the mouth for success
     clearance_m: float = 0.1
     w_approach: float = 1.0
     w_kept: float = 1.0

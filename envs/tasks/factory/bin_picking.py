@@ -64,8 +64,8 @@ class BinPickingConfig(TaskConfig):
     episode_steps: int = 200
     part_mass_kg: tuple[float, float] = (0.04, 0.12)
     fixture_jitter_m: float = 0.03
-    min_part_spacing_m: float = 0.085
-    part_margin_from_wall_m: float = 0.06
+    min_part_spacing_m: float = 0.085  # least distance between part centres in the bin
+    part_margin_from_wall_m: float = 0.06  # least distance of a part centre from the bin's walls
     slot_tolerance_m: float = 0.012
     w_reach: float = 1.0
     w_grasp: float = 1.0

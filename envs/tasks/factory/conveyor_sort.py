@@ -72,10 +72,10 @@ PART_GRASP_WIDTH_M = np.array([KINDS[k].grasp_width_m for k in PART_KIND])
 @dataclass(frozen=True)
 class ConveyorSortConfig(TaskConfig):
     episode_steps: int = 700
-    belt_speed_m_s: tuple[float, float] = (0.04, 0.06)
-    first_arrival_s: tuple[float, float] = (0.5, 1.5)
-    arrival_interval_s: tuple[float, float] = (2.5, 4.5)
-    entry_offset_m: float = 0.025
+    belt_speed_m_s: tuple[float, float] = (0.04, 0.06)  # belt speed, drawn per episode
+    first_arrival_s: tuple[float, float] = (0.5, 1.5)  # when the first part enters the belt, drawn per episode
+    arrival_interval_s: tuple[float, float] = (2.5, 4.5)  # time between part arrivals, drawn per part
+    entry_offset_m: float = 0.025  # parts enter the belt within +/- this across it
     part_mass_kg: tuple[float, float] = (0.03, 0.15)
     part_friction: tuple[float, float] = (0.5, 0.9)
     w_reach: float = 1.0

@@ -83,7 +83,7 @@ def half_turn_error(angle: np.ndarray) -> np.ndarray:
 @dataclass(frozen=True)
 class PalletizingConfig(TaskConfig):
     episode_steps: int = 600
-    layers: int = 2
+    layers: int = 2  # carton layers on the pallet (2 cartons each)
     box_mass_kg: tuple[float, float] = (0.15, 0.45)
     box_friction: tuple[float, float] = (0.4, 0.8)
     pallet_jitter_m: float = 0.03
@@ -92,8 +92,8 @@ class PalletizingConfig(TaskConfig):
     infeed_yaw_rad: float = 0.1
     slot_tolerance_m: float = 0.015
     yaw_tolerance_rad: float = 0.1
-    settled_speed_m_s: float = 0.01
-    settled_spin_rad_s: float = 0.1
+    settled_speed_m_s: float = 0.01  # a carton slower than this counts as settled
+    settled_spin_rad_s: float = 0.1  # a carton spinning slower than this counts as settled
     w_reach: float = 1.0
     w_grasp: float = 1.0
     w_carry: float = 2.0

@@ -31,10 +31,10 @@ TARGET_RADIUS_M = 0.015
 @dataclass(frozen=True)
 class ReachConfig(TaskConfig):
     episode_steps: int = 50
-    target_x_range: tuple[float, float] = (0.35, 0.65)
-    target_y_range: tuple[float, float] = (-0.25, 0.25)
-    target_z_range: tuple[float, float] = (0.7, 1.05)
-    success_distance_m: float = 0.025
+    target_x_range: tuple[float, float] = (0.35, 0.65)  # target position x (m), drawn per episode
+    target_y_range: tuple[float, float] = (-0.25, 0.25)  # target position y (m), drawn per episode
+    target_z_range: tuple[float, float] = (0.7, 1.05)  # target position z (m), drawn per episode
+    success_distance_m: float = 0.025  # success: the TCP within this distance of the target
     w_reach: float = 1.0
     w_success: float = 5.0
 
