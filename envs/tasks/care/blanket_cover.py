@@ -76,7 +76,7 @@ class BlanketCoverConfig(CareTaskConfig):
     blanket_y_range_m: tuple[float, float] = (-0.02, 0.02)  # cloth centre line from the bed's
     blanket_mass_kg: tuple[float, float] = (0.5, 1.2)
     coverage_required: float = 0.9  # share of the legs' sample points covered for success
-    clearance_m: float = 0.08
+    clearance_m: float = 0.08  # success: the TCP at least this far from the hem
     w_reach: float = 1.0
     w_grasp: float = 1.0
     w_pull: float = 2.0

@@ -79,7 +79,7 @@ class DrawerFetchConfig(CareTaskConfig):
     elbow_flexion_rad: tuple[float, float] = (0.3, 0.7)  # elbow flexion, drawn per episode
     opening_goal_m: float = 0.26  # the case then lies wholly outside the carcass and lifts clear of its top
     palm_tolerance_m: float = 0.035
-    clearance_m: float = 0.08
+    clearance_m: float = 0.08  # success: the TCP at least this far from the case
     w_reach: float = 1.0
     w_open: float = 2.0
     w_reach_case: float = 1.0

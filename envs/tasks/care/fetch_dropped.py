@@ -84,7 +84,7 @@ class FetchDroppedConfig(CareTaskConfig):
     table_top_z_range: tuple[float, float] = (0.76, 0.82)  # over-bed table top height (m), drawn per episode
     person_jitter_m: float = 0.03
     reach_fraction: float = 0.85  # the remote must lie within this share of the person's arm reach
-    clearance_m: float = 0.08
+    clearance_m: float = 0.08  # success: the TCP at least this far from the remote
     w_reach: float = 1.0
     w_grasp: float = 1.0
     w_lift: float = 1.0

@@ -54,7 +54,7 @@ class HandoverConfig(CareTaskConfig):
     shoulder_flexion_rad: tuple[float, float] = (0.75, 1.05)  # shoulder flexion, drawn per episode
     elbow_flexion_rad: tuple[float, float] = (0.3, 0.7)  # elbow flexion, drawn per episode
     palm_tolerance_m: float = 0.035
-    clearance_m: float = 0.08
+    clearance_m: float = 0.08  # success: the TCP at least this far from the bottle
     w_reach: float = 1.0
     w_grasp: float = 1.0
     w_lift: float = 1.0

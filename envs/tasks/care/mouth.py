@@ -124,7 +124,7 @@ class MouthDeliveryConfig(CareTaskConfig):
     particle_friction: tuple[float, float] = (0.3, 0.7)
     particle_jitter_m: float = 0.002
     required_share: float = 0.6  # share of the food or water delivered into the mouth for success
-    clearance_m: float = 0.1
+    clearance_m: float = 0.1  # success: the spoon tip or cup rim withdrawn this far from the mouth
     w_approach: float = 1.0
     w_kept: float = 1.0
     w_deliver: float = 3.0
