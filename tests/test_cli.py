@@ -41,6 +41,62 @@ def test_info(capsys: pytest.CaptureFixture) -> None:
     assert "robot_joint_pos      (7,) float32" in out and "task_slot_pos" in out
 
 
+def test_info_lists_every_option_grouped_with_default_unit_and_range(capsys: pytest.CaptureFixture) -> None:
+    assert main(["info", "embodia/PegInsertion-v0"]) == 0
+    out = capsys.readouterr().out
+    options = out[out.index("options (") :].splitlines()
+    headers = [line.strip() for line in options if line.startswith("  ") and not line.startswith("    ")]
+    assert headers == ["env options:", "task config:", "reward weights (dense reward = sum of weight x term):",
+                       "physics:"]  # fmt: skip
+    rows = {line.split()[0]: line for line in options if line.startswith("    ")}
+    assert "one of: ee_delta, joint_delta, joint_abs" in rows["control_mode"]
+    assert "one of: dict, flat, pixels, goal" in rows["obs_mode"]
+    assert "front, side, top, robot/wrist" in rows["cameras"]
+    assert "0.001 m" in rows["clearance_m"] and "radial" in rows["clearance_m"]
+    assert "(0.06, 0.15) kg" in rows["peg_mass_kg"] and "> 0 kg" in rows["peg_mass_kg"]
+    assert " 3 " in rows["w_insert"] and ">= 0" in rows["w_insert"]
+    assert "0.002 s" in rows["physics.timestep_s"]
+    assert "20 Hz" in rows["control_hz"]
+
+
+def test_info_json_has_every_config_field(capsys: pytest.CaptureFixture) -> None:
+    import dataclasses
+
+    from embodia.envs.core.batched_env import EnvOptions, resolve_task
+
+    assert main(["info", "embodia/Handover-v0", "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["env_id"] == "embodia/Handover-v0" and info["control_hz"] == 20.0
+    assert info["action"]["shape"] == [7] and "robot_tcp_pos" in info["observation"]
+    options = {o["name"]: o for o in info["options"]}
+    config = resolve_task(TASKS["embodia/Handover-v0"].task).Config
+    assert {f.name for f in dataclasses.fields(config)} <= set(options)
+    assert {f.name for f in dataclasses.fields(EnvOptions)} <= set(options)
+    assert {o["group"] for o in info["options"]} == {"env", "task", "reward", "physics", "person"}
+    assert options["bottle_mass_kg"]["unit"] == "kg" and options["bottle_mass_kg"]["default"] == [0.04, 0.09]
+    assert options["w_place"]["group"] == "reward" and options["human.structure.posture"]["group"] == "person"
+    assert options["physics.timestep_s"]["unit"] == "s" and options["physics.timestep_s"]["valid"]
+
+
+def test_gymnasium_record_video_writes_a_playable_mp4(tmp_path: Path) -> None:
+    """Gymnasium's RecordVideo needs moviepy, a dependency of the package."""
+    import gymnasium as gym
+    from gymnasium.wrappers import RecordVideo
+
+    env = gym.make("embodia/Reach-v0", render_mode="rgb_array", render_size=(96, 128), render_preset="fast")
+    env = RecordVideo(env, str(tmp_path / "videos"), episode_trigger=lambda _: True, disable_logger=True)
+    env.reset(seed=0)
+    for _ in range(10):
+        env.step(env.action_space.sample())
+    env.close()
+    videos = list((tmp_path / "videos").glob("*.mp4"))
+    assert len(videos) == 1
+    with av.open(str(videos[0])) as container:
+        frames = list(container.decode(video=0))
+    assert len(frames) >= 10 and (frames[0].height, frames[0].width) == (96, 128)
+    assert frames[-1].to_ndarray(format="rgb24").std() > 5  # a rendered scene, not a blank frame
+
+
 def test_unknown_task_is_one_line_error() -> None:
     for command in (["info", "embodia/Nope-v0"], ["run", "embodia/Nope-v0", "--episodes", "1"]):
         result = embodia_cli(*command)
