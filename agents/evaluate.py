@@ -3,12 +3,18 @@
 Episode ``k`` is always seeded with ``seed + k`` and starts in whichever simulation frees up first, so results
 do not depend on how many simulations run side by side. Recording goes through
 ``embodia.envs.record.recorder.EpisodeRecorder``; see there for the run folder's files.
+
+SIGTERM stops a run as Ctrl-C does (``stop_on_signals``): the episodes in flight are dropped, the finished ones
+are kept, ``summary.json`` is written (with ``interrupted``: the signal's name) and the ``KeyboardInterrupt``
+(``recorder.Interrupted`` for SIGTERM) propagates to the caller.
 """
 
 from __future__ import annotations
 
+import functools
 import importlib
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +23,7 @@ from tqdm.auto import tqdm
 
 from embodia.agents.policy import Policy, RandomPolicy
 from embodia.envs.core.batched_env import BatchedEnv
-from embodia.envs.record.recorder import EpisodeRecorder, VideoOptions, summarize
+from embodia.envs.record.recorder import EpisodeRecorder, VideoOptions, signal_name, stop_on_signals, summarize
 from embodia.registration import task_entry
 
 POLICIES = ("expert", "random")
@@ -55,6 +61,18 @@ def policy_seed(episode_seed: int) -> int:
     return int(np.random.SeedSequence([episode_seed, POLICY_STREAM]).generate_state(1)[0])
 
 
+def _stopping_on_signals(function: Callable[..., Any]) -> Callable[..., Any]:
+    """``function`` run inside ``stop_on_signals()``: SIGTERM unwinds it as Ctrl-C does."""
+
+    @functools.wraps(function)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with stop_on_signals():
+            return function(*args, **kwargs)
+
+    return wrapper
+
+
+@_stopping_on_signals
 def run_episodes(
     env_id: str,
     policy: str = "expert",
@@ -70,13 +88,15 @@ def run_episodes(
     video: bool = True,
     video_options: VideoOptions | None = None,
     actor: Policy | None = None,
+    policy_info: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Run ``episodes`` episodes of ``policy`` on ``env_id``; return the summary (also ``summary.json``).
 
     ``num_envs`` simulations run side by side; ``record_dir`` records every episode (``video=False`` skips the
     MP4s, which cost most of the time; ``video_options`` chooses cameras, size, overlay, GIF); ``env_kwargs`` go
     to the env (task config fields and env options). ``actor`` replaces the named policy with a policy object
-    (for example a trained one); ``policy`` then only names it in the records.
+    (for example a trained one); ``policy`` then only names it in the records, and ``policy_info`` (where it
+    came from) goes to ``meta.json``.
     """
     if not (isinstance(episodes, int) and episodes >= 1):
         raise ValueError(f"episodes must be a positive integer, got {episodes!r}")
@@ -96,7 +116,7 @@ def run_episodes(
             video_options = VideoOptions(
                 cameras=(render_camera,), size=tuple(render_size), preset=env.options.render_preset
             )
-        run_info = {"policy_class": policy_class, "seed": seed, "episodes": episodes}
+        run_info = {"policy_class": policy_class, **(policy_info or {}), "seed": seed, "episodes": episodes}
         run_info["episode_seeds"] = f"seed + episode index ({seed} .. {seed + episodes - 1})"
         try:
             recorder = EpisodeRecorder(
@@ -140,6 +160,7 @@ def run_episodes(
         }
 
     started = time.perf_counter()
+    interrupted = None
     bar = tqdm(total=episodes, desc=env_id, unit="episode", disable=not progress, dynamic_ncols=True)
     try:
         obs, info = start(list(range(num_envs)))
@@ -162,10 +183,15 @@ def run_episodes(
                 restart = done[: episodes - next_episode]
                 if restart:
                     obs, info = start(restart)
+    except KeyboardInterrupt as error:  # Ctrl-C or SIGTERM: keep what finished, say so in the summary
+        interrupted = signal_name(error)
+        raise
     finally:
         bar.close()
         finished = [r for r in results if r is not None]
         extra = {"env_id": env_id, "policy": policy, "seed": seed, "num_envs": num_envs}
+        if interrupted is not None:
+            extra["interrupted"] = interrupted
         summary = summarize(finished, **extra, wall_time_s=round(time.perf_counter() - started, 3))
         if recorder is not None:
             summary = recorder.close(summary)

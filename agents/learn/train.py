@@ -14,6 +14,7 @@ import dataclasses
 import datetime
 import importlib
 import json
+import pickle
 import re
 import time
 import warnings
@@ -441,16 +442,282 @@ def final_evaluation(env_id, policy, config, run_dir, algo, seed, wall_s, env_st
     return result
 
 
-def load_run_policy(run_dir: str | Path) -> tuple[dict[str, Any], Any]:
-    """The run record and its saved SB3 policy. Warns first: a policy file is a pickle and can run code."""
-    run_dir = Path(run_dir)
-    record_path, policy_path = run_dir / "run.json", run_dir / "policy.zip"
+# ---------------------------------------------------------------------------------------------- loading
+#: modules a run's ``policy_class`` may come from
+POLICY_MODULES = ("stable_baselines3.", "embodia.agents.")
+CODE_WARNING = (
+    "loading {path}: a trained policy is code-equivalent, like any model checkpoint (its files name the code that "
+    "runs, and model files can run code when loaded); load only folders you trust"
+)
+#: numpy dtypes a saved space or random generator may hold
+NUMPY_DTYPES = ("bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "float16",
+                "float32", "float64")  # fmt: skip
+#: attributes a policy file may look up on an allowed class (SB3 pickles its dummy learning-rate schedule so)
+ALLOWED_ATTRIBUTES = ("_dummy_schedule",)
+
+
+def _allowed_classes() -> list[type]:
+    """The classes a policy file may name in its constructor arguments: spaces, layers, optimisers, extractors."""
+    from gymnasium import spaces
+    from stable_baselines3.common import policies, torch_layers
+
+    classes = [spaces.Box, spaces.Dict, spaces.Discrete, spaces.MultiBinary, spaces.MultiDiscrete]
+    classes += [torch.nn.ReLU, torch.nn.Tanh, torch.nn.ELU, torch.nn.LeakyReLU, torch.nn.GELU, torch.nn.SiLU]
+    classes += [torch.optim.Adam, torch.optim.AdamW, torch.optim.SGD, torch.optim.RMSprop]
+    classes += [torch_layers.FlattenExtractor, torch_layers.CombinedExtractor, NormalizedExtractor]
+    classes += list(EXTRACTORS.values())
+    classes += [policies.BasePolicy, *(cls.policy_aliases[alias] for cls in ALGO_CLASSES.values()
+                                       for alias in ("MlpPolicy", "MultiInputPolicy"))]  # fmt: skip
+    return classes
+
+
+def _restricted_getattr(obj: Any, name: str) -> Any:
+    """``getattr`` as a policy file may use it: only ``ALLOWED_ATTRIBUTES`` of an SB3 policy class."""
+    from stable_baselines3.common.policies import BasePolicy
+
+    if isinstance(obj, type) and issubclass(obj, BasePolicy) and name in ALLOWED_ATTRIBUTES:
+        return getattr(obj, name)
+    raise pickle.UnpicklingError(f"the file looks up {name!r} on {obj!r}, which a policy file does not need")
+
+
+def _safe_globals() -> list[Any]:
+    """What ``torch.load(weights_only=True)`` may build from a saved SB3 policy besides tensors and containers."""
+    import numpy.random._pickle as np_random_pickle
+    from numpy._core import multiarray
+    from numpy.random import bit_generator
+
+    named = [
+        (_restricted_getattr, "builtins.getattr"),
+        (multiarray._reconstruct, "numpy._core.multiarray._reconstruct"),
+        (np_random_pickle.__generator_ctor, "numpy.random._pickle.__generator_ctor"),
+        (np_random_pickle.__bit_generator_ctor, "numpy.random._pickle.__bit_generator_ctor"),
+        (bit_generator.__pyx_unpickle_SeedSequence, "numpy.random.bit_generator.__pyx_unpickle_SeedSequence"),
+    ]
+    numpy_types = [np.ndarray, np.dtype, np.random.PCG64, np.random.SeedSequence, np.random.Generator]
+    numpy_types += [type(np.dtype(t)) for t in NUMPY_DTYPES]
+    return [*named, *numpy_types, *_allowed_classes()]
+
+
+def _read_record(run_dir: Path) -> dict[str, Any]:
+    record_path = run_dir / "run.json"
     if not record_path.is_file():
-        raise RunError(f"{run_dir} is not a training run folder (no run.json)")
-    if not policy_path.is_file():
-        raise RunError(f"{run_dir} holds no trained policy (policy.zip); the run has not finished")
-    record = json.loads(record_path.read_text())
-    module, _, name = record["policy_class"].partition(":")
-    policy_cls = getattr(importlib.import_module(module), name)
-    warnings.warn(PICKLE_WARNING.format(path=policy_path), stacklevel=2)
-    return record, policy_cls.load(str(policy_path), device="cpu")
+        raise RunError(
+            f"{run_dir} is not a training run folder (no run.json); name the folder `embodia train` wrote, its "
+            "policy.zip or one of its checkpoints/model_<steps>.zip"
+        )
+    try:
+        record = json.loads(record_path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise RunError(f"{record_path} cannot be read ({error}); train the policy again") from None
+    if not isinstance(record, dict) or record.get("format") != RUN_FORMAT:
+        raise RunError(f"{record_path} is not an embodia training record (format {RUN_FORMAT!r})")
+    missing = [k for k in ("env_id", "algo", "env_kwargs", "config", "policy_class") if k not in record]
+    if missing:
+        raise RunError(f"{record_path} lacks {', '.join(missing)}; train the policy again")
+    return record
+
+
+def resolve_policy_path(path: str | Path) -> tuple[Path, Path]:
+    """(run folder, model file) for a run folder (its ``policy.zip``, else its latest checkpoint), its
+    ``policy.zip`` or a checkpoint ``checkpoints/model_<steps>.zip``."""
+    path = Path(path)
+    if path.is_dir():
+        model = path / "policy.zip"
+        if not model.is_file():
+            model = latest_checkpoint(path) if (path / "run.json").is_file() else None
+            if model is None:
+                _read_record(path)  # says what the folder lacks
+                raise RunError(f"{path} holds no trained policy (no policy.zip, no checkpoints/model_<steps>.zip)")
+        return path, model
+    if path.is_file():
+        run_dir = path.parent.parent if path.parent.name == "checkpoints" else path.parent
+        if path.suffix != ".zip":
+            raise RunError(f"{path} is not a policy file (RUN/policy.zip or RUN/checkpoints/model_<steps>.zip)")
+        return run_dir, path
+    raise RunError(f"{path} does not exist; name a run folder written by `embodia train` or a policy file in one")
+
+
+def _policy_class(record: dict[str, Any]) -> type:
+    from stable_baselines3.common.policies import BasePolicy
+
+    module, _, name = str(record["policy_class"]).partition(":")
+    if not module.startswith(POLICY_MODULES):
+        raise RunError(f"run.json names policy class {record['policy_class']!r}, which embodia does not load")
+    try:
+        cls = getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError):
+        raise RunError(f"run.json names policy class {record['policy_class']!r}, which does not exist") from None
+    if not (isinstance(cls, type) and issubclass(cls, BasePolicy)):
+        raise RunError(f"run.json names {record['policy_class']!r}, which is not a stable-baselines3 policy class")
+    return cls
+
+
+def _load_policy_file(path: Path, record: dict[str, Any]) -> Any:
+    """An SB3 ``policy.save`` file (a torch pickle of constructor arguments and weights), read weights-only."""
+    import zipfile
+
+    cls = _policy_class(record)
+    try:
+        with torch.serialization.safe_globals(_safe_globals()):
+            saved = torch.load(path, map_location="cpu", weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, OSError, EOFError, zipfile.BadZipFile) as error:
+        raise RunError(f"{path} cannot be loaded as a policy file ({_load_error_reason(error)})") from None
+    if not (isinstance(saved, dict) and isinstance(saved.get("data"), dict) and "state_dict" in saved):
+        raise RunError(f"{path} is not a saved policy (no constructor data and weights)")
+    try:
+        policy = cls(**saved["data"])
+        policy.load_state_dict(saved["state_dict"])
+    except (TypeError, ValueError, RuntimeError, KeyError) as error:
+        raise RunError(f"{path} does not fit {record['policy_class']}: {str(error).splitlines()[0]}") from None
+    return policy
+
+
+def _load_error_reason(error: BaseException) -> str:
+    """The telling line of a (weights-only) loading error: what the file holds that is not allowed."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    for line in lines:
+        if line.startswith(("Unsupported global", "Can only", "Trying to", "the file looks up")):
+            return f"it holds something a policy file does not: {line}"
+    if lines and lines[0].startswith("Weights only load failed"):
+        return "not a saved policy, or a damaged one"
+    return lines[0] if lines else type(error).__name__
+
+
+def _class_from_text(text: str, key: str, path: Path) -> type:
+    """A class SB3 wrote into a checkpoint's JSON as ``"<class 'module.Name'>"``, from the allowed ones only."""
+    allowed = {f"<class '{cls.__module__}.{cls.__qualname__}'>": cls for cls in _allowed_classes()}
+    if text not in allowed:
+        raise RunError(f"{path}: {key} is {text}, which embodia does not load")
+    return allowed[text]
+
+
+def _load_checkpoint(
+    path: Path, record: dict[str, Any], observation_space: Any, action_space: Any
+) -> tuple[Any, dict[str, tuple[int, ...]] | None]:
+    """The policy of an SB3 algorithm checkpoint, without unpickling: its constructor arguments from the JSON part
+    (classes from an allowlist), the weights from ``policy.pth`` with ``weights_only=True``; and the observation
+    layout the JSON part describes (None when it does not)."""
+    import io
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            data = json.loads(archive.read("data"))
+            state = torch.load(io.BytesIO(archive.read("policy.pth")), map_location="cpu", weights_only=True)
+    except (zipfile.BadZipFile, KeyError, OSError, EOFError, RuntimeError, pickle.UnpicklingError,
+            json.JSONDecodeError, UnicodeDecodeError) as error:  # fmt: skip
+        raise RunError(f"{path} cannot be loaded as a checkpoint ({str(error).splitlines()[0]})") from None
+    algo = record["algo"]
+    if algo not in ALGO_CLASSES:
+        raise RunError(f"{path}: a {algo} run has no checkpoints to load; use its policy.zip")
+    alias = "MultiInputPolicy" if record["config"].get("obs_mode") in ("dict", "goal") else "MlpPolicy"
+    kwargs = {}
+    for key, value in (data.get("policy_kwargs") or {}).items():
+        if key.startswith(":"):
+            continue
+        if isinstance(value, str) and value.startswith("<"):
+            value = _class_from_text(value, f"policy_kwargs.{key}", path)
+        kwargs[key] = value
+    from stable_baselines3.common.policies import BasePolicy
+
+    try:
+        policy = ALGO_CLASSES[algo].policy_aliases[alias](
+            observation_space, action_space, BasePolicy._dummy_schedule, **kwargs
+        )
+        policy.load_state_dict(state)
+    except (TypeError, ValueError, RuntimeError, KeyError) as error:
+        raise RunError(f"{path} does not fit this task's spaces: {str(error).splitlines()[0]}") from None
+    return policy, _saved_layout(data.get("observation_space") or {})
+
+
+def space_layout(space: Any) -> dict[str, tuple[int, ...]]:
+    """Observation entries and their shapes: a Dict's keys, or ``{"": shape}`` for a flat Box."""
+    from gymnasium import spaces
+
+    if isinstance(space, spaces.Dict):
+        return {key: tuple(sub.shape) for key, sub in space.spaces.items()}
+    return {"": tuple(space.shape)}
+
+
+def _saved_layout(text: dict[str, Any]) -> dict[str, tuple[int, ...]] | None:
+    """The layout SB3 wrote into a checkpoint's JSON (keys, or the flat shape); None when it says neither."""
+    if "spaces" in text:
+        found = re.findall(r"'([^']+)': Box\([^()]*?\(([0-9, ]*)\)", str(text["spaces"]))
+        return {key: tuple(int(v) for v in shape.split(",") if v.strip()) for key, shape in found} or None
+    if "_shape" in text:
+        return {"": tuple(text["_shape"])}
+    return None
+
+
+def check_layout(path: Path, env_id: str, trained: dict[str, tuple[int, ...]], now: dict[str, tuple[int, ...]]):
+    """One line when the policy's observation layout is not the env's."""
+    if trained == now:
+        return
+    if set(trained) == {""} or set(now) == {""}:
+        raise RunError(
+            f"{path} was trained on {_layout_text(trained)}, but {env_id} now gives {_layout_text(now)}: another "
+            "observation layout; train the policy again"
+        )
+    missing, extra = sorted(set(trained) - set(now)), sorted(set(now) - set(trained))
+    changed = sorted(k for k in set(trained) & set(now) if trained[k] != now[k])
+    parts = [f"missing now: {', '.join(missing)}" if missing else "", f"new: {', '.join(extra)}" if extra else "",
+             f"other shapes: {', '.join(changed)}" if changed else ""]  # fmt: skip
+    raise RunError(
+        f"{path} was trained with another observation layout than {env_id} gives now "
+        f"({'; '.join(p for p in parts if p)}); train the policy again"
+    )
+
+
+def _layout_text(layout: dict[str, tuple[int, ...]]) -> str:
+    if set(layout) == {""}:
+        return f"a flat observation of shape {layout['']}"
+    return f"observations {', '.join(sorted(layout))}"
+
+
+def load_run_policy(path: str | Path, env_id: str | None = None) -> tuple[dict[str, Any], Any]:
+    """The run record and its trained SB3 policy, from a run folder (its ``policy.zip``, or the latest checkpoint
+    of a run that has not finished), its ``policy.zip`` or a checkpoint file.
+
+    Warns first: a policy is code-equivalent. Neither file is unpickled with plain pickle: ``policy.zip`` is read
+    with ``torch.load(weights_only=True)`` and an allowlist of classes (spaces, layers, extractors); a checkpoint's
+    constructor arguments come from its JSON, its weights from ``policy.pth`` (weights only). The policy's
+    observation layout is checked against the task's, built with the run's env options; ``env_id``, when given,
+    is the task it must have been trained on. The record gains ``policy_file`` (the model file read) and
+    ``run_dir``.
+    """
+    run_dir, model_path = resolve_policy_path(path)
+    record = _read_record(run_dir)
+    if env_id is not None and record["env_id"] != env_id:
+        raise RunError(
+            f"{path} was trained on {record['env_id']}, not on {env_id}; run it on {record['env_id']} or train one "
+            f"on {env_id}"
+        )
+    try:
+        entry = task_entry(record["env_id"])
+    except KeyError:
+        raise RunError(f"{run_dir} was trained on {record['env_id']!r}, which this embodia does not have") from None
+    try:
+        env = BatchedEnv(entry.task, 1, **dict(record["env_kwargs"]))
+    except (TypeError, ValueError) as error:
+        raise RunError(f"{run_dir}: the env options it was trained with are not valid now ({error})") from None
+    try:
+        now = space_layout(env.single_observation_space)
+        warnings.warn(CODE_WARNING.format(path=model_path), stacklevel=2)
+        if model_path.name.startswith("model_") and model_path.parent.name == "checkpoints":
+            policy, trained = _load_checkpoint(
+                model_path, record, env.single_observation_space, env.single_action_space
+            )
+            trained = trained or now
+        else:
+            policy = _load_policy_file(model_path, record)
+            trained = space_layout(policy.observation_space)
+        check_layout(model_path, record["env_id"], trained, now)
+        if tuple(policy.action_space.shape) != tuple(env.single_action_space.shape):
+            raise RunError(
+                f"{model_path} acts with {policy.action_space.shape[0]} values, {record['env_id']} with "
+                f"{env.single_action_space.shape[0]} (control_mode {env.options.control_mode}); train it again"
+            )
+    finally:
+        env.close()
+    policy.set_training_mode(False)
+    return {**record, "policy_file": str(model_path), "run_dir": str(run_dir)}, policy

@@ -1,7 +1,12 @@
 """``embodia train`` and ``embodia eval``: learn a policy on a task, and evaluate (and record) a trained one.
 
 Torch and stable-baselines3 come with the ``learn`` extra and are imported inside the handlers, so the rest of
-the CLI works without them.
+the CLI works without them. A trained policy is code-equivalent, like any model checkpoint: ``eval`` loads it only
+from the path named on the command line, with a warning (see ``agents/policy.py``).
+
+Ctrl-C and SIGTERM stop both cleanly, with one line and no traceback, exit status 128 + the signal number (130,
+143): ``train`` keeps its last checkpoint (``--resume`` continues from it), ``eval --record`` keeps the finished
+episodes and writes ``summary.json``.
 """
 
 from __future__ import annotations
@@ -34,10 +39,40 @@ def default_run_dir(env_id: str, algo: str, seed: int) -> Path:
 
 
 def print_warnings(caught: list) -> None:
-    """Our own warnings (a model file is a pickle) reach the user on stderr, whatever the warning filters say."""
+    """Our own warnings (a model file is a pickle, a policy is code-equivalent) reach the user on stderr, whatever
+    the warning filters say."""
     for warning in caught:
-        if "pickle" in str(warning.message):
+        if "pickle" in str(warning.message) or "code-equivalent" in str(warning.message):
             print(f"embodia: warning: {warning.message}", file=sys.stderr)
+
+
+def stopping_on_signals(handler):
+    """``handler`` with SIGTERM stopping it as Ctrl-C does, and either reported in one line (``on_stop``)."""
+
+    def wrapper(args: argparse.Namespace) -> int:
+        from embodia.envs.record.recorder import interrupt_exit_status, signal_name, stop_on_signals
+
+        with stop_on_signals():
+            try:
+                return handler(args)
+            except KeyboardInterrupt as error:
+                print(f"embodia: stopped by {signal_name(error)}{on_stop(args)}", file=sys.stderr)
+                return interrupt_exit_status(error)
+
+    return wrapper
+
+
+def on_stop(args: argparse.Namespace) -> str:
+    """What a stopped command leaves behind, for its one line."""
+    if args.command == "train":
+        run_dir = args.out or default_run_dir(args.task, args.algo, args.seed)
+        checkpoints = sorted(Path(run_dir).glob("checkpoints/model_*.zip"))
+        if checkpoints:
+            return f"; {run_dir} keeps its last checkpoint, continue with: embodia train ... --out {run_dir} --resume"
+        return f"; no checkpoint was written yet in {run_dir}"
+    if getattr(args, "record", None) is not None:
+        return f"; finished episodes and summary.json are in {args.record}"
+    return ""
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -69,39 +104,40 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    training = _import_learning()
+    _import_learning()
     from embodia.agents.evaluate import run_episodes
-    from embodia.agents.learn.networks import SB3Policy
+    from embodia.agents.policy import PolicyLoadError, load_trained_policy
 
     if args.episodes < 1 or args.num_envs < 1:
         raise UsageError("--episodes and --num-envs must be positive")
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            record, policy = training.load_run_policy(args.run)
+            trained = load_trained_policy(args.run)
         print_warnings(caught)
-    except training.RunError as error:
+    except PolicyLoadError as error:
         raise UsageError(str(error)) from None
-    env_id = record["env_id"]
+    env_id = trained.env_id
     try:
         summary = run_episodes(
             env_id,
-            policy=f"{record['algo']} ({Path(args.run).resolve()})",
-            actor=SB3Policy(policy),
+            policy=trained.name,
+            actor=trained.actor,
+            policy_info=trained.info,
             episodes=args.episodes,
             seed=args.seed,
             num_envs=args.num_envs,
             record_dir=args.record,
             progress=not args.quiet,
-            env_kwargs=dict(record["env_kwargs"]),
+            env_kwargs=trained.env_kwargs,
             overwrite=args.overwrite,
             video=not args.no_video,
         )
     except (FileExistsError, ValueError) as error:
         raise UsageError(str(error)) from None
     print(
-        f"{env_id} {record['algo']}: success rate {summary['success_rate']:.1%} over {summary['episodes']} "
-        f"episodes, mean return {summary['mean_return']:.3f}"
+        f"{env_id} {trained.info['policy_algo']}: success rate {summary['success_rate']:.1%} over "
+        f"{summary['episodes']} episodes, mean return {summary['mean_return']:.3f}"
     )
     if args.record is not None:
         print(f"output: {Path(args.record).resolve()}")
@@ -121,10 +157,15 @@ def register(commands: argparse._SubParsersAction) -> None:
     train.add_argument("--steps", type=int, help="override the config's total_steps")
     train.add_argument("--demos", help="override the config's demos (run folder or Minari dataset id)")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
-    train.set_defaults(handler=cmd_train)
+    train.set_defaults(handler=stopping_on_signals(cmd_train))
 
     evaluate = commands.add_parser("eval", help="evaluate a trained policy (a train run folder); optionally record")
-    evaluate.add_argument("run", metavar="RUN", type=Path, help="the run folder written by embodia train")
+    evaluate.add_argument(
+        "run",
+        metavar="RUN",
+        type=Path,
+        help="the run folder written by embodia train (or its policy.zip or a checkpoint)",
+    )
     evaluate.add_argument("--episodes", type=int, default=20)
     evaluate.add_argument("--seed", type=int, default=1_000_000, help="episode k is seeded SEED + k")
     evaluate.add_argument("--num-envs", type=int, default=10)
@@ -133,4 +174,4 @@ def register(commands: argparse._SubParsersAction) -> None:
     evaluate.add_argument("--overwrite", action="store_true", help="replace a run already recorded in DIR")
     evaluate.add_argument("--json", action="store_true", help="also print the summary as JSON")
     evaluate.add_argument("--quiet", action="store_true", help="no progress bar")
-    evaluate.set_defaults(handler=cmd_eval)
+    evaluate.set_defaults(handler=stopping_on_signals(cmd_eval))

@@ -1,20 +1,79 @@
-"""``embodia run``: a policy for N episodes, its success rate, and optionally a recorded run folder."""
+"""``embodia run``: a policy for N episodes, its success rate, and optionally a recorded run folder.
+
+The policy is the task's scripted expert, random actions, or a trained one: a run folder written by
+``embodia train`` (or a policy file in it). A trained policy is code-equivalent, like any model checkpoint: it is
+loaded only from the path named on the command line, with a warning (see ``agents/policy.py``).
+
+Ctrl-C and SIGTERM stop the run cleanly: the episodes in flight are dropped, the finished ones and ``summary.json``
+stay, no traceback, and the exit status is 128 + the signal number (130 for Ctrl-C, 143 for SIGTERM).
+"""
 
 from __future__ import annotations
 
 import argparse
+import sys
+import warnings
 from pathlib import Path
 
 from embodia.commands.common import UsageError, check_task, size_arg
 
+POLICY_HELP = (
+    "expert (the task's scripted expert), random, or a trained policy: a run folder written by `embodia train`, "
+    "its policy.zip or a checkpoints/model_<steps>.zip (code-equivalent: load only your own)"
+)
+
+
+def interrupted(error: KeyboardInterrupt, record_dir: Path | None) -> int:
+    """One line on stderr for a run stopped by Ctrl-C or SIGTERM; the exit status 128 + the signal number."""
+    from embodia.envs.record.recorder import interrupt_exit_status, signal_name
+
+    kept = f"; finished episodes and summary.json are in {record_dir}" if record_dir is not None else ""
+    print(f"embodia: stopped by {signal_name(error)}{kept}", file=sys.stderr)
+    return interrupt_exit_status(error)
+
+
+def load_policy(path: str, env_id: str):
+    """A trained policy for ``env_id`` from ``path``; anything wrong is a one-line usage error."""
+    from embodia.agents.policy import PolicyLoadError, load_trained_policy
+
+    if not Path(path).exists():
+        raise UsageError(
+            f"--policy {path!r} is neither expert, random nor an existing run folder or policy file of `embodia train`"
+        )
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            trained = load_trained_policy(path, env_id)
+    except PolicyLoadError as error:
+        raise UsageError(str(error)) from None
+    for warning in caught:
+        if "code-equivalent" in str(warning.message):
+            print(f"embodia: warning: {warning.message}", file=sys.stderr)
+    return trained
+
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from embodia.envs.record.recorder import stop_on_signals
+
+    with stop_on_signals():
+        try:
+            return _run(args)
+        except KeyboardInterrupt as error:
+            return interrupted(error, args.record)
+
+
+def _run(args: argparse.Namespace) -> int:
     from embodia.agents.evaluate import run_episodes
+    from embodia.agents.policy import is_policy_path
     from embodia.envs.record.recorder import VideoOptions
 
     env_id = check_task(args.task)
     if args.episodes < 1 or args.num_envs < 1:
         raise UsageError("--episodes and --num-envs must be positive")
+    policy, actor, policy_info, env_kwargs = args.policy, None, None, {}
+    if is_policy_path(args.policy):
+        trained = load_policy(args.policy, env_id)
+        policy, actor, policy_info, env_kwargs = trained.name, trained.actor, trained.info, trained.env_kwargs
     try:
         video = VideoOptions(
             cameras=tuple(args.camera or ["front"]),
@@ -25,16 +84,18 @@ def cmd_run(args: argparse.Namespace) -> int:
         )
         summary = run_episodes(
             env_id,
-            policy=args.policy,
+            policy=policy,
             episodes=args.episodes,
             seed=args.seed,
             num_envs=args.num_envs,
             record_dir=args.record,
             video_options=video,
             progress=not args.quiet,
-            env_kwargs={"render_preset": args.render_preset},
+            env_kwargs={**env_kwargs, "render_preset": args.render_preset},
             overwrite=args.overwrite,
             video=not args.no_video,
+            actor=actor,
+            policy_info=policy_info,
         )
     except ImportError as error:
         raise UsageError(f"task {env_id!r} is registered but cannot be loaded: {error}") from None
@@ -43,7 +104,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     episodes = summary["per_episode"]
     successes = sum(e["success"] for e in episodes)
     print(
-        f"{env_id} {args.policy}: success rate {summary['success_rate']:.1%} ({successes}/{len(episodes)}), "
+        f"{env_id} {policy}: success rate {summary['success_rate']:.1%} ({successes}/{len(episodes)}), "
         f"mean return {summary['mean_return']:.3f}, mean length {summary['mean_length']:.1f}, "
         f"fail rate {summary['fail_rate']:.1%}"
     )
@@ -55,7 +116,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 def register(commands: argparse._SubParsersAction) -> None:
     run = commands.add_parser("run", help="run a policy for N episodes; print the success rate; optionally record")
     run.add_argument("task", metavar="TASK", help="task id, e.g. embodia/BinPicking-v0")
-    run.add_argument("--policy", choices=("expert", "random"), default="expert")
+    run.add_argument("--policy", default="expert", metavar="POLICY", help=POLICY_HELP)
     run.add_argument("--episodes", type=int, default=10)
     run.add_argument("--seed", type=int, default=0, help="episode k is seeded with SEED + k")
     run.add_argument("--num-envs", type=int, default=1, help="simulations run side by side (results do not change)")

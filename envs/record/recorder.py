@@ -10,13 +10,22 @@ atomically: its presence means the episode is complete), ``episode_XXXX.json`` a
 ``episode_XXXX.mp4``, and ``summary.json`` when the recorder closes. Episodes still running at ``close`` are
 incomplete and are not written. Episode files are compressed and written on a background thread (one, so they land
 in order); ``close`` waits for them and re-raises any write error.
+
+Stopping a run: within ``stop_on_signals()`` SIGTERM ends a run as Ctrl-C (SIGINT) does, by raising
+``Interrupted`` (a ``KeyboardInterrupt``) in the main thread, so every ``finally`` runs: the episodes in flight are
+dropped, their temporary files removed, the finished ones written and ``summary.json`` written. ``close`` holds
+further signals until it is done. ``interrupt_exit_status`` is the exit status a command then returns: 128 + the
+signal number (130 for SIGINT, 143 for SIGTERM), as a shell reports a process the signal killed.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime
-from collections.abc import Mapping
+import signal
+import threading
+from collections.abc import Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,6 +52,115 @@ RUN_FILE_PATTERNS = (
     "summary.json",
     "scene.xml",
 )
+
+
+# ---------------------------------------------------------------------------------------------- signals
+#: the signals that stop a run cleanly
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+class Interrupted(KeyboardInterrupt):
+    """A run stopped by a signal (SIGINT or SIGTERM), raised in the main thread as Ctrl-C raises
+    ``KeyboardInterrupt``; ``signum`` says which."""
+
+    def __init__(self, signum: int) -> None:
+        self.signum = int(signum)
+        super().__init__(signal.Signals(self.signum).name)
+
+
+def signal_name(error: BaseException) -> str:
+    """``SIGINT`` or ``SIGTERM``: which signal stopped the run (a plain ``KeyboardInterrupt`` is Ctrl-C)."""
+    return signal.Signals(getattr(error, "signum", signal.SIGINT)).name
+
+
+def interrupt_exit_status(error: BaseException) -> int:
+    """128 + the signal's number: 130 for Ctrl-C (SIGINT), 143 for SIGTERM."""
+    return 128 + int(getattr(error, "signum", signal.SIGINT))
+
+
+def _in_main_thread() -> bool:
+    return threading.current_thread() is threading.main_thread()
+
+
+class _StopState:
+    """Shared by ``stop_on_signals``' handler and the recorder's sections that must not be cut short."""
+
+    depth = 0  # nesting of ``_uncut`` sections under way
+    pending: int | None = None  # a signal that arrived in one, raised when the outermost ends
+    raised = False  # ``Interrupted`` was raised: later signals are ignored while the run winds down
+
+
+def _stop_handler(signum: int, frame: Any) -> None:
+    if _StopState.raised:
+        return
+    if _StopState.depth > 0:
+        _StopState.pending = signum
+        return
+    _StopState.raised = True
+    raise Interrupted(signum)
+
+
+def _enter_uncut() -> None:
+    _StopState.depth += 1
+
+
+def _leave_uncut() -> None:
+    """End an uncut section; the signal that arrived meanwhile (under ``stop_on_signals``) is raised now."""
+    _StopState.depth -= 1
+    if _StopState.depth == 0 and _StopState.pending is not None:
+        signum, _StopState.pending = _StopState.pending, None
+        _stop_handler(signum, None)
+
+
+@contextlib.contextmanager
+def stop_on_signals() -> Iterator[None]:
+    """Within the block, SIGTERM and SIGINT raise ``Interrupted`` in the main thread, once: signals that follow
+    while the run winds down (it waits for the episode files being written) are ignored, so the cleanup completes.
+    A signal arriving while the recorder handles a reset or a step is raised when it has done so, so an episode is
+    never half-ended (its video neither published nor dropped).
+
+    A signal whose handler someone else has set (not Python's default) keeps it; nested blocks keep the outer
+    one's. Outside the main thread (where Python delivers no signals) this does nothing.
+    """
+    if not _in_main_thread():
+        yield
+        return
+    defaults = {signal.SIGINT: signal.default_int_handler, signal.SIGTERM: signal.SIG_DFL}
+    previous = {}
+    for signum in STOP_SIGNALS:
+        current = signal.getsignal(signum)
+        if current is defaults[signum]:
+            previous[signum] = current
+            signal.signal(signum, _stop_handler)
+    if previous:  # the outermost block: a fresh start
+        _StopState.raised, _StopState.pending = False, None
+    try:
+        yield
+    finally:
+        for signum, old in previous.items():
+            signal.signal(signum, old)
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM for the block (a cleanup that must not be cut short), then deliver the first one
+    held to whatever handler was in place."""
+    if not _in_main_thread():
+        yield
+        return
+    held: list[int] = []
+    previous = {signum: signal.getsignal(signum) for signum in STOP_SIGNALS}
+    for signum in STOP_SIGNALS:
+        if previous[signum] is not None:  # None: set outside Python, left alone
+            signal.signal(signum, lambda signum, frame: held.append(signum))
+    try:
+        yield
+    finally:
+        for signum, old in previous.items():
+            if old is not None:
+                signal.signal(signum, old)
+        if held:
+            signal.raise_signal(held[0])
 
 
 def episode_stem(index: int) -> str:
@@ -254,6 +372,28 @@ class EpisodeRecorder:
 
     # ------------------------------------------------------------------------------ listener
     def on_reset(self, ids: np.ndarray, seeds: list[int] | None, obs: Any, info: Mapping[str, Any]) -> None:
+        _enter_uncut()  # a stop signal waits until the episodes' state is consistent (see stop_on_signals)
+        try:
+            self._on_reset(ids, seeds, obs, info)
+        finally:
+            _leave_uncut()
+
+    def on_step(
+        self,
+        action: np.ndarray,
+        obs: Any,
+        reward: np.ndarray,
+        terminated: np.ndarray,
+        truncated: np.ndarray,
+        info: Mapping[str, Any],
+    ) -> None:
+        _enter_uncut()
+        try:
+            self._on_step(action, obs, reward, terminated, truncated, info)
+        finally:
+            _leave_uncut()
+
+    def _on_reset(self, ids: np.ndarray, seeds: list[int] | None, obs: Any, info: Mapping[str, Any]) -> None:
         for sim_id in ids:
             if int(sim_id) in self._running:  # reset before its end: the episode is incomplete
                 self._drop(int(sim_id))
@@ -294,7 +434,7 @@ class EpisodeRecorder:
                 )
                 self._add_frame(running, sim_id, 0, None)
 
-    def on_step(
+    def _on_step(
         self,
         action: np.ndarray,
         obs: Any,
@@ -421,9 +561,15 @@ class EpisodeRecorder:
 
     # ------------------------------------------------------------------------------ end
     def close(self, summary: Mapping[str, Any] | None = None) -> dict[str, Any]:
-        """Detach, drop the episodes still running (incomplete), and write ``summary.json``."""
+        """Detach, drop the episodes still running (incomplete), and write ``summary.json``.
+
+        SIGINT and SIGTERM arriving meanwhile are held until it is done, then delivered."""
         if self._closed:
             return {}
+        with _signals_held():
+            return self._close(summary)
+
+    def _close(self, summary: Mapping[str, Any] | None) -> dict[str, Any]:
         self._closed = True
         if self in self.env.listeners:
             self.env.listeners.remove(self)
