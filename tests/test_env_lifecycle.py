@@ -140,7 +140,7 @@ def test_a_second_thread_is_refused_while_one_steps(vector):
     thread.start()
     holder.inside.wait(timeout=10)  # the first thread is inside step()
     try:
-        for call in (lambda: env.step(action), lambda: env.reset(seed=1)):
+        for call in (lambda: env.step(action), lambda: env.reset(seed=1), env.close):
             with pytest.raises(RuntimeError, match=r"called from thread 'MainThread' while another thread is inside"):
                 call()
     finally:
@@ -149,6 +149,8 @@ def test_a_second_thread_is_refused_while_one_steps(vector):
     assert not errors and not thread.is_alive()
     env.unwrapped.core.listeners.remove(holder)
     env.step(action)  # free again: the main thread may step now
+    env.close()
+    assert env.unwrapped.core.closed
 
 
 def test_one_thread_may_reenter_its_own_env():

@@ -82,6 +82,8 @@ def resolve_task(task: type[Task] | str) -> type[Task]:
     """A task class, or its ``module:Class`` path."""
     if isinstance(task, str):
         module, _, name = task.partition(":")
+        if not (module and name):
+            raise ValueError(f"task={task!r} is not valid; valid: a Task class or its 'module:Class' path")
         task = getattr(importlib.import_module(module), name)
     if not (isinstance(task, type) and issubclass(task, Task)):
         raise TypeError(f"{task!r} is not a Task class")
@@ -418,12 +420,19 @@ class BatchedEnv:
             self._lock.release()
 
     def close(self) -> None:
-        """Release the renderers; later calls raise RuntimeError. Closing again does nothing."""
-        for renderer in (self._renderer, self._pixel_renderer):
-            if renderer is not None:
-                renderer.close()
-        self._renderer = self._pixel_renderer = None
-        self.closed = True
+        """Release the renderers; later calls raise RuntimeError. Closing again does nothing; closing while
+        another thread is inside the env raises RuntimeError like any other call."""
+        if self.closed:
+            return
+        self._enter("close")
+        try:
+            for renderer in (self._renderer, self._pixel_renderer):
+                if renderer is not None:
+                    renderer.close()
+            self._renderer = self._pixel_renderer = None
+            self.closed = True
+        finally:
+            self._lock.release()
 
 
 def take(tree: Any, index: int | np.ndarray) -> Any:

@@ -134,12 +134,12 @@ class EmbodiaEnv(gym.Env):
 
     def close(self) -> None:
         """Release renderers and the window; later calls raise RuntimeError. Closing again does nothing."""
-        window = self.__dict__.get("_window")
-        if window is not None:
-            window.close()
         core = self.__dict__.get("core")
         if core is not None:
             core.close()
+        window = self.__dict__.get("_window")
+        if window is not None:
+            window.close()
 
     def __reduce_ex__(self, protocol: Any) -> Any:
         spec = self.spec

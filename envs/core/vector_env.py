@@ -130,12 +130,12 @@ class EmbodiaVectorEnv(gym.vector.VectorEnv):
         return self.core.compute_reward
 
     def close_extras(self, **kwargs: Any) -> None:
-        window = self.__dict__.get("_window")
-        if window is not None:
-            window.close()
         core = self.__dict__.get("core")
         if core is not None:
             core.close()
+        window = self.__dict__.get("_window")
+        if window is not None:
+            window.close()
 
     def __reduce_ex__(self, protocol: Any) -> Any:
         spec = self.spec
