@@ -31,12 +31,13 @@ DEV_STAMP := $(VENV)/.stamp-dev
 
 help:
 	@echo "make demo    run the scripted experts on the demo tasks, recording to $(DEMO_DIR), and build its review page"
-	@echo "make test    install the package with its dev and learn extras, run the test suite"
+	@echo "make test    install the package with its dev and learn extras (and chromium), run the test suite"
 	@echo "make lint    ruff check and ruff format --check"
 	@echo "make bench   speed, render and memory benchmark (experiments/results/benchmark.md)"
 
+# The system packages of rendering (EGL/Mesa, only those missing) before the venv; the test target adds chromium.
 $(PY):
-	bash tools/install-system-packages.sh
+	bash tools/install-system-packages.sh render
 	$(PYTHON) -m venv $(VENV)
 
 venv: $(PY)
@@ -66,6 +67,7 @@ demo: $(BASE_STAMP)
 	@echo "demo output: $(DEMO_DIR) (review page: $(DEMO_DIR)/review/index.html)"
 
 test: $(DEV_STAMP)
+	bash tools/install-system-packages.sh test
 	$(PY) -m pytest -q
 
 lint: $(DEV_STAMP)
