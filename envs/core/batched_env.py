@@ -5,10 +5,11 @@ The Gymnasium single env is this with ``n = 1``; the vector env is this with aut
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import importlib
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -256,6 +257,16 @@ class BatchedEnv:
                 "thread is inside this env; an env serves one thread at a time (make one env per thread, or step "
                 "many simulations in one vector env)"
             )
+
+    @contextlib.contextmanager
+    def exclusive(self, what: str) -> Iterator[None]:
+        """Hold the env for one call of the Gymnasium env above it (a step with its autoreset, say): refused
+        after ``close()`` or while another thread holds it; the same thread may call in again."""
+        self._enter(what)
+        try:
+            yield
+        finally:
+            self._lock.release()
 
     def __reduce_ex__(self, protocol: Any) -> Any:
         raise TypeError(

@@ -102,7 +102,7 @@ class SimRenderer:
 
 HUMAN_HINT = (
     "render_mode='human' shows frames in a pygame window, and pygame is not installed: pip install pygame "
-    "(or use render_mode='rgb_array' and show the frames yourself)"
+    "(or pip install 'embodia[viewer]'); or use render_mode='rgb_array' and show the frames yourself"
 )
 
 

@@ -94,17 +94,19 @@ class EmbodiaEnv(gym.Env):
             self.core.label = f"{type(self).__name__}({spec.id})"
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
-        super().reset(seed=seed)
-        obs, info = self.core.reset(np.array([_FIRST]), None if seed is None else [seed])
-        if self._window is not None:
-            self._window.show(self.core.render(_FIRST))
+        with self.core.exclusive("reset"):
+            super().reset(seed=seed)
+            obs, info = self.core.reset(np.array([_FIRST]), None if seed is None else [seed])
+            if self._window is not None:
+                self._window.show(self.core.render(_FIRST))
         return unbatch(obs), unbatch(info)
 
     def step(self, action: Any):
-        action = check_action(action, self.action_space.shape, self.core.controller.name)
-        obs, reward, terminated, truncated, info = self.core.step(action[None])
-        if self._window is not None:
-            self._window.show(self.core.render(_FIRST))
+        with self.core.exclusive("step"):
+            action = check_action(action, self.action_space.shape, self.core.controller.name)
+            obs, reward, terminated, truncated, info = self.core.step(action[None])
+            if self._window is not None:
+                self._window.show(self.core.render(_FIRST))
         return (
             unbatch(obs),
             float(reward[_FIRST]),

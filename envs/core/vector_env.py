@@ -89,11 +89,16 @@ class EmbodiaVectorEnv(gym.vector.VectorEnv):
                 f"seed={seed!r} has type {type(seed).__name__}; expected an integer, a list of {self.num_envs} "
                 "seeds (integers or None), or None"
             )
-        result = self.core.reset(ids, seeds)
-        self._show()
+        with self.core.exclusive("reset"):
+            result = self.core.reset(ids, seeds)
+            self._show()
         return result
 
     def step(self, actions: Any):
+        with self.core.exclusive("step"):  # the step and its autoreset, as one
+            return self._step(actions)
+
+    def _step(self, actions: Any):
         obs, reward, terminated, truncated, info = self.core.step(actions)
         done = terminated | truncated
         if done.any():
