@@ -20,7 +20,7 @@ from embodia.envs.control import CONTROL_MODES, make_controller
 from embodia.envs.core.rendering import RENDER_PRESETS, SimRenderer
 from embodia.envs.core.robot import RobotView
 from embodia.envs.core.sim import Simulation
-from embodia.envs.core.task import Task, TaskConfig
+from embodia.envs.core.task import MAX_EPISODE_STEPS, Task, TaskConfig
 from embodia.envs.core.validation import check_fields, option
 
 OBS_MODES = ("dict", "flat", "pixels", "goal")
@@ -102,6 +102,13 @@ def split_options(task_cls: type[Task], kwargs: dict[str, Any]) -> tuple[EnvOpti
     if "max_episode_steps" in kwargs:  # Gymnasium's name for the episode length; an explicit episode_steps wins
         steps = kwargs.pop("max_episode_steps")
         if steps is not None and "episode_steps" not in kwargs:
+            if isinstance(steps, bool | np.bool_) or not isinstance(steps, int | np.integer):
+                raise TypeError(f"max_episode_steps={steps!r} has type {type(steps).__name__}; expected an integer")
+            if not 1 <= steps <= MAX_EPISODE_STEPS:
+                raise ValueError(
+                    f"max_episode_steps={steps!r} is out of range; valid: 1 to {MAX_EPISODE_STEPS} (the episode "
+                    "length, episode_steps)"
+                )
             kwargs["episode_steps"] = steps
     config = kwargs.pop("config", None)
     env_names = {f.name for f in dataclasses.fields(EnvOptions)}
