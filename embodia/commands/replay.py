@@ -43,7 +43,8 @@ def cmd_replay(args: argparse.Namespace) -> int:
     unknown = [camera for camera in cameras if camera not in names]
     if unknown:
         env.close()
-        raise UsageError(f"unknown camera {unknown[0]!r}; valid: {', '.join(names)}")
+        where = "" if args.camera else f"{args.file}: its recorded render_camera: "  # the file chose it
+        raise UsageError(f"{where}unknown camera {unknown[0]!r}; valid: {', '.join(names)}")
     status = 0
     try:
         if not args.no_check:

@@ -536,7 +536,12 @@ def _header(path: Path, archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: s
         if version not in ((1, 0), (2, 0)):
             raise EpisodeFileError(f"{where}: .npy format version {version}; episode files use 1.0 or 2.0")
         read_header = npy_format.read_array_header_1_0 if version == (1, 0) else npy_format.read_array_header_2_0
-        shape, _, dtype = read_header(reader, max_header_size=MAX_NPY_HEADER_BYTES)
+        try:
+            shape, _, dtype = read_header(reader, max_header_size=MAX_NPY_HEADER_BYTES)
+        except READ_ERRORS:
+            raise
+        except Exception as error:  # numpy parses the header text with Python's own parser: SyntaxError, TokenError
+            raise EpisodeFileError(f"{where}: its .npy header is not readable ({one_line(error)})") from None
         header_bytes = reader.used
     expected = "a JSON string" if name == "meta" else "booleans, integers or floats"
     plain = dtype.kind == "U" if name == "meta" else dtype.kind in "biuf"
