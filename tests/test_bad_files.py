@@ -614,3 +614,41 @@ def test_no_traceback_in_a_fresh_interpreter(good: Path, tmp_path: Path) -> None
     for path in cases.values():
         for args in (["replay", str(path), "--no-video"], ["dataset", "info", str(path.parent)]):
             assert_subprocess_one_line(embodia_cli(*args), str(path))
+
+
+def test_a_crafted_minari_dataset_never_imports_code(recorded: Path, tmp_path: Path, monkeypatch, capsys) -> None:
+    """Minari builds the env of its metadata's env spec (importing the entry point) when the spaces are missing,
+    and an env spec's ``task`` kwarg names a module too: both are refused before Minari reads anything."""
+    monkeypatch.setenv("MINARI_DATASETS_PATH", str(tmp_path / "minari"))
+    from embodia.envs.record import dataset as ds
+
+    marker = tmp_path / "IMPORTED"
+    modules = tmp_path / "modules"
+    modules.mkdir()
+    (modules / "evil_marker.py").write_text(f"open({str(marker)!r}, 'w').close()\nX = object\n")
+    monkeypatch.syspath_prepend(str(modules))
+    folder = ds.export_minari([recorded / "episode_0000.npz"], "embodia/reach/evil-v0", "expert")
+    metadata = folder / "data" / "metadata.json"
+    original = json.loads(metadata.read_text())
+    spec = json.loads(original["env_spec"])
+    for changes in (
+        {"observation_space": None, "env_spec": json.dumps({**spec, "entry_point": "evil_marker:X"})},
+        {"env_spec": json.dumps({**spec, "kwargs": {"task": "evil_marker:X"}})},
+        {"env_spec": json.dumps({**spec, "id": "evil_marker:embodia/Reach-v0"})},
+        {"eval_env_spec": json.dumps({**spec, "entry_point": "evil_marker:X"})},
+    ):
+        metadata.write_text(json.dumps({k: v for k, v in {**original, **changes}.items() if v is not None}))
+        for command in ("info", "validate"):
+            status, _, err = run(capsys, ["dataset", command, "embodia/reach/evil-v0"])
+            assert_one_line(status, err, str(metadata))
+        assert not marker.exists() and "evil_marker" not in sys.modules
+    metadata.write_text("[" * 100_000)
+    status, _, err = run(capsys, ["dataset", "info", "embodia/reach/evil-v0"])
+    assert_one_line(status, err, str(metadata), "nested more than 16 levels")
+
+    # recorded env_kwargs reach the exported dataset's env spec only as checked options (never "task")
+    episode = craft(recorded / "episode_0000.npz", tmp_path / "e" / "episode_0000.npz",
+                    meta={"env_kwargs": {"task": "evil_marker:X"}})  # fmt: skip
+    with pytest.raises(ds.DatasetError, match=r"unknown option\(s\) 'task'"):
+        ds.export_minari([episode], "embodia/reach/evil2-v0", "expert")
+    assert not marker.exists()

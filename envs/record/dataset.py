@@ -116,15 +116,59 @@ def open_dataset(name: str | os.PathLike) -> Dataset:
     return Dataset(dataset_id, folder, find_episode_files(folder / EPISODES_DIR), minari_id=dataset_id)
 
 
+def check_minari_files(dataset_id: str) -> None:
+    """What ``minari.load_dataset`` would trust, checked first. Minari builds the env named in the metadata
+    (``gym.make``, which imports its entry point) when the spaces are missing, so the spaces must be there and any
+    env spec must be a registered embodia task's own; the HDF5 file may declare no more than an episode file could.
+    """
+    import gymnasium as gym
+    import h5py
+
+    from embodia.envs.record.episode import MAX_COMPRESSION_RATIO, MAX_FILE_BYTES, RATIO_FLOOR_BYTES, parse_json
+    from embodia.registration import TASKS
+
+    folder = minari_path(dataset_id) / "data"
+    meta = read_json_file(folder / "metadata.json", what="a Minari dataset's metadata")
+    where = f"{folder / 'metadata.json'}:"
+    if not isinstance(meta, dict) or not all(
+        isinstance(meta.get(k), str) for k in ("observation_space", "action_space")
+    ):
+        raise DatasetError(f"{where} lacks the observation and action spaces (Minari would build an env to find them)")
+    for key in ("env_spec", "eval_env_spec"):
+        if meta.get(key) is None:
+            continue
+        spec = parse_json(meta[key]) if isinstance(meta[key], str) else None
+        env_id = spec.get("id") if isinstance(spec, dict) else None
+        registered = gym.spec(env_id) if env_id in TASKS else None
+        if (
+            registered is None
+            or spec.get("entry_point") != registered.entry_point
+            or any(spec.get("kwargs", {}).get(k, v) != v for k, v in registered.kwargs.items())
+        ):
+            raise DatasetError(f"{where} {key} is not a registered embodia task's (id {env_id!r})")
+    data = folder / "main_data.hdf5"
+    sizes: list[int] = []
+    with h5py.File(data, "r") as f:
+        f.visititems(
+            lambda _, item: sizes.append(item.size * item.dtype.itemsize) if isinstance(item, h5py.Dataset) else None
+        )
+    declared, on_disk = sum(sizes), data.stat().st_size
+    if declared > MAX_FILE_BYTES or (declared > RATIO_FLOOR_BYTES and declared > MAX_COMPRESSION_RATIO * on_disk):
+        raise DatasetError(f"{data}: declares {declared} bytes of data in a {on_disk}-byte file; refused")
+
+
 def load_minari(dataset_id: str) -> Any:
-    """``minari.load_dataset`` with its failures (corrupt or truncated files) turned into one line."""
+    """``minari.load_dataset`` after ``check_minari_files``, with its failures turned into one line."""
     import minari
 
     try:
+        check_minari_files(dataset_id)
         dataset = minari.load_dataset(dataset_id)
         if dataset.total_episodes:
             next(iter(dataset.iterate_episodes()))  # the metadata alone says nothing of the data file
         return dataset
+    except DataFileError:
+        raise
     except Exception as error:  # h5py, json and Minari raise many kinds; the user needs the file and the reason
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise DatasetError(f"{minari_path(dataset_id)}: Minari cannot read this dataset ({reason})") from None
@@ -187,10 +231,18 @@ def export_minari(
         raise DatasetError(
             f"{episode_files[0]}: episode of unknown task {env_id!r}; this embodia has: {', '.join(TASKS)}"
         )
+    from embodia.envs.record import replay
+
+    try:  # the dataset's env spec gets the recorded options, checked as a replay checks them (never "task")
+        kwargs = replay.recorded_options(
+            read_episode(episode_files[0]), replay.task_class(env_id), str(episode_files[0])
+        )
+    except replay.ReplayError as error:
+        raise DatasetError(str(error)) from None
     spec = gym.spec(env_id)
     if folder.exists():  # replaced only now that every episode has been read
         shutil.rmtree(folder)
-    spec = dataclasses.replace(spec, kwargs={**spec.kwargs, **(first.get("env_kwargs") or {})})
+    spec = dataclasses.replace(spec, kwargs={**spec.kwargs, **kwargs})
     with warnings.catch_warnings():
         # Minari asks for an author e-mail and an evaluation env; embodia has no e-mail to give, and the
         # collecting env (recorded in the dataset) is the evaluation env

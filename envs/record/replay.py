@@ -66,6 +66,10 @@ def task_class(env_id: Any, source: str = "episode") -> type[Task]:
     import (an unknown id is an error, whatever else the file holds)."""
     from embodia.registration import TASKS
 
+    # an env made without an id records its task's path: accepted when it is exactly a registered task's
+    env_id = (
+        {entry.task: name for name, entry in TASKS.items()}.get(env_id, env_id) if isinstance(env_id, str) else env_id
+    )
     if not isinstance(env_id, str) or env_id not in TASKS:
         raise ReplayError(f"{source}: episode from unknown task {env_id!r}; this embodia has: {', '.join(TASKS)}")
     try:
