@@ -101,11 +101,15 @@ def _stop_handler(signum: int, frame: Any) -> None:
 
 
 def _enter_uncut() -> None:
-    _StopState.depth += 1
+    """Begin a section a stop signal must not cut (in the main thread: the only one signal handlers interrupt)."""
+    if threading.get_ident() == threading.main_thread().ident:
+        _StopState.depth += 1
 
 
 def _leave_uncut() -> None:
     """End an uncut section; the signal that arrived meanwhile (under ``stop_on_signals``) is raised now."""
+    if threading.get_ident() != threading.main_thread().ident:
+        return
     _StopState.depth -= 1
     if _StopState.depth == 0 and _StopState.pending is not None:
         signum, _StopState.pending = _StopState.pending, None
