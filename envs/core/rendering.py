@@ -136,6 +136,9 @@ class HumanWindow:
         height, width = frame.shape[:2]
         if self._screen is None or self._screen.get_size() != (width, height):
             _no_display_fallback()
+            # a plain software framebuffer: SDL's accelerated one makes a GL context of its own, which clashes
+            # with MuJoCo's (on X11 the first flip fails with BadAccess in X_GLXMakeCurrent)
+            os.environ.setdefault("SDL_FRAMEBUFFER_ACCELERATION", "0")
             pygame.display.init()
             pygame.display.set_caption(self._title() if callable(self._title) else self._title)
             self._screen = pygame.display.set_mode((width, height))
