@@ -604,6 +604,18 @@ def test_filtering_a_minari_dataset_into_itself_is_refused(recorded: Path, tmp_p
     assert sorted(p.name for p in (folder / ds.EPISODES_DIR).iterdir()) == before
 
 
+def test_an_episode_beyond_the_reading_limits_is_still_written(good: Path, tmp_path: Path, monkeypatch) -> None:
+    episode = load_episode(good)
+    monkeypatch.setattr(episode_format, "MAX_ROW_BYTES", 16)
+    with pytest.warns(episode_format.EpisodeLimitWarning, match="written all the same"):
+        path = episode.save(tmp_path / "episode_0000.npz")
+    assert path.is_file()
+    with pytest.raises(EpisodeFileError, match="rows of more than 16 bytes"):
+        load_episode(path)
+    monkeypatch.undo()
+    assert load_episode(path).length == 25  # with the real limits it reads
+
+
 def test_no_traceback_in_a_fresh_interpreter(good: Path, tmp_path: Path) -> None:
     """A sample through subprocesses: exit 2, one line on stderr, no traceback."""
     cases = {

@@ -53,8 +53,8 @@ SKIPPED_INFO = ("state",)
 # Limits of what an episode file may declare; a real episode is far below each of them.
 #: the longest episode, as the env allows it (``TaskConfig.episode_steps``); rows of per-step arrays <= this + 1
 MAX_EPISODE_STEPS = 100_000
-#: bytes of one row of a per-step array (a 1024 x 1024 float32 depth image is 4 MiB)
-MAX_ROW_BYTES = 16 * 2**20
+#: bytes of one row of a per-step array: the largest image the env makes (4096 x 4096 float32 depth)
+MAX_ROW_BYTES = 64 * 2**20
 #: bytes of an array that is not per step (``model/``, ``task/``: per-episode values)
 MAX_STATIC_BYTES = 64 * 2**20
 #: decompressed bytes of all arrays of a file together, and the size of the file itself
@@ -278,10 +278,26 @@ class EpisodeBuffer:
         )
 
 
+class EpisodeLimitWarning(UserWarning):
+    """An episode written beyond what ``load_episode`` reads (kept all the same: nothing recorded is dropped)."""
+
+
 def save_episode(episode: Episode, path: str | os.PathLike, overwrite: bool = False) -> Path:
-    """Write ``episode`` to ``path`` (``.npz``) crash-safely; an existing file raises unless ``overwrite``."""
+    """Write ``episode`` to ``path`` (``.npz``) crash-safely; an existing file raises unless ``overwrite``.
+
+    An episode beyond the reading limits (e.g. hours of large pixel observations) is written with an
+    ``EpisodeLimitWarning``: this embodia will refuse to read it, but the data is kept."""
     path = Path(path)
     arrays = episode.arrays()
+    total = sum(a.nbytes for a in arrays.values())
+    rows = max((a[:1].nbytes for a in arrays.values() if a.ndim), default=0)
+    if total > MAX_FILE_BYTES or rows > MAX_ROW_BYTES or episode.length > MAX_EPISODE_STEPS:
+        warnings.warn(
+            f"{path}: {episode.length} steps, {total} bytes (rows up to {rows}) exceed what load_episode reads "
+            f"({MAX_EPISODE_STEPS} steps, {MAX_FILE_BYTES} bytes, rows of {MAX_ROW_BYTES}); written all the same",
+            EpisodeLimitWarning,
+            stacklevel=2,
+        )
     with atomic_write(path, overwrite=overwrite) as tmp, open(tmp, "wb") as f:
         np.savez_compressed(f, **arrays)
     return path

@@ -5,6 +5,10 @@ values and the task's per-episode draws) and recomputes the observation, which m
 bit; frames can then be rendered from any camera, at any size and preset. *Re-simulating* starts from the first
 recorded state and applies the recorded actions through the physics again; every state must come out identical.
 Both need the same embodia and MuJoCo versions as the recording; other versions replay with a warning.
+
+An episode file is untrusted data: its task must be a registered one (``TASKS``; nothing the file names is
+imported), its recorded options are checked as the env's constructor checks them before anything is built, and its
+model values and task draws must be ones this task itself sets, of the shapes it sets them.
 """
 
 from __future__ import annotations
