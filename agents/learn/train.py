@@ -567,9 +567,14 @@ def _load_policy_file(path: Path, record: dict[str, Any]) -> Any:
     try:
         policy = cls(**saved["data"])
         policy.load_state_dict(saved["state_dict"])
-    except (TypeError, ValueError, RuntimeError, KeyError) as error:
-        raise RunError(f"{path} does not fit {record['policy_class']}: {str(error).splitlines()[0]}") from None
+    except Exception as error:  # whatever the file's arguments make the constructor raise
+        raise RunError(f"{path} does not fit {record['policy_class']}: {_first_line(error)}") from None
     return policy
+
+
+def _first_line(error: BaseException) -> str:
+    lines = str(error).strip().splitlines()
+    return lines[0] if lines else type(error).__name__
 
 
 def _load_error_reason(error: BaseException) -> str:
@@ -606,7 +611,7 @@ def _load_checkpoint(
             state = torch.load(io.BytesIO(archive.read("policy.pth")), map_location="cpu", weights_only=True)
     except (zipfile.BadZipFile, KeyError, OSError, EOFError, RuntimeError, pickle.UnpicklingError,
             json.JSONDecodeError, UnicodeDecodeError) as error:  # fmt: skip
-        raise RunError(f"{path} cannot be loaded as a checkpoint ({str(error).splitlines()[0]})") from None
+        raise RunError(f"{path} cannot be loaded as a checkpoint ({_first_line(error)})") from None
     algo = record["algo"]
     if algo not in ALGO_CLASSES:
         raise RunError(f"{path}: a {algo} run has no checkpoints to load; use its policy.zip")
@@ -625,8 +630,8 @@ def _load_checkpoint(
             observation_space, action_space, BasePolicy._dummy_schedule, **kwargs
         )
         policy.load_state_dict(state)
-    except (TypeError, ValueError, RuntimeError, KeyError) as error:
-        raise RunError(f"{path} does not fit this task's spaces: {str(error).splitlines()[0]}") from None
+    except Exception as error:  # whatever the file's arguments make the constructor raise
+        raise RunError(f"{path} does not fit this task's spaces: {_first_line(error)}") from None
     return policy, _saved_layout(data.get("observation_space") or {})
 
 
