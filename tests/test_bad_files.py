@@ -664,3 +664,24 @@ def test_a_crafted_minari_dataset_never_imports_code(recorded: Path, tmp_path: P
     with pytest.raises(ds.DatasetError, match=r"unknown option\(s\) 'task'"):
         ds.export_minari([episode], "embodia/reach/evil2-v0", "expert")
     assert not marker.exists()
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[" * 100_000, "not a review file (JSON nested more than 16 levels deep)"),
+        ('{"format": "embodia.review", "schema_version": NaN, "episodes": []}', "NaN is not a JSON number"),
+        ('{"format": "embodia.review", "schema_version": 1, "root": [1], "episodes": []}', "'root' must be"),
+        ('{"format": "embodia.review", "schema_version": 1, "episodes": [{"path": 1}]}', "'path' must be"),
+        (b"\xff\xfe{", "not UTF-8 text"),
+        ("", "invalid JSON"),
+    ],
+)
+def test_bad_review_files_are_one_line(recorded: Path, tmp_path: Path, capsys, text, message) -> None:
+    review = tmp_path / "review.json"
+    review.write_bytes(text if isinstance(text, bytes) else text.encode())
+    status, _, err = run(
+        capsys, ["dataset", "filter", str(recorded), "--review", str(review), "--out", str(tmp_path / "o")]
+    )
+    assert_one_line(status, err, str(review), message)
+    assert not (tmp_path / "o").exists()

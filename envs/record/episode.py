@@ -756,17 +756,22 @@ def parse_json(text: str, max_chars: int = MAX_META_CHARS) -> Any:
         raise JSONError(f"invalid JSON: {one_line(error)}") from None
 
 
+class JSONFileError(DataFileError):
+    """A JSON file whose content is unusable (not UTF-8, invalid or beyond the limits)."""
+
+
 def read_json_file(path: str | os.PathLike, max_bytes: int = 4 * MAX_META_CHARS, what: str = "a JSON file") -> Any:
     """A JSON file (an episode's summary, a run's meta.json, a review file) read as ``parse_json`` reads text;
-    anything unusable is a one-line ``DataFileError`` naming the file (a missing one: ``FileNotFoundError``)."""
+    anything unusable is a one-line ``DataFileError`` naming the file (``JSONFileError`` for its content; a missing
+    file: ``FileNotFoundError``)."""
     path = Path(path)
     with open_data_file(path, what, DataFileError) as f:
         data = f.read(max_bytes + 1)
-    if len(data) > max_bytes:
-        raise DataFileError(f"{path}: larger than {max_bytes} bytes; not {what}")
     try:
+        if len(data) > max_bytes:
+            raise JSONError(f"larger than {max_bytes} bytes")
         return parse_json(data.decode("utf-8"), max_chars=max_bytes)
     except UnicodeDecodeError as error:
-        raise DataFileError(f"{path}: not UTF-8 text ({error.reason} at byte {error.start}); not {what}") from None
+        raise JSONFileError(f"{path}: not UTF-8 text ({error.reason} at byte {error.start})") from None
     except JSONError as error:
-        raise DataFileError(f"{path}: {error}") from None
+        raise JSONFileError(f"{path}: {error}") from None

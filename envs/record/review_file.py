@@ -20,7 +20,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from embodia.envs.record.episode import DataFileError, read_json_file
+from embodia.envs.record.episode import DataFileError, JSONFileError, read_json_file
 
 FORMAT = "embodia.review"
 SCHEMA_VERSION = 1
@@ -48,8 +48,10 @@ def read_review_document(path: str | os.PathLike) -> dict[str, Any]:
         raise FileNotFoundError(f"{path}: no such review file")
     try:
         document = read_json_file(path, MAX_REVIEW_BYTES, what="a review file")
-    except DataFileError as error:
+    except JSONFileError as error:
         raise ReviewFileError(f"{path}: not a review file ({str(error).removeprefix(f'{path}: ')})") from None
+    except DataFileError as error:  # a folder, a pipe, unreadable: the message says so already
+        raise ReviewFileError(str(error)) from None
     parse_review(document, source=str(path))
     return document
 
