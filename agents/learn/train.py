@@ -14,6 +14,7 @@ import dataclasses
 import datetime
 import importlib
 import json
+import os
 import pickle
 import re
 import time
@@ -248,10 +249,18 @@ class Bookkeeping(BaseCallback):
         folder.mkdir(parents=True, exist_ok=True)
         steps = self.num_timesteps
         old = [p for p in folder.glob("*") if p.stem.rsplit("_", 1)[-1] != str(steps)]
-        self.model.save(folder / f"model_{steps}.zip")
+        # each file written under a hidden name and renamed: a stop mid-save never leaves a truncated newest
+        # checkpoint for --resume to pick (the model last, as --resume finds checkpoints by their model file)
         if hasattr(self.model, "replay_buffer") and self.model.replay_buffer is not None:
-            self.model.save_replay_buffer(folder / f"replay_buffer_{steps}.pkl")
-        (folder / f"progress_{steps}.json").write_text(json.dumps({"steps": steps, "wall_s": self.wall_s()}))
+            partial = folder / f".replay_buffer_{steps}.partial.pkl"
+            self.model.save_replay_buffer(partial)
+            os.replace(partial, folder / f"replay_buffer_{steps}.pkl")
+        partial = folder / f".progress_{steps}.partial.json"
+        partial.write_text(json.dumps({"steps": steps, "wall_s": self.wall_s()}))
+        os.replace(partial, folder / f"progress_{steps}.json")
+        partial = folder / f".model_{steps}.partial.zip"
+        self.model.save(partial)
+        os.replace(partial, folder / f"model_{steps}.zip")
         for path in old:
             path.unlink(missing_ok=True)
 

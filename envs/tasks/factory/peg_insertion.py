@@ -37,6 +37,7 @@ import numpy as np
 
 from embodia.envs.core.sim import Simulation, joint_addresses
 from embodia.envs.core.task import Task, TaskConfig, per_sim_uniform, tolerance
+from embodia.envs.core.validation import option
 from embodia.envs.scene import panda, parts, props
 from embodia.envs.scene.builder import GEOM, SceneBuilder
 
@@ -60,7 +61,7 @@ HOLE_CONTACT = parts.Contact(friction=(0.3, 0.005, 0.0001))
 @dataclass(frozen=True)
 class PegInsertionConfig(TaskConfig):
     episode_steps: int = 200
-    clearance_m: float = 0.001  # radial: hole radius minus peg radius
+    clearance_m: float = option(0.001, valid=(0.0003, 0.005), unit="m", doc="radial: hole radius minus peg radius")
     seat_tolerance_m: float = 0.003
     peg_mass_kg: tuple[float, float] = (0.06, 0.15)
     peg_friction: tuple[float, float] = (0.4, 0.8)
@@ -71,11 +72,6 @@ class PegInsertionConfig(TaskConfig):
     w_align: float = 2.0
     w_insert: float = 3.0
     w_success: float = 5.0
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if not 0.0003 <= self.clearance_m <= 0.005:
-            raise ValueError(f"clearance_m={self.clearance_m!r} is not valid; valid: 0.0003 to 0.005 (radial, metres)")
 
 
 class PegInsertion(Task):
