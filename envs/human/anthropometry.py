@@ -1,4 +1,4 @@
-"""Published body proportions the parametric person is scaled from (sources in ../shared/docs/domain-facts.md 4).
+"""Published body proportions the parametric person is scaled from (sources below).
 
 - Stature and body mass of Japanese adults aged 75+ by sex, percentiles 25/50/75: MHLW, Dietary Reference
   Intakes for Japanese (2025), reference tables 1-2, from the National Health and Nutrition Surveys 2018-2019.
@@ -7,7 +7,7 @@
   Motor Control of Human Movement*, Fig. 4.1. Shoulder width uses 0.235 H, the narrower value of Japanese older
   adults (AIST 1997-98 summary), instead of Drillis' 0.259 H.
 - Segment mass fractions: Dempster via Winter (2009).
-- Segment radii: Assistive Gym's 50th-percentile capsules (domain-facts 1.5), scaled with stature.
+- Segment radii: Assistive Gym's 50th-percentile capsules (Erickson et al. 2020), scaled with stature.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ LENGTH_FRACTION = {
     "hip_width": 0.191,
     "head": 0.130,
 }
-#: sitting height / stature for older adults (domain-facts 4.2: 0.52-0.54 H).
+#: sitting height / stature for older adults (Drillis & Contini 1966; 0.52-0.54 H).
 SITTING_HEIGHT_FRACTION = 0.53
 
 #: segment mass / body mass (Dempster via Winter 2009); the trunk is split into thorax, abdomen and pelvis.
@@ -47,7 +47,7 @@ MASS_FRACTION = {
     "pelvis": 0.142,
 }
 
-#: capsule radii (m) at the reference stature, Assistive Gym's 50th-percentile capsules (domain-facts 1.5).
+#: capsule radii (m) at the reference stature, Assistive Gym's 50th-percentile capsules (Erickson et al. 2020).
 REFERENCE_STATURE_M = {"male": 1.75, "female": 1.62}
 RADIUS_M = {
     "male": {"upper_arm": 0.043, "forearm": 0.033, "hand": 0.043, "thigh": 0.08, "shank": 0.05, "neck": 0.06},

@@ -16,7 +16,7 @@ position is subtracted from the servoed joint through a fixed tendon, so the ser
 the physics rate.
 
 Holding stiffnesses are engineering estimates [ESTIMATE] of a relaxed older adult (no table in the sources);
-joint ranges follow the adult norms of Assistive Gym's human model (domain-facts 1.5).
+joint ranges follow the adult norms of Assistive Gym's human model (Erickson et al. 2020).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Who the person is: ``HumanConfig`` (one person) and ``HumanRanges`` (what a task randomizes per episode).
 
-Ranges and their sources (../shared/docs/domain-facts.md section 4):
+Ranges and their sources:
 - stature and mass percentiles 1-99 of Japanese adults aged 75+ (MHLW 2025);
 - range-of-motion scale 0.5-1.0 of adult norms (Assistive Gym's "limits" impairment, 0.5-1.0; older adults lose
   20-30 %, Bassey et al. 1989);

@@ -1,12 +1,11 @@
 """ISO/TS 15066:2016 body regions with their biomechanical limits and two-body-model constants: the one table.
 
 Source: ISO/TS 15066:2016 Annex A, Table A.2 (permissible quasi-static force and pressure, per body region) and
-Table A.3 (effective mass and spring constant of each region), as collected in ../shared/docs/domain-facts.md
-section 3. Transient limits are twice the quasi-static ones (multipliers P_T = F_T = 2) except for the skull and
-forehead and the face, where the standard permits no transient contact (Clause A.3.2): their transient limit is
-``nan`` and any contact there counts as a transient violation. Pressure is the lowest (most protective) specific
-area of the region. The values are for healthy adults; the standard has no scaling for older people.
-"""
+Table A.3 (effective mass and spring constant of each region). Transient limits are twice the quasi-static ones
+(multipliers P_T = F_T = 2) except for the skull and forehead and the face, where the standard permits no transient
+contact (Clause A.3.2): their transient limit is ``nan`` and any contact there counts as a transient violation.
+Pressure is the lowest (most protective) specific area of the region. The values are for healthy adults; the
+standard has no scaling for older people."""
 
 from __future__ import annotations
 

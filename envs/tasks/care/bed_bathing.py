@@ -18,7 +18,7 @@ with compliant servos (nothing under it: the body model does not touch furniture
 a weak person sinks it a centimetre or two, and the tool has to follow.
 
 A point is cleaned at the first step when the sponge's face centre is within ``clean_radius_m`` of it (0.025 m,
-Assistive Gym's wiping radius, domain-facts 1.3) while the normal force of the robot on the arm (ISO/TS 15066
+Assistive Gym's wiping radius, Erickson et al. 2020) while the normal force of the robot on the arm (ISO/TS 15066
 regions upper and lower arm, from ``info["safety"]``) is within ``force_band_n`` (default 1-10 N: at least 1 N
 so that the sponge really touches; below Assistive Gym's 10 N "too hard" tool-force threshold, C_hf, and far
 below the arm's quasi-static limits of 150-160 N; Assistax regulates wiping/scratching at 3 N). Cleaned marks and

@@ -13,7 +13,7 @@ single-bed cotton or fleece blanket [ESTIMATE]) are randomized.
 Success: at least ``coverage_required`` (0.9) of 20 sample points along the top of both thighs and shanks (5 per
 segment, hip to ankle) are covered (a vertical line through the point meets the cloth no lower than 1 cm beneath
 it), the jaws are open and the TCP at least ``clearance_m`` from the hem. Assistive Gym's dressing task counts
-progress as the length of limb covered by cloth (domain-facts 1.1, success at 0.4 m of sleeve); here the share of
+progress as the length of limb covered by cloth (Erickson et al. 2020, success at 0.4 m of sleeve); here the share of
 the legs covered, as a caregiver would judge it. Fail: the blanket falls off the bed (its hem below
 ``FLOOR_FAIL_Z``) or, with ``terminate_on_safety_violation``, a robot or hem contact on the person exceeds an
 ISO/TS 15066 limit.

@@ -13,7 +13,7 @@ Randomization per episode: as Feeding (chair place, head tilt and turn, the pers
 head tremor and voluntary head turns), and the water's place (+-1 mm) and mass.
 
 Success: at least ``required_share`` of the water (default 0.5: 10 of 20 spheres; Assistive Gym asks for 75 %
-of 64 particles within 3 cm of the mouth, domain-facts 1; here a sphere counts only inside the mouth volume)
+of 64 particles within 3 cm of the mouth, Erickson et al. 2020; here a sphere counts only inside the mouth volume)
 inside the mouth, the cup's rim ``clearance_m`` (10 cm) away from the mouth and the
 cup upright again (tilted under 30 degrees). Fail: with ``terminate_on_safety_violation``, a contact force on the
 person over an ISO/TS 15066 limit; spilt water (fallen 12 cm below the mouth) costs reward only, as in Feeding.

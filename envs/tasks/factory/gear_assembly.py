@@ -4,7 +4,7 @@ Scene: a Panda-class arm on a workbench; a fixture (a mocap body) carries a 20-t
 on a hinge and, at the meshing centre distance beside it, a bare 12 mm shaft with a 24 mm shoulder. A 15-tooth gear
 of the same module (3 mm) lies flat on the bench, hub up, at a random position and yaw. Gear sizes follow the
 task boards Factory and IndustReal use (NIST Task Board 1's meshing gears on shafts; IndustReal's gears are 25 mm
-high, domain-facts 5.2/5.5): the loose gear is 10 mm of toothed face plus an 18 mm hub, 28 mm in all; its bore
+high): the loose gear is 10 mm of toothed face plus an 18 mm hub, 28 mm in all; its bore
 has 1 mm radial clearance to the shaft.
 
 Success: the gear is seated (its lower face within ``seat_tolerance_m`` = 3 mm of the shoulder, its axis within

@@ -1,7 +1,7 @@
 """PegInsertion: pick a round steel peg off the bench and insert it into the blind hole of a fixture.
 
 Scene: a Panda-class arm on a workbench; a Ø16 mm x 60 mm peg stands upright on the bench (the NIST Task
-Board's 16 mm round peg, Factory's 50-60 mm peg length, domain-facts 5.1/5.5); a fixture (a mocap body) holds a
+Board's 16 mm round peg, Factory's 50-60 mm peg length, Narang et al. 2022); a fixture (a mocap body) holds a
 25 mm deep blind hole (IndustReal's holes are 23 mm deep) with a 45 degree, 3 mm lead-in chamfer. The radial
 clearance between peg and hole is the ``clearance_m`` kwarg: 1 mm by default, valid from 0.3 mm to 5 mm.
 
