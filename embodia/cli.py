@@ -5,6 +5,10 @@ a file that cannot be read or written) print one line and exit with status 2, ne
 last line of defence for those: ``UsageError``, ``DataFileError`` (every error about the content of a user's
 episode, dataset or review file derives from it) and ``OSError`` (permissions, a full disk). Anything else is a
 bug in embodia and keeps its traceback.
+
+Every command runs under ``stop_on_signals``: SIGTERM stops it as Ctrl-C does, and either ends in one line
+(``embodia: stopped by SIGTERM``, plus what the command leaves behind when its parser sets ``on_stop``) with exit
+status 128 + the signal's number.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from collections.abc import Sequence
 import embodia
 from embodia.commands.common import USAGE_ERROR, UsageError
 from embodia.envs.record.episode import DataFileError, one_line
+from embodia.envs.record.recorder import interrupt_exit_status, signal_name, stop_on_signals
 
 #: modules that each ``register`` one or more subcommands, in the order ``--help`` lists them
 COMMAND_MODULES = (
@@ -48,7 +53,13 @@ def os_error_line(error: OSError) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return args.handler(args)
+        with stop_on_signals():
+            try:
+                return args.handler(args)
+            except KeyboardInterrupt as error:
+                on_stop = getattr(args, "on_stop", None)
+                print(f"embodia: stopped by {signal_name(error)}{on_stop(args) if on_stop else ''}", file=sys.stderr)
+                return interrupt_exit_status(error)
     except (UsageError, DataFileError) as error:
         message = one_line(error, limit=None)
     except OSError as error:

@@ -40,6 +40,7 @@ from embodia.agents.learn.rollout import evaluate_success
 from embodia.agents.learn.vec_env import EmbodiaVecEnv
 from embodia.envs.core.batched_env import BatchedEnv
 from embodia.envs.record.episode import package_versions
+from embodia.envs.record.recorder import uncut
 from embodia.registration import task_entry
 
 RUN_FORMAT = "embodia.train"
@@ -249,18 +250,19 @@ class Bookkeeping(BaseCallback):
         folder.mkdir(parents=True, exist_ok=True)
         steps = self.num_timesteps
         old = [p for p in folder.glob("*") if p.stem.rsplit("_", 1)[-1] != str(steps)]
-        # each file written under a hidden name and renamed: a stop mid-save never leaves a truncated newest
-        # checkpoint for --resume to pick (the model last, as --resume finds checkpoints by their model file)
-        if hasattr(self.model, "replay_buffer") and self.model.replay_buffer is not None:
-            partial = folder / f".replay_buffer_{steps}.partial.pkl"
-            self.model.save_replay_buffer(partial)
-            os.replace(partial, folder / f"replay_buffer_{steps}.pkl")
-        partial = folder / f".progress_{steps}.partial.json"
-        partial.write_text(json.dumps({"steps": steps, "wall_s": self.wall_s()}))
-        os.replace(partial, folder / f"progress_{steps}.json")
-        partial = folder / f".model_{steps}.partial.zip"
-        self.model.save(partial)
-        os.replace(partial, folder / f"model_{steps}.zip")
+        # written whole or not at all: a stop signal waits for the block, and each file is written under a hidden
+        # name and renamed (a crash mid-save never leaves a truncated newest checkpoint for --resume to pick)
+        with uncut():
+            if hasattr(self.model, "replay_buffer") and self.model.replay_buffer is not None:
+                partial = folder / f".replay_buffer_{steps}.partial.pkl"
+                self.model.save_replay_buffer(partial)
+                os.replace(partial, folder / f"replay_buffer_{steps}.pkl")
+            partial = folder / f".model_{steps}.partial.zip"
+            self.model.save(partial)
+            os.replace(partial, folder / f"model_{steps}.zip")
+            partial = folder / f".progress_{steps}.partial.json"
+            partial.write_text(json.dumps({"steps": steps, "wall_s": self.wall_s()}))
+            os.replace(partial, folder / f"progress_{steps}.json")
         for path in old:
             path.unlink(missing_ok=True)
 

@@ -174,7 +174,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     collect.add_argument("--video", action="store_true", help="also record a small MP4 per episode (for review)")
     collect.add_argument("--overwrite", action="store_true", help="replace a dataset of the same id")
     collect.add_argument("--quiet", action="store_true", help="no progress bar")
-    collect.set_defaults(handler=cmd_collect)
+    collect.set_defaults(
+        handler=cmd_collect, on_stop=lambda args: "; no dataset written (one is made only when every episode has run)"
+    )
 
     dataset = commands.add_parser("dataset", help="show, check or filter a dataset (folder or Minari id)")
     actions = dataset.add_subparsers(dest="action", required=True, metavar="ACTION")

@@ -46,22 +46,6 @@ def print_warnings(caught: list) -> None:
             print(f"embodia: warning: {warning.message}", file=sys.stderr)
 
 
-def stopping_on_signals(handler):
-    """``handler`` with SIGTERM stopping it as Ctrl-C does, and either reported in one line (``on_stop``)."""
-
-    def wrapper(args: argparse.Namespace) -> int:
-        from embodia.envs.record.recorder import interrupt_exit_status, signal_name, stop_on_signals
-
-        with stop_on_signals():
-            try:
-                return handler(args)
-            except KeyboardInterrupt as error:
-                print(f"embodia: stopped by {signal_name(error)}{on_stop(args)}", file=sys.stderr)
-                return interrupt_exit_status(error)
-
-    return wrapper
-
-
 def on_stop(args: argparse.Namespace) -> str:
     """What a stopped command leaves behind, for its one line."""
     if args.command == "train":
@@ -157,7 +141,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     train.add_argument("--steps", type=int, help="override the config's total_steps")
     train.add_argument("--demos", help="override the config's demos (run folder or Minari dataset id)")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
-    train.set_defaults(handler=stopping_on_signals(cmd_train))
+    train.set_defaults(handler=cmd_train, on_stop=on_stop)
 
     evaluate = commands.add_parser("eval", help="evaluate a trained policy (a train run folder); optionally record")
     evaluate.add_argument(
@@ -174,4 +158,4 @@ def register(commands: argparse._SubParsersAction) -> None:
     evaluate.add_argument("--overwrite", action="store_true", help="replace a run already recorded in DIR")
     evaluate.add_argument("--json", action="store_true", help="also print the summary as JSON")
     evaluate.add_argument("--quiet", action="store_true", help="no progress bar")
-    evaluate.set_defaults(handler=stopping_on_signals(cmd_eval))
+    evaluate.set_defaults(handler=cmd_eval, on_stop=on_stop)

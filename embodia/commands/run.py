@@ -23,13 +23,9 @@ POLICY_HELP = (
 )
 
 
-def interrupted(error: KeyboardInterrupt, record_dir: Path | None) -> int:
-    """One line on stderr for a run stopped by Ctrl-C or SIGTERM; the exit status 128 + the signal number."""
-    from embodia.envs.record.recorder import interrupt_exit_status, signal_name
-
-    kept = f"; finished episodes and summary.json are in {record_dir}" if record_dir is not None else ""
-    print(f"embodia: stopped by {signal_name(error)}{kept}", file=sys.stderr)
-    return interrupt_exit_status(error)
+def on_stop(args: argparse.Namespace) -> str:
+    """What a run stopped by Ctrl-C or SIGTERM leaves behind, for the CLI's one line."""
+    return f"; finished episodes and summary.json are in {args.record}" if args.record is not None else ""
 
 
 def load_policy(path: str, env_id: str):
@@ -53,16 +49,6 @@ def load_policy(path: str, env_id: str):
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from embodia.envs.record.recorder import stop_on_signals
-
-    with stop_on_signals():
-        try:
-            return _run(args)
-        except KeyboardInterrupt as error:
-            return interrupted(error, args.record)
-
-
-def _run(args: argparse.Namespace) -> int:
     from embodia.agents.evaluate import run_episodes
     from embodia.agents.policy import is_policy_path
     from embodia.envs.record.recorder import VideoOptions
@@ -131,4 +117,4 @@ def register(commands: argparse._SubParsersAction) -> None:
     run.add_argument("--gif", action="store_true", help="also a GIF per episode")
     run.add_argument("--overwrite", action="store_true", help="replace a run already recorded in DIR")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
-    run.set_defaults(handler=cmd_run)
+    run.set_defaults(handler=cmd_run, on_stop=on_stop)

@@ -117,6 +117,17 @@ def _leave_uncut() -> None:
 
 
 @contextlib.contextmanager
+def uncut() -> Iterator[None]:
+    """A block a stop signal must not cut (writing a file that must come out whole): the signal that arrives
+    meanwhile is raised when the block ends."""
+    _enter_uncut()
+    try:
+        yield
+    finally:
+        _leave_uncut()
+
+
+@contextlib.contextmanager
 def stop_on_signals() -> Iterator[None]:
     """Within the block, SIGTERM and SIGINT raise ``Interrupted`` in the main thread, once: signals that follow
     while the run winds down (it waits for the episode files being written) are ignored, so the cleanup completes.
