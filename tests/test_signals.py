@@ -130,3 +130,25 @@ def test_a_signal_during_close_waits_until_the_summary_is_written(tmp_path: Path
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
     assert summary["incomplete_episodes_dropped"] == 1 and summary["episodes"] == 0
     env.close()
+
+
+def test_a_stopped_collect_writes_no_dataset_and_leaves_no_staging(tmp_path: Path) -> None:
+    datasets = tmp_path / "minari"
+    env = {**os.environ, "MINARI_DATASETS_PATH": str(datasets)}
+    command = [sys.executable, "-m", "embodia.cli", "collect", ENV_ID, "--episodes", "40", "--num-envs", "2"]
+    command += ["--out", "embodia/stopped/expert-v0", "--quiet"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        deadline = time.monotonic() + 180
+        while not list(datasets.glob("**/episode_*.npz")):  # the staging folder fills as episodes finish
+            assert process.poll() is None and time.monotonic() < deadline, process.stderr.read()
+            time.sleep(0.02)
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=120)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 143 and "Traceback" not in stderr, stderr
+    assert stderr.strip().startswith("embodia: stopped by SIGTERM; no dataset written")
+    assert [p for p in datasets.rglob("*") if not p.is_dir()] == []  # no staging files, no partial dataset
