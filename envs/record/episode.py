@@ -43,6 +43,7 @@ from typing import Any
 import numpy as np
 from numpy.lib import format as npy_format
 
+from embodia.envs.core.task import MAX_EPISODE_STEPS
 from embodia.envs.record.atomic import atomic_write, json_default
 
 FORMAT = "embodia.episode"
@@ -51,8 +52,7 @@ SCHEMA_VERSION = 2
 SKIPPED_INFO = ("state",)
 
 # Limits of what an episode file may declare; a real episode is far below each of them.
-#: the longest episode, as the env allows it (``TaskConfig.episode_steps``); rows of per-step arrays <= this + 1
-MAX_EPISODE_STEPS = 100_000
+# the longest episode is the env's own (``TaskConfig.episode_steps``): rows of per-step arrays <= it + 1
 #: bytes of one row of a per-step array: the largest image the env makes (4096 x 4096 float32 depth)
 MAX_ROW_BYTES = 64 * 2**20
 #: bytes of an array that is not per step (``model/``, ``task/``: per-episode values)
