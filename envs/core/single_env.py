@@ -50,6 +50,26 @@ def make_time_limit() -> int | None:
     return steps
 
 
+class SpecInForce:
+    """The ``spec`` attribute of the single and vector envs: the spec ``gymnasium.make``/``make_vec`` gave, with
+    ``max_episode_steps`` the episode length the env truncates at (it may come from a kwarg the spec never saw).
+    Setting it also names the env in its error messages."""
+
+    def __get__(self, env: Any, owner: type) -> gym.envs.registration.EnvSpec | None:
+        if env is None:
+            return None
+        spec = env.__dict__.get("_spec")
+        if spec is None or spec.max_episode_steps == env.core.config.episode_steps:
+            return spec
+        return dataclasses.replace(spec, max_episode_steps=env.core.config.episode_steps)
+
+    def __set__(self, env: Any, spec: gym.envs.registration.EnvSpec | None) -> None:
+        env.__dict__["_spec"] = spec
+        if spec is not None:
+            count = f", {env.num_envs} envs" if hasattr(env, "num_envs") else ""
+            env.core.label = f"{type(env).__name__}({spec.id}{count})"
+
+
 class EmbodiaEnv(gym.Env):
     """One simulation of an embodia task. See the task's module docstring for spaces, success and rewards.
 
@@ -79,19 +99,7 @@ class EmbodiaEnv(gym.Env):
     def task(self) -> Task:
         return self.core.task
 
-    @property
-    def spec(self) -> gym.envs.registration.EnvSpec | None:
-        """The spec ``gymnasium.make`` gave, with ``max_episode_steps`` the episode length this env truncates at."""
-        spec = self.__dict__.get("_spec")
-        if spec is None or spec.max_episode_steps == self.core.config.episode_steps:
-            return spec
-        return dataclasses.replace(spec, max_episode_steps=self.core.config.episode_steps)
-
-    @spec.setter
-    def spec(self, spec: gym.envs.registration.EnvSpec | None) -> None:
-        self.__dict__["_spec"] = spec
-        if spec is not None:
-            self.core.label = f"{type(self).__name__}({spec.id})"
+    spec = SpecInForce()
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         with self.core.exclusive("reset"):

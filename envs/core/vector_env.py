@@ -8,7 +8,6 @@ so it replays the single env reset with seed ``s + i`` bit for bit.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 from typing import Any
 
@@ -19,7 +18,7 @@ from gymnasium.vector.utils import batch_space
 
 from embodia.envs.core.batched_env import BatchedEnv, check_seed, take
 from embodia.envs.core.rendering import HumanWindow
-from embodia.envs.core.single_env import check_render_mode
+from embodia.envs.core.single_env import SpecInForce, check_render_mode
 from embodia.envs.core.task import Task
 
 #: ``render_mode="human"`` shows the first few simulations side by side
@@ -50,19 +49,7 @@ class EmbodiaVectorEnv(gym.vector.VectorEnv):
         if self._window is not None:
             self._window.fps = self.core.config.control_hz
 
-    @property
-    def spec(self) -> gym.envs.registration.EnvSpec | None:
-        """The spec ``gymnasium.make_vec`` gave, with ``max_episode_steps`` the episode length in force."""
-        spec = self.__dict__.get("_spec")
-        if spec is None or spec.max_episode_steps == self.core.config.episode_steps:
-            return spec
-        return dataclasses.replace(spec, max_episode_steps=self.core.config.episode_steps)
-
-    @spec.setter
-    def spec(self, spec: gym.envs.registration.EnvSpec | None) -> None:
-        self.__dict__["_spec"] = spec
-        if spec is not None:
-            self.core.label = f"{type(self).__name__}({spec.id}, {self.num_envs} envs)"
+    spec = SpecInForce()
 
     def reset(self, *, seed: int | list[int | None] | None = None, options: dict | None = None):
         """Reset every simulation, or those of ``options["reset_mask"]`` ((num_envs,) booleans). ``seed``: an

@@ -387,11 +387,8 @@ class EpisodeRecorder:
 
     # ------------------------------------------------------------------------------ listener
     def on_reset(self, ids: np.ndarray, seeds: list[int] | None, obs: Any, info: Mapping[str, Any]) -> None:
-        _enter_uncut()  # a stop signal waits until the episodes' state is consistent (see stop_on_signals)
-        try:
+        with uncut():  # a stop signal waits until the episodes' state is consistent (see stop_on_signals)
             self._on_reset(ids, seeds, obs, info)
-        finally:
-            _leave_uncut()
 
     def on_step(
         self,
@@ -402,11 +399,8 @@ class EpisodeRecorder:
         truncated: np.ndarray,
         info: Mapping[str, Any],
     ) -> None:
-        _enter_uncut()
-        try:
+        with uncut():
             self._on_step(action, obs, reward, terminated, truncated, info)
-        finally:
-            _leave_uncut()
 
     def _on_reset(self, ids: np.ndarray, seeds: list[int] | None, obs: Any, info: Mapping[str, Any]) -> None:
         for sim_id in ids:
