@@ -7,14 +7,13 @@ with an error naming the difference. Torch-free.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from gymnasium import spaces
 
-from embodia.envs.record.episode import load_episode
+from embodia.envs.record.episode import load_episode, read_json_file
 
 
 class DatasetError(ValueError):
@@ -43,7 +42,12 @@ def _episodes_from_run(folder: Path) -> tuple[str, dict, list[tuple[dict, np.nda
     meta_path = folder / "meta.json"
     if not meta_path.is_file():
         raise DatasetError(f"{folder} is not an embodia run folder (no meta.json)")
-    meta = json.loads(meta_path.read_text())
+    meta = read_json_file(meta_path, what="a run's metadata (meta.json)")  # bounded; a DataFileError naming it
+    if not isinstance(meta, dict):
+        raise DatasetError(f"{meta_path}: not a JSON object; record the run again")
+    env_id, env_kwargs = meta.get("env_id"), meta.get("env_kwargs") or {}
+    if not isinstance(env_id, str) or not isinstance(env_kwargs, dict):
+        raise DatasetError(f"{meta_path}: 'env_id' must be a task id and 'env_kwargs' an object; record the run again")
     files = sorted(folder.glob("episode_*.npz"))
     if not files:
         raise DatasetError(f"{folder} holds no episode files (episode_*.npz)")
@@ -51,18 +55,25 @@ def _episodes_from_run(folder: Path) -> tuple[str, dict, list[tuple[dict, np.nda
     for path in files:
         ep = load_episode(path)
         episodes.append((ep.observations, ep.actions, ep.rewards, ep.terminated))
-    return str(meta.get("env_id")), dict(meta.get("env_kwargs") or {}), episodes
+    return env_id, dict(env_kwargs), episodes
 
 
 def _episodes_from_minari(dataset_id: str) -> tuple[str, dict, list]:
+    """A local Minari dataset's episodes, its files checked first (``load_minari``: Minari would import the entry
+    point its metadata names when the spaces are missing); a damaged one is a one-line ``DataFileError``."""
     try:
-        import minari
+        import minari  # noqa: F401
     except ImportError:  # pragma: no cover - minari is a core dependency
         raise DatasetError("reading a Minari dataset needs the minari package") from None
+    from embodia.envs.record.dataset import load_minari, minari_path
+
     try:
-        dataset = minari.load_dataset(dataset_id)
-    except Exception as error:  # minari raises several types for a missing or unreadable dataset
+        found = (minari_path(dataset_id) / "data" / "metadata.json").is_file()
+    except (OSError, ValueError) as error:  # an id Minari cannot turn into a path
         raise DatasetError(f"{dataset_id!r} is neither a run folder nor a local Minari dataset ({error})") from None
+    if not found:
+        raise DatasetError(f"{dataset_id!r} is neither a run folder nor a local Minari dataset (no such dataset)")
+    dataset = load_minari(dataset_id)
     env_spec = dataset.env_spec
     env_id = env_spec.id if env_spec is not None else "unknown"
     env_kwargs = dict(env_spec.kwargs) if env_spec is not None else {}
@@ -73,6 +84,8 @@ def _episodes_from_minari(dataset_id: str) -> tuple[str, dict, list]:
         if not isinstance(obs, dict):
             raise DatasetError(f"Minari dataset {dataset_id!r} stores {type(obs).__name__} observations, not a Dict")
         episodes.append(({k: np.asarray(v) for k, v in obs.items()}, ep.actions, ep.rewards, ep.terminations))
+    if not episodes:
+        raise DatasetError(f"Minari dataset {dataset_id!r} holds no episodes")
     return env_id, env_kwargs, episodes
 
 

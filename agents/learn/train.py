@@ -39,7 +39,15 @@ from embodia.agents.learn.networks import NormalizedExtractor, SB3Policy, flatte
 from embodia.agents.learn.rollout import evaluate_success
 from embodia.agents.learn.vec_env import EmbodiaVecEnv
 from embodia.envs.core.batched_env import BatchedEnv
-from embodia.envs.record.episode import package_versions
+from embodia.envs.record.episode import (
+    MAX_NAME_CHARS,
+    DataFileError,
+    JSONError,
+    one_line,
+    package_versions,
+    parse_json,
+    read_json_file,
+)
 from embodia.envs.record.recorder import uncut
 from embodia.registration import task_entry
 
@@ -47,6 +55,11 @@ RUN_FORMAT = "embodia.train"
 ALGO_CLASSES = {"ppo": PPO, "sac": SAC, "td3": TD3, "sac+demos": SACWithDemos}
 VALIDATION_SEED = 2_000_000  # DAgger's round selection; demos use 0.., evaluation 1,000,000..
 STATS_STEPS = 100  # vector steps of random actions whose observations set the normalisation of RL from scratch
+CHECKPOINT_NAME = re.compile(r"model_(\d{1,18})\.zip")
+#: the most seconds a resumed run may have trained before (a century): a larger ``wall_s`` is not a real one
+MAX_WALL_S = 100 * 365 * 24 * 3600.0
+#: the largest JSON part of a checkpoint read (SB3 writes some 20 KB: constructor arguments, spaces)
+MAX_CHECKPOINT_DATA_BYTES = 16 * 2**20
 PICKLE_WARNING = "model files are pickles and can run code when loaded; loading {path} because you named it"
 
 
@@ -59,8 +72,9 @@ def env_kwargs(config: TrainConfig) -> dict[str, Any]:
 
 
 def latest_checkpoint(run_dir: Path) -> Path | None:
-    found = sorted((run_dir / "checkpoints").glob("model_*.zip"), key=lambda p: int(p.stem.split("_")[1]))
-    return found[-1] if found else None
+    """The checkpoint of the most env steps, ``checkpoints/model_<steps>.zip`` (other names are not checkpoints)."""
+    found = [p for p in (run_dir / "checkpoints").glob("model_*.zip") if CHECKPOINT_NAME.fullmatch(p.name)]
+    return max(found, key=lambda p: int(CHECKPOINT_NAME.fullmatch(p.name)[1]), default=None)
 
 
 def _load_demos(env_id: str, config: TrainConfig) -> Demonstrations:
@@ -309,7 +323,7 @@ def check_run_dir(run_dir: Path, env_id: str, algo: str, resume: bool) -> Path |
         return None
     if not record.exists():
         raise RunError(f"cannot resume: {run_dir} holds no training run (no run.json)")
-    previous = json.loads(record.read_text())
+    previous = read_run_json(record)
     if (previous["env_id"], previous["algo"]) != (env_id, algo):
         raise RunError(f"cannot resume: {run_dir} is a {previous['algo']} run on {previous['env_id']}")
     if algo == "bc":
@@ -318,6 +332,41 @@ def check_run_dir(run_dir: Path, env_id: str, algo: str, resume: bool) -> Path |
     if checkpoint is None:
         raise RunError(f"cannot resume: no checkpoint in {run_dir / 'checkpoints'} (model_<steps>.zip)")
     return checkpoint
+
+
+def read_run_json(path: Path) -> dict[str, Any]:
+    """A run's ``run.json``, read as bounded data (``read_json_file``); its ``env_id`` and ``algo`` are strings.
+    Anything else is a one-line ``RunError`` naming the file."""
+    try:
+        record = read_json_file(path, what="a training run's record (run.json)")
+    except (DataFileError, OSError) as error:
+        reason = one_line(error).removeprefix(f"{path}: ")
+        raise RunError(f"{path}: {reason}; train the policy again") from None
+    if not isinstance(record, dict):
+        raise RunError(f"{path}: not a JSON object, so not an embodia training record; train the policy again")
+    wrong = [key for key in ("env_id", "algo") if not _is_name(record.get(key))]
+    if wrong:
+        raise RunError(f"{path}: {' and '.join(wrong)} must be a name (one line of text); train the policy again")
+    return record
+
+
+def resumed_wall_s(checkpoint: Path) -> float:
+    """Seconds the run had trained when ``checkpoint`` was written, from its ``progress_<steps>.json`` (0 without
+    one); a file that is not such a record is a one-line ``RunError`` naming it."""
+    path = checkpoint.with_name(checkpoint.name.replace("model_", "progress_").replace(".zip", ".json"))
+    if not (path.exists() or path.is_symlink()):
+        return 0.0
+    try:
+        progress = read_json_file(path, what="a checkpoint's progress record")
+    except (DataFileError, OSError) as error:
+        raise RunError(f"cannot resume: {one_line(error)}") from None
+    wall_s = progress.get("wall_s") if isinstance(progress, dict) else None
+    if isinstance(wall_s, bool) or not isinstance(wall_s, (int, float)) or not 0 <= wall_s <= MAX_WALL_S:
+        raise RunError(
+            f"cannot resume: {path}: 'wall_s' must be the seconds trained (0 to {MAX_WALL_S:.0f}), got "
+            f"{one_line(repr(wall_s), limit=40)}"
+        )
+    return float(wall_s)
 
 
 def train(
@@ -348,17 +397,14 @@ def train(
     if algo == "bc":
         return _train_bc(env_id, config, seed, run_dir, demos, progress, started)
 
+    wall_before_s = resumed_wall_s(checkpoint) if checkpoint is not None else 0.0
     env = EmbodiaVecEnv(env_id, config.num_envs, seed, **env_kwargs(config))
-    wall_before_s = 0.0
     if checkpoint is not None:
         warnings.warn(PICKLE_WARNING.format(path=checkpoint), stacklevel=2)
         model = ALGO_CLASSES[algo].load(checkpoint, env=env, device="cpu")
         buffer_path = checkpoint.with_name(checkpoint.name.replace("model_", "replay_buffer_").replace(".zip", ".pkl"))
         if buffer_path.exists():
             model.load_replay_buffer(buffer_path)
-        progress_path = checkpoint.with_name(checkpoint.name.replace("model_", "progress_").replace(".zip", ".json"))
-        if progress_path.exists():
-            wall_before_s = json.loads(progress_path.read_text())["wall_s"]
         if algo == "sac+demos":
             model.demo_bc_steps = config.demo_bc_steps
             model.actor_warmup_steps = config.actor_warmup_steps
@@ -516,16 +562,30 @@ def _read_record(run_dir: Path) -> dict[str, Any]:
             f"{run_dir} is not a training run folder (no run.json); name the folder `embodia train` wrote, its "
             "policy.zip or one of its checkpoints/model_<steps>.zip"
         )
-    try:
-        record = json.loads(record_path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise RunError(f"{record_path} cannot be read ({error}); train the policy again") from None
-    if not isinstance(record, dict) or record.get("format") != RUN_FORMAT:
+    record = read_run_json(record_path)
+    if record.get("format") != RUN_FORMAT:
         raise RunError(f"{record_path} is not an embodia training record (format {RUN_FORMAT!r})")
     missing = [k for k in ("env_id", "algo", "env_kwargs", "config", "policy_class") if k not in record]
     if missing:
         raise RunError(f"{record_path} lacks {', '.join(missing)}; train the policy again")
+    seed = record.get("seed")
+    wrong = [
+        *(f"{k} must be an object" for k in ("env_kwargs", "config") if not isinstance(record[k], dict)),
+        *(["policy_class must be text"] if not isinstance(record["policy_class"], str) else []),
+        *(["seed must be an integer"] if seed is not None and not _is_seed(seed) else []),
+    ]
+    if wrong:
+        raise RunError(f"{record_path}: {', '.join(wrong)}; train the policy again")
     return record
+
+
+def _is_name(value: Any) -> bool:
+    return isinstance(value, str) and 0 < len(value) <= MAX_NAME_CHARS and value.isprintable()
+
+
+def _is_seed(value: Any) -> bool:
+    """An integer seed (numpy's are below 2**128; JSON integers have no limit)."""
+    return isinstance(value, int) and not isinstance(value, bool) and -(2**128) < value < 2**128
 
 
 def resolve_policy_path(path: str | Path) -> tuple[Path, Path]:
@@ -618,11 +678,19 @@ def _load_checkpoint(
 
     try:
         with zipfile.ZipFile(path) as archive:
-            data = json.loads(archive.read("data"))
+            declared = archive.getinfo("data").file_size  # reading stops there
+            if declared > MAX_CHECKPOINT_DATA_BYTES:
+                raise JSONError(f"its JSON part declares {declared} bytes, more than {MAX_CHECKPOINT_DATA_BYTES}")
+            data = parse_json(archive.read("data").decode("utf-8"), MAX_CHECKPOINT_DATA_BYTES)
             state = torch.load(io.BytesIO(archive.read("policy.pth")), map_location="cpu", weights_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, EOFError, RuntimeError, pickle.UnpicklingError,
-            json.JSONDecodeError, UnicodeDecodeError) as error:  # fmt: skip
+    except (zipfile.BadZipFile, KeyError, OSError, EOFError, RuntimeError, pickle.UnpicklingError, JSONError,
+            UnicodeDecodeError) as error:  # fmt: skip
         raise RunError(f"{path} cannot be loaded as a checkpoint ({_first_line(error)})") from None
+    if not (
+        isinstance(data, dict)
+        and all(isinstance(data.get(k) or {}, dict) for k in ("policy_kwargs", "observation_space"))
+    ):
+        raise RunError(f"{path} cannot be loaded as a checkpoint (its JSON part is not SB3's)")
     algo = record["algo"]
     if algo not in ALGO_CLASSES:
         raise RunError(f"{path}: a {algo} run has no checkpoints to load; use its policy.zip")

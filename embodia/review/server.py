@@ -40,7 +40,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 import os
 import re
 import stat
@@ -52,6 +51,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 from urllib.parse import quote, unquote
 
+from embodia.envs.record.episode import DataFileError, JSONError, one_line, open_data_file, parse_json
 from embodia.review.site import PAGES, SITE_FORMAT
 
 HOST = "127.0.0.1"
@@ -59,6 +59,8 @@ DEFAULT_PORT = 8000
 CHUNK_BYTES = 64 * 1024
 INDEX_DATA = "data/index.js"
 INDEX_PREFIX = "window.EMBODIA_INDEX = "
+#: the largest ``data/index.js`` read (one row of a few hundred bytes per episode: some 100,000 episodes)
+MAX_INDEX_BYTES = 64 * 2**20
 #: the only kinds of file served; a linked file of another kind is left out
 CONTENT_TYPES = {
     ".html": "text/html; charset=utf-8",
@@ -119,13 +121,24 @@ class Allowlist:
 
 
 def read_site_index(site: Path) -> dict[str, Any]:
-    """The site's gallery data (what ``write_site`` puts in ``data/index.js``)."""
+    """The site's gallery data (what ``write_site`` puts in ``data/index.js``: ``window.EMBODIA_INDEX = {...};``),
+    read as data and bounded (``MAX_INDEX_BYTES``, ``parse_json``'s nesting limit); anything else is a one-line
+    ``ServeError``."""
     path = site / INDEX_DATA
+    again = "build the site again with 'embodia review DIR'"
     try:
-        text = path.read_text(encoding="utf-8").strip()
-        index = json.loads(text.removeprefix(INDEX_PREFIX).removesuffix(";")) if text.startswith(INDEX_PREFIX) else {}
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise ServeError(f"{path}: unreadable ({error}); build the site again with 'embodia review DIR'") from None
+        with open_data_file(path, "a review site's data", DataFileError) as f:
+            data = f.read(MAX_INDEX_BYTES + 1)
+        if len(data) > MAX_INDEX_BYTES:
+            raise JSONError(f"larger than {MAX_INDEX_BYTES} bytes")
+        text = data.decode("utf-8").strip()
+        script = text.startswith(INDEX_PREFIX) and text.endswith(";")
+        index = parse_json(text.removeprefix(INDEX_PREFIX).removesuffix(";"), MAX_INDEX_BYTES) if script else None
+    except UnicodeDecodeError as error:
+        raise ServeError(f"{path}: not UTF-8 text ({error.reason} at byte {error.start}); {again}") from None
+    except (JSONError, DataFileError, OSError) as error:
+        reason = one_line(error).removeprefix(f"{path}: ")
+        raise ServeError(f"{path}: unreadable ({reason}); {again}") from None
     if not isinstance(index, dict) or index.get("format") != SITE_FORMAT:
         raise ServeError(f"{path} is not the data of an embodia review site; build it with 'embodia review DIR'")
     return index
