@@ -84,6 +84,7 @@ const Review = (() => {
       else if (key === "text") node.textContent = value;
       else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
       else if (key === "dataset") Object.assign(node.dataset, value);
+      else if (key === "style") node.style.cssText = value; // through the CSSOM: the server's CSP allows no inline styles
       else node.setAttribute(key, value === true ? "" : value);
     }
     for (const child of children.flat()) {

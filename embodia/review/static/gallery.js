@@ -15,6 +15,7 @@
   const selected = new Set();
   let page = 0;
 
+  $("filters").addEventListener("submit", (event) => event.preventDefault()); // Enter filters; it never submits
   $("root").textContent = index.root;
   $("export-slot").append(Review.exportButton());
   for (const value of [...new Set(episodes.map((e) => e.env_id))].sort()) controls.task.append(el("option", { value, text: value }));
