@@ -11,6 +11,7 @@ from embodia.envs.human import anthropometry
 from embodia.envs.human.body import JOINT_NAMES
 from embodia.envs.human.config import POSTURES, SEXES, HumanConfig, HumanRanges
 from embodia.envs.human.motion import HumanMotion
+from embodia.envs.human.person import add_person
 from embodia.envs.scene import props
 from embodia.envs.scene.builder import SceneBuilder
 
@@ -20,7 +21,7 @@ HANDOVER = "embodia.envs.tasks.care.handover:Handover"
 def person_scene(config: HumanConfig):
     builder = SceneBuilder("person")
     props.add_room(builder)
-    body = props.add_person(builder, config, "person", [0.0, 0.0, 0.0], 0.0)
+    body = add_person(builder, config, "person", [0.0, 0.0, 0.0], 0.0)
     return builder.build(), body
 
 

@@ -10,6 +10,7 @@ from embodia.envs.core.sim import Simulation
 from embodia.envs.human.body import JOINT_NAMES
 from embodia.envs.human.config import HumanConfig
 from embodia.envs.human.motion import HumanMotion
+from embodia.envs.human.person import add_person
 from embodia.envs.safety import iso15066
 from embodia.envs.safety.monitor import SafetyMonitor, SafetyOptions, add_contact_sensors
 from embodia.envs.safety.summary import summarize_episode
@@ -29,7 +30,7 @@ def probe_scene():
     """A person and a probe robot: a sphere on three servoed slide joints (a gantry), plus a weight on a z slide."""
     builder = SceneBuilder("probe")
     props.add_room(builder)
-    person = props.add_person(builder, HumanConfig(), "person", [0.0, 0.0, 0.0], 0.0)
+    person = add_person(builder, HumanConfig(), "person", [0.0, 0.0, 0.0], 0.0)
     probe = builder.world.add_body(name="probe", pos=[0, 0, 0], gravcomp=1)
     for axis, name in zip(np.eye(3), "xyz", strict=True):
         probe.add_joint(name=f"probe_{name}", type=mujoco.mjtJoint.mjJNT_SLIDE, axis=axis.tolist(), damping=50)

@@ -29,9 +29,7 @@ import numpy as np
 from embodia.envs.human import anthropometry
 from embodia.envs.human.config import HumanConfig
 from embodia.envs.scene.builder import GEOM, SceneBuilder
-
-PERSON_CONTYPE, PERSON_CONAFFINITY = 2, 1  # touches default geoms (1), not itself (2 & 1 == 0)
-FURNITURE_CONTYPE, FURNITURE_CONAFFINITY = 4, 1  # touches robot and objects, not the person
+from embodia.envs.scene.contact_groups import PERSON_CONAFFINITY, PERSON_CONTYPE
 
 #: joint -> (adult range in rad, holding stiffness N m/rad [ESTIMATE], servo damping N m s/rad)
 JOINTS: dict[str, tuple[tuple[float, float], float, float]] = {

@@ -11,11 +11,13 @@ import mujoco
 import numpy as np
 
 from embodia.envs.core.sim import Simulation
+from embodia.envs.human import anthropometry
+from embodia.envs.human import body as human_body
 from embodia.envs.human.body import HumanBody
-from embodia.envs.human.config import HumanRanges
+from embodia.envs.human.config import HumanConfig, HumanRanges
 from embodia.envs.human.motion import HumanMotion
 from embodia.envs.safety.monitor import SafetyMonitor, SafetyOptions, add_contact_sensors
-from embodia.envs.scene import props
+from embodia.envs.scene import furniture
 from embodia.envs.scene.builder import SceneBuilder
 
 
@@ -44,7 +46,7 @@ class Person:
 
     def build(self, builder: SceneBuilder, name: str, pos, yaw: float, tools: dict[str, str]) -> HumanBody:
         """Add the person and the contact sensors against the robot and each of ``tools`` (label -> body)."""
-        self.body = props.add_person(builder, self.ranges.structure, name, pos, yaw)
+        self.body = add_person(builder, self.ranges.structure, name, pos, yaw)
         self.partners = {"robot": f"{self.robot_prefix}link0", **tools}
         add_contact_sensors(builder, self.body.region_of_geom, self.partners)
         return self.body
@@ -94,3 +96,32 @@ class Person:
 
     def info(self) -> dict[str, np.ndarray]:
         return self.motion.info()
+
+
+def add_person(builder: SceneBuilder, config: HumanConfig, name: str, pos, yaw: float) -> HumanBody:
+    """The person in their furniture: a chair, a wheelchair or a bed (``config.posture``).
+
+    ``pos`` is the furniture's place on the floor; the furniture is a mocap body named ``<name>_base`` (its pose
+    per simulation state), the person's root is welded to it. Facing ``yaw`` (the person's +x).
+    """
+    base = builder.world.add_body(
+        name=f"{name}_base", pos=list(pos), quat=[np.cos(yaw / 2), 0, 0, np.sin(yaw / 2)], mocap=True
+    )
+    h = human_body.stature(config)
+    lengths = anthropometry.segment_lengths_m(h)
+    radii = anthropometry.segment_radii_m(config.sex, h)
+    root_offset, _ = human_body.root_pose(config)
+    popliteal = lengths["shank"] + 0.01
+    if config.posture == "seated_chair":
+        seat = popliteal - radii["thigh"] + 0.02
+        furniture.add_chair(base, seat, prefix=f"{name}_chair")
+        hip = [0.02, 0, seat + root_offset[2]]
+    elif config.posture == "seated_wheelchair":
+        seat = 0.47
+        furniture.add_wheelchair(base, seat, seat + radii["thigh"] - popliteal + 0.02, prefix=f"{name}_wheelchair")
+        hip = [0.02, 0, seat + root_offset[2]]
+    else:
+        mattress = 0.55
+        furniture.add_bed(base, mattress, config.head_raise_rad, 0.0, prefix=f"{name}_bed")
+        hip = [0.0, 0, mattress + root_offset[2]]
+    return human_body.add_human(builder, config, name, base, hip)

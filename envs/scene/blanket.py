@@ -5,7 +5,7 @@ flex equality constraints: inextensible, free to bend. The vertices are bodies w
 their positions are ordinary ``xpos`` rows. The head-side edge is a rolled hem: a light rigid capsule (a free
 body) to which every edge vertex is connected, the part a caregiver, or the gripper, takes hold of.
 
-Collision bits (the person's and the furniture's are in ``envs/human/body.py``): the cloth touches the person
+Collision bits (the person's and the furniture's are in ``contact_groups``): the cloth touches the person
 and the furniture only: not itself (self-collision costs more than the rest of the scene), not the hem it hangs
 from, not the floor (the part hanging over the foot end stays above it) and not the robot, whose jaws reach the
 hem through the fabric as a hand pushes a soft fold aside; the hem touches the robot, the person (measured as a

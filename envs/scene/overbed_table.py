@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from embodia.envs.human.body import FURNITURE_CONAFFINITY, FURNITURE_CONTYPE
 from embodia.envs.scene.builder import GEOM, SceneBuilder
+from embodia.envs.scene.contact_groups import FURNITURE_CONAFFINITY, FURNITURE_CONTYPE
 
 TOP_HALF_SIZE_M = (0.19, 0.38)  # (along x, along y)
 TOP_THICKNESS_M = 0.022

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from embodia.envs.human.body import FURNITURE_CONTYPE, PERSON_CONTYPE
 from embodia.envs.scene.builder import GEOM, SceneBuilder
+from embodia.envs.scene.contact_groups import FURNITURE_CONTYPE, PERSON_CONTYPE
 
 FOOD_CONTYPE = 8
 MOUTH_CONTYPE = 16

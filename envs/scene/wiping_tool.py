@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import mujoco
 
-from embodia.envs.human.body import FURNITURE_CONTYPE, PERSON_CONTYPE
 from embodia.envs.scene.builder import GEOM, SceneBuilder
+from embodia.envs.scene.contact_groups import FURNITURE_CONTYPE, PERSON_CONTYPE
 
 SPONGE_STIFFNESS_N_PER_M = 500.0  # 4 N at 8 mm compression
 SPONGE_DAMPING_N_S_PER_M = 5.0  # about critical for the sponge's mass and armature

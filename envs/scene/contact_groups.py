@@ -1,0 +1,11 @@
+"""Contact groups: the ``contype``/``conaffinity`` bitmasks that decide which geoms of a care scene touch.
+
+MuJoCo lets two geoms collide when ``contype`` of one shares a bit with ``conaffinity`` of the other. Default
+geoms (robot, objects, floor) are ``1/1``. The person touches default geoms but not itself (2 & 1 == 0), so the
+body's capsules may overlap at the joints; furniture touches the robot and objects but not the person, whose
+posture it only frames (the person's servos hold the posture). Scene pieces and the person import these from here,
+so neither imports the other.
+"""
+
+PERSON_CONTYPE, PERSON_CONAFFINITY = 2, 1  # touches default geoms (1), not itself (2 & 1 == 0)
+FURNITURE_CONTYPE, FURNITURE_CONAFFINITY = 4, 1  # touches robot and objects, not the person
