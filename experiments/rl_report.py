@@ -20,10 +20,13 @@ from pathlib import Path
 
 import numpy as np
 
+from embodia.agents.learn.algorithms import ALGORITHMS
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from train_grid import RESULTS, RUNS, collect_results
 
-RL_ALGOS = ("sac", "sac+demos", "td3", "ppo")  # a method is <algo> or <algo>_<variant>
+#: the reinforcement-learning algorithms (stable-baselines3 steps them); a method is <algo> or <algo>_<variant>
+RL_ALGOS = tuple(name for name, algorithm in ALGORITHMS.items() if algorithm.checkpoints)
 TARGET_SUCCESS = 0.9
 
 

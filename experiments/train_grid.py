@@ -21,6 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
+from embodia.agents.learn.algorithms import ALGOS
+
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = ROOT / "experiments" / "configs"
 RESULTS = ROOT / "experiments" / "results"
@@ -130,7 +132,12 @@ def plot_curves(groups: dict[tuple[str, str], list[dict]], results_dir: Path) ->
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tasks", nargs="+", default=["Reach"], help="task names without embodia/ and -v0")
-    parser.add_argument("--methods", nargs="+", default=["sac"], help="config names: bc, sac, sac+demos, sac_her, ...")
+    parser.add_argument(
+        "--methods",
+        nargs="+",
+        default=["sac"],
+        help=f"config names: ALGO or ALGO_VARIANT (sac_her), ALGO one of {', '.join(ALGOS)}",
+    )
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--runs", type=Path, default=RUNS)
     parser.add_argument("--results", type=Path, default=RESULTS)

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-ALGOS = ("bc", "ppo", "sac", "td3", "sac+demos")
+from embodia.agents.learn.algorithms import ALGOS as ALGOS  # the algorithm names, re-exported
+
 OBS_MODES = ("flat", "dict", "goal")
 DEMO_LOSSES = ("aux", "qfilter")
 POLICY_FEATURES = ("", "yaw", "fine", "yaw+fine")  # agents/learn/features.py EXTRACTORS

@@ -19,7 +19,9 @@ from stable_baselines3.common.type_aliases import ReplayBufferSamples
 from stable_baselines3.common.utils import polyak_update
 from torch.nn import functional
 
-from embodia.agents.learn.bc import ACTION_TARGET_LIMIT
+from embodia.agents.learn.bc import ACTION_TARGET_LIMIT, policy_inputs, train_bc
+from embodia.agents.learn.config import TrainConfig
+from embodia.agents.learn.dataset import Demonstrations
 
 
 class DemoReplayBuffer(ReplayBuffer):
@@ -93,6 +95,23 @@ class SACWithDemos(SAC):
     demo_loss: str = "aux"
     demo_bc_alpha: float = 2.5
     demo_q_filter: bool = True
+
+    def use_demo_settings(self, config: TrainConfig) -> None:
+        """The demonstration losses' settings from ``config``, on a new model and on one resumed from a checkpoint."""
+        self.demo_bc_steps = config.demo_bc_steps
+        self.actor_warmup_steps = config.actor_warmup_steps
+        self.demo_loss = config.demo_loss
+        self.demo_bc_alpha = config.demo_bc_alpha
+        self.demo_q_filter = config.demo_q_filter
+
+    def start_from_demonstrations(self, demos: Demonstrations, env: Any, config: TrainConfig, seed: int) -> None:
+        """A new model's start: the actor cloned from the demonstrations (its std ``demo_policy_std`` when that is
+        positive), the demonstrations in the replay buffer."""
+        cloned, _ = train_bc(demos, env.observation_space, env.action_space, config, seed)
+        self.policy.actor.load_state_dict(cloned.actor.state_dict())
+        if config.demo_policy_std > 0:  # cloning fits only the mean; its std is still the untrained ~1
+            set_initial_std(self.policy.actor, config.demo_policy_std)
+        attach_demonstrations(self, demos, config)
 
     def train(self, gradient_steps: int, batch_size: int = 64) -> None:
         if self._n_updates < self.actor_warmup_steps:
@@ -200,3 +219,23 @@ class SACWithDemos(SAC):
             losses.append(loss.item())
         self.policy.set_training_mode(False)
         self.logger.record("train/demo_bc_loss", float(np.mean(losses)))
+
+
+def set_initial_std(actor: torch.nn.Module, std: float) -> None:
+    """A state-independent starting std: the log-std head's weights zeroed, its bias log(std)."""
+    with torch.no_grad():
+        actor.log_std.weight.zero_()
+        actor.log_std.bias.fill_(float(np.log(std)))
+
+
+def attach_demonstrations(model: SACWithDemos, demos: Demonstrations, config: TrainConfig) -> None:
+    """The demonstrations into the model's replay buffer, ``config.demo_fraction`` of every batch."""
+    space = model.observation_space
+    model.replay_buffer.set_demonstrations(
+        policy_inputs(demos, space),
+        policy_inputs(demos, space, next_obs=True),
+        demos.actions,
+        demos.rewards,
+        demos.terminated,
+        config.demo_fraction,
+    )

@@ -24,16 +24,15 @@ from typing import Any
 
 import numpy as np
 import torch
-from stable_baselines3 import PPO, SAC, TD3, HerReplayBuffer
 from stable_baselines3.common.callbacks import BaseCallback, CallbackList
-from stable_baselines3.common.noise import NormalActionNoise
 from tqdm.auto import tqdm
 
-from embodia.agents.learn.bc import demo_stats, policy_inputs, train_bc
-from embodia.agents.learn.config import ALGOS, TrainConfig
+from embodia.agents.learn.algorithms import ALGORITHMS, ALGOS, Algorithm
+from embodia.agents.learn.bc import demo_stats, train_bc
+from embodia.agents.learn.config import TrainConfig
 from embodia.agents.learn.dagger import train_dagger
 from embodia.agents.learn.dataset import DatasetError, Demonstrations, load_demonstrations
-from embodia.agents.learn.demo_sac import DemoReplayBuffer, SACWithDemos
+from embodia.agents.learn.demo_sac import attach_demonstrations, set_initial_std  # noqa: F401 (used from here)
 from embodia.agents.learn.features import EXTRACTORS
 from embodia.agents.learn.networks import NormalizedExtractor, SB3Policy, flatten_batch, normalisation_stats
 from embodia.agents.learn.rollout import evaluate_success
@@ -52,7 +51,8 @@ from embodia.envs.record.recorder import uncut
 from embodia.registration import task_entry
 
 RUN_FORMAT = "embodia.train"
-ALGO_CLASSES = {"ppo": PPO, "sac": SAC, "td3": TD3, "sac+demos": SACWithDemos}
+#: the stable-baselines3 class of every algorithm that has one (checkpoints are theirs)
+ALGO_CLASSES = {name: algorithm.model_class() for name, algorithm in ALGORITHMS.items() if algorithm.checkpoints}
 VALIDATION_SEED = 2_000_000  # DAgger's round selection; demos use 0.., evaluation 1,000,000..
 STATS_STEPS = 100  # vector steps of random actions whose observations set the normalisation of RL from scratch
 CHECKPOINT_NAME = re.compile(r"model_(\d{1,18})\.zip")
@@ -122,6 +122,8 @@ def _random_stats(env: EmbodiaVecEnv, seed: int) -> dict[str, list[float]]:
 
 
 def build_model(algo: str, config: TrainConfig, env: EmbodiaVecEnv, stats: dict, run_dir: Path, seed: int):
+    """A new model of ``algo`` (an algorithm with a stable-baselines3 class), with the config's settings."""
+    algorithm = ALGORITHMS[algo]
     policy_kwargs: dict[str, Any] = {
         "features_extractor_class": NormalizedExtractor,
         "features_extractor_kwargs": stats,
@@ -137,69 +139,9 @@ def build_model(algo: str, config: TrainConfig, env: EmbodiaVecEnv, stats: dict,
         tensorboard_log=str(run_dir / "tb"),
         policy_kwargs=policy_kwargs,
     )
-    if algo == "ppo":
-        return PPO(
-            policy,
-            env,
-            n_steps=config.n_steps,
-            batch_size=config.batch_size,
-            n_epochs=config.n_epochs,
-            ent_coef=config.ent_coef,
-            **common,
-        )
-    off_policy = dict(
-        buffer_size=min(config.buffer_size, config.total_steps + config.num_envs),
-        learning_starts=config.learning_starts,
-        batch_size=config.batch_size,
-        tau=config.tau,
-        train_freq=config.train_freq,
-        gradient_steps=config.gradient_steps,
-    )
-    if config.her:
-        off_policy["replay_buffer_class"] = HerReplayBuffer
-        off_policy["replay_buffer_kwargs"] = {
-            "n_sampled_goal": config.her_n_sampled_goal,
-            "goal_selection_strategy": "future",
-        }
-    if algo == "td3":
-        action_dim = env.action_space.shape[0]
-        noise = NormalActionNoise(np.zeros(action_dim), np.full(action_dim, config.action_noise_std))
-        return TD3(policy, env, action_noise=noise, **off_policy, **common)
-    ent_coef = config.sac_ent_coef if config.sac_ent_coef.startswith("auto") else float(config.sac_ent_coef)
-    if algo == "sac+demos":
-        off_policy["replay_buffer_class"] = DemoReplayBuffer
-        model = SACWithDemos(policy, env, ent_coef=ent_coef, **off_policy, **common)
-        model.demo_bc_steps = config.demo_bc_steps
-        model.actor_warmup_steps = config.actor_warmup_steps
-        model.demo_loss = config.demo_loss
-        model.demo_bc_alpha = config.demo_bc_alpha
-        model.demo_q_filter = config.demo_q_filter
-        return model
-    return SAC(policy, env, ent_coef=ent_coef, **off_policy, **common)
-
-
-def set_initial_std(actor: torch.nn.Module, std: float) -> None:
-    """A state-independent starting std: the log-std head's weights zeroed, its bias log(std)."""
-    with torch.no_grad():
-        actor.log_std.weight.zero_()
-        actor.log_std.bias.fill_(float(np.log(std)))
-
-
-def attach_demonstrations(model: SACWithDemos, demos: Demonstrations, config: TrainConfig) -> None:
-    space = model.observation_space
-    model.replay_buffer.set_demonstrations(
-        policy_inputs(demos, space),
-        policy_inputs(demos, space, next_obs=True),
-        demos.actions,
-        demos.rewards,
-        demos.terminated,
-        config.demo_fraction,
-    )
-    model.demo_bc_steps = config.demo_bc_steps
-    model.actor_warmup_steps = config.actor_warmup_steps
-    model.demo_loss = config.demo_loss
-    model.demo_bc_alpha = config.demo_bc_alpha
-    model.demo_q_filter = config.demo_q_filter
+    model = algorithm.model_class()(policy, env, **algorithm.options(config, env), **common)
+    algorithm.settings(model, config)
+    return model
 
 
 # ---------------------------------------------------------------------------------------------- callbacks
@@ -326,7 +268,7 @@ def check_run_dir(run_dir: Path, env_id: str, algo: str, resume: bool) -> Path |
     previous = read_run_json(record)
     if (previous["env_id"], previous["algo"]) != (env_id, algo):
         raise RunError(f"cannot resume: {run_dir} is a {previous['algo']} run on {previous['env_id']}")
-    if algo == "bc":
+    if not ALGORITHMS[algo].checkpoints:
         raise RunError("behaviour cloning has no checkpoints to resume; rerun it (it takes seconds to minutes)")
     checkpoint = latest_checkpoint(run_dir)
     if checkpoint is None:
@@ -385,43 +327,24 @@ def train(
     """
     if algo not in ALGOS:
         raise RunError(f"unknown algorithm {algo!r}; valid: {', '.join(ALGOS)}")
+    algorithm = ALGORITHMS[algo]
     task_entry(env_id)
-    if config.her and algo not in ("sac", "td3"):
-        raise RunError(f"her: true works with sac and td3, not {algo}")
+    if config.her and not algorithm.her:
+        raise RunError(f"her: true works with {' and '.join(n for n, a in ALGORITHMS.items() if a.her)}, not {algo}")
     run_dir = Path(run_dir)
     checkpoint = check_run_dir(run_dir, env_id, algo, resume)
-    demos = _load_demos(env_id, config) if algo in ("bc", "sac+demos") else None
+    demos = _load_demos(env_id, config) if algorithm.needs_demos else None
     torch.set_num_threads(1)
     run_dir.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    if algo == "bc":
+    if not algorithm.checkpoints:  # behaviour cloning: fitted in epochs, not stepped
         return _train_bc(env_id, config, seed, run_dir, demos, progress, started)
-
     wall_before_s = resumed_wall_s(checkpoint) if checkpoint is not None else 0.0
     env = EmbodiaVecEnv(env_id, config.num_envs, seed, **env_kwargs(config))
     if checkpoint is not None:
-        warnings.warn(PICKLE_WARNING.format(path=checkpoint), stacklevel=2)
-        model = ALGO_CLASSES[algo].load(checkpoint, env=env, device="cpu")
-        buffer_path = checkpoint.with_name(checkpoint.name.replace("model_", "replay_buffer_").replace(".zip", ".pkl"))
-        if buffer_path.exists():
-            model.load_replay_buffer(buffer_path)
-        if algo == "sac+demos":
-            model.demo_bc_steps = config.demo_bc_steps
-            model.actor_warmup_steps = config.actor_warmup_steps
-            model.demo_loss = config.demo_loss
-            model.demo_bc_alpha = config.demo_bc_alpha
-            model.demo_q_filter = config.demo_q_filter
+        model = _resume_model(algorithm, checkpoint, env, config)
     else:
-        stats = demo_stats(demos, config) if demos is not None else _random_stats(env, seed)
-        model = build_model(algo, config, env, stats, run_dir, seed)
-        if algo == "sac+demos":
-            bc_policy, _ = train_bc(demos, env.observation_space, env.action_space, config, seed)
-            model.policy.actor.load_state_dict(bc_policy.actor.state_dict())
-            if config.demo_policy_std > 0:  # cloning fits only the mean; its std is still the untrained ~1
-                set_initial_std(model.policy.actor, config.demo_policy_std)
-            attach_demonstrations(model, demos, config)
-        record = run_record(env_id, algo, seed, config, _class_path(model.policy))
-        (run_dir / "run.json").write_text(json.dumps(record, indent=2))
+        model = _new_model(env_id, algorithm, config, env, demos, run_dir, seed)
     book = Bookkeeping(run_dir, env_id, config, wall_before_s)
     target = config.total_steps if stop_after_steps is None else min(stop_after_steps, config.total_steps)
     remaining = max(0, target - model.num_timesteps)
@@ -436,6 +359,28 @@ def train(
                               model.num_timesteps)  # fmt: skip
     env.close()
     return result
+
+
+def _resume_model(algorithm: Algorithm, checkpoint: Path, env: EmbodiaVecEnv, config: TrainConfig) -> Any:
+    """The model of ``checkpoint`` with its replay buffer (when it has one) and the config's settings."""
+    warnings.warn(PICKLE_WARNING.format(path=checkpoint), stacklevel=3)
+    model = algorithm.model_class().load(checkpoint, env=env, device="cpu")
+    buffer_path = checkpoint.with_name(checkpoint.name.replace("model_", "replay_buffer_").replace(".zip", ".pkl"))
+    if buffer_path.exists():
+        model.load_replay_buffer(buffer_path)
+    algorithm.settings(model, config)
+    return model
+
+
+def _new_model(env_id, algorithm: Algorithm, config, env, demos, run_dir: Path, seed: int) -> Any:
+    """A new model, started (``algorithm.start``) and recorded in ``run.json``."""
+    stats = demo_stats(demos, config) if demos is not None else _random_stats(env, seed)
+    model = build_model(algorithm.name, config, env, stats, run_dir, seed)
+    if algorithm.start is not None:
+        algorithm.start(model, demos, env, config, seed)
+    record = run_record(env_id, algorithm.name, seed, config, _class_path(model.policy))
+    (run_dir / "run.json").write_text(json.dumps(record, indent=2))
+    return model
 
 
 def _class_path(obj: Any) -> str:

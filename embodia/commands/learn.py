@@ -18,9 +18,9 @@ import sys
 import warnings
 from pathlib import Path
 
+from embodia.agents.learn.algorithms import ALGORITHMS
 from embodia.commands.common import UsageError, check_task
 
-ALGOS = ("bc", "ppo", "sac", "td3", "sac+demos")
 MISSING_EXTRA = "training needs the learn extra: pip install 'embodia[learn]'"
 
 
@@ -131,9 +131,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def register(commands: argparse._SubParsersAction) -> None:
-    train = commands.add_parser("train", help="train a policy (bc, ppo, sac, td3, sac+demos); checkpoints, resume")
+    train = commands.add_parser("train", help=f"train a policy ({', '.join(ALGORITHMS)}); checkpoints, resume")
     train.add_argument("task", metavar="TASK", help="task id, e.g. embodia/Reach-v0")
-    train.add_argument("--algo", choices=ALGOS, required=True)
+    algo_help = "; ".join(f"{algorithm.name}: {algorithm.summary}" for algorithm in ALGORITHMS.values())
+    train.add_argument("--algo", choices=ALGORITHMS, required=True, help=algo_help)
     train.add_argument("--config", type=Path, help="YAML config (experiments/configs/TASK-ALGO.yaml)")
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--out", type=Path, help="run folder (default runs/train/TASK-ALGO-sSEED)")

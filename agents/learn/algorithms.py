@@ -1,0 +1,122 @@
+"""The training algorithms, in one table: ``train`` dispatches on it, the CLI offers its names (``--algo``).
+
+Each entry says what the algorithm learns from and how ``train`` builds, starts and resumes it: the
+stable-baselines3 class (none for behaviour cloning, which is fitted, not stepped, and has no checkpoints), the
+constructor keywords a config gives it, the settings a config gives a new or a resumed model, and what a new model
+does before it learns. Torch and stable-baselines3 are imported only when a model is built, so the CLI reads the
+table without them.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from embodia.agents.learn.config import TrainConfig
+
+
+def _no_settings(model: Any, config: TrainConfig) -> None:
+    """Nothing beyond the constructor keywords."""
+
+
+@dataclass(frozen=True)
+class Algorithm:
+    """One algorithm ``embodia train --algo`` runs."""
+
+    name: str
+    summary: str  # what it is, for the CLI's help
+    needs_demos: bool = False  # learns from the demonstrations the config names (``demos:``)
+    her: bool = False  # works with ``her: true`` (hindsight goals in the replay buffer)
+    sb3_class: str = ""  # "module:Class" of its stable-baselines3 algorithm; "" for behaviour cloning
+    #: constructor keywords from the config and the env, besides the policy and the common ones
+    options: Callable[[TrainConfig, Any], dict[str, Any]] | None = None
+    #: settings from the config outside the constructor, on a new model and on one resumed from a checkpoint
+    settings: Callable[[Any, TrainConfig], None] = _no_settings
+    #: what a new model does before it learns: (model, demonstrations, env, config, seed)
+    start: Callable[[Any, Any, Any, TrainConfig, int], None] | None = None
+
+    @property
+    def checkpoints(self) -> bool:
+        """Stepped by stable-baselines3: checkpoints every ``checkpoint_every`` steps and resumes from them."""
+        return bool(self.sb3_class)
+
+    def model_class(self) -> type:
+        module, _, name = self.sb3_class.partition(":")
+        return getattr(importlib.import_module(module), name)
+
+
+def _ppo_options(config: TrainConfig, env: Any) -> dict[str, Any]:
+    return dict(n_steps=config.n_steps, batch_size=config.batch_size, n_epochs=config.n_epochs,
+                ent_coef=config.ent_coef)  # fmt: skip
+
+
+def _off_policy_options(config: TrainConfig) -> dict[str, Any]:
+    options: dict[str, Any] = dict(
+        buffer_size=min(config.buffer_size, config.total_steps + config.num_envs),
+        learning_starts=config.learning_starts,
+        batch_size=config.batch_size,
+        tau=config.tau,
+        train_freq=config.train_freq,
+        gradient_steps=config.gradient_steps,
+    )
+    if config.her:
+        from stable_baselines3 import HerReplayBuffer
+
+        options["replay_buffer_class"] = HerReplayBuffer
+        options["replay_buffer_kwargs"] = {"n_sampled_goal": config.her_n_sampled_goal,
+                                           "goal_selection_strategy": "future"}  # fmt: skip
+    return options
+
+
+def _td3_options(config: TrainConfig, env: Any) -> dict[str, Any]:
+    import numpy as np
+    from stable_baselines3.common.noise import NormalActionNoise
+
+    action_dim = env.action_space.shape[0]
+    noise = NormalActionNoise(np.zeros(action_dim), np.full(action_dim, config.action_noise_std))
+    return {"action_noise": noise, **_off_policy_options(config)}
+
+
+def _sac_options(config: TrainConfig, env: Any) -> dict[str, Any]:
+    ent_coef = config.sac_ent_coef if config.sac_ent_coef.startswith("auto") else float(config.sac_ent_coef)
+    return {"ent_coef": ent_coef, **_off_policy_options(config)}
+
+
+def _sac_demos_options(config: TrainConfig, env: Any) -> dict[str, Any]:
+    from embodia.agents.learn.demo_sac import DemoReplayBuffer
+
+    return {**_sac_options(config, env), "replay_buffer_class": DemoReplayBuffer}
+
+
+def _demo_settings(model: Any, config: TrainConfig) -> None:
+    model.use_demo_settings(config)
+
+
+def _start_from_demos(model: Any, demos: Any, env: Any, config: TrainConfig, seed: int) -> None:
+    model.start_from_demonstrations(demos, env, config, seed)
+
+
+ALGORITHMS: dict[str, Algorithm] = {
+    algorithm.name: algorithm
+    for algorithm in (
+        Algorithm(
+            "bc", "behaviour cloning of the demonstrations (with DAgger rounds: dagger_rounds)", needs_demos=True
+        ),
+        Algorithm("ppo", "PPO from scratch", sb3_class="stable_baselines3:PPO", options=_ppo_options),
+        Algorithm("sac", "SAC from scratch", her=True, sb3_class="stable_baselines3:SAC", options=_sac_options),
+        Algorithm("td3", "TD3 from scratch", her=True, sb3_class="stable_baselines3:TD3", options=_td3_options),
+        Algorithm(
+            "sac+demos",
+            "SAC started from the cloned policy, demonstrations in every batch",
+            needs_demos=True,
+            sb3_class="embodia.agents.learn.demo_sac:SACWithDemos",
+            options=_sac_demos_options,
+            settings=_demo_settings,
+            start=_start_from_demos,
+        ),
+    )
+}
+ALGOS = tuple(ALGORITHMS)
