@@ -144,7 +144,35 @@ def add_human(builder: SceneBuilder, config: HumanConfig, name: str, parent: muj
     root = parent.add_body(name=name, pos=list(pos), quat=quat)
     _add_pelvis_and_legs(root, geom, h, lengths, radii, masses, seated, config)
 
-    # trunk
+    torso, shoulder_z, half_shoulder = _add_trunk(root, name, geom, joint, h, lengths, radii, masses)
+    _add_neck_and_head(torso, name, geom, site, joint, h, lengths, radii, masses, shoulder_z)
+
+    for side, sign in (("right", -1.0), ("left", 1.0)):
+        _add_arm(
+            torso,
+            side,
+            sign,
+            [-0.01 * h, sign * half_shoulder, shoulder_z],
+            h,
+            lengths,
+            radii,
+            masses,
+            geom,
+            site,
+            joint,
+            body,
+        )
+
+    _add_servos(builder, body, config, h)
+    body.moving_bodies = [
+        f"{name}_{part}"
+        for part in ("torso", "neck", *(f"{side}_{seg}" for side in ("right", "left") for seg in ARM_SEGMENTS))
+    ]
+    return body
+
+
+def _add_trunk(root, name: str, geom, joint, h: float, lengths, radii, masses) -> tuple[mujoco.MjsBody, float, float]:
+    """The torso on a lumbar hinge: abdomen, chest and shoulder girdle; (torso, shoulder height, half shoulder)."""
     lumbar_z = 0.06 * h
     shoulder_z = 0.345 * h - radii["thigh"] - lumbar_z  # in the torso frame
     half_shoulder = lengths["shoulder_width"] / 2
@@ -180,8 +208,11 @@ def add_human(builder: SceneBuilder, config: HumanConfig, name: str, parent: muj
         mass=0.5,
         material="cloth_top",
     )
+    return torso, shoulder_z, half_shoulder
 
-    # neck and head (one rigid head on a 2-hinge neck)
+
+def _add_neck_and_head(torso, name: str, geom, site, joint, h: float, lengths, radii, masses, shoulder_z) -> None:
+    """One rigid head on a two-hinge neck, with the mouth and eye sites the care tasks aim at."""
     neck = torso.add_body(name=f"{name}_neck", pos=[-0.01 * h, 0, shoulder_z + 0.015 * h], gravcomp=1)
     joint(neck, "neck_flexion", [0, 1, 0])
     joint(neck, "neck_rotation", [0, 0, 1])
@@ -231,29 +262,6 @@ def add_human(builder: SceneBuilder, config: HumanConfig, name: str, parent: muj
     site(neck, "mouth", [head_c[0] + 0.07 * h, 0, head_c[2] - 0.035 * h])
     for side, y in (("left", 1), ("right", -1)):
         site(neck, f"{side}_eye", [head_c[0] + 0.055 * h, y * 0.02 * h, head_c[2] + 0.005 * h])
-
-    for side, sign in (("right", -1.0), ("left", 1.0)):
-        _add_arm(
-            torso,
-            side,
-            sign,
-            [-0.01 * h, sign * half_shoulder, shoulder_z],
-            h,
-            lengths,
-            radii,
-            masses,
-            geom,
-            site,
-            joint,
-            body,
-        )
-
-    _add_servos(builder, body, config, h)
-    body.moving_bodies = [
-        f"{name}_{part}"
-        for part in ("torso", "neck", *(f"{side}_{seg}" for side in ("right", "left") for seg in ARM_SEGMENTS))
-    ]
-    return body
 
 
 def _add_pelvis_and_legs(root, geom, h, lengths, radii, masses, seated: bool, config: HumanConfig) -> None:
