@@ -12,7 +12,6 @@ are kept, ``summary.json`` is written (with ``interrupted``: the signal's name) 
 from __future__ import annotations
 
 import functools
-import importlib
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -21,10 +20,10 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
+from embodia.agents.experts import expert_class
 from embodia.agents.policy import Policy, RandomPolicy
-from embodia.envs.core.batched_env import BatchedEnv
+from embodia.envs.core.registry import make_batched
 from embodia.envs.record.recorder import EpisodeRecorder, VideoOptions, signal_name, stop_on_signals, summarize
-from embodia.registration import task_entry
 
 POLICIES = ("expert", "random")
 #: separates the policy's random stream from the env's, which uses the episode seed itself
@@ -48,9 +47,8 @@ class PerSlotPolicy:
 def make_policy(kind: str, env_id: str, num_envs: int, action_dim: int) -> tuple[Policy, str]:
     """The policy and its ``module:Class`` name."""
     if kind == "expert":
-        path = task_entry(env_id).expert
-        module, _, name = path.partition(":")
-        return getattr(importlib.import_module(module), name)(num_envs), path
+        expert = expert_class(env_id)
+        return expert(num_envs), f"{expert.__module__}:{expert.__qualname__}"
     if kind == "random":
         policies: list[Policy] = [RandomPolicy(1, action_dim) for _ in range(num_envs)]
         return PerSlotPolicy(policies), "embodia.agents.policy:RandomPolicy"
@@ -102,10 +100,9 @@ def run_episodes(
         raise ValueError(f"episodes must be a positive integer, got {episodes!r}")
     if actor is None and policy not in POLICIES:
         raise ValueError(f"unknown policy {policy!r}; valid: {', '.join(POLICIES)}")
-    entry = task_entry(env_id)
     num_envs = max(1, min(int(num_envs), episodes))
     kwargs = dict(env_kwargs or {})
-    env = BatchedEnv(entry.task, num_envs, **kwargs)
+    env = make_batched(env_id, num_envs, **kwargs)
     if actor is None:
         actor, policy_class = make_policy(policy, env_id, num_envs, env.controller.action_dim)
     else:

@@ -49,15 +49,14 @@ def run_one(task: str, seed: int, iterations: int, episodes: int, every_round: b
     from embodia.agents.learn.networks import NormalizedExtractor, SB3Policy
     from embodia.agents.learn.rollout import evaluate_success
     from embodia.agents.learn.train import _load_demos, env_kwargs
-    from embodia.envs.core.batched_env import BatchedEnv
-    from embodia.registration import task_entry
+    from embodia.envs.core.registry import make_batched
 
     torch.set_num_threads(1)
     env_id = f"embodia/{task}-v0"
     config = load_config(CONFIGS / f"{task}-bc_dagger.yaml")
     config = dataclasses.replace(config, demos=str(demo_folder(task)))
     demos = _load_demos(env_id, config)
-    probe = BatchedEnv(task_entry(env_id).task, 1, **env_kwargs(config))
+    probe = make_batched(env_id, 1, **env_kwargs(config))
     evaluations: list[dict] = []
     started = time.perf_counter()
 

@@ -39,9 +39,8 @@ import gymnasium as gym
 import numpy as np
 
 import embodia  # selects the OpenGL backend before mujoco is imported
-from embodia.envs.core.batched_env import BatchedEnv
+from embodia.envs.core.registry import TASKS, make_batched
 from embodia.envs.record.wrappers import RecordEpisodes
-from embodia.registration import TASKS
 
 VECTOR_SIZES = (1, 8, 64)
 BATCH_SIMS = 64
@@ -209,7 +208,7 @@ def vector_env_rate(env_id: str, num_envs: int, budget: Budget) -> tuple[float, 
         envs.close()
 
 
-def raw_mj_step_rate(task_path: str, budget: Budget) -> float:
+def raw_mj_step_rate(env_id: str, budget: Budget) -> float:
     """Physics steps/s of ``mujoco.mj_step`` on one MjData in a tight Python loop, over the env's own trajectory.
 
     The env is first driven by the same random actions as the single-env measurement while its full state
@@ -219,7 +218,7 @@ def raw_mj_step_rate(task_path: str, budget: Budget) -> float:
     """
     import mujoco
 
-    core = BatchedEnv(task_path, 1)
+    core = make_batched(env_id, 1)
     try:
         core.reset(seeds=[0])
         actions = np.random.default_rng(0).uniform(-1, 1, (ACTION_BANK, core.controller.action_dim))
@@ -249,9 +248,9 @@ def raw_mj_step_rate(task_path: str, budget: Budget) -> float:
         core.close()
 
 
-def raw_batch_rate(task_path: str, num_threads: int, budget: Budget) -> float:
+def raw_batch_rate(env_id: str, num_threads: int, budget: Budget) -> float:
     """Physics steps/s summed over ``BATCH_SIMS`` simulations of ``Batch.step(nstep=substeps)``."""
-    core = BatchedEnv(task_path, BATCH_SIMS, num_threads=num_threads)
+    core = make_batched(env_id, BATCH_SIMS, num_threads=num_threads)
     try:
         core.reset(seeds=list(range(BATCH_SIMS)))
         batch, substeps = core.sim.batch, core.sim.substeps
@@ -260,8 +259,8 @@ def raw_batch_rate(task_path: str, num_threads: int, budget: Budget) -> float:
         core.close()
 
 
-def render_fps(task_path: str, size: tuple[int, int], preset: str, budget: Budget, min_frames: int = 3) -> float:
-    core = BatchedEnv(task_path, 1, render_size=size, render_preset=preset)
+def render_fps(env_id: str, size: tuple[int, int], preset: str, budget: Budget, min_frames: int = 3) -> float:
+    core = make_batched(env_id, 1, render_size=size, render_preset=preset)
     try:
         core.reset(seeds=[0])
         return timed_rate(timed(lambda: core.render(0)), budget, min_calls=min_frames)
@@ -313,9 +312,8 @@ def memory_mb(env_id: str) -> tuple[float, float]:
 # ---------------------------------------------------------------------------------------------------- one task
 def benchmark_task(env_id: str, budget: Budget) -> TaskResult:
     result = TaskResult(env_id)
-    task_path = TASKS[env_id].task
     try:
-        probe = BatchedEnv(task_path, 1)
+        probe = make_batched(env_id, 1)
     except Exception as error:
         result.error = describe_error(error)
         result.rows.append(Row("construct", f"error: {result.error}"))
@@ -356,13 +354,13 @@ def benchmark_task(env_id: str, budget: Budget) -> TaskResult:
         return run
 
     def mj_step() -> None:
-        fig["raw_mj_step"] = raw_mj_step_rate(task_path, budget)
+        fig["raw_mj_step"] = raw_mj_step_rate(env_id, budget)
         add("raw mj_step loop, one MjData, physics steps/s", f"{fig['raw_mj_step']:,.0f}")
 
     def batch(threads: int) -> Callable[[], None]:
         def run() -> None:
             key = f"raw_batch_{threads}t"
-            fig[key] = raw_batch_rate(task_path, threads, budget)
+            fig[key] = raw_batch_rate(env_id, threads, budget)
             add(f"raw Batch.step, {BATCH_SIMS} sims, {plural(threads, 'thread')}, physics steps/s", f"{fig[key]:,.0f}")
 
         return run
@@ -376,7 +374,7 @@ def benchmark_task(env_id: str, budget: Budget) -> TaskResult:
 
         def run() -> None:
             key = f"render_{preset}"
-            fig[key] = render_fps(task_path, (height, width), preset, budget, min_frames)
+            fig[key] = render_fps(env_id, (height, width), preset, budget, min_frames)
             add(f"render {height}x{width} (h x w) preset {preset!r}, fps", f"{fig[key]:,.1f}", name, fig[key])
 
         return run

@@ -12,10 +12,10 @@ from pathlib import Path
 import numpy as np
 
 import embodia  # noqa: F401  (headless GL backend before mujoco loads)
-from embodia.agents.experts import load_expert
+from embodia.agents.experts import make_expert
 from embodia.envs.core.batched_env import BatchedEnv
+from embodia.envs.core.registry import TASKS, make_batched
 from embodia.envs.record.video import write_gif
-from embodia.registration import TASKS
 
 MEDIA = Path(__file__).resolve().parent.parent / "docs" / "media"
 
@@ -26,7 +26,7 @@ GIF_FRAMES = 40
 
 def expert_episode(env: BatchedEnv, env_id: str, seed: int, frame_every: int | None) -> tuple[int, list[np.ndarray]]:
     """Run the expert from ``seed``: (steps taken, frames rendered every ``frame_every`` steps; none if None)."""
-    expert = load_expert(env_id, 1)
+    expert = make_expert(env_id, 1)
     obs, info = env.reset(seeds=[seed])
     expert.reset(np.arange(1))
     frames = [] if frame_every is None else [env.render(0)]
@@ -40,7 +40,7 @@ def expert_episode(env: BatchedEnv, env_id: str, seed: int, frame_every: int | N
 
 
 def task_media(env_id: str, seed: int, out: Path) -> tuple[Path, Path]:
-    env = BatchedEnv(TASKS[env_id].task, 1, render_size=(240, 320), render_preset="quality")
+    env = make_batched(env_id, 1, render_size=(240, 320), render_preset="quality")
     steps, _ = expert_episode(env, env_id, seed, None)  # deterministic: the length first, then the frames
     frame_every = max(4, -(-steps // GIF_FRAMES))
     _, frames = expert_episode(env, env_id, seed, frame_every)

@@ -17,17 +17,16 @@ os.environ.setdefault("MUJOCO_GL", "egl")
 
 import numpy as np
 
-from embodia.agents.experts import load_expert
-from embodia.envs.core.batched_env import BatchedEnv
+from embodia.agents.experts import make_expert
+from embodia.envs.core.registry import make_batched
 from embodia.envs.safety import iso15066
-from embodia.registration import TASKS
 
 
 def run(task_id: str, episodes: int, num_envs: int, seed: int) -> dict[str, np.ndarray]:
     """Per-episode peak force and pressure per region (episodes, regions), per-episode flags, the control step."""
     num_envs = min(num_envs, episodes)
-    env = BatchedEnv(TASKS[task_id].task, num_envs)
-    expert = load_expert(task_id, num_envs)
+    env = make_batched(task_id, num_envs)
+    expert = make_expert(task_id, num_envs)
     regions = iso15066.REGION_NAMES
     slot_episode = np.arange(num_envs)
     obs, info = env.reset(seeds=[seed + k for k in range(num_envs)])

@@ -3,14 +3,14 @@ vessel against the face, run the expert."""
 
 import numpy as np
 
-from embodia.agents.experts import load_expert
+from embodia.agents.experts import make_expert
 from embodia.agents.experts.mouth_delivery import DeliveryTiming, MouthDeliveryExpert
 from embodia.envs.core.batched_env import BatchedEnv
-from embodia.registration import TASKS
+from embodia.envs.core.registry import make_batched
 
 
 def make(task: str, num_sims: int = 1, **kwargs) -> BatchedEnv:
-    return BatchedEnv(TASKS[task].task, num_sims, **kwargs)
+    return make_batched(task, num_sims, **kwargs)
 
 
 def head_point(env: BatchedEnv, local) -> np.ndarray:
@@ -44,7 +44,7 @@ def run_expert(task: str, seeds: list[int], expert: MouthDeliveryExpert | None =
     """(success, fail, peak face force N, any transient violation) per seed."""
     n = len(seeds)
     env = make(task, n, **kwargs)
-    expert = expert or load_expert(task, n)
+    expert = expert or make_expert(task, n)
     obs, info = env.reset(seeds=seeds)
     expert.reset(np.arange(n))
     done = np.zeros(n, dtype=bool)
@@ -65,7 +65,7 @@ def run_expert(task: str, seeds: list[int], expert: MouthDeliveryExpert | None =
 
 def pushing_expert(task: str, n: int) -> MouthDeliveryExpert:
     """The task's expert told to hold the vessel's lip 3 cm *behind* the mouth site: into the face."""
-    expert = load_expert(task, n)
+    expert = make_expert(task, n)
     timing = expert.timing
     expert.timing = DeliveryTiming(**{**timing.__dict__, "lip_gap_m": -0.03, "max_pour_steps": 1000})
     return expert

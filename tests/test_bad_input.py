@@ -4,7 +4,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-from embodia.registration import TASKS, task_entry
+from embodia.envs.core.registry import TASKS, make_batched, task_spec
 
 
 @pytest.fixture
@@ -120,7 +120,7 @@ def test_invalid_option_values(kwargs, message):
 
 def test_unknown_task_lists_the_valid_ones():
     with pytest.raises(KeyError, match="unknown task 'embodia/Juggling-v0'; valid: ") as raised:
-        task_entry("embodia/Juggling-v0")
+        task_spec("embodia/Juggling-v0")
     assert all(env_id in str(raised.value) for env_id in TASKS)
 
 
@@ -158,7 +158,6 @@ def test_bad_vector_seeds_raise(seed, error, match):
 
 
 def test_bad_reset_masks_and_simulation_ids_raise():
-    from embodia.envs.core.batched_env import BatchedEnv
 
     vector = gym.make_vec("embodia/Reach-v0", num_envs=2)
     vector.reset(seed=0)
@@ -166,7 +165,7 @@ def test_bad_reset_masks_and_simulation_ids_raise():
         with pytest.raises(ValueError, match=r"reset_mask has shape .*; valid: \(2,\) booleans"):
             vector.reset(options={"reset_mask": mask})
     vector.reset(options={"reset_mask": np.array([False, True])})
-    core = BatchedEnv(TASKS["embodia/Reach-v0"].task, 2)
+    core = make_batched("embodia/Reach-v0", 2)
     for ids in ([2], [-1], [0, 0], [[0]], [0.5]):
         with pytest.raises(ValueError, match=r"simulation ids .* are not valid"):
             core.reset(ids)

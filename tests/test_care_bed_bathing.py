@@ -8,24 +8,24 @@ test_replay.py.
 import numpy as np
 import pytest
 
-from embodia.agents.experts import load_expert
+from embodia.agents.experts import make_expert
 from embodia.envs.core.batched_env import BatchedEnv
+from embodia.envs.core.registry import make_batched
 from embodia.envs.human.config import HumanConfig, HumanRanges
 from embodia.envs.safety import iso15066
 from embodia.envs.scene import wiping_tool
-from embodia.registration import TASKS
 
 TASK = "embodia/BedBathing-v0"
 
 
 def make(num_sims: int = 1, **kwargs) -> BatchedEnv:
-    return BatchedEnv(TASKS[TASK].task, num_sims, **kwargs)
+    return make_batched(TASK, num_sims, **kwargs)
 
 
 def run_expert(env: BatchedEnv, seeds: list[int], steps: int | None = None) -> dict[str, np.ndarray]:
     """Run the scripted expert from ``seeds``; per-episode figures up to each episode's end."""
     n = len(seeds)
-    expert = load_expert(TASK, n)
+    expert = make_expert(TASK, n)
     obs, info = env.reset(seeds=seeds)
     expert.reset(np.arange(n))
     done = np.zeros(n, dtype=bool)
@@ -85,7 +85,7 @@ def test_the_sponge_is_a_spring():
     """Pressed on the arm, the sponge gives way by force / stiffness (within the contact's own softness)."""
     env = make(1, tremor=False, voluntary_motion=False)
     out = {"compression": [], "force": []}
-    expert = load_expert(TASK, 1)
+    expert = make_expert(TASK, 1)
     obs, info = env.reset(seeds=[5])
     expert.reset(np.arange(1))
     for _ in range(80):

@@ -7,23 +7,23 @@ test_replay.py.
 import numpy as np
 import pytest
 
-from embodia.agents.experts import load_expert
+from embodia.agents.experts import make_expert
 from embodia.envs.core.batched_env import BatchedEnv
+from embodia.envs.core.registry import make_batched
 from embodia.envs.human.config import HumanConfig, HumanRanges
 from embodia.envs.scene import blanket
-from embodia.registration import TASKS
 
 TASK = "embodia/BlanketCover-v0"
 
 
 def make(num_sims: int = 1, **kwargs) -> BatchedEnv:
-    return BatchedEnv(TASKS[TASK].task, num_sims, **kwargs)
+    return make_batched(TASK, num_sims, **kwargs)
 
 
 def run_expert(env: BatchedEnv, seeds: list[int]) -> dict[str, np.ndarray]:
     """Run the scripted expert from ``seeds``; per-episode figures up to each episode's end."""
     n = len(seeds)
-    expert = load_expert(TASK, n)
+    expert = make_expert(TASK, n)
     obs, info = env.reset(seeds=seeds)
     expert.reset(np.arange(n))
     done = np.zeros(n, dtype=bool)

@@ -8,18 +8,18 @@ import mujoco
 import numpy as np
 import pytest
 
-from embodia.agents.experts import load_expert
+from embodia.agents.experts import make_expert
 from embodia.envs.core.batched_env import BatchedEnv
+from embodia.envs.core.registry import make_batched
 from embodia.envs.human.config import HumanConfig, HumanRanges
 from embodia.envs.safety import iso15066
 from embodia.envs.tasks.care import drawer_fetch as df
-from embodia.registration import TASKS
 
 TASK = "embodia/DrawerFetch-v0"
 
 
 def make(num_sims: int = 1, **kwargs) -> BatchedEnv:
-    return BatchedEnv(TASKS[TASK].task, num_sims, **kwargs)
+    return make_batched(TASK, num_sims, **kwargs)
 
 
 def standalone(env: BatchedEnv, sim_id: int) -> tuple[mujoco.MjModel, mujoco.MjData]:
@@ -103,7 +103,7 @@ def test_expert_opens_the_drawer_and_hands_over_the_case_safely():
     seeds = list(range(300, 308))
     n = len(seeds)
     env = make(n)
-    expert = load_expert(TASK, n)
+    expert = make_expert(TASK, n)
     obs, info = env.reset(seeds=seeds)
     expert.reset(np.arange(n))
     done = np.zeros(n, dtype=bool)

@@ -7,15 +7,15 @@ test_replay.py.
 import numpy as np
 import pytest
 
-from embodia.agents.experts import load_expert
+from embodia.agents.experts import make_expert
 from embodia.envs.core.batched_env import BatchedEnv
+from embodia.envs.core.registry import make_batched
 from embodia.envs.core.task import yaw_quat
 from embodia.envs.human import anthropometry
 from embodia.envs.human.config import HumanConfig, HumanRanges
 from embodia.envs.safety import iso15066
 from embodia.envs.scene import overbed_table
 from embodia.envs.tasks.care import fetch_dropped as fd
-from embodia.registration import TASKS
 
 TASK = "embodia/FetchDropped-v0"
 OPEN_JAWS = np.array([[0, 0, 0, 0, 0, 0, 1.0]])
@@ -23,7 +23,7 @@ STILL = {"tremor": False, "voluntary_motion": False}
 
 
 def make(num_sims: int = 1, **kwargs) -> BatchedEnv:
-    return BatchedEnv(TASKS[TASK].task, num_sims, **kwargs)
+    return make_batched(TASK, num_sims, **kwargs)
 
 
 def put_remote(env: BatchedEnv, position: np.ndarray, yaw: float = 0.0) -> None:
@@ -115,7 +115,7 @@ def test_bad_config_raises_naming_the_value(kwargs, match):
 
 def run_expert(env: BatchedEnv, seeds: list[int], before=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     n = len(seeds)
-    expert = load_expert(TASK, n)
+    expert = make_expert(TASK, n)
     obs, info = env.reset(seeds=seeds)
     if before is not None:  # the expert reads the object's pose only once it has moved off the over-bed table
         before(env)
@@ -162,7 +162,7 @@ def test_expert_fetches_a_remote_partly_under_the_bedside_table():
 
 def test_the_dense_reward_climbs_along_the_experts_episode():
     env = make(1)
-    expert = load_expert(TASK, 1)
+    expert = make_expert(TASK, 1)
     obs, info = env.reset(seeds=[2])
     expert.reset(np.arange(1))
     rewards, grasped = [], []

@@ -10,11 +10,11 @@ import gymnasium as gym
 import pytest
 
 from embodia.envs.core import validation
-from embodia.envs.core.batched_env import BatchedEnv, EnvOptions, resolve_task
+from embodia.envs.core.batched_env import EnvOptions, resolve_task
+from embodia.envs.core.registry import TASKS, make_batched
 from embodia.envs.core.task import MAX_EPISODE_STEPS, describe_config
 from embodia.envs.human.config import HumanConfig, HumanRanges
 from embodia.envs.scene.builder import PhysicsOptions, SceneBuilder
-from embodia.registration import TASKS
 
 TASK_IDS = list(TASKS)
 REACH = "embodia/Reach-v0"
@@ -236,9 +236,9 @@ def test_vector_env_sizes_are_checked(no_compile):
     with pytest.raises(ValueError, match="number of simulations 0 is out of range; valid: 1 to 65536"):
         gym.make_vec(REACH, num_envs=0)
     with pytest.raises(ValueError, match="number of simulations 1000000000 is out of range"):
-        BatchedEnv(TASKS[REACH].task, 10**9)
+        make_batched(REACH, 10**9)
     with pytest.raises(TypeError, match="number of simulations has type float"):
-        BatchedEnv(TASKS[REACH].task, 2.0)
+        make_batched(REACH, 2.0)
     with pytest.raises(ValueError, match="render_size"):
         gym.make_vec(REACH, num_envs=2, render_size=(0, 10))
 
@@ -256,7 +256,7 @@ def test_recorded_configs_as_lists_and_dicts_still_construct():
     assert config.human == HumanRanges(structure=HumanConfig(sex="male"), rom_scale=(0.6, 0.9))
     recorded = dataclasses.asdict(cls())
     assert cls(**{**recorded, "physics": dict(recorded["physics"])}) == cls()
-    env = BatchedEnv(TASKS[REACH].task, 1, config=dataclasses.asdict(config_class(REACH)()), image_size=[64, 64])
+    env = make_batched(REACH, 1, config=dataclasses.asdict(config_class(REACH)()), image_size=[64, 64])
     assert env.config == config_class(REACH)() and env.options.image_size == (64, 64)
 
 

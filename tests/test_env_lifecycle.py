@@ -14,8 +14,8 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-from embodia.envs.core.batched_env import BatchedEnv, resolve_task
-from embodia.registration import TASKS
+from embodia.envs.core.batched_env import resolve_task
+from embodia.envs.core.registry import TASKS, make_batched
 
 REACH = "embodia/Reach-v0"
 REACH_STEPS = 50  # Reach's default episode
@@ -98,7 +98,7 @@ def test_vector_and_batched_calls_after_close_raise():
         vector.step(np.zeros((2, 7)))
     with pytest.raises(RuntimeError, match="after close"):
         vector.render()
-    core = BatchedEnv(TASKS[REACH].task, 2)
+    core = make_batched(REACH, 2)
     core.close()
     core.close()
     with pytest.raises(RuntimeError, match=r"BatchedEnv\(Reach, 2 simulations\)\.reset\(\) after close"):
@@ -188,10 +188,10 @@ def test_pickle_and_copy_raise_one_line_saying_what_to_do(copier):
     vector = gym.make_vec(REACH, num_envs=2)
     with pytest.raises(TypeError, match=r"make a new env instead: gymnasium.make_vec\('embodia/Reach-v0', num_envs=2"):
         copier(vector)
-    core = BatchedEnv(TASKS[REACH].task, 1)
+    core = make_batched(REACH, 1)
     with pytest.raises(TypeError, match=r"BatchedEnv\(Reach, 1 simulations\) cannot be pickled or copied"):
         copier(core)
-    again = BatchedEnv(TASKS[REACH].task, 1, config=core.config, **dataclasses.asdict(core.options))
+    again = make_batched(REACH, 1, config=core.config, **dataclasses.asdict(core.options))
     assert again.config == core.config and again.options == core.options
 
 

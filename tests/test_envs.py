@@ -8,8 +8,7 @@ import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env
 
-from embodia.envs.core.batched_env import BatchedEnv
-from embodia.registration import TASKS
+from embodia.envs.core.registry import TASKS, make_batched
 
 
 def test_gymnasium_check_env(task_id):
@@ -137,7 +136,7 @@ def test_ee_delta_moves_the_tcp_where_commanded():
 def test_grip_force_and_touch_in_newtons():
     from embodia.agents.experts.bin_picking import BinPickingExpert
 
-    env = BatchedEnv("embodia.envs.tasks.factory.bin_picking:BinPicking", 1, touch=True)
+    env = make_batched("embodia/BinPicking-v0", 1, touch=True)
     expert = BinPickingExpert(1)
     obs, info = env.reset(seeds=[0])
     expert.reset(np.arange(1))
@@ -170,12 +169,12 @@ def test_every_task_is_registered_with_a_vector_entry_point():
 
 def test_a_simulation_does_not_depend_on_how_many_run_beside_it(task_id):
     """Bit-identical expert trajectories at batch sizes 1 and 5 (no batch-size-dependent summation order)."""
-    from embodia.agents.experts import load_expert
+    from embodia.agents.experts import make_expert
 
     trajectories = {}
     for n in (1, 5):
-        env = BatchedEnv(TASKS[task_id].task, n)
-        expert = load_expert(task_id, n)
+        env = make_batched(task_id, n)
+        expert = make_expert(task_id, n)
         obs, info = env.reset(seeds=[42 + k for k in range(n)])
         expert.reset(np.arange(n))
         rewards, positions = [], []
@@ -189,7 +188,7 @@ def test_a_simulation_does_not_depend_on_how_many_run_beside_it(task_id):
 
 
 def test_tcp_jacobian_equals_mujocos():
-    env = BatchedEnv(TASKS["embodia/BinPicking-v0"].task, 3)
+    env = make_batched("embodia/BinPicking-v0", 3)
     env.reset(seeds=[0, 1, 2])
     for k in range(4):
         env.step(np.random.default_rng(k).uniform(-1, 1, (3, 7)))

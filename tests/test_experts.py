@@ -6,18 +6,16 @@ The README's figures over 200 seeds come from `embodia run TASK --policy expert 
 import numpy as np
 import pytest
 
-from embodia.agents.experts import load_expert
-from embodia.envs.core.batched_env import BatchedEnv
-from embodia.registration import TASKS
+from embodia.agents.experts import make_expert
+from embodia.envs.core.registry import TASKS, make_batched
 
 SEEDS = 16
 
 
 @pytest.mark.parametrize("task_id", list(TASKS))
 def test_expert_success_on_a_seed_sample(task_id):
-    entry = TASKS[task_id]
-    env = BatchedEnv(entry.task, SEEDS)
-    expert = load_expert(task_id, SEEDS)
+    env = make_batched(task_id, SEEDS)
+    expert = make_expert(task_id, SEEDS)
     obs, info = env.reset(seeds=list(range(10_000, 10_000 + SEEDS)))
     expert.reset(np.arange(SEEDS))
     done = np.zeros(SEEDS, dtype=bool)
@@ -32,7 +30,7 @@ def test_expert_success_on_a_seed_sample(task_id):
 
 
 def test_random_policy_rarely_succeeds():
-    env = BatchedEnv(TASKS["embodia/BinPicking-v0"].task, 8)
+    env = make_batched("embodia/BinPicking-v0", 8)
     env.reset(seeds=list(range(8)))
     rng = np.random.default_rng(0)
     success = np.zeros(8, dtype=bool)

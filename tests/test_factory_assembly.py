@@ -7,16 +7,15 @@ test_experts.py; this file covers what is particular to these tasks.
 import numpy as np
 import pytest
 
-from embodia.agents.experts import load_expert
-from embodia.envs.core.batched_env import BatchedEnv
-from embodia.registration import TASKS
+from embodia.agents.experts import make_expert
+from embodia.envs.core.registry import make_batched
 
 
 def run_expert(task_id: str, seeds: list[int], **kwargs):
     """Run the task's expert until every episode ends; returns (env, success, rewards per step, last info)."""
     n = len(seeds)
-    env = BatchedEnv(TASKS[task_id].task, n, **kwargs)
-    expert = load_expert(task_id, n)
+    env = make_batched(task_id, n, **kwargs)
+    expert = make_expert(task_id, n)
     obs, info = env.reset(seeds=seeds)
     expert.reset(np.arange(n))
     done = np.zeros(n, dtype=bool)
@@ -40,14 +39,14 @@ PEG = "embodia/PegInsertion-v0"
 @pytest.mark.parametrize("clearance_m", [0.0001, 0.01, -0.001])
 def test_peg_clearance_out_of_range_raises_naming_the_value(clearance_m):
     with pytest.raises(ValueError, match="clearance_m"):
-        BatchedEnv(TASKS[PEG].task, 1, clearance_m=clearance_m)
+        make_batched(PEG, 1, clearance_m=clearance_m)
 
 
 @pytest.mark.parametrize("clearance_m", [0.0005, 0.002])
 def test_hole_bore_is_peg_radius_plus_clearance(clearance_m):
     from embodia.envs.tasks.factory.peg_insertion import PEG_RADIUS_M, WALL_M
 
-    env = BatchedEnv(TASKS[PEG].task, 1, clearance_m=clearance_m)
+    env = make_batched(PEG, 1, clearance_m=clearance_m)
     model = env.model
     walls = [
         g
@@ -63,7 +62,7 @@ def test_hole_bore_is_peg_radius_plus_clearance(clearance_m):
 
 
 def test_peg_on_the_bench_is_not_inserted():
-    env = BatchedEnv(TASKS[PEG].task, 2)
+    env = make_batched(PEG, 2)
     _, info = env.reset(seeds=[0, 1])
     assert not info["success"].any() and not info["seated"].any()
     assert (info["insertion_depth_m"] < 0.04).all() and (info["lateral_error_m"] > 0.1).all()
@@ -97,7 +96,7 @@ NUT = "embodia/NutBolt-v0"
 
 
 def test_nut_on_the_bench_is_not_seated_and_its_inertia_follows_its_mass():
-    env = BatchedEnv(TASKS[NUT].task, 3)
+    env = make_batched(NUT, 3)
     _, info = env.reset(seeds=[0, 1, 2])
     assert not info["success"].any() and not info["seated"].any()
     assert (info["nut_height_m"] < -0.01).all()  # on the bench, below the bolt's head

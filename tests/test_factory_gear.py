@@ -8,11 +8,11 @@ import mujoco
 import numpy as np
 import pytest
 
-from embodia.agents.experts import load_expert
+from embodia.agents.experts import make_expert
 from embodia.envs.core.batched_env import BatchedEnv
+from embodia.envs.core.registry import make_batched
 from embodia.envs.scene import parts
 from embodia.envs.tasks.factory import gear_assembly as ga
-from embodia.registration import TASKS
 
 GEAR = "embodia/GearAssembly-v0"
 
@@ -20,8 +20,8 @@ GEAR = "embodia/GearAssembly-v0"
 def run_expert(seeds: list[int], **kwargs):
     """Run the expert until every episode ends; (env, success, rewards per step, infos per step)."""
     n = len(seeds)
-    env = BatchedEnv(TASKS[GEAR].task, n, **kwargs)
-    expert = load_expert(GEAR, n)
+    env = make_batched(GEAR, n, **kwargs)
+    expert = make_expert(GEAR, n)
     obs, info = env.reset(seeds=seeds)
     expert.reset(np.arange(n))
     done = np.zeros(n, dtype=bool)
@@ -81,7 +81,7 @@ def drive_fixed_gear(model, data, speed_rad_s: float, steps: int) -> tuple[float
 
 
 def test_gear_on_the_bench_is_not_seated_and_draws_stay_in_range():
-    env = BatchedEnv(TASKS[GEAR].task, 3)
+    env = make_batched(GEAR, 3)
     _, info = env.reset(seeds=[0, 1, 2])
     assert not info["success"].any() and not info["seated"].any() and not info["meshing"].any()
     assert (info["seat_height_m"] < -0.01).all() and (info["lateral_error_m"] > 0.1).all()
@@ -100,7 +100,7 @@ def test_teeth_geometry_and_a_bad_ridge_name():
     assert ga.BACKLASH_M > 0.002  # box teeth need room to roll through mesh
     with pytest.raises(ValueError, match="point"):
         parts.add_spur_teeth(mujoco.MjSpec().worldbody, "t", 10, 0.003, 0.003, 0.0, 0.01, "m", parts.Contact(), "left")
-    env = BatchedEnv(TASKS[GEAR].task, 1)
+    env = make_batched(GEAR, 1)
     model = env.model
     gear_teeth = [g for g in range(model.ngeom) if model.geom(g).name.startswith("gear_tooth_")]
     assert len(gear_teeth) == 2 * ga.GEAR_TEETH  # a tooth and its ridge each
@@ -112,7 +112,7 @@ def test_a_gear_dropped_onto_its_shaft_slides_into_mesh(phase_offset_teeth):
     """Put the gear level just above its shaft and let it fall: in phase it drops onto the shoulder; 0.3 of a tooth
     out of phase the ridged tooth ends turn the two gears into mesh and it seats all the same. (Within ~0.05 of a
     tooth of tooth on tooth, ridge meets ridge and the gear can stand on them: the expert turns into phase.)"""
-    env = BatchedEnv(TASKS[GEAR].task, 1)
+    env = make_batched(GEAR, 1)
     _, info = env.reset(seeds=[3])
     model, data = standalone(env, 0)
     arm_home(model, data)
@@ -157,7 +157,7 @@ def test_expert_seats_the_gear_in_mesh_and_turning_the_fixed_gear_turns_it_back_
 
 
 def test_unmeshed_gear_does_not_turn_with_the_fixed_gear():
-    env = BatchedEnv(TASKS[GEAR].task, 1)
+    env = make_batched(GEAR, 1)
     env.reset(seeds=[0])
     model, data = standalone(env, 0)
     fixed_turn, gear_turn = drive_fixed_gear(model, data, speed_rad_s=2.0, steps=500)

@@ -5,7 +5,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from embodia.envs.core.batched_env import BatchedEnv
+from embodia.envs.core.registry import make_batched
 from embodia.envs.core.sim import Simulation
 from embodia.envs.human import anthropometry
 from embodia.envs.human.body import JOINT_NAMES
@@ -15,7 +15,7 @@ from embodia.envs.human.person import add_person
 from embodia.envs.scene import props
 from embodia.envs.scene.builder import SceneBuilder
 
-HANDOVER = "embodia.envs.tasks.care.handover:Handover"
+HANDOVER = "embodia/Handover-v0"
 
 
 def person_scene(config: HumanConfig):
@@ -188,7 +188,7 @@ def test_weakness_makes_the_push_move_the_hand_further():
 
 
 def run_handover(seeds, num_sims, steps=40, **kwargs):
-    env = BatchedEnv(HANDOVER, num_sims, **kwargs)
+    env = make_batched(HANDOVER, num_sims, **kwargs)
     _, info = env.reset(seeds=seeds)
     human = {k: v.copy() for k, v in info["human"].items()}
     palms = []
@@ -229,7 +229,7 @@ def test_configs_are_frozen_and_sampling_stays_in_range():
 
 
 def test_body_mass_is_drawn_per_episode_and_scales_the_segments():
-    env = BatchedEnv(HANDOVER, 3)
+    env = make_batched(HANDOVER, 3)
     _, info = env.reset(seeds=[0, 1, 2])
     mass = info["human"]["body_mass_kg"]
     low, high = (anthropometry.body_mass_kg("female", p) for p in (10.0, 90.0))
@@ -246,7 +246,7 @@ def test_handover_with_a_tall_man_in_a_wheelchair():
     assert (human["posture"] == POSTURES.index("seated_wheelchair")).all()
     assert np.isfinite(palms).all()
     with pytest.raises(ValueError, match=r"human\.structure\.posture='supine_bed' is not valid for Handover"):
-        BatchedEnv(HANDOVER, 1, human=HumanRanges(structure=HumanConfig(posture="supine_bed")))
+        make_batched(HANDOVER, 1, human=HumanRanges(structure=HumanConfig(posture="supine_bed")))
 
 
 @pytest.mark.parametrize("posture", POSTURES)

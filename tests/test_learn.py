@@ -20,8 +20,7 @@ from embodia.agents.learn.networks import SB3Policy
 from embodia.agents.learn.rollout import evaluate_success
 from embodia.agents.policy import RandomPolicy
 from embodia.cli import main
-from embodia.envs.core.batched_env import BatchedEnv
-from embodia.registration import TASKS
+from embodia.envs.core.registry import TASKS, make_batched
 
 REACH = "embodia/Reach-v0"
 SHORT = {"episode_steps": 20}
@@ -41,7 +40,7 @@ def reach_demos(tmp_path_factory):
 
 
 def spaces_of(env_id: str, **kwargs):
-    env = BatchedEnv(TASKS[env_id].task, 1, **kwargs)
+    env = make_batched(env_id, 1, **kwargs)
     return env.single_observation_space, env.single_action_space
 
 
@@ -93,7 +92,7 @@ def test_a_checkpoint_resumes_to_the_same_step_count(tmp_path):
 def test_her_relabelling_computes_the_envs_reward(tmp_path):
     config = TrainConfig(total_steps=240, learning_starts=200, obs_mode="goal", her=True, **TINY)
     training.train(REACH, "sac", config, 0, tmp_path, progress=False)
-    env = BatchedEnv(TASKS[REACH].task, 4, obs_mode="goal")
+    env = make_batched(REACH, 4, obs_mode="goal")
     obs, _ = env.reset(seeds=[0, 1, 2, 3])
     rng = np.random.default_rng(0)
     rewards = []

@@ -7,12 +7,11 @@ import pytest
 
 pytest.importorskip("stable_baselines3")
 
-from embodia.agents.experts import load_expert
+from embodia.agents.experts import make_expert
 from embodia.agents.experts.pick_place import APPROACH, RETREAT
 from embodia.agents.learn.config import TrainConfig
 from embodia.agents.learn.dagger import _stale_release, merge, relabelled_rollouts, train_dagger
-from embodia.envs.core.batched_env import BatchedEnv
-from embodia.registration import TASKS
+from embodia.envs.core.registry import make_batched
 
 BIN = "embodia/BinPicking-v0"
 SHORT = {"episode_steps": 15}
@@ -51,9 +50,9 @@ def test_rollouts_are_deterministic_and_independent_of_the_number_of_simulations
 
 
 def test_an_expert_that_believes_it_released_a_part_lying_elsewhere_starts_over():
-    env = BatchedEnv(TASKS[BIN].task, 2, obs_mode="dict")
+    env = make_batched(BIN, 2, obs_mode="dict")
     _, info = env.reset(np.arange(2), [0, 1])
-    expert = load_expert(BIN, 2)
+    expert = make_expert(BIN, 2)
     expert.reset(np.arange(2))
     assert not _stale_release(expert, info["state"]).any()
     expert.phase[:] = [RETREAT, APPROACH]
@@ -63,7 +62,7 @@ def test_an_expert_that_believes_it_released_a_part_lying_elsewhere_starts_over(
 
 def test_dagger_aggregates_relabelled_rollouts_and_refits():
     initial, _ = relabelled_rollouts(BIN, StandStill(), 1.0, 2, seed=0, num_envs=2, env_kwargs=SHORT)
-    env = BatchedEnv(TASKS[BIN].task, 1, obs_mode="flat", **SHORT)
+    env = make_batched(BIN, 1, obs_mode="flat", **SHORT)
     config = TrainConfig(net_arch=[32, 32], bc_epochs=150, bc_patience=150, bc_holdout_fraction=0.0, env_kwargs=SHORT)
     seen = []
     _, history = train_dagger(BIN, initial, env.single_observation_space, env.single_action_space, config,
@@ -90,7 +89,7 @@ def test_yaw_features_match_the_experts_angles():
     from embodia.agents.experts.bin_picking import quat_yaw
     from embodia.agents.learn.features import FEATURES, NEUTRAL_JAW_YAW_RAD, YawFeaturesExtractor
 
-    env = BatchedEnv(TASKS[BIN].task, 3, obs_mode="dict")
+    env = make_batched(BIN, 3, obs_mode="dict")
     env.reset(np.arange(3), [0, 1, 2])
     obs, *_, info = env.step(np.random.default_rng(0).uniform(-1, 1, (3, 7)))
     extractor = YawFeaturesExtractor(env.single_observation_space)
@@ -104,5 +103,5 @@ def test_yaw_features_match_the_experts_angles():
     expected = np.column_stack([np.sin(first_angle), np.cos(first_angle)])
     np.testing.assert_allclose(features[:, size : size + 2], expected, atol=1e-5)
     with pytest.raises(ValueError, match="needs a Dict observation"):
-        YawFeaturesExtractor(BatchedEnv(TASKS[BIN].task, 1, obs_mode="flat").single_observation_space)
+        YawFeaturesExtractor(make_batched(BIN, 1, obs_mode="flat").single_observation_space)
     env.close()

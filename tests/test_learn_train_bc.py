@@ -83,13 +83,12 @@ def test_qfilter_demo_sac_pulls_the_actor_towards_the_demonstrations_inside_its_
 def test_without_early_stopping_bc_trains_every_epoch_and_keeps_the_last_weights(tmp_path):
     from embodia.agents.learn.bc import train_bc
     from embodia.agents.learn.dataset import load_demonstrations
-    from embodia.envs.core.batched_env import BatchedEnv
-    from embodia.registration import TASKS
+    from embodia.envs.core.registry import make_batched
 
     folder = tmp_path / "demos"
     assert main(["run", REACH, "--episodes", "4", "--num-envs", "4", "--no-video", "--quiet", "--record",
                  str(folder)]) == 0  # fmt: skip
-    env = BatchedEnv(TASKS[REACH].task, 1)
+    env = make_batched(REACH, 1)
     demos = load_demonstrations(folder, REACH, env.single_observation_space, env.single_action_space)
     config = TrainConfig(net_arch=[16], bc_epochs=12, bc_patience=1, bc_early_stopping=False, bc_holdout_fraction=0.25)
     _, history = train_bc(demos, env.single_observation_space, env.single_action_space, config, seed=0)
@@ -102,10 +101,9 @@ def test_precision_features_are_the_squashed_object_vectors_and_need_their_keys(
     import torch
 
     from embodia.agents.learn.features import FINE_SCALES_M, FineFeaturesExtractor
-    from embodia.envs.core.batched_env import BatchedEnv
-    from embodia.registration import TASKS
+    from embodia.envs.core.registry import make_batched
 
-    env = BatchedEnv(TASKS["embodia/Handover-v0"].task, 2, obs_mode="dict")
+    env = make_batched("embodia/Handover-v0", 2, obs_mode="dict")
     obs, _ = env.reset(np.arange(2), [0, 1])
     extractor = FineFeaturesExtractor(env.single_observation_space)
     features = extractor({k: torch.as_tensor(v, dtype=torch.float32) for k, v in obs.items()}).numpy()
@@ -114,6 +112,6 @@ def test_precision_features_are_the_squashed_object_vectors_and_need_their_keys(
                                for scale in FINE_SCALES_M], axis=1)  # fmt: skip
     np.testing.assert_allclose(extra, expected, atol=1e-5)
     assert features.shape[1] == extractor.features_dim
-    reach = BatchedEnv(TASKS[REACH].task, 1, obs_mode="dict")
+    reach = make_batched(REACH, 1, obs_mode="dict")
     with pytest.raises(ValueError, match="precision features need"):
         FineFeaturesExtractor(reach.single_observation_space)

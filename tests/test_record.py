@@ -16,6 +16,7 @@ import pytest
 import embodia  # noqa: F401  (selects the GL backend before mujoco loads)
 from embodia.agents.experts.bin_picking import BinPickingExpert
 from embodia.envs.core.batched_env import BatchedEnv, take
+from embodia.envs.core.registry import make_batched
 from embodia.envs.record.atomic import atomic_write
 from embodia.envs.record.episode import (
     FORMAT,
@@ -26,7 +27,6 @@ from embodia.envs.record.episode import (
     load_episode,
 )
 from embodia.envs.record.video import VideoWriter, write_gif, write_video
-from embodia.registration import TASKS
 
 ENV_ID = "embodia/BinPicking-v0"
 STEPS = 12
@@ -34,7 +34,7 @@ STEPS = 12
 
 def record_steps(num_steps: int = STEPS, seed: int = 3) -> tuple[Episode, BatchedEnv]:
     """A short expert episode of simulation 1 of 2, recorded through an EpisodeBuffer."""
-    env = BatchedEnv(TASKS[ENV_ID].task, 2)
+    env = make_batched(ENV_ID, 2)
     expert = BinPickingExpert(2)
     obs, info = env.reset(seeds=[seed, seed + 1])
     expert.reset(np.arange(2))
@@ -78,7 +78,7 @@ def test_recorded_state_restores_the_simulation(episode: Episode) -> None:
     """Row t of mj_state is the physics state that produced observation t."""
     import mujoco
 
-    env = BatchedEnv(TASKS[ENV_ID].task, 1)
+    env = make_batched(ENV_ID, 1)
     data = mujoco.MjData(env.model)
     mujoco.mj_setState(env.model, data, episode.mj_state[-1], mujoco.mjtState.mjSTATE_INTEGRATION)
     mujoco.mj_forward(env.model, data)
@@ -141,7 +141,7 @@ def decode(path: Path) -> tuple[int, int, int, str]:
 
 @pytest.mark.parametrize(("height", "width"), [(96, 128), (75, 101)])
 def test_mp4_decodes_with_right_frames_and_size(tmp_path: Path, height: int, width: int) -> None:
-    env = BatchedEnv(TASKS[ENV_ID].task, 1, render_size=(height, width), render_preset="fast")
+    env = make_batched(ENV_ID, 1, render_size=(height, width), render_preset="fast")
     env.reset(seeds=[0])
     frames = []
     for _ in range(7):

@@ -4,8 +4,8 @@ import mujoco
 import numpy as np
 import pytest
 
-from embodia.agents.experts import load_expert
-from embodia.envs.core.batched_env import BatchedEnv
+from embodia.agents.experts import make_expert
+from embodia.envs.core.registry import make_batched
 from embodia.envs.core.sim import Simulation
 from embodia.envs.human.body import JOINT_NAMES
 from embodia.envs.human.config import HumanConfig
@@ -16,7 +16,6 @@ from embodia.envs.safety.monitor import SafetyMonitor, SafetyOptions, add_contac
 from embodia.envs.safety.summary import summarize_episode
 from embodia.envs.scene import props
 from embodia.envs.scene.builder import GEOM, SceneBuilder
-from embodia.registration import TASKS
 
 GRAVITY = 9.81
 CONTROL_DT_S = 0.01
@@ -208,8 +207,8 @@ def test_summary_of_a_recorded_episode():
 
 def test_handover_expert_succeeds_without_exceeding_a_transient_limit():
     num = 16
-    env = BatchedEnv(TASKS["embodia/Handover-v0"].task, num)
-    expert = load_expert("embodia/Handover-v0", num)
+    env = make_batched("embodia/Handover-v0", num)
+    expert = make_expert("embodia/Handover-v0", num)
     obs, info = env.reset(seeds=list(range(2_000, 2_000 + num)))
     expert.reset(np.arange(num))
     done = np.zeros(num, dtype=bool)
@@ -231,7 +230,7 @@ def test_handover_expert_succeeds_without_exceeding_a_transient_limit():
 
 
 def test_the_panda_pressing_on_the_palm_is_reported_in_the_hand_region():
-    env = BatchedEnv(TASKS["embodia/Handover-v0"].task, 1, tremor=False, voluntary_motion=False)
+    env = make_batched("embodia/Handover-v0", 1, tremor=False, voluntary_motion=False)
     _, info = env.reset(seeds=[5])
     peak = {}
     for _ in range(120):
@@ -252,9 +251,9 @@ def test_the_panda_pressing_on_the_palm_is_reported_in_the_hand_region():
 def test_violations_terminate_and_penalize_when_asked():
     num = 4
     kwargs = {"terminate_on_safety_violation": True, "safety_penalty": 2.0, "safety_limit_scale": 0.002}
-    env = BatchedEnv(TASKS["embodia/Handover-v0"].task, num, **kwargs)
+    env = make_batched("embodia/Handover-v0", num, **kwargs)
     assert env.reward_weights["safety"] == -2.0
-    expert = load_expert("embodia/Handover-v0", num)
+    expert = make_expert("embodia/Handover-v0", num)
     obs, info = env.reset(seeds=list(range(num)))
     expert.reset(np.arange(num))
     ended_by_violation = np.zeros(num, dtype=bool)

@@ -20,10 +20,9 @@ import numpy as np
 import pytest
 
 import embodia  # noqa: F401  (selects the GL backend before mujoco loads)
-from embodia.envs.core.batched_env import BatchedEnv
+from embodia.envs.core.registry import make_batched
 from embodia.envs.record.episode import load_episode
 from embodia.envs.record.recorder import EpisodeRecorder, Interrupted, interrupt_exit_status, stop_on_signals
-from embodia.registration import TASKS
 
 ENV_ID = "embodia/BinPicking-v0"
 REACH = "embodia/Reach-v0"
@@ -111,7 +110,7 @@ def test_stop_on_signals_raises_once_then_restores_the_handlers() -> None:
 
 
 def test_a_signal_during_close_waits_until_the_summary_is_written(tmp_path: Path) -> None:
-    env = BatchedEnv(TASKS[REACH].task, 1)
+    env = make_batched(REACH, 1)
     recorder = EpisodeRecorder(env, tmp_path / "run", REACH)
     env.reset(seeds=[0])
     for _ in range(3):

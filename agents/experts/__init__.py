@@ -1,13 +1,63 @@
-"""Scripted experts, one per task, acting through the ee_delta action space."""
+"""Scripted experts, one per task, acting through the ee_delta action space.
+
+Each expert registers the task it solves where it is defined, with ``@register_expert``:
+
+    @register_expert("embodia/Reach-v0")
+    class ReachExpert: ...
+
+The import lines at the end of this module load every expert (adding one is one line there).
+"""
 
 from __future__ import annotations
 
-import importlib
+from collections.abc import Callable
+from typing import Any, TypeVar
 
-from embodia.registration import task_entry
+T = TypeVar("T", bound=type)
+
+#: every scripted expert class by the env id of its task
+EXPERTS: dict[str, type] = {}
 
 
-def load_expert(env_id: str, num_envs: int):
-    """The registered scripted expert of ``env_id`` for ``num_envs`` simulations."""
-    module, _, name = task_entry(env_id).expert.partition(":")
-    return getattr(importlib.import_module(module), name)(num_envs)
+def register_expert(env_id: str) -> Callable[[T], T]:
+    """Class decorator: register the class as the scripted expert of task ``env_id`` (built as ``cls(num_envs)``)."""
+
+    def register(expert_cls: T) -> T:
+        known = EXPERTS.get(env_id)
+        if known is not None and known is not expert_cls:
+            raise ValueError(f"task {env_id!r} has two experts ({known.__name__}, {expert_cls.__name__})")
+        EXPERTS[env_id] = expert_cls
+        return expert_cls
+
+    return register
+
+
+def expert_class(env_id: str) -> type:
+    """The scripted expert class of task ``env_id``; a task without one raises KeyError naming those with one."""
+    expert = EXPERTS.get(env_id) if isinstance(env_id, str) else None
+    if expert is None:
+        raise KeyError(f"no scripted expert for task {env_id!r}; tasks with one: {', '.join(EXPERTS)}")
+    return expert
+
+
+def make_expert(env_id: str, num_envs: int) -> Any:
+    """The scripted expert of task ``env_id`` for ``num_envs`` simulations."""
+    return expert_class(env_id)(num_envs)
+
+
+# isort: off
+from embodia.agents.experts import bin_picking  # noqa: E402,F401
+from embodia.agents.experts import peg_insertion  # noqa: E402,F401
+from embodia.agents.experts import nut_bolt  # noqa: E402,F401
+from embodia.agents.experts import gear_assembly  # noqa: E402,F401
+from embodia.agents.experts import handover  # noqa: E402,F401
+from embodia.agents.experts import blanket_cover  # noqa: E402,F401
+from embodia.agents.experts import drawer_fetch  # noqa: E402,F401
+from embodia.agents.experts import fetch_dropped  # noqa: E402,F401
+from embodia.agents.experts import bed_bathing  # noqa: E402,F401
+from embodia.agents.experts import feeding  # noqa: E402,F401
+from embodia.agents.experts import drinking  # noqa: E402,F401
+from embodia.agents.experts import reach  # noqa: E402,F401
+from embodia.agents.experts import palletizing  # noqa: E402,F401
+from embodia.agents.experts import conveyor_sort  # noqa: E402,F401
+# isort: on

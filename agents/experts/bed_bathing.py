@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from embodia.agents.experts import motion
+from embodia.agents.experts import motion, register_expert
 from embodia.envs.scene import wiping_tool
 
 APPROACH, WIPE, WITHDRAW = range(3)
@@ -31,6 +31,7 @@ TOLERANCE_M = 0.008
 OUTWARD_OFFSET_M = 0.005  # the sponge a little off the arm's top line, away from the trunk (the chest bulges)
 
 
+@register_expert("embodia/BedBathing-v0")
 class BedBathingExpert:
     """The batched policy protocol (``reset``, ``act``) over a phase machine."""
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from embodia.agents.experts import motion
+from embodia.agents.experts import motion, register_expert
 from embodia.agents.experts.pick_place import PickAndPlace, PickPlaceGoal
 from embodia.envs.tasks.factory.bin_picking import PARTS
 
@@ -23,6 +23,7 @@ def quat_yaw(quat: np.ndarray) -> np.ndarray:
     return np.arctan2(2 * (w * z + x * y), 1 - 2 * (y * y + z * z))
 
 
+@register_expert("embodia/BinPicking-v0")
 class BinPickingExpert(PickAndPlace):
     def goal(self, s: dict[str, np.ndarray]) -> PickPlaceGoal:
         tcp, kind, slot = s["tcp_pos"], s["part_kind"], s["slot_pos"]

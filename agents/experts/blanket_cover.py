@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from embodia.agents.experts import motion
+from embodia.agents.experts import motion, register_expert
 from embodia.agents.experts.pick_place import PickAndPlace, PickPlaceGoal
 
 #: where along the hem the jaws take it, from its middle towards the robot's side of the bed: beside the right leg, over
@@ -20,6 +20,7 @@ HEM_HALF_LENGTH_M = 0.3
 NEUTRAL_JAW_YAW = -0.785
 
 
+@register_expert("embodia/BlanketCover-v0")
 class BlanketCoverExpert(PickAndPlace):
     def goal(self, s: dict[str, np.ndarray]) -> PickPlaceGoal:
         hem, axis, tcp = s["hem_pos"], s["hem_axis"], s["tcp_pos"]

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from embodia.agents.experts import motion
+from embodia.agents.experts import motion, register_expert
 from embodia.agents.experts.pick_place import (
     APPROACH,
     DESCEND,
@@ -46,6 +46,7 @@ WAIT_POINT = np.array([BELT_X, -0.3, TRAVEL_Z])
 READY_TOLERANCE_M = 0.02
 
 
+@register_expert("embodia/ConveyorSort-v0")
 class ConveyorSortExpert(PickAndPlace):
     def __init__(self, num_envs: int) -> None:
         super().__init__(num_envs, PickPlaceTiming(grasp_steps=8))

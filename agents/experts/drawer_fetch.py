@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from embodia.agents.experts import motion
+from embodia.agents.experts import motion, register_expert
 from embodia.agents.experts.pick_place import PickAndPlace, PickPlaceGoal, PickPlaceTiming
 
 HANDLE_APPROACH, HANDLE_DESCEND, HANDLE_GRIP, PULL, HANDLE_RELEASE, HANDLE_RISE, FETCH = range(7)
@@ -62,6 +62,7 @@ class CasePlacement(PickAndPlace):
         )
 
 
+@register_expert("embodia/DrawerFetch-v0")
 class DrawerFetchExpert:
     """The batched policy protocol: drawer phases, then ``CasePlacement``."""
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from embodia.agents.experts import register_expert
 from embodia.agents.experts.mouth_delivery import DeliveryTiming, MouthDeliveryExpert
 
 
+@register_expert("embodia/Drinking-v0")
 class DrinkingExpert(MouthDeliveryExpert):
     timing = DeliveryTiming(
         pour_angle_rad=np.deg2rad(65.0), lip_height_m=-0.005, tilt_rate_rad=0.03, min_pour_steps=30, max_pour_steps=80

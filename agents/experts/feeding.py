@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from embodia.agents.experts import register_expert
 from embodia.agents.experts.mouth_delivery import DeliveryTiming, MouthDeliveryExpert
 
 
+@register_expert("embodia/Feeding-v0")
 class FeedingExpert(MouthDeliveryExpert):
     timing = DeliveryTiming(pour_angle_rad=np.deg2rad(50.0))

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from embodia.agents.experts import motion
+from embodia.agents.experts import motion, register_expert
 from embodia.agents.experts.pick_place import LIFT, PickAndPlace, PickPlaceGoal
 
 UP = np.array([0.0, 0.0, 1.0])
@@ -65,6 +65,7 @@ class RemotePlacement(PickAndPlace):
         )
 
 
+@register_expert("embodia/FetchDropped-v0")
 class FetchDroppedExpert:
     """The batched policy protocol: off the over-bed table, then ``RemotePlacement`` with a slide out from under
     the bedside table."""

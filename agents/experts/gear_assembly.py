@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from embodia.agents.experts import motion
+from embodia.agents.experts import motion, register_expert
 from embodia.agents.experts.bin_picking import NEUTRAL_JAW_YAW, quat_yaw
 from embodia.agents.experts.insertion import GuidedInsertion
 from embodia.agents.experts.pick_place import PickPlaceGoal, PickPlaceTiming
@@ -22,6 +22,7 @@ PREGRASP_EXTRA_M = 0.012
 TIMING = PickPlaceTiming(position_tolerance_m=0.003, travel_tolerance_m=0.002, yaw_tolerance_rad=0.03)
 
 
+@register_expert("embodia/GearAssembly-v0")
 class GearAssemblyExpert(GuidedInsertion):
     def __init__(self, num_envs: int) -> None:
         super().__init__(num_envs, TIMING)

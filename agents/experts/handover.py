@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from embodia.agents.experts import register_expert
 from embodia.agents.experts.pick_place import PickAndPlace, PickPlaceGoal
 
 GRASP_ABOVE_CENTRE_M = 0.02
@@ -13,6 +14,7 @@ TRAVEL_ABOVE_PALM_M = 0.16
 BOTTLE_WIDTH_M = 0.04
 
 
+@register_expert("embodia/Handover-v0")
 class HandoverExpert(PickAndPlace):
     def goal(self, s: dict[str, np.ndarray]) -> PickPlaceGoal:
         bottle, palm, normal = s["bottle_pos"], s["palm_pos"], s["palm_normal"]

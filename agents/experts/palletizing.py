@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from embodia.agents.experts import motion
+from embodia.agents.experts import motion, register_expert
 from embodia.agents.experts.pick_place import APPROACH, RETREAT, PickAndPlace, PickPlaceGoal
 from embodia.envs.tasks.factory.palletizing import quat_yaw
 
@@ -22,6 +22,7 @@ PREGRASP_EXTRA_M = 0.018
 READY_TOLERANCE_M = 0.02
 
 
+@register_expert("embodia/Palletizing-v0")
 class PalletizingExpert(PickAndPlace):
     def __init__(self, num_envs: int) -> None:
         super().__init__(num_envs)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from embodia.agents.experts import register_expert
 from embodia.agents.experts.insertion import GuidedInsertion
 from embodia.agents.experts.pick_place import PickPlaceGoal, PickPlaceTiming
 from embodia.envs.tasks.factory.peg_insertion import HOLE_DEPTH_M
@@ -23,6 +24,7 @@ PREGRASP_WIDTH_M = 0.045
 TIMING = PickPlaceTiming(position_tolerance_m=0.003, travel_tolerance_m=0.0015, lost_distance_m=0.08)
 
 
+@register_expert("embodia/PegInsertion-v0")
 class PegInsertionExpert(GuidedInsertion):
     def __init__(self, num_envs: int) -> None:
         super().__init__(num_envs, TIMING)

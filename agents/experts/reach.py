@@ -6,9 +6,10 @@ from typing import Any
 
 import numpy as np
 
-from embodia.agents.experts import motion
+from embodia.agents.experts import motion, register_expert
 
 
+@register_expert("embodia/Reach-v0")
 class ReachExpert:
     def __init__(self, num_envs: int) -> None:
         self.num_envs = num_envs

@@ -14,12 +14,12 @@ from typing import Any
 
 import numpy as np
 
-from embodia.agents.experts import load_expert
-from embodia.envs.core.batched_env import BatchedEnv, take
+from embodia.agents.experts import make_expert
+from embodia.envs.core.batched_env import take
+from embodia.envs.core.registry import make_batched
 from embodia.envs.record.atomic import write_json
 from embodia.envs.record.episode import EpisodeBuffer, episode_metadata
 from embodia.envs.record.recorder import episode_stem, prepare_record_dir
-from embodia.registration import task_entry
 
 #: separates the noise stream from the env's, which uses the episode seed itself
 NOISE_STREAM = 2
@@ -45,8 +45,8 @@ def collect_demonstrations(
     prepare_record_dir(out, overwrite)
     kwargs = dict(env_kwargs or {})
     num_envs = max(1, min(num_envs, episodes))
-    env = BatchedEnv(task_entry(env_id).task, num_envs, **kwargs)
-    expert = load_expert(env_id, num_envs)
+    env = make_batched(env_id, num_envs, **kwargs)
+    expert = make_expert(env_id, num_envs)
     policy = f"expert+dart({action_noise})" if action_noise > 0 else "expert"
     control_hz = float(env.config.control_hz)
     write_json(out / "meta.json", {"format": "embodia.run", "schema_version": 1, "env_id": env_id,

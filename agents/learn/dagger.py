@@ -18,14 +18,13 @@ from typing import Any
 import numpy as np
 from gymnasium import spaces
 
-from embodia.agents.experts import load_expert
+from embodia.agents.experts import make_expert
 from embodia.agents.experts.pick_place import RELEASE, PickAndPlace
 from embodia.agents.learn.bc import BCHistory, train_bc
 from embodia.agents.learn.config import TrainConfig
 from embodia.agents.learn.dataset import Demonstrations
 from embodia.agents.learn.networks import NormalizedExtractor, SB3Policy
-from embodia.envs.core.batched_env import BatchedEnv
-from embodia.registration import task_entry
+from embodia.envs.core.registry import make_batched
 
 #: relabelled rollouts are seeded from here (demonstrations use 0.., evaluations 1,000,000..)
 ROLLOUT_SEED = 100_000
@@ -73,8 +72,8 @@ def relabelled_rollouts(
         raise ValueError(f"episodes={episodes!r} must be a positive integer")
     kwargs = {**(env_kwargs or {}), "obs_mode": "dict"}
     num_envs = max(1, min(num_envs, episodes))
-    env = BatchedEnv(task_entry(env_id).task, num_envs, **kwargs)
-    expert = load_expert(env_id, num_envs)
+    env = make_batched(env_id, num_envs, **kwargs)
+    expert = make_expert(env_id, num_envs)
     learner = policy if hasattr(policy, "act") else SB3Policy(policy)
     slot_episode = np.full(num_envs, -1)
     mix_rngs: list[np.random.Generator | None] = [None] * num_envs

@@ -11,8 +11,7 @@ from typing import Any
 import numpy as np
 
 from embodia.agents.policy import Policy
-from embodia.envs.core.batched_env import BatchedEnv
-from embodia.registration import task_entry
+from embodia.envs.core.registry import make_batched
 
 
 def evaluate_success(
@@ -20,7 +19,7 @@ def evaluate_success(
 ) -> dict[str, Any]:
     """Run ``episodes`` episodes; return success rate, mean return, mean length and per-episode success."""
     num_envs = max(1, min(num_envs, episodes))
-    env = BatchedEnv(task_entry(env_id).task, num_envs, **(env_kwargs or {}))
+    env = make_batched(env_id, num_envs, **(env_kwargs or {}))
     slot_episode = np.full(num_envs, -1)
     returns, lengths = np.zeros(num_envs), np.zeros(num_envs, dtype=np.int64)
     success, episode_return, episode_length = np.zeros(episodes, bool), np.zeros(episodes), np.zeros(episodes, int)

@@ -37,7 +37,7 @@ from embodia.agents.learn.features import EXTRACTORS
 from embodia.agents.learn.networks import NormalizedExtractor, SB3Policy, flatten_batch, normalisation_stats
 from embodia.agents.learn.rollout import evaluate_success
 from embodia.agents.learn.vec_env import EmbodiaVecEnv
-from embodia.envs.core.batched_env import BatchedEnv
+from embodia.envs.core.registry import make_batched, task_spec
 from embodia.envs.record.episode import (
     MAX_NAME_CHARS,
     DataFileError,
@@ -48,7 +48,6 @@ from embodia.envs.record.episode import (
     read_json_file,
 )
 from embodia.envs.record.recorder import uncut
-from embodia.registration import task_entry
 
 RUN_FORMAT = "embodia.train"
 #: the stable-baselines3 class of every algorithm that has one (checkpoints are theirs)
@@ -80,7 +79,7 @@ def latest_checkpoint(run_dir: Path) -> Path | None:
 def _load_demos(env_id: str, config: TrainConfig) -> Demonstrations:
     if not config.demos:
         raise RunError("this algorithm needs demonstrations: set demos: to a run folder or a Minari dataset id")
-    probe = BatchedEnv(task_entry(env_id).task, 1, **{**config.env_kwargs, "obs_mode": "dict"})
+    probe = make_batched(env_id, 1, **{**config.env_kwargs, "obs_mode": "dict"})
     control_mode = probe.options.control_mode
     try:
         return load_demonstrations(
@@ -110,7 +109,7 @@ def collect_command(env_id: str, config: TrainConfig) -> str:
 def _random_stats(env: EmbodiaVecEnv, seed: int) -> dict[str, list[float]]:
     """Normalisation from a short random-action rollout on a separate env (its steps are not counted)."""
     options = dataclasses.asdict(env.core.options)
-    probe = BatchedEnv(task_entry(env.env_id).task, env.num_envs, config=env.core.config, **options)
+    probe = make_batched(env.env_id, env.num_envs, config=env.core.config, **options)
     rng = np.random.default_rng(seed)
     obs, _ = probe.reset(seeds=[int(s) for s in rng.integers(0, 2**31 - 1, size=env.num_envs)])
     samples = [flatten_batch(obs)]
@@ -328,7 +327,7 @@ def train(
     if algo not in ALGOS:
         raise RunError(f"unknown algorithm {algo!r}; valid: {', '.join(ALGOS)}")
     algorithm = ALGORITHMS[algo]
-    task_entry(env_id)
+    task_spec(env_id)
     if config.her and not algorithm.her:
         raise RunError(f"her: true works with {' and '.join(n for n, a in ALGORITHMS.items() if a.her)}, not {algo}")
     run_dir = Path(run_dir)
@@ -388,7 +387,7 @@ def _class_path(obj: Any) -> str:
 
 
 def _train_bc(env_id, config, seed, run_dir, demos, progress, started) -> dict[str, Any]:
-    probe = BatchedEnv(task_entry(env_id).task, 1, **env_kwargs(config))
+    probe = make_batched(env_id, 1, **env_kwargs(config))
     bar = tqdm(total=config.bc_epochs, desc=f"{env_id} bc", unit="epoch", disable=not progress, dynamic_ncols=True)
 
     def on_epoch(epoch: int, train_loss: float, holdout_loss: float) -> None:
@@ -722,11 +721,11 @@ def load_run_policy(path: str | Path, env_id: str | None = None) -> tuple[dict[s
             f"on {env_id}"
         )
     try:
-        entry = task_entry(record["env_id"])
+        task_spec(record["env_id"])
     except KeyError:
         raise RunError(f"{run_dir} was trained on {record['env_id']!r}, which this embodia does not have") from None
     try:
-        env = BatchedEnv(entry.task, 1, **dict(record["env_kwargs"]))
+        env = make_batched(record["env_id"], 1, **dict(record["env_kwargs"]))
     except (TypeError, ValueError) as error:
         raise RunError(f"{run_dir}: the env options it was trained with are not valid now ({error})") from None
     try:

@@ -13,8 +13,8 @@ from typing import Any
 import numpy as np
 from stable_baselines3.common.vec_env import VecEnv
 
-from embodia.envs.core.batched_env import BatchedEnv, take
-from embodia.registration import task_entry
+from embodia.envs.core.batched_env import take
+from embodia.envs.core.registry import make_batched
 
 SEED_HIGH = 2**31 - 1
 
@@ -22,7 +22,7 @@ SEED_HIGH = 2**31 - 1
 class EmbodiaVecEnv(VecEnv):
     def __init__(self, env_id: str, num_envs: int, seed: int = 0, **env_kwargs: Any) -> None:
         self.env_id = env_id
-        self.core = BatchedEnv(task_entry(env_id).task, num_envs, **env_kwargs)
+        self.core = make_batched(env_id, num_envs, **env_kwargs)
         super().__init__(num_envs, self.core.single_observation_space, self.core.single_action_space)
         self._seed_rng = np.random.default_rng(seed)
         self._actions: np.ndarray | None = None

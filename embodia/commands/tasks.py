@@ -13,8 +13,8 @@ import json
 import math
 from typing import Any
 
-from embodia.commands.common import UsageError, check_task
-from embodia.registration import TASKS
+from embodia.commands.common import check_task
+from embodia.envs.core.registry import TASKS, make_batched
 
 #: option groups in the order ``info`` prints them
 GROUPS = ("env", "task", "reward", "physics", "person")
@@ -28,14 +28,20 @@ GROUP_TITLES = {
 
 
 def make_env(env_id: str):
-    """A one-simulation env of ``env_id`` (no renderer, no episode): a task that cannot be imported is a one-line
-    error."""
-    from embodia.envs.core.batched_env import BatchedEnv
+    """A one-simulation env of ``env_id`` (no renderer, no episode)."""
+    return make_batched(env_id, 1)
 
-    try:
-        return BatchedEnv(TASKS[env_id].task, 1)
-    except ImportError as error:
-        raise UsageError(f"task {env_id!r} is registered but cannot be loaded: {error}") from None
+
+def class_path(cls: type) -> str:
+    """Where a class is defined, ``module:Class`` (shown by ``info``; nothing is ever imported from it)."""
+    return f"{cls.__module__}:{cls.__qualname__}"
+
+
+def expert_path(env_id: str) -> str | None:
+    from embodia.agents.experts import EXPERTS
+
+    expert = EXPERTS.get(env_id)
+    return None if expert is None else class_path(expert)
 
 
 # ---------------------------------------------------------------------------------------------- options
@@ -160,8 +166,8 @@ def task_info(env_id: str, env) -> dict[str, Any]:
     return {
         "env_id": env_id,
         "summary": TASKS[env_id].summary,
-        "task": TASKS[env_id].task,
-        "expert": TASKS[env_id].expert,
+        "task": class_path(TASKS[env_id].task),
+        "expert": expert_path(env_id),
         "control_mode": env.controller.name,
         "control_hz": float(config.control_hz),
         "physics_timestep_s": float(model.opt.timestep),
@@ -194,7 +200,7 @@ def cmd_info(args: argparse.Namespace) -> int:
         config, model = env.config, env.model
         action_space = env.single_action_space
         print(f"{env_id}: {TASKS[env_id].summary}")
-        print(f"task: {TASKS[env_id].task}    expert: {TASKS[env_id].expert}")
+        print(f"task: {class_path(TASKS[env_id].task)}    expert: {expert_path(env_id)}")
         print(
             f"control: {env.controller.name} at {config.control_hz:g} Hz; physics timestep {model.opt.timestep:g} s, "
             f"{env.sim.substeps} substeps per control step"

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import importlib
 import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -80,12 +79,12 @@ def image_key(kind: str, camera: str) -> str:
 
 
 def resolve_task(task: type[Task] | str) -> type[Task]:
-    """A task class, or its ``module:Class`` path."""
+    """A task class, or a registered env id (``"embodia/Reach-v0"``; an unknown one raises KeyError listing the
+    valid ones). A string is only ever looked up, never imported."""
     if isinstance(task, str):
-        module, _, name = task.partition(":")
-        if not (module and name):
-            raise ValueError(f"task={task!r} is not valid; valid: a Task class or its 'module:Class' path")
-        task = getattr(importlib.import_module(module), name)
+        from embodia.envs.core.registry import task_spec
+
+        return task_spec(task).task
     if not (isinstance(task, type) and issubclass(task, Task)):
         raise TypeError(f"{task!r} is not a Task class")
     return task

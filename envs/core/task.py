@@ -85,14 +85,10 @@ def describe_config(config: type | Any, nested: bool = True) -> list[OptionInfo]
         for row in describe_config("embodia/BinPicking-v0"):  # or the Task or Config class
             print(f"{row.name} = {row.default!r}  [{row.valid}]  {row.description}")
     """
-    if isinstance(config, str):  # an env id ("embodia/BinPicking-v0") or a task's "module:Class"
-        from embodia.envs.core.batched_env import resolve_task
+    if isinstance(config, str):  # a registered env id ("embodia/BinPicking-v0")
+        from embodia.envs.core.registry import task_spec
 
-        if ":" not in config:
-            from embodia.registration import task_entry
-
-            config = task_entry(config).task
-        config = resolve_task(config)
+        config = task_spec(config).task
     if isinstance(config, type) and issubclass(config, Task):
         config = config.Config
     if not isinstance(config, type):

@@ -234,18 +234,12 @@ def _jsonable(value: Any) -> Any:
     return dataclasses.asdict(value) if dataclasses.is_dataclass(value) else value
 
 
-def task_path(env: Any) -> str:
-    """``module:Class`` of the env's task: what rebuilds it when its id is not registered."""
-    return f"{type(env.task).__module__}:{type(env.task).__name__}"
-
-
 def run_metadata(env: Any, env_id: str, env_kwargs: Mapping[str, Any], policy: str, **extra: Any) -> dict[str, Any]:
     """What ``meta.json`` says about a run: enough to reproduce it."""
     return {
         "format": RUN_FORMAT,
         "schema_version": RUN_SCHEMA_VERSION,
         "env_id": env_id,
-        "task": task_path(env),
         "env_kwargs": dict(env_kwargs),
         "config": _jsonable(env.config),
         "options": _jsonable(env.options),
@@ -357,7 +351,6 @@ class EpisodeRecorder:
         self.video = video
         self.overwrite = overwrite
         self.results: list[dict[str, Any]] = []
-        self.task_path = task_path(env)
         self.discarded = 0
         self._history: list[dict[str, np.ndarray]] = []  # one entry per reset or step of the batch
         self._offset = 0  # history index of self._history[0]
@@ -424,7 +417,6 @@ class EpisodeRecorder:
                 self.policy,
                 self.env.config.control_hz,
                 episode=index,
-                task=self.task_path,
                 # an autoreset episode continues its simulation's random stream: seed None, this says from where
                 slot_seed=self._slot_seeds.get(sim_id),
                 episode_in_slot=count,

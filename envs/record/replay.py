@@ -23,7 +23,8 @@ from typing import Any
 import numpy as np
 from mujoco.batch import MODEL_FIELDS
 
-from embodia.envs.core.batched_env import BatchedEnv, EnvOptions, resolve_task, split_options, take
+from embodia.envs.core.batched_env import BatchedEnv, EnvOptions, split_options, take
+from embodia.envs.core.registry import TASKS
 from embodia.envs.core.task import Task
 from embodia.envs.record.episode import MAX_EPISODE_STEPS, DataFileError, Episode, one_line, package_versions
 from embodia.envs.record.frames import draw_overlay, overlay_lines, tile
@@ -68,18 +69,13 @@ def warn_if_versions_differ(metadata: dict[str, Any], source: str = "episode") -
 def task_class(env_id: Any, source: str = "episode") -> type[Task]:
     """The registered task of ``env_id``. Only registered tasks: a file names its task, it never says what to
     import (an unknown id is an error, whatever else the file holds)."""
-    from embodia.registration import TASKS
-
-    # an env made without an id records its task's path: accepted when it is exactly a registered task's
-    env_id = (
-        {entry.task: name for name, entry in TASKS.items()}.get(env_id, env_id) if isinstance(env_id, str) else env_id
-    )
+    # older files of an env made without an id name its task's class path: accepted when it is exactly a
+    # registered task's (looked up among the registered classes, nothing is imported)
+    paths = {f"{spec.task.__module__}:{spec.task.__name__}": name for name, spec in TASKS.items()}
+    env_id = paths.get(env_id, env_id) if isinstance(env_id, str) else env_id
     if not isinstance(env_id, str) or env_id not in TASKS:
         raise ReplayError(f"{source}: episode from unknown task {env_id!r}; this embodia has: {', '.join(TASKS)}")
-    try:
-        return resolve_task(TASKS[env_id].task)
-    except ImportError as error:
-        raise ReplayError(f"{source}: task {env_id!r} is registered but cannot be loaded ({error})") from None
+    return TASKS[env_id].task
 
 
 def recorded_options(episode: Episode, task_cls: type[Task], source: str = "episode") -> dict[str, Any]:

@@ -15,7 +15,8 @@ from typing import Any
 
 import gymnasium as gym
 
-from embodia.envs.record.recorder import EpisodeRecorder, VideoOptions, task_path
+from embodia.envs.core.registry import env_id_of
+from embodia.envs.record.recorder import EpisodeRecorder, VideoOptions
 
 #: make/make_vec arguments that are not env kwargs
 NOT_ENV_KWARGS = ("task", "num_envs", "vectorization_mode", "render_mode", "vector_kwargs", "wrappers")
@@ -30,11 +31,13 @@ def embodia_core(env: Any) -> Any:
 
 
 def env_identity(env: Any) -> tuple[str, dict[str, Any]]:
-    """The id and kwargs that remake ``env``: its registered spec when it has one, else its task's path."""
+    """The id and kwargs that remake ``env``: its Gymnasium spec when it has one, else its task's registered id
+    (an unregistered task: its class path, which names it but which no replay imports)."""
     core = embodia_core(env)
     spec = getattr(env, "spec", None) or getattr(env.unwrapped, "spec", None)
     if spec is None:
-        return task_path(core), {}
+        task_cls = type(core.task)
+        return env_id_of(task_cls) or f"{task_cls.__module__}:{task_cls.__name__}", {}
     kwargs = {k: v for k, v in spec.kwargs.items() if k not in NOT_ENV_KWARGS}
     if "episode_steps" in kwargs:
         kwargs.pop("max_episode_steps", None)

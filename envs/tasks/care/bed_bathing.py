@@ -45,6 +45,7 @@ from dataclasses import dataclass
 import mujoco
 import numpy as np
 
+from embodia.envs.core.registry import register_task
 from embodia.envs.core.sim import Simulation, joint_addresses
 from embodia.envs.core.task import Task, per_sim_uniform, tolerance, yaw_quat
 from embodia.envs.human.body import JOINT_NAMES
@@ -111,6 +112,7 @@ class BedBathingConfig(CareTaskConfig):
             raise ValueError(f"around_top_rad={self.around_top_rad!r} is out of range; valid: 0 to pi/2 rad")
 
 
+@register_task("embodia/BedBathing-v0")
 class BedBathing(Task):
     Config = BedBathingConfig
     description = "elder care: wipe marked points along the arm of a person lying in bed, pressing within a force band"

@@ -43,6 +43,7 @@ from dataclasses import dataclass
 import mujoco
 import numpy as np
 
+from embodia.envs.core.registry import register_task
 from embodia.envs.core.sim import Simulation, joint_addresses
 from embodia.envs.core.task import Task, per_sim_uniform, tolerance
 from embodia.envs.human.config import HumanConfig, HumanRanges
@@ -100,9 +101,12 @@ class BlanketCoverConfig(CareTaskConfig):
             raise ValueError(f"bed_jitter_m={self.bed_jitter_m!r} must be in [0, 0.1]")
 
 
+@register_task("embodia/BlanketCover-v0")
 class BlanketCover(Task):
     Config = BlanketCoverConfig
-    description = "elder care: take a blanket that slid down the bed by its hem, pull it up over a lying person's legs"
+    description = (
+        "elder care: take a blanket that slid down the bed by its hem and pull it up over a lying person's legs"
+    )
     episode_state_fields = PERSON_EPISODE_STATE
 
     def build_scene(self) -> SceneBuilder:

@@ -40,6 +40,7 @@ from typing import ClassVar
 import mujoco
 import numpy as np
 
+from embodia.envs.core.registry import register_task
 from embodia.envs.core.sim import Simulation, joint_addresses
 from embodia.envs.core.task import Task, per_sim_uniform, tolerance, yaw_quat
 from embodia.envs.human.person import Person
@@ -103,9 +104,12 @@ class DrawerFetchConfig(CareTaskConfig):
                 raise ValueError(f"{name}={(low, high)!r} must be an ordered (low, high) with low >= 0")
 
 
+@register_task("embodia/DrawerFetch-v0")
 class DrawerFetch(Task):
     Config = DrawerFetchConfig
-    description = "elder care: open a bedside drawer, take out a glasses case and place it in a person's open hand"
+    description = (
+        "elder care: open a bedside drawer, take out a glasses case and place it in a seated person's open hand"
+    )
     episode_state_fields = PERSON_EPISODE_STATE
 
     def build_scene(self) -> SceneBuilder:

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from embodia.envs.core.registry import register_task
 from embodia.envs.scene import tableware
 from embodia.envs.tasks.care.mouth import MouthDelivery, MouthDeliveryConfig
 
@@ -41,6 +42,7 @@ class DrinkingConfig(MouthDeliveryConfig):
     particle_jitter_m: float = 0.001
 
 
+@register_task("embodia/Drinking-v0")
 class Drinking(MouthDelivery):
     Config = DrinkingConfig
     description = "elder care: bring a cup of water to a seated person's moving mouth and tilt it so they drink"

@@ -38,6 +38,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from embodia.envs.core.registry import register_task
 from embodia.envs.scene import tableware
 from embodia.envs.tasks.care.mouth import MouthDelivery, MouthDeliveryConfig
 
@@ -47,9 +48,10 @@ class FeedingConfig(MouthDeliveryConfig):
     required_share: float = 0.6  # share of the food delivered into the mouth for success
 
 
+@register_task("embodia/Feeding-v0")
 class Feeding(MouthDelivery):
     Config = FeedingConfig
-    description = "elder care: bring food on a spoon to a seated person's moving mouth, tip it in, withdraw"
+    description = "elder care: bring food on a spoon to a seated person's moving mouth, tip it in and withdraw"
     vessel = tableware.SPOON
     particle_prefix = "food"
     particle_count = 3

@@ -45,6 +45,7 @@ from dataclasses import dataclass
 import mujoco
 import numpy as np
 
+from embodia.envs.core.registry import register_task
 from embodia.envs.core.sim import Simulation, joint_addresses
 from embodia.envs.core.task import Task, per_sim_uniform, tolerance, yaw_quat
 from embodia.envs.human.body import stature
@@ -120,9 +121,12 @@ class FetchDroppedConfig(CareTaskConfig):
             raise ValueError(f"reach_fraction={self.reach_fraction!r} is out of range; valid: 0.5 to 1.0")
 
 
+@register_task("embodia/FetchDropped-v0")
 class FetchDropped(Task):
     Config = FetchDroppedConfig
-    description = "elder care: pick up a dropped TV remote from the floor and put it on the over-bed table within reach"
+    description = (
+        "elder care: pick up a TV remote the person dropped on the floor; put it on the over-bed table within reach"
+    )
     episode_state_fields = PERSON_EPISODE_STATE
 
     def build_scene(self) -> SceneBuilder:

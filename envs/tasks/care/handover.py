@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import mujoco
 import numpy as np
 
+from embodia.envs.core.registry import register_task
 from embodia.envs.core.sim import Simulation, joint_addresses
 from embodia.envs.core.task import Task, per_sim_uniform, tolerance
 from embodia.envs.human.person import Person
@@ -64,9 +65,12 @@ class HandoverConfig(CareTaskConfig):
     w_success: float = 5.0
 
 
+@register_task("embodia/Handover-v0")
 class Handover(Task):
     Config = HandoverConfig
-    description = "elder care: take a medicine bottle from the bedside table and place it in a person's open hand"
+    description = (
+        "elder care: take a medicine bottle from the bedside table and place it in a seated person's open hand"
+    )
     #: the person's sampled posture, joint ranges and motion paths: drawn at reset, outside the MuJoCo state
     episode_state_fields = PERSON_EPISODE_STATE
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import mujoco
 import numpy as np
 
+from embodia.envs.core.registry import register_task
 from embodia.envs.core.sim import Simulation
 from embodia.envs.core.task import Task, TaskConfig, per_sim_integers, per_sim_uniform, tolerance, yaw_quat
 from embodia.envs.scene import panda, props
@@ -75,6 +76,7 @@ class BinPickingConfig(TaskConfig):
     w_success: float = 5.0
 
 
+@register_task("embodia/BinPicking-v0")
 class BinPicking(Task):
     Config = BinPickingConfig
     description = "factory: pick the requested part from a bin and place it into its slot in a kitting tray"

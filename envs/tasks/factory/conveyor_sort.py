@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import mujoco
 import numpy as np
 
+from embodia.envs.core.registry import register_task
 from embodia.envs.core.sim import Simulation
 from embodia.envs.core.task import Task, TaskConfig, per_sim_uniform, tolerance, yaw_quat
 from embodia.envs.scene import logistics, panda, props
@@ -93,9 +94,10 @@ class ConveyorSortConfig(TaskConfig):
                 raise ValueError(f"{name}={(low, high)!r} is not valid; valid: a range 0 < low <= high")
 
 
+@register_task("embodia/ConveyorSort-v0")
 class ConveyorSort(Task):
     Config = ConveyorSortConfig
-    description = "factory: sort parts of three kinds arriving on a moving conveyor belt into their bins"
+    description = "factory: parts of three kinds arrive on a moving conveyor belt; drop each into the bin for its kind"
     episode_state_fields = ("arrival_s", "entry_x", "entry_yaw")
 
     def build_scene(self) -> SceneBuilder:

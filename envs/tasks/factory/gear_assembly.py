@@ -49,6 +49,7 @@ from dataclasses import dataclass
 import mujoco
 import numpy as np
 
+from embodia.envs.core.registry import register_task
 from embodia.envs.core.sim import Simulation, joint_addresses
 from embodia.envs.core.task import Task, TaskConfig, per_sim_uniform, tolerance, yaw_quat
 from embodia.envs.scene import panda, parts, props
@@ -132,6 +133,7 @@ class GearAssemblyConfig(TaskConfig):
     w_success: float = 5.0
 
 
+@register_task("embodia/GearAssembly-v0")
 class GearAssembly(Task):
     Config = GearAssemblyConfig
     description = "factory: pick a spur gear and lower it onto a shaft so that it meshes with a fixed gear"

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 import mujoco
 import numpy as np
 
+from embodia.envs.core.registry import register_task
 from embodia.envs.core.sim import Simulation, joint_addresses
 from embodia.envs.core.task import Task, TaskConfig, per_sim_uniform, tolerance, yaw_quat
 from embodia.envs.scene import panda, parts, props
@@ -74,6 +75,7 @@ class NutBoltConfig(TaskConfig):
     w_success: float = 5.0
 
 
+@register_task("embodia/NutBolt-v0")
 class NutBolt(Task):
     Config = NutBoltConfig
     description = "factory: pick a hex nut off the bench and place it over a bolt, seated on the bolt's head"

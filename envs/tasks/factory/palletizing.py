@@ -30,6 +30,7 @@ from dataclasses import dataclass
 import mujoco
 import numpy as np
 
+from embodia.envs.core.registry import register_task
 from embodia.envs.core.sim import Simulation
 from embodia.envs.core.task import Task, TaskConfig, per_sim_uniform, tolerance, yaw_quat
 from embodia.envs.scene import logistics, panda, props
@@ -107,9 +108,10 @@ class PalletizingConfig(TaskConfig):
             raise ValueError(f"layers={self.layers!r} is not valid; valid: integers 1 to {MAX_LAYERS}")
 
 
+@register_task("embodia/Palletizing-v0")
 class Palletizing(Task):
     Config = PalletizingConfig
-    description = "factory: stack cartons from an infeed onto a pallet in an interlocked layer pattern"
+    description = "factory: stack cartons from an infeed roller table onto a pallet in an interlocked two-layer pattern"
 
     @property
     def num_boxes(self) -> int:

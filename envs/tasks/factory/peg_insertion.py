@@ -35,6 +35,7 @@ from dataclasses import dataclass
 import mujoco
 import numpy as np
 
+from embodia.envs.core.registry import register_task
 from embodia.envs.core.sim import Simulation, joint_addresses
 from embodia.envs.core.task import Task, TaskConfig, per_sim_uniform, tolerance
 from embodia.envs.core.validation import option
@@ -74,6 +75,7 @@ class PegInsertionConfig(TaskConfig):
     w_success: float = 5.0
 
 
+@register_task("embodia/PegInsertion-v0")
 class PegInsertion(Task):
     Config = PegInsertionConfig
     description = "factory: pick a peg off the bench and insert it into a fixture's hole (radial clearance a kwarg)"

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import mujoco
 import numpy as np
 
+from embodia.envs.core.registry import register_task
 from embodia.envs.core.sim import Simulation
 from embodia.envs.core.task import Task, TaskConfig, per_sim_uniform, tolerance
 from embodia.envs.scene import panda, props
@@ -39,9 +40,10 @@ class ReachConfig(TaskConfig):
     w_success: float = 5.0
 
 
+@register_task("embodia/Reach-v0")
 class Reach(Task):
     Config = ReachConfig
-    description = "easy variant: move the tool centre point to a random target point"
+    description = "easy variant: move the tool centre point to a random target point (for checking learning methods)"
 
     def build_scene(self) -> SceneBuilder:
         builder = SceneBuilder("reach", self.config.physics)

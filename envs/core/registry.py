@@ -1,0 +1,80 @@
+"""The task registry: every task registers its env id where it is defined, with ``@register_task``.
+
+    @register_task("embodia/Reach-v0")
+    class Reach(Task): ...
+
+A task's summary is its ``description`` and its episode length the default ``episode_steps`` of its ``Config``:
+one place each. ``embodia.envs.tasks`` imports every task module (one import line per task), and this module
+imports it once it is defined, so ``TASKS`` is complete whenever it can be read.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from embodia.envs.core.task import Task
+
+if TYPE_CHECKING:
+    from embodia.envs.core.batched_env import BatchedEnv
+
+T = TypeVar("T", bound=type[Task])
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    env_id: str
+    task: type[Task]
+    summary: str  # the task's ``description``
+    episode_steps: int  # the default ``episode_steps`` of the task's config (the config is what applies)
+
+
+#: every registered task by env id, in registration order (the import order of ``embodia.envs.tasks``)
+TASKS: dict[str, TaskSpec] = {}
+
+
+def default_episode_steps(task_cls: type[Task]) -> int:
+    fields = {field.name: field for field in dataclasses.fields(task_cls.Config)}
+    return int(fields["episode_steps"].default)
+
+
+def register_task(env_id: str) -> Callable[[T], T]:
+    """Class decorator: register the Task class as ``env_id`` (summary: its ``description``)."""
+
+    def register(task_cls: T) -> T:
+        if not (isinstance(task_cls, type) and issubclass(task_cls, Task)):
+            raise TypeError(f"register_task({env_id!r}) decorates {task_cls!r}, which is not a Task class")
+        if not task_cls.description:
+            raise ValueError(f"{task_cls.__name__} has no description (its one-line summary)")
+        known = TASKS.get(env_id)
+        if known is not None and known.task is not task_cls:
+            raise ValueError(f"task id {env_id!r} is registered twice ({known.task.__name__}, {task_cls.__name__})")
+        TASKS[env_id] = TaskSpec(env_id, task_cls, task_cls.description, default_episode_steps(task_cls))
+        return task_cls
+
+    return register
+
+
+def task_spec(env_id: str) -> TaskSpec:
+    """The registered task ``env_id``; an unknown id raises, listing the valid ones."""
+    spec = TASKS.get(env_id) if isinstance(env_id, str) else None
+    if spec is None:
+        raise KeyError(f"unknown task {env_id!r}; valid: {', '.join(TASKS)}")
+    return spec
+
+
+def env_id_of(task_cls: type[Task]) -> str | None:
+    """The env id ``task_cls`` is registered as, or None."""
+    return next((spec.env_id for spec in TASKS.values() if spec.task is task_cls), None)
+
+
+def make_batched(env_id: str, num_sims: int, **kwargs: Any) -> BatchedEnv:
+    """A ``BatchedEnv`` of the registered task ``env_id`` over ``num_sims`` simulations (kwargs: its options)."""
+    from embodia.envs.core.batched_env import BatchedEnv
+
+    return BatchedEnv(task_spec(env_id).task, num_sims, **kwargs)
+
+
+import embodia.envs.tasks  # noqa: E402,F401  (registers every task; after register_task is defined)
