@@ -22,7 +22,7 @@ from tqdm.auto import tqdm
 
 from embodia.agents.experts import expert_class
 from embodia.agents.policy import Policy, RandomPolicy
-from embodia.envs.core.registry import make_batched
+from embodia.envs.core.batched_env import make_batched
 from embodia.envs.record.recorder import EpisodeRecorder, VideoOptions, signal_name, stop_on_signals, summarize
 
 POLICIES = ("expert", "random")

@@ -1,10 +1,10 @@
-"""Gymnasium registration of every task in the envs' registry (``embodia.envs.core.registry``)."""
+"""Gymnasium registration of every task in the envs' registry (``embodia.envs.tasks.registry``)."""
 
 from __future__ import annotations
 
 import gymnasium as gym
 
-from embodia.envs.core.registry import TASKS
+from embodia.envs.tasks.registry import TASKS
 
 SINGLE_ENTRY_POINT = "embodia.envs.core.single_env:EmbodiaEnv"
 VECTOR_ENTRY_POINT = "embodia.envs.core.vector_env:EmbodiaVectorEnv"

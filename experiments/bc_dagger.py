@@ -49,7 +49,7 @@ def run_one(task: str, seed: int, iterations: int, episodes: int, every_round: b
     from embodia.agents.learn.networks import NormalizedExtractor, SB3Policy
     from embodia.agents.learn.rollout import evaluate_success
     from embodia.agents.learn.train import _load_demos, env_kwargs
-    from embodia.envs.core.registry import make_batched
+    from embodia.envs.core.batched_env import make_batched
 
     torch.set_num_threads(1)
     env_id = f"embodia/{task}-v0"

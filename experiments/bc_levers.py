@@ -37,7 +37,7 @@ OUTCOMES = ("success", "never grasped", "never lifted", "never placed", "never r
 def diagnose(task: str, policy, episodes: int = 100, seed: int = EVAL_SEED, num_envs: int = 25,
              env_kwargs: dict | None = None) -> dict[str, int]:  # fmt: skip
     """Count episodes by outcome (``OUTCOMES``): success or the furthest phase a failed episode reached."""
-    from embodia.envs.core.registry import make_batched
+    from embodia.envs.core.batched_env import make_batched
 
     env = make_batched(f"embodia/{task}-v0", num_envs, **(env_kwargs or {}))
     counts = dict.fromkeys(OUTCOMES, 0)
@@ -83,7 +83,7 @@ def fit(task: str, demos: Path, seed: int, net: list[int] | None, epochs: int | 
     from embodia.agents.learn.features import EXTRACTORS
     from embodia.agents.learn.networks import SB3Policy
     from embodia.agents.learn.train import _load_demos, env_kwargs
-    from embodia.envs.core.registry import make_batched
+    from embodia.envs.core.batched_env import make_batched
 
     torch.set_num_threads(1)
     env_id = f"embodia/{task}-v0"
@@ -188,7 +188,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, help="collect: demo folder (default runs/demos/<Task>-v0-dart<noise>)")
     parser.add_argument("--save", action="store_true", help="fit: keep policy.zip per seed")
     args = parser.parse_args()
-    from embodia.envs.core.registry import TASKS
+    from embodia.envs.tasks.registry import TASKS
 
     tasks = sorted(env_id[len("embodia/") : -len("-v0")] for env_id in TASKS)
     if args.task not in tasks:

@@ -39,8 +39,9 @@ import gymnasium as gym
 import numpy as np
 
 import embodia  # selects the OpenGL backend before mujoco is imported
-from embodia.envs.core.registry import TASKS, make_batched
+from embodia.envs.core.batched_env import make_batched
 from embodia.envs.record.wrappers import RecordEpisodes
+from embodia.envs.tasks.registry import TASKS
 
 VECTOR_SIZES = (1, 8, 64)
 BATCH_SIMS = 64

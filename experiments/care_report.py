@@ -28,8 +28,8 @@ import safety_report
 
 import embodia  # noqa: F401  (registers the tasks; headless GL backend)
 from embodia.agents.evaluate import run_episodes
-from embodia.envs.core.registry import TASKS
 from embodia.envs.safety import iso15066
+from embodia.envs.tasks.registry import TASKS
 
 OUT_HEADER = """# Elder-care tasks: scripted expert, random policy and contact forces on the person
 

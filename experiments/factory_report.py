@@ -41,7 +41,7 @@ def main() -> None:
     parser.add_argument("--task", action="append", help="only these task ids (default: every case)")
     parser.add_argument("--out", type=Path, help="also write the table to this file")
     args = parser.parse_args()
-    from embodia.envs.core.registry import TASKS
+    from embodia.envs.tasks.registry import TASKS
 
     cases = [(t, kw) for t, kw in CASES if t in TASKS and (args.task is None or t in args.task)]
     lines = [

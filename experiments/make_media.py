@@ -13,9 +13,9 @@ import numpy as np
 
 import embodia  # noqa: F401  (headless GL backend before mujoco loads)
 from embodia.agents.experts import make_expert
-from embodia.envs.core.batched_env import BatchedEnv
-from embodia.envs.core.registry import TASKS, make_batched
+from embodia.envs.core.batched_env import BatchedEnv, make_batched
 from embodia.envs.record.video import write_gif
+from embodia.envs.tasks.registry import TASKS
 
 MEDIA = Path(__file__).resolve().parent.parent / "docs" / "media"
 

@@ -18,7 +18,7 @@ os.environ.setdefault("MUJOCO_GL", "egl")
 import numpy as np
 
 from embodia.agents.experts import make_expert
-from embodia.envs.core.registry import make_batched
+from embodia.envs.core.batched_env import make_batched
 from embodia.envs.safety import iso15066
 
 

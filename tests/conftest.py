@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import embodia  # noqa: F401  (registers the tasks; picks the headless GL backend)
-from embodia.envs.core.registry import TASKS
+from embodia.envs.tasks.registry import TASKS
 
 TASK_IDS = list(TASKS)
 

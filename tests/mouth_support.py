@@ -5,8 +5,7 @@ import numpy as np
 
 from embodia.agents.experts import make_expert
 from embodia.agents.experts.mouth_delivery import DeliveryTiming, MouthDeliveryExpert
-from embodia.envs.core.batched_env import BatchedEnv
-from embodia.envs.core.registry import make_batched
+from embodia.envs.core.batched_env import BatchedEnv, make_batched
 
 
 def make(task: str, num_sims: int = 1, **kwargs) -> BatchedEnv:

@@ -4,7 +4,8 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-from embodia.envs.core.registry import TASKS, make_batched, task_spec
+from embodia.envs.core.batched_env import make_batched
+from embodia.envs.tasks.registry import TASKS, task_spec
 
 
 @pytest.fixture

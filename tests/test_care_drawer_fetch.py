@@ -9,8 +9,7 @@ import numpy as np
 import pytest
 
 from embodia.agents.experts import make_expert
-from embodia.envs.core.batched_env import BatchedEnv
-from embodia.envs.core.registry import make_batched
+from embodia.envs.core.batched_env import BatchedEnv, make_batched
 from embodia.envs.human.config import HumanConfig, HumanRanges
 from embodia.envs.safety import iso15066
 from embodia.envs.tasks.care import drawer_fetch as df

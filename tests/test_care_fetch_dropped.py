@@ -8,13 +8,12 @@ import numpy as np
 import pytest
 
 from embodia.agents.experts import make_expert
-from embodia.envs.core.batched_env import BatchedEnv
-from embodia.envs.core.registry import make_batched
-from embodia.envs.core.task import yaw_quat
+from embodia.envs.core.batched_env import BatchedEnv, make_batched
 from embodia.envs.human import anthropometry
 from embodia.envs.human.config import HumanConfig, HumanRanges
 from embodia.envs.safety import iso15066
 from embodia.envs.scene import overbed_table
+from embodia.envs.tasks.base import yaw_quat
 from embodia.envs.tasks.care import fetch_dropped as fd
 
 TASK = "embodia/FetchDropped-v0"

@@ -12,8 +12,8 @@ import pytest
 
 from embodia.agents.evaluate import run_episodes
 from embodia.cli import main
-from embodia.envs.core.registry import TASKS
 from embodia.envs.record.episode import load_episode
+from embodia.envs.tasks.registry import TASKS
 
 ENV_ID = "embodia/BinPicking-v0"
 FAST_VIDEO = ["--render-size", "64x80", "--render-preset", "fast"]

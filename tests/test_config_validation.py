@@ -9,12 +9,12 @@ import math
 import gymnasium as gym
 import pytest
 
-from embodia.envs.core import validation
-from embodia.envs.core.batched_env import EnvOptions, resolve_task
-from embodia.envs.core.registry import TASKS, make_batched
-from embodia.envs.core.task import MAX_EPISODE_STEPS, describe_config
+from embodia.envs import validation
+from embodia.envs.core.batched_env import EnvOptions, make_batched, resolve_task
 from embodia.envs.human.config import HumanConfig, HumanRanges
 from embodia.envs.scene.builder import PhysicsOptions, SceneBuilder
+from embodia.envs.tasks.base import MAX_EPISODE_STEPS, describe_config
+from embodia.envs.tasks.registry import TASKS
 
 TASK_IDS = list(TASKS)
 REACH = "embodia/Reach-v0"

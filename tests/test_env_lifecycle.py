@@ -14,8 +14,8 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-from embodia.envs.core.batched_env import resolve_task
-from embodia.envs.core.registry import TASKS, make_batched
+from embodia.envs.core.batched_env import make_batched, resolve_task
+from embodia.envs.tasks.registry import TASKS
 
 REACH = "embodia/Reach-v0"
 REACH_STEPS = 50  # Reach's default episode

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env
 
-from embodia.envs.core.registry import TASKS, make_batched
+from embodia.envs.core.batched_env import make_batched
+from embodia.envs.tasks.registry import TASKS
 
 
 def test_gymnasium_check_env(task_id):

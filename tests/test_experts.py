@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from embodia.agents.experts import make_expert
-from embodia.envs.core.registry import TASKS, make_batched
+from embodia.envs.core.batched_env import make_batched
+from embodia.envs.tasks.registry import TASKS
 
 SEEDS = 16
 

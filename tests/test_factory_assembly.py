@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from embodia.agents.experts import make_expert
-from embodia.envs.core.registry import make_batched
+from embodia.envs.core.batched_env import make_batched
 
 
 def run_expert(task_id: str, seeds: list[int], **kwargs):

@@ -9,8 +9,7 @@ import numpy as np
 import pytest
 
 from embodia.agents.experts import make_expert
-from embodia.envs.core.batched_env import BatchedEnv
-from embodia.envs.core.registry import make_batched
+from embodia.envs.core.batched_env import BatchedEnv, make_batched
 from embodia.envs.scene import parts
 from embodia.envs.tasks.factory import gear_assembly as ga
 

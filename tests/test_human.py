@@ -5,13 +5,13 @@ import dataclasses
 import numpy as np
 import pytest
 
-from embodia.envs.core.registry import make_batched
-from embodia.envs.core.sim import Simulation
+from embodia.envs.core.batched_env import make_batched
 from embodia.envs.human import anthropometry
 from embodia.envs.human.body import JOINT_NAMES
 from embodia.envs.human.config import POSTURES, SEXES, HumanConfig, HumanRanges
 from embodia.envs.human.motion import HumanMotion
 from embodia.envs.human.person import add_person
+from embodia.envs.physics.sim import Simulation
 from embodia.envs.scene import props
 from embodia.envs.scene.builder import SceneBuilder
 

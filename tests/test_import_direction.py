@@ -114,3 +114,37 @@ def test_the_checker_sees_every_kind_of_import():
 def test_envs_and_agents_import_downwards_only():
     problems = upward_imports()
     assert not problems, "upward imports:\n" + "\n".join(problems)
+
+
+def envs_package_graph() -> dict[str, set[str]]:
+    """The parts of ``embodia.envs`` (subpackages such as ``core``, ``scene``, ``human``, and top-level modules
+    such as ``validation``) and, for each, the other parts it imports."""
+    graph: dict[str, set[str]] = {}
+    for path in sorted((ROOT / "envs").rglob("*.py")):
+        module = module_name("envs", path)
+        part = module.split(".")[2] if module.count(".") >= 2 else None
+        if part is None:
+            continue
+        edges = graph.setdefault(part, set())
+        for _, target in imported_modules(path.read_text(encoding="utf-8"), module, path.name == "__init__.py"):
+            pieces = target.split(".")
+            if pieces[:2] == ["embodia", "envs"] and len(pieces) > 2 and pieces[2] != part:
+                edges.add(pieces[2])
+    return graph
+
+
+def test_the_parts_of_envs_import_each_other_without_cycles():
+    """A cycle between two parts (scene importing human importing scene) means neither can be read alone."""
+    graph = envs_package_graph()
+    assert {"core", "scene", "human", "tasks", "validation"} <= set(graph)
+    cycles = []
+    for start in sorted(graph):
+        stack = [(start, [start])]
+        while stack:
+            node, path = stack.pop()
+            for following in sorted(graph.get(node, ())):
+                if following == start:
+                    cycles.append(" -> ".join([*path, start]))
+                elif following not in path and following in graph:
+                    stack.append((following, [*path, following]))
+    assert not cycles, "cycles between the parts of embodia.envs:\n" + "\n".join(sorted(set(cycles)))

@@ -20,7 +20,8 @@ from embodia.agents.learn.networks import SB3Policy
 from embodia.agents.learn.rollout import evaluate_success
 from embodia.agents.policy import RandomPolicy
 from embodia.cli import main
-from embodia.envs.core.registry import TASKS, make_batched
+from embodia.envs.core.batched_env import make_batched
+from embodia.envs.tasks.registry import TASKS
 
 REACH = "embodia/Reach-v0"
 SHORT = {"episode_steps": 20}

@@ -11,7 +11,7 @@ from embodia.agents.experts import make_expert
 from embodia.agents.experts.pick_place import APPROACH, RETREAT
 from embodia.agents.learn.config import TrainConfig
 from embodia.agents.learn.dagger import _stale_release, merge, relabelled_rollouts, train_dagger
-from embodia.envs.core.registry import make_batched
+from embodia.envs.core.batched_env import make_batched
 
 BIN = "embodia/BinPicking-v0"
 SHORT = {"episode_steps": 15}

@@ -83,7 +83,7 @@ def test_qfilter_demo_sac_pulls_the_actor_towards_the_demonstrations_inside_its_
 def test_without_early_stopping_bc_trains_every_epoch_and_keeps_the_last_weights(tmp_path):
     from embodia.agents.learn.bc import train_bc
     from embodia.agents.learn.dataset import load_demonstrations
-    from embodia.envs.core.registry import make_batched
+    from embodia.envs.core.batched_env import make_batched
 
     folder = tmp_path / "demos"
     assert main(["run", REACH, "--episodes", "4", "--num-envs", "4", "--no-video", "--quiet", "--record",
@@ -101,7 +101,7 @@ def test_precision_features_are_the_squashed_object_vectors_and_need_their_keys(
     import torch
 
     from embodia.agents.learn.features import FINE_SCALES_M, FineFeaturesExtractor
-    from embodia.envs.core.registry import make_batched
+    from embodia.envs.core.batched_env import make_batched
 
     env = make_batched("embodia/Handover-v0", 2, obs_mode="dict")
     obs, _ = env.reset(np.arange(2), [0, 1])

@@ -15,8 +15,7 @@ import pytest
 
 import embodia  # noqa: F401  (selects the GL backend before mujoco loads)
 from embodia.agents.experts.bin_picking import BinPickingExpert
-from embodia.envs.core.batched_env import BatchedEnv, take
-from embodia.envs.core.registry import make_batched
+from embodia.envs.core.batched_env import BatchedEnv, make_batched, take
 from embodia.envs.record.atomic import atomic_write
 from embodia.envs.record.episode import (
     FORMAT,

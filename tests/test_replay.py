@@ -14,11 +14,11 @@ import numpy as np
 import pytest
 
 import embodia  # noqa: F401  (registers the tasks, selects the GL backend)
-from embodia.envs.core.registry import TASKS
 from embodia.envs.record import replay
 from embodia.envs.record.episode import load_episode
 from embodia.envs.record.frames import draw_overlay, overlay_lines, tile
 from embodia.envs.record.wrappers import RecordEpisodes, RecordVectorEpisodes
+from embodia.envs.tasks.registry import TASKS
 
 ENV_ID = "embodia/BinPicking-v0"
 STEPS = 12

@@ -5,12 +5,12 @@ import numpy as np
 import pytest
 
 from embodia.agents.experts import make_expert
-from embodia.envs.core.registry import make_batched
-from embodia.envs.core.sim import Simulation
+from embodia.envs.core.batched_env import make_batched
 from embodia.envs.human.body import JOINT_NAMES
 from embodia.envs.human.config import HumanConfig
 from embodia.envs.human.motion import HumanMotion
 from embodia.envs.human.person import add_person
+from embodia.envs.physics.sim import Simulation
 from embodia.envs.safety import iso15066
 from embodia.envs.safety.monitor import SafetyMonitor, SafetyOptions, add_contact_sensors
 from embodia.envs.safety.summary import summarize_episode

@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 import embodia  # noqa: F401  (selects the GL backend before mujoco loads)
-from embodia.envs.core.registry import make_batched
+from embodia.envs.core.batched_env import make_batched
 from embodia.envs.record.episode import load_episode
 from embodia.envs.record.recorder import EpisodeRecorder, Interrupted, interrupt_exit_status, stop_on_signals
 

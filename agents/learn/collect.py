@@ -15,8 +15,7 @@ from typing import Any
 import numpy as np
 
 from embodia.agents.experts import make_expert
-from embodia.envs.core.batched_env import take
-from embodia.envs.core.registry import make_batched
+from embodia.envs.core.batched_env import make_batched, take
 from embodia.envs.record.atomic import write_json
 from embodia.envs.record.episode import EpisodeBuffer, episode_metadata
 from embodia.envs.record.recorder import episode_stem, prepare_record_dir

@@ -24,7 +24,7 @@ from embodia.agents.learn.bc import BCHistory, train_bc
 from embodia.agents.learn.config import TrainConfig
 from embodia.agents.learn.dataset import Demonstrations
 from embodia.agents.learn.networks import NormalizedExtractor, SB3Policy
-from embodia.envs.core.registry import make_batched
+from embodia.envs.core.batched_env import make_batched
 
 #: relabelled rollouts are seeded from here (demonstrations use 0.., evaluations 1,000,000..)
 ROLLOUT_SEED = 100_000

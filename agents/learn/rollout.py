@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from embodia.agents.policy import Policy
-from embodia.envs.core.registry import make_batched
+from embodia.envs.core.batched_env import make_batched
 
 
 def evaluate_success(

@@ -37,7 +37,7 @@ from embodia.agents.learn.features import EXTRACTORS
 from embodia.agents.learn.networks import NormalizedExtractor, SB3Policy, flatten_batch, normalisation_stats
 from embodia.agents.learn.rollout import evaluate_success
 from embodia.agents.learn.vec_env import EmbodiaVecEnv
-from embodia.envs.core.registry import make_batched, task_spec
+from embodia.envs.core.batched_env import make_batched
 from embodia.envs.record.episode import (
     MAX_NAME_CHARS,
     DataFileError,
@@ -48,6 +48,7 @@ from embodia.envs.record.episode import (
     read_json_file,
 )
 from embodia.envs.record.recorder import uncut
+from embodia.envs.tasks.registry import task_spec
 
 RUN_FORMAT = "embodia.train"
 #: the stable-baselines3 class of every algorithm that has one (checkpoints are theirs)

@@ -13,8 +13,7 @@ from typing import Any
 import numpy as np
 from stable_baselines3.common.vec_env import VecEnv
 
-from embodia.envs.core.batched_env import take
-from embodia.envs.core.registry import make_batched
+from embodia.envs.core.batched_env import make_batched, take
 
 SEED_HIGH = 2**31 - 1
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from embodia.envs.core.registry import TASKS
+from embodia.envs.tasks.registry import TASKS
 
 USAGE_ERROR = 2
 #: the largest image side a command accepts (the env's own limit for render and pixel sizes)

@@ -14,9 +14,11 @@ import math
 from typing import Any
 
 from embodia.commands.common import check_task
-from embodia.envs.core.registry import TASKS, make_batched
+from embodia.envs.core.batched_env import make_batched
 
 #: option groups in the order ``info`` prints them
+from embodia.envs.tasks.registry import TASKS
+
 GROUPS = ("env", "task", "reward", "physics", "person")
 GROUP_TITLES = {
     "env": "env options",
@@ -47,9 +49,9 @@ def expert_path(env_id: str) -> str | None:
 # ---------------------------------------------------------------------------------------------- options
 def config_options(config_cls: type) -> list[Any]:
     """The option rows (``name``, ``default``, ``unit``, ``valid``, ``description``) of a task's config class or of
-    ``EnvOptions``, as envs/core/task.py's ``describe_config`` gives them (valid ranges from the field metadata
+    ``EnvOptions``, as envs/tasks/base.py's ``describe_config`` gives them (valid ranges from the field metadata
     and naming conventions that construction checks)."""
-    from embodia.envs.core.task import describe_config
+    from embodia.envs.tasks.base import describe_config
 
     return describe_config(config_cls)
 

@@ -20,8 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from embodia.envs.core.registry import TASKS
 from embodia.envs.record.episode import DataFileError, Episode, EpisodeFileError, load_episode, read_json_file
+from embodia.envs.tasks.registry import TASKS
 
 EPISODE_GLOB = "episode_*.npz"
 #: significant digits kept in plot data: far below what a plot shows, and it keeps the data files small

@@ -13,8 +13,8 @@ import imageio.v2 as imageio
 from PIL import Image
 
 from embodia.envs.core.batched_env import MAX_IMAGE_SIDE
-from embodia.envs.core.task import MAX_EPISODE_STEPS
 from embodia.envs.record.episode import one_line
+from embodia.envs.tasks.base import MAX_EPISODE_STEPS
 
 THUMB_WIDTH_PX = 240
 JPEG_QUALITY = 80

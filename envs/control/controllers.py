@@ -21,8 +21,8 @@ from typing import ClassVar
 
 import numpy as np
 
-from embodia.envs.core.robot import RobotView
-from embodia.envs.core.sim import Simulation
+from embodia.envs.physics.robot import RobotView
+from embodia.envs.physics.sim import Simulation
 from embodia.envs.scene import panda
 
 

@@ -17,10 +17,11 @@ from gymnasium import spaces
 
 from embodia.envs.control import CONTROL_MODES, make_controller
 from embodia.envs.core.rendering import RENDER_PRESETS, SimRenderer
-from embodia.envs.core.robot import RobotView
-from embodia.envs.core.sim import Simulation
-from embodia.envs.core.task import MAX_EPISODE_STEPS, Task, TaskConfig
-from embodia.envs.core.validation import check_fields, option
+from embodia.envs.physics.robot import RobotView
+from embodia.envs.physics.sim import Simulation
+from embodia.envs.tasks.base import MAX_EPISODE_STEPS, Task, TaskConfig
+from embodia.envs.tasks.registry import task_spec
+from embodia.envs.validation import check_fields, option
 
 OBS_MODES = ("dict", "flat", "pixels", "goal")
 ACTION_LIMIT = 1.0
@@ -82,8 +83,6 @@ def resolve_task(task: type[Task] | str) -> type[Task]:
     """A task class, or a registered env id (``"embodia/Reach-v0"``; an unknown one raises KeyError listing the
     valid ones). A string is only ever looked up, never imported."""
     if isinstance(task, str):
-        from embodia.envs.core.registry import task_spec
-
         return task_spec(task).task
     if not (isinstance(task, type) and issubclass(task, Task)):
         raise TypeError(f"{task!r} is not a Task class")
@@ -465,3 +464,8 @@ def unbatch(tree: Any) -> Any:
         return {k: unbatch(v) for k, v in tree.items()}
     row = tree[0]
     return row.item() if isinstance(row, np.generic) else row.copy()
+
+
+def make_batched(env_id: str, num_sims: int, **kwargs: Any) -> BatchedEnv:
+    """A ``BatchedEnv`` of the registered task ``env_id`` over ``num_sims`` simulations (kwargs: its options)."""
+    return BatchedEnv(task_spec(env_id).task, num_sims, **kwargs)

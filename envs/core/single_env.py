@@ -16,7 +16,7 @@ import numpy as np
 
 from embodia.envs.core.batched_env import BatchedEnv, check_action, unbatch
 from embodia.envs.core.rendering import HumanWindow
-from embodia.envs.core.task import Task
+from embodia.envs.tasks.base import Task
 
 _FIRST = 0
 RENDER_MODES = (None, "human", "rgb_array")

@@ -19,7 +19,7 @@ from gymnasium.vector.utils import batch_space
 from embodia.envs.core.batched_env import BatchedEnv, check_seed, take
 from embodia.envs.core.rendering import HumanWindow
 from embodia.envs.core.single_env import SpecInForce, check_render_mode
-from embodia.envs.core.task import Task
+from embodia.envs.tasks.base import Task
 
 #: ``render_mode="human"`` shows the first few simulations side by side
 HUMAN_TILES = 4

@@ -17,8 +17,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from embodia.envs.core.validation import check_fields, option
 from embodia.envs.human import anthropometry
+from embodia.envs.validation import check_fields, option
 
 SEXES = ("female", "male")
 POSTURES = ("seated_chair", "seated_wheelchair", "supine_bed")

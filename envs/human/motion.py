@@ -17,9 +17,9 @@ from __future__ import annotations
 import mujoco
 import numpy as np
 
-from embodia.envs.core.sim import Simulation
 from embodia.envs.human.body import JOINT_NAMES, JOINTS, OSCILLATOR_MASS_KG, HumanBody
 from embodia.envs.human.config import HumanConfig
+from embodia.envs.physics.sim import Simulation
 
 DRIFT_TIME_CONSTANT_S = 2.0
 DRIFT_JOINTS = ("right_shoulder_yaw", "right_shoulder_flexion", "right_elbow_flexion")

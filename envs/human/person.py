@@ -10,12 +10,12 @@ from __future__ import annotations
 import mujoco
 import numpy as np
 
-from embodia.envs.core.sim import Simulation
 from embodia.envs.human import anthropometry
 from embodia.envs.human import body as human_body
 from embodia.envs.human.body import HumanBody
 from embodia.envs.human.config import HumanConfig, HumanRanges
 from embodia.envs.human.motion import HumanMotion
+from embodia.envs.physics.sim import Simulation
 from embodia.envs.safety.monitor import SafetyMonitor, SafetyOptions, add_contact_sensors
 from embodia.envs.scene import furniture
 from embodia.envs.scene.builder import SceneBuilder

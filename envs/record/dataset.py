@@ -124,8 +124,8 @@ def check_minari_files(dataset_id: str) -> None:
     import gymnasium as gym
     import h5py
 
-    from embodia.envs.core.registry import TASKS
     from embodia.envs.record.episode import MAX_COMPRESSION_RATIO, MAX_FILE_BYTES, RATIO_FLOOR_BYTES, parse_json
+    from embodia.envs.tasks.registry import TASKS
 
     folder = minari_path(dataset_id) / "data"
     meta = read_json_file(folder / "metadata.json", what="a Minari dataset's metadata")
@@ -204,7 +204,7 @@ def export_minari(
     import gymnasium as gym
     import minari
 
-    from embodia.envs.core.registry import TASKS
+    from embodia.envs.tasks.registry import TASKS
 
     folder = minari_path(dataset_id)
     if folder.exists() and not overwrite:

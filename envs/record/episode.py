@@ -43,8 +43,8 @@ from typing import Any
 import numpy as np
 from numpy.lib import format as npy_format
 
-from embodia.envs.core.task import MAX_EPISODE_STEPS
 from embodia.envs.record.atomic import atomic_write, json_default
+from embodia.envs.tasks.base import MAX_EPISODE_STEPS
 
 FORMAT = "embodia.episode"
 SCHEMA_VERSION = 2

@@ -24,11 +24,11 @@ import numpy as np
 from mujoco.batch import MODEL_FIELDS
 
 from embodia.envs.core.batched_env import BatchedEnv, EnvOptions, split_options, take
-from embodia.envs.core.registry import TASKS
-from embodia.envs.core.task import Task
 from embodia.envs.record.episode import MAX_EPISODE_STEPS, DataFileError, Episode, one_line, package_versions
 from embodia.envs.record.frames import draw_overlay, overlay_lines, tile
 from embodia.envs.record.video import VideoWriter, write_gif
+from embodia.envs.tasks.base import Task
+from embodia.envs.tasks.registry import TASKS
 
 #: the replay env's only simulation
 SIM = 0

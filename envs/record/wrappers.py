@@ -15,8 +15,8 @@ from typing import Any
 
 import gymnasium as gym
 
-from embodia.envs.core.registry import env_id_of
 from embodia.envs.record.recorder import EpisodeRecorder, VideoOptions
+from embodia.envs.tasks.registry import env_id_of
 
 #: make/make_vec arguments that are not env kwargs
 NOT_ENV_KWARGS = ("task", "num_envs", "vectorization_mode", "render_mode", "vector_kwargs", "wrappers")

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import mujoco
 import numpy as np
 
-from embodia.envs.core.sim import Simulation
+from embodia.envs.physics.sim import Simulation
 from embodia.envs.safety import iso15066
 from embodia.envs.scene.builder import SceneBuilder
 

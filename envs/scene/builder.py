@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import mujoco
 import numpy as np
 
-from embodia.envs.core.validation import Bounds, check_fields, option
+from embodia.envs.validation import Bounds, check_fields, option
 
 GEOM = mujoco.mjtGeom
 

@@ -1,4 +1,4 @@
-"""Every task, registered on import (``embodia.envs.core.registry``): adding a task is one line here.
+"""Every task, registered on import with ``embodia.envs.tasks.registry.register_task``: adding a task is one line here.
 
 The order of these lines is the order in which ``embodia tasks`` lists the tasks.
 """

@@ -45,15 +45,15 @@ from dataclasses import dataclass
 import mujoco
 import numpy as np
 
-from embodia.envs.core.registry import register_task
-from embodia.envs.core.sim import Simulation, joint_addresses
-from embodia.envs.core.task import Task, per_sim_uniform, tolerance, yaw_quat
 from embodia.envs.human.body import JOINT_NAMES
 from embodia.envs.human.config import HumanConfig, HumanRanges
 from embodia.envs.human.person import Person
+from embodia.envs.physics.sim import Simulation, joint_addresses
 from embodia.envs.scene import panda, props, wiping_tool
 from embodia.envs.scene.builder import SceneBuilder
+from embodia.envs.tasks.base import Task, per_sim_uniform, tolerance, yaw_quat
 from embodia.envs.tasks.care.common import PERSON_EPISODE_STATE, CareTaskConfig
+from embodia.envs.tasks.registry import register_task
 
 ROBOT_BASE = (0.0, -0.05, 0.5)
 BED_POS = np.array([0.65, -0.22, 0.0])  # the hip under the bed's origin; the person's right side faces the robot

@@ -43,14 +43,14 @@ from dataclasses import dataclass
 import mujoco
 import numpy as np
 
-from embodia.envs.core.registry import register_task
-from embodia.envs.core.sim import Simulation, joint_addresses
-from embodia.envs.core.task import Task, per_sim_uniform, tolerance
 from embodia.envs.human.config import HumanConfig, HumanRanges
 from embodia.envs.human.person import Person
+from embodia.envs.physics.sim import Simulation, joint_addresses
 from embodia.envs.scene import blanket, panda, props
 from embodia.envs.scene.builder import SceneBuilder
+from embodia.envs.tasks.base import Task, per_sim_uniform, tolerance
 from embodia.envs.tasks.care.common import PERSON_EPISODE_STATE, CareTaskConfig
+from embodia.envs.tasks.registry import register_task
 
 ROBOT_BASE = (0.0, 0.0, 0.7)
 BED_POS = np.array([-0.35, 0.62, 0.0])  # hip midpoint; the bed runs along +x (the feet), the robot on her right

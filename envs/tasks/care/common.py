@@ -13,13 +13,13 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from embodia.envs.core.task import TaskConfig, per_sim_uniform
-from embodia.envs.core.validation import Bounds, option
 from embodia.envs.human.body import JOINT_NAMES, SEATED_RECLINE_RAD
 from embodia.envs.human.config import HumanRanges
 from embodia.envs.human.person import Person
 from embodia.envs.safety import iso15066
 from embodia.envs.safety.monitor import SafetyOptions
+from embodia.envs.tasks.base import TaskConfig, per_sim_uniform
+from embodia.envs.validation import Bounds, option
 
 #: the person's per-episode draws that live outside the MuJoCo state (motion paths, postures): a care task that
 #: keeps its ``Person`` as ``self.person`` lists these in ``episode_state_fields`` so that a replay restores them

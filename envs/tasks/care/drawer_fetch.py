@@ -40,13 +40,13 @@ from typing import ClassVar
 import mujoco
 import numpy as np
 
-from embodia.envs.core.registry import register_task
-from embodia.envs.core.sim import Simulation, joint_addresses
-from embodia.envs.core.task import Task, per_sim_uniform, tolerance, yaw_quat
 from embodia.envs.human.person import Person
+from embodia.envs.physics.sim import Simulation, joint_addresses
 from embodia.envs.scene import drawer, panda, props
 from embodia.envs.scene.builder import GEOM, SceneBuilder
+from embodia.envs.tasks.base import Task, per_sim_uniform, tolerance, yaw_quat
 from embodia.envs.tasks.care.common import PERSON_EPISODE_STATE, CareTaskConfig, open_hand_targets
+from embodia.envs.tasks.registry import register_task
 
 ROBOT_BASE = (0.0, 0.0, 0.6)
 CABINET_POS = np.array([0.5, -0.58, 0.0])

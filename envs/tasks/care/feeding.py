@@ -38,9 +38,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from embodia.envs.core.registry import register_task
 from embodia.envs.scene import tableware
 from embodia.envs.tasks.care.mouth import MouthDelivery, MouthDeliveryConfig
+from embodia.envs.tasks.registry import register_task
 
 
 @dataclass(frozen=True)

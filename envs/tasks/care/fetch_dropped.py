@@ -45,14 +45,14 @@ from dataclasses import dataclass
 import mujoco
 import numpy as np
 
-from embodia.envs.core.registry import register_task
-from embodia.envs.core.sim import Simulation, joint_addresses
-from embodia.envs.core.task import Task, per_sim_uniform, tolerance, yaw_quat
 from embodia.envs.human.body import stature
 from embodia.envs.human.person import Person
+from embodia.envs.physics.sim import Simulation, joint_addresses
 from embodia.envs.scene import overbed_table, panda, props
 from embodia.envs.scene.builder import GEOM, SceneBuilder
+from embodia.envs.tasks.base import Task, per_sim_uniform, tolerance, yaw_quat
 from embodia.envs.tasks.care.common import PERSON_EPISODE_STATE, CareTaskConfig
+from embodia.envs.tasks.registry import register_task
 
 ROBOT_BASE = (0.0, 0.0, 0.36)  # the mobile base's deck
 #: the arm's heading, between the floor area (to its right) and the over-bed table (to its left): the controller's

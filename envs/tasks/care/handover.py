@@ -27,13 +27,13 @@ from dataclasses import dataclass
 import mujoco
 import numpy as np
 
-from embodia.envs.core.registry import register_task
-from embodia.envs.core.sim import Simulation, joint_addresses
-from embodia.envs.core.task import Task, per_sim_uniform, tolerance
 from embodia.envs.human.person import Person
+from embodia.envs.physics.sim import Simulation, joint_addresses
 from embodia.envs.scene import panda, props
 from embodia.envs.scene.builder import GEOM, SceneBuilder
+from embodia.envs.tasks.base import Task, per_sim_uniform, tolerance
 from embodia.envs.tasks.care.common import PERSON_EPISODE_STATE, CareTaskConfig, open_hand_targets
+from embodia.envs.tasks.registry import register_task
 
 ROBOT_BASE = (0.0, 0.0, 0.6)
 TABLE_CENTER_XY = (0.42, -0.4)

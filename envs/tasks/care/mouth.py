@@ -25,14 +25,14 @@ from typing import ClassVar
 import mujoco
 import numpy as np
 
-from embodia.envs.core.sim import Simulation, joint_addresses
-from embodia.envs.core.task import Task, per_sim_uniform, tolerance
-from embodia.envs.core.validation import NON_POSITIVE, option
 from embodia.envs.human.body import JOINT_NAMES
 from embodia.envs.human.person import Person
+from embodia.envs.physics.sim import Simulation, joint_addresses
 from embodia.envs.scene import panda, props, tableware
 from embodia.envs.scene.builder import GEOM, SceneBuilder
+from embodia.envs.tasks.base import Task, per_sim_uniform, tolerance
 from embodia.envs.tasks.care.common import PERSON_EPISODE_STATE, CareTaskConfig
+from embodia.envs.validation import NON_POSITIVE, option
 
 ROBOT_BASE = (0.0, 0.0, 0.6)
 #: the chair; the person faces the robot (yaw pi): close enough that the arm tips the vessel with its wrist off

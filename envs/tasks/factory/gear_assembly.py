@@ -49,11 +49,11 @@ from dataclasses import dataclass
 import mujoco
 import numpy as np
 
-from embodia.envs.core.registry import register_task
-from embodia.envs.core.sim import Simulation, joint_addresses
-from embodia.envs.core.task import Task, TaskConfig, per_sim_uniform, tolerance, yaw_quat
+from embodia.envs.physics.sim import Simulation, joint_addresses
 from embodia.envs.scene import panda, parts, props
 from embodia.envs.scene.builder import GEOM, SceneBuilder
+from embodia.envs.tasks.base import Task, TaskConfig, per_sim_uniform, tolerance, yaw_quat
+from embodia.envs.tasks.registry import register_task
 
 BENCH_TOP_Z = 0.75
 ROBOT_BASE = (0.0, 0.0, BENCH_TOP_Z)

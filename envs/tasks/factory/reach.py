@@ -19,11 +19,11 @@ from dataclasses import dataclass
 import mujoco
 import numpy as np
 
-from embodia.envs.core.registry import register_task
-from embodia.envs.core.sim import Simulation
-from embodia.envs.core.task import Task, TaskConfig, per_sim_uniform, tolerance
+from embodia.envs.physics.sim import Simulation
 from embodia.envs.scene import panda, props
 from embodia.envs.scene.builder import GEOM, SceneBuilder
+from embodia.envs.tasks.base import Task, TaskConfig, per_sim_uniform, tolerance
+from embodia.envs.tasks.registry import register_task
 
 ROBOT_BASE = (0.0, 0.0, 0.6)
 TARGET_RADIUS_M = 0.015

@@ -5,7 +5,7 @@ from __future__ import annotations
 import mujoco
 import numpy as np
 
-from embodia.envs.core.sim import Simulation
+from embodia.envs.physics.sim import Simulation
 from embodia.envs.scene import panda
 
 _NEXT = np.array([1, 2, 0])  # (a x b)_i = a_next(i) b_after(i) - a_after(i) b_next(i)

@@ -4,8 +4,9 @@
     class Reach(Task): ...
 
 A task's summary is its ``description`` and its episode length the default ``episode_steps`` of its ``Config``:
-one place each. ``embodia.envs.tasks`` imports every task module (one import line per task), and this module
-imports it once it is defined, so ``TASKS`` is complete whenever it can be read.
+one place each. The registry lives in ``embodia.envs.tasks``, whose ``__init__`` imports every task module (one
+import line per task): importing this module imports that package first, so ``TASKS`` is complete whenever it can
+be read, and the layers below the tasks (physics, scene, core) never import upwards to fill it.
 """
 
 from __future__ import annotations
@@ -13,12 +14,9 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TypeVar
 
-from embodia.envs.core.task import Task
-
-if TYPE_CHECKING:
-    from embodia.envs.core.batched_env import BatchedEnv
+from embodia.envs.tasks.base import Task
 
 T = TypeVar("T", bound=type[Task])
 
@@ -68,13 +66,3 @@ def task_spec(env_id: str) -> TaskSpec:
 def env_id_of(task_cls: type[Task]) -> str | None:
     """The env id ``task_cls`` is registered as, or None."""
     return next((spec.env_id for spec in TASKS.values() if spec.task is task_cls), None)
-
-
-def make_batched(env_id: str, num_sims: int, **kwargs: Any) -> BatchedEnv:
-    """A ``BatchedEnv`` of the registered task ``env_id`` over ``num_sims`` simulations (kwargs: its options)."""
-    from embodia.envs.core.batched_env import BatchedEnv
-
-    return BatchedEnv(task_spec(env_id).task, num_sims, **kwargs)
-
-
-import embodia.envs.tasks  # noqa: E402,F401  (registers every task; after register_task is defined)

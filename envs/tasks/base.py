@@ -10,9 +10,9 @@ from typing import Any, ClassVar
 import mujoco
 import numpy as np
 
-from embodia.envs.core.sim import Simulation
-from embodia.envs.core.validation import OptionInfo, check_fields, describe, option
+from embodia.envs.physics.sim import Simulation
 from embodia.envs.scene.builder import PhysicsOptions, SceneBuilder
+from embodia.envs.validation import OptionInfo, check_fields, describe, option
 
 REWARD_MODES = ("dense", "sparse")
 #: the longest episode a config accepts (a larger one is a typo, and would only fail later, allocating)
@@ -86,7 +86,7 @@ def describe_config(config: type | Any, nested: bool = True) -> list[OptionInfo]
             print(f"{row.name} = {row.default!r}  [{row.valid}]  {row.description}")
     """
     if isinstance(config, str):  # a registered env id ("embodia/BinPicking-v0")
-        from embodia.envs.core.registry import task_spec
+        from embodia.envs.tasks.registry import task_spec
 
         config = task_spec(config).task
     if isinstance(config, type) and issubclass(config, Task):
