@@ -8,59 +8,23 @@ Every ``.py`` file under envs/, agents/ and embodia/ is parsed: top-level and fu
 
 from __future__ import annotations
 
-import ast
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-#: source folder -> the package it installs as (pyproject.toml's package-dir)
-PACKAGES = {"envs": "embodia.envs", "agents": "embodia.agents", "embodia": "embodia"}
+sys.path.insert(0, str(ROOT / "tools"))
+import import_graph  # noqa: E402  (tools/import_graph.py: the parser, shared with the README's picture)
+from import_graph import PACKAGES, imported_modules, module_name  # noqa: E402
+
 TOP_LAYER = ("embodia.cli", "embodia.commands", "embodia.review", "embodia.registration")
 #: what each layer must not import
 FORBIDDEN = {"embodia.envs": ("embodia.agents", *TOP_LAYER), "embodia.agents": TOP_LAYER}
 
 
-def module_name(folder: str, path: Path) -> str:
-    parts = list(path.relative_to(ROOT / folder).with_suffix("").parts)
-    if parts[-1] == "__init__":
-        parts = parts[:-1]
-    return ".".join([PACKAGES[folder], *parts])
-
-
-def imported_modules(source: str, module: str, is_package: bool) -> list[tuple[int, str]]:
-    """(line, module) of every import in ``source``; ``from a import b`` gives ``a`` and ``a.b`` (b may be a
-    submodule); relative imports are resolved against ``module``."""
-    found: list[tuple[int, str]] = []
-    package = module if is_package else module.rpartition(".")[0]
-    for node in ast.walk(ast.parse(source)):
-        if isinstance(node, ast.Import):
-            found += [(node.lineno, alias.name) for alias in node.names]
-        elif isinstance(node, ast.ImportFrom):
-            if node.level:
-                base = package.split(".")
-                base = base[: len(base) - (node.level - 1)]
-                target = ".".join(base + ([node.module] if node.module else []))
-            else:
-                target = node.module or ""
-            found.append((node.lineno, target))
-            found += [(node.lineno, f"{target}.{alias.name}") for alias in node.names if alias.name != "*"]
-        elif isinstance(node, ast.Call) and node.args:
-            func = node.func
-            name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
-            first = node.args[0]
-            literal = isinstance(first, ast.Constant) and isinstance(first.value, str)
-            if name in ("import_module", "__import__") and literal:
-                found.append((node.lineno, first.value))
-    return found
-
-
 def upward_imports(read: dict[str, str] | None = None) -> list[str]:
     """Every import against the layering, as ``file:line: module``. ``read`` maps a file (relative to the
     repository) to its source, to check other sources than the files on disk."""
-    sources = read or {
-        str(path.relative_to(ROOT)): path.read_text(encoding="utf-8")
-        for folder in PACKAGES
-        for path in sorted((ROOT / folder).rglob("*.py"))
-    }
+    sources = read or import_graph.source_files()
     problems = []
     for relative, source in sorted(sources.items()):
         path = ROOT / relative
@@ -116,35 +80,24 @@ def test_envs_and_agents_import_downwards_only():
     assert not problems, "upward imports:\n" + "\n".join(problems)
 
 
-def envs_package_graph() -> dict[str, set[str]]:
-    """The parts of ``embodia.envs`` (subpackages such as ``core``, ``scene``, ``human``, and top-level modules
-    such as ``validation``) and, for each, the other parts it imports."""
-    graph: dict[str, set[str]] = {}
-    for path in sorted((ROOT / "envs").rglob("*.py")):
-        module = module_name("envs", path)
-        part = module.split(".")[2] if module.count(".") >= 2 else None
-        if part is None:
-            continue
-        edges = graph.setdefault(part, set())
-        for _, target in imported_modules(path.read_text(encoding="utf-8"), module, path.name == "__init__.py"):
-            pieces = target.split(".")
-            if pieces[:2] == ["embodia", "envs"] and len(pieces) > 2 and pieces[2] != part:
-                edges.add(pieces[2])
-    return graph
+def test_the_parts_import_each_other_without_cycles():
+    """A cycle between two parts (scene importing human importing scene, the policy protocol importing the
+    training code) means neither can be read, tested or replaced alone. Parts: the subpackages and top-level
+    modules of embodia.envs and embodia.agents, and those of the top layer."""
+    graph = import_graph.part_graph()
+    expected = {"embodia.envs.core", "embodia.envs.scene", "embodia.envs.human", "embodia.envs.tasks"}
+    assert expected | {"embodia.envs.validation", "embodia.agents.learn", "embodia.cli"} <= set(graph)
+    found = import_graph.cycles(graph)
+    assert not found, "cycles between parts:\n" + "\n".join(found)
 
 
-def test_the_parts_of_envs_import_each_other_without_cycles():
-    """A cycle between two parts (scene importing human importing scene) means neither can be read alone."""
-    graph = envs_package_graph()
-    assert {"core", "scene", "human", "tasks", "validation"} <= set(graph)
-    cycles = []
-    for start in sorted(graph):
-        stack = [(start, [start])]
-        while stack:
-            node, path = stack.pop()
-            for following in sorted(graph.get(node, ())):
-                if following == start:
-                    cycles.append(" -> ".join([*path, start]))
-                elif following not in path and following in graph:
-                    stack.append((following, [*path, following]))
-    assert not cycles, "cycles between the parts of embodia.envs:\n" + "\n".join(sorted(set(cycles)))
+def test_the_cycle_finder_and_the_reduction():
+    graph = {"a": {"b", "c"}, "b": {"c"}, "c": set()}
+    assert import_graph.cycles(graph) == []
+    assert import_graph.transitive_reduction(graph) == {"a": {"b"}, "b": {"c"}, "c": set()}
+    assert import_graph.cycles({"a": {"b"}, "b": {"a"}}) == ["a -> b -> a", "b -> a -> b"]
+
+
+def test_the_readme_shows_the_current_import_graph():
+    """The README's picture is generated from the code (tools/import_graph.py --write) and must be current."""
+    assert import_graph.main(["--check"]) == 0, "run: python tools/import_graph.py --write"

@@ -90,7 +90,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 def cmd_eval(args: argparse.Namespace) -> int:
     _import_learning()
     from embodia.agents.evaluate import run_episodes
-    from embodia.agents.policy import PolicyLoadError, load_trained_policy
+    from embodia.agents.learn.trained import PolicyLoadError, load_trained_policy
 
     if args.episodes < 1 or args.num_envs < 1:
         raise UsageError("--episodes and --num-envs must be positive")

@@ -30,7 +30,7 @@ def on_stop(args: argparse.Namespace) -> str:
 
 def load_policy(path: str, env_id: str):
     """A trained policy for ``env_id`` from ``path``; anything wrong is a one-line usage error."""
-    from embodia.agents.policy import PolicyLoadError, load_trained_policy
+    from embodia.agents.learn.trained import PolicyLoadError, load_trained_policy
 
     if not Path(path).exists():
         raise UsageError(
@@ -50,7 +50,7 @@ def load_policy(path: str, env_id: str):
 
 def cmd_run(args: argparse.Namespace) -> int:
     from embodia.agents.evaluate import run_episodes
-    from embodia.agents.policy import is_policy_path
+    from embodia.agents.learn.trained import is_policy_path
     from embodia.envs.record.recorder import VideoOptions
 
     env_id = check_task(args.task)
