@@ -50,6 +50,22 @@ def make_time_limit() -> int | None:
     return steps
 
 
+def release(env: Any) -> None:
+    """Close a single or vector env's batched core and window, if it got as far as making them."""
+    for part in ("core", "_window"):
+        owned = env.__dict__.get(part)
+        if owned is not None:
+            owned.close()
+
+
+def refuse_copy(env: Any, remake: str) -> None:
+    """Pickling or copying an env: refused, saying how to make a new one."""
+    raise TypeError(
+        f"{env.core.label} cannot be pickled or copied (it holds live MuJoCo simulations and GL contexts); "
+        f"make a new env instead: {remake}"
+    )
+
+
 class SpecInForce:
     """The ``spec`` attribute of the single and vector envs: the spec ``gymnasium.make``/``make_vec`` gave, with
     ``max_episode_steps`` the episode length the env truncates at (it may come from a kwarg the spec never saw).
@@ -144,17 +160,8 @@ class EmbodiaEnv(gym.Env):
 
     def close(self) -> None:
         """Release renderers and the window; later calls raise RuntimeError. Closing again does nothing."""
-        core = self.__dict__.get("core")
-        if core is not None:
-            core.close()
-        window = self.__dict__.get("_window")
-        if window is not None:
-            window.close()
+        release(self)
 
     def __reduce_ex__(self, protocol: Any) -> Any:
         spec = self.spec
-        remake = f"gymnasium.make({spec.id!r}, **env.spec.kwargs)" if spec is not None else "EmbodiaEnv(task, ...)"
-        raise TypeError(
-            f"{self.core.label} cannot be pickled or copied (it holds live MuJoCo simulations and GL contexts); "
-            f"make a new env instead: {remake}"
-        )
+        refuse_copy(self, f"gymnasium.make({spec.id!r}, **env.spec.kwargs)" if spec else "EmbodiaEnv(task, ...)")

@@ -18,7 +18,7 @@ from gymnasium.vector.utils import batch_space
 
 from embodia.envs.core.batched_env import BatchedEnv, check_seed, take
 from embodia.envs.core.rendering import HumanWindow
-from embodia.envs.core.single_env import SpecInForce, check_render_mode
+from embodia.envs.core.single_env import SpecInForce, check_render_mode, refuse_copy, release
 from embodia.envs.tasks.base import Task
 
 #: ``render_mode="human"`` shows the first few simulations side by side
@@ -122,21 +122,9 @@ class EmbodiaVectorEnv(gym.vector.VectorEnv):
         return self.core.compute_reward
 
     def close_extras(self, **kwargs: Any) -> None:
-        core = self.__dict__.get("core")
-        if core is not None:
-            core.close()
-        window = self.__dict__.get("_window")
-        if window is not None:
-            window.close()
+        release(self)
 
     def __reduce_ex__(self, protocol: Any) -> Any:
         spec = self.spec
-        remake = (
-            f"gymnasium.make_vec({spec.id!r}, num_envs={self.num_envs}, **kwargs)"
-            if spec is not None
-            else "EmbodiaVectorEnv(task, num_envs, ...)"
-        )
-        raise TypeError(
-            f"{self.core.label} cannot be pickled or copied (it holds live MuJoCo simulations and GL contexts); "
-            f"make a new env instead: {remake}"
-        )
+        remake = f"gymnasium.make_vec({spec.id!r}, num_envs={self.num_envs}, **kwargs)" if spec else ""
+        refuse_copy(self, remake or "EmbodiaVectorEnv(task, num_envs, ...)")
