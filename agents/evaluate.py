@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
+from embodia.agents.episodes import EpisodeResult, EpisodeScheduler
 from embodia.agents.experts import expert_class
 from embodia.agents.policy import Policy, RandomPolicy
 from embodia.envs.core.batched_env import make_batched
@@ -68,6 +69,19 @@ def _stopping_on_signals(function: Callable[..., Any]) -> Callable[..., Any]:
             return function(*args, **kwargs)
 
     return wrapper
+
+
+class ProgressBar:
+    """A tqdm bar over the episodes, with the success rate so far."""
+
+    def __init__(self, total: int, label: str, enabled: bool) -> None:
+        self.bar = tqdm(total=total, desc=label, unit="episode", disable=not enabled, dynamic_ncols=True)
+        self.successes = self.ended = 0
+
+    def episode_ended(self, slot: int, result: EpisodeResult, info: dict[str, Any]) -> None:
+        self.successes, self.ended = self.successes + result.success, self.ended + 1
+        self.bar.update(1)
+        self.bar.set_postfix(success=f"{self.successes / self.ended:.0%}")
 
 
 @_stopping_on_signals
@@ -122,70 +136,18 @@ def run_episodes(
         except BaseException:
             env.close()
             raise
-
-    slot_episode = np.full(num_envs, -1, dtype=np.int64)  # episode index running in each slot, -1: idle
-    returns = np.zeros(num_envs)
-    lengths = np.zeros(num_envs, dtype=np.int64)
-    failed = np.zeros(num_envs, dtype=bool)
-    unstable = np.zeros(num_envs, dtype=bool)
-    results: list[dict[str, Any] | None] = [None] * episodes
-    next_episode = 0
-
-    def start(slots: list[int]) -> tuple[Any, dict[str, Any]]:
-        """Begin the next episodes in ``slots`` (which must not outnumber the episodes left)."""
-        nonlocal next_episode
-        indices = list(range(next_episode, next_episode + len(slots)))
-        next_episode += len(slots)
-        slot_episode[slots] = indices
-        seeds = [seed + k for k in indices]
-        env_obs, env_info = env.reset(ids=np.array(slots, dtype=np.int64), seeds=seeds)
-        for slot, episode_seed in zip(slots, seeds, strict=True):
-            actor.reset(np.array([slot]), seed=policy_seed(episode_seed) if policy == "random" else episode_seed)
-            returns[slot], lengths[slot], failed[slot], unstable[slot] = 0.0, 0, False, False
-        return env_obs, env_info
-
-    def finish(slot: int, final_info: dict[str, Any]) -> None:
-        index = int(slot_episode[slot])
-        results[index] = {
-            "episode": index,
-            "seed": seed + index,
-            "success": bool(final_info["success"][slot]),
-            "fail": bool(failed[slot]),
-            "physics_unstable": bool(unstable[slot]),
-            "return": float(returns[slot]),
-            "length": int(lengths[slot]),
-        }
-
-    started = time.perf_counter()
-    interrupted = None
-    bar = tqdm(total=episodes, desc=env_id, unit="episode", disable=not progress, dynamic_ncols=True)
+    started, interrupted, scheduler = time.perf_counter(), None, None
+    bar = ProgressBar(episodes, env_id, progress)
     try:
-        obs, info = start(list(range(num_envs)))
-        while (slot_episode >= 0).any():
-            action = np.asarray(actor.act(obs, info), dtype=np.float64)
-            obs, reward, terminated, truncated, info = env.step(action)
-            active = np.flatnonzero(slot_episode >= 0)
-            returns[active] += reward[active]
-            lengths[active] += 1
-            failed[active] |= info["fail"][active]
-            unstable[active] |= info["physics_unstable"][active]
-            done = [int(s) for s in active if terminated[s] or truncated[s]]
-            for slot in done:
-                finish(slot, info)
-                slot_episode[slot] = -1  # idle until it starts another episode
-            if done:
-                bar.update(len(done))
-                finished = [r for r in results if r is not None]
-                bar.set_postfix(success=f"{np.mean([r['success'] for r in finished]):.0%}")
-                restart = done[: episodes - next_episode]
-                if restart:
-                    obs, info = start(restart)
+        reseed = policy_seed if policy == "random" else (lambda episode_seed: episode_seed)
+        scheduler = EpisodeScheduler(env, actor, episodes, seed, [bar], policy_seed=reseed)
+        scheduler.run()
     except KeyboardInterrupt as error:  # Ctrl-C or SIGTERM: keep what finished, say so in the summary
         interrupted = signal_name(error)
         raise
     finally:
-        bar.close()
-        finished = [r for r in results if r is not None]
+        bar.bar.close()
+        finished = [r.as_dict() for r in scheduler.ordered_results()] if scheduler is not None else []
         extra = {"env_id": env_id, "policy": policy, "seed": seed, "num_envs": num_envs}
         if interrupted is not None:
             extra["interrupted"] = interrupted

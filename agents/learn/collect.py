@@ -14,14 +14,55 @@ from typing import Any
 
 import numpy as np
 
+from embodia.agents.episodes import EpisodeResult, EpisodeScheduler, StepOutcome
 from embodia.agents.experts import make_expert
-from embodia.envs.core.batched_env import make_batched, take
+from embodia.envs.core.batched_env import BatchedEnv, make_batched, take
 from embodia.envs.record.atomic import write_json
 from embodia.envs.record.episode import EpisodeBuffer, episode_metadata
 from embodia.envs.record.recorder import episode_stem, prepare_record_dir
 
 #: separates the noise stream from the env's, which uses the episode seed itself
 NOISE_STREAM = 2
+
+
+class DartNoise:
+    """Gaussian noise on ``dims`` of the executed action, from a per-episode stream (``NOISE_STREAM``)."""
+
+    def __init__(self, scale: float, dims: slice) -> None:
+        self.scale, self.dims = scale, dims
+        self.rngs: dict[int, np.random.Generator] = {}
+
+    def episode_started(self, slot: int, episode: int, seed: int, obs: Any, info: dict[str, Any]) -> None:
+        self.rngs[slot] = np.random.default_rng([seed, NOISE_STREAM])
+
+    def executed(self, label: np.ndarray, obs: Any, info: dict[str, Any], active: np.ndarray) -> np.ndarray:
+        executed = label.copy()
+        if self.scale > 0:
+            width = len(range(*self.dims.indices(label.shape[1])))
+            for slot in active:
+                executed[slot, self.dims] += self.rngs[int(slot)].normal(0.0, self.scale, size=width)
+        return np.clip(executed, -1.0, 1.0)
+
+
+class EpisodeFiles:
+    """One ``EpisodeBuffer`` per slot, recording the label action; each episode saved to ``out`` as it ends."""
+
+    def __init__(self, env: BatchedEnv, out: Path, metadata: Any, overwrite: bool) -> None:
+        self.env, self.out, self.metadata, self.overwrite = env, out, metadata, overwrite
+        self.buffers: dict[int, EpisodeBuffer] = {}
+
+    def episode_started(self, slot: int, episode: int, seed: int, obs: Any, info: dict[str, Any]) -> None:
+        self.buffers[slot] = EpisodeBuffer(self.metadata(episode, seed))
+        self.buffers[slot].reset(take(obs, slot), take(info, slot), self.env.sim.state(slot))
+
+    def stepped(self, active: np.ndarray, step: StepOutcome) -> None:
+        for slot in active:
+            row = (step.label[slot], step.reward[slot], step.terminated[slot], step.truncated[slot])
+            self.buffers[int(slot)].step(*row, take(step.obs, slot), take(step.info, slot), self.env.sim.state(slot))
+
+    def episode_ended(self, slot: int, result: EpisodeResult, info: dict[str, Any]) -> None:
+        episode = self.buffers.pop(slot).build()
+        episode.save(self.out / f"{episode_stem(result.episode)}.npz", overwrite=self.overwrite)
 
 
 def collect_demonstrations(
@@ -51,53 +92,14 @@ def collect_demonstrations(
     write_json(out / "meta.json", {"format": "embodia.run", "schema_version": 1, "env_id": env_id,
                                    "env_kwargs": kwargs, "policy": policy, "seed": seed, "episodes": episodes,
                                    "action_noise": action_noise})  # fmt: skip
-    slot_episode = np.full(num_envs, -1)
-    noise_rngs: list[np.random.Generator | None] = [None] * num_envs
-    buffers: list[EpisodeBuffer | None] = [None] * num_envs
-    successes: list[bool] = []
-    next_episode = 0
-
-    def start(slots: list[int]):
-        nonlocal next_episode
-        slots = slots[: episodes - next_episode]
-        if not slots:
-            return None
-        indices = list(range(next_episode, next_episode + len(slots)))
-        next_episode += len(slots)
-        seeds = [seed + k for k in indices]
-        obs, info = env.reset(np.array(slots), seeds)
-        for slot, k, episode_seed in zip(slots, indices, seeds, strict=True):
-            slot_episode[slot] = k
-            expert.reset(np.array([slot]), episode_seed)
-            noise_rngs[slot] = np.random.default_rng([episode_seed, NOISE_STREAM])
-            meta = episode_metadata(env_id, kwargs, episode_seed, policy, control_hz, episode=k)
-            buffers[slot] = EpisodeBuffer(meta)
-            buffers[slot].reset(take(obs, slot), take(info, slot), env.sim.state(slot))
-        return obs, info
-
-    obs, info = start(list(range(num_envs)))
-    while (slot_episode >= 0).any():
-        label = np.asarray(expert.act(obs, info), dtype=np.float64)
-        executed = label.copy()
-        if action_noise > 0:
-            for slot in np.flatnonzero(slot_episode >= 0):
-                width = len(range(*noise_dims.indices(label.shape[1])))
-                executed[slot, noise_dims] += noise_rngs[slot].normal(0.0, action_noise, size=width)
-        obs, reward, terminated, truncated, info = env.step(np.clip(executed, -1.0, 1.0))
-        ended = []
-        for slot in np.flatnonzero(slot_episode >= 0):
-            step = (label[slot], reward[slot], terminated[slot], truncated[slot])
-            buffers[slot].step(*step, take(obs, slot), take(info, slot), env.sim.state(slot))
-            if terminated[slot] or truncated[slot]:
-                successes.append(bool(info["success"][slot]))
-                buffers[slot].build().save(out / f"{episode_stem(int(slot_episode[slot]))}.npz", overwrite=overwrite)
-                slot_episode[slot] = -1
-                ended.append(int(slot))
-        if ended:
-            restarted = start(ended)
-            if restarted is not None:
-                obs, info = restarted
-    env.close()
+    dart = DartNoise(action_noise, noise_dims)
+    writer = EpisodeFiles(env, out, lambda k, episode_seed: episode_metadata(
+        env_id, kwargs, episode_seed, policy, control_hz, episode=k), overwrite)  # fmt: skip
+    try:
+        results = EpisodeScheduler(env, expert, episodes, seed, [dart, writer], executed=dart.executed).run()
+    finally:
+        env.close()
+    successes = [r.success for r in results]
     summary = {"env_id": env_id, "episodes": episodes, "success_rate": float(np.mean(successes)), "policy": policy}
     write_json(out / "summary.json", summary)
     return summary

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 from gymnasium import spaces
 
+from embodia.agents.episodes import EpisodeScheduler, StepOutcome
 from embodia.agents.experts import make_expert
 from embodia.agents.experts.pick_place import RELEASE, PickAndPlace
 from embodia.agents.learn.bc import BCHistory, train_bc
@@ -55,6 +56,49 @@ def _stale_release(expert: Any, state: dict[str, np.ndarray]) -> np.ndarray:
     return (expert.phase >= RELEASE) & off
 
 
+class LabelledMixture:
+    """The expert labels every step; the expert (with probability ``beta``, per step and simulation, from a
+    per-episode stream) or the learner acts. Keeps each episode's (observation, label) rows and last observation."""
+
+    def __init__(self, expert: Any, learner: Any, beta: float, episodes: int) -> None:
+        self.expert, self.learner, self.beta = expert, learner, beta
+        self.mix_rngs: dict[int, np.random.Generator] = {}
+        self.slot_episode: dict[int, int] = {}
+        self.rows: list[list[tuple[dict[str, np.ndarray], np.ndarray]]] = [[] for _ in range(episodes)]
+        self.last_obs: list[dict[str, np.ndarray] | None] = [None] * episodes
+
+    # the policy the scheduler asks for labels
+    def reset(self, env_ids: np.ndarray, seed: int | None = None) -> None:
+        self.expert.reset(env_ids, seed)
+        self.learner.reset(env_ids, None)
+
+    def act(self, obs: Any, info: dict[str, Any]) -> np.ndarray:
+        stale = np.flatnonzero(_stale_release(self.expert, info["state"]))
+        if len(stale):
+            self.expert.reset(stale)
+        return self.expert.act(obs, info)
+
+    def executed(self, label: np.ndarray, obs: Any, info: dict[str, Any], active: np.ndarray) -> np.ndarray:
+        own = np.asarray(self.learner.act(obs, info), dtype=np.float64)
+        expert_acts = np.zeros(len(label), dtype=bool)
+        for slot in active:
+            expert_acts[slot] = self.mix_rngs[int(slot)].random() < self.beta
+        return np.clip(np.where(expert_acts[:, None], label, own), -1.0, 1.0)
+
+    # listener
+    def episode_started(self, slot: int, episode: int, seed: int, obs: Any, info: dict[str, Any]) -> None:
+        self.mix_rngs[slot] = np.random.default_rng([seed, MIX_STREAM])
+        self.slot_episode[slot] = episode
+
+    def before_step(self, active: np.ndarray, obs: Any, label: np.ndarray, executed: np.ndarray) -> None:
+        for slot in active:
+            self.rows[self.slot_episode[int(slot)]].append(({k: v[slot].copy() for k, v in obs.items()}, label[slot]))
+
+    def stepped(self, active: np.ndarray, step: StepOutcome) -> None:
+        for slot in active:
+            self.last_obs[self.slot_episode[int(slot)]] = {k: v[slot].copy() for k, v in step.obs.items()}
+
+
 def relabelled_rollouts(
     env_id: str,
     policy: Any,
@@ -71,59 +115,15 @@ def relabelled_rollouts(
     if episodes < 1:
         raise ValueError(f"episodes={episodes!r} must be a positive integer")
     kwargs = {**(env_kwargs or {}), "obs_mode": "dict"}
-    num_envs = max(1, min(num_envs, episodes))
-    env = make_batched(env_id, num_envs, **kwargs)
-    expert = make_expert(env_id, num_envs)
+    env = make_batched(env_id, max(1, min(num_envs, episodes)), **kwargs)
     learner = policy if hasattr(policy, "act") else SB3Policy(policy)
-    slot_episode = np.full(num_envs, -1)
-    mix_rngs: list[np.random.Generator | None] = [None] * num_envs
-    rows: list[list[tuple[dict[str, np.ndarray], np.ndarray]]] = [[] for _ in range(episodes)]
-    last_obs: list[dict[str, np.ndarray] | None] = [None] * episodes
-    success = np.zeros(episodes, dtype=bool)
-    next_episode = 0
-
-    def start(slots: np.ndarray):
-        nonlocal next_episode
-        slots = slots[: episodes - next_episode]
-        if len(slots) == 0:
-            return None
-        indices = np.arange(next_episode, next_episode + len(slots))
-        next_episode += len(slots)
-        slot_episode[slots] = indices
-        for slot, k in zip(slots, indices, strict=True):
-            expert.reset(np.array([slot]), seed + int(k))
-            mix_rngs[slot] = np.random.default_rng([seed + int(k), MIX_STREAM])
-        learner.reset(slots, None)
-        return env.reset(slots, [seed + int(k) for k in indices])
-
+    labeller = LabelledMixture(make_expert(env_id, env.num_sims), learner, beta, episodes)
     try:
-        obs, info = start(np.arange(num_envs))
-        while (slot_episode >= 0).any():
-            stale = np.flatnonzero(_stale_release(expert, info["state"]))
-            if len(stale):
-                expert.reset(stale)
-            label = np.asarray(expert.act(obs, info), dtype=np.float64)
-            own = np.asarray(learner.act(obs, info), dtype=np.float64)
-            expert_acts = np.array([rng is not None and rng.random() < beta for rng in mix_rngs])
-            executed = np.where(expert_acts[:, None], label, own)
-            active = np.flatnonzero(slot_episode >= 0)
-            for slot in active:
-                rows[slot_episode[slot]].append(({k: v[slot].copy() for k, v in obs.items()}, label[slot]))
-            obs, _, terminated, truncated, info = env.step(np.clip(executed, -1.0, 1.0))
-            ended = [s for s in active if terminated[s] or truncated[s]]
-            for slot in active:
-                last_obs[slot_episode[slot]] = {k: v[slot].copy() for k, v in obs.items()}
-            for slot in ended:
-                success[slot_episode[slot]] = bool(info["success"][slot])
-                slot_episode[slot] = -1
-                mix_rngs[slot] = None
-            if ended:
-                restarted = start(np.array(ended))
-                if restarted is not None:
-                    obs, info = restarted
+        results = EpisodeScheduler(env, labeller, episodes, seed, [labeller], executed=labeller.executed).run()
     finally:
         env.close()
-    return _as_demonstrations(env_id, rows, last_obs), float(success.mean())
+    success = np.array([r.success for r in results])
+    return _as_demonstrations(env_id, labeller.rows, labeller.last_obs), float(success.mean())
 
 
 def _as_demonstrations(env_id: str, rows: list, last_obs: list) -> Demonstrations:
