@@ -89,7 +89,9 @@ def episode_indices(episodes: int | Sequence[int]) -> list[int]:
         if episodes < 1:
             raise ValueError(f"episodes must be a positive integer, got {episodes!r}")
         return list(range(int(episodes)))
-    indices = [int(k) for k in episodes] if isinstance(episodes, Iterable) else None
+    listed = isinstance(episodes, Sequence) and not isinstance(episodes, str)
+    whole = listed and all(isinstance(k, (int, np.integer)) and not isinstance(k, bool) for k in episodes)
+    indices = [int(k) for k in episodes] if whole else []
     if not indices or any(k < 0 for k in indices) or len(set(indices)) != len(indices):
         raise ValueError(
             f"episodes={episodes!r}: valid are a positive integer or a non-empty list of distinct episode indices >= 0"

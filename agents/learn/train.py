@@ -19,11 +19,13 @@ import pickle
 import re
 import time
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+from gymnasium import spaces
 from stable_baselines3.common.callbacks import BaseCallback, CallbackList
 from tqdm.auto import tqdm
 
@@ -77,19 +79,44 @@ def latest_checkpoint(run_dir: Path) -> Path | None:
     return max(found, key=lambda p: int(CHECKPOINT_NAME.fullmatch(p.name)[1]), default=None)
 
 
-def _load_demos(env_id: str, config: TrainConfig) -> Demonstrations:
+@dataclass(frozen=True)
+class TaskSpaces:
+    """A task's spaces under a training config: what demonstrations hold (``state``, the dict observation), what
+    the policy sees (``observation``, in the config's ``obs_mode``), the action space and the control mode."""
+
+    state: spaces.Dict
+    observation: spaces.Space
+    action: spaces.Box
+    control_mode: str
+
+
+def task_spaces(env_id: str, config: TrainConfig) -> TaskSpaces:
+    """The spaces, from one env of one simulation built for it and closed at once (the flat observation is the
+    dict one flattened, as the env flattens it)."""
+    probe = make_batched(env_id, 1, **{**config.env_kwargs, "obs_mode": "dict"})
+    try:
+        state, action = probe.single_observation_space, probe.single_action_space
+        control_mode = probe.options.control_mode
+    finally:
+        probe.close()
+    if config.obs_mode == "dict":
+        observation = state
+    elif config.obs_mode == "flat":
+        observation = spaces.flatten_space(state)
+    else:  # goal: the Dict of observation and goals, which only that mode's env knows
+        probe = make_batched(env_id, 1, **env_kwargs(config))
+        observation = probe.single_observation_space
+        probe.close()
+    return TaskSpaces(state, observation, action, control_mode)
+
+
+def _load_demos(env_id: str, config: TrainConfig, task: TaskSpaces | None = None) -> Demonstrations:
     if not config.demos:
         raise RunError("this algorithm needs demonstrations: set demos: to a run folder or a Minari dataset id")
-    probe = make_batched(env_id, 1, **{**config.env_kwargs, "obs_mode": "dict"})
-    control_mode = probe.options.control_mode
+    task = task or task_spaces(env_id, config)
     try:
         return load_demonstrations(
-            config.demos,
-            env_id,
-            probe.single_observation_space,
-            probe.single_action_space,
-            config.demo_episodes,
-            control_mode,
+            config.demos, env_id, task.state, task.action, config.demo_episodes, task.control_mode
         )
     except DatasetError as error:
         if Path(config.demos).exists():
@@ -333,12 +360,13 @@ def train(
         raise RunError(f"her: true works with {' and '.join(n for n, a in ALGORITHMS.items() if a.her)}, not {algo}")
     run_dir = Path(run_dir)
     checkpoint = check_run_dir(run_dir, env_id, algo, resume)
-    demos = _load_demos(env_id, config) if algorithm.needs_demos else None
+    task = task_spaces(env_id, config) if algorithm.needs_demos else None
+    demos = _load_demos(env_id, config, task) if task is not None else None
     torch.set_num_threads(1)
     run_dir.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     if not algorithm.checkpoints:  # behaviour cloning: fitted in epochs, not stepped
-        return _train_bc(env_id, config, seed, run_dir, demos, progress, started)
+        return _train_bc(env_id, config, seed, run_dir, demos, task, progress, started)
     wall_before_s = resumed_wall_s(checkpoint) if checkpoint is not None else 0.0
     env = EmbodiaVecEnv(env_id, config.num_envs, seed, **env_kwargs(config))
     if checkpoint is not None:
@@ -387,8 +415,7 @@ def _class_path(obj: Any) -> str:
     return f"{type(obj).__module__}:{type(obj).__name__}"
 
 
-def _train_bc(env_id, config, seed, run_dir, demos, progress, started) -> dict[str, Any]:
-    probe = make_batched(env_id, 1, **env_kwargs(config))
+def _train_bc(env_id, config, seed, run_dir, demos, task: TaskSpaces, progress, started) -> dict[str, Any]:
     bar = tqdm(total=config.bc_epochs, desc=f"{env_id} bc", unit="epoch", disable=not progress, dynamic_ncols=True)
 
     def on_epoch(epoch: int, train_loss: float, holdout_loss: float) -> None:
@@ -396,16 +423,15 @@ def _train_bc(env_id, config, seed, run_dir, demos, progress, started) -> dict[s
         bar.set_postfix(train=f"{train_loss:.4f}", holdout=f"{holdout_loss:.4f}")
 
     extractor = EXTRACTORS[config.policy_features]
-    space = probe.single_observation_space
+    space = task.observation
     if config.dagger_rounds == 0:
-        policy, history = train_bc(demos, space, probe.single_action_space, config, seed, on_epoch, extractor)
+        policy, history = train_bc(demos, space, task.action, config, seed, on_epoch, extractor)
         bar.close()
         record = run_record(env_id, "bc", seed, config, _class_path(policy))
         record["bc"] = dataclasses.asdict(history) | {"transitions": len(demos), "episodes": demos.num_episodes}
     else:
         bar.close()
-        policy, record = _train_dagger(env_id, config, seed, demos, space, probe.single_action_space, extractor,
-                                       progress)  # fmt: skip
+        policy, record = _train_dagger(env_id, config, seed, demos, space, task.action, extractor, progress)
     (run_dir / "run.json").write_text(json.dumps(record, indent=2))
     policy.save(run_dir / "policy.zip")
     wall_s = time.perf_counter() - started
