@@ -17,6 +17,7 @@ from gymnasium import spaces
 
 from embodia.envs.control import CONTROL_MODES, make_controller
 from embodia.envs.core.rendering import RENDER_PRESETS, SimRenderer
+from embodia.envs.physics.context import BindContext
 from embodia.envs.physics.robot import RobotView
 from embodia.envs.physics.sim import Simulation
 from embodia.envs.tasks.base import MAX_EPISODE_STEPS, Task, TaskConfig
@@ -195,9 +196,10 @@ class BatchedEnv:
             if camera not in camera_names:
                 raise ValueError(f"unknown camera {camera!r}; valid: {', '.join(camera_names)}")
         self.model = builder.build()
-        self.task.bind(self.model)
+        self._scene_spec = builder.spec  # what scene_xml() writes: the structure this env was built from
         self.sim = Simulation(self.model, int(num_sims), self.config.control_dt_s, self.options.num_threads)
         self.robot = RobotView(self.model)
+        self.task.bind(BindContext(self.model, self.sim, self.robot))
         self.controller = make_controller(self.options.control_mode, self.robot, num_sims, self.config.control_dt_s)
         self.num_sims = int(num_sims)
         self.reward_weights = self.config.reward_weights()
@@ -374,6 +376,15 @@ class BatchedEnv:
         return obs, reward, terminated, truncated, info
 
     # ------------------------------------------------------------------------------ pieces
+    def observation(self) -> dict[str, np.ndarray] | np.ndarray:
+        """The observation of the simulations' current state, as ``step`` computes it (the task evaluated
+        first): for a replay that loads recorded states, or a viewer."""
+        return self._observe(self.task.evaluate(self.sim))
+
+    def scene_xml(self) -> str:
+        """The MJCF of the scene this env compiled (every simulation shares it; per-episode values are state)."""
+        return self._scene_spec.to_xml()
+
     def _observe(self, ev: dict[str, np.ndarray]) -> dict[str, np.ndarray] | np.ndarray:
         parts = self.robot.observe(self.sim, self.options.force_torque, self.options.touch)
         parts.update(self.task.observe(self.sim, ev))

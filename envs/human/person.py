@@ -7,7 +7,6 @@ A task calls ``build`` in ``build_scene``, ``bind`` in ``bind``, ``initialize`` 
 
 from __future__ import annotations
 
-import mujoco
 import numpy as np
 
 from embodia.envs.human import anthropometry
@@ -15,6 +14,7 @@ from embodia.envs.human import body as human_body
 from embodia.envs.human.body import HumanBody
 from embodia.envs.human.config import HumanConfig, HumanRanges
 from embodia.envs.human.motion import HumanMotion
+from embodia.envs.physics.context import BindContext
 from embodia.envs.physics.sim import Simulation
 from embodia.envs.safety.monitor import SafetyMonitor, SafetyOptions, add_contact_sensors
 from embodia.envs.scene import furniture
@@ -51,34 +51,30 @@ class Person:
         add_contact_sensors(builder, self.body.region_of_geom, self.partners)
         return self.body
 
-    def bind(self, model: mujoco.MjModel) -> None:
-        self.model = model
+    def bind(self, context: BindContext) -> None:
+        """Resolve names and size the per-simulation state (``context``: the task's ``BindContext``)."""
+        model = self.model = context.model
         self.robot_bodies = [
             model.body(i).name for i in range(model.nbody) if model.body(i).name.startswith(self.robot_prefix)
         ]
         self.base_mocap = model.body_mocapid[model.body(f"{self.body.name}_base").id]
-
-    def _ensure_batch(self, sim: Simulation) -> None:
-        """Per-simulation state is sized by the first reset (the task does not know the batch before)."""
-        if self.monitor is None:
-            self.motion = HumanMotion(self.body, self.episode_steps, self.control_dt_s)
-            self.motion.bind(self.model, sim.num_sims)
-            self.monitor = SafetyMonitor(
-                self.model,
-                sim.num_sims,
-                self.body.region_of_geom,
-                self.partners,
-                self.robot_bodies,
-                self.tcp_site,
-                self.control_dt_s,
-                self.safety,
-            )
+        self.motion = HumanMotion(self.body, self.episode_steps, self.control_dt_s)
+        self.motion.bind(model, context.num_sims)
+        self.monitor = SafetyMonitor(
+            model,
+            context.num_sims,
+            self.body.region_of_geom,
+            self.partners,
+            self.robot_bodies,
+            self.tcp_site,
+            self.control_dt_s,
+            self.safety,
+        )
 
     def initialize(
         self, sim: Simulation, ids: np.ndarray, rngs: list[np.random.Generator], targets: np.ndarray, base_pos
     ) -> None:
         """Place the furniture at ``base_pos`` (len(ids), 3), draw a person per simulation, hold ``targets``."""
-        self._ensure_batch(sim)
         sim.batch.bind("mocap_pos")[ids, self.base_mocap] = base_pos
         self.motion.initialize(sim, ids, rngs, [self.ranges.sample(rng) for rng in rngs], targets)
         self.monitor.reset(sim, ids)

@@ -8,6 +8,12 @@ import numpy as np
 from embodia.envs.physics.sim import Simulation
 from embodia.envs.scene import panda
 
+#: the jaw openings that hold an object of width w: from w - 12 mm (the soft pads pressed into the part, or the part
+#: held across a narrower section) to w + 4 mm (pads just touching); (narrower, wider) in m
+HOLD_BAND_M = (0.012, 0.004)
+#: machined steel parts (nut, gear hub, peg) give less under the pads
+RIGID_HOLD_BAND_M = (0.010, 0.003)
+
 _NEXT = np.array([1, 2, 0])  # (a x b)_i = a_next(i) b_after(i) - a_after(i) b_next(i)
 _AFTER = np.array([2, 0, 1])
 
@@ -76,6 +82,21 @@ class RobotView:
 
     def gripper_width(self, sim: Simulation) -> np.ndarray:
         return sim.qpos[:, self.finger_qpos].sum(axis=1)
+
+    def holds(
+        self,
+        sim: Simulation,
+        distance_m: np.ndarray,
+        object_width_m: float | np.ndarray,
+        reach_m: float,
+        band_m: tuple[float, float] = HOLD_BAND_M,
+    ) -> np.ndarray:
+        """The grasp predicate: the jaws are around an object when its grasp point is within ``reach_m`` of the
+        TCP (``distance_m``, (n,) or (n, objects)) and the opening is within ``band_m`` (narrower, wider) of its
+        width. Whether the object moves with the hand is the task's to judge."""
+        width = self.gripper_width(sim).reshape(-1, *([1] * (np.ndim(distance_m) - 1)))
+        narrower, wider = band_m
+        return (distance_m < reach_m) & (width < object_width_m + wider) & (width > object_width_m - narrower)
 
     def observe(self, sim: Simulation, force_torque: bool, touch: bool) -> dict[str, np.ndarray]:
         obs = {

@@ -372,10 +372,8 @@ class EpisodeRecorder:
         if video is not None:
             meta["video"] = dataclasses.asdict(video)
         write_json(self.out_dir / "meta.json", meta, overwrite=True)
-        builder = type(env.task)(env.task.config).build_scene()  # a fresh task: building may rebind its parts
-        builder.build()
         with atomic_write(self.out_dir / "scene.xml", overwrite=True, suffix=".xml") as tmp:
-            tmp.write_text(builder.spec.to_xml())
+            tmp.write_text(env.scene_xml())
         env.listeners.append(self)
 
     # ------------------------------------------------------------------------------ listener

@@ -145,7 +145,9 @@ def _restore_episode_values(env: BatchedEnv, episode: Episode, source: str) -> N
             f"{env.controller.action_dim} ({env.controller.name} layout)"
         )
     seed = episode.metadata.get("seed")
-    env.reset(seeds=[0 if seed is None else int(seed)])  # sizes the task's per-simulation arrays
+    # the recorded seed redraws what the file does not hold (the person's motion state, the safety monitor's);
+    # the recorded model values and task draws are then put over the draws
+    env.reset(seeds=[0 if seed is None else int(seed)])
     for name, values in episode.model.items():
         # only fields this task itself varies per simulation: others (addresses, ids) must never come from a file
         expanded = env.sim.batch.expanded(name) if name in MODEL_FIELDS else None
@@ -173,8 +175,7 @@ def restore(env: BatchedEnv, episode: Episode, row: int) -> None:
 
 def observe(env: BatchedEnv) -> dict[str, np.ndarray]:
     """The observation of the current state, as the env computes it (single simulation, flat key ``flat``)."""
-    ev = env.task.evaluate(env.sim)
-    obs = env._observe(ev)
+    obs = env.observation()
     return take(obs, SIM) if isinstance(obs, dict) else {"flat": np.array(obs[SIM])}
 
 

@@ -7,9 +7,9 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-import mujoco
 import numpy as np
 
+from embodia.envs.physics.context import BindContext
 from embodia.envs.physics.sim import Simulation
 from embodia.envs.scene.builder import PhysicsOptions, SceneBuilder
 from embodia.envs.validation import OptionInfo, check_fields, describe, option
@@ -116,8 +116,9 @@ class Task(abc.ABC):
         """Structure only: the same for every episode."""
 
     @abc.abstractmethod
-    def bind(self, model: mujoco.MjModel) -> None:
-        """Resolve names to ids, once after compile."""
+    def bind(self, context: BindContext) -> None:
+        """Once after compile: resolve names to ids and size the per-simulation arrays (``context.num_sims``);
+        the robot's ids come bound in ``context.robot``."""
 
     @abc.abstractmethod
     def initialize_episode(self, sim: Simulation, ids: np.ndarray, rngs: list[np.random.Generator]) -> None:

@@ -42,12 +42,11 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-import mujoco
 import numpy as np
 
 from embodia.envs.human.body import JOINT_NAMES
 from embodia.envs.human.config import HumanConfig, HumanRanges
-from embodia.envs.human.person import Person
+from embodia.envs.physics.context import BindContext
 from embodia.envs.physics.sim import Simulation, joint_addresses
 from embodia.envs.scene import panda, props, wiping_tool
 from embodia.envs.scene.builder import SceneBuilder
@@ -121,13 +120,16 @@ class BedBathing(Task):
         *PERSON_EPISODE_STATE,
     )
 
+    def __init__(self, config: BedBathingConfig) -> None:
+        super().__init__(config)
+        self.person = config.make_person()
+
     def build_scene(self) -> SceneBuilder:
         cfg = self.config
         builder = SceneBuilder("bed_bathing", cfg.physics)
         props.add_room(builder, floor="wood")
         panda.mount_on_pedestal(builder, ROBOT_BASE)
         wiping_tool.add_wiping_tool(builder)
-        self.person = Person(cfg.person_ranges(), cfg.episode_steps, cfg.control_dt_s, cfg.safety_options())
         body = self.person.build(builder, "person", BED_POS, BED_YAW_RAD, tools={})  # the tool is on the robot
         self.body = body
         self.num_points = cfg.num_points
@@ -138,8 +140,9 @@ class BedBathing(Task):
         builder.add_camera("top", pos=(0.35, -0.05, 2.0), target=(0.45, -0.05, 0.62), fovy_deg=55)
         return builder
 
-    def bind(self, model: mujoco.MjModel) -> None:
-        self.person.bind(model)
+    def bind(self, context: BindContext) -> None:
+        model = context.model
+        self.person.bind(context)
         name = self.body.name
         self.segment_bodies = np.array([model.body(f"{name}_right_{seg}").id for seg in SEGMENTS])
         geoms = [model.geom(f"{name}_right_{seg}").id for seg in SEGMENTS]
@@ -151,9 +154,10 @@ class BedBathing(Task):
         self.arm_cols = np.array([JOINT_NAMES.index(j) for j in ARM_JOINTS])
         self.face_site = model.site(wiping_tool.FACE_SITE).id
         self.sponge_qpos, _ = joint_addresses(model, wiping_tool.SPONGE_JOINT)
-        self.tcp_site = model.site("robot/tcp").id
-        self.point_local = np.zeros((0, self.num_points, 3))  # sized by the first reset, like the person
-        self.userdata: np.ndarray | None = None
+        self.robot = context.robot
+        self.point_local = np.zeros((context.num_sims, self.num_points, 3))
+        self.userdata = context.sim.batch.bind("userdata")
+        self.mocap_quat = context.sim.batch.bind("mocap_quat")
 
     def _draw_points(self, rngs: list[np.random.Generator]) -> np.ndarray:
         """(len(rngs), P, 3) points in their segment's frame: stratified along it, on the top of its surface.
@@ -180,10 +184,6 @@ class BedBathing(Task):
     def initialize_episode(self, sim: Simulation, ids: np.ndarray, rngs: list[np.random.Generator]) -> None:
         cfg = self.config
         n = len(ids)
-        if self.userdata is None:
-            self.point_local = np.zeros((sim.num_sims, self.num_points, 3))
-            self.userdata = sim.batch.bind("userdata")
-            self.mocap_quat = sim.batch.bind("mocap_quat")
         jitter = per_sim_uniform(rngs, -cfg.bed_jitter_m, cfg.bed_jitter_m, (2,))
         yaw = BED_YAW_RAD + per_sim_uniform(rngs, -cfg.bed_yaw_jitter_rad, cfg.bed_yaw_jitter_rad)
         arm = np.column_stack(

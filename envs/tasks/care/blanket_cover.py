@@ -44,7 +44,7 @@ import mujoco
 import numpy as np
 
 from embodia.envs.human.config import HumanConfig, HumanRanges
-from embodia.envs.human.person import Person
+from embodia.envs.physics.context import BindContext
 from embodia.envs.physics.sim import Simulation, joint_addresses
 from embodia.envs.scene import blanket, panda, props
 from embodia.envs.scene.builder import SceneBuilder
@@ -62,6 +62,12 @@ HEM_GOAL_OFFSET_X_M = -0.1  # the hem's place, relative to the hips: over the be
 LEG_SEGMENTS = ("right_thigh", "right_shank", "left_thigh", "left_shank")
 POINTS_PER_SEGMENT = 5
 FLOOR_FAIL_Z = 0.3
+
+
+#: the TCP within this of the hem rod (across it), jaws closed on it: grasped
+GRASP_REACH_M = 0.03
+#: the hem is a soft rod: any opening up to 6 mm wider than it holds it (no lower bound)
+HEM_HOLD_BAND_M = (np.inf, 0.006)
 
 
 @dataclass(frozen=True)
@@ -109,12 +115,15 @@ class BlanketCover(Task):
     )
     episode_state_fields = PERSON_EPISODE_STATE
 
+    def __init__(self, config: BlanketCoverConfig) -> None:
+        super().__init__(config)
+        self.person = config.make_person()
+
     def build_scene(self) -> SceneBuilder:
         cfg = self.config
         builder = SceneBuilder("blanket_cover", cfg.physics)
         props.add_room(builder, floor="wood")
         panda.mount_on_pedestal(builder, ROBOT_BASE)
-        self.person = Person(cfg.person_ranges(), cfg.episode_steps, cfg.control_dt_s, cfg.safety_options())
         self.person.build(builder, "person", BED_POS, 0.0, tools={"hem": "blanket_hem"})
         mean_mass = float(np.mean(cfg.blanket_mass_kg))
         hem_xy = (BED_POS[0] + HEM_GOAL_OFFSET_X_M, BED_POS[1])
@@ -124,8 +133,9 @@ class BlanketCover(Task):
         builder.add_camera("top", pos=(0.0, 0.5, 2.4), target=(0.0, 0.5, 0.7), fovy_deg=55)
         return builder
 
-    def bind(self, model: mujoco.MjModel) -> None:
-        self.person.bind(model)
+    def bind(self, context: BindContext) -> None:
+        model = context.model
+        self.person.bind(context)
         self.vertex_bodies = np.array([model.body(name).id for name in self.names.vertex_bodies])
         first_joint = model.body_jntadr[self.vertex_bodies]
         self.vertex_qpos = model.jnt_qposadr[first_joint][:, None] + np.arange(3)  # (V, 3) slide x, y, z
@@ -135,8 +145,7 @@ class BlanketCover(Task):
         self.hem_qpos, self.hem_dof = joint_addresses(model, self.names.hem)
         self.root_body = model.body("person").id
         self.leg_axis_points, self.leg_radii = self._leg_points(model)  # (P, 3) in the person's root frame, (P,)
-        self.tcp_site = model.site("robot/tcp").id
-        self.finger_qpos = panda.finger_qpos_addresses(model)
+        self.robot = context.robot
 
     def _leg_points(self, model: mujoco.MjModel) -> tuple[np.ndarray, np.ndarray]:
         """Points on the axis of each thigh and shank capsule in the root frame (the legs are rigid on it), and
@@ -197,12 +206,13 @@ class BlanketCover(Task):
         vertices, legs, hem, _, goal, _ = self._geometry(sim)
         grid = vertices.reshape(-1, SHAPE.rows, SHAPE.columns, 3)
         coverage = blanket.covered(grid, legs).mean(axis=1)
-        tcp = sim.site_xpos[:, self.tcp_site]
-        width = sim.qpos[:, self.finger_qpos].sum(axis=1)
+        tcp = self.robot.tcp_pos(sim)
+        width = self.robot.gripper_width(sim)
         offset = tcp - hem
         along = np.abs(offset[:, 1])  # the hem runs along y
         tcp_to_hem = np.linalg.norm(offset[:, [0, 2]], axis=1)
-        grasped = (tcp_to_hem < 0.03) & (along < SHAPE.width_m / 2) & (width < 2 * SHAPE.hem_radius_m + 0.006)
+        grasped = self.robot.holds(sim, tcp_to_hem, 2 * SHAPE.hem_radius_m, GRASP_REACH_M, HEM_HOLD_BAND_M)
+        grasped &= along < SHAPE.width_m / 2
         clear = (width > 0.05) & (np.linalg.norm(offset, axis=1) > cfg.clearance_m)
         covered_enough = coverage >= cfg.coverage_required
         safety = self.person.measure(sim, np.full(sim.num_sims, SHAPE.hem_mass_kg))
@@ -246,7 +256,7 @@ class BlanketCover(Task):
         return {
             "task_hem_pos": hem,
             "task_hem_axis": hem_axis,
-            "task_hem_to_tcp": hem - sim.site_xpos[:, self.tcp_site],
+            "task_hem_to_tcp": hem - self.robot.tcp_pos(sim),
             "task_hem_to_goal": goal - hem,
             "task_coverage": ev["coverage"][:, None],
             "task_cloth": (vertices - root[:, None]).reshape(sim.num_sims, -1),

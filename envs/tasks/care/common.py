@@ -71,6 +71,11 @@ class CareTaskConfig(TaskConfig):
     def safety_options(self) -> SafetyOptions:
         return SafetyOptions(self.speed_check_distance_m, self.safety_limit_scale)
 
+    def make_person(self) -> Person:
+        """The task's person (ranges, motion, safety monitor) before the scene is built; ``build_scene`` places
+        the body, ``bind`` sizes its per-simulation state."""
+        return Person(self.person_ranges(), self.episode_steps, self.control_dt_s, self.safety_options())
+
     def safety_fail(self, safety: dict[str, Any]) -> np.ndarray:
         """(n,) a limit exceeded, when the config ends episodes on a violation; else all False."""
         exceeded = safety["quasi_static_exceeded"] | safety["transient_exceeded"]

@@ -40,7 +40,7 @@ from typing import ClassVar
 import mujoco
 import numpy as np
 
-from embodia.envs.human.person import Person
+from embodia.envs.physics.context import BindContext
 from embodia.envs.physics.sim import Simulation, joint_addresses
 from embodia.envs.scene import drawer, panda, props
 from embodia.envs.scene.builder import GEOM, SceneBuilder
@@ -57,6 +57,13 @@ FLOOR_FAIL_Z = 0.3
 #: the case's lower face may sit this far over the palm surface: laid across the hand it rests on the thumb and
 #: finger capsules, which stand 14-17 mm proud of the palm (``envs/human/body.py``)
 ON_PALM_M = 0.022
+
+
+#: the TCP within this of the case's centre, jaws around it: the case is grasped
+CASE_REACH_M = 0.05
+#: the TCP within this of the handle bar, jaws under 30 mm apart: the handle is held
+HANDLE_REACH_M = 0.03
+HANDLE_HOLD_BAND_M = (np.inf, 0.03)
 
 
 @dataclass(frozen=True)
@@ -112,6 +119,10 @@ class DrawerFetch(Task):
     )
     episode_state_fields = PERSON_EPISODE_STATE
 
+    def __init__(self, config: DrawerFetchConfig) -> None:
+        super().__init__(config)
+        self.person = config.make_person()
+
     def build_scene(self) -> SceneBuilder:
         builder = SceneBuilder("drawer_fetch", self.config.physics)
         props.add_room(builder, floor="wood")
@@ -119,8 +130,6 @@ class DrawerFetch(Task):
         self.cabinet_names = drawer.add_bedside_cabinet(
             builder, "cabinet", CABINET_POS, yaw_quat(np.array([CABINET_YAW_RAD]))[0]
         )
-        cfg = self.config
-        self.person = Person(cfg.person_ranges(), cfg.episode_steps, cfg.control_dt_s, cfg.safety_options())
         body = self.person.build(builder, "person", PERSON_POS, np.pi, tools={"tool": "case"})
         self.palm_site_name = body.sites["right_palm"]
         builder.add_material("case", (0.12, 0.2, 0.42, 1.0), specular=0.6, shininess=0.7)
@@ -145,7 +154,8 @@ class DrawerFetch(Task):
         builder.add_camera("top", pos=(0.5, -0.1, 2.3), target=(0.5, -0.1, 0.6), fovy_deg=55)
         return builder
 
-    def bind(self, model: mujoco.MjModel) -> None:
+    def bind(self, context: BindContext) -> None:
+        model = context.model
         names = self.cabinet_names
         self.cabinet_mocap = model.body_mocapid[model.body(names.cabinet).id]
         self.drawer_body = model.body(names.drawer).id
@@ -157,9 +167,8 @@ class DrawerFetch(Task):
         self.case_qpos, self.case_dof = joint_addresses(model, "case")
         self.palm_site = model.site(self.palm_site_name).id
         self.palm_velocity = model.sensor_adr[model.sensor("palm_velocity").id] + np.arange(3)
-        self.person.bind(model)
-        self.tcp_site = model.site("robot/tcp").id
-        self.finger_qpos = panda.finger_qpos_addresses(model)
+        self.person.bind(context)
+        self.robot = context.robot
 
     def initialize_episode(self, sim: Simulation, ids: np.ndarray, rngs: list[np.random.Generator]) -> None:
         cfg = self.config
@@ -234,15 +243,15 @@ class DrawerFetch(Task):
         speed = np.linalg.norm(
             sim.qvel[:, self.case_dof : self.case_dof + 3] - sim.sensordata[:, self.palm_velocity], axis=1
         )
-        tcp = sim.site_xpos[:, self.tcp_site]
-        width = sim.qpos[:, self.finger_qpos].sum(axis=1)
+        tcp = self.robot.tcp_pos(sim)
+        width = self.robot.gripper_width(sim)
         tcp_to_case = np.linalg.norm(case - tcp, axis=1)
         tcp_to_handle = np.linalg.norm(g["handle_pos"] - tcp, axis=1)
         case_width = 2 * CASE_HALF_SIZE_M[1]
         in_hand = (lateral < cfg.palm_tolerance_m) & (height > -0.012) & (height < ON_PALM_M) & flat
         clear = (width > 0.05) & (tcp_to_case > cfg.clearance_m)
-        case_grasped = (tcp_to_case < 0.05) & (width < case_width + 0.004) & (width > case_width - 0.012)
-        handle_grasped = (tcp_to_handle < 0.03) & (width < 0.03)
+        case_grasped = self.robot.holds(sim, tcp_to_case, case_width, CASE_REACH_M)
+        handle_grasped = self.robot.holds(sim, tcp_to_handle, 0.0, HANDLE_REACH_M, HANDLE_HOLD_BAND_M)
         in_floor = case - g["drawer_floor_pos"]
         along = (in_floor * g["drawer_axis"]).sum(axis=1)
         rise = in_floor[:, 2]
@@ -307,7 +316,7 @@ class DrawerFetch(Task):
 
     def observe(self, sim: Simulation, ev: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         g = self._geometry(sim)
-        tcp = sim.site_xpos[:, self.tcp_site]
+        tcp = self.robot.tcp_pos(sim)
         return {
             "task_drawer_opening": g["drawer_opening_m"][:, None],
             "task_drawer_axis": g["drawer_axis"],

@@ -42,11 +42,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import mujoco
 import numpy as np
 
 from embodia.envs.human.body import stature
-from embodia.envs.human.person import Person
+from embodia.envs.physics.context import BindContext
 from embodia.envs.physics.sim import Simulation, joint_addresses
 from embodia.envs.scene import overbed_table, panda, props
 from embodia.envs.scene.builder import GEOM, SceneBuilder
@@ -72,6 +71,10 @@ ROOM_RADIUS_M = 1.3
 #: reach from the shoulder to the palm centre as a fraction of stature (Drillis & Contini: upper arm 0.186,
 #: forearm 0.146, half the hand's 0.108)
 ARM_REACH_FRACTION = 0.186 + 0.146 + 0.054
+
+
+#: the TCP within this of the remote's centre, jaws around it: grasped
+GRASP_REACH_M = 0.04
 
 
 @dataclass(frozen=True)
@@ -129,6 +132,10 @@ class FetchDropped(Task):
     )
     episode_state_fields = PERSON_EPISODE_STATE
 
+    def __init__(self, config: FetchDroppedConfig) -> None:
+        super().__init__(config)
+        self.person = config.make_person()
+
     def build_scene(self) -> SceneBuilder:
         builder = SceneBuilder("fetch_dropped", self.config.physics)
         props.add_room(builder, floor="wood")
@@ -153,7 +160,6 @@ class FetchDropped(Task):
             builder, "overbed", (TABLE_POS[0], TABLE_POS[1], overbed_table.NOMINAL_TOP_Z_M)
         )
         cfg = self.config
-        self.person = Person(cfg.person_ranges(), cfg.episode_steps, cfg.control_dt_s, cfg.safety_options())
         forward = WHEELCHAIR_FORWARD_M if cfg.human.structure.posture == "seated_wheelchair" else 0.0
         self.person_pos = PERSON_POS - np.array([forward, 0.0, 0.0])
         body = self.person.build(builder, "person", self.person_pos, np.pi, tools={"tool": "remote"})
@@ -186,16 +192,16 @@ class FetchDropped(Task):
         builder.add_camera("top", pos=(0.45, -0.1, 2.5), target=(0.45, -0.1, 0.4), fovy_deg=55)
         return builder
 
-    def bind(self, model: mujoco.MjModel) -> None:
+    def bind(self, context: BindContext) -> None:
+        model = context.model
         self.table_base_mocap = model.body_mocapid[model.body(self.table_names.base).id]
         self.table_top_body = model.body(self.table_names.top).id
         self.table_top_mocap = model.body_mocapid[self.table_top_body]
         self.remote_body = model.body("remote").id
         self.remote_qpos, self.remote_dof = joint_addresses(model, "remote")
         self.shoulder_sites = np.array([model.site(name).id for name in self.shoulder_site_names])
-        self.person.bind(model)
-        self.tcp_site = model.site("robot/tcp").id
-        self.finger_qpos = panda.finger_qpos_addresses(model)
+        self.person.bind(context)
+        self.robot = context.robot
 
     def initialize_episode(self, sim: Simulation, ids: np.ndarray, rngs: list[np.random.Generator]) -> None:
         cfg = self.config
@@ -260,11 +266,11 @@ class FetchDropped(Task):
         shoulder_distance = np.linalg.norm(g["shoulders_pos"] - remote[:, None, :], axis=2).min(axis=1)
         within_reach = shoulder_distance <= cfg.reach_fraction * self.arm_reach_m
         speed = np.linalg.norm(sim.qvel[:, self.remote_dof : self.remote_dof + 3], axis=1)
-        tcp = sim.site_xpos[:, self.tcp_site]
-        width = sim.qpos[:, self.finger_qpos].sum(axis=1)
+        tcp = self.robot.tcp_pos(sim)
+        width = self.robot.gripper_width(sim)
         tcp_to_remote = np.linalg.norm(remote - tcp, axis=1)
         remote_width = 2 * REMOTE_HALF_SIZE_M[1]
-        grasped = (tcp_to_remote < 0.04) & (width < remote_width + 0.004) & (width > remote_width - 0.012)
+        grasped = self.robot.holds(sim, tcp_to_remote, remote_width, GRASP_REACH_M)
         clear = (width > 0.05) & (tcp_to_remote > cfg.clearance_m)
         placed = on_table & within_reach
         safety = self.person.measure(sim, sim.per_sim_model_field("body_mass")[:, self.remote_body])
@@ -320,7 +326,7 @@ class FetchDropped(Task):
             "task_place_pos": g["place_pos"],
             "task_shoulder_pos": g["shoulders_pos"][:, 0],
             "task_table_top_z": g["top_pos"][:, 2:3],
-            "task_remote_to_tcp": g["remote_pos"] - sim.site_xpos[:, self.tcp_site],
+            "task_remote_to_tcp": g["remote_pos"] - self.robot.tcp_pos(sim),
             "task_remote_to_place": g["place_pos"] - g["remote_pos"],
         }
 

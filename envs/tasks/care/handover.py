@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import mujoco
 import numpy as np
 
-from embodia.envs.human.person import Person
+from embodia.envs.physics.context import BindContext
 from embodia.envs.physics.sim import Simulation, joint_addresses
 from embodia.envs.scene import panda, props
 from embodia.envs.scene.builder import GEOM, SceneBuilder
@@ -42,6 +42,10 @@ PERSON_POS = np.array([1.0, 0.16, 0.0])  # the chair; the person faces the robot
 BOTTLE_RADIUS_M = 0.02
 BOTTLE_HALF_HEIGHT_M = 0.045
 FLOOR_FAIL_Z = 0.3
+
+
+#: the TCP within this of the bottle's centre, jaws around it: grasped
+GRASP_REACH_M = 0.04
 
 
 @dataclass(frozen=True)
@@ -74,13 +78,15 @@ class Handover(Task):
     #: the person's sampled posture, joint ranges and motion paths: drawn at reset, outside the MuJoCo state
     episode_state_fields = PERSON_EPISODE_STATE
 
+    def __init__(self, config: HandoverConfig) -> None:
+        super().__init__(config)
+        self.person = config.make_person()
+
     def build_scene(self) -> SceneBuilder:
         builder = SceneBuilder("handover", self.config.physics)
         props.add_room(builder, floor="wood")
         panda.mount_on_pedestal(builder, ROBOT_BASE)
         props.add_table(builder, "bedside_table", TABLE_CENTER_XY, TABLE_TOP_Z, (0.2, 0.16), "wood")
-        cfg = self.config
-        self.person = Person(cfg.person_ranges(), cfg.episode_steps, cfg.control_dt_s, cfg.safety_options())
         body = self.person.build(builder, "person", PERSON_POS, np.pi, tools={"tool": "bottle"})
         self.palm_site_name = body.sites["right_palm"]
         builder.add_material("bottle", (0.85, 0.45, 0.12, 1.0), specular=0.7, shininess=0.8)
@@ -116,14 +122,14 @@ class Handover(Task):
         builder.add_camera("top", pos=(0.5, 0.0, 2.3), target=(0.5, 0.0, 0.7), fovy_deg=55)
         return builder
 
-    def bind(self, model: mujoco.MjModel) -> None:
+    def bind(self, context: BindContext) -> None:
+        model = context.model
         self.bottle_body = model.body("bottle").id
         self.bottle_qpos, self.bottle_dof = joint_addresses(model, "bottle")
         self.palm_site = model.site(self.palm_site_name).id
         self.palm_velocity = model.sensor_adr[model.sensor("palm_velocity").id] + np.arange(3)
-        self.person.bind(model)
-        self.tcp_site = model.site("robot/tcp").id
-        self.finger_qpos = panda.finger_qpos_addresses(model)
+        self.person.bind(context)
+        self.robot = context.robot
 
     def initialize_episode(self, sim: Simulation, ids: np.ndarray, rngs: list[np.random.Generator]) -> None:
         cfg = self.config
@@ -165,12 +171,12 @@ class Handover(Task):
         upright = (axis * normal).sum(axis=1) > np.cos(np.deg2rad(30))
         bottle_velocity = sim.qvel[:, self.bottle_dof : self.bottle_dof + 3]
         speed = np.linalg.norm(bottle_velocity - sim.sensordata[:, self.palm_velocity], axis=1)  # relative to palm
-        tcp = sim.site_xpos[:, self.tcp_site]
-        width = sim.qpos[:, self.finger_qpos].sum(axis=1)
+        tcp = self.robot.tcp_pos(sim)
+        width = self.robot.gripper_width(sim)
         tcp_to_bottle = np.linalg.norm(bottle - tcp, axis=1)
         in_hand = (lateral < cfg.palm_tolerance_m) & (np.abs(height) < 0.012) & upright
         clear = (width > 0.05) & (tcp_to_bottle > cfg.clearance_m)
-        grasped = (tcp_to_bottle < 0.04) & (width < 2 * BOTTLE_RADIUS_M + 0.004) & (width > 2 * BOTTLE_RADIUS_M - 0.012)
+        grasped = self.robot.holds(sim, tcp_to_bottle, 2 * BOTTLE_RADIUS_M, GRASP_REACH_M)
         safety = self.person.measure(sim, sim.per_sim_model_field("body_mass")[:, self.bottle_body])
         fail = (bottle[:, 2] < FLOOR_FAIL_Z) | cfg.safety_fail(safety)
         return {
@@ -218,7 +224,7 @@ class Handover(Task):
             "task_bottle_quat": sim.xquat[:, self.bottle_body],
             "task_palm_pos": palm,
             "task_palm_normal": normal,
-            "task_bottle_to_tcp": bottle - sim.site_xpos[:, self.tcp_site],
+            "task_bottle_to_tcp": bottle - self.robot.tcp_pos(sim),
             "task_bottle_to_palm": palm - bottle,
         }
 

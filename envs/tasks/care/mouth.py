@@ -26,7 +26,7 @@ import mujoco
 import numpy as np
 
 from embodia.envs.human.body import JOINT_NAMES
-from embodia.envs.human.person import Person
+from embodia.envs.physics.context import BindContext
 from embodia.envs.physics.sim import Simulation, joint_addresses
 from embodia.envs.scene import panda, props, tableware
 from embodia.envs.scene.builder import GEOM, SceneBuilder
@@ -168,12 +168,15 @@ class MouthDelivery(Task):
         """(k, 2) particle centres in the vessel's floor plane (hand-frame x, y), before jitter; each task
         (Feeding, Drinking) lays out its own food or water."""
 
+    def __init__(self, config: MouthDeliveryConfig) -> None:
+        super().__init__(config)
+        self.person = config.make_person()
+
     def build_scene(self) -> SceneBuilder:
         cfg = self.config
         builder = SceneBuilder(type(self).__name__.lower(), cfg.physics)
         props.add_room(builder, floor="wood")
         panda.mount_on_pedestal(builder, ROBOT_BASE)
-        self.person = Person(cfg.person_ranges(), cfg.episode_steps, cfg.control_dt_s, cfg.safety_options())
         body = self.person.build(builder, "person", PERSON_POS, np.pi, tools={})
         self.mouth_site_name = body.sites["mouth"]
         self.neck_body_name = f"{body.name}_neck"
@@ -189,9 +192,10 @@ class MouthDelivery(Task):
         builder.add_camera("top", pos=(0.5, 0.0, 2.3), target=(0.5, 0.0, 0.7), fovy_deg=55)
         return builder
 
-    def bind(self, model: mujoco.MjModel) -> None:
-        self.person.bind(model)
-        self.hand_body = model.body(HAND_BODY).id
+    def bind(self, context: BindContext) -> None:
+        model = context.model
+        self.person.bind(context)
+        self.hand_body = context.robot.hand_body
         self.neck_body = model.body(self.neck_body_name).id
         self.mouth_site = model.site(self.mouth_site_name).id
         self.particle_bodies = np.array([model.body(name).id for name in self.particle_names])
@@ -200,7 +204,7 @@ class MouthDelivery(Task):
         self.particle_qpos = np.array([qpos for qpos, _ in addresses])
         self.particle_dof = np.array([dof for _, dof in addresses])
         self.neck_cols = [JOINT_NAMES.index("neck_flexion"), JOINT_NAMES.index("neck_rotation")]
-        self.tcp_site = model.site("robot/tcp").id
+        self.robot = context.robot
         # the vessel's pose at the home keyframe (every episode starts there): where the particles are placed
         data = mujoco.MjData(model)
         mujoco.mj_resetDataKeyframe(model, data, model.key("home").id)

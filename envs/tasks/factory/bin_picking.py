@@ -23,7 +23,15 @@ import numpy as np
 from embodia.envs.physics.sim import Simulation
 from embodia.envs.scene import panda, props
 from embodia.envs.scene.builder import GEOM, SceneBuilder
-from embodia.envs.tasks.base import Task, TaskConfig, per_sim_integers, per_sim_uniform, tolerance, yaw_quat
+from embodia.envs.tasks.base import (
+    BindContext,
+    Task,
+    TaskConfig,
+    per_sim_integers,
+    per_sim_uniform,
+    tolerance,
+    yaw_quat,
+)
 from embodia.envs.tasks.registry import register_task
 
 BENCH_TOP_Z = 0.75
@@ -33,6 +41,10 @@ TRAY_CENTER = np.array([0.52, 0.22, BENCH_TOP_Z])
 BIN_INNER_HALF = (0.15, 0.15)
 TRAY_FLOOR_M = 0.01
 POCKET_SPACING_M = 0.085
+
+
+#: the TCP within this of the part's centre, jaws around it: grasped
+GRASP_REACH_M = 0.025
 
 
 @dataclass(frozen=True)
@@ -135,7 +147,8 @@ class BinPicking(Task):
         builder.add_camera("top", pos=(0.5, 0.0, 1.9), target=(0.5, 0.0, 0.75), fovy_deg=50)
         return builder
 
-    def bind(self, model: mujoco.MjModel) -> None:
+    def bind(self, context: BindContext) -> None:
+        model = context.model
         self.part_bodies = np.array([model.body(f"part_{p.name}").id for p in PARTS])
         self.part_geoms = np.array([model.geom(f"part_{p.name}").id for p in PARTS])
         joints = [model.joint(f"part_{p.name}") for p in PARTS]
@@ -146,16 +159,13 @@ class BinPicking(Task):
         self.tray_mocap = model.body_mocapid[model.body("tray").id]
         self.grasp_widths = np.array([p.grasp_width_m for p in PARTS])
         self.rest_heights = np.array([p.rest_height_m for p in PARTS])
-        self.tcp_site = model.site("robot/tcp").id
-        self.finger_qpos = panda.finger_qpos_addresses(model)
-        self.target = np.zeros(0, dtype=np.int64)
+        self.robot = context.robot
+        self.target = np.zeros(context.num_sims, dtype=np.int64)
         self._model = model
 
     # ---------------------------------------------------------------------------------- episode
     def initialize_episode(self, sim: Simulation, ids: np.ndarray, rngs: list[np.random.Generator]) -> None:
         cfg = self.config
-        if self.target.shape[0] != sim.num_sims:
-            self.target = np.zeros(sim.num_sims, dtype=np.int64)
         n = len(ids)
         jitter = per_sim_uniform(rngs, -cfg.fixture_jitter_m, cfg.fixture_jitter_m, (2, 2))
         mocap_pos = sim.batch.bind("mocap_pos")
@@ -206,15 +216,15 @@ class BinPicking(Task):
         rows = np.arange(sim.num_sims)
         part_pos, _ = self._target_pose(sim)
         slot = sim.site_xpos[rows, self.slot_sites[self.target]]
-        tcp = sim.site_xpos[:, self.tcp_site]
-        width = sim.qpos[:, self.finger_qpos].sum(axis=1)
+        tcp = self.robot.tcp_pos(sim)
+        width = self.robot.gripper_width(sim)
         grasp_width = self.grasp_widths[self.target]
         rest_z = slot[:, 2] + self.rest_heights[self.target]
         dof = self.part_qvel[self.target]
         speed = np.linalg.norm(sim.qvel[rows[:, None], dof[:, None] + np.arange(3)], axis=1)
         tcp_to_part = np.linalg.norm(part_pos - tcp, axis=1)
         lateral = np.abs(part_pos[:, :2] - slot[:, :2]).max(axis=1)
-        grasped = (tcp_to_part < 0.025) & (width < grasp_width + 0.004) & (width > grasp_width - 0.012)
+        grasped = self.robot.holds(sim, tcp_to_part, grasp_width, GRASP_REACH_M)
         in_slot = (lateral < self.config.slot_tolerance_m) & (np.abs(part_pos[:, 2] - rest_z) < 0.008)
         released = width > grasp_width + 0.008
         success = in_slot & (speed < 0.03) & released
@@ -264,7 +274,7 @@ class BinPicking(Task):
             "task_part_kind": np.eye(NUM_PARTS)[self.target],
             "task_slot_pos": sim.site_xpos[rows, self.slot_sites[self.target]],
             "task_all_parts_pos": sim.xpos[:, self.part_bodies].reshape(sim.num_sims, -1),
-            "task_part_to_tcp": part_pos - sim.site_xpos[:, self.tcp_site],
+            "task_part_to_tcp": part_pos - self.robot.tcp_pos(sim),
         }
 
     def privileged_state(self, sim: Simulation) -> dict[str, np.ndarray]:

@@ -25,9 +25,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import mujoco
 import numpy as np
 
+from embodia.envs.physics.context import BindContext
 from embodia.envs.physics.sim import Simulation
 from embodia.envs.scene import logistics, panda, props
 from embodia.envs.scene.builder import GEOM, SceneBuilder
@@ -48,6 +48,10 @@ BIN_INNER_HALF = (0.065, 0.07)
 BIN_WALL_HEIGHT_M = 0.06
 BIN_FLOOR_M = 0.006
 PARK_X = -3.5
+
+
+#: the TCP within this of a part's centre, jaws around it: that part is held
+GRASP_REACH_M = 0.03
 
 
 @dataclass(frozen=True)
@@ -135,7 +139,8 @@ class ConveyorSort(Task):
         builder.add_camera("top", pos=(0.45, 0.0, 1.95), target=(0.45, 0.0, 0.75), fovy_deg=55)
         return builder
 
-    def bind(self, model: mujoco.MjModel) -> None:
+    def bind(self, context: BindContext) -> None:
+        model = context.model
         self.part_bodies = np.array([model.body(f"part{k}").id for k in range(NUM_PARTS)])
         self.part_geoms = np.array([model.geom(f"part{k}").id for k in range(NUM_PARTS)])
         self.part_qpos = np.array([model.jnt_qposadr[model.joint(f"part{k}").id] for k in range(NUM_PARTS)])
@@ -144,18 +149,13 @@ class ConveyorSort(Task):
         self.belt_qpos, self.belt_qvel = model.jnt_qposadr[belt], model.jnt_dofadr[belt]
         self.belt_actuator = model.actuator("conveyor_drive").id
         self.bin_pos = np.array([model.body(f"bin_{kind.name}").pos for kind in KINDS])
-        self.tcp_site = model.site("robot/tcp").id
-        self.finger_qpos = panda.finger_qpos_addresses(model)
-        self.arrival_s = np.zeros((0, NUM_PARTS))
-        self.entry_x = np.zeros((0, NUM_PARTS))
-        self.entry_yaw = np.zeros((0, NUM_PARTS))
+        self.robot = context.robot
+        for name in self.episode_state_fields:  # arrival_s, entry_x, entry_yaw: drawn per episode
+            setattr(self, name, np.zeros((context.num_sims, NUM_PARTS)))
 
     # ---------------------------------------------------------------------------------- episode
     def initialize_episode(self, sim: Simulation, ids: np.ndarray, rngs: list[np.random.Generator]) -> None:
         cfg = self.config
-        if self.arrival_s.shape[0] != sim.num_sims:
-            for name in self.episode_state_fields:
-                setattr(self, name, np.zeros((sim.num_sims, NUM_PARTS)))
         order = np.stack([rng.permutation(NUM_PARTS) for rng in rngs])  # order[i, j]: the j-th part to arrive
         gaps = per_sim_uniform(rngs, *cfg.arrival_interval_s, (NUM_PARTS - 1,))
         first = per_sim_uniform(rngs, *cfg.first_arrival_s)
@@ -211,11 +211,10 @@ class ConveyorSort(Task):
     def evaluate(self, sim: Simulation) -> dict[str, np.ndarray]:
         rows = np.arange(sim.num_sims)
         pos, in_own_bin, in_other_bin, missed, on_belt, parked = self._part_status(sim)
-        tcp = sim.site_xpos[:, self.tcp_site]
-        width = sim.qpos[:, self.finger_qpos].sum(axis=1)
+        tcp = self.robot.tcp_pos(sim)
+        width = self.robot.gripper_width(sim)
         tcp_to_part = np.linalg.norm(pos - tcp[:, None], axis=-1)
-        held = (tcp_to_part < 0.03) & (width[:, None] < PART_GRASP_WIDTH_M + 0.004)
-        held &= width[:, None] > PART_GRASP_WIDTH_M - 0.012
+        held = self.robot.holds(sim, tcp_to_part, PART_GRASP_WIDTH_M, GRASP_REACH_M)
         # the part to pick next: the one held, else the most downstream one on the belt
         downstream = np.where(on_belt, pos[:, :, 1], -np.inf)
         current = np.where(held.any(axis=1), np.argmax(held, axis=1), np.argmax(downstream, axis=1))
@@ -269,7 +268,7 @@ class ConveyorSort(Task):
         num = sim.num_sims
         pos = sim.xpos[:, self.part_bodies]
         current = np.maximum(ev["next_part"], 0)
-        part_to_tcp = pos[np.arange(num), current] - sim.site_xpos[:, self.tcp_site]
+        part_to_tcp = pos[np.arange(num), current] - self.robot.tcp_pos(sim)
         return {
             "task_part_pos": pos.reshape(num, -1),
             "task_part_kind": np.tile(np.eye(len(KINDS))[PART_KIND].ravel(), (num, 1)),

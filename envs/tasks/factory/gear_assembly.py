@@ -49,6 +49,8 @@ from dataclasses import dataclass
 import mujoco
 import numpy as np
 
+from embodia.envs.physics.context import BindContext
+from embodia.envs.physics.robot import RIGID_HOLD_BAND_M
 from embodia.envs.physics.sim import Simulation, joint_addresses
 from embodia.envs.scene import panda, parts, props
 from embodia.envs.scene.builder import GEOM, SceneBuilder
@@ -114,6 +116,10 @@ def mesh_yaw(fixed_angle_rad: np.ndarray, line_angle_rad: np.ndarray) -> np.ndar
     """
     gear_period = 2 * np.pi / GEAR_TEETH
     return line_angle_rad + np.pi - gear_period / 2 - GEAR_RATIO * (fixed_angle_rad - line_angle_rad)
+
+
+#: the TCP within this of the gear's hub, jaws across it: grasped
+GRASP_REACH_M = 0.02
 
 
 @dataclass(frozen=True)
@@ -280,7 +286,8 @@ class GearAssembly(Task):
                 **common,
             )
 
-    def bind(self, model: mujoco.MjModel) -> None:
+    def bind(self, context: BindContext) -> None:
+        model = context.model
         self.gear_body = model.body("gear").id
         self.gear_geoms = np.flatnonzero(model.geom_bodyid == self.gear_body)
         self.gear_qpos, self.gear_qvel = joint_addresses(model, "gear")
@@ -290,8 +297,7 @@ class GearAssembly(Task):
         self.fixed_body = model.body("fixed_gear").id
         self.fixture_mocap = int(model.body_mocapid[model.body("fixture").id])
         self.seat_site = model.site("shaft_seat").id
-        self.tcp_site = model.site("robot/tcp").id
-        self.finger_qpos = panda.finger_qpos_addresses(model)
+        self.robot = context.robot
 
     # ---------------------------------------------------------------------------------- episode
     def initialize_episode(self, sim: Simulation, ids: np.ndarray, rngs: list[np.random.Generator]) -> None:
@@ -331,14 +337,14 @@ class GearAssembly(Task):
         axis = sim.xmat[:, self.gear_body].reshape(-1, 3, 3)[:, :, 2]
         hub_centre = base + axis * (HUB_HEIGHT_M - 0.007)
         seat = sim.site_xpos[:, self.seat_site]
-        tcp = sim.site_xpos[:, self.tcp_site]
-        width = sim.qpos[:, self.finger_qpos].sum(axis=1)
+        tcp = self.robot.tcp_pos(sim)
+        width = self.robot.gripper_width(sim)
         speed = np.linalg.norm(sim.qvel[:, self.gear_qvel : self.gear_qvel + 3], axis=1)
         height = base[:, 2] - seat[:, 2]
         lateral = np.linalg.norm(base[:, :2] - seat[:, :2], axis=1)
         mesh_error, _ = self._mesh(sim)
         tcp_to_hub = np.linalg.norm(hub_centre - tcp, axis=1)
-        grasped = (tcp_to_hub < 0.02) & (width < GRIP_ACROSS_M + 0.003) & (width > GRIP_ACROSS_M - 0.01)
+        grasped = self.robot.holds(sim, tcp_to_hub, GRIP_ACROSS_M, GRASP_REACH_M, RIGID_HOLD_BAND_M)
         on_shaft = lateral < cfg.shaft_tolerance_m
         level = axis[:, 2] > np.cos(np.radians(10))
         seated = (np.abs(height) < cfg.seat_tolerance_m) & on_shaft & level
@@ -393,7 +399,7 @@ class GearAssembly(Task):
             "task_gear_quat": sim.xquat[:, self.gear_body],
             "task_shaft_seat_pos": seat,
             "task_gear_to_seat": seat - base,
-            "task_gear_to_tcp": base - sim.site_xpos[:, self.tcp_site],
+            "task_gear_to_tcp": base - self.robot.tcp_pos(sim),
             "task_mesh_phase": np.stack([np.cos(phase), np.sin(phase)], axis=1),
         }
 

@@ -31,9 +31,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import mujoco
 import numpy as np
 
+from embodia.envs.physics.context import BindContext
+from embodia.envs.physics.robot import RIGID_HOLD_BAND_M
 from embodia.envs.physics.sim import Simulation, joint_addresses
 from embodia.envs.scene import panda, parts, props
 from embodia.envs.scene.builder import GEOM, SceneBuilder
@@ -57,6 +58,10 @@ HEAD_TOP_M = PLATE_THICKNESS_M + HEAD_HEIGHT_M  # above the fixture's origin
 STEEL_DENSITY_KG_M3 = 7850.0  # Factory's nut and bolt density
 NUT_CONTACT = parts.Contact(friction=(0.4, 0.005, 0.0001))
 BOLT_CONTACT = parts.Contact(friction=(0.3, 0.005, 0.0001))
+
+
+#: the TCP within this of the nut's centre, jaws across its flats: grasped
+GRASP_REACH_M = 0.02
 
 
 @dataclass(frozen=True)
@@ -131,14 +136,14 @@ class NutBolt(Task):
         builder.add_camera("top", pos=(0.5, 0.0, 1.9), target=(0.5, 0.0, 0.75), fovy_deg=50)
         return builder
 
-    def bind(self, model: mujoco.MjModel) -> None:
+    def bind(self, context: BindContext) -> None:
+        model = context.model
         self.nut_body = model.body("nut").id
         self.nut_geoms = np.array([model.geom(f"nut_{k}").id for k in range(6)])
         self.nut_qpos, self.nut_qvel = joint_addresses(model, "nut")
         self.bolt_mocap = int(model.body_mocapid[model.body("bolt").id])
         self.seat_site = model.site("bolt_seat").id
-        self.tcp_site = model.site("robot/tcp").id
-        self.finger_qpos = panda.finger_qpos_addresses(model)
+        self.robot = context.robot
 
     # ---------------------------------------------------------------------------------- episode
     def initialize_episode(self, sim: Simulation, ids: np.ndarray, rngs: list[np.random.Generator]) -> None:
@@ -170,13 +175,13 @@ class NutBolt(Task):
         base, axis = self._nut(sim)
         centre = base + axis * (NUT_HEIGHT_M / 2)
         seat = sim.site_xpos[:, self.seat_site]
-        tcp = sim.site_xpos[:, self.tcp_site]
-        width = sim.qpos[:, self.finger_qpos].sum(axis=1)
+        tcp = self.robot.tcp_pos(sim)
+        width = self.robot.gripper_width(sim)
         speed = np.linalg.norm(sim.qvel[:, self.nut_qvel : self.nut_qvel + 3], axis=1)
         height = base[:, 2] - seat[:, 2]
         lateral = np.linalg.norm(base[:, :2] - seat[:, :2], axis=1)
         tcp_to_nut = np.linalg.norm(centre - tcp, axis=1)
-        grasped = (tcp_to_nut < 0.02) & (width < NUT_ACROSS_FLATS_M + 0.003) & (width > NUT_ACROSS_FLATS_M - 0.01)
+        grasped = self.robot.holds(sim, tcp_to_nut, NUT_ACROSS_FLATS_M, GRASP_REACH_M, RIGID_HOLD_BAND_M)
         on_bolt = lateral < cfg.bolt_tolerance_m
         level = axis[:, 2] > np.cos(np.radians(10))
         seated = (np.abs(height) < cfg.seat_tolerance_m) & on_bolt & level
@@ -225,7 +230,7 @@ class NutBolt(Task):
             "task_nut_quat": sim.xquat[:, self.nut_body],
             "task_bolt_seat_pos": seat,
             "task_nut_to_seat": seat - base,
-            "task_nut_to_tcp": base - sim.site_xpos[:, self.tcp_site],
+            "task_nut_to_tcp": base - self.robot.tcp_pos(sim),
         }
 
     def privileged_state(self, sim: Simulation) -> dict[str, np.ndarray]:

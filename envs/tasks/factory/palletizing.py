@@ -27,9 +27,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import mujoco
 import numpy as np
 
+from embodia.envs.physics.context import BindContext
 from embodia.envs.physics.sim import Simulation
 from embodia.envs.scene import logistics, panda, props
 from embodia.envs.scene.builder import SceneBuilder
@@ -79,6 +79,10 @@ def quat_yaw(quat: np.ndarray) -> np.ndarray:
 def half_turn_error(angle: np.ndarray) -> np.ndarray:
     """|angle| wrapped to [0, pi/2]: the yaw error of a part that looks the same after half a turn."""
     return np.abs((angle + np.pi / 2) % np.pi - np.pi / 2)
+
+
+#: the TCP within this of the box's centre, jaws around it: grasped
+GRASP_REACH_M = 0.03
 
 
 @dataclass(frozen=True)
@@ -136,7 +140,8 @@ class Palletizing(Task):
         builder.add_camera("top", pos=(0.5, 0.0, 1.9), target=(0.5, 0.0, 0.75), fovy_deg=50)
         return builder
 
-    def bind(self, model: mujoco.MjModel) -> None:
+    def bind(self, context: BindContext) -> None:
+        model = context.model
         n = self.num_boxes
         self.box_bodies = np.array([model.body(f"box{k}").id for k in range(n)])
         self.box_geoms = np.array([model.geom(f"box{k}").id for k in range(n)])
@@ -145,8 +150,7 @@ class Palletizing(Task):
         self.slot_sites = np.array([model.site(f"slot{k}").id for k in range(n)])
         self.slot_local_yaw = layer_pattern(self.config.layers)[1]
         self.pallet_mocap = model.body_mocapid[model.body("pallet").id]
-        self.tcp_site = model.site("robot/tcp").id
-        self.finger_qpos = panda.finger_qpos_addresses(model)
+        self.robot = context.robot
 
     # ---------------------------------------------------------------------------------- episode
     def initialize_episode(self, sim: Simulation, ids: np.ndarray, rngs: list[np.random.Generator]) -> None:
@@ -199,10 +203,10 @@ class Palletizing(Task):
         all_placed = in_slot.all(axis=1)
         next_box = np.where(all_placed, n_box, np.argmin(in_slot, axis=1))
         current = np.minimum(next_box, n_box - 1)
-        tcp = sim.site_xpos[:, self.tcp_site]
-        width = sim.qpos[:, self.finger_qpos].sum(axis=1)
+        tcp = self.robot.tcp_pos(sim)
+        width = self.robot.gripper_width(sim)
         tcp_to_box = np.linalg.norm(pos[rows, current] - tcp, axis=1)
-        grasped = (tcp_to_box < 0.03) & (width < BOX_GRASP_WIDTH_M + 0.004) & (width > BOX_GRASP_WIDTH_M - 0.012)
+        grasped = self.robot.holds(sim, tcp_to_box, BOX_GRASP_WIDTH_M, GRASP_REACH_M)
         released = width > BOX_GRASP_WIDTH_M + 0.008
         stack_top = pos[..., 2].max(axis=1) + BOX_HALF_M[2]
         tcp_clear = tcp[:, 2] > stack_top + 0.03
@@ -263,7 +267,7 @@ class Palletizing(Task):
             "task_slot_yaw": np.concatenate([np.cos(2 * slot_yaw), np.sin(2 * slot_yaw)], axis=1),
             "task_placed": self.in_slot.astype(float),
             "task_next_box": np.eye(self.num_boxes + 1)[ev["next_box"]],
-            "task_box_to_tcp": pos[rows, current] - sim.site_xpos[:, self.tcp_site],
+            "task_box_to_tcp": pos[rows, current] - self.robot.tcp_pos(sim),
         }
 
     def privileged_state(self, sim: Simulation) -> dict[str, np.ndarray]:

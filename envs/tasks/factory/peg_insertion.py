@@ -32,9 +32,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import mujoco
 import numpy as np
 
+from embodia.envs.physics.context import BindContext
+from embodia.envs.physics.robot import RIGID_HOLD_BAND_M
 from embodia.envs.physics.sim import Simulation, joint_addresses
 from embodia.envs.scene import panda, parts, props
 from embodia.envs.scene.builder import GEOM, SceneBuilder
@@ -57,6 +58,10 @@ WALL_M = 0.01
 SEGMENTS = 16
 PEG_CONTACT = parts.Contact(friction=(0.6, 0.005, 0.0001))
 HOLE_CONTACT = parts.Contact(friction=(0.3, 0.005, 0.0001))
+
+
+#: the TCP within this of the peg's grasp point, jaws around it: grasped
+GRASP_REACH_M = 0.02
 
 
 @dataclass(frozen=True)
@@ -123,14 +128,14 @@ class PegInsertion(Task):
         builder.add_camera("top", pos=(0.5, 0.0, 1.9), target=(0.5, 0.0, 0.75), fovy_deg=50)
         return builder
 
-    def bind(self, model: mujoco.MjModel) -> None:
+    def bind(self, context: BindContext) -> None:
+        model = context.model
         self.peg_body = model.body("peg").id
         self.peg_geom = model.geom("peg").id
         self.peg_qpos, self.peg_qvel = joint_addresses(model, "peg")
         self.fixture_mocap = int(model.body_mocapid[model.body("fixture").id])
         self.hole_floor_site = model.site("hole_floor").id
-        self.tcp_site = model.site("robot/tcp").id
-        self.finger_qpos = panda.finger_qpos_addresses(model)
+        self.robot = context.robot
 
     # ---------------------------------------------------------------------------------- episode
     def initialize_episode(self, sim: Simulation, ids: np.ndarray, rngs: list[np.random.Generator]) -> None:
@@ -162,15 +167,15 @@ class PegInsertion(Task):
         cfg = self.config
         pos, axis, end = self._peg(sim)
         floor = sim.site_xpos[:, self.hole_floor_site]
-        tcp = sim.site_xpos[:, self.tcp_site]
+        tcp = self.robot.tcp_pos(sim)
         grasp_point = pos + axis * (PEG_HALF_LENGTH_M - GRASP_BELOW_TOP_M)
-        width = sim.qpos[:, self.finger_qpos].sum(axis=1)
+        width = self.robot.gripper_width(sim)
         speed = np.linalg.norm(sim.qvel[:, self.peg_qvel : self.peg_qvel + 3], axis=1)
         depth = floor[:, 2] + HOLE_DEPTH_M - end[:, 2]
         lateral = np.linalg.norm(end[:, :2] - floor[:, :2], axis=1)
         tcp_to_grasp = np.linalg.norm(grasp_point - tcp, axis=1)
         peg_width = 2 * PEG_RADIUS_M
-        grasped = (tcp_to_grasp < 0.02) & (width < peg_width + 0.003) & (width > peg_width - 0.01)
+        grasped = self.robot.holds(sim, tcp_to_grasp, peg_width, GRASP_REACH_M, RIGID_HOLD_BAND_M)
         on_axis = lateral < cfg.clearance_m + 0.001
         seated = (depth > HOLE_DEPTH_M - cfg.seat_tolerance_m) & on_axis & (axis[:, 2] > np.cos(np.radians(8)))
         released = width > peg_width + 0.008
@@ -221,7 +226,7 @@ class PegInsertion(Task):
             "task_peg_end": end,
             "task_hole_pos": hole,
             "task_peg_end_to_hole": hole - end,
-            "task_peg_to_tcp": pos - sim.site_xpos[:, self.tcp_site],
+            "task_peg_to_tcp": pos - self.robot.tcp_pos(sim),
         }
 
     def privileged_state(self, sim: Simulation) -> dict[str, np.ndarray]:

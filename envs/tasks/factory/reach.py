@@ -16,9 +16,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import mujoco
 import numpy as np
 
+from embodia.envs.physics.context import BindContext
 from embodia.envs.physics.sim import Simulation
 from embodia.envs.scene import panda, props
 from embodia.envs.scene.builder import GEOM, SceneBuilder
@@ -64,9 +64,10 @@ class Reach(Task):
         builder.add_camera("top", pos=(0.45, 0.0, 2.3), target=(0.45, 0.0, 0.8), fovy_deg=55)
         return builder
 
-    def bind(self, model: mujoco.MjModel) -> None:
+    def bind(self, context: BindContext) -> None:
+        model = context.model
         self.target_mocap = model.body_mocapid[model.body("target").id]
-        self.tcp_site = model.site("robot/tcp").id
+        self.robot = context.robot
 
     def initialize_episode(self, sim: Simulation, ids: np.ndarray, rngs: list[np.random.Generator]) -> None:
         cfg = self.config
@@ -83,7 +84,7 @@ class Reach(Task):
         return np.array(sim.batch.bind("mocap_pos")[:, self.target_mocap])
 
     def evaluate(self, sim: Simulation) -> dict[str, np.ndarray]:
-        distance = np.linalg.norm(self._target(sim) - sim.site_xpos[:, self.tcp_site], axis=1)
+        distance = np.linalg.norm(self._target(sim) - self.robot.tcp_pos(sim), axis=1)
         return {
             "success": distance < self.config.success_distance_m,
             "fail": np.zeros(sim.num_sims, dtype=bool),
@@ -98,7 +99,7 @@ class Reach(Task):
 
     def observe(self, sim: Simulation, ev: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         target = self._target(sim)
-        return {"task_target_pos": target, "task_target_to_tcp": target - sim.site_xpos[:, self.tcp_site]}
+        return {"task_target_pos": target, "task_target_to_tcp": target - self.robot.tcp_pos(sim)}
 
     def privileged_state(self, sim: Simulation) -> dict[str, np.ndarray]:
         return {"target_pos": self._target(sim)}
@@ -108,7 +109,7 @@ class Reach(Task):
         return 3
 
     def achieved_goal(self, sim: Simulation, ev: dict[str, np.ndarray]) -> np.ndarray:
-        return np.array(sim.site_xpos[:, self.tcp_site])
+        return np.array(self.robot.tcp_pos(sim))
 
     def desired_goal(self, sim: Simulation) -> np.ndarray:
         return self._target(sim)
