@@ -13,6 +13,8 @@ from embodia.envs.scene import panda
 HOLD_BAND_M = (0.012, 0.004)
 #: machined steel parts (nut, gear hub, peg) give less under the pads
 RIGID_HOLD_BAND_M = (0.010, 0.003)
+#: the jaws have let go of an object of width w once open beyond w + 8 mm: clear of the pads' 4 mm band on both sides
+RELEASED_MARGIN_M = 0.008
 
 _NEXT = np.array([1, 2, 0])  # (a x b)_i = a_next(i) b_after(i) - a_after(i) b_next(i)
 _AFTER = np.array([2, 0, 1])
@@ -97,6 +99,12 @@ class RobotView:
         width = self.gripper_width(sim).reshape(-1, *([1] * (np.ndim(distance_m) - 1)))
         narrower, wider = band_m
         return (distance_m < reach_m) & (width < object_width_m + wider) & (width > object_width_m - narrower)
+
+    def released(
+        self, sim: Simulation, object_width_m: float | np.ndarray, margin_m: float = RELEASED_MARGIN_M
+    ) -> np.ndarray:
+        """(n,) whether the jaws are open wide enough (``margin_m`` beyond the object's width) to have let go."""
+        return self.gripper_width(sim) > object_width_m + margin_m
 
     def observe(self, sim: Simulation, force_torque: bool, touch: bool) -> dict[str, np.ndarray]:
         obs = {

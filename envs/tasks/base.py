@@ -19,6 +19,8 @@ REWARD_MODES = ("dense", "sparse")
 MAX_EPISODE_STEPS = 100_000
 #: the most physics steps one control step may take
 MAX_SUBSTEPS = 10_000
+#: the control period must be a whole number of physics steps, up to float rounding of the two timesteps
+SUBSTEP_ROUNDING_SLACK = 1e-6
 
 
 @dataclass(frozen=True)
@@ -45,7 +47,7 @@ class TaskConfig:
         check_fields(self)
         period_s = 1.0 / self.control_hz
         substeps = period_s / self.physics.timestep_s
-        if abs(substeps - round(substeps)) > 1e-6 or not 1 <= round(substeps) <= MAX_SUBSTEPS:
+        if abs(substeps - round(substeps)) > SUBSTEP_ROUNDING_SLACK or not 1 <= round(substeps) <= MAX_SUBSTEPS:
             raise ValueError(
                 f"control_hz={self.control_hz!r} with physics.timestep_s={self.physics.timestep_s!r}: the control "
                 f"period {period_s:g} s is not a whole number of physics steps; valid: 1 to {MAX_SUBSTEPS} whole "

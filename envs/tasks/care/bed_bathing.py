@@ -52,6 +52,7 @@ from embodia.envs.scene import panda, props, wiping_tool
 from embodia.envs.scene.builder import SceneBuilder
 from embodia.envs.tasks.base import Task, per_sim_uniform, tolerance, yaw_quat
 from embodia.envs.tasks.care.common import PERSON_EPISODE_STATE, CareTaskConfig
+from embodia.envs.tasks.criteria import REACH_SCALE_M
 from embodia.envs.tasks.registry import register_task
 
 ROBOT_BASE = (0.0, -0.05, 0.5)
@@ -60,6 +61,10 @@ BED_YAW_RAD = -np.pi / 2  # the bed's +x (towards the feet) along world -y
 ARM_JOINTS = ("right_shoulder_yaw", "right_shoulder_flexion", "right_shoulder_abduction", "right_elbow_flexion")
 SEGMENTS = ("forearm", "upper_arm")  # forearm points first: the wipe runs from the wrist to the shoulder
 TOOL_MASS_KG = 0.06  # blade, holder and sponge: the payload in the speed check
+#: a cleaned circle wider than 10 cm would count most of a forearm as washed by one touch
+MAX_CLEAN_RADIUS_M = 0.1
+#: float slack so that a fraction of points equal to the requirement counts as enough
+FRACTION_SLACK = 1e-9
 
 
 def _supine_ranges() -> HumanRanges:
@@ -105,8 +110,10 @@ class BedBathingConfig(CareTaskConfig):
             raise ValueError(f"force_band_n=({low}, {high}) is not valid; valid: 0 < low < high (N)")
         if not 0.0 < self.success_fraction <= 1.0:
             raise ValueError(f"success_fraction={self.success_fraction!r} is out of range; valid: (0, 1]")
-        if not 0.0 < self.clean_radius_m <= 0.1:
-            raise ValueError(f"clean_radius_m={self.clean_radius_m!r} is out of range; valid: (0, 0.1] m")
+        if not 0.0 < self.clean_radius_m <= MAX_CLEAN_RADIUS_M:
+            raise ValueError(
+                f"clean_radius_m={self.clean_radius_m!r} is out of range; valid: (0, {MAX_CLEAN_RADIUS_M}] m"
+            )
         if not 0.0 <= self.around_top_rad <= np.pi / 2:
             raise ValueError(f"around_top_rad={self.around_top_rad!r} is out of range; valid: 0 to pi/2 rad")
 
@@ -231,7 +238,7 @@ class BedBathing(Task):
         withdrawn = (safety["max_contact_force_n"] == 0.0) & (distance.min(axis=1) > cfg.clearance_m)
         remaining = np.where(cleaned, np.inf, distance)
         next_point = np.where(cleaned.all(axis=1), -1, np.argmin(np.where(cleaned, np.inf, np.arange(p)), axis=1))
-        enough = fraction >= cfg.success_fraction - 1e-9
+        enough = fraction >= cfg.success_fraction - FRACTION_SLACK
         return {
             "success": enough & ~violated & withdrawn,
             "fail": cfg.safety_fail(safety),
@@ -252,7 +259,7 @@ class BedBathing(Task):
     def reward_terms(self, sim: Simulation, ev: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         enough = ev["enough_cleaned"]
         return self.config.safety_terms(ev["safety"]) | {
-            "reach": np.where(enough, 1.0, tolerance(ev["face_to_uncleaned_m"], 0.1)),
+            "reach": np.where(enough, 1.0, tolerance(ev["face_to_uncleaned_m"], REACH_SCALE_M)),
             "press": np.where(enough, 1.0, ev["force_in_band"].astype(float)),
             "cleaned": ev["cleaned_fraction"],
             "withdraw": (enough & ev["withdrawn"]).astype(float),

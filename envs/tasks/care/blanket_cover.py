@@ -50,6 +50,7 @@ from embodia.envs.scene import blanket, panda, props
 from embodia.envs.scene.builder import SceneBuilder
 from embodia.envs.tasks.base import Task, per_sim_uniform, tolerance
 from embodia.envs.tasks.care.common import PERSON_EPISODE_STATE, CareTaskConfig
+from embodia.envs.tasks.criteria import OPEN_HAND_WIDTH_M, REACH_SCALE_M
 from embodia.envs.tasks.registry import register_task
 
 ROBOT_BASE = (0.0, 0.0, 0.7)
@@ -62,6 +63,12 @@ HEM_GOAL_OFFSET_X_M = -0.1  # the hem's place, relative to the hips: over the be
 LEG_SEGMENTS = ("right_thigh", "right_shank", "left_thigh", "left_shank")
 POINTS_PER_SEGMENT = 5
 FLOOR_FAIL_Z = 0.3
+#: the cloth's x extent must leave it over the mattress (0.3 m) and inside the arm's reach (0.55 m)
+BLANKET_X_LIMITS_M = (0.3, 0.55)
+#: the bed moves at most 10 cm between episodes, within what the arm reaches over it
+MAX_BED_JITTER_M = 0.1
+#: the pull term's scale: the hem travels about half a metre up the bed
+PULL_SCALE_M = 0.2
 
 
 #: the TCP within this of the hem rod (across it), jaws closed on it: grasped
@@ -99,12 +106,14 @@ class BlanketCoverConfig(CareTaskConfig):
             low, high = getattr(self, name)
             if not low <= high:
                 raise ValueError(f"{name}={(low, high)!r} must be (low, high) with low <= high")
-        if self.blanket_x_range_m[0] < 0.3 or self.blanket_x_range_m[1] > 0.55:
-            raise ValueError(f"blanket_x_range_m={self.blanket_x_range_m!r} must lie within [0.3, 0.55] m")
+        if self.blanket_x_range_m[0] < BLANKET_X_LIMITS_M[0] or self.blanket_x_range_m[1] > BLANKET_X_LIMITS_M[1]:
+            raise ValueError(
+                f"blanket_x_range_m={self.blanket_x_range_m!r} must lie within {list(BLANKET_X_LIMITS_M)} m"
+            )
         if self.blanket_mass_kg[0] <= 0.0:
             raise ValueError(f"blanket_mass_kg={self.blanket_mass_kg!r} must be positive")
-        if not 0.0 <= self.bed_jitter_m <= 0.1:
-            raise ValueError(f"bed_jitter_m={self.bed_jitter_m!r} must be in [0, 0.1]")
+        if not 0.0 <= self.bed_jitter_m <= MAX_BED_JITTER_M:
+            raise ValueError(f"bed_jitter_m={self.bed_jitter_m!r} must be in [0, {MAX_BED_JITTER_M}] m")
 
 
 @register_task("embodia/BlanketCover-v0")
@@ -213,7 +222,7 @@ class BlanketCover(Task):
         tcp_to_hem = np.linalg.norm(offset[:, [0, 2]], axis=1)
         grasped = self.robot.holds(sim, tcp_to_hem, 2 * SHAPE.hem_radius_m, GRASP_REACH_M, HEM_HOLD_BAND_M)
         grasped &= along < SHAPE.width_m / 2
-        clear = (width > 0.05) & (np.linalg.norm(offset, axis=1) > cfg.clearance_m)
+        clear = (width > OPEN_HAND_WIDTH_M) & (np.linalg.norm(offset, axis=1) > cfg.clearance_m)
         covered_enough = coverage >= cfg.coverage_required
         safety = self.person.measure(sim, np.full(sim.num_sims, SHAPE.hem_mass_kg))
         return {
@@ -232,9 +241,9 @@ class BlanketCover(Task):
     def reward_terms(self, sim: Simulation, ev: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         grasped = ev["grasped"].astype(float)
         return self.config.safety_terms(ev["safety"]) | {
-            "reach": tolerance(ev["tcp_to_hem_m"], 0.1),
+            "reach": tolerance(ev["tcp_to_hem_m"], REACH_SCALE_M),
             "grasp": grasped,
-            "pull": np.maximum(grasped, ev["covered"]) * tolerance(ev["hem_to_goal_m"], 0.2),
+            "pull": np.maximum(grasped, ev["covered"]) * tolerance(ev["hem_to_goal_m"], PULL_SCALE_M),
             "coverage": ev["coverage"],
             "release": ev["covered"] * ev["clear"],
             "success": ev["success"].astype(float),

@@ -51,6 +51,12 @@ from embodia.envs.scene import overbed_table, panda, props
 from embodia.envs.scene.builder import GEOM, SceneBuilder
 from embodia.envs.tasks.base import Task, per_sim_uniform, tolerance, yaw_quat
 from embodia.envs.tasks.care.common import PERSON_EPISODE_STATE, CareTaskConfig
+from embodia.envs.tasks.criteria import (
+    CARRY_ABOVE_GOAL_M,
+    CARRY_SCALE_M,
+    OPEN_HAND_WIDTH_M,
+    SETTLED_ON_PERSON_SPEED_M_S,
+)
 from embodia.envs.tasks.registry import register_task
 
 ROBOT_BASE = (0.0, 0.0, 0.36)  # the mobile base's deck
@@ -75,6 +81,17 @@ ARM_REACH_FRACTION = 0.186 + 0.146 + 0.054
 
 #: the TCP within this of the remote's centre, jaws around it: grasped
 GRASP_REACH_M = 0.04
+#: the table and the chair move at most 5 cm between episodes: the table's top must stay within her reach
+MAX_JITTER_M = 0.05
+#: on the table: the remote's centre at least 1 cm inside the top's edge, its lower face within 8 mm of the top,
+#: lying within 25 degrees of flat
+TABLE_EDGE_MARGIN_M = 0.01
+ON_TABLE_HEIGHT_TOLERANCE_M = 0.008
+FLAT_TILT_DEG = 25
+#: the reach term's scale: the TCP starts about 1 m from the remote on the floor
+FLOOR_REACH_SCALE_M = 0.4
+#: the place term's scale: the remote counts anywhere on the table top within her reach
+TABLE_PLACE_SCALE_M = 0.05
 
 
 @dataclass(frozen=True)
@@ -116,10 +133,10 @@ class FetchDroppedConfig(CareTaskConfig):
                     f"{name}={(low, high)!r} is out of range; valid: within {valid_low} to {valid_high} "
                     "(the floor between the robot and the bedside table; what the arm reaches)"
                 )
-        if not 0 <= self.table_jitter_m <= 0.05:
-            raise ValueError(f"table_jitter_m={self.table_jitter_m!r} is out of range; valid: 0 to 0.05")
-        if not 0 <= self.person_jitter_m <= 0.05:
-            raise ValueError(f"person_jitter_m={self.person_jitter_m!r} is out of range; valid: 0 to 0.05")
+        if not 0 <= self.table_jitter_m <= MAX_JITTER_M:
+            raise ValueError(f"table_jitter_m={self.table_jitter_m!r} is out of range; valid: 0 to {MAX_JITTER_M} m")
+        if not 0 <= self.person_jitter_m <= MAX_JITTER_M:
+            raise ValueError(f"person_jitter_m={self.person_jitter_m!r} is out of range; valid: 0 to {MAX_JITTER_M} m")
         if not 0.5 <= self.reach_fraction <= 1.0:
             raise ValueError(f"reach_fraction={self.reach_fraction!r} is out of range; valid: 0.5 to 1.0")
 
@@ -261,8 +278,9 @@ class FetchDropped(Task):
         local_x = np.abs((offset * g["top_x_axis"]).sum(axis=1))
         local_y = np.abs((offset * g["top_y_axis"]).sum(axis=1))
         half_x, half_y = overbed_table.TOP_HALF_SIZE_M
-        flat = np.abs(up[:, 2]) > np.cos(np.deg2rad(25))
-        on_table = (local_x < half_x - 0.01) & (local_y < half_y - 0.01) & (np.abs(height) < 0.008) & flat
+        flat = np.abs(up[:, 2]) > np.cos(np.deg2rad(FLAT_TILT_DEG))
+        inside_edge = (local_x < half_x - TABLE_EDGE_MARGIN_M) & (local_y < half_y - TABLE_EDGE_MARGIN_M)
+        on_table = inside_edge & (np.abs(height) < ON_TABLE_HEIGHT_TOLERANCE_M) & flat
         shoulder_distance = np.linalg.norm(g["shoulders_pos"] - remote[:, None, :], axis=2).min(axis=1)
         within_reach = shoulder_distance <= cfg.reach_fraction * self.arm_reach_m
         speed = np.linalg.norm(sim.qvel[:, self.remote_dof : self.remote_dof + 3], axis=1)
@@ -271,12 +289,12 @@ class FetchDropped(Task):
         tcp_to_remote = np.linalg.norm(remote - tcp, axis=1)
         remote_width = 2 * REMOTE_HALF_SIZE_M[1]
         grasped = self.robot.holds(sim, tcp_to_remote, remote_width, GRASP_REACH_M)
-        clear = (width > 0.05) & (tcp_to_remote > cfg.clearance_m)
+        clear = (width > OPEN_HAND_WIDTH_M) & (tcp_to_remote > cfg.clearance_m)
         placed = on_table & within_reach
         safety = self.person.measure(sim, sim.per_sim_model_field("body_mass")[:, self.remote_body])
         left_room = np.linalg.norm(remote[:, :2] - np.array(ROBOT_BASE[:2]), axis=1) > ROOM_RADIUS_M
         return {
-            "success": placed & clear & (speed < 0.05),
+            "success": placed & clear & (speed < SETTLED_ON_PERSON_SPEED_M_S),
             "fail": left_room | cfg.safety_fail(safety),
             "grasped": grasped,
             "on_table": on_table,
@@ -293,16 +311,16 @@ class FetchDropped(Task):
     def reward_terms(self, sim: Simulation, ev: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         g = self._geometry(sim)
         grasped = ev["grasped"].astype(float)
-        above_place = g["place_pos"] + np.array([0.0, 0.0, 0.08])
+        above_place = g["place_pos"] + np.array([0.0, 0.0, CARRY_ABOVE_GOAL_M])
         lift_goal = above_place[:, 2] - REMOTE_HALF_SIZE_M[2]
         placed = ev["on_table"] & ev["within_reach"]
         holding_or_placed = np.maximum(grasped, placed)
         return self.config.safety_terms(ev["safety"]) | {
-            "reach": tolerance(ev["tcp_to_remote_m"], 0.4),  # the TCP starts about 1 m from the remote
+            "reach": tolerance(ev["tcp_to_remote_m"], FLOOR_REACH_SCALE_M),
             "grasp": grasped,
             "lift": grasped * np.clip(ev["remote_lift_m"] / lift_goal, 0.0, 1.0),
-            "carry": grasped * tolerance(np.linalg.norm(g["remote_pos"] - above_place, axis=1), 0.1),
-            "place": holding_or_placed * tolerance(ev["remote_to_place_m"], 0.05),
+            "carry": grasped * tolerance(np.linalg.norm(g["remote_pos"] - above_place, axis=1), CARRY_SCALE_M),
+            "place": holding_or_placed * tolerance(ev["remote_to_place_m"], TABLE_PLACE_SCALE_M),
             "release": (placed & ev["clear"]).astype(float),
             "success": ev["success"].astype(float),
         }

@@ -33,6 +33,15 @@ from embodia.envs.scene import panda, props
 from embodia.envs.scene.builder import GEOM, SceneBuilder
 from embodia.envs.tasks.base import Task, per_sim_uniform, tolerance
 from embodia.envs.tasks.care.common import PERSON_EPISODE_STATE, CareTaskConfig, open_hand_targets
+from embodia.envs.tasks.criteria import (
+    CARE_LIFT_HEIGHT_M,
+    CARRY_ABOVE_GOAL_M,
+    CARRY_SCALE_M,
+    OPEN_HAND_WIDTH_M,
+    PLACE_SCALE_M,
+    REACH_SCALE_M,
+    SETTLED_ON_PERSON_SPEED_M_S,
+)
 from embodia.envs.tasks.registry import register_task
 
 ROBOT_BASE = (0.0, 0.0, 0.6)
@@ -46,6 +55,9 @@ FLOOR_FAIL_Z = 0.3
 
 #: the TCP within this of the bottle's centre, jaws around it: grasped
 GRASP_REACH_M = 0.04
+#: in her hand: the bottle's base within 12 mm of the palm's surface (the palm is soft), upright within 30 degrees
+PALM_HEIGHT_TOLERANCE_M = 0.012
+UPRIGHT_TILT_DEG = 30
 
 
 @dataclass(frozen=True)
@@ -168,19 +180,19 @@ class Handover(Task):
         offset = base - palm
         height = (offset * normal).sum(axis=1)
         lateral = np.linalg.norm(offset - height[:, None] * normal, axis=1)
-        upright = (axis * normal).sum(axis=1) > np.cos(np.deg2rad(30))
+        upright = (axis * normal).sum(axis=1) > np.cos(np.deg2rad(UPRIGHT_TILT_DEG))
         bottle_velocity = sim.qvel[:, self.bottle_dof : self.bottle_dof + 3]
         speed = np.linalg.norm(bottle_velocity - sim.sensordata[:, self.palm_velocity], axis=1)  # relative to palm
         tcp = self.robot.tcp_pos(sim)
         width = self.robot.gripper_width(sim)
         tcp_to_bottle = np.linalg.norm(bottle - tcp, axis=1)
-        in_hand = (lateral < cfg.palm_tolerance_m) & (np.abs(height) < 0.012) & upright
-        clear = (width > 0.05) & (tcp_to_bottle > cfg.clearance_m)
+        in_hand = (lateral < cfg.palm_tolerance_m) & (np.abs(height) < PALM_HEIGHT_TOLERANCE_M) & upright
+        clear = (width > OPEN_HAND_WIDTH_M) & (tcp_to_bottle > cfg.clearance_m)
         grasped = self.robot.holds(sim, tcp_to_bottle, 2 * BOTTLE_RADIUS_M, GRASP_REACH_M)
         safety = self.person.measure(sim, sim.per_sim_model_field("body_mass")[:, self.bottle_body])
         fail = (bottle[:, 2] < FLOOR_FAIL_Z) | cfg.safety_fail(safety)
         return {
-            "success": in_hand & clear & (speed < 0.05),
+            "success": in_hand & clear & (speed < SETTLED_ON_PERSON_SPEED_M_S),
             "fail": fail,
             "grasped": grasped,
             "in_hand": in_hand,
@@ -195,14 +207,14 @@ class Handover(Task):
     def reward_terms(self, sim: Simulation, ev: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         bottle, _, palm, normal = self._geometry(sim)
         grasped = ev["grasped"].astype(float)
-        above_palm = palm + normal * (BOTTLE_HALF_HEIGHT_M + 0.08)
+        above_palm = palm + normal * (BOTTLE_HALF_HEIGHT_M + CARRY_ABOVE_GOAL_M)
         holding_or_placed = np.maximum(grasped, ev["in_hand"])
         return self.config.safety_terms(ev["safety"]) | {
-            "reach": tolerance(ev["tcp_to_bottle_m"], 0.1),
+            "reach": tolerance(ev["tcp_to_bottle_m"], REACH_SCALE_M),
             "grasp": grasped,
-            "lift": grasped * np.clip(ev["lift_m"] / 0.1, 0.0, 1.0),
-            "carry": grasped * tolerance(np.linalg.norm(bottle - above_palm, axis=1), 0.1),
-            "place": holding_or_placed * tolerance(ev["bottle_to_palm_m"], 0.03),
+            "lift": grasped * np.clip(ev["lift_m"] / CARE_LIFT_HEIGHT_M, 0.0, 1.0),
+            "carry": grasped * tolerance(np.linalg.norm(bottle - above_palm, axis=1), CARRY_SCALE_M),
+            "place": holding_or_placed * tolerance(ev["bottle_to_palm_m"], PLACE_SCALE_M),
             "release": ev["in_hand"] * ev["clear"],
             "success": ev["success"].astype(float),
         }

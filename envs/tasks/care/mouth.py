@@ -32,6 +32,7 @@ from embodia.envs.scene import panda, props, tableware
 from embodia.envs.scene.builder import GEOM, SceneBuilder
 from embodia.envs.tasks.base import Task, per_sim_uniform, tolerance
 from embodia.envs.tasks.care.common import PERSON_EPISODE_STATE, CareTaskConfig
+from embodia.envs.tasks.criteria import REACH_SCALE_M
 from embodia.envs.validation import NON_POSITIVE, option
 
 ROBOT_BASE = (0.0, 0.0, 0.6)
@@ -46,6 +47,10 @@ CAVITY_SHELF_M = 0.035  # how far the cavity floor reaches in front of the mouth
 CAVITY_SLOPE_RAD = np.deg2rad(10.0)
 SPILL_BELOW_MOUTH_M = 0.12
 UP = np.array([0.0, 0.0, 1.0])
+#: the chair moves at most 10 cm between episodes, within what the arm reaches at the mouth
+MAX_PERSON_JITTER_M = 0.1
+#: the approach term's goal: the pour point 2 cm in front of the lips
+IN_FRONT_OF_LIPS_M = 0.02
 
 
 def mouth_box() -> tuple[np.ndarray, np.ndarray]:
@@ -144,8 +149,8 @@ class MouthDeliveryConfig(CareTaskConfig):
                 raise ValueError(f"{name}={(low, high)!r} must be an ordered (low, high) pair")
         if not (self.particle_mass_kg[0] > 0 and self.particle_friction[0] > 0):
             raise ValueError("particle_mass_kg and particle_friction must be > 0")
-        if not 0 <= self.person_jitter_m <= 0.1:
-            raise ValueError(f"person_jitter_m={self.person_jitter_m!r} must be in [0, 0.1]")
+        if not 0 <= self.person_jitter_m <= MAX_PERSON_JITTER_M:
+            raise ValueError(f"person_jitter_m={self.person_jitter_m!r} must be in [0, {MAX_PERSON_JITTER_M}] m")
 
 
 class MouthDelivery(Task):
@@ -296,9 +301,9 @@ class MouthDelivery(Task):
     def reward_terms(self, sim: Simulation, ev: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         cfg = self.config
         _, _, neck_mat, mouth, pour_point = self._frames(sim)
-        at_lips = mouth + self._mouth_forward(neck_mat) * 0.02
+        at_lips = mouth + self._mouth_forward(neck_mat) * IN_FRONT_OF_LIPS_M
         delivered = ev["delivered"].astype(float)
-        approach = tolerance(np.linalg.norm(pour_point - at_lips, axis=1), 0.1)
+        approach = tolerance(np.linalg.norm(pour_point - at_lips, axis=1), REACH_SCALE_M)
         return cfg.safety_terms(ev["safety"]) | {
             "approach": np.maximum(approach, delivered),
             "kept": ev["in_vessel_share"] + ev["in_mouth_share"],

@@ -32,6 +32,15 @@ from embodia.envs.tasks.base import (
     tolerance,
     yaw_quat,
 )
+from embodia.envs.tasks.criteria import (
+    AT_REST_SPEED_M_S,
+    CARRY_ABOVE_GOAL_M,
+    CARRY_SCALE_M,
+    FELL_BELOW_SURFACE_M,
+    LIFT_HEIGHT_M,
+    PLACE_SCALE_M,
+    REACH_SCALE_M,
+)
 from embodia.envs.tasks.registry import register_task
 
 BENCH_TOP_Z = 0.75
@@ -45,6 +54,8 @@ POCKET_SPACING_M = 0.085
 
 #: the TCP within this of the part's centre, jaws around it: grasped
 GRASP_REACH_M = 0.025
+#: a part is seated in its pocket when its centre is within 8 mm of its resting height
+SEATED_HEIGHT_TOLERANCE_M = 0.008
 
 
 @dataclass(frozen=True)
@@ -217,7 +228,6 @@ class BinPicking(Task):
         part_pos, _ = self._target_pose(sim)
         slot = sim.site_xpos[rows, self.slot_sites[self.target]]
         tcp = self.robot.tcp_pos(sim)
-        width = self.robot.gripper_width(sim)
         grasp_width = self.grasp_widths[self.target]
         rest_z = slot[:, 2] + self.rest_heights[self.target]
         dof = self.part_qvel[self.target]
@@ -225,10 +235,12 @@ class BinPicking(Task):
         tcp_to_part = np.linalg.norm(part_pos - tcp, axis=1)
         lateral = np.abs(part_pos[:, :2] - slot[:, :2]).max(axis=1)
         grasped = self.robot.holds(sim, tcp_to_part, grasp_width, GRASP_REACH_M)
-        in_slot = (lateral < self.config.slot_tolerance_m) & (np.abs(part_pos[:, 2] - rest_z) < 0.008)
-        released = width > grasp_width + 0.008
-        success = in_slot & (speed < 0.03) & released
-        fail = part_pos[:, 2] < BENCH_TOP_Z - 0.05
+        in_slot = (lateral < self.config.slot_tolerance_m) & (
+            np.abs(part_pos[:, 2] - rest_z) < SEATED_HEIGHT_TOLERANCE_M
+        )
+        released = self.robot.released(sim, grasp_width)
+        success = in_slot & (speed < AT_REST_SPEED_M_S) & released
+        fail = part_pos[:, 2] < BENCH_TOP_Z - FELL_BELOW_SURFACE_M
         return {
             "success": success,
             "fail": fail,
@@ -244,14 +256,14 @@ class BinPicking(Task):
         grasped = ev["grasped"].astype(float)
         rows = np.arange(sim.num_sims)
         part_pos, _ = self._target_pose(sim)
-        above_slot = sim.site_xpos[rows, self.slot_sites[self.target]] + np.array([0, 0, 0.08])
+        above_slot = sim.site_xpos[rows, self.slot_sites[self.target]] + np.array([0, 0, CARRY_ABOVE_GOAL_M])
         placed = np.maximum(grasped, ev["in_slot"])
         return {
-            "reach": tolerance(ev["tcp_to_part_m"], 0.1),
+            "reach": tolerance(ev["tcp_to_part_m"], REACH_SCALE_M),
             "grasp": grasped,
-            "lift": grasped * np.clip(ev["lift_m"] / 0.08, 0.0, 1.0),
-            "carry": grasped * tolerance(np.linalg.norm(part_pos - above_slot, axis=1), 0.1),
-            "place": placed * tolerance(ev["part_to_slot_m"], 0.03),
+            "lift": grasped * np.clip(ev["lift_m"] / LIFT_HEIGHT_M, 0.0, 1.0),
+            "carry": grasped * tolerance(np.linalg.norm(part_pos - above_slot, axis=1), CARRY_SCALE_M),
+            "place": placed * tolerance(ev["part_to_slot_m"], PLACE_SCALE_M),
             "success": ev["success"].astype(float),
         }
 

@@ -32,6 +32,7 @@ from embodia.envs.physics.sim import Simulation
 from embodia.envs.scene import logistics, panda, props
 from embodia.envs.scene.builder import GEOM, SceneBuilder
 from embodia.envs.tasks.base import Task, TaskConfig, per_sim_uniform, tolerance, yaw_quat
+from embodia.envs.tasks.criteria import CARRY_SCALE_M, FELL_BELOW_SURFACE_M, REACH_SCALE_M
 from embodia.envs.tasks.registry import register_task
 
 BENCH_TOP_Z = 0.75
@@ -52,6 +53,10 @@ PARK_X = -3.5
 
 #: the TCP within this of a part's centre, jaws around it: that part is held
 GRASP_REACH_M = 0.03
+#: a part lies on the belt when its centre is within 1 cm of its resting height on the belt
+ON_BELT_HEIGHT_TOLERANCE_M = 0.01
+#: the carry waypoint above a bin: over its 6 cm walls with the part hanging below the jaws
+ABOVE_BIN_M = 0.15
 
 
 @dataclass(frozen=True)
@@ -203,8 +208,10 @@ class ConveyorSort(Task):
         in_own_bin = inside[:, np.arange(NUM_PARTS), PART_KIND]
         in_other_bin = inside.any(axis=-1) & ~in_own_bin
         parked = pos[:, :, 0] < PARK_X / 2
-        missed = ~parked & ((pos[:, :, 1] > BELT_Y_RANGE[1]) | (pos[:, :, 2] < BENCH_TOP_Z - 0.05))
-        on_belt = ~parked & (np.abs(pos[:, :, 2] - BELT_TOP_Z - PART_HALF[None, :, 2]) < 0.01) & ~missed
+        missed = ~parked & ((pos[:, :, 1] > BELT_Y_RANGE[1]) | (pos[:, :, 2] < BENCH_TOP_Z - FELL_BELOW_SURFACE_M))
+        on_belt = (
+            ~parked & (np.abs(pos[:, :, 2] - BELT_TOP_Z - PART_HALF[None, :, 2]) < ON_BELT_HEIGHT_TOLERANCE_M) & ~missed
+        )
         on_belt &= np.abs(pos[:, :, 0] - BELT_X) < BELT_HALF_WIDTH_M
         return pos, in_own_bin, in_other_bin, missed, on_belt, parked
 
@@ -212,7 +219,6 @@ class ConveyorSort(Task):
         rows = np.arange(sim.num_sims)
         pos, in_own_bin, in_other_bin, missed, on_belt, parked = self._part_status(sim)
         tcp = self.robot.tcp_pos(sim)
-        width = self.robot.gripper_width(sim)
         tcp_to_part = np.linalg.norm(pos - tcp[:, None], axis=-1)
         held = self.robot.holds(sim, tcp_to_part, PART_GRASP_WIDTH_M, GRASP_REACH_M)
         # the part to pick next: the one held, else the most downstream one on the belt
@@ -223,13 +229,13 @@ class ConveyorSort(Task):
         mistakes = (in_other_bin | missed).sum(axis=1)
         dealt_with = sorted_count + mistakes
         minutes = np.maximum(sim.time, 1e-9) / 60.0
-        released = width > PART_GRASP_WIDTH_M.max() + 0.008
+        released = self.robot.released(sim, PART_GRASP_WIDTH_M.max())
         carried = pos[rows, current]
-        bin_above = self.bin_pos[PART_KIND[current]] + np.array([0.0, 0.0, 0.15])
+        bin_above = self.bin_pos[PART_KIND[current]] + np.array([0.0, 0.0, ABOVE_BIN_M])
         self.on_belt = on_belt  # observe and privileged_state run after evaluate on the same state
         return {
             "success": in_own_bin.all(axis=1) & released,
-            "fail": (~parked & (pos[:, :, 2] < BENCH_TOP_Z - 0.05)).any(axis=1),
+            "fail": (~parked & (pos[:, :, 2] < BENCH_TOP_Z - FELL_BELOW_SURFACE_M)).any(axis=1),
             "sorted_count": sorted_count,
             "missorted_count": in_other_bin.sum(axis=1),
             "missed_count": missed.sum(axis=1),
@@ -246,9 +252,9 @@ class ConveyorSort(Task):
         grasped = ev["grasped"].astype(float)
         waiting = ev["next_part"] < 0
         return {
-            "reach": np.where(waiting, 0.0, tolerance(np.abs(ev["tcp_to_part_m"]), 0.1)),
+            "reach": np.where(waiting, 0.0, tolerance(np.abs(ev["tcp_to_part_m"]), REACH_SCALE_M)),
             "grasp": grasped,
-            "carry": grasped * tolerance(ev["part_to_bin_m"], 0.1),
+            "carry": grasped * tolerance(ev["part_to_bin_m"], CARRY_SCALE_M),
             "progress": ev["sorted_count"] / NUM_PARTS,
             "no_mistakes": 1.0 - (ev["missorted_count"] + ev["missed_count"]) / NUM_PARTS,
             "success": ev["success"].astype(float),

@@ -55,6 +55,15 @@ from embodia.envs.physics.sim import Simulation, joint_addresses
 from embodia.envs.scene import panda, parts, props
 from embodia.envs.scene.builder import GEOM, SceneBuilder
 from embodia.envs.tasks.base import Task, TaskConfig, per_sim_uniform, tolerance, yaw_quat
+from embodia.envs.tasks.criteria import (
+    ALIGN_CLEARANCE_M,
+    AT_REST_SPEED_M_S,
+    FELL_BELOW_SURFACE_M,
+    LIFT_HEIGHT_M,
+    ON_AXIS_SLACK_M,
+    PLACE_SCALE_M,
+    REACH_SCALE_M,
+)
 from embodia.envs.tasks.registry import register_task
 
 BENCH_TOP_Z = 0.75
@@ -86,6 +95,14 @@ HUB_ACROSS_FLATS_M = 0.028
 #: wide, clear of the fixed gear's teeth
 GRIP_ACROSS_M = 0.036
 GRIP_FROM_Z_M = 0.012
+#: seated gears mesh when the tooth phase is within half the backlash plus 0.5 mm of play at the pitch circle
+MESH_SLACK_M = 0.0005
+#: the jaws let go of the hub's 36 mm across 6 mm wider (the hub's flats leave less room than a box)
+GEAR_RELEASED_MARGIN_M = 0.006
+#: the gear lies level on its shoulder when its axis is within 10 degrees of vertical
+MAX_TILT_DEG = 10
+#: the phase term's scale: a fraction of the 9.4 mm circular pitch
+PHASE_SCALE_M = 0.002
 BORE_RADIUS_M = 0.007
 FIXED_FACE_M = GEAR_FACE_M
 #: the fixed gear stands higher than a seated gear by a ridge and 0.5 mm: each gear's ridges then face only the
@@ -151,6 +168,17 @@ class GearAssembly(Task):
         panda.mount(builder, ROBOT_BASE)
         builder.add_material("gear", (0.2, 0.45, 0.8, 1), specular=0.5, shininess=0.5)
         builder.add_material("fixed_gear", (0.85, 0.55, 0.15, 1), specular=0.5, shininess=0.5)
+        fixture = self._add_fixture(builder)
+        self._add_fixed_gear(fixture)
+        self._add_loose_gear(builder)
+        builder.add_camera("front", pos=(0.8, -0.3, 1.02), target=(0.5, -0.02, 0.79), fovy_deg=40)
+        builder.add_camera("side", pos=(0.55, -0.9, 1.1), target=(0.52, 0.1, 0.78), fovy_deg=45)
+        builder.add_camera("top", pos=(0.5, 0.0, 1.9), target=(0.5, 0.0, 0.75), fovy_deg=50)
+        return builder
+
+    @staticmethod
+    def _add_fixture(builder: SceneBuilder) -> mujoco.MjsBody:
+        """The mocap plate with the shaft the loose gear goes on and the shoulder the fixed gear turns on."""
         fixture = builder.world.add_body(name="fixture", pos=FIXTURE_CENTER.tolist(), mocap=True)
         plate_centre_y = (FIXED_OFFSET[1] + SHAFT_OFFSET[1]) / 2
         fixture.add_geom(
@@ -187,7 +215,11 @@ class GearAssembly(Task):
             **FIXTURE_CONTACT.kwargs(),
         )
         fixture.add_site(name="shaft_seat", pos=[*SHAFT_OFFSET[:2], SEAT_Z_M], size=[0.004, 0, 0], group=4)
+        return fixture
 
+    @staticmethod
+    def _add_fixed_gear(fixture: mujoco.MjsBody) -> None:
+        """The gear the loose one must mesh with: free to turn on its shoulder, so a tooth clash moves it."""
         fixed = fixture.add_body(name="fixed_gear", pos=[*FIXED_OFFSET[:2], FIXED_BASE_Z_M])
         fixed.add_joint(
             name="fixed_gear", type=mujoco.mjtJoint.mjJNT_HINGE, axis=[0, 0, 1], damping=5e-5, armature=1e-5
@@ -226,6 +258,8 @@ class GearAssembly(Task):
             density_kg_m3=GEAR_DENSITY_KG_M3,
         )
 
+    def _add_loose_gear(self, builder: SceneBuilder) -> None:
+        """The gear the robot places: a hub to grip above a bored disk and teeth that point down."""
         gear = builder.add_free_body("gear", pos=[0.5, -0.15, BENCH_TOP_Z])
         self._add_hub(gear)
         disk_bore_m = 0.012
@@ -254,10 +288,6 @@ class GearAssembly(Task):
             point="down",
             density_kg_m3=GEAR_DENSITY_KG_M3,
         )
-        builder.add_camera("front", pos=(0.8, -0.3, 1.02), target=(0.5, -0.02, 0.79), fovy_deg=40)
-        builder.add_camera("side", pos=(0.55, -0.9, 1.1), target=(0.52, 0.1, 0.78), fovy_deg=45)
-        builder.add_camera("top", pos=(0.5, 0.0, 1.9), target=(0.5, 0.0, 0.75), fovy_deg=50)
-        return builder
 
     @staticmethod
     def _add_hub(gear: mujoco.MjsBody) -> None:
@@ -338,7 +368,6 @@ class GearAssembly(Task):
         hub_centre = base + axis * (HUB_HEIGHT_M - 0.007)
         seat = sim.site_xpos[:, self.seat_site]
         tcp = self.robot.tcp_pos(sim)
-        width = self.robot.gripper_width(sim)
         speed = np.linalg.norm(sim.qvel[:, self.gear_qvel : self.gear_qvel + 3], axis=1)
         height = base[:, 2] - seat[:, 2]
         lateral = np.linalg.norm(base[:, :2] - seat[:, :2], axis=1)
@@ -346,13 +375,13 @@ class GearAssembly(Task):
         tcp_to_hub = np.linalg.norm(hub_centre - tcp, axis=1)
         grasped = self.robot.holds(sim, tcp_to_hub, GRIP_ACROSS_M, GRASP_REACH_M, RIGID_HOLD_BAND_M)
         on_shaft = lateral < cfg.shaft_tolerance_m
-        level = axis[:, 2] > np.cos(np.radians(10))
+        level = axis[:, 2] > np.cos(np.radians(MAX_TILT_DEG))
         seated = (np.abs(height) < cfg.seat_tolerance_m) & on_shaft & level
-        meshing = seated & (np.abs(mesh_error) < BACKLASH_M / 2 + 0.0005)
-        released = width > GRIP_ACROSS_M + 0.006
+        meshing = seated & (np.abs(mesh_error) < BACKLASH_M / 2 + MESH_SLACK_M)
+        released = self.robot.released(sim, GRIP_ACROSS_M, GEAR_RELEASED_MARGIN_M)
         return {
-            "success": seated & meshing & released & (speed < 0.03),
-            "fail": base[:, 2] < BENCH_TOP_Z - 0.05,
+            "success": seated & meshing & released & (speed < AT_REST_SPEED_M_S),
+            "fail": base[:, 2] < BENCH_TOP_Z - FELL_BELOW_SURFACE_M,
             "grasped": grasped,
             "seated": seated,
             "meshing": meshing,
@@ -367,15 +396,16 @@ class GearAssembly(Task):
     def reward_terms(self, sim: Simulation, ev: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         grasped = ev["grasped"].astype(float)
         base = sim.xpos[:, self.gear_body]
-        above_shaft = sim.site_xpos[:, self.seat_site] + np.array([0.0, 0.0, SHAFT_ABOVE_SEAT_M + 0.01])
-        on_axis = ev["lateral_error_m"] < BORE_RADIUS_M - SHAFT_RADIUS_M + 0.002
+        above_shaft = sim.site_xpos[:, self.seat_site] + np.array([0.0, 0.0, SHAFT_ABOVE_SEAT_M + ALIGN_CLEARANCE_M])
+        on_axis = ev["lateral_error_m"] < BORE_RADIUS_M - SHAFT_RADIUS_M + ON_AXIS_SLACK_M
         holding_or_seated = np.maximum(grasped, ev["seated"])
         return {
-            "reach": tolerance(ev["tcp_to_hub_m"], 0.1),
+            "reach": tolerance(ev["tcp_to_hub_m"], REACH_SCALE_M),
             "grasp": grasped,
-            "lift": grasped * np.clip(ev["lift_m"] / 0.08, 0.0, 1.0),
-            "align": np.maximum(grasped, on_axis) * tolerance(np.linalg.norm(base - above_shaft, axis=1), 0.03),
-            "phase": holding_or_seated * tolerance(np.abs(ev["mesh_error_m"]), 0.002),
+            "lift": grasped * np.clip(ev["lift_m"] / LIFT_HEIGHT_M, 0.0, 1.0),
+            "align": np.maximum(grasped, on_axis)
+            * tolerance(np.linalg.norm(base - above_shaft, axis=1), PLACE_SCALE_M),
+            "phase": holding_or_seated * tolerance(np.abs(ev["mesh_error_m"]), PHASE_SCALE_M),
             "lower": holding_or_seated * on_axis * np.clip(1.0 - ev["seat_height_m"] / SHAFT_ABOVE_SEAT_M, 0.0, 1.0),
             "success": ev["success"].astype(float),
         }

@@ -39,6 +39,15 @@ from embodia.envs.physics.sim import Simulation, joint_addresses
 from embodia.envs.scene import panda, parts, props
 from embodia.envs.scene.builder import GEOM, SceneBuilder
 from embodia.envs.tasks.base import Task, TaskConfig, per_sim_uniform, tolerance, yaw_quat
+from embodia.envs.tasks.criteria import (
+    ALIGN_CLEARANCE_M,
+    AT_REST_SPEED_M_S,
+    FELL_BELOW_SURFACE_M,
+    LIFT_HEIGHT_M,
+    ON_AXIS_SLACK_M,
+    PLACE_SCALE_M,
+    REACH_SCALE_M,
+)
 from embodia.envs.tasks.registry import register_task
 
 BENCH_TOP_Z = 0.75
@@ -62,6 +71,8 @@ BOLT_CONTACT = parts.Contact(friction=(0.3, 0.005, 0.0001))
 
 #: the TCP within this of the nut's centre, jaws across its flats: grasped
 GRASP_REACH_M = 0.02
+#: the nut lies level on the bolt's head when its axis is within 10 degrees of vertical
+MAX_TILT_DEG = 10
 
 
 @dataclass(frozen=True)
@@ -176,19 +187,18 @@ class NutBolt(Task):
         centre = base + axis * (NUT_HEIGHT_M / 2)
         seat = sim.site_xpos[:, self.seat_site]
         tcp = self.robot.tcp_pos(sim)
-        width = self.robot.gripper_width(sim)
         speed = np.linalg.norm(sim.qvel[:, self.nut_qvel : self.nut_qvel + 3], axis=1)
         height = base[:, 2] - seat[:, 2]
         lateral = np.linalg.norm(base[:, :2] - seat[:, :2], axis=1)
         tcp_to_nut = np.linalg.norm(centre - tcp, axis=1)
         grasped = self.robot.holds(sim, tcp_to_nut, NUT_ACROSS_FLATS_M, GRASP_REACH_M, RIGID_HOLD_BAND_M)
         on_bolt = lateral < cfg.bolt_tolerance_m
-        level = axis[:, 2] > np.cos(np.radians(10))
+        level = axis[:, 2] > np.cos(np.radians(MAX_TILT_DEG))
         seated = (np.abs(height) < cfg.seat_tolerance_m) & on_bolt & level
-        released = width > NUT_ACROSS_FLATS_M + 0.008
+        released = self.robot.released(sim, NUT_ACROSS_FLATS_M)
         return {
-            "success": seated & released & (speed < 0.03),
-            "fail": base[:, 2] < BENCH_TOP_Z - 0.05,
+            "success": seated & released & (speed < AT_REST_SPEED_M_S),
+            "fail": base[:, 2] < BENCH_TOP_Z - FELL_BELOW_SURFACE_M,
             "grasped": grasped,
             "seated": seated,
             "released": released,
@@ -201,14 +211,14 @@ class NutBolt(Task):
     def reward_terms(self, sim: Simulation, ev: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         grasped = ev["grasped"].astype(float)
         base, _ = self._nut(sim)
-        above_bolt = sim.site_xpos[:, self.seat_site] + np.array([0.0, 0.0, SHANK_LENGTH_M + 0.01])
-        on_axis = ev["lateral_error_m"] < NUT_BORE_RADIUS_M - SHANK_RADIUS_M + 0.002
+        above_bolt = sim.site_xpos[:, self.seat_site] + np.array([0.0, 0.0, SHANK_LENGTH_M + ALIGN_CLEARANCE_M])
+        on_axis = ev["lateral_error_m"] < NUT_BORE_RADIUS_M - SHANK_RADIUS_M + ON_AXIS_SLACK_M
         lowering = np.maximum(grasped, ev["seated"]) * on_axis
         return {
-            "reach": tolerance(ev["tcp_to_nut_m"], 0.1),
+            "reach": tolerance(ev["tcp_to_nut_m"], REACH_SCALE_M),
             "grasp": grasped,
-            "lift": grasped * np.clip(ev["lift_m"] / 0.08, 0.0, 1.0),
-            "align": np.maximum(grasped, on_axis) * tolerance(np.linalg.norm(base - above_bolt, axis=1), 0.03),
+            "lift": grasped * np.clip(ev["lift_m"] / LIFT_HEIGHT_M, 0.0, 1.0),
+            "align": np.maximum(grasped, on_axis) * tolerance(np.linalg.norm(base - above_bolt, axis=1), PLACE_SCALE_M),
             "lower": lowering * np.clip(1.0 - ev["nut_height_m"] / SHANK_LENGTH_M, 0.0, 1.0),
             "success": ev["success"].astype(float),
         }

@@ -34,6 +34,13 @@ from embodia.envs.physics.sim import Simulation
 from embodia.envs.scene import logistics, panda, props
 from embodia.envs.scene.builder import SceneBuilder
 from embodia.envs.tasks.base import Task, TaskConfig, per_sim_uniform, tolerance, yaw_quat
+from embodia.envs.tasks.criteria import (
+    CARRY_ABOVE_GOAL_M,
+    CARRY_SCALE_M,
+    FELL_BELOW_SURFACE_M,
+    PLACE_SCALE_M,
+    REACH_SCALE_M,
+)
 from embodia.envs.tasks.registry import register_task
 
 BENCH_TOP_Z = 0.75
@@ -83,6 +90,8 @@ def half_turn_error(angle: np.ndarray) -> np.ndarray:
 
 #: the TCP within this of the box's centre, jaws around it: grasped
 GRASP_REACH_M = 0.03
+#: the stack is finished once the TCP has risen 3 cm above its top, clear of the last box
+TCP_CLEAR_OF_STACK_M = 0.03
 
 
 @dataclass(frozen=True)
@@ -204,15 +213,14 @@ class Palletizing(Task):
         next_box = np.where(all_placed, n_box, np.argmin(in_slot, axis=1))
         current = np.minimum(next_box, n_box - 1)
         tcp = self.robot.tcp_pos(sim)
-        width = self.robot.gripper_width(sim)
         tcp_to_box = np.linalg.norm(pos[rows, current] - tcp, axis=1)
         grasped = self.robot.holds(sim, tcp_to_box, BOX_GRASP_WIDTH_M, GRASP_REACH_M)
-        released = width > BOX_GRASP_WIDTH_M + 0.008
+        released = self.robot.released(sim, BOX_GRASP_WIDTH_M)
         stack_top = pos[..., 2].max(axis=1) + BOX_HALF_M[2]
-        tcp_clear = tcp[:, 2] > stack_top + 0.03
+        tcp_clear = tcp[:, 2] > stack_top + TCP_CLEAR_OF_STACK_M
         return {
             "success": all_placed & settled.all(axis=1) & released & tcp_clear,
-            "fail": (pos[..., 2] < BENCH_TOP_Z - 0.05).any(axis=1),
+            "fail": (pos[..., 2] < BENCH_TOP_Z - FELL_BELOW_SURFACE_M).any(axis=1),
             "placed_count": in_slot.sum(axis=1),
             "next_box": next_box,
             "stack_settled": settled.all(axis=1),
@@ -231,11 +239,11 @@ class Palletizing(Task):
         current = np.minimum(ev["next_box"], self.num_boxes - 1)
         done = ev["next_box"] == self.num_boxes
         grasped = ev["grasped"].astype(float)
-        above_slot = slots[rows, current] + np.array([0.0, 0.0, 0.08])
-        carry = grasped * tolerance(np.linalg.norm(pos[rows, current] - above_slot, axis=1), 0.1)
-        place = np.maximum(grasped, ev["box_in_slot"]) * tolerance(ev["box_to_slot_m"], 0.03)
+        above_slot = slots[rows, current] + np.array([0.0, 0.0, CARRY_ABOVE_GOAL_M])
+        carry = grasped * tolerance(np.linalg.norm(pos[rows, current] - above_slot, axis=1), CARRY_SCALE_M)
+        place = np.maximum(grasped, ev["box_in_slot"]) * tolerance(ev["box_to_slot_m"], PLACE_SCALE_M)
         return {
-            "reach": np.where(done, 1.0, tolerance(ev["tcp_to_box_m"], 0.1)),
+            "reach": np.where(done, 1.0, tolerance(ev["tcp_to_box_m"], REACH_SCALE_M)),
             "grasp": np.where(done, 1.0, grasped),
             "carry": np.where(done, 1.0, carry),
             "place": np.where(done, 1.0, place),

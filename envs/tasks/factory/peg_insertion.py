@@ -40,6 +40,15 @@ from embodia.envs.physics.sim import Simulation, joint_addresses
 from embodia.envs.scene import panda, parts, props
 from embodia.envs.scene.builder import GEOM, SceneBuilder
 from embodia.envs.tasks.base import Task, TaskConfig, per_sim_uniform, tolerance
+from embodia.envs.tasks.criteria import (
+    ALIGN_CLEARANCE_M,
+    AT_REST_SPEED_M_S,
+    FELL_BELOW_SURFACE_M,
+    LIFT_HEIGHT_M,
+    ON_AXIS_SLACK_M,
+    PLACE_SCALE_M,
+    REACH_SCALE_M,
+)
 from embodia.envs.tasks.registry import register_task
 from embodia.envs.validation import option
 
@@ -62,6 +71,10 @@ HOLE_CONTACT = parts.Contact(friction=(0.3, 0.005, 0.0001))
 
 #: the TCP within this of the peg's grasp point, jaws around it: grasped
 GRASP_REACH_M = 0.02
+#: seated pegs are centred in the hole to within its clearance plus 1 mm (the peg may lean on the chamfer)
+SEATED_LATERAL_SLACK_M = 0.001
+#: a seated peg stands within 8 degrees of vertical
+MAX_TILT_DEG = 8
 
 
 @dataclass(frozen=True)
@@ -169,19 +182,20 @@ class PegInsertion(Task):
         floor = sim.site_xpos[:, self.hole_floor_site]
         tcp = self.robot.tcp_pos(sim)
         grasp_point = pos + axis * (PEG_HALF_LENGTH_M - GRASP_BELOW_TOP_M)
-        width = self.robot.gripper_width(sim)
         speed = np.linalg.norm(sim.qvel[:, self.peg_qvel : self.peg_qvel + 3], axis=1)
         depth = floor[:, 2] + HOLE_DEPTH_M - end[:, 2]
         lateral = np.linalg.norm(end[:, :2] - floor[:, :2], axis=1)
         tcp_to_grasp = np.linalg.norm(grasp_point - tcp, axis=1)
         peg_width = 2 * PEG_RADIUS_M
         grasped = self.robot.holds(sim, tcp_to_grasp, peg_width, GRASP_REACH_M, RIGID_HOLD_BAND_M)
-        on_axis = lateral < cfg.clearance_m + 0.001
-        seated = (depth > HOLE_DEPTH_M - cfg.seat_tolerance_m) & on_axis & (axis[:, 2] > np.cos(np.radians(8)))
-        released = width > peg_width + 0.008
+        on_axis = lateral < cfg.clearance_m + SEATED_LATERAL_SLACK_M
+        seated = (
+            (depth > HOLE_DEPTH_M - cfg.seat_tolerance_m) & on_axis & (axis[:, 2] > np.cos(np.radians(MAX_TILT_DEG)))
+        )
+        released = self.robot.released(sim, peg_width)
         return {
-            "success": seated & released & (speed < 0.03),
-            "fail": pos[:, 2] < BENCH_TOP_Z - 0.05,
+            "success": seated & released & (speed < AT_REST_SPEED_M_S),
+            "fail": pos[:, 2] < BENCH_TOP_Z - FELL_BELOW_SURFACE_M,
             "grasped": grasped,
             "seated": seated,
             "released": released,
@@ -195,14 +209,14 @@ class PegInsertion(Task):
     def reward_terms(self, sim: Simulation, ev: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         grasped = ev["grasped"].astype(float)
         _, _, end = self._peg(sim)
-        above_hole = sim.site_xpos[:, self.hole_floor_site] + np.array([0.0, 0.0, HOLE_DEPTH_M + 0.01])
-        on_axis = ev["lateral_error_m"] < self.config.clearance_m + 0.002
+        above_hole = sim.site_xpos[:, self.hole_floor_site] + np.array([0.0, 0.0, HOLE_DEPTH_M + ALIGN_CLEARANCE_M])
+        on_axis = ev["lateral_error_m"] < self.config.clearance_m + ON_AXIS_SLACK_M
         inserting = np.maximum(grasped, ev["seated"]) * on_axis
         return {
-            "reach": tolerance(ev["tcp_to_peg_m"], 0.1),
+            "reach": tolerance(ev["tcp_to_peg_m"], REACH_SCALE_M),
             "grasp": grasped,
-            "lift": grasped * np.clip(ev["lift_m"] / 0.08, 0.0, 1.0),
-            "align": np.maximum(grasped, on_axis) * tolerance(np.linalg.norm(end - above_hole, axis=1), 0.03),
+            "lift": grasped * np.clip(ev["lift_m"] / LIFT_HEIGHT_M, 0.0, 1.0),
+            "align": np.maximum(grasped, on_axis) * tolerance(np.linalg.norm(end - above_hole, axis=1), PLACE_SCALE_M),
             "insert": inserting * np.clip(ev["insertion_depth_m"] / HOLE_DEPTH_M, 0.0, 1.0),
             "success": ev["success"].astype(float),
         }

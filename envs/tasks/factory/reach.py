@@ -23,6 +23,7 @@ from embodia.envs.physics.sim import Simulation
 from embodia.envs.scene import panda, props
 from embodia.envs.scene.builder import GEOM, SceneBuilder
 from embodia.envs.tasks.base import Task, TaskConfig, per_sim_uniform, tolerance
+from embodia.envs.tasks.criteria import REACH_SCALE_M
 from embodia.envs.tasks.registry import register_task
 
 ROBOT_BASE = (0.0, 0.0, 0.6)
@@ -92,7 +93,7 @@ class Reach(Task):
         }
 
     def reward_terms(self, sim: Simulation, ev: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        return {"reach": tolerance(ev["tcp_to_target_m"], 0.1), "success": ev["success"].astype(float)}
+        return {"reach": tolerance(ev["tcp_to_target_m"], REACH_SCALE_M), "success": ev["success"].astype(float)}
 
     def observation_shapes(self) -> dict[str, tuple[int, ...]]:
         return {"task_target_pos": (3,), "task_target_to_tcp": (3,)}
