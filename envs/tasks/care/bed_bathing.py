@@ -50,9 +50,9 @@ from embodia.envs.physics.context import BindContext
 from embodia.envs.physics.sim import Simulation, joint_addresses
 from embodia.envs.scene import panda, props, wiping_tool
 from embodia.envs.scene.builder import SceneBuilder
+from embodia.envs.tasks import criteria
 from embodia.envs.tasks.base import Task, per_sim_uniform, tolerance, yaw_quat
 from embodia.envs.tasks.care.common import PERSON_EPISODE_STATE, CareTaskConfig
-from embodia.envs.tasks.criteria import REACH_SCALE_M
 from embodia.envs.tasks.registry import register_task
 
 ROBOT_BASE = (0.0, -0.05, 0.5)
@@ -259,7 +259,7 @@ class BedBathing(Task):
     def reward_terms(self, sim: Simulation, ev: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         enough = ev["enough_cleaned"]
         return self.config.safety_terms(ev["safety"]) | {
-            "reach": np.where(enough, 1.0, tolerance(ev["face_to_uncleaned_m"], REACH_SCALE_M)),
+            "reach": np.where(enough, 1.0, tolerance(ev["face_to_uncleaned_m"], criteria.REACH_SCALE_M)),
             "press": np.where(enough, 1.0, ev["force_in_band"].astype(float)),
             "cleaned": ev["cleaned_fraction"],
             "withdraw": (enough & ev["withdrawn"]).astype(float),

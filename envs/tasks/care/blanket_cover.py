@@ -48,9 +48,9 @@ from embodia.envs.physics.context import BindContext
 from embodia.envs.physics.sim import Simulation, joint_addresses
 from embodia.envs.scene import blanket, panda, props
 from embodia.envs.scene.builder import SceneBuilder
+from embodia.envs.tasks import criteria
 from embodia.envs.tasks.base import Task, per_sim_uniform, tolerance
 from embodia.envs.tasks.care.common import PERSON_EPISODE_STATE, CareTaskConfig
-from embodia.envs.tasks.criteria import OPEN_HAND_WIDTH_M, REACH_SCALE_M
 from embodia.envs.tasks.registry import register_task
 
 ROBOT_BASE = (0.0, 0.0, 0.7)
@@ -222,7 +222,7 @@ class BlanketCover(Task):
         tcp_to_hem = np.linalg.norm(offset[:, [0, 2]], axis=1)
         grasped = self.robot.holds(sim, tcp_to_hem, 2 * SHAPE.hem_radius_m, GRASP_REACH_M, HEM_HOLD_BAND_M)
         grasped &= along < SHAPE.width_m / 2
-        clear = (width > OPEN_HAND_WIDTH_M) & (np.linalg.norm(offset, axis=1) > cfg.clearance_m)
+        clear = (width > criteria.OPEN_HAND_WIDTH_M) & (np.linalg.norm(offset, axis=1) > cfg.clearance_m)
         covered_enough = coverage >= cfg.coverage_required
         safety = self.person.measure(sim, np.full(sim.num_sims, SHAPE.hem_mass_kg))
         return {
@@ -241,7 +241,7 @@ class BlanketCover(Task):
     def reward_terms(self, sim: Simulation, ev: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         grasped = ev["grasped"].astype(float)
         return self.config.safety_terms(ev["safety"]) | {
-            "reach": tolerance(ev["tcp_to_hem_m"], REACH_SCALE_M),
+            "reach": tolerance(ev["tcp_to_hem_m"], criteria.REACH_SCALE_M),
             "grasp": grasped,
             "pull": np.maximum(grasped, ev["covered"]) * tolerance(ev["hem_to_goal_m"], PULL_SCALE_M),
             "coverage": ev["coverage"],

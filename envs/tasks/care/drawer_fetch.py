@@ -44,17 +44,9 @@ from embodia.envs.physics.context import BindContext
 from embodia.envs.physics.sim import Simulation, joint_addresses
 from embodia.envs.scene import drawer, panda, props
 from embodia.envs.scene.builder import GEOM, SceneBuilder
+from embodia.envs.tasks import criteria
 from embodia.envs.tasks.base import Task, per_sim_uniform, tolerance, yaw_quat
 from embodia.envs.tasks.care.common import PERSON_EPISODE_STATE, CareTaskConfig, open_hand_targets
-from embodia.envs.tasks.criteria import (
-    CARE_LIFT_HEIGHT_M,
-    CARRY_ABOVE_GOAL_M,
-    CARRY_SCALE_M,
-    OPEN_HAND_WIDTH_M,
-    PLACE_SCALE_M,
-    REACH_SCALE_M,
-    SETTLED_ON_PERSON_SPEED_M_S,
-)
 from embodia.envs.tasks.registry import register_task
 
 ROBOT_BASE = (0.0, 0.0, 0.6)
@@ -260,7 +252,7 @@ class DrawerFetch(Task):
         tcp_to_handle = np.linalg.norm(g["handle_pos"] - tcp, axis=1)
         case_width = 2 * CASE_HALF_SIZE_M[1]
         in_hand = (lateral < cfg.palm_tolerance_m) & (height > -INTO_PALM_M) & (height < ON_PALM_M) & flat
-        clear = (width > OPEN_HAND_WIDTH_M) & (tcp_to_case > cfg.clearance_m)
+        clear = (width > criteria.OPEN_HAND_WIDTH_M) & (tcp_to_case > cfg.clearance_m)
         case_grasped = self.robot.holds(sim, tcp_to_case, case_width, CASE_REACH_M)
         handle_grasped = self.robot.holds(sim, tcp_to_handle, 0.0, HANDLE_REACH_M, HANDLE_HOLD_BAND_M)
         in_floor = case - g["drawer_floor_pos"]
@@ -274,7 +266,7 @@ class DrawerFetch(Task):
         )
         safety = self.person.measure(sim, sim.per_sim_model_field("body_mass")[:, self.case_body])
         return {
-            "success": in_hand & clear & (speed < SETTLED_ON_PERSON_SPEED_M_S),
+            "success": in_hand & clear & (speed < criteria.SETTLED_ON_PERSON_SPEED_M_S),
             "fail": (case[:, 2] < FLOOR_FAIL_Z) | cfg.safety_fail(safety),
             "drawer_opening_m": g["drawer_opening_m"].copy(),
             "case_in_drawer": in_drawer,
@@ -296,21 +288,23 @@ class DrawerFetch(Task):
         grasped = ev["case_grasped"].astype(float)
         placed = ev["case_in_hand"].astype(float)
         opened = np.clip(ev["drawer_opening_m"] / cfg.opening_goal_m, 0.0, 1.0)
-        above_palm = g["palm_pos"] + g["palm_normal"] * (CASE_HALF_SIZE_M[2] + CARRY_ABOVE_GOAL_M)
+        above_palm = g["palm_pos"] + g["palm_normal"] * (CASE_HALF_SIZE_M[2] + criteria.CARRY_ABOVE_GOAL_M)
         # the stages before the placement count as done once the case lies in the hand, so letting go never
         # lowers the reward
         return cfg.safety_terms(ev["safety"]) | {
-            "reach": np.maximum(tolerance(ev["tcp_to_handle_m"], REACH_SCALE_M), opened),  # kept as the drawer opens
+            "reach": np.maximum(
+                tolerance(ev["tcp_to_handle_m"], criteria.REACH_SCALE_M), opened
+            ),  # kept as the drawer opens
             "open": opened,
             "reach_case": np.maximum(
-                opened * tolerance(ev["tcp_to_case_m"], REACH_SCALE_M), np.maximum(grasped, placed)
+                opened * tolerance(ev["tcp_to_case_m"], criteria.REACH_SCALE_M), np.maximum(grasped, placed)
             ),
             "grasp": np.maximum(grasped, placed),
-            "lift": np.maximum(grasped * np.clip(ev["case_lift_m"] / CARE_LIFT_HEIGHT_M, 0.0, 1.0), placed),
+            "lift": np.maximum(grasped * np.clip(ev["case_lift_m"] / criteria.CARE_LIFT_HEIGHT_M, 0.0, 1.0), placed),
             "carry": np.maximum(
-                grasped * tolerance(np.linalg.norm(g["case_pos"] - above_palm, axis=1), CARRY_SCALE_M), placed
+                grasped * tolerance(np.linalg.norm(g["case_pos"] - above_palm, axis=1), criteria.CARRY_SCALE_M), placed
             ),
-            "place": np.maximum(grasped, placed) * tolerance(ev["case_to_palm_m"], PLACE_SCALE_M),
+            "place": np.maximum(grasped, placed) * tolerance(ev["case_to_palm_m"], criteria.PLACE_SCALE_M),
             "release": placed * ev["clear"],
             "success": ev["success"].astype(float),
         }

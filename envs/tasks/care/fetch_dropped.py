@@ -49,14 +49,9 @@ from embodia.envs.physics.context import BindContext
 from embodia.envs.physics.sim import Simulation, joint_addresses
 from embodia.envs.scene import overbed_table, panda, props
 from embodia.envs.scene.builder import GEOM, SceneBuilder
+from embodia.envs.tasks import criteria
 from embodia.envs.tasks.base import Task, per_sim_uniform, tolerance, yaw_quat
 from embodia.envs.tasks.care.common import PERSON_EPISODE_STATE, CareTaskConfig
-from embodia.envs.tasks.criteria import (
-    CARRY_ABOVE_GOAL_M,
-    CARRY_SCALE_M,
-    OPEN_HAND_WIDTH_M,
-    SETTLED_ON_PERSON_SPEED_M_S,
-)
 from embodia.envs.tasks.registry import register_task
 
 ROBOT_BASE = (0.0, 0.0, 0.36)  # the mobile base's deck
@@ -289,12 +284,12 @@ class FetchDropped(Task):
         tcp_to_remote = np.linalg.norm(remote - tcp, axis=1)
         remote_width = 2 * REMOTE_HALF_SIZE_M[1]
         grasped = self.robot.holds(sim, tcp_to_remote, remote_width, GRASP_REACH_M)
-        clear = (width > OPEN_HAND_WIDTH_M) & (tcp_to_remote > cfg.clearance_m)
+        clear = (width > criteria.OPEN_HAND_WIDTH_M) & (tcp_to_remote > cfg.clearance_m)
         placed = on_table & within_reach
         safety = self.person.measure(sim, sim.per_sim_model_field("body_mass")[:, self.remote_body])
         left_room = np.linalg.norm(remote[:, :2] - np.array(ROBOT_BASE[:2]), axis=1) > ROOM_RADIUS_M
         return {
-            "success": placed & clear & (speed < SETTLED_ON_PERSON_SPEED_M_S),
+            "success": placed & clear & (speed < criteria.SETTLED_ON_PERSON_SPEED_M_S),
             "fail": left_room | cfg.safety_fail(safety),
             "grasped": grasped,
             "on_table": on_table,
@@ -311,7 +306,7 @@ class FetchDropped(Task):
     def reward_terms(self, sim: Simulation, ev: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         g = self._geometry(sim)
         grasped = ev["grasped"].astype(float)
-        above_place = g["place_pos"] + np.array([0.0, 0.0, CARRY_ABOVE_GOAL_M])
+        above_place = g["place_pos"] + np.array([0.0, 0.0, criteria.CARRY_ABOVE_GOAL_M])
         lift_goal = above_place[:, 2] - REMOTE_HALF_SIZE_M[2]
         placed = ev["on_table"] & ev["within_reach"]
         holding_or_placed = np.maximum(grasped, placed)
@@ -319,7 +314,7 @@ class FetchDropped(Task):
             "reach": tolerance(ev["tcp_to_remote_m"], FLOOR_REACH_SCALE_M),
             "grasp": grasped,
             "lift": grasped * np.clip(ev["remote_lift_m"] / lift_goal, 0.0, 1.0),
-            "carry": grasped * tolerance(np.linalg.norm(g["remote_pos"] - above_place, axis=1), CARRY_SCALE_M),
+            "carry": grasped * tolerance(np.linalg.norm(g["remote_pos"] - above_place, axis=1), criteria.CARRY_SCALE_M),
             "place": holding_or_placed * tolerance(ev["remote_to_place_m"], TABLE_PLACE_SCALE_M),
             "release": (placed & ev["clear"]).astype(float),
             "success": ev["success"].astype(float),

@@ -31,17 +31,9 @@ from embodia.envs.physics.context import BindContext
 from embodia.envs.physics.sim import Simulation, joint_addresses
 from embodia.envs.scene import panda, props
 from embodia.envs.scene.builder import GEOM, SceneBuilder
+from embodia.envs.tasks import criteria
 from embodia.envs.tasks.base import Task, per_sim_uniform, tolerance
 from embodia.envs.tasks.care.common import PERSON_EPISODE_STATE, CareTaskConfig, open_hand_targets
-from embodia.envs.tasks.criteria import (
-    CARE_LIFT_HEIGHT_M,
-    CARRY_ABOVE_GOAL_M,
-    CARRY_SCALE_M,
-    OPEN_HAND_WIDTH_M,
-    PLACE_SCALE_M,
-    REACH_SCALE_M,
-    SETTLED_ON_PERSON_SPEED_M_S,
-)
 from embodia.envs.tasks.registry import register_task
 
 ROBOT_BASE = (0.0, 0.0, 0.6)
@@ -187,12 +179,12 @@ class Handover(Task):
         width = self.robot.gripper_width(sim)
         tcp_to_bottle = np.linalg.norm(bottle - tcp, axis=1)
         in_hand = (lateral < cfg.palm_tolerance_m) & (np.abs(height) < PALM_HEIGHT_TOLERANCE_M) & upright
-        clear = (width > OPEN_HAND_WIDTH_M) & (tcp_to_bottle > cfg.clearance_m)
+        clear = (width > criteria.OPEN_HAND_WIDTH_M) & (tcp_to_bottle > cfg.clearance_m)
         grasped = self.robot.holds(sim, tcp_to_bottle, 2 * BOTTLE_RADIUS_M, GRASP_REACH_M)
         safety = self.person.measure(sim, sim.per_sim_model_field("body_mass")[:, self.bottle_body])
         fail = (bottle[:, 2] < FLOOR_FAIL_Z) | cfg.safety_fail(safety)
         return {
-            "success": in_hand & clear & (speed < SETTLED_ON_PERSON_SPEED_M_S),
+            "success": in_hand & clear & (speed < criteria.SETTLED_ON_PERSON_SPEED_M_S),
             "fail": fail,
             "grasped": grasped,
             "in_hand": in_hand,
@@ -207,14 +199,14 @@ class Handover(Task):
     def reward_terms(self, sim: Simulation, ev: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         bottle, _, palm, normal = self._geometry(sim)
         grasped = ev["grasped"].astype(float)
-        above_palm = palm + normal * (BOTTLE_HALF_HEIGHT_M + CARRY_ABOVE_GOAL_M)
+        above_palm = palm + normal * (BOTTLE_HALF_HEIGHT_M + criteria.CARRY_ABOVE_GOAL_M)
         holding_or_placed = np.maximum(grasped, ev["in_hand"])
         return self.config.safety_terms(ev["safety"]) | {
-            "reach": tolerance(ev["tcp_to_bottle_m"], REACH_SCALE_M),
+            "reach": tolerance(ev["tcp_to_bottle_m"], criteria.REACH_SCALE_M),
             "grasp": grasped,
-            "lift": grasped * np.clip(ev["lift_m"] / CARE_LIFT_HEIGHT_M, 0.0, 1.0),
-            "carry": grasped * tolerance(np.linalg.norm(bottle - above_palm, axis=1), CARRY_SCALE_M),
-            "place": holding_or_placed * tolerance(ev["bottle_to_palm_m"], PLACE_SCALE_M),
+            "lift": grasped * np.clip(ev["lift_m"] / criteria.CARE_LIFT_HEIGHT_M, 0.0, 1.0),
+            "carry": grasped * tolerance(np.linalg.norm(bottle - above_palm, axis=1), criteria.CARRY_SCALE_M),
+            "place": holding_or_placed * tolerance(ev["bottle_to_palm_m"], criteria.PLACE_SCALE_M),
             "release": ev["in_hand"] * ev["clear"],
             "success": ev["success"].astype(float),
         }

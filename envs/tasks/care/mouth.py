@@ -30,9 +30,9 @@ from embodia.envs.physics.context import BindContext
 from embodia.envs.physics.sim import Simulation, joint_addresses
 from embodia.envs.scene import panda, props, tableware
 from embodia.envs.scene.builder import GEOM, SceneBuilder
+from embodia.envs.tasks import criteria
 from embodia.envs.tasks.base import Task, per_sim_uniform, tolerance
 from embodia.envs.tasks.care.common import PERSON_EPISODE_STATE, CareTaskConfig
-from embodia.envs.tasks.criteria import REACH_SCALE_M
 from embodia.envs.validation import NON_POSITIVE, option
 
 ROBOT_BASE = (0.0, 0.0, 0.6)
@@ -303,7 +303,7 @@ class MouthDelivery(Task):
         _, _, neck_mat, mouth, pour_point = self._frames(sim)
         at_lips = mouth + self._mouth_forward(neck_mat) * IN_FRONT_OF_LIPS_M
         delivered = ev["delivered"].astype(float)
-        approach = tolerance(np.linalg.norm(pour_point - at_lips, axis=1), REACH_SCALE_M)
+        approach = tolerance(np.linalg.norm(pour_point - at_lips, axis=1), criteria.REACH_SCALE_M)
         return cfg.safety_terms(ev["safety"]) | {
             "approach": np.maximum(approach, delivered),
             "kept": ev["in_vessel_share"] + ev["in_mouth_share"],

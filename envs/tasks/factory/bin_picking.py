@@ -23,6 +23,7 @@ import numpy as np
 from embodia.envs.physics.sim import Simulation
 from embodia.envs.scene import panda, props
 from embodia.envs.scene.builder import GEOM, SceneBuilder
+from embodia.envs.tasks import criteria
 from embodia.envs.tasks.base import (
     BindContext,
     Task,
@@ -31,15 +32,6 @@ from embodia.envs.tasks.base import (
     per_sim_uniform,
     tolerance,
     yaw_quat,
-)
-from embodia.envs.tasks.criteria import (
-    AT_REST_SPEED_M_S,
-    CARRY_ABOVE_GOAL_M,
-    CARRY_SCALE_M,
-    FELL_BELOW_SURFACE_M,
-    LIFT_HEIGHT_M,
-    PLACE_SCALE_M,
-    REACH_SCALE_M,
 )
 from embodia.envs.tasks.registry import register_task
 
@@ -239,8 +231,8 @@ class BinPicking(Task):
             np.abs(part_pos[:, 2] - rest_z) < SEATED_HEIGHT_TOLERANCE_M
         )
         released = self.robot.released(sim, grasp_width)
-        success = in_slot & (speed < AT_REST_SPEED_M_S) & released
-        fail = part_pos[:, 2] < BENCH_TOP_Z - FELL_BELOW_SURFACE_M
+        success = in_slot & (speed < criteria.AT_REST_SPEED_M_S) & released
+        fail = part_pos[:, 2] < BENCH_TOP_Z - criteria.FELL_BELOW_SURFACE_M
         return {
             "success": success,
             "fail": fail,
@@ -256,14 +248,14 @@ class BinPicking(Task):
         grasped = ev["grasped"].astype(float)
         rows = np.arange(sim.num_sims)
         part_pos, _ = self._target_pose(sim)
-        above_slot = sim.site_xpos[rows, self.slot_sites[self.target]] + np.array([0, 0, CARRY_ABOVE_GOAL_M])
+        above_slot = sim.site_xpos[rows, self.slot_sites[self.target]] + np.array([0, 0, criteria.CARRY_ABOVE_GOAL_M])
         placed = np.maximum(grasped, ev["in_slot"])
         return {
-            "reach": tolerance(ev["tcp_to_part_m"], REACH_SCALE_M),
+            "reach": tolerance(ev["tcp_to_part_m"], criteria.REACH_SCALE_M),
             "grasp": grasped,
-            "lift": grasped * np.clip(ev["lift_m"] / LIFT_HEIGHT_M, 0.0, 1.0),
-            "carry": grasped * tolerance(np.linalg.norm(part_pos - above_slot, axis=1), CARRY_SCALE_M),
-            "place": placed * tolerance(ev["part_to_slot_m"], PLACE_SCALE_M),
+            "lift": grasped * np.clip(ev["lift_m"] / criteria.LIFT_HEIGHT_M, 0.0, 1.0),
+            "carry": grasped * tolerance(np.linalg.norm(part_pos - above_slot, axis=1), criteria.CARRY_SCALE_M),
+            "place": placed * tolerance(ev["part_to_slot_m"], criteria.PLACE_SCALE_M),
             "success": ev["success"].astype(float),
         }
 

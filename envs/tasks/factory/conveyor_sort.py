@@ -31,8 +31,8 @@ from embodia.envs.physics.context import BindContext
 from embodia.envs.physics.sim import Simulation
 from embodia.envs.scene import logistics, panda, props
 from embodia.envs.scene.builder import GEOM, SceneBuilder
+from embodia.envs.tasks import criteria
 from embodia.envs.tasks.base import Task, TaskConfig, per_sim_uniform, tolerance, yaw_quat
-from embodia.envs.tasks.criteria import CARRY_SCALE_M, FELL_BELOW_SURFACE_M, REACH_SCALE_M
 from embodia.envs.tasks.registry import register_task
 
 BENCH_TOP_Z = 0.75
@@ -208,7 +208,9 @@ class ConveyorSort(Task):
         in_own_bin = inside[:, np.arange(NUM_PARTS), PART_KIND]
         in_other_bin = inside.any(axis=-1) & ~in_own_bin
         parked = pos[:, :, 0] < PARK_X / 2
-        missed = ~parked & ((pos[:, :, 1] > BELT_Y_RANGE[1]) | (pos[:, :, 2] < BENCH_TOP_Z - FELL_BELOW_SURFACE_M))
+        missed = ~parked & (
+            (pos[:, :, 1] > BELT_Y_RANGE[1]) | (pos[:, :, 2] < BENCH_TOP_Z - criteria.FELL_BELOW_SURFACE_M)
+        )
         on_belt = (
             ~parked & (np.abs(pos[:, :, 2] - BELT_TOP_Z - PART_HALF[None, :, 2]) < ON_BELT_HEIGHT_TOLERANCE_M) & ~missed
         )
@@ -235,7 +237,7 @@ class ConveyorSort(Task):
         self.on_belt = on_belt  # observe and privileged_state run after evaluate on the same state
         return {
             "success": in_own_bin.all(axis=1) & released,
-            "fail": (~parked & (pos[:, :, 2] < BENCH_TOP_Z - FELL_BELOW_SURFACE_M)).any(axis=1),
+            "fail": (~parked & (pos[:, :, 2] < BENCH_TOP_Z - criteria.FELL_BELOW_SURFACE_M)).any(axis=1),
             "sorted_count": sorted_count,
             "missorted_count": in_other_bin.sum(axis=1),
             "missed_count": missed.sum(axis=1),
@@ -252,9 +254,9 @@ class ConveyorSort(Task):
         grasped = ev["grasped"].astype(float)
         waiting = ev["next_part"] < 0
         return {
-            "reach": np.where(waiting, 0.0, tolerance(np.abs(ev["tcp_to_part_m"]), REACH_SCALE_M)),
+            "reach": np.where(waiting, 0.0, tolerance(np.abs(ev["tcp_to_part_m"]), criteria.REACH_SCALE_M)),
             "grasp": grasped,
-            "carry": grasped * tolerance(ev["part_to_bin_m"], CARRY_SCALE_M),
+            "carry": grasped * tolerance(ev["part_to_bin_m"], criteria.CARRY_SCALE_M),
             "progress": ev["sorted_count"] / NUM_PARTS,
             "no_mistakes": 1.0 - (ev["missorted_count"] + ev["missed_count"]) / NUM_PARTS,
             "success": ev["success"].astype(float),

@@ -54,16 +54,8 @@ from embodia.envs.physics.robot import RIGID_HOLD_BAND_M
 from embodia.envs.physics.sim import Simulation, joint_addresses
 from embodia.envs.scene import panda, parts, props
 from embodia.envs.scene.builder import GEOM, SceneBuilder
+from embodia.envs.tasks import criteria
 from embodia.envs.tasks.base import Task, TaskConfig, per_sim_uniform, tolerance, yaw_quat
-from embodia.envs.tasks.criteria import (
-    ALIGN_CLEARANCE_M,
-    AT_REST_SPEED_M_S,
-    FELL_BELOW_SURFACE_M,
-    LIFT_HEIGHT_M,
-    ON_AXIS_SLACK_M,
-    PLACE_SCALE_M,
-    REACH_SCALE_M,
-)
 from embodia.envs.tasks.registry import register_task
 
 BENCH_TOP_Z = 0.75
@@ -380,8 +372,8 @@ class GearAssembly(Task):
         meshing = seated & (np.abs(mesh_error) < BACKLASH_M / 2 + MESH_SLACK_M)
         released = self.robot.released(sim, GRIP_ACROSS_M, GEAR_RELEASED_MARGIN_M)
         return {
-            "success": seated & meshing & released & (speed < AT_REST_SPEED_M_S),
-            "fail": base[:, 2] < BENCH_TOP_Z - FELL_BELOW_SURFACE_M,
+            "success": seated & meshing & released & (speed < criteria.AT_REST_SPEED_M_S),
+            "fail": base[:, 2] < BENCH_TOP_Z - criteria.FELL_BELOW_SURFACE_M,
             "grasped": grasped,
             "seated": seated,
             "meshing": meshing,
@@ -396,15 +388,17 @@ class GearAssembly(Task):
     def reward_terms(self, sim: Simulation, ev: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         grasped = ev["grasped"].astype(float)
         base = sim.xpos[:, self.gear_body]
-        above_shaft = sim.site_xpos[:, self.seat_site] + np.array([0.0, 0.0, SHAFT_ABOVE_SEAT_M + ALIGN_CLEARANCE_M])
-        on_axis = ev["lateral_error_m"] < BORE_RADIUS_M - SHAFT_RADIUS_M + ON_AXIS_SLACK_M
+        above_shaft = sim.site_xpos[:, self.seat_site] + np.array(
+            [0.0, 0.0, SHAFT_ABOVE_SEAT_M + criteria.ALIGN_CLEARANCE_M]
+        )
+        on_axis = ev["lateral_error_m"] < BORE_RADIUS_M - SHAFT_RADIUS_M + criteria.ON_AXIS_SLACK_M
         holding_or_seated = np.maximum(grasped, ev["seated"])
         return {
-            "reach": tolerance(ev["tcp_to_hub_m"], REACH_SCALE_M),
+            "reach": tolerance(ev["tcp_to_hub_m"], criteria.REACH_SCALE_M),
             "grasp": grasped,
-            "lift": grasped * np.clip(ev["lift_m"] / LIFT_HEIGHT_M, 0.0, 1.0),
+            "lift": grasped * np.clip(ev["lift_m"] / criteria.LIFT_HEIGHT_M, 0.0, 1.0),
             "align": np.maximum(grasped, on_axis)
-            * tolerance(np.linalg.norm(base - above_shaft, axis=1), PLACE_SCALE_M),
+            * tolerance(np.linalg.norm(base - above_shaft, axis=1), criteria.PLACE_SCALE_M),
             "phase": holding_or_seated * tolerance(np.abs(ev["mesh_error_m"]), PHASE_SCALE_M),
             "lower": holding_or_seated * on_axis * np.clip(1.0 - ev["seat_height_m"] / SHAFT_ABOVE_SEAT_M, 0.0, 1.0),
             "success": ev["success"].astype(float),

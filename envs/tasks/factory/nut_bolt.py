@@ -38,16 +38,8 @@ from embodia.envs.physics.robot import RIGID_HOLD_BAND_M
 from embodia.envs.physics.sim import Simulation, joint_addresses
 from embodia.envs.scene import panda, parts, props
 from embodia.envs.scene.builder import GEOM, SceneBuilder
+from embodia.envs.tasks import criteria
 from embodia.envs.tasks.base import Task, TaskConfig, per_sim_uniform, tolerance, yaw_quat
-from embodia.envs.tasks.criteria import (
-    ALIGN_CLEARANCE_M,
-    AT_REST_SPEED_M_S,
-    FELL_BELOW_SURFACE_M,
-    LIFT_HEIGHT_M,
-    ON_AXIS_SLACK_M,
-    PLACE_SCALE_M,
-    REACH_SCALE_M,
-)
 from embodia.envs.tasks.registry import register_task
 
 BENCH_TOP_Z = 0.75
@@ -197,8 +189,8 @@ class NutBolt(Task):
         seated = (np.abs(height) < cfg.seat_tolerance_m) & on_bolt & level
         released = self.robot.released(sim, NUT_ACROSS_FLATS_M)
         return {
-            "success": seated & released & (speed < AT_REST_SPEED_M_S),
-            "fail": base[:, 2] < BENCH_TOP_Z - FELL_BELOW_SURFACE_M,
+            "success": seated & released & (speed < criteria.AT_REST_SPEED_M_S),
+            "fail": base[:, 2] < BENCH_TOP_Z - criteria.FELL_BELOW_SURFACE_M,
             "grasped": grasped,
             "seated": seated,
             "released": released,
@@ -211,14 +203,17 @@ class NutBolt(Task):
     def reward_terms(self, sim: Simulation, ev: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         grasped = ev["grasped"].astype(float)
         base, _ = self._nut(sim)
-        above_bolt = sim.site_xpos[:, self.seat_site] + np.array([0.0, 0.0, SHANK_LENGTH_M + ALIGN_CLEARANCE_M])
-        on_axis = ev["lateral_error_m"] < NUT_BORE_RADIUS_M - SHANK_RADIUS_M + ON_AXIS_SLACK_M
+        above_bolt = sim.site_xpos[:, self.seat_site] + np.array(
+            [0.0, 0.0, SHANK_LENGTH_M + criteria.ALIGN_CLEARANCE_M]
+        )
+        on_axis = ev["lateral_error_m"] < NUT_BORE_RADIUS_M - SHANK_RADIUS_M + criteria.ON_AXIS_SLACK_M
         lowering = np.maximum(grasped, ev["seated"]) * on_axis
         return {
-            "reach": tolerance(ev["tcp_to_nut_m"], REACH_SCALE_M),
+            "reach": tolerance(ev["tcp_to_nut_m"], criteria.REACH_SCALE_M),
             "grasp": grasped,
-            "lift": grasped * np.clip(ev["lift_m"] / LIFT_HEIGHT_M, 0.0, 1.0),
-            "align": np.maximum(grasped, on_axis) * tolerance(np.linalg.norm(base - above_bolt, axis=1), PLACE_SCALE_M),
+            "lift": grasped * np.clip(ev["lift_m"] / criteria.LIFT_HEIGHT_M, 0.0, 1.0),
+            "align": np.maximum(grasped, on_axis)
+            * tolerance(np.linalg.norm(base - above_bolt, axis=1), criteria.PLACE_SCALE_M),
             "lower": lowering * np.clip(1.0 - ev["nut_height_m"] / SHANK_LENGTH_M, 0.0, 1.0),
             "success": ev["success"].astype(float),
         }

@@ -33,14 +33,8 @@ from embodia.envs.physics.context import BindContext
 from embodia.envs.physics.sim import Simulation
 from embodia.envs.scene import logistics, panda, props
 from embodia.envs.scene.builder import SceneBuilder
+from embodia.envs.tasks import criteria
 from embodia.envs.tasks.base import Task, TaskConfig, per_sim_uniform, tolerance, yaw_quat
-from embodia.envs.tasks.criteria import (
-    CARRY_ABOVE_GOAL_M,
-    CARRY_SCALE_M,
-    FELL_BELOW_SURFACE_M,
-    PLACE_SCALE_M,
-    REACH_SCALE_M,
-)
 from embodia.envs.tasks.registry import register_task
 
 BENCH_TOP_Z = 0.75
@@ -220,7 +214,7 @@ class Palletizing(Task):
         tcp_clear = tcp[:, 2] > stack_top + TCP_CLEAR_OF_STACK_M
         return {
             "success": all_placed & settled.all(axis=1) & released & tcp_clear,
-            "fail": (pos[..., 2] < BENCH_TOP_Z - FELL_BELOW_SURFACE_M).any(axis=1),
+            "fail": (pos[..., 2] < BENCH_TOP_Z - criteria.FELL_BELOW_SURFACE_M).any(axis=1),
             "placed_count": in_slot.sum(axis=1),
             "next_box": next_box,
             "stack_settled": settled.all(axis=1),
@@ -239,11 +233,11 @@ class Palletizing(Task):
         current = np.minimum(ev["next_box"], self.num_boxes - 1)
         done = ev["next_box"] == self.num_boxes
         grasped = ev["grasped"].astype(float)
-        above_slot = slots[rows, current] + np.array([0.0, 0.0, CARRY_ABOVE_GOAL_M])
-        carry = grasped * tolerance(np.linalg.norm(pos[rows, current] - above_slot, axis=1), CARRY_SCALE_M)
-        place = np.maximum(grasped, ev["box_in_slot"]) * tolerance(ev["box_to_slot_m"], PLACE_SCALE_M)
+        above_slot = slots[rows, current] + np.array([0.0, 0.0, criteria.CARRY_ABOVE_GOAL_M])
+        carry = grasped * tolerance(np.linalg.norm(pos[rows, current] - above_slot, axis=1), criteria.CARRY_SCALE_M)
+        place = np.maximum(grasped, ev["box_in_slot"]) * tolerance(ev["box_to_slot_m"], criteria.PLACE_SCALE_M)
         return {
-            "reach": np.where(done, 1.0, tolerance(ev["tcp_to_box_m"], REACH_SCALE_M)),
+            "reach": np.where(done, 1.0, tolerance(ev["tcp_to_box_m"], criteria.REACH_SCALE_M)),
             "grasp": np.where(done, 1.0, grasped),
             "carry": np.where(done, 1.0, carry),
             "place": np.where(done, 1.0, place),

@@ -39,16 +39,8 @@ from embodia.envs.physics.robot import RIGID_HOLD_BAND_M
 from embodia.envs.physics.sim import Simulation, joint_addresses
 from embodia.envs.scene import panda, parts, props
 from embodia.envs.scene.builder import GEOM, SceneBuilder
+from embodia.envs.tasks import criteria
 from embodia.envs.tasks.base import Task, TaskConfig, per_sim_uniform, tolerance
-from embodia.envs.tasks.criteria import (
-    ALIGN_CLEARANCE_M,
-    AT_REST_SPEED_M_S,
-    FELL_BELOW_SURFACE_M,
-    LIFT_HEIGHT_M,
-    ON_AXIS_SLACK_M,
-    PLACE_SCALE_M,
-    REACH_SCALE_M,
-)
 from embodia.envs.tasks.registry import register_task
 from embodia.envs.validation import option
 
@@ -194,8 +186,8 @@ class PegInsertion(Task):
         )
         released = self.robot.released(sim, peg_width)
         return {
-            "success": seated & released & (speed < AT_REST_SPEED_M_S),
-            "fail": pos[:, 2] < BENCH_TOP_Z - FELL_BELOW_SURFACE_M,
+            "success": seated & released & (speed < criteria.AT_REST_SPEED_M_S),
+            "fail": pos[:, 2] < BENCH_TOP_Z - criteria.FELL_BELOW_SURFACE_M,
             "grasped": grasped,
             "seated": seated,
             "released": released,
@@ -209,14 +201,17 @@ class PegInsertion(Task):
     def reward_terms(self, sim: Simulation, ev: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         grasped = ev["grasped"].astype(float)
         _, _, end = self._peg(sim)
-        above_hole = sim.site_xpos[:, self.hole_floor_site] + np.array([0.0, 0.0, HOLE_DEPTH_M + ALIGN_CLEARANCE_M])
-        on_axis = ev["lateral_error_m"] < self.config.clearance_m + ON_AXIS_SLACK_M
+        above_hole = sim.site_xpos[:, self.hole_floor_site] + np.array(
+            [0.0, 0.0, HOLE_DEPTH_M + criteria.ALIGN_CLEARANCE_M]
+        )
+        on_axis = ev["lateral_error_m"] < self.config.clearance_m + criteria.ON_AXIS_SLACK_M
         inserting = np.maximum(grasped, ev["seated"]) * on_axis
         return {
-            "reach": tolerance(ev["tcp_to_peg_m"], REACH_SCALE_M),
+            "reach": tolerance(ev["tcp_to_peg_m"], criteria.REACH_SCALE_M),
             "grasp": grasped,
-            "lift": grasped * np.clip(ev["lift_m"] / LIFT_HEIGHT_M, 0.0, 1.0),
-            "align": np.maximum(grasped, on_axis) * tolerance(np.linalg.norm(end - above_hole, axis=1), PLACE_SCALE_M),
+            "lift": grasped * np.clip(ev["lift_m"] / criteria.LIFT_HEIGHT_M, 0.0, 1.0),
+            "align": np.maximum(grasped, on_axis)
+            * tolerance(np.linalg.norm(end - above_hole, axis=1), criteria.PLACE_SCALE_M),
             "insert": inserting * np.clip(ev["insertion_depth_m"] / HOLE_DEPTH_M, 0.0, 1.0),
             "success": ev["success"].astype(float),
         }

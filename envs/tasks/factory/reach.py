@@ -22,8 +22,8 @@ from embodia.envs.physics.context import BindContext
 from embodia.envs.physics.sim import Simulation
 from embodia.envs.scene import panda, props
 from embodia.envs.scene.builder import GEOM, SceneBuilder
+from embodia.envs.tasks import criteria
 from embodia.envs.tasks.base import Task, TaskConfig, per_sim_uniform, tolerance
-from embodia.envs.tasks.criteria import REACH_SCALE_M
 from embodia.envs.tasks.registry import register_task
 
 ROBOT_BASE = (0.0, 0.0, 0.6)
@@ -93,7 +93,10 @@ class Reach(Task):
         }
 
     def reward_terms(self, sim: Simulation, ev: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        return {"reach": tolerance(ev["tcp_to_target_m"], REACH_SCALE_M), "success": ev["success"].astype(float)}
+        return {
+            "reach": tolerance(ev["tcp_to_target_m"], criteria.REACH_SCALE_M),
+            "success": ev["success"].astype(float),
+        }
 
     def observation_shapes(self) -> dict[str, tuple[int, ...]]:
         return {"task_target_pos": (3,), "task_target_to_tcp": (3,)}
