@@ -9,9 +9,12 @@ Every controller takes float actions in [-1, 1] (clipped by the env) with a name
 - ``joint_delta``: 8 dims. ``[0:7]`` joint position change, ``x 0.1 rad`` per step; ``[7]`` gripper.
 - ``joint_abs``: 8 dims. ``[0:7]`` absolute joint positions mapped linearly onto the joint ranges; ``[7]`` gripper.
 
-Gripper: ``-1`` closed, ``+1`` fully open (80 mm); the commanded width moves at the Franka Hand's jaw speed
-(0.1 m/s in width) and the actuator squeezes with at most 70 N. All joint commands respect the Panda's joint
-velocity limits (per control step) and position limits.
+Gripper: the target jaw opening, linear over the 0-80 mm stroke (``-1`` closed, ``0`` 40 mm, ``+1`` 80 mm). The
+commanded width moves towards it at the Franka Hand's jaw speed (0.1 m/s in width); a position servo on the
+coupled fingers follows it, with its force limited to the hand's 70 N continuous. On a part, the force builds
+from how far the target lies inside the part (about 20 N per mm, so 3.5 mm or more gives the full 70 N): ``-1``
+grasps anything with 70 N, a target just below a part's width holds it gently. All joint commands respect the
+Panda's joint velocity limits (per control step) and position limits.
 """
 
 from __future__ import annotations
@@ -53,17 +56,24 @@ class Controller(abc.ABC):
         q = robot.joint_pos(sim)
         dq = np.minimum(np.maximum(self.arm_delta(sim, q, action[:, : self.arm_dim]), -self.max_dq), self.max_dq)
         sim.ctrl[:, robot.arm_actuators] = np.minimum(np.maximum(q + dq, robot.joint_low), robot.joint_high)
-        grip = action[:, self.arm_dim]
-        target_width = (grip + 1.0) * (0.5 * panda.GRIPPER_MAX_WIDTH_M)
-        change = np.minimum(
-            np.maximum(target_width - self.gripper_command, -self._max_width_change), self._max_width_change
-        )
-        # A jaw blocked by a held part does not wind its command below the part: it opens from where it is.
-        self.gripper_command = np.maximum(
-            self.gripper_command + change, robot.gripper_width(sim) - self._max_width_change
-        )
-        # Squeezing below zero width is how the jaw builds its force on a held part.
-        sim.ctrl[:, robot.gripper_actuator] = np.where(grip < 0, 0.0, self.gripper_command)
+        sim.ctrl[:, robot.gripper_actuator] = self._gripper_command(sim, action[:, self.arm_dim])
+
+    def _gripper_command(self, sim: Simulation, grip: np.ndarray) -> np.ndarray:
+        """The jaw-width servo's set point for gripper actions ``grip`` (n,): the Franka Hand's ``move``/``grasp``.
+
+        The action is the target opening, linear over the stroke (``-1`` closed, ``0`` 40 mm, ``+1`` 80 mm). The set
+        point moves towards it at the hand's jaw speed. Closing on a part, it keeps moving past the part's width, and
+        the servo's force builds from that position error up to the hand's 70 N: a target below the part is a
+        grasp, and how far below sets the squeeze. Opening starts from where the jaws are (a set point wound down
+        into a held part is not unwound first), and a squeeze is eased at once as far as the jaws' width.
+        """
+        target = (grip + 1.0) * (0.5 * panda.GRIPPER_MAX_WIDTH_M)
+        command = self.gripper_command
+        opening_from = np.maximum(command, np.minimum(self.robot.gripper_width(sim), target))
+        start = np.where(target > command, opening_from, command)
+        change = np.minimum(np.maximum(target - start, -self._max_width_change), self._max_width_change)
+        self.gripper_command = start + change
+        return self.gripper_command
 
     @abc.abstractmethod
     def arm_delta(self, sim: Simulation, q: np.ndarray, arm_action: np.ndarray) -> np.ndarray:
