@@ -46,14 +46,18 @@ class PerSlotPolicy:
 
 
 def make_policy(kind: str, env_id: str, num_envs: int, action_dim: int) -> tuple[Policy, str]:
-    """The policy and its ``module:Class`` name."""
+    """The policy and its ``module:Class`` name (recorded in the run's metadata; nothing is imported from it)."""
     if kind == "expert":
         expert = expert_class(env_id)
-        return expert(num_envs), f"{expert.__module__}:{expert.__qualname__}"
+        return expert(num_envs), class_name(expert)
     if kind == "random":
         policies: list[Policy] = [RandomPolicy(1, action_dim) for _ in range(num_envs)]
-        return PerSlotPolicy(policies), "embodia.agents.policy:RandomPolicy"
+        return PerSlotPolicy(policies), class_name(RandomPolicy)
     raise ValueError(f"unknown policy {kind!r}; valid: {', '.join(POLICIES)}")
+
+
+def class_name(cls: type) -> str:
+    return f"{cls.__module__}:{cls.__qualname__}"
 
 
 def policy_seed(episode_seed: int) -> int:
@@ -120,7 +124,7 @@ def run_episodes(
     if actor is None:
         actor, policy_class = make_policy(policy, env_id, num_envs, env.controller.action_dim)
     else:
-        policy_class = f"{type(actor).__module__}:{type(actor).__qualname__}"
+        policy_class = class_name(type(actor))
     recorder = None
     if record_dir is not None:
         if video and video_options is None:

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import gymnasium as gym
 
+from embodia.envs.core.single_env import EmbodiaEnv
+from embodia.envs.core.vector_env import EmbodiaVectorEnv
 from embodia.envs.tasks.registry import TASKS
-
-SINGLE_ENTRY_POINT = "embodia.envs.core.single_env:EmbodiaEnv"
-VECTOR_ENTRY_POINT = "embodia.envs.core.vector_env:EmbodiaVectorEnv"
 
 
 def register_all() -> None:
@@ -24,7 +23,7 @@ def register_all() -> None:
             continue
         gym.register(
             id=env_id,
-            entry_point=SINGLE_ENTRY_POINT,
-            vector_entry_point=VECTOR_ENTRY_POINT,
+            entry_point=EmbodiaEnv,
+            vector_entry_point=EmbodiaVectorEnv,
             kwargs={"task": env_id},
         )

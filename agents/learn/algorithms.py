@@ -9,7 +9,6 @@ table without them.
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -30,7 +29,9 @@ class Algorithm:
     summary: str  # what it is, for the CLI's help
     needs_demos: bool = False  # learns from the demonstrations the config names (``demos:``)
     her: bool = False  # works with ``her: true`` (hindsight goals in the replay buffer)
-    sb3_class: str = ""  # "module:Class" of its stable-baselines3 algorithm; "" for behaviour cloning
+    #: its stable-baselines3 algorithm class, imported when first asked for (torch loads only for training);
+    #: None for behaviour cloning
+    sb3_class: Callable[[], type] | None = None
     #: constructor keywords from the config and the env, besides the policy and the common ones
     options: Callable[[TrainConfig, Any], dict[str, Any]] | None = None
     #: settings from the config outside the constructor, on a new model and on one resumed from a checkpoint
@@ -41,11 +42,25 @@ class Algorithm:
     @property
     def checkpoints(self) -> bool:
         """Stepped by stable-baselines3: checkpoints every ``checkpoint_every`` steps and resumes from them."""
-        return bool(self.sb3_class)
+        return self.sb3_class is not None
 
     def model_class(self) -> type:
-        module, _, name = self.sb3_class.partition(":")
-        return getattr(importlib.import_module(module), name)
+        return self.sb3_class()
+
+
+def _stable_baselines(name: str) -> Callable[[], type]:
+    def load() -> type:
+        import stable_baselines3
+
+        return getattr(stable_baselines3, name)
+
+    return load
+
+
+def _sac_with_demos() -> type:
+    from embodia.agents.learn.demo_sac import SACWithDemos
+
+    return SACWithDemos
 
 
 def _ppo_options(config: TrainConfig, env: Any) -> dict[str, Any]:
@@ -105,14 +120,14 @@ ALGORITHMS: dict[str, Algorithm] = {
         Algorithm(
             "bc", "behaviour cloning of the demonstrations (with DAgger rounds: dagger_rounds)", needs_demos=True
         ),
-        Algorithm("ppo", "PPO from scratch", sb3_class="stable_baselines3:PPO", options=_ppo_options),
-        Algorithm("sac", "SAC from scratch", her=True, sb3_class="stable_baselines3:SAC", options=_sac_options),
-        Algorithm("td3", "TD3 from scratch", her=True, sb3_class="stable_baselines3:TD3", options=_td3_options),
+        Algorithm("ppo", "PPO from scratch", sb3_class=_stable_baselines("PPO"), options=_ppo_options),
+        Algorithm("sac", "SAC from scratch", her=True, sb3_class=_stable_baselines("SAC"), options=_sac_options),
+        Algorithm("td3", "TD3 from scratch", her=True, sb3_class=_stable_baselines("TD3"), options=_td3_options),
         Algorithm(
             "sac+demos",
             "SAC started from the cloned policy, demonstrations in every batch",
             needs_demos=True,
-            sb3_class="embodia.agents.learn.demo_sac:SACWithDemos",
+            sb3_class=_sac_with_demos,
             options=_sac_demos_options,
             settings=_demo_settings,
             start=_start_from_demos,
