@@ -95,11 +95,11 @@ def test_peg_sparse_reward_is_one_only_on_success_and_dense_reward_climbs():
 NUT = "embodia/NutBolt-v0"
 
 
-def test_nut_on_the_bench_is_not_seated_and_its_inertia_follows_its_mass():
+def test_nut_on_the_bench_is_not_engaged_and_its_inertia_follows_its_mass():
     env = make_batched(NUT, 3)
     _, info = env.reset(seeds=[0, 1, 2])
-    assert not info["success"].any() and not info["seated"].any()
-    assert (info["nut_height_m"] < -0.01).all()  # on the bench, below the bolt's head
+    assert not info["success"].any() and not info["engaged"].any()
+    assert (info["turns_down"] == 0).all()
     body = env.task.nut_body
     mass = env.sim.per_sim_model_field("body_mass")[:, body]
     inertia = env.sim.per_sim_model_field("body_inertia")[:, body]
@@ -108,9 +108,84 @@ def test_nut_on_the_bench_is_not_seated_and_its_inertia_follows_its_mass():
     assert np.allclose(inertia / mass[:, None], env.model.body_inertia[body] / env.model.body_mass[body])
 
 
-def test_nut_bolt_expert_seats_the_nut_on_the_head():
-    _, success, _, infos = run_expert(NUT, list(range(600, 608)))
-    assert success.sum() >= 8, success
-    seated_at_success = [np.flatnonzero(i["success"]) for i in infos]
-    heights = np.concatenate([i["nut_height_m"][k] for i, k in zip(infos, seated_at_success, strict=True)])
-    assert (np.abs(heights) < 0.003).all()
+def _nut_on_the_thread(turns_down: float, yaw: float, helix_offset_m: float = 0.0):
+    """An env whose nut stands on the bolt's axis, ``turns_down`` turns down its thread at ``yaw``, displaced
+    ``helix_offset_m`` along the axis from where the helix puts it (0: its ridge between the bolt's)."""
+    from embodia.envs.tasks.factory.nut_bolt import BOLT_THREAD, NUT_THREAD, PITCH_M
+
+    env = make_batched(NUT, 1)
+    env.reset(seeds=[0])
+    sim, task = env.sim, env.task
+    top = sim.site_xpos[0, task.thread_top_site].copy()
+    bolt_start = top[2] - BOLT_THREAD.pitch_m * BOLT_THREAD.turns
+    on_helix = bolt_start + PITCH_M * (yaw / (2 * np.pi) + 0.5) - NUT_THREAD.start_z_m
+    whole_turns = np.round((top[2] - NUT_THREAD.start_z_m - turns_down * PITCH_M - on_helix) / PITCH_M)
+    adr = task.nut_qpos
+    sim.qpos[0, adr : adr + 3] = [top[0], top[1], on_helix + whole_turns * PITCH_M + helix_offset_m]
+    sim.qpos[0, adr + 3 : adr + 7] = [np.cos(yaw / 2), 0, 0, np.sin(yaw / 2)]
+    sim.qvel[0] = 0.0
+    sim.forward(np.array([0]))
+    return env
+
+
+def _turn(env, torque_nm: float, steps: int) -> tuple[float, float]:
+    """Twist the nut about the bolt's axis for ``steps`` control steps (jaws open and away); (turns made, counted
+    positive anticlockwise from above, and the nut's rise in m)."""
+    sim, body = env.sim, env.task.nut_body
+    yaw = lambda: np.arctan2(sim.xmat[0, body, 3], sim.xmat[0, body, 0])  # noqa: E731
+    z0, turned, last = sim.xpos[0, body, 2], 0.0, yaw()
+    action = np.zeros((1, 7))
+    action[:, 6] = 1.0
+    wrench = sim.batch.bind("xfrc_applied")
+    for _ in range(steps):
+        wrench[0, body] = [0, 0, 0, 0, 0, torque_nm]
+        env.step(action)
+        now = yaw()
+        turned += (now - last + np.pi) % (2 * np.pi) - np.pi
+        last = now
+    wrench[0, body] = 0.0
+    return turned / (2 * np.pi), sim.xpos[0, body, 2] - z0
+
+
+@pytest.mark.parametrize("torque_nm", [-0.02, 0.02], ids=["clockwise-screws-down", "anticlockwise-unscrews"])
+def test_the_nut_moves_along_the_helix_at_the_m20_pitch(torque_nm):
+    env = _nut_on_the_thread(turns_down=4.0, yaw=0.3)
+    _, info = env.step(np.array([[0, 0, 0, 0, 0, 0, 1.0]]))[-2:]
+    assert info["engaged"][0] and abs(info["turns_down"][0] - 4.0) <= 0.6  # the helix sets it to within a turn
+    turns, rise = _turn(env, torque_nm, steps=8)
+    assert abs(turns) > 0.5 and np.sign(turns) == np.sign(torque_nm)
+    assert rise / turns == pytest.approx(0.0025, rel=0.06)  # ISO 261: M20 coarse, 2.5 mm per turn
+    info = env.step(np.array([[0, 0, 0, 0, 0, 0, 1.0]]))[-1]
+    assert info["engaged"][0]
+
+
+def test_a_nut_off_the_helix_is_neither_engaged_nor_screwed():
+    # a nut held half a pitch off the helix (ridge on ridge, or a thread that slid instead of turning) at two turns
+    env = _nut_on_the_thread(turns_down=2.0, yaw=1.0, helix_offset_m=0.00125)
+    ev = env.task.evaluate(env.sim)
+    assert abs(ev["turns_down"][0] - 2.0) < 0.6
+    assert not ev["engaged"][0] and not ev["screwed"][0] and not ev["success"][0]
+    on_helix = _nut_on_the_thread(turns_down=2.0, yaw=1.0)
+    ev = on_helix.task.evaluate(on_helix.sim)
+    assert ev["engaged"][0] and ev["screwed"][0]  # released and at rest too: success
+    assert ev["success"][0]
+
+
+def test_nut_bolt_expert_screws_the_nut_down_in_strokes_along_the_helix():
+    env, success, _, infos = run_expert(NUT, list(range(600, 608)))
+    assert success.sum() >= 7, success
+    body = env.task.nut_body
+    for k in np.flatnonzero(success):
+        end = next(t for t, i in enumerate(infos) if i["success"][k])
+        quats = np.array([i["state"]["nut_quat"][k] for i in infos[: end + 1]])
+        heights = np.array([i["state"]["nut_pos"][k, 2] for i in infos[: end + 1]])
+        engaged = np.array([i["engaged"][k] for i in infos[: end + 1]])
+        yaw = np.unwrap(2 * np.arctan2(quats[:, 3], quats[:, 0]))
+        on_thread = np.array([i["turns_down"][k] > 0 for i in infos[: end + 1]])
+        landed = len(on_thread) - np.argmin(on_thread[::-1])  # from where the nut sits on the thread for good
+        turns = (yaw[end] - yaw[landed]) / (2 * np.pi)
+        assert turns <= -1.5  # clockwise from above, more than a wrist can turn in one go
+        # while engaged, height and turn keep to the helix: a straight line of the pitch's slope
+        pitch, _ = np.polyfit(yaw[engaged] / (2 * np.pi), heights[engaged], 1)
+        assert pitch == pytest.approx(0.0025, rel=0.05)
+        assert infos[end]["turns_down"][k] >= env.config.turns_required

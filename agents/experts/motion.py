@@ -21,6 +21,18 @@ def wrap(angle: np.ndarray, period: float) -> np.ndarray:
     return (angle + period / 2) % period - period / 2
 
 
+#: the jaw's yaw relative to the TCP's bearing from the arm's base with joint 7 mid-range (q7 = 0; joint 7 turns
+#: the jaw the other way, +-166 degrees, and the home pose has q7 = -45 degrees)
+MID_RANGE_JAW_YAW = -np.pi / 2
+
+
+def joint7_yaw_error(goal: np.ndarray, jaw: np.ndarray, tcp_pos: np.ndarray) -> np.ndarray:
+    """The jaw's turn to ``goal`` (n,) the way joint 7 can go: measured from its mid-range, so a turn never
+    crosses its limits by taking the short way round through them."""
+    mid = MID_RANGE_JAW_YAW + np.arctan2(tcp_pos[:, 1], tcp_pos[:, 0])
+    return wrap(goal - mid, 2 * np.pi) - wrap(jaw - mid, 2 * np.pi)
+
+
 def jaw_yaw(tcp_xmat: np.ndarray) -> np.ndarray:
     """Angle in the world xy plane of the jaw axis (the hand's y axis), (n,)."""
     jaw_axis = tcp_xmat[:, :, 1]

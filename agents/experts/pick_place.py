@@ -98,7 +98,11 @@ class PickAndPlace(abc.ABC):
             latch = starting & (phase == CARRY)
             self.jaw_goal = np.where(latch, goal.place_jaw, self.jaw_goal)
             self.yaw_active |= latch
-        yaw_error = np.where(self.yaw_active & (phase < RELEASE), self.jaw_goal - jaw, 0.0)
+        yaw_error = self.jaw_goal - jaw
+        # a goal across the +-pi seam of the measured yaw, or one that joint 7 reaches the long way round
+        joint_way = motion.joint7_yaw_error(self.jaw_goal, jaw, tcp)
+        yaw_error = np.where(np.abs(joint_way - yaw_error) > 1.0, joint_way, yaw_error)
+        yaw_error = np.where(self.yaw_active & (phase < RELEASE), yaw_error, 0.0)
 
         action = np.zeros((n, 7))
         slow = np.isin(phase, (DESCEND, LOWER))

@@ -9,12 +9,14 @@ is then exact at the middle of each face and slightly larger at the polygon's co
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import mujoco
 import numpy as np
 
 from embodia.envs.scene.builder import GEOM
+from embodia.envs.scene.contact_groups import THREAD_CONAFFINITY, THREAD_CONTYPE
 
 
 @dataclass(frozen=True)
@@ -152,6 +154,49 @@ def add_prism_ring(
             material=material,
             density=density_kg_m3,
             **contact.kwargs(),
+        )
+
+
+@dataclass(frozen=True)
+class Helix:
+    """A right-hand screw thread's ridge: a wire of radius ``wire_radius_m`` wound at ``radius_m`` (its centre
+    line), rising ``pitch_m`` per turn from ``start_z_m`` at angle 0 of its body's frame for ``turns`` turns."""
+
+    radius_m: float
+    pitch_m: float
+    start_z_m: float
+    turns: float
+    wire_radius_m: float
+    segments_per_turn: int = 12
+
+    def points(self) -> np.ndarray:
+        """(k + 1, 3) points on the centre line, one every 1 / ``segments_per_turn`` turn."""
+        count = round(self.turns * self.segments_per_turn)
+        angle = 2 * np.pi * np.arange(count + 1) / self.segments_per_turn
+        z = self.start_z_m + self.pitch_m * angle / (2 * np.pi)
+        return np.column_stack([self.radius_m * np.cos(angle), self.radius_m * np.sin(angle), z])
+
+    @property
+    def top_z_m(self) -> float:
+        return self.start_z_m + self.pitch_m * self.turns
+
+
+def add_thread(body: mujoco.MjsBody, name: str, helix: Helix, material: str, contact: Contact, **kwargs) -> None:
+    """A screw thread's ridge as a chain of capsules along ``helix``: each chord rises exactly with the helix, so a
+    nut's ridge laid between a bolt's turns can only move along the helix (turning one way screws it down, the
+    other way up), and capsule-capsule contacts are analytic. Threads touch only threads (``contact_groups``)."""
+    points = helix.points()
+    for k, (start, end) in enumerate(itertools.pairwise(points)):
+        body.add_geom(
+            name=f"{name}_{k}",
+            type=GEOM.mjGEOM_CAPSULE,
+            fromto=[*start, *end],
+            size=[helix.wire_radius_m, 0, 0],
+            material=material,
+            contype=THREAD_CONTYPE,
+            conaffinity=THREAD_CONAFFINITY,
+            **contact.kwargs(),
+            **kwargs,
         )
 
 
