@@ -8,6 +8,11 @@ from embodia.envs.core.single_env import EmbodiaEnv
 from embodia.envs.core.vector_env import EmbodiaVectorEnv
 from embodia.envs.tasks.registry import TASKS
 
+# Gymnasium serialises an env's spec (Minari stores it with a dataset) only with "module:Class" entry points,
+# so the entry points are named, derived from the classes themselves
+SINGLE_ENTRY_POINT = f"{EmbodiaEnv.__module__}:{EmbodiaEnv.__qualname__}"
+VECTOR_ENTRY_POINT = f"{EmbodiaVectorEnv.__module__}:{EmbodiaVectorEnv.__qualname__}"
+
 
 def register_all() -> None:
     """Register every task, without a ``max_episode_steps``: the envs truncate their own episodes.
@@ -23,7 +28,7 @@ def register_all() -> None:
             continue
         gym.register(
             id=env_id,
-            entry_point=EmbodiaEnv,
-            vector_entry_point=EmbodiaVectorEnv,
+            entry_point=SINGLE_ENTRY_POINT,
+            vector_entry_point=VECTOR_ENTRY_POINT,
             kwargs={"task": env_id},
         )
