@@ -174,7 +174,6 @@ def test_a_nut_off_the_helix_is_neither_engaged_nor_screwed():
 def test_nut_bolt_expert_screws_the_nut_down_in_strokes_along_the_helix():
     env, success, _, infos = run_expert(NUT, list(range(600, 608)))
     assert success.sum() >= 7, success
-    body = env.task.nut_body
     for k in np.flatnonzero(success):
         end = next(t for t, i in enumerate(infos) if i["success"][k])
         quats = np.array([i["state"]["nut_quat"][k] for i in infos[: end + 1]])

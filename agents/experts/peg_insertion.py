@@ -18,7 +18,7 @@ TRAVEL_ABOVE_HOLE_M = 0.05
 RELEASE_ABOVE_FLOOR_M = 0.001
 SLOW_ABOVE_RIM_M = 0.01
 SLOW_BELOW_RIM_M = 0.008
-#: gripper actions below 0 squeeze, so an open jaw is at least 40 mm wide
+#: the pre-grasp opening: 29 mm clear of the 16 mm peg, room for the TCP's sideways error on the way down
 PREGRASP_WIDTH_M = 0.045
 #: tight tolerances before the descent: the peg's end must meet the hole within the chamfer (3 mm)
 TIMING = PickPlaceTiming(position_tolerance_m=0.003, travel_tolerance_m=0.0015, lost_distance_m=0.08)

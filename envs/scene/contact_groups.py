@@ -10,5 +10,6 @@ so neither imports the other.
 PERSON_CONTYPE, PERSON_CONAFFINITY = 2, 1  # touches default geoms (1), not itself (2 & 1 == 0)
 FURNITURE_CONTYPE, FURNITURE_CONAFFINITY = 4, 1  # touches robot and objects, not the person
 #: screw threads touch only threads: a nut's ridge and a bolt's, never the jaws, the bench or the nut's own body
-#: (8 shares no bit with 1), which keeps a threaded pair's many small contacts to the pairs that carry the helix
-THREAD_CONTYPE, THREAD_CONAFFINITY = 8, 8
+#: (32 shares no bit with the others, the cloth's 8 and 16 included), which keeps a threaded pair's many small
+#: contacts to the pairs that carry the helix
+THREAD_CONTYPE, THREAD_CONAFFINITY = 32, 32

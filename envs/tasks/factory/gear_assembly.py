@@ -26,10 +26,10 @@ Contact choices:
 - Primitives only (MuJoCo collides a mesh as its convex hull): the gear's disk is a ring of boxes
   (``parts.add_ring``), the teeth are boxes (``parts.add_spur_teeth``), the hub is square, 28 mm across flats
   around a square 14 mm bore, with two grip plates 36 mm apart on its upper 16 mm, so each jaw pad presses one
-  flat box face. Any closing command squeezes at full force and open jaws are at least 40 mm wide, so the jaws
-  must strike the part from close by: with the jaws striking a 28 mm hub from 46 mm, or meeting several geoms per
-  face (an octagon of prisms, a ring of boxes with coplanar ends), the 70 N grasp chattered (contacts dropped for
-  a substep, the jaws struck again 4 mm deep) and dropped the gear on one episode in ten.
+  flat box face. The plates date from a hand whose every closing command slammed shut at full force: jaws
+  striking a 28 mm hub from 46 mm, or meeting several geoms per face (an octagon of prisms, a ring of boxes with
+  coplanar ends), chattered and dropped the gear on one episode in ten. The hand now closes at 0.1 m/s and
+  squeezes from its position error; one flat face per pad is still the cleanest contact.
 - The gear is steel (7850 kg/m^3, 150-300 g): at IndustReal's 1000 kg/m^3 (about 30 g here) the jaws' soft
   contacts sink several millimetres into the hub and squeeze the part out.
 - Box teeth are not involutes: they are 0.35 of the circular pitch wide (standard teeth are 0.5) and the centre
@@ -82,9 +82,8 @@ SHAFT_ABOVE_SEAT_M = 0.024  # the shaft's rounded top above the shoulder
 GEAR_FACE_M = 0.010
 HUB_HEIGHT_M = 0.028  # from the gear's lower face
 HUB_ACROSS_FLATS_M = 0.028
-#: the jaws grip two plates 36 mm apart on the hub's upper part: open jaws are at least 40 mm wide (any closing
-#: command squeezes at full force), so a short stroke meets the part slowly; below 12 mm the hub stays 28 mm
-#: wide, clear of the fixed gear's teeth
+#: the jaws grip two plates 36 mm apart on the hub's upper part; below 12 mm the hub stays 28 mm wide, clear of
+#: the fixed gear's teeth
 GRIP_ACROSS_M = 0.036
 GRIP_FROM_Z_M = 0.012
 #: seated gears mesh when the tooth phase is within half the backlash plus 0.5 mm of play at the pitch circle
