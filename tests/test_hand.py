@@ -80,3 +80,18 @@ def test_thin_parts_are_picked_from_the_table(half_size):
         probe.close()
     assert abs(grasp.width_m - 2 * half_size[0]) < 0.5 * MM, grasp
     assert lifted > 0.14, f"lifted {lifted / MM:.1f} mm"
+
+
+def test_opening_from_a_full_grasp_starts_at_once_from_where_the_jaws_are():
+    probe = HandProbe()
+    try:
+        probe.grasp(grip=-1.0)  # 70 N on the 40 mm block: the set point lies far inside the block
+        held = probe.width_m()
+        probe.step(None, 1.0)
+        first = probe.width_m()
+        probe.step(None, 1.0)
+        second = probe.width_m()
+    finally:
+        probe.close()
+    assert first - held > 0.8 * JAW_SPEED_M_PER_STEP  # no wind-up to unwind before the jaws move
+    assert second - first == pytest.approx(JAW_SPEED_M_PER_STEP, rel=0.1)
