@@ -15,12 +15,11 @@ import numpy as np
 
 from embodia.envs.physics.context import BindContext
 from embodia.envs.physics.sim import Simulation
-from embodia.envs.scene import panda, parts, props
+from embodia.envs.scene import parts
 from embodia.envs.scene.builder import GEOM, SceneBuilder
+from embodia.envs.scene.workbench import BENCH_TOP_Z, add_workbench_cell
 from embodia.envs.tasks.base import Task, TaskConfig
 
-BENCH_TOP_Z = 0.75
-ROBOT_BASE = (0.0, 0.0, BENCH_TOP_Z)
 #: the block's centre in the plane of the bench: where the TCP sits in the arm's home pose
 BLOCK_XY = (0.554, 0.0)
 STEEL_DENSITY_KG_M3 = 7850.0
@@ -42,9 +41,7 @@ class HandBench(Task):
     def build_scene(self) -> SceneBuilder:
         cfg = self.config
         builder = SceneBuilder("hand_bench", cfg.physics)
-        props.add_room(builder)
-        props.add_table(builder, "bench", (0.4, 0.0), BENCH_TOP_Z, (0.4, 0.5), "bench")
-        panda.mount(builder, ROBOT_BASE)
+        add_workbench_cell(builder)
         half = cfg.block_half_size_m
         block = builder.add_free_body("block", pos=[*BLOCK_XY, BENCH_TOP_Z + half[2]])
         block.add_geom(

@@ -21,8 +21,9 @@ import mujoco
 import numpy as np
 
 from embodia.envs.physics.sim import Simulation
-from embodia.envs.scene import panda, props
+from embodia.envs.scene import props
 from embodia.envs.scene.builder import GEOM, SceneBuilder
+from embodia.envs.scene.workbench import BENCH_TOP_Z, add_workbench_cell
 from embodia.envs.tasks import criteria
 from embodia.envs.tasks.base import (
     BindContext,
@@ -35,8 +36,6 @@ from embodia.envs.tasks.base import (
 )
 from embodia.envs.tasks.registry import register_task
 
-BENCH_TOP_Z = 0.75
-ROBOT_BASE = (0.0, 0.0, BENCH_TOP_Z)
 BIN_CENTER = np.array([0.52, -0.23, BENCH_TOP_Z])
 TRAY_CENTER = np.array([0.52, 0.22, BENCH_TOP_Z])
 BIN_INNER_HALF = (0.15, 0.15)
@@ -99,9 +98,7 @@ class BinPicking(Task):
 
     def build_scene(self) -> SceneBuilder:
         builder = SceneBuilder("bin_picking", self.config.physics)
-        props.add_room(builder)
-        props.add_table(builder, "bench", (0.35, 0.0), BENCH_TOP_Z, (0.55, 0.65), "bench")
-        panda.mount(builder, ROBOT_BASE)
+        add_workbench_cell(builder)
         props.add_open_box(
             builder, "bin", BIN_CENTER, BIN_INNER_HALF, wall_height=0.05, wall=0.01, material="plastic_grey"
         )

@@ -31,12 +31,11 @@ from embodia.envs.physics.context import BindContext
 from embodia.envs.physics.sim import Simulation
 from embodia.envs.scene import logistics, panda, props
 from embodia.envs.scene.builder import GEOM, SceneBuilder
+from embodia.envs.scene.workbench import BENCH_CENTER_XY, BENCH_HALF_XY, BENCH_TOP_Z, ROBOT_BASE
 from embodia.envs.tasks import criteria
 from embodia.envs.tasks.base import Task, TaskConfig, per_sim_uniform, tolerance, yaw_quat
 from embodia.envs.tasks.registry import register_task
 
-BENCH_TOP_Z = 0.75
-ROBOT_BASE = (0.0, 0.0, BENCH_TOP_Z)
 BELT_X = 0.58
 BELT_Y_RANGE = (-0.56, 0.40)
 BELT_TOP_Z = BENCH_TOP_Z + 0.06
@@ -113,7 +112,7 @@ class ConveyorSort(Task):
         builder = SceneBuilder("conveyor_sort", self.config.physics)
         props.add_room(builder)
         logistics.add_logistics_materials(builder)
-        props.add_table(builder, "bench", (0.35, 0.0), BENCH_TOP_Z, (0.55, 0.65), "bench")
+        props.add_table(builder, "bench", BENCH_CENTER_XY, BENCH_TOP_Z, BENCH_HALF_XY, "bench")
         panda.mount(builder, ROBOT_BASE)
         logistics.add_belt_conveyor(
             builder, "conveyor", BELT_X, BELT_Y_RANGE, BELT_TOP_Z, BELT_HALF_WIDTH_M, BELT_WRAP_M

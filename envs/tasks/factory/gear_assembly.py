@@ -52,14 +52,13 @@ import numpy as np
 from embodia.envs.physics.context import BindContext
 from embodia.envs.physics.robot import RIGID_HOLD_BAND_M
 from embodia.envs.physics.sim import Simulation, joint_addresses
-from embodia.envs.scene import panda, parts, props
+from embodia.envs.scene import parts
 from embodia.envs.scene.builder import GEOM, SceneBuilder
+from embodia.envs.scene.workbench import BENCH_TOP_Z, add_workbench_cell
 from embodia.envs.tasks import criteria
 from embodia.envs.tasks.base import Task, TaskConfig, per_sim_uniform, tolerance, yaw_quat
 from embodia.envs.tasks.registry import register_task
 
-BENCH_TOP_Z = 0.75
-ROBOT_BASE = (0.0, 0.0, BENCH_TOP_Z)
 FIXTURE_CENTER = np.array([0.52, 0.15, BENCH_TOP_Z])
 GEAR_REGION = ((0.42, 0.58), (-0.25, -0.1))  # (x range, y range) of the loose gear on the bench
 MODULE_M = 0.003
@@ -154,9 +153,7 @@ class GearAssembly(Task):
 
     def build_scene(self) -> SceneBuilder:
         builder = SceneBuilder("gear_assembly", self.config.physics)
-        props.add_room(builder)
-        props.add_table(builder, "bench", (0.35, 0.0), BENCH_TOP_Z, (0.55, 0.65), "bench")
-        panda.mount(builder, ROBOT_BASE)
+        add_workbench_cell(builder)
         builder.add_material("gear", (0.2, 0.45, 0.8, 1), specular=0.5, shininess=0.5)
         builder.add_material("fixed_gear", (0.85, 0.55, 0.15, 1), specular=0.5, shininess=0.5)
         fixture = self._add_fixture(builder)

@@ -39,15 +39,14 @@ import numpy as np
 from embodia.envs.physics.context import BindContext
 from embodia.envs.physics.robot import RIGID_HOLD_BAND_M
 from embodia.envs.physics.sim import Simulation, joint_addresses
-from embodia.envs.scene import panda, parts, props
+from embodia.envs.scene import parts
 from embodia.envs.scene.builder import GEOM, SceneBuilder
 from embodia.envs.scene.contact_groups import THREAD_CONAFFINITY, THREAD_CONTYPE
+from embodia.envs.scene.workbench import BENCH_TOP_Z, add_workbench_cell
 from embodia.envs.tasks import criteria
 from embodia.envs.tasks.base import Task, TaskConfig, per_sim_uniform, tolerance, yaw_quat
 from embodia.envs.tasks.registry import register_task
 
-BENCH_TOP_Z = 0.75
-ROBOT_BASE = (0.0, 0.0, BENCH_TOP_Z)
 FIXTURE_CENTER = np.array([0.52, 0.15, BENCH_TOP_Z])
 NUT_REGION = ((0.42, 0.58), (-0.25, -0.1))  # (x range, y range) of the nut on the bench
 PITCH_M = 0.0025  # ISO 261: M20 coarse
@@ -116,9 +115,7 @@ class NutBolt(Task):
 
     def build_scene(self) -> SceneBuilder:
         builder = SceneBuilder("nut_bolt", self.config.physics)
-        props.add_room(builder)
-        props.add_table(builder, "bench", (0.35, 0.0), BENCH_TOP_Z, (0.55, 0.65), "bench")
-        panda.mount(builder, ROBOT_BASE)
+        add_workbench_cell(builder)
         self._add_bolt(builder)
         nut = builder.add_free_body("nut", pos=[0.5, -0.15, BENCH_TOP_Z])
         builder.add_material("nut", (0.75, 0.72, 0.5, 1), specular=0.8, shininess=0.7)

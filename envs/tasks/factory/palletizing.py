@@ -33,12 +33,11 @@ from embodia.envs.physics.context import BindContext
 from embodia.envs.physics.sim import Simulation
 from embodia.envs.scene import logistics, panda, props
 from embodia.envs.scene.builder import SceneBuilder
+from embodia.envs.scene.workbench import BENCH_CENTER_XY, BENCH_HALF_XY, BENCH_TOP_Z, ROBOT_BASE
 from embodia.envs.tasks import criteria
 from embodia.envs.tasks.base import Task, TaskConfig, per_sim_uniform, tolerance, yaw_quat
 from embodia.envs.tasks.registry import register_task
 
-BENCH_TOP_Z = 0.75
-ROBOT_BASE = (0.0, 0.0, BENCH_TOP_Z)
 BOX_HALF_M = np.array([0.06, 0.025, 0.02])
 BOX_GRASP_WIDTH_M = 2 * BOX_HALF_M[1]
 SLOT_GAP_M = 0.04
@@ -128,7 +127,7 @@ class Palletizing(Task):
         builder = SceneBuilder("palletizing", self.config.physics)
         props.add_room(builder)
         logistics.add_logistics_materials(builder)
-        props.add_table(builder, "bench", (0.35, 0.0), BENCH_TOP_Z, (0.55, 0.65), "bench")
+        props.add_table(builder, "bench", BENCH_CENTER_XY, BENCH_TOP_Z, BENCH_HALF_XY, "bench")
         panda.mount(builder, ROBOT_BASE)
         logistics.add_roller_table(builder, "infeed", INFEED_CENTER_XY, INFEED_TOP_Z, INFEED_HALF_XY)
         pallet = logistics.add_pallet(builder, "pallet", PALLET_CENTER, PALLET_HALF_XY, PALLET_HEIGHT_M)

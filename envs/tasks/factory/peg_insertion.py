@@ -37,15 +37,14 @@ import numpy as np
 from embodia.envs.physics.context import BindContext
 from embodia.envs.physics.robot import RIGID_HOLD_BAND_M
 from embodia.envs.physics.sim import Simulation, joint_addresses
-from embodia.envs.scene import panda, parts, props
+from embodia.envs.scene import parts
 from embodia.envs.scene.builder import GEOM, SceneBuilder
+from embodia.envs.scene.workbench import BENCH_TOP_Z, add_workbench_cell
 from embodia.envs.tasks import criteria
 from embodia.envs.tasks.base import Task, TaskConfig, per_sim_uniform, tolerance
 from embodia.envs.tasks.registry import register_task
 from embodia.envs.validation import option
 
-BENCH_TOP_Z = 0.75
-ROBOT_BASE = (0.0, 0.0, BENCH_TOP_Z)
 FIXTURE_CENTER = np.array([0.52, 0.15, BENCH_TOP_Z])
 PEG_REGION = ((0.42, 0.58), (-0.25, -0.1))  # (x range, y range) of the peg on the bench
 PEG_RADIUS_M = 0.008
@@ -93,9 +92,7 @@ class PegInsertion(Task):
     def build_scene(self) -> SceneBuilder:
         cfg = self.config
         builder = SceneBuilder("peg_insertion", cfg.physics)
-        props.add_room(builder)
-        props.add_table(builder, "bench", (0.35, 0.0), BENCH_TOP_Z, (0.55, 0.65), "bench")
-        panda.mount(builder, ROBOT_BASE)
+        add_workbench_cell(builder)
         fixture = builder.world.add_body(name="fixture", pos=FIXTURE_CENTER.tolist(), mocap=True)
         fixture.add_geom(
             name="fixture_plate",
