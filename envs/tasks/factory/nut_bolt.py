@@ -46,6 +46,7 @@ from embodia.envs.scene.workbench import BENCH_TOP_Z, add_workbench_cell
 from embodia.envs.tasks import criteria
 from embodia.envs.tasks.base import Task, TaskConfig, per_sim_uniform, tolerance, yaw_quat
 from embodia.envs.tasks.registry import register_task
+from embodia.envs.validation import option
 
 FIXTURE_CENTER = np.array([0.52, 0.15, BENCH_TOP_Z])
 NUT_REGION = ((0.42, 0.58), (-0.25, -0.1))  # (x range, y range) of the nut on the bench
@@ -82,9 +83,12 @@ MAX_TILT_DEG = 10
 @dataclass(frozen=True)
 class NutBoltConfig(TaskConfig):
     episode_steps: int = 500  # the expert needs 330-420 steps
-    #: turns of thread engaged for success: a nut set on the bolt engages 0.2-0.45 turn by its weight alone, so
-    #: two turns take at least 1.5 turns of screwing
-    turns_required: float = 2.0
+    turns_required: float = option(
+        2.0,
+        valid=(0.1, BOLT_THREAD.turns - NUT_THREAD.turns),
+        doc="turns of thread engaged for success (a nut set on the bolt engages 0.2-0.45 turn by its weight, "
+        "so two take at least 1.5 turns of screwing; the bolt's thread ends at the head)",
+    )
     helix_tolerance_m: float = 0.0005  # engaged: the nut within this of where the helix puts it for its turn
     bolt_tolerance_m: float = 0.002  # engaged: the nut's axis within this of the bolt's
     nut_mass_kg: tuple[float, float] = (0.04, 0.09)
@@ -96,14 +100,6 @@ class NutBoltConfig(TaskConfig):
     w_align: float = 2.0
     w_screw: float = 3.0
     w_success: float = 5.0
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if not 0.0 < self.turns_required <= BOLT_THREAD.turns - NUT_THREAD.turns:
-            raise ValueError(
-                f"turns_required={self.turns_required!r} is out of range; valid: (0, "
-                f"{BOLT_THREAD.turns - NUT_THREAD.turns}] (the bolt's thread ends at the head)"
-            )
 
 
 @register_task("embodia/NutBolt-v0")
