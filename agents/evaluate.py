@@ -22,7 +22,7 @@ from tqdm.auto import tqdm
 
 from embodia.agents.episodes import EpisodeResult, EpisodeScheduler
 from embodia.agents.experts import expert_class
-from embodia.agents.policy import Policy, RandomPolicy
+from embodia.agents.policy import Policy, RandomPolicy, class_name
 from embodia.envs.core.batched_env import make_batched
 from embodia.envs.record.recorder import EpisodeRecorder, VideoOptions, signal_name, stop_on_signals, summarize
 
@@ -54,10 +54,6 @@ def make_policy(kind: str, env_id: str, num_envs: int, action_dim: int) -> tuple
         policies: list[Policy] = [RandomPolicy(1, action_dim) for _ in range(num_envs)]
         return PerSlotPolicy(policies), class_name(RandomPolicy)
     raise ValueError(f"unknown policy {kind!r}; valid: {', '.join(POLICIES)}")
-
-
-def class_name(cls: type) -> str:
-    return f"{cls.__module__}:{cls.__qualname__}"
 
 
 def policy_seed(episode_seed: int) -> int:

@@ -31,3 +31,9 @@ class RandomPolicy:
 
     def act(self, obs: Any, info: dict[str, Any]) -> np.ndarray:
         return self.rng.uniform(-1.0, 1.0, size=self.shape)
+
+
+def class_name(cls: type) -> str:
+    """Where a class is defined, ``module:Class``: how run metadata names a policy or task (a label; nothing is
+    ever imported from it)."""
+    return f"{cls.__module__}:{cls.__qualname__}"

@@ -3,6 +3,9 @@
 Every crafted file starts from a real recorded episode (recorded once per module) and changes one thing. The CLI
 runs in-process (``embodia.cli.main`` with capsys) and, where a traceback or an import would only show in a fresh
 interpreter, in a subprocess. The helpers here are shared with ``test_fuzz_files.py``.
+
+Long because it is one test per class of bad input over one set of crafted-file helpers; split by reader, the
+helpers would move to a support module that every part imports anyway.
 """
 
 from __future__ import annotations

@@ -5,6 +5,10 @@ buffer, every ``checkpoint_every`` env steps), ``tb/`` (TensorBoard), ``curve.cs
 evaluation seeds every ``eval_every`` env steps), ``policy.zip`` (the final SB3 policy) and ``eval.json`` (the
 final evaluation). Everything that can be wrong with the input (config, dataset, checkpoint, folder) is checked
 before any training starts.
+
+Long because a run is one sequence over one folder layout (checks, model, checkpoints and resume, the evaluation
+curve, the final files); the algorithm table, datasets, BC, DAgger, demo-SAC and the VecEnv are modules of their
+own, and splitting the sequence further would spread the folder's layout over several files.
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ from embodia.agents.learn.features import EXTRACTORS
 from embodia.agents.learn.networks import NormalizedExtractor, SB3Policy, flatten_batch, normalisation_stats
 from embodia.agents.learn.rollout import evaluate_success
 from embodia.agents.learn.vec_env import EmbodiaVecEnv
+from embodia.agents.policy import class_name
 from embodia.envs.core.batched_env import make_batched
 from embodia.envs.record.episode import (
     MAX_NAME_CHARS,
@@ -406,13 +411,9 @@ def _new_model(env_id, algorithm: Algorithm, config, env, demos, run_dir: Path, 
     model = build_model(algorithm.name, config, env, stats, run_dir, seed)
     if algorithm.start is not None:
         algorithm.start(model, demos, env, config, seed)
-    record = run_record(env_id, algorithm.name, seed, config, _class_path(model.policy))
+    record = run_record(env_id, algorithm.name, seed, config, class_name(type(model.policy)))
     (run_dir / "run.json").write_text(json.dumps(record, indent=2))
     return model
-
-
-def _class_path(obj: Any) -> str:
-    return f"{type(obj).__module__}:{type(obj).__name__}"
 
 
 def _train_bc(env_id, config, seed, run_dir, demos, task: TaskSpaces, progress, started) -> dict[str, Any]:
@@ -427,7 +428,7 @@ def _train_bc(env_id, config, seed, run_dir, demos, task: TaskSpaces, progress, 
     if config.dagger_rounds == 0:
         policy, history = train_bc(demos, space, task.action, config, seed, on_epoch, extractor)
         bar.close()
-        record = run_record(env_id, "bc", seed, config, _class_path(policy))
+        record = run_record(env_id, "bc", seed, config, class_name(type(policy)))
         record["bc"] = dataclasses.asdict(history) | {"transitions": len(demos), "episodes": demos.num_episodes}
     else:
         bar.close()
@@ -457,7 +458,7 @@ def _train_dagger(env_id, config, seed, demos, space, action_space, extractor, p
 
     train_dagger(env_id, demos, space, action_space, config, seed, config.dagger_rounds, config.dagger_episodes,
                  on_iteration=on_iteration, extractor_class=extractor)  # fmt: skip
-    record = run_record(env_id, "bc", seed, config, _class_path(best["policy"]))
+    record = run_record(env_id, "bc", seed, config, class_name(type(best["policy"])))
     record["dagger"] = {"rounds": rounds, "selected_round": best["round"], "validation_seed": VALIDATION_SEED}
     return best["policy"], record
 

@@ -13,6 +13,7 @@ import json
 import math
 from typing import Any
 
+from embodia.agents.policy import class_name
 from embodia.commands.common import check_task
 from embodia.envs.core.batched_env import make_batched
 
@@ -34,16 +35,11 @@ def make_env(env_id: str):
     return make_batched(env_id, 1)
 
 
-def class_path(cls: type) -> str:
-    """Where a class is defined, ``module:Class`` (shown by ``info``; nothing is ever imported from it)."""
-    return f"{cls.__module__}:{cls.__qualname__}"
-
-
 def expert_path(env_id: str) -> str | None:
     from embodia.agents.experts import EXPERTS
 
     expert = EXPERTS.get(env_id)
-    return None if expert is None else class_path(expert)
+    return None if expert is None else class_name(expert)
 
 
 # ---------------------------------------------------------------------------------------------- options
@@ -168,7 +164,7 @@ def task_info(env_id: str, env) -> dict[str, Any]:
     return {
         "env_id": env_id,
         "summary": TASKS[env_id].summary,
-        "task": class_path(TASKS[env_id].task),
+        "task": class_name(TASKS[env_id].task),
         "expert": expert_path(env_id),
         "control_mode": env.controller.name,
         "control_hz": float(config.control_hz),
@@ -202,7 +198,7 @@ def cmd_info(args: argparse.Namespace) -> int:
         config, model = env.config, env.model
         action_space = env.single_action_space
         print(f"{env_id}: {TASKS[env_id].summary}")
-        print(f"task: {class_path(TASKS[env_id].task)}    expert: {expert_path(env_id)}")
+        print(f"task: {class_name(TASKS[env_id].task)}    expert: {expert_path(env_id)}")
         print(
             f"control: {env.controller.name} at {config.control_hz:g} Hz; physics timestep {model.opt.timestep:g} s, "
             f"{env.sim.substeps} substeps per control step"

@@ -20,6 +20,9 @@ Reading treats the file as untrusted data. Nothing in it is imported, evaluated 
 directory and every ``.npy`` header are checked against the limits below *before* any array is read, so a crafted
 or corrupt file costs at most what a real episode would, never what it claims. Every problem is one
 ``EpisodeFileError`` line naming the file.
+
+Long because the format and its guarded reader belong in one place: every limit the writer keeps to is the one
+the reader checks, and a change to one must be seen beside the other.
 """
 
 from __future__ import annotations

@@ -232,6 +232,7 @@ class NutBolt(Task):
         grasped = self.robot.holds(sim, tcp_to_nut, NUT_ACROSS_FLATS_M, GRASP_REACH_M, RIGID_HOLD_BAND_M)
         level = axis[:, 2] > np.cos(np.radians(MAX_TILT_DEG))
         turns_down, helix_error = self._helix(sim, base)
+        self.helix = turns_down, helix_error  # privileged_state runs after evaluate on the same state
         # round the bolt (the shank inside the nut's bore) and between the thread's ends
         on_thread = (turns_down > 0) & (turns_down < BOLT_THREAD.turns) & (lateral < NUT_BORE_RADIUS_M)
         engaged = on_thread & (lateral < cfg.bolt_tolerance_m) & level & (np.abs(helix_error) < cfg.helix_tolerance_m)
@@ -292,7 +293,7 @@ class NutBolt(Task):
 
     def privileged_state(self, sim: Simulation) -> dict[str, np.ndarray]:
         base, axis = self._nut(sim)
-        turns_down, helix_error = self._helix(sim, base)
+        turns_down, helix_error = self.helix
         return {
             "nut_pos": base,
             "nut_centre": base + axis * (NUT_HEIGHT_M / 2),
