@@ -293,9 +293,10 @@ def _add_pelvis_and_legs(root, geom, h, lengths, radii, masses, seated: bool, co
         "pelvis",
         "pelvis",
         type=GEOM.mjGEOM_ELLIPSOID,
-        size=[0.05 * h, 0.1 * h, 0.055 * h],
-        # its underside level with the thighs' when seated, its back (buttocks) level with the chest's when lying
-        pos=[-0.02 * h, 0, 0.055 * h - radii["thigh"]],
+        size=[0.0625 * h, 0.1 * h, 0.055 * h],
+        # its underside level with the thighs' when seated; lying, its back (buttocks) level with the chest's and
+        # its front (the lap) above the thighs, so a blanket runs smoothly from the belly over the legs
+        pos=[-0.0075 * h, 0, 0.055 * h - radii["thigh"]],
         mass=masses["pelvis"],
         material="cloth_trousers",
     )
