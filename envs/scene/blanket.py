@@ -1,15 +1,16 @@
-"""A bed blanket: a coarse MuJoCo flex cloth with a rolled hem, its accordion fold and the leg coverage it gives.
+"""A bed blanket: a coarse MuJoCo flex cloth with a stiff hem, its accordion fold and the leg coverage it gives.
 
 The cloth is a 2D grid flex (``make_flex``, MuJoCo's flexcomp) whose edges are held at their rest length by
 flex equality constraints: inextensible, free to bend. The vertices are bodies with three slide joints each, so
-their positions are ordinary ``xpos`` rows. The head-side edge is a rolled hem: a light rigid capsule (a free
-body) to which every edge vertex is connected, the part a caregiver, or the gripper, takes hold of.
+their positions are ordinary ``xpos`` rows. The head-side edge is a stiff flat hem: a light rigid bar (a free
+body) to which every edge vertex is connected, with a pull tab at its middle: the part a caregiver, or the
+gripper, takes hold of.
 
-Collision bits (the person's and the furniture's are in ``contact_groups``): the cloth touches the person
-and the furniture only: not itself (self-collision costs more than the rest of the scene), not the hem it hangs
-from, not the floor (the part hanging over the foot end stays above it) and not the robot, whose jaws reach the
-hem through the fabric as a hand pushes a soft fold aside; the hem touches the robot, the person (measured as a
-tool by the safety monitor) and the furniture.
+Collision bits (the person's and the furniture's are in ``contact_groups``): the cloth touches the person, the
+furniture and the robot (its geoms carry ``ROBOT_BIT``), so jaws cannot reach the hem through the fabric; not
+itself (self-collision costs more than the rest of the scene), not the hem it hangs from, not the floor (the part
+hanging over the foot end stays above it). The hem and its tab touch the robot, the person (measured as a tool by
+the safety monitor) and the furniture.
 """
 
 from __future__ import annotations
@@ -20,8 +21,9 @@ import mujoco
 import numpy as np
 
 from embodia.envs.scene.builder import GEOM, SceneBuilder
+from embodia.envs.scene.contact_groups import ROBOT_BIT
 
-CLOTH_CONTYPE, CLOTH_CONAFFINITY = 8, 2 | 4  # the person, the furniture
+CLOTH_CONTYPE, CLOTH_CONAFFINITY = 8, 2 | 4 | ROBOT_BIT  # the person, the furniture, the robot
 HEM_CONTYPE, HEM_CONAFFINITY = 16, 1 | 2 | 4  # default geoms (the robot, the floor), the person, the furniture
 
 
@@ -33,14 +35,25 @@ class BlanketShape:
     columns: int = 6  # across the bed
     spacing_m: float = 0.12
     cloth_radius_m: float = 0.006
-    hem_radius_m: float = 0.02  # a rolled hem
+    #: a flat hem (the edge folded over and stitched, stiffened): it lies flat on the legs, so its tab stays flat
+    #: too (a round roll turned under the tab's weight and the tab dropped between the legs)
+    hem_width_m: float = 0.03
+    hem_thickness_m: float = 0.012
     hem_mass_kg: float = 0.08
+    #: a pull tab sewn to the hem's middle, reaching towards the head (away from the cloth): where jaws take the
+    #: blanket. The cloth touches the robot, so a pinch across the hem itself would have one finger on the fabric,
+    #: and a pinch at its end is twisted out by the drag of the whole width (both tried)
+    tab_reach_m: float = 0.05  # from the hem's surface
+    tab_width_m: float = 0.025  # across: what the jaws close on
+    tab_mass_kg: float = 0.01
 
     def __post_init__(self) -> None:
         for name in ("rows", "columns"):
             if not (isinstance(getattr(self, name), int) and getattr(self, name) >= 2):
                 raise ValueError(f"{name}={getattr(self, name)!r} must be an integer >= 2")
-        for name in ("spacing_m", "cloth_radius_m", "hem_radius_m", "hem_mass_kg"):
+        for name in self.__dataclass_fields__:
+            if name in ("rows", "columns"):
+                continue
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name}={getattr(self, name)!r} must be positive")
 
@@ -52,11 +65,17 @@ class BlanketShape:
     def width_m(self) -> float:
         return (self.columns - 1) * self.spacing_m
 
+    @property
+    def tab_offset_m(self) -> float:
+        """The tab's centre from the hem's axis (towards the head, -x in the hem's frame)."""
+        return (self.hem_width_m + self.tab_reach_m) / 2
+
 
 @dataclass(frozen=True)
 class BlanketNames:
     flex: str
-    hem: str
+    hem: str  # the hem's body and its capsule
+    tab: str  # the pull tab's geom, on the hem's body
     vertex_bodies: tuple[str, ...]  # row-major: index = row * columns + column, row 0 is the hem's edge
 
 
@@ -88,15 +107,26 @@ def add_blanket(
     hem = builder.add_free_body(f"{name}_hem", pos=[hem_x, hem_y, z_m])
     hem.add_geom(
         name=f"{name}_hem",
-        type=GEOM.mjGEOM_CAPSULE,
-        size=[shape.hem_radius_m, shape.width_m / 2 + 0.01, 0],
-        euler=[np.pi / 2, 0, 0],
+        type=GEOM.mjGEOM_BOX,
+        size=[shape.hem_width_m / 2, shape.width_m / 2 + 0.01, shape.hem_thickness_m / 2],
         mass=shape.hem_mass_kg,
         material=f"{name}_hem",
         contype=HEM_CONTYPE,
         conaffinity=HEM_CONAFFINITY,
         condim=4,
-        friction=[1.0, 0.02, 0.0001],  # torsional: a rolled hem fills the finger pads' width
+        friction=[1.0, 0.02, 0.0001],  # torsional: the hem fills the finger pads' width
+    )
+    hem.add_geom(
+        name=f"{name}_tab",
+        type=GEOM.mjGEOM_BOX,
+        pos=[-shape.tab_offset_m, 0, 0],
+        size=[shape.tab_reach_m / 2, shape.tab_width_m / 2, shape.hem_thickness_m / 2],
+        mass=shape.tab_mass_kg,
+        material=f"{name}_hem",
+        contype=HEM_CONTYPE,
+        conaffinity=HEM_CONAFFINITY,
+        condim=4,
+        friction=[1.0, 0.01, 0.0001],
     )
     # make_flex orders vertices x-major (row along the bed = x), and numbers the vertex bodies name_0, name_1, ...
     # from the low-x (hem) corner, which is the layout this module documents.
@@ -110,7 +140,7 @@ def add_blanket(
             name2=f"{name}_hem",
             data=[0.0] * 12,
         )
-    return BlanketNames(flex=name, hem=f"{name}_hem", vertex_bodies=vertex_bodies)
+    return BlanketNames(flex=name, hem=f"{name}_hem", tab=f"{name}_tab", vertex_bodies=vertex_bodies)
 
 
 def pulled_down(spread: np.ndarray, hem_x: np.ndarray, bed_end_x: np.ndarray, lying_z_m: float) -> np.ndarray:

@@ -7,6 +7,9 @@ person's weight through contacts. Furniture touches the robot, objects and the p
 import these from here, so neither imports the other.
 """
 
+#: the robot's geoms carry this bit besides the default 1, so a piece can touch the robot without the floor and the
+#: objects (the cloth)
+ROBOT_BIT = 64
 PERSON_CONTYPE, PERSON_CONAFFINITY = 2, 1 | 4  # touches default geoms (1) and furniture (4), not itself
 FURNITURE_CONTYPE, FURNITURE_CONAFFINITY = 4, 1  # touches robot and objects; the person through its affinity
 #: screw threads touch only threads: a nut's ridge and a bolt's, never the jaws, the bench or the nut's own body

@@ -59,7 +59,7 @@ SHAPE = blanket.BlanketShape()
 SPREAD_Z_M = 0.9  # the cloth's rest shape is compiled flat here, above the person
 BED_END_X_M = 0.9  # the mattress's foot end, from the hips (``props.add_bed``)
 DROP_Z_M = 0.83  # the slid-down cloth starts just above the feet and settles in the first steps
-HEM_GOAL_OFFSET_X_M = -0.1  # the hem's place, relative to the hips: over the belly
+HEM_GOAL_OFFSET_X_M = -0.05  # TRY
 LEG_SEGMENTS = ("right_thigh", "right_shank", "left_thigh", "left_shank")
 POINTS_PER_SEGMENT = 5
 FLOOR_FAIL_Z = 0.3
@@ -86,7 +86,7 @@ class BlanketCoverConfig(CareTaskConfig):
     )
     episode_steps: int = 200
     bed_jitter_m: float = 0.03
-    blanket_x_range_m: tuple[float, float] = (0.42, 0.5)  # the slid-down hem, from the hips
+    blanket_x_range_m: tuple[float, float] = (0.32, 0.4)  # TRY
     blanket_y_range_m: tuple[float, float] = (-0.02, 0.02)  # cloth centre line from the bed's
     blanket_mass_kg: tuple[float, float] = (0.5, 1.2)
     coverage_required: float = 0.9  # share of the legs' sample points covered for success
@@ -206,13 +206,15 @@ class BlanketCover(Task):
         legs = root[:, None] + (rotation[:, None] @ self.leg_axis_points[None, :, :, None])[..., 0]
         legs[:, :, 2] += self.leg_radii
         hem = sim.xpos[:, self.hem_body]
-        hem_axis = sim.xmat[:, self.hem_body].reshape(-1, 3, 3)[:, :, 1]
+        hem_frame = sim.xmat[:, self.hem_body].reshape(-1, 3, 3)
+        hem_axis = hem_frame[:, :, 1]
+        tab = hem - hem_frame[:, :, 0] * SHAPE.tab_offset_m
         goal = root + np.array([HEM_GOAL_OFFSET_X_M, 0.0, 0.0])
-        return vertices, legs, hem, hem_axis, goal, root
+        return vertices, legs, hem, hem_axis, tab, goal, root
 
     def evaluate(self, sim: Simulation) -> dict[str, np.ndarray]:
         cfg = self.config
-        vertices, legs, hem, _, goal, _ = self._geometry(sim)
+        vertices, legs, hem, _, tab, goal, _ = self._geometry(sim)
         grid = vertices.reshape(-1, SHAPE.rows, SHAPE.columns, 3)
         coverage = blanket.covered(grid, legs).mean(axis=1)
         tcp = self.robot.tcp_pos(sim)
@@ -220,8 +222,10 @@ class BlanketCover(Task):
         offset = tcp - hem
         along = np.abs(offset[:, 1])  # the hem runs along y
         tcp_to_hem = np.linalg.norm(offset[:, [0, 2]], axis=1)
-        grasped = self.robot.holds(sim, tcp_to_hem, 2 * SHAPE.hem_radius_m, GRASP_REACH_M, HEM_HOLD_BAND_M)
+        grasped = self.robot.holds(sim, tcp_to_hem, SHAPE.hem_width_m, GRASP_REACH_M, HEM_HOLD_BAND_M)
         grasped &= along < SHAPE.width_m / 2
+        tcp_to_tab = np.linalg.norm(tcp - tab, axis=1)
+        grasped |= self.robot.holds(sim, tcp_to_tab, SHAPE.tab_width_m, GRASP_REACH_M)
         clear = (width > criteria.OPEN_HAND_WIDTH_M) & (np.linalg.norm(offset, axis=1) > cfg.clearance_m)
         covered_enough = coverage >= cfg.coverage_required
         safety = self.person.measure(sim, np.full(sim.num_sims, SHAPE.hem_mass_kg))
@@ -234,6 +238,7 @@ class BlanketCover(Task):
             "coverage": coverage,
             "hem_to_goal_m": np.linalg.norm((hem - goal)[:, :2], axis=1),
             "tcp_to_hem_m": np.linalg.norm(offset, axis=1),
+            "tcp_to_tab_m": tcp_to_tab,
             "safety": safety,
             "human": self.person.info(),
         }
@@ -241,7 +246,7 @@ class BlanketCover(Task):
     def reward_terms(self, sim: Simulation, ev: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         grasped = ev["grasped"].astype(float)
         return self.config.safety_terms(ev["safety"]) | {
-            "reach": tolerance(ev["tcp_to_hem_m"], criteria.REACH_SCALE_M),
+            "reach": tolerance(ev["tcp_to_tab_m"], criteria.REACH_SCALE_M),
             "grasp": grasped,
             "pull": np.maximum(grasped, ev["covered"]) * tolerance(ev["hem_to_goal_m"], PULL_SCALE_M),
             "coverage": ev["coverage"],
@@ -254,6 +259,8 @@ class BlanketCover(Task):
             "task_hem_pos": (3,),
             "task_hem_axis": (3,),
             "task_hem_to_tcp": (3,),
+            "task_tab_pos": (3,),
+            "task_tab_to_tcp": (3,),
             "task_hem_to_goal": (3,),
             "task_coverage": (1,),
             "task_cloth": (3 * SHAPE.rows * SHAPE.columns,),
@@ -261,11 +268,14 @@ class BlanketCover(Task):
         }
 
     def observe(self, sim: Simulation, ev: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        vertices, _, hem, hem_axis, goal, root = self._geometry(sim)
+        vertices, _, hem, hem_axis, tab, goal, root = self._geometry(sim)
+        tcp = self.robot.tcp_pos(sim)
         return {
             "task_hem_pos": hem,
             "task_hem_axis": hem_axis,
-            "task_hem_to_tcp": hem - self.robot.tcp_pos(sim),
+            "task_hem_to_tcp": hem - tcp,
+            "task_tab_pos": tab,
+            "task_tab_to_tcp": tab - tcp,
             "task_hem_to_goal": goal - hem,
             "task_coverage": ev["coverage"][:, None],
             "task_cloth": (vertices - root[:, None]).reshape(sim.num_sims, -1),
@@ -273,10 +283,11 @@ class BlanketCover(Task):
         }
 
     def privileged_state(self, sim: Simulation) -> dict[str, np.ndarray]:
-        _, legs, hem, hem_axis, goal, root = self._geometry(sim)
+        _, legs, hem, hem_axis, tab, goal, root = self._geometry(sim)
         return {
             "hem_pos": hem,
             "hem_axis": hem_axis,
+            "tab_pos": tab,
             "hem_goal": goal,
             "hips_pos": root,
             "leg_points": legs,
