@@ -14,6 +14,8 @@ RELEASE_ABOVE_HIPS_M = 0.14  # the hem then drops a few cm onto the belly
 #: the hand comes in this high, over the cloth heaped on the feet (up to about 0.25 m above the hips), and goes down
 #: over the tab
 APPROACH_ABOVE_HIPS_M = 0.35
+#: the finger tips (9 mm beyond the TCP) level with the tab's underside, clear of the shins it lies between or on
+PADS_ABOVE_TAB_M = 0.003
 #: jaw yaw, relative to the base's heading to the TCP, with joint 7 mid-range (as the other experts)
 NEUTRAL_JAW_YAW = -0.785
 
@@ -31,7 +33,7 @@ class BlanketCoverExpert(PickAndPlace):
         along_hem = np.arctan2(axis[:, 1], axis[:, 0])  # the jaws close across the tab, along the hem
         return PickPlaceGoal(
             object_pos=tab,
-            grasp_point=tab,
+            grasp_point=tab + [0.0, 0.0, PADS_ABOVE_TAB_M],
             release_point=release,
             travel_z=hips[:, 2] + PULL_ABOVE_HIPS_M,
             pregrasp_width=np.full(len(tab), SHAPE.tab_width_m + 0.03),
