@@ -144,7 +144,7 @@ def robot_on_cloth_force_n(touches_robot: bool) -> float:
     spot = grid[2, 0]  # the robot's side edge, over the mattress
     for k in range(90):
         state = info["state"]
-        target = spot + [0.0, 0.0, 0.12 if k < 60 else -0.03]
+        target = spot + np.array([0.0, 0.0, 0.12 if k < 60 else -0.03])
         action = np.zeros((1, 7))
         action[:, :3] = motion.translate(state["tcp_pos"], target[None], max_speed=0.5 if k >= 60 else 1.0)
         action[:, 3:6] = motion.point_down(state["tcp_xmat"], np.zeros(1))

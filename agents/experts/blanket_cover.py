@@ -33,7 +33,7 @@ class BlanketCoverExpert(PickAndPlace):
         along_hem = np.arctan2(axis[:, 1], axis[:, 0])  # the jaws close across the tab, along the hem
         return PickPlaceGoal(
             object_pos=tab,
-            grasp_point=tab + [0.0, 0.0, PADS_ABOVE_TAB_M],
+            grasp_point=tab + np.array([0.0, 0.0, PADS_ABOVE_TAB_M]),
             release_point=release,
             travel_z=hips[:, 2] + PULL_ABOVE_HIPS_M,
             pregrasp_width=np.full(len(tab), SHAPE.tab_width_m + 0.03),

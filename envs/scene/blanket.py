@@ -7,10 +7,10 @@ body) to which every edge vertex is connected, with a pull tab at its middle: th
 gripper, takes hold of.
 
 Collision bits (the person's and the furniture's are in ``contact_groups``): the cloth touches the person and the
-furniture, and, when asked for, the robot (its geoms carry ``ROBOT_BIT``), so that jaws cannot reach the hem
-through the fabric; not itself (self-collision costs more than the rest of the scene), not the hem it hangs from,
-not the floor (the part hanging over the foot end stays above it). The hem and its tab touch the robot, the person (measured as a tool by
-the safety monitor) and the furniture.
+furniture, and, when asked for, the robot (its geoms carry ``ROBOT_BIT``), so that jaws cannot reach the hem through
+the fabric; not itself (self-collision costs more than the rest of the scene), not the hem it hangs from, not the
+floor (the part hanging over the foot end stays above it). The hem and its tab touch the robot, the person (measured
+as a tool by the safety monitor) and the furniture.
 """
 
 from __future__ import annotations

@@ -1,32 +1,31 @@
 """BlanketCover: take a blanket that has slid down the bed by its hem and pull it up over a lying person's legs.
 
-Scene: a Panda-class arm on a pedestal beside a bed; an older adult (``envs/human``: by default a woman of
-median stature aged 75+) lies on her back (``supine_bed``), arms at her sides. A blanket (``envs/scene/
-blanket.py``: a 9 x 6 vertex MuJoCo flex cloth, 1.04 m x 0.6 m, inextensible edges, free to bend, with a stiff
-flat hem along its head-side edge and a pull tab at the hem's middle) has slid down towards the foot of the bed:
-its hem lies across her shins, the cloth covers the feet and hangs over the foot end. Per episode the bed's place (``bed_jitter_m``, +-3 cm), the
-person's body mass and impairments (``human`` ranges; ``tremor`` and ``voluntary_motion`` switches; the legs are
-rigid, so only arms and head move), where the hem lies along and across the bed (``blanket_x_range_m``, 0.32-0.4
-m from the hips as dropped, 0.4-0.55 m once the cloth has settled in the first steps; ``blanket_y_range_m``, +-2 cm) and the blanket's mass (``blanket_mass_kg``, 0.5-1.2 kg, a
-single-bed cotton or fleece blanket [ESTIMATE]) are randomized.
+Scene: a Panda-class arm on a pedestal beside a bed; an older adult (``envs/human``: by default a woman of median
+stature aged 75+) lies on her back (``supine_bed``), arms at her sides. A blanket (``envs/scene/blanket.py``: a 9 x
+6 vertex MuJoCo flex cloth, 1.04 m x 0.6 m, inextensible edges, free to bend, with a stiff flat hem along its
+head-side edge and a pull tab at the hem's middle) has slid down towards the foot of the bed: its hem lies across
+her shins, the cloth covers the feet and hangs over the foot end. Per episode the bed's place (``bed_jitter_m``, +-3
+cm), the person's body mass and impairments (``human`` ranges; ``tremor`` and ``voluntary_motion`` switches; the
+legs are rigid, so only arms and head move), where the hem lies along and across the bed (``blanket_x_range_m``,
+0.32-0.4 m from the hips as dropped, 0.4-0.55 m once the cloth has settled in the first steps;
+``blanket_y_range_m``, +-2 cm) and the blanket's mass (``blanket_mass_kg``, 0.5-1.2 kg, a single-bed cotton or
+fleece blanket [ESTIMATE]) are randomized.
 
 Success: at least ``coverage_required`` (0.9) of 20 sample points along the top of both thighs and shanks (5 per
 segment, hip to ankle) are covered (a vertical line through the point meets the cloth no lower than 1 cm beneath
 it), the jaws are open and the TCP at least ``clearance_m`` from the hem. Assistive Gym's dressing task counts
-progress as the length of limb covered by cloth (Erickson et al. 2020, success at 0.4 m of sleeve); here the share of
-the legs covered, as a caregiver would judge it. Fail: the blanket falls off the bed (its hem below
-``FLOOR_FAIL_Z``) or, with ``terminate_on_safety_violation``, a robot or hem contact on the person exceeds an
-ISO/TS 15066 limit.
-Safety: ``info["safety"]`` every step; the hem is passed to the monitor as a tool, so its contact forces on the
-person count (it rests on the shins and is laid on the belly), while the cloth's own weight on the legs does not
-(it is not a hazard). ``safety_penalty`` > 0 adds the reward term ``safety`` with that negative weight.
-``info["human"]`` says who the person is; ``info["coverage"]`` the covered share.
-Reward (dense, every term in [0, 1], weights ``w_*``): reach the tab, grasp the hem (by its tab or the hem
-itself), pull it towards its place at the waist (0.05 m from the hips towards the head), coverage (the covered share), release and withdraw once
-covered, success. Sparse: 1 on success.
-Observations (``task_*``): hem position and axis, hem relative to the TCP and to its goal, the tab's position and
-its offset from the TCP, the covered share,
-the cloth's vertex positions relative to the hips (flattened, 54 x 3) and the hips' position.
+progress as the length of limb covered by cloth (Erickson et al. 2020, success at 0.4 m of sleeve); here the share
+of the legs covered, as a caregiver would judge it. Fail: the blanket falls off the bed (its hem below
+``FLOOR_FAIL_Z``) or, with ``terminate_on_safety_violation``, a robot or hem contact on the person exceeds an ISO/TS
+15066 limit. Safety: ``info["safety"]`` every step; the hem is passed to the monitor as a tool, so its contact
+forces on the person count (it rests on the shins and is laid on the belly), while the cloth's own weight on the
+legs does not (it is not a hazard). ``safety_penalty`` > 0 adds the reward term ``safety`` with that negative
+weight. ``info["human"]`` says who the person is; ``info["coverage"]`` the covered share. Reward (dense, every term
+in [0, 1], weights ``w_*``): reach the tab, grasp the hem (by its tab or the hem itself), pull it towards its place
+at the waist (0.05 m from the hips towards the head), coverage (the covered share), release and withdraw once
+covered, success. Sparse: 1 on success. Observations (``task_*``): hem position and axis, hem relative to the TCP
+and to its goal, the tab's position and its offset from the TCP, the covered share, the cloth's vertex positions
+relative to the hips (flattened, 54 x 3) and the hips' position.
 
 Contact and solver choices: the cloth touches the person and the furniture, and with ``cloth_touches_robot`` the
 arm and the hand. It does not collide with itself (self-collision would cost more than the rest of the scene),
