@@ -4,10 +4,11 @@ check_env, determinism (single vs vector) and exact replay run for every registe
 test_replay.py.
 """
 
+import mujoco
 import numpy as np
 import pytest
 
-from embodia.agents.experts import make_expert
+from embodia.agents.experts import make_expert, motion
 from embodia.envs.core.batched_env import BatchedEnv, make_batched
 from embodia.envs.human.config import HumanConfig, HumanRanges
 from embodia.envs.scene import blanket
@@ -64,7 +65,9 @@ def test_a_point_is_covered_only_under_the_cloth():
 
 def test_the_blanket_starts_slid_down_and_the_leg_points_lie_on_the_legs():
     env = make(3)
-    _, info = env.reset(seeds=[0, 1, 2])
+    env.reset(seeds=[0, 1, 2])
+    for _ in range(20):  # the dropped cloth settles on the legs and feet in the first steps; the arm holds still
+        _, _, _, _, info = env.step(np.zeros((3, 7)))
     assert (info["coverage"] < 0.5).all()
     legs = info["state"]["leg_points"]
     assert legs.shape == (3, 20, 3)
@@ -74,7 +77,7 @@ def test_the_blanket_starts_slid_down_and_the_leg_points_lie_on_the_legs():
     assert (np.abs(legs[:, :, 2] - 0.69) < 0.05).all()  # the top of thighs and shanks on a 0.55 m mattress
     # the hem lies towards the feet, on the legs, and the cloth hangs over the foot end of the bed
     hem = info["state"]["hem_pos"]
-    assert ((hem[:, 0] - hips[:, 0]) > 0.4).all()
+    assert ((hem[:, 0] - hips[:, 0]) > 0.35).all()
     vertices = env.sim.xpos[:, env.task.vertex_bodies]
     assert (vertices[:, :, 2].min(axis=1) < 0.5).all()  # below the mattress top: over the foot end
 
@@ -96,7 +99,7 @@ def test_the_flex_blanket_steps_deterministically_in_the_batch():
 def test_expert_covers_the_legs_without_a_transient_violation():
     out = run_expert(make(4), [0, 1, 2, 3])
     assert out["success"].all() and not out["fail"].any()
-    assert (out["start_coverage"] < 0.5).all() and (out["coverage"] >= 0.9).all()
+    assert (out["start_coverage"] <= 0.6).all() and (out["coverage"] >= 0.9).all()  # as dropped: half the legs
     assert not out["transient"].any()
     assert (out["peak_n"] < 30.0).all()
 
@@ -128,3 +131,38 @@ def test_blanket_shape_is_checked():
         blanket.BlanketShape(rows=1)
     with pytest.raises(ValueError, match="spacing_m=0"):
         blanket.BlanketShape(spacing_m=0)
+
+
+def robot_on_cloth_force_n(touches_robot: bool) -> float:
+    """Press the closed jaws 3 cm down into the cloth where it lies on the mattress beside the right shin; the
+    summed normal force of the robot's contacts with the cloth afterwards, in newtons."""
+    env = make(1, cloth_touches_robot=touches_robot)
+    env.reset(seeds=[0])
+    for _ in range(20):  # let the dropped cloth settle
+        _, _, _, _, info = env.step(np.zeros((1, 7)))
+    grid = env.sim.xpos[0, env.task.vertex_bodies].reshape(blanket.BlanketShape().rows, -1, 3)
+    spot = grid[2, 0]  # the robot's side edge, over the mattress
+    for k in range(90):
+        state = info["state"]
+        target = spot + np.array([0.0, 0.0, 0.12 if k < 60 else -0.03])
+        action = np.zeros((1, 7))
+        action[:, :3] = motion.translate(state["tcp_pos"], target[None], max_speed=0.5 if k >= 60 else 1.0)
+        action[:, 3:6] = motion.point_down(state["tcp_xmat"], np.zeros(1))
+        action[:, 6] = motion.GRIPPER_CLOSE
+        _, _, _, _, info = env.step(action)
+    model, data = env.sim.model, mujoco.MjData(env.sim.model)
+    mujoco.mj_setState(model, data, env.sim.state(0), mujoco.mjtState.mjSTATE_INTEGRATION)
+    mujoco.mj_forward(model, data)
+    robot_geoms = {model.geom(i).id for i in range(model.ngeom) if model.geom(i).name.startswith("robot/")}
+    wrench, total = np.zeros(6), 0.0
+    for i, contact in enumerate(data.contact[: data.ncon]):
+        if max(contact.flex) >= 0 and robot_geoms & set(contact.geom):
+            mujoco.mj_contactForce(model, data, i, wrench)
+            total += wrench[0]
+    return total
+
+
+def test_with_cloth_touches_robot_the_fabric_stops_the_jaws():
+    """The option makes the fabric push back on the hand (so jaws cannot reach through it); off, it passes through."""
+    assert robot_on_cloth_force_n(True) > 1.0
+    assert robot_on_cloth_force_n(False) == 0.0

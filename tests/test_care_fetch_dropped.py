@@ -13,7 +13,7 @@ from embodia.envs.human import anthropometry
 from embodia.envs.human.config import HumanConfig, HumanRanges
 from embodia.envs.safety import iso15066
 from embodia.envs.scene import overbed_table
-from embodia.envs.tasks.base import yaw_quat
+from embodia.envs.scene.parts import yaw_quat
 from embodia.envs.tasks.care import fetch_dropped as fd
 
 TASK = "embodia/FetchDropped-v0"
@@ -67,8 +67,9 @@ def test_the_arm_reach_follows_drillis_and_contini():
 
 
 def remote_on_forearm(env: BatchedEnv) -> None:
-    forearm = env.sim.site_xpos[0, env.sim.model.site("person_right_forearm").id]
-    put_remote(env, forearm + np.array([0, 0, 0.06]))
+    middle = env.sim.site_xpos[0, env.sim.model.site("person_right_forearm").id]
+    wrist = env.sim.xpos[0, env.sim.model.body("person_right_hand").id]
+    put_remote(env, (middle + wrist) / 2 + np.array([0, 0, 0.06]))  # clear of the elbow, where it would touch both
 
 
 def test_a_remote_dropped_on_the_forearm_weighs_on_the_lower_arm():

@@ -2,6 +2,7 @@
 
 import dataclasses
 
+import mujoco
 import numpy as np
 import pytest
 
@@ -11,6 +12,7 @@ from embodia.envs.human.body import JOINT_NAMES
 from embodia.envs.human.config import POSTURES, SEXES, HumanConfig, HumanRanges
 from embodia.envs.human.motion import HumanMotion
 from embodia.envs.human.person import add_person
+from embodia.envs.human.rest import resting_pose
 from embodia.envs.physics.sim import Simulation
 from embodia.envs.scene import props
 from embodia.envs.scene.builder import SceneBuilder
@@ -33,6 +35,8 @@ def person_sim(config: HumanConfig, control_dt_s: float = 0.01, steps: int = 400
     motion.bind(model, 1)
     ids = np.array([0])
     sim.reset_to_home(ids)
+    root = model.joint(body.root_joint)
+    resting_pose(config).place(sim, ids, int(root.qposadr[0]), int(root.dofadr[0]), np.zeros(3), 0.0)
     targets = body.posture_target_array()[None].copy()
     held_out = {"right_shoulder_flexion": 0.9, "right_elbow_flexion": 0.6, "right_wrist_flexion": 0.17}
     for joint, value in held_out.items():
@@ -268,3 +272,53 @@ def test_the_most_extreme_valid_person_stays_stable(posture):
         motion.advance(sim)
         assert not sim.step().any()
     assert np.isfinite(sim.site_xpos[0, palm]).all()
+
+
+def support_and_weight_n(sim: Simulation, model, body) -> tuple[float, float]:
+    """(upward contact force on the person from everything else, the person's weight) in simulation 0, in N,
+    from a copy of the model carrying simulation 0's own masses."""
+    own = model.__copy__()
+    own.body_mass[:] = sim.per_sim_model_field("body_mass")[0]
+    own.body_inertia[:] = sim.per_sim_model_field("body_inertia")[0]
+    data = mujoco.MjData(own)
+    mujoco.mj_setConst(own, data)
+    mujoco.mj_setState(own, data, sim.state(0), mujoco.mjtState.mjSTATE_INTEGRATION)
+    mujoco.mj_forward(own, data)
+    person = {model.body(name).id for name in body.moving_bodies}
+    support, wrench = 0.0, np.zeros(6)
+    for i, contact in enumerate(data.contact[: data.ncon]):
+        on_person = [contact.geom[k] >= 0 and model.geom_bodyid[contact.geom[k]] in person for k in (0, 1)]
+        if on_person[0] == on_person[1]:
+            continue
+        mujoco.mj_contactForce(own, data, i, wrench)
+        upward = (contact.frame.reshape(3, 3).T @ wrench[:3])[2]  # the force on the second geom, in world
+        support += upward if on_person[1] else -upward
+    weight = -own.opt.gravity[2] * own.body_mass[sorted(person)].sum()
+    return support, weight
+
+
+@pytest.mark.parametrize("posture", POSTURES)
+def test_the_furniture_carries_the_whole_weight(posture):
+    config = HumanConfig(posture=posture, body_mass_kg=62.0)  # heavier than the body was built (49.3 kg)
+    sim, motion, _, model = person_sim(config, steps=100)
+    for _ in range(100):
+        motion.advance(sim)
+        assert not sim.step().any()
+    support, weight = support_and_weight_n(sim, model, motion.body)
+    assert weight == pytest.approx(62.0 * 9.81, rel=1e-6)
+    assert support == pytest.approx(weight, rel=0.05)
+
+
+@pytest.mark.parametrize("task_id", [HANDOVER, "embodia/BedBathing-v0"])
+def test_a_person_starts_at_rest_in_their_furniture(task_id):
+    env = make_batched(task_id, 1)
+    env.reset(seeds=[3])
+    person = env.task.person
+    start = env.sim.qpos[0, person.root_qpos : person.root_qpos + 3].copy()
+    for _ in range(20):
+        env.step(np.zeros((1, env.controller.action_dim)))
+    moved = np.linalg.norm(env.sim.qpos[0, person.root_qpos : person.root_qpos + 3] - start)
+    support, weight = support_and_weight_n(env.sim, env.sim.model, person.body)
+    env.close()
+    assert moved < 0.004  # settled already: no drop into the seat at the start of an episode
+    assert support == pytest.approx(weight, rel=0.05)

@@ -31,6 +31,9 @@ class PickPlaceGoal:
     pregrasp_width: np.ndarray
     grasp_jaw: np.ndarray | None = None  # jaw yaw for the grasp (None: any)
     place_jaw: np.ndarray | None = None  # jaw yaw for the release (None: keep)
+    #: come in at least this high until over the grasp point, then go down (None: straight to the pre-grasp point),
+    #: for scenes where something soft lies between the start and the grasp (a blanket over a person's feet)
+    approach_z: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -74,10 +77,14 @@ class PickAndPlace(abc.ABC):
         held_offset = tcp - obj  # steer the held object itself
         travel = goal.travel_z[:, None]
         over_release = np.concatenate([goal.release_point[:, :2], travel], axis=1) + held_offset
+        pregrasp = goal.grasp_point + UP * t.approach_height_m
+        if goal.approach_z is not None:
+            far = np.linalg.norm((pregrasp - tcp)[:, :2], axis=1) > 3 * t.travel_tolerance_m
+            pregrasp[far, 2] = np.maximum(pregrasp[far, 2], goal.approach_z[far])
         targets = np.select(
             [phase[:, None] == p for p in (APPROACH, DESCEND, GRASP, LIFT, CARRY, LOWER, RELEASE)],
             [
-                goal.grasp_point + UP * t.approach_height_m,
+                pregrasp,
                 goal.grasp_point,
                 tcp,
                 np.concatenate([tcp[:, :2], travel], axis=1),

@@ -1,14 +1,20 @@
 """The person's articulated body, built with MjSpec from a ``HumanConfig`` for one posture.
 
-Frames: the root (welded to the furniture, a mocap body) sits at the midpoint of the hip joints with +x out of
-the belly, +z up the trunk and +y to the person's left. Pelvis and legs are rigid on the root in the posture's
-hip and knee angles; the trunk (lumbar flexion), neck (flexion, rotation) and both arms (shoulder yaw, flexion
-and abduction, elbow flexion, wrist flexion) are hinges held by position servos with gravity compensation: the
-person holds a posture with a finite stiffness, so a push moves the body a little and it returns.
+Frames: the root, a free body, sits at the midpoint of the hip joints with +x out of the belly, +z up the trunk
+and +y to the person's left. Pelvis and legs are rigid on the root in the posture's hip and knee angles; the trunk
+(lumbar flexion), neck (flexion, rotation) and both arms (shoulder yaw, flexion and abduction, elbow flexion,
+wrist flexion) are hinges held by position servos: the person holds a posture with a finite stiffness, so a push
+moves the body a little and it returns. The body rests on its furniture: the seat, backrest, footrests or mattress
+carry its whole weight through contacts, and a push on the person moves all of them.
+
+Muscles, not an external hand, hold what a real person holds: seated, every hinge's servo adds the gravity
+torque of the segments it carries (``HumanMotion``, from MuJoCo's ``qfrc_bias``), an internal torque whose reaction
+goes down through the body to the seat; lying, nothing is held against gravity: trunk, head and arms rest on the
+mattress and backrest, the servos only keeping the posture's shape (``HumanBody.holds_against_gravity``).
 
 Every person geom belongs to one ISO/TS 15066 body region (``HumanBody.region_of_geom``). Person geoms touch the
-robot and objects but neither each other nor the furniture (contype/conaffinity bits), so the contact forces on
-the person are the ones something else applies.
+robot, objects and furniture but not each other (contype/conaffinity bits); the safety monitor counts only the
+robot's and the tools' contacts.
 
 Tremor is physical, not a control-rate staircase: each tremor source is a lossless harmonic oscillator (a
 hidden slide joint with stiffness ``mass * (2 pi f)^2``, frequency and amplitude set per simulation) whose
@@ -66,6 +72,8 @@ POSTURE_TARGETS: dict[str, dict[str, float]] = {
         "left_shoulder_abduction": -0.12,
     },
     "supine": {
+        "right_shoulder_flexion": -0.25,  # extended towards the mattress, so the arms lie on it
+        "left_shoulder_flexion": -0.25,
         "right_shoulder_abduction": -0.2,
         "left_shoulder_abduction": -0.2,
         "right_elbow_flexion": 0.2,
@@ -89,7 +97,9 @@ class HumanBody:
     region_of_geom: dict[str, str] = field(default_factory=dict)
     segment_lengths_m: dict[str, float] = field(default_factory=dict)
     rest_targets: dict[str, float] = field(default_factory=dict)
-    moving_bodies: list[str] = field(default_factory=list)  # the jointed segments (mass scaled per episode)
+    root_joint: str = ""  # the free joint of the root
+    moving_bodies: list[str] = field(default_factory=list)  # every segment, the root included (mass per episode)
+    holds_against_gravity: bool = True  # seated: muscles hold trunk, head and arms; lying: they rest
     hand_lever_m: float = 0.05  # wrist to palm centre: converts hand tremor displacement to wrist angle
 
     def posture_target_array(self) -> np.ndarray:
@@ -104,20 +114,32 @@ def root_pose(config: HumanConfig) -> tuple[np.ndarray, float]:
     return np.array([0.0, 0.0, radii["thigh"]]), -SEATED_RECLINE_RAD
 
 
+def foot_radius_m(stature_m: float) -> float:
+    return 0.035 * stature_m / 1.5
+
+
+def seated_sole_drop_m(config: HumanConfig) -> float:
+    """Seated with level thighs and plumb shanks: how far the soles are below the hip joints."""
+    h = stature(config)
+    shank = anthropometry.segment_lengths_m(h)["shank"]
+    return shank - anthropometry.segment_radii_m(config.sex, h)["shank"] + foot_radius_m(h)
+
+
 def stature(config: HumanConfig) -> float:
     return anthropometry.stature_m(config.sex, config.stature_percentile)
 
 
-def add_human(builder: SceneBuilder, config: HumanConfig, name: str, parent: mujoco.MjsBody, pos) -> HumanBody:
-    """Add the person to ``parent`` (the furniture) with the hip midpoint at ``pos``, facing the parent's +x."""
+def add_human(builder: SceneBuilder, config: HumanConfig, name: str, pos, yaw: float) -> HumanBody:
+    """Add the person as a free body with the hip midpoint at ``pos`` (world), facing ``yaw`` (the person's +x)."""
     h = stature(config)
     lengths = anthropometry.segment_lengths_m(h)
     radii = anthropometry.segment_radii_m(config.sex, h)
     masses = anthropometry.segment_masses_kg(config.body_mass_kg)
     _, pitch = root_pose(config)
     seated = config.posture != "supine_bed"
-    quat = _quat_zy(0.0, pitch)
-    body = HumanBody(name=name, config=config, root=name, segment_lengths_m=lengths)
+    quat = _quat_zy(yaw, pitch)
+    body = HumanBody(name=name, config=config, root=name, segment_lengths_m=lengths, root_joint=f"{name}_root")
+    body.holds_against_gravity = seated
     body.rest_targets = dict(POSTURE_TARGETS["seated" if seated else "supine"])
 
     def geom(parent: mujoco.MjsBody, part: str, region: str, **kwargs) -> None:
@@ -141,7 +163,8 @@ def add_human(builder: SceneBuilder, config: HumanConfig, name: str, parent: muj
         )
         body.joints[short] = f"{name}_{short}"
 
-    root = parent.add_body(name=name, pos=list(pos), quat=quat)
+    root = builder.world.add_body(name=name, pos=list(pos), quat=quat)
+    root.add_freejoint(name=body.root_joint)
     _add_pelvis_and_legs(root, geom, h, lengths, radii, masses, seated, config)
 
     torso, shoulder_z, half_shoulder = _add_trunk(root, name, geom, joint, h, lengths, radii, masses)
@@ -164,7 +187,7 @@ def add_human(builder: SceneBuilder, config: HumanConfig, name: str, parent: muj
         )
 
     _add_servos(builder, body, config, h)
-    body.moving_bodies = [
+    body.moving_bodies = [name] + [
         f"{name}_{part}"
         for part in ("torso", "neck", *(f"{side}_{seg}" for side in ("right", "left") for seg in ARM_SEGMENTS))
     ]
@@ -176,7 +199,7 @@ def _add_trunk(root, name: str, geom, joint, h: float, lengths, radii, masses) -
     lumbar_z = 0.06 * h
     shoulder_z = 0.345 * h - radii["thigh"] - lumbar_z  # in the torso frame
     half_shoulder = lengths["shoulder_width"] / 2
-    torso = root.add_body(name=f"{name}_torso", pos=[-0.01 * h, 0, lumbar_z], gravcomp=1)
+    torso = root.add_body(name=f"{name}_torso", pos=[-0.01 * h, 0, lumbar_z])
     joint(torso, "lumbar_flexion", [0, 1, 0])
     geom(
         torso,
@@ -213,7 +236,7 @@ def _add_trunk(root, name: str, geom, joint, h: float, lengths, radii, masses) -
 
 def _add_neck_and_head(torso, name: str, geom, site, joint, h: float, lengths, radii, masses, shoulder_z) -> None:
     """One rigid head on a two-hinge neck, with the mouth and eye sites the care tasks aim at."""
-    neck = torso.add_body(name=f"{name}_neck", pos=[-0.01 * h, 0, shoulder_z + 0.015 * h], gravcomp=1)
+    neck = torso.add_body(name=f"{name}_neck", pos=[-0.01 * h, 0, shoulder_z + 0.015 * h])
     joint(neck, "neck_flexion", [0, 1, 0])
     joint(neck, "neck_rotation", [0, 0, 1])
     neck_len = 0.05 * h
@@ -270,13 +293,16 @@ def _add_pelvis_and_legs(root, geom, h, lengths, radii, masses, seated: bool, co
         "pelvis",
         "pelvis",
         type=GEOM.mjGEOM_ELLIPSOID,
-        size=[0.07 * h, 0.1 * h, 0.055 * h],
-        pos=[-0.015 * h, 0, 0.02 * h],
+        size=[0.0625 * h, 0.1 * h, 0.055 * h],
+        # its underside level with the thighs' when seated; lying, its back (buttocks) level with the chest's and
+        # its front (the lap) above the thighs, so a blanket runs smoothly from the belly over the legs
+        pos=[-0.0075 * h, 0, 0.055 * h - radii["thigh"]],
         mass=masses["pelvis"],
         material="cloth_trousers",
     )
-    hip = np.pi / 2 + SEATED_RECLINE_RAD if seated else config.head_raise_rad
-    knee = np.pi / 2 + 2 * SEATED_RECLINE_RAD if seated else 0.0
+    # seated: the root reclines by SEATED_RECLINE_RAD, the thighs lie level and the shanks hang plumb
+    hip = np.pi / 2 - SEATED_RECLINE_RAD if seated else config.head_raise_rad
+    knee = np.pi / 2 if seated else 0.0
     thigh_dir = np.array([np.sin(hip), 0, -np.cos(hip)])
     shank_dir = np.array([np.sin(hip - knee), 0, -np.cos(hip - knee)])
     foot_dir = np.array([np.sin(hip - knee + np.pi / 2), 0, -np.cos(hip - knee + np.pi / 2)])
@@ -310,7 +336,7 @@ def _add_pelvis_and_legs(root, geom, h, lengths, radii, masses, seated: bool, co
             f"{side}_foot",
             "lower_leg",
             type=GEOM.mjGEOM_CAPSULE,
-            size=[0.035 * h / 1.5, 0, 0],
+            size=[foot_radius_m(h), 0, 0],
             fromto=[*(ankle - foot_dir * 0.25 * lengths["foot"]), *toe],
             mass=masses["foot"],
             material="dark_steel",
@@ -318,7 +344,7 @@ def _add_pelvis_and_legs(root, geom, h, lengths, radii, masses, seated: bool, co
 
 
 def _add_arm(torso, side, sign, shoulder_pos, h, lengths, radii, masses, geom, site, joint, body) -> None:
-    upper = torso.add_body(name=f"{body.name}_{side}_upper_arm", pos=shoulder_pos, gravcomp=1)
+    upper = torso.add_body(name=f"{body.name}_{side}_upper_arm", pos=shoulder_pos)
     joint(upper, f"{side}_shoulder_yaw", [0, 0, sign])
     joint(upper, f"{side}_shoulder_flexion", [0, -1, 0])
     joint(upper, f"{side}_shoulder_abduction", [sign, 0, 0])  # positive: the arm rises away from the trunk
@@ -334,7 +360,7 @@ def _add_arm(torso, side, sign, shoulder_pos, h, lengths, radii, masses, geom, s
         material="cloth_top",
     )
     site(upper, f"{side}_shoulder", [0, 0, 0])
-    fore = upper.add_body(name=f"{body.name}_{side}_forearm", pos=[0, 0, -ua], gravcomp=1)
+    fore = upper.add_body(name=f"{body.name}_{side}_forearm", pos=[0, 0, -ua])
     joint(fore, f"{side}_elbow_flexion", [0, -1, 0])
     geom(
         fore,
@@ -347,7 +373,7 @@ def _add_arm(torso, side, sign, shoulder_pos, h, lengths, radii, masses, geom, s
         material="skin",
     )
     site(fore, f"{side}_forearm", [0, 0, -fa / 2])
-    hand = fore.add_body(name=f"{body.name}_{side}_hand", pos=[0, 0, -fa], gravcomp=1)
+    hand = fore.add_body(name=f"{body.name}_{side}_hand", pos=[0, 0, -fa])
     joint(hand, f"{side}_wrist_flexion", [0, -1, 0])
     # palm: normal along the hand's +x (forward in the anatomical position; up when the hand is held out level)
     palm_len = 0.55 * lengths["hand"]

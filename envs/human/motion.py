@@ -8,6 +8,9 @@ and head-turn targets at once), so an episode is reproducible from its seed and 
   ``HEAD_TURN_MAX_RAD`` of the rest posture, which the target follows with ``HEAD_TURN_TIME_CONSTANT_S``.
 - Tremor: the body's harmonic oscillators (see ``body.py``) get their frequency (stiffness), amplitude and
   phase here; MuJoCo integrates them every physics step.
+- Muscles hold against gravity where a real person does (seated: every hinge; lying: none, see ``body.py``):
+  the servo target is offset by the gravity torque the joint carries over its stiffness, the torque taken from
+  MuJoCo's ``qfrc_bias`` of the state at the start of the control step.
 - Weakness scales the servo gains; limited range of motion scales the joint ranges; the body mass scales the
   jointed segments' masses and inertias (all per simulation; the caller runs ``set_const`` afterwards).
 """
@@ -50,10 +53,11 @@ class HumanMotion:
         self.osc_qpos = {s: model.jnt_qposadr[j] for s, j in self.osc_joint.items()}
         self.osc_dof = {s: model.jnt_dofadr[j] for s, j in self.osc_joint.items()}
         self.hand_lever_m = b.hand_lever_m
+        self.holds = b.holds_against_gravity
         self.segment_bodies = np.array([model.body(name).id for name in b.moving_bodies])
         self.segment_mass = model.body_mass[self.segment_bodies].copy()
         self.segment_inertia = model.body_inertia[self.segment_bodies].copy()
-        self.built_mass_kg = b.config.body_mass_kg
+        self.built_mass_kg = float(self.segment_mass.sum())  # the whole body: scaled, it weighs what was drawn
         arm = b.segment_lengths_m["upper_arm"] + b.segment_lengths_m["forearm"]
         self.arm_reach_m = arm
         n = num_sims
@@ -139,6 +143,9 @@ class HumanMotion:
         target[:, self.drift_cols] += self.drift[ids, t]
         target[:, self.neck_col] += self.head[ids, t]
         target = np.clip(target, self.range[ids, :, 0], self.range[ids, :, 1])
+        if self.holds:  # the stiffness is the model's own (a replay restores it with the model values)
+            stiffness = sim.per_sim_model_field("actuator_gainprm")[np.ix_(ids, self.actuators, [0])][:, :, 0]
+            target += sim.qfrc_bias[np.ix_(ids, self.dof_adr)] / stiffness
         sim.ctrl[np.ix_(ids, self.actuators)] = target
 
     def advance(self, sim: Simulation) -> None:

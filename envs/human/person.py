@@ -14,10 +14,11 @@ from embodia.envs.human import body as human_body
 from embodia.envs.human.body import HumanBody
 from embodia.envs.human.config import HumanConfig, HumanRanges
 from embodia.envs.human.motion import HumanMotion
+from embodia.envs.human.rest import resting_pose
 from embodia.envs.physics.context import BindContext
 from embodia.envs.physics.sim import Simulation
 from embodia.envs.safety.monitor import SafetyMonitor, SafetyOptions, add_contact_sensors
-from embodia.envs.scene import furniture
+from embodia.envs.scene import furniture, parts
 from embodia.envs.scene.builder import SceneBuilder
 
 
@@ -57,7 +58,12 @@ class Person:
         self.robot_bodies = [
             model.body(i).name for i in range(model.nbody) if model.body(i).name.startswith(self.robot_prefix)
         ]
-        self.base_mocap = model.body_mocapid[model.body(f"{self.body.name}_base").id]
+        base = model.body(f"{self.body.name}_base").id
+        self.base_mocap = model.body_mocapid[base]
+        self.built_yaw = 2 * float(np.arctan2(model.body_quat[base, 3], model.body_quat[base, 0]))
+        root_joint = model.joint(self.body.root_joint).id
+        self.root_qpos, self.root_dof = int(model.jnt_qposadr[root_joint]), int(model.jnt_dofadr[root_joint])
+        self.rest = resting_pose(self.body.config)
         self.motion = HumanMotion(self.body, self.episode_steps, self.control_dt_s)
         self.motion.bind(model, context.num_sims)
         self.monitor = SafetyMonitor(
@@ -72,10 +78,21 @@ class Person:
         )
 
     def initialize(
-        self, sim: Simulation, ids: np.ndarray, rngs: list[np.random.Generator], targets: np.ndarray, base_pos
+        self,
+        sim: Simulation,
+        ids: np.ndarray,
+        rngs: list[np.random.Generator],
+        targets: np.ndarray,
+        base_pos,
+        base_yaw: np.ndarray | None = None,
     ) -> None:
-        """Place the furniture at ``base_pos`` (len(ids), 3), draw a person per simulation, hold ``targets``."""
+        """Place the furniture at ``base_pos`` (len(ids), 3) turned by ``base_yaw`` (len(ids),; the built yaw by
+        default), the person on it at rest, draw a person per simulation and hold ``targets``."""
+        base_pos = np.broadcast_to(np.asarray(base_pos, dtype=float), (len(ids), 3))
+        yaw = np.full(len(ids), self.built_yaw) if base_yaw is None else np.asarray(base_yaw, dtype=float)
         sim.batch.bind("mocap_pos")[ids, self.base_mocap] = base_pos
+        sim.batch.bind("mocap_quat")[ids, self.base_mocap] = parts.yaw_quat(yaw)
+        self.rest.place(sim, ids, self.root_qpos, self.root_dof, base_pos, yaw)
         self.motion.initialize(sim, ids, rngs, [self.ranges.sample(rng) for rng in rngs], targets)
         self.monitor.reset(sim, ids)
 
@@ -98,26 +115,29 @@ def add_person(builder: SceneBuilder, config: HumanConfig, name: str, pos, yaw: 
     """The person in their furniture: a chair, a wheelchair or a bed (``config.posture``).
 
     ``pos`` is the furniture's place on the floor; the furniture is a mocap body named ``<name>_base`` (its pose
-    per simulation state), the person's root is welded to it. Facing ``yaw`` (the person's +x).
+    per simulation state). The person is a free body seated or lying on it, facing ``yaw`` (the person's +x).
     """
     base = builder.world.add_body(
         name=f"{name}_base", pos=list(pos), quat=[np.cos(yaw / 2), 0, 0, np.sin(yaw / 2)], mocap=True
     )
     h = human_body.stature(config)
-    lengths = anthropometry.segment_lengths_m(h)
     radii = anthropometry.segment_radii_m(config.sex, h)
     root_offset, _ = human_body.root_pose(config)
-    popliteal = lengths["shank"] + 0.01
+    sole_drop = human_body.seated_sole_drop_m(config)  # a chair that fits: the feet rest on the floor
     if config.posture == "seated_chair":
-        seat = popliteal - radii["thigh"] + 0.02
+        seat = sole_drop - radii["thigh"]
         furniture.add_chair(base, seat, prefix=f"{name}_chair")
         hip = [0.02, 0, seat + root_offset[2]]
     elif config.posture == "seated_wheelchair":
         seat = 0.47
-        furniture.add_wheelchair(base, seat, seat + radii["thigh"] - popliteal + 0.02, prefix=f"{name}_wheelchair")
+        furniture.add_wheelchair(base, seat, seat + radii["thigh"] - sole_drop, prefix=f"{name}_wheelchair")
         hip = [0.02, 0, seat + root_offset[2]]
     else:
         mattress = 0.55
         furniture.add_bed(base, mattress, config.head_raise_rad, 0.0, prefix=f"{name}_bed")
         hip = [0.0, 0, mattress + root_offset[2]]
-    return human_body.add_human(builder, config, name, base, hip)
+    cos, sin = np.cos(yaw), np.sin(yaw)
+    world_hip = np.asarray(pos, dtype=float) + np.array(
+        [cos * hip[0] - sin * hip[1], sin * hip[0] + cos * hip[1], hip[2]]
+    )
+    return human_body.add_human(builder, config, name, world_hip, yaw)

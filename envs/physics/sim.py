@@ -22,6 +22,7 @@ BOUND_FIELDS = (
     "actuator_force",
     "xanchor",
     "xaxis",
+    "qfrc_bias",
 )
 
 
@@ -66,6 +67,7 @@ class Simulation:
     actuator_force: np.ndarray
     xanchor: np.ndarray
     xaxis: np.ndarray
+    qfrc_bias: np.ndarray  # gravity and Coriolis forces of the current state (the step ends at mjSTAGE_VEL)
 
     def per_sim_model_field(self, name: str) -> np.ndarray:
         """A model field (``body_mass``, ``geom_friction``, ...) given per-simulation values, live (n, ...)."""

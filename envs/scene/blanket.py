@@ -1,15 +1,16 @@
-"""A bed blanket: a coarse MuJoCo flex cloth with a rolled hem, its accordion fold and the leg coverage it gives.
+"""A bed blanket: a coarse MuJoCo flex cloth with a stiff hem, its accordion fold and the leg coverage it gives.
 
 The cloth is a 2D grid flex (``make_flex``, MuJoCo's flexcomp) whose edges are held at their rest length by
 flex equality constraints: inextensible, free to bend. The vertices are bodies with three slide joints each, so
-their positions are ordinary ``xpos`` rows. The head-side edge is a rolled hem: a light rigid capsule (a free
-body) to which every edge vertex is connected, the part a caregiver, or the gripper, takes hold of.
+their positions are ordinary ``xpos`` rows. The head-side edge is a stiff flat hem: a light rigid bar (a free
+body) to which every edge vertex is connected, with a pull tab at its middle: the part a caregiver, or the
+gripper, takes hold of.
 
-Collision bits (the person's and the furniture's are in ``contact_groups``): the cloth touches the person
-and the furniture only: not itself (self-collision costs more than the rest of the scene), not the hem it hangs
-from, not the floor (the part hanging over the foot end stays above it) and not the robot, whose jaws reach the
-hem through the fabric as a hand pushes a soft fold aside; the hem touches the robot, the person (measured as a
-tool by the safety monitor) and the furniture.
+Collision bits (the person's and the furniture's are in ``contact_groups``): the cloth touches the person and the
+furniture, and, when asked for, the robot (its geoms carry ``ROBOT_BIT``), so that jaws cannot reach the hem through
+the fabric; not itself (self-collision costs more than the rest of the scene), not the hem it hangs from, not the
+floor (the part hanging over the foot end stays above it). The hem and its tab touch the robot, the person (measured
+as a tool by the safety monitor) and the furniture.
 """
 
 from __future__ import annotations
@@ -20,8 +21,9 @@ import mujoco
 import numpy as np
 
 from embodia.envs.scene.builder import GEOM, SceneBuilder
+from embodia.envs.scene.contact_groups import ROBOT_BIT
 
-CLOTH_CONTYPE, CLOTH_CONAFFINITY = 8, 2 | 4  # the person, the furniture
+CLOTH_CONTYPE, CLOTH_CONAFFINITY = 8, 2 | 4  # the person, the furniture (and the robot when asked for)
 HEM_CONTYPE, HEM_CONAFFINITY = 16, 1 | 2 | 4  # default geoms (the robot, the floor), the person, the furniture
 
 
@@ -31,40 +33,76 @@ class BlanketShape:
 
     rows: int = 9  # along the bed (foot edge to hem)
     columns: int = 6  # across the bed
-    spacing_m: float = 0.12
+    spacing_m: float = 0.12  # across the bed, between columns
+    #: along the bed, between rows: 1.04 m, enough to cover an adult's legs from the waist with the cloth raised over
+    #: the feet (at 0.96 m the cloth pulled up to the waist slid back off the ankles)
+    row_spacing_m: float = 0.13
     cloth_radius_m: float = 0.006
-    hem_radius_m: float = 0.02  # a rolled hem
+    #: a flat hem (the edge folded over and stitched, stiffened): it lies flat on the legs, so its tab stays flat
+    #: too (a round roll turned under the tab's weight and the tab dropped between the legs)
+    hem_width_m: float = 0.03
+    hem_thickness_m: float = 0.012
     hem_mass_kg: float = 0.08
+    #: a pull tab sewn to the hem's middle, reaching towards the head (away from the cloth): where jaws take the
+    #: blanket. The cloth touches the robot, so a pinch across the hem itself would have one finger on the fabric,
+    #: and a pinch at its end is twisted out by the drag of the whole width (both tried)
+    tab_reach_m: float = 0.05  # from the hem's surface
+    tab_width_m: float = 0.025  # across: what the jaws close on
+    tab_mass_kg: float = 0.003
+    #: the seam allowance folded into the hem on the cloth's side: it keeps the hem's weight behind the line it rests
+    #: on across the shins, so the hem tips its tab up, never down between the legs (a bar on two round shins has no
+    #: flat footing; with the weight on its middle line the tab's own weight turned it down)
+    seam_mass_kg: float = 0.04
 
     def __post_init__(self) -> None:
         for name in ("rows", "columns"):
             if not (isinstance(getattr(self, name), int) and getattr(self, name) >= 2):
                 raise ValueError(f"{name}={getattr(self, name)!r} must be an integer >= 2")
-        for name in ("spacing_m", "cloth_radius_m", "hem_radius_m", "hem_mass_kg"):
+        for name in self.__dataclass_fields__:
+            if name in ("rows", "columns"):
+                continue
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name}={getattr(self, name)!r} must be positive")
 
     @property
     def length_m(self) -> float:
-        return (self.rows - 1) * self.spacing_m
+        return (self.rows - 1) * self.row_spacing_m
 
     @property
     def width_m(self) -> float:
         return (self.columns - 1) * self.spacing_m
 
+    @property
+    def hem_total_mass_kg(self) -> float:
+        """The hem's rigid body: bar, seam and tab."""
+        return self.hem_mass_kg + self.seam_mass_kg + self.tab_mass_kg
+
+    @property
+    def tab_offset_m(self) -> float:
+        """The tab's centre from the hem's axis (towards the head, -x in the hem's frame)."""
+        return (self.hem_width_m + self.tab_reach_m) / 2
+
 
 @dataclass(frozen=True)
 class BlanketNames:
     flex: str
-    hem: str
+    hem: str  # the hem's body and its capsule
+    tab: str  # the pull tab's geom, on the hem's body
     vertex_bodies: tuple[str, ...]  # row-major: index = row * columns + column, row 0 is the hem's edge
 
 
 def add_blanket(
-    builder: SceneBuilder, name: str, shape: BlanketShape, hem_xy, z_m: float, mass_kg: float
+    builder: SceneBuilder,
+    name: str,
+    shape: BlanketShape,
+    hem_xy,
+    z_m: float,
+    mass_kg: float,
+    touches_robot: bool = False,
 ) -> BlanketNames:
     """The blanket spread flat at height ``z_m``, its hem edge along y at ``hem_xy`` (the grid's centre line),
-    the cloth extending towards +x. The spread pose is the flex's rest shape; a task folds it per episode."""
+    the cloth extending towards +x. The spread pose is the flex's rest shape; a task folds it per episode.
+    ``touches_robot``: the fabric collides with the arm and the hand (about 1.2x the cloth's contact cost)."""
     builder.add_material(f"{name}_cloth", (0.72, 0.36, 0.34, 1.0), specular=0.05, shininess=0.05)
     builder.add_material(f"{name}_hem", (0.55, 0.24, 0.24, 1.0), specular=0.05, shininess=0.05)
     hem_x, hem_y = float(hem_xy[0]), float(hem_xy[1])
@@ -74,29 +112,51 @@ def add_blanket(
         type="grid",
         dim=2,
         count=[shape.rows, shape.columns, 1],
-        spacing=[shape.spacing_m] * 3,
+        spacing=[shape.row_spacing_m, shape.spacing_m, shape.spacing_m],
         radius=shape.cloth_radius_m,
         mass=mass_kg,
         pos=centre,
         equality=1,
     )
     flex.selfcollide = mujoco.mjtFlexSelf.mjFLEXSELF_NONE
-    flex.contype, flex.conaffinity = CLOTH_CONTYPE, CLOTH_CONAFFINITY
+    flex.contype = CLOTH_CONTYPE
+    flex.conaffinity = CLOTH_CONAFFINITY | (ROBOT_BIT if touches_robot else 0)
     flex.friction = [0.4, 0.005, 0.0001]  # cotton or fleece on bed linen and clothing [ESTIMATE]
     flex.priority = 1  # its friction, not the larger one of the skin or the mattress it lies on
     flex.material = f"{name}_cloth"
     hem = builder.add_free_body(f"{name}_hem", pos=[hem_x, hem_y, z_m])
     hem.add_geom(
         name=f"{name}_hem",
-        type=GEOM.mjGEOM_CAPSULE,
-        size=[shape.hem_radius_m, shape.width_m / 2 + 0.01, 0],
-        euler=[np.pi / 2, 0, 0],
+        type=GEOM.mjGEOM_BOX,
+        size=[shape.hem_width_m / 2, shape.width_m / 2 + 0.01, shape.hem_thickness_m / 2],
         mass=shape.hem_mass_kg,
         material=f"{name}_hem",
         contype=HEM_CONTYPE,
         conaffinity=HEM_CONAFFINITY,
         condim=4,
-        friction=[1.0, 0.02, 0.0001],  # torsional: a rolled hem fills the finger pads' width
+        friction=[1.0, 0.02, 0.0001],  # torsional: the hem fills the finger pads' width
+    )
+    hem.add_geom(
+        name=f"{name}_tab",
+        type=GEOM.mjGEOM_BOX,
+        pos=[-shape.tab_offset_m, 0, 0],
+        size=[shape.tab_reach_m / 2, shape.tab_width_m / 2, shape.hem_thickness_m / 2],
+        mass=shape.tab_mass_kg,
+        material=f"{name}_hem",
+        contype=HEM_CONTYPE,
+        conaffinity=HEM_CONAFFINITY,
+        condim=4,
+        friction=[1.0, 0.01, 0.0001],
+    )
+    hem.add_geom(  # no contacts, not drawn: the seam's weight only
+        name=f"{name}_seam",
+        type=GEOM.mjGEOM_BOX,
+        pos=[shape.hem_width_m / 2 - 0.003, 0, -shape.hem_thickness_m / 4],
+        size=[0.003, shape.width_m / 2, shape.hem_thickness_m / 4],
+        mass=shape.seam_mass_kg,
+        contype=0,
+        conaffinity=0,
+        group=3,
     )
     # make_flex orders vertices x-major (row along the bed = x), and numbers the vertex bodies name_0, name_1, ...
     # from the low-x (hem) corner, which is the layout this module documents.
@@ -110,7 +170,7 @@ def add_blanket(
             name2=f"{name}_hem",
             data=[0.0] * 12,
         )
-    return BlanketNames(flex=name, hem=f"{name}_hem", vertex_bodies=vertex_bodies)
+    return BlanketNames(flex=name, hem=f"{name}_hem", tab=f"{name}_tab", vertex_bodies=vertex_bodies)
 
 
 def pulled_down(spread: np.ndarray, hem_x: np.ndarray, bed_end_x: np.ndarray, lying_z_m: float) -> np.ndarray:

@@ -1,7 +1,7 @@
 """Care furniture built from primitives: a chair, a wheelchair and a bed, each in a given body's frame.
 
-Furniture geoms are in their own contact group (``contact_groups``): they touch the robot and objects, not the
-person.
+Furniture geoms are in their own contact group (``contact_groups``): they touch the robot, objects and the
+person, whose weight they carry.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from embodia.envs.scene.contact_groups import FURNITURE_CONAFFINITY, FURNITURE_C
 
 
 def _furniture_geom(body: mujoco.MjsBody, **kwargs) -> None:
-    """Furniture touches the robot and objects but not the person (whose posture it only frames)."""
+    """Furniture touches the robot, objects and the person (it carries the person's weight)."""
     body.add_geom(contype=FURNITURE_CONTYPE, conaffinity=FURNITURE_CONAFFINITY, **kwargs)
 
 

@@ -11,6 +11,8 @@ from importlib import resources
 import mujoco
 import numpy as np
 
+from embodia.envs.scene.contact_groups import ROBOT_BIT
+
 ARM_JOINTS = tuple(f"joint{i}" for i in range(1, 8))
 FINGER_JOINTS = ("finger_left", "finger_right")
 ARM_ACTUATORS = ARM_JOINTS
@@ -40,7 +42,10 @@ def load() -> mujoco.MjSpec:
 
 def mount(builder, pos, prefix: str = "robot") -> None:
     """Attach a fresh arm at ``pos`` under ``prefix/``, with its home pose in the scene's keyframe."""
-    builder.add_robot(load(), prefix, pos, home_qpos=home_qpos_by_joint(), home_ctrl=home_ctrl_by_actuator())
+    spec = load()
+    for geom in spec.geoms:
+        geom.contype |= ROBOT_BIT
+    builder.add_robot(spec, prefix, pos, home_qpos=home_qpos_by_joint(), home_ctrl=home_ctrl_by_actuator())
 
 
 def mount_on_pedestal(builder, pos, half_width_m: float = 0.13, material: str = "dark_steel") -> None:

@@ -59,6 +59,11 @@ def y_quat(angle_rad: float) -> np.ndarray:
     return np.array([np.cos(angle_rad / 2), 0.0, np.sin(angle_rad / 2), 0.0])
 
 
+def yaw_quat(yaw: np.ndarray) -> np.ndarray:
+    """(n, 4) wxyz quaternions for rotations ``yaw`` (n,) about z."""
+    return np.stack([np.cos(yaw / 2), np.zeros_like(yaw), np.zeros_like(yaw), np.sin(yaw / 2)], axis=1)
+
+
 def add_ring(
     body: mujoco.MjsBody,
     name: str,

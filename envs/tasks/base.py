@@ -199,8 +199,3 @@ def per_sim_integers(rngs: list[np.random.Generator], high: int) -> np.ndarray:
 def tolerance(distance: np.ndarray, scale: float) -> np.ndarray:
     """A bounded shaping term: 1 at zero distance, falling smoothly towards 0 (``1 - tanh(d / scale)``)."""
     return 1.0 - np.tanh(distance / scale)
-
-
-def yaw_quat(yaw: np.ndarray) -> np.ndarray:
-    """(n, 4) wxyz quaternions for rotations ``yaw`` (n,) about z."""
-    return np.stack([np.cos(yaw / 2), np.zeros_like(yaw), np.zeros_like(yaw), np.sin(yaw / 2)], axis=1)

@@ -51,7 +51,7 @@ from embodia.envs.physics.sim import Simulation, joint_addresses
 from embodia.envs.scene import panda, props, wiping_tool
 from embodia.envs.scene.builder import SceneBuilder
 from embodia.envs.tasks import criteria
-from embodia.envs.tasks.base import Task, per_sim_uniform, tolerance, yaw_quat
+from embodia.envs.tasks.base import Task, per_sim_uniform, tolerance
 from embodia.envs.tasks.care.common import PERSON_EPISODE_STATE, CareTaskConfig
 from embodia.envs.tasks.registry import register_task
 
@@ -164,7 +164,6 @@ class BedBathing(Task):
         self.robot = context.robot
         self.point_local = np.zeros((context.num_sims, self.num_points, 3))
         self.userdata = context.sim.batch.bind("userdata")
-        self.mocap_quat = context.sim.batch.bind("mocap_quat")
 
     def _draw_points(self, rngs: list[np.random.Generator]) -> np.ndarray:
         """(len(rngs), P, 3) points in their segment's frame: stratified along it, on the top of its surface.
@@ -204,8 +203,7 @@ class BedBathing(Task):
         targets = self.person.rest_targets(n)
         targets[:, self.arm_cols] = arm
         base = BED_POS + np.column_stack([jitter, np.zeros(n)])
-        self.person.initialize(sim, ids, rngs, targets, base)
-        self.mocap_quat[ids, self.person.base_mocap] = yaw_quat(yaw)
+        self.person.initialize(sim, ids, rngs, targets, base, base_yaw=yaw)
         self.point_local[ids] = self._draw_points(rngs)
         self.userdata[ids] = 0.0
         sim.batch.set_const(ids)

@@ -1,38 +1,43 @@
 """BlanketCover: take a blanket that has slid down the bed by its hem and pull it up over a lying person's legs.
 
-Scene: a Panda-class arm on a pedestal beside a bed; an older adult (``envs/human``: by default a woman of
-median stature aged 75+) lies on her back (``supine_bed``), arms at her sides. A blanket (``envs/scene/
-blanket.py``: a 9 x 6 vertex MuJoCo flex cloth, 0.96 m x 0.6 m, inextensible edges, free to bend, with a rolled
-hem along its head-side edge) has slid down towards the foot of the bed: its hem lies across her shins, the cloth
-covers the feet and hangs over the foot end. Per episode the bed's place (``bed_jitter_m``, +-3 cm), the
-person's body mass and impairments (``human`` ranges; ``tremor`` and ``voluntary_motion`` switches; the legs are
-rigid, so only arms and head move), where the hem lies along and across the bed (``blanket_x_range_m``, 0.42-0.5
-m from the hips; ``blanket_y_range_m``, +-2 cm) and the blanket's mass (``blanket_mass_kg``, 0.5-1.2 kg, a
-single-bed cotton or fleece blanket [ESTIMATE]) are randomized.
+Scene: a Panda-class arm on a pedestal beside a bed; an older adult (``envs/human``: by default a woman of median
+stature aged 75+) lies on her back (``supine_bed``), arms at her sides. A blanket (``envs/scene/blanket.py``: a 9 x
+6 vertex MuJoCo flex cloth, 1.04 m x 0.6 m, inextensible edges, free to bend, with a stiff flat hem along its
+head-side edge and a pull tab at the hem's middle) has slid down towards the foot of the bed: its hem lies across
+her shins, the cloth covers the feet and hangs over the foot end. Per episode the bed's place (``bed_jitter_m``, +-3
+cm), the person's body mass and impairments (``human`` ranges; ``tremor`` and ``voluntary_motion`` switches; the
+legs are rigid, so only arms and head move), where the hem lies along and across the bed (``blanket_x_range_m``,
+0.32-0.4 m from the hips as dropped, 0.4-0.55 m once the cloth has settled in the first steps;
+``blanket_y_range_m``, +-2 cm) and the blanket's mass (``blanket_mass_kg``, 0.5-1.2 kg, a single-bed cotton or
+fleece blanket [ESTIMATE]) are randomized.
 
 Success: at least ``coverage_required`` (0.9) of 20 sample points along the top of both thighs and shanks (5 per
 segment, hip to ankle) are covered (a vertical line through the point meets the cloth no lower than 1 cm beneath
 it), the jaws are open and the TCP at least ``clearance_m`` from the hem. Assistive Gym's dressing task counts
-progress as the length of limb covered by cloth (Erickson et al. 2020, success at 0.4 m of sleeve); here the share of
-the legs covered, as a caregiver would judge it. Fail: the blanket falls off the bed (its hem below
-``FLOOR_FAIL_Z``) or, with ``terminate_on_safety_violation``, a robot or hem contact on the person exceeds an
-ISO/TS 15066 limit.
-Safety: ``info["safety"]`` every step; the hem is passed to the monitor as a tool, so its contact forces on the
-person count (it rests on the shins and is laid on the belly), while the cloth's own weight on the legs does not
-(it is not a hazard). ``safety_penalty`` > 0 adds the reward term ``safety`` with that negative weight.
-``info["human"]`` says who the person is; ``info["coverage"]`` the covered share.
-Reward (dense, every term in [0, 1], weights ``w_*``): reach the hem, grasp it, pull it towards its place over
-the belly (0.1 m above the hips towards the head), coverage (the covered share), release and withdraw once
-covered, success. Sparse: 1 on success.
-Observations (``task_*``): hem position and axis, hem relative to the TCP and to its goal, the covered share,
-the cloth's vertex positions relative to the hips (flattened, 54 x 3) and the hips' position.
+progress as the length of limb covered by cloth (Erickson et al. 2020, success at 0.4 m of sleeve); here the share
+of the legs covered, as a caregiver would judge it. Fail: the blanket falls off the bed (its hem below
+``FLOOR_FAIL_Z``) or, with ``terminate_on_safety_violation``, a robot or hem contact on the person exceeds an ISO/TS
+15066 limit. Safety: ``info["safety"]`` every step; the hem is passed to the monitor as a tool, so its contact
+forces on the person count (it rests on the shins and is laid on the belly), while the cloth's own weight on the
+legs does not (it is not a hazard). ``safety_penalty`` > 0 adds the reward term ``safety`` with that negative
+weight. ``info["human"]`` says who the person is; ``info["coverage"]`` the covered share. Reward (dense, every term
+in [0, 1], weights ``w_*``): reach the tab, grasp the hem (by its tab or the hem itself), pull it towards its place
+at the waist (0.05 m from the hips towards the head), coverage (the covered share), release and withdraw once
+covered, success. Sparse: 1 on success. Observations (``task_*``): hem position and axis, hem relative to the TCP
+and to its goal, the tab's position and its offset from the TCP, the covered share, the cloth's vertex positions
+relative to the hips (flattened, 54 x 3) and the hips' position.
 
-Contact and solver choices: the cloth touches only the person and the furniture. It does not collide with itself
-(self-collision would cost more than the rest of the scene), with its hem, with the floor (the part hanging over
-the foot end stays above it) or with the robot (its jaws reach the hem through the fabric, as a hand pushes a soft
-fold aside). The cloth's contacts use its own friction (0.4, priority over skin and mattress): with the
-mattress's and skin's 1.0 the drag twisted the hem out of the jaws. The hem is a rigid capsule (Ø40 mm, 80 g) so
-the grasp is a plain pinch of a rigid part; its torsional friction (0.02 m) stands for the finger pads' width.
+Contact and solver choices: the cloth touches the person and the furniture, and with ``cloth_touches_robot`` the
+arm and the hand. It does not collide with itself (self-collision would cost more than the rest of the scene),
+with its hem, or with the floor (the part hanging over the foot end stays above it). By default it does not touch
+the robot either: the jaws could then reach the hem through the fabric, but the expert grasps the tab, which lies
+off the cloth. With ``cloth_touches_robot=True`` the fabric heaped on the feet and folded near the hem blocks or
+deflects the descending fingers in some episodes: the expert then succeeds in 14 of 20 seeds (49 of 50 without),
+at about 1.2x the step cost. The cloth's contacts use its own friction (0.4, priority over skin and mattress):
+with the mattress's and skin's 1.0 the drag twisted the hem out of the jaws. The hem is a rigid flat bar (30 x
+12 mm, 80 g, plus a 40 g seam on the cloth's side that keeps the tab from tipping down between the shins) and the
+tab a 50 x 25 mm plate: the grasp is a plain pinch of a rigid part, across the tab, with the pull through the hem's
+middle so the cloth's drag does not twist it out of the jaws (a pinch at the hem's end was twisted out).
 """
 
 from __future__ import annotations
@@ -59,7 +64,7 @@ SHAPE = blanket.BlanketShape()
 SPREAD_Z_M = 0.9  # the cloth's rest shape is compiled flat here, above the person
 BED_END_X_M = 0.9  # the mattress's foot end, from the hips (``props.add_bed``)
 DROP_Z_M = 0.83  # the slid-down cloth starts just above the feet and settles in the first steps
-HEM_GOAL_OFFSET_X_M = -0.1  # the hem's place, relative to the hips: over the belly
+HEM_GOAL_OFFSET_X_M = -0.05  # the hem's place, relative to the hips: at the waist
 LEG_SEGMENTS = ("right_thigh", "right_shank", "left_thigh", "left_shank")
 POINTS_PER_SEGMENT = 5
 FLOOR_FAIL_Z = 0.3
@@ -86,9 +91,12 @@ class BlanketCoverConfig(CareTaskConfig):
     )
     episode_steps: int = 200
     bed_jitter_m: float = 0.03
-    blanket_x_range_m: tuple[float, float] = (0.42, 0.5)  # the slid-down hem, from the hips
+    blanket_x_range_m: tuple[float, float] = (0.32, 0.4)  # the slid-down hem, from the hips (it settles ~0.1 m lower)
     blanket_y_range_m: tuple[float, float] = (-0.02, 0.02)  # cloth centre line from the bed's
     blanket_mass_kg: tuple[float, float] = (0.5, 1.2)
+    #: the fabric collides with the arm and the hand too, so jaws cannot pass through it (off by default: the
+    #: scripted expert succeeds in about 70% of episodes with it on, see the module docstring)
+    cloth_touches_robot: bool = False
     coverage_required: float = 0.9  # share of the legs' sample points covered for success
     clearance_m: float = 0.08  # success: the TCP at least this far from the hem
     w_reach: float = 1.0
@@ -136,7 +144,9 @@ class BlanketCover(Task):
         self.person.build(builder, "person", BED_POS, 0.0, tools={"hem": "blanket_hem"})
         mean_mass = float(np.mean(cfg.blanket_mass_kg))
         hem_xy = (BED_POS[0] + HEM_GOAL_OFFSET_X_M, BED_POS[1])
-        self.names = blanket.add_blanket(builder, "blanket", SHAPE, hem_xy, SPREAD_Z_M, mean_mass)
+        self.names = blanket.add_blanket(
+            builder, "blanket", SHAPE, hem_xy, SPREAD_Z_M, mean_mass, touches_robot=cfg.cloth_touches_robot
+        )
         builder.add_camera("front", pos=(1.3, 1.5, 1.6), target=(0.0, 0.5, 0.7), fovy_deg=55)  # over the feet
         builder.add_camera("side", pos=(0.2, -1.35, 1.55), target=(0.0, 0.5, 0.7), fovy_deg=55)  # behind the robot
         builder.add_camera("top", pos=(0.0, 0.5, 2.4), target=(0.0, 0.5, 0.7), fovy_deg=55)
@@ -206,13 +216,15 @@ class BlanketCover(Task):
         legs = root[:, None] + (rotation[:, None] @ self.leg_axis_points[None, :, :, None])[..., 0]
         legs[:, :, 2] += self.leg_radii
         hem = sim.xpos[:, self.hem_body]
-        hem_axis = sim.xmat[:, self.hem_body].reshape(-1, 3, 3)[:, :, 1]
+        hem_frame = sim.xmat[:, self.hem_body].reshape(-1, 3, 3)
+        hem_axis = hem_frame[:, :, 1]
+        tab = hem - hem_frame[:, :, 0] * SHAPE.tab_offset_m
         goal = root + np.array([HEM_GOAL_OFFSET_X_M, 0.0, 0.0])
-        return vertices, legs, hem, hem_axis, goal, root
+        return vertices, legs, hem, hem_axis, tab, goal, root
 
     def evaluate(self, sim: Simulation) -> dict[str, np.ndarray]:
         cfg = self.config
-        vertices, legs, hem, _, goal, _ = self._geometry(sim)
+        vertices, legs, hem, _, tab, goal, _ = self._geometry(sim)
         grid = vertices.reshape(-1, SHAPE.rows, SHAPE.columns, 3)
         coverage = blanket.covered(grid, legs).mean(axis=1)
         tcp = self.robot.tcp_pos(sim)
@@ -220,11 +232,13 @@ class BlanketCover(Task):
         offset = tcp - hem
         along = np.abs(offset[:, 1])  # the hem runs along y
         tcp_to_hem = np.linalg.norm(offset[:, [0, 2]], axis=1)
-        grasped = self.robot.holds(sim, tcp_to_hem, 2 * SHAPE.hem_radius_m, GRASP_REACH_M, HEM_HOLD_BAND_M)
+        grasped = self.robot.holds(sim, tcp_to_hem, SHAPE.hem_width_m, GRASP_REACH_M, HEM_HOLD_BAND_M)
         grasped &= along < SHAPE.width_m / 2
+        tcp_to_tab = np.linalg.norm(tcp - tab, axis=1)
+        grasped |= self.robot.holds(sim, tcp_to_tab, SHAPE.tab_width_m, GRASP_REACH_M)
         clear = (width > criteria.OPEN_HAND_WIDTH_M) & (np.linalg.norm(offset, axis=1) > cfg.clearance_m)
         covered_enough = coverage >= cfg.coverage_required
-        safety = self.person.measure(sim, np.full(sim.num_sims, SHAPE.hem_mass_kg))
+        safety = self.person.measure(sim, np.full(sim.num_sims, SHAPE.hem_total_mass_kg))
         return {
             "success": covered_enough & clear,
             "fail": (hem[:, 2] < FLOOR_FAIL_Z) | cfg.safety_fail(safety),
@@ -234,6 +248,7 @@ class BlanketCover(Task):
             "coverage": coverage,
             "hem_to_goal_m": np.linalg.norm((hem - goal)[:, :2], axis=1),
             "tcp_to_hem_m": np.linalg.norm(offset, axis=1),
+            "tcp_to_tab_m": tcp_to_tab,
             "safety": safety,
             "human": self.person.info(),
         }
@@ -241,7 +256,7 @@ class BlanketCover(Task):
     def reward_terms(self, sim: Simulation, ev: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         grasped = ev["grasped"].astype(float)
         return self.config.safety_terms(ev["safety"]) | {
-            "reach": tolerance(ev["tcp_to_hem_m"], criteria.REACH_SCALE_M),
+            "reach": tolerance(ev["tcp_to_tab_m"], criteria.REACH_SCALE_M),
             "grasp": grasped,
             "pull": np.maximum(grasped, ev["covered"]) * tolerance(ev["hem_to_goal_m"], PULL_SCALE_M),
             "coverage": ev["coverage"],
@@ -254,6 +269,8 @@ class BlanketCover(Task):
             "task_hem_pos": (3,),
             "task_hem_axis": (3,),
             "task_hem_to_tcp": (3,),
+            "task_tab_pos": (3,),
+            "task_tab_to_tcp": (3,),
             "task_hem_to_goal": (3,),
             "task_coverage": (1,),
             "task_cloth": (3 * SHAPE.rows * SHAPE.columns,),
@@ -261,11 +278,14 @@ class BlanketCover(Task):
         }
 
     def observe(self, sim: Simulation, ev: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        vertices, _, hem, hem_axis, goal, root = self._geometry(sim)
+        vertices, _, hem, hem_axis, tab, goal, root = self._geometry(sim)
+        tcp = self.robot.tcp_pos(sim)
         return {
             "task_hem_pos": hem,
             "task_hem_axis": hem_axis,
-            "task_hem_to_tcp": hem - self.robot.tcp_pos(sim),
+            "task_hem_to_tcp": hem - tcp,
+            "task_tab_pos": tab,
+            "task_tab_to_tcp": tab - tcp,
             "task_hem_to_goal": goal - hem,
             "task_coverage": ev["coverage"][:, None],
             "task_cloth": (vertices - root[:, None]).reshape(sim.num_sims, -1),
@@ -273,10 +293,11 @@ class BlanketCover(Task):
         }
 
     def privileged_state(self, sim: Simulation) -> dict[str, np.ndarray]:
-        _, legs, hem, hem_axis, goal, root = self._geometry(sim)
+        _, legs, hem, hem_axis, tab, goal, root = self._geometry(sim)
         return {
             "hem_pos": hem,
             "hem_axis": hem_axis,
+            "tab_pos": tab,
             "hem_goal": goal,
             "hips_pos": root,
             "leg_points": legs,

@@ -38,7 +38,7 @@ from embodia.envs.validation import NON_POSITIVE, option
 ROBOT_BASE = (0.0, 0.0, 0.6)
 #: the chair; the person faces the robot (yaw pi): close enough that the arm tips the vessel with its wrist off
 #: its limit, far enough that the arm's home pose clears the head
-PERSON_POS = np.array([0.68, 0.0, 0.0])
+PERSON_POS = np.array([0.75, 0.0, 0.0])  # the feet clear the pedestal
 HAND_BODY = "robot/hand"
 MOUTH_BEHIND_M, MOUTH_FRONT_M, MOUTH_HALF_WIDTH_M = 0.05, 0.005, 0.03
 MOUTH_BELOW_M, MOUTH_ABOVE_M = 0.025, 0.02

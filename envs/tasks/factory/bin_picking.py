@@ -23,6 +23,7 @@ import numpy as np
 from embodia.envs.physics.sim import Simulation
 from embodia.envs.scene import props
 from embodia.envs.scene.builder import GEOM, SceneBuilder
+from embodia.envs.scene.parts import yaw_quat
 from embodia.envs.scene.workbench import BENCH_TOP_Z, add_workbench_cell
 from embodia.envs.tasks import criteria
 from embodia.envs.tasks.base import (
@@ -32,7 +33,6 @@ from embodia.envs.tasks.base import (
     per_sim_integers,
     per_sim_uniform,
     tolerance,
-    yaw_quat,
 )
 from embodia.envs.tasks.registry import register_task
 

@@ -54,9 +54,10 @@ from embodia.envs.physics.robot import RIGID_HOLD_BAND_M
 from embodia.envs.physics.sim import Simulation, joint_addresses
 from embodia.envs.scene import parts
 from embodia.envs.scene.builder import GEOM, SceneBuilder
+from embodia.envs.scene.parts import yaw_quat
 from embodia.envs.scene.workbench import BENCH_TOP_Z, add_workbench_cell
 from embodia.envs.tasks import criteria
-from embodia.envs.tasks.base import Task, TaskConfig, per_sim_uniform, tolerance, yaw_quat
+from embodia.envs.tasks.base import Task, TaskConfig, per_sim_uniform, tolerance
 from embodia.envs.tasks.registry import register_task
 
 FIXTURE_CENTER = np.array([0.52, 0.15, BENCH_TOP_Z])

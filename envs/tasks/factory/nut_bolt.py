@@ -42,9 +42,10 @@ from embodia.envs.physics.sim import Simulation, joint_addresses
 from embodia.envs.scene import parts
 from embodia.envs.scene.builder import GEOM, SceneBuilder
 from embodia.envs.scene.contact_groups import THREAD_CONAFFINITY, THREAD_CONTYPE
+from embodia.envs.scene.parts import yaw_quat
 from embodia.envs.scene.workbench import BENCH_TOP_Z, add_workbench_cell
 from embodia.envs.tasks import criteria
-from embodia.envs.tasks.base import Task, TaskConfig, per_sim_uniform, tolerance, yaw_quat
+from embodia.envs.tasks.base import Task, TaskConfig, per_sim_uniform, tolerance
 from embodia.envs.tasks.registry import register_task
 from embodia.envs.validation import option
 

@@ -33,9 +33,10 @@ from embodia.envs.physics.context import BindContext
 from embodia.envs.physics.sim import Simulation
 from embodia.envs.scene import logistics, panda, props
 from embodia.envs.scene.builder import SceneBuilder
+from embodia.envs.scene.parts import yaw_quat
 from embodia.envs.scene.workbench import BENCH_CENTER_XY, BENCH_HALF_XY, BENCH_TOP_Z, ROBOT_BASE
 from embodia.envs.tasks import criteria
-from embodia.envs.tasks.base import Task, TaskConfig, per_sim_uniform, tolerance, yaw_quat
+from embodia.envs.tasks.base import Task, TaskConfig, per_sim_uniform, tolerance
 from embodia.envs.tasks.registry import register_task
 
 BOX_HALF_M = np.array([0.06, 0.025, 0.02])
