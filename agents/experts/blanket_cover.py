@@ -14,8 +14,9 @@ RELEASE_ABOVE_HIPS_M = 0.14  # the hem then drops a few cm onto the belly
 #: the hand comes in this high, over the cloth heaped on the feet (up to about 0.25 m above the hips), and goes down
 #: over the tab
 APPROACH_ABOVE_HIPS_M = 0.35
-#: the finger tips (9 mm beyond the TCP) level with the tab's underside, clear of the shins it lies between or on
-PADS_ABOVE_TAB_M = 0.003
+#: the finger tips (9 mm beyond the TCP) 3 mm above the tab's underside: they pinch 9 of its 12 mm and stay clear
+#: of the shins it lies between (level with the underside, a pad pressed a shin with 30 N while the jaws closed)
+PADS_ABOVE_TAB_M = 0.006
 #: jaw yaw, relative to the base's heading to the TCP, with joint 7 mid-range (as the other experts)
 NEUTRAL_JAW_YAW = -0.785
 

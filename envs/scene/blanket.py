@@ -2,15 +2,15 @@
 
 The cloth is a 2D grid flex (``make_flex``, MuJoCo's flexcomp) whose edges are held at their rest length by
 flex equality constraints: inextensible, free to bend. The vertices are bodies with three slide joints each, so
-their positions are ordinary ``xpos`` rows. The head-side edge is a stiff flat hem: a light rigid bar (a free
-body) to which every edge vertex is connected, with a pull tab at its middle: the part a caregiver, or the
-gripper, takes hold of.
+their positions are ordinary ``xpos`` rows. The head-side edge is a stiff flat hem: a light rigid bar (free to
+slide, turn and tilt, not to roll) to which every edge vertex is connected, with a pull tab at its middle: the
+part a caregiver, or the gripper, takes hold of.
 
-Collision bits (the person's and the furniture's are in ``contact_groups``): the cloth touches the person and the
-furniture, and, when asked for, the robot (its geoms carry ``ROBOT_BIT``), so that jaws cannot reach the hem through
-the fabric; not itself (self-collision costs more than the rest of the scene), not the hem it hangs from, not the
-floor (the part hanging over the foot end stays above it). The hem and its tab touch the robot, the person (measured
-as a tool by the safety monitor) and the furniture.
+Collision bits (the person's and the furniture's are in ``contact_groups``): the cloth touches the person, the
+furniture and, unless asked not to, the robot (its geoms carry ``ROBOT_BIT``), so that jaws cannot reach the hem
+through the fabric; not itself (self-collision costs more than the rest of the scene), not the hem it hangs from,
+not the floor (the part hanging over the foot end stays above it). The hem and its tab touch the robot, the person
+(measured as a tool by the safety monitor) and the furniture.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import numpy as np
 from embodia.envs.scene.builder import GEOM, SceneBuilder
 from embodia.envs.scene.contact_groups import ROBOT_BIT
 
-CLOTH_CONTYPE, CLOTH_CONAFFINITY = 8, 2 | 4  # the person, the furniture (and the robot when asked for)
+CLOTH_CONTYPE, CLOTH_CONAFFINITY = 8, 2 | 4  # the person, the furniture (the robot: ``touches_robot``)
 HEM_CONTYPE, HEM_CONAFFINITY = 16, 1 | 2 | 4  # default geoms (the robot, the floor), the person, the furniture
 
 
@@ -48,11 +48,7 @@ class BlanketShape:
     #: and a pinch at its end is twisted out by the drag of the whole width (both tried)
     tab_reach_m: float = 0.05  # from the hem's surface
     tab_width_m: float = 0.025  # across: what the jaws close on
-    tab_mass_kg: float = 0.003
-    #: the seam allowance folded into the hem on the cloth's side: it keeps the hem's weight behind the line it rests
-    #: on across the shins, so the hem tips its tab up, never down between the legs (a bar on two round shins has no
-    #: flat footing; with the weight on its middle line the tab's own weight turned it down)
-    seam_mass_kg: float = 0.04
+    tab_mass_kg: float = 0.01
 
     def __post_init__(self) -> None:
         for name in ("rows", "columns"):
@@ -74,8 +70,8 @@ class BlanketShape:
 
     @property
     def hem_total_mass_kg(self) -> float:
-        """The hem's rigid body: bar, seam and tab."""
-        return self.hem_mass_kg + self.seam_mass_kg + self.tab_mass_kg
+        """The hem's rigid body: bar and tab."""
+        return self.hem_mass_kg + self.tab_mass_kg
 
     @property
     def tab_offset_m(self) -> float:
@@ -86,7 +82,8 @@ class BlanketShape:
 @dataclass(frozen=True)
 class BlanketNames:
     flex: str
-    hem: str  # the hem's body and its capsule
+    hem: str  # the hem's body and its bar geom
+    hem_joint: str  # the first of its joints: slides x, y, z (from the body's place), yaw, tilt
     tab: str  # the pull tab's geom, on the hem's body
     vertex_bodies: tuple[str, ...]  # row-major: index = row * columns + column, row 0 is the hem's edge
 
@@ -98,11 +95,11 @@ def add_blanket(
     hem_xy,
     z_m: float,
     mass_kg: float,
-    touches_robot: bool = False,
+    touches_robot: bool = True,
 ) -> BlanketNames:
     """The blanket spread flat at height ``z_m``, its hem edge along y at ``hem_xy`` (the grid's centre line),
     the cloth extending towards +x. The spread pose is the flex's rest shape; a task folds it per episode.
-    ``touches_robot``: the fabric collides with the arm and the hand (about 1.2x the cloth's contact cost)."""
+    ``touches_robot``: the fabric collides with the arm and the hand (off: it lets them through, about 8% cheaper)."""
     builder.add_material(f"{name}_cloth", (0.72, 0.36, 0.34, 1.0), specular=0.05, shininess=0.05)
     builder.add_material(f"{name}_hem", (0.55, 0.24, 0.24, 1.0), specular=0.05, shininess=0.05)
     hem_x, hem_y = float(hem_xy[0]), float(hem_xy[1])
@@ -124,7 +121,14 @@ def add_blanket(
     flex.friction = [0.4, 0.005, 0.0001]  # cotton or fleece on bed linen and clothing [ESTIMATE]
     flex.priority = 1  # its friction, not the larger one of the skin or the mattress it lies on
     flex.material = f"{name}_cloth"
-    hem = builder.add_free_body(f"{name}_hem", pos=[hem_x, hem_y, z_m])
+    # The hem slides freely, turns about the vertical and tilts end over end, but does not roll about its own long
+    # axis: the cloth hangs from that axis, so nothing in a flex would hold it flat, and a rolling hem turned its tab
+    # down between the shins or over onto the cloth. A hem sewn flat onto fabric that lies flat does not roll.
+    hem = builder.world.add_body(name=f"{name}_hem", pos=[hem_x, hem_y, z_m])
+    for axis_name, axis in (("x", [1, 0, 0]), ("y", [0, 1, 0]), ("z", [0, 0, 1])):
+        hem.add_joint(name=f"{name}_hem_{axis_name}", type=mujoco.mjtJoint.mjJNT_SLIDE, axis=axis)
+    hem.add_joint(name=f"{name}_hem_yaw", type=mujoco.mjtJoint.mjJNT_HINGE, axis=[0, 0, 1])
+    hem.add_joint(name=f"{name}_hem_tilt", type=mujoco.mjtJoint.mjJNT_HINGE, axis=[1, 0, 0])
     hem.add_geom(
         name=f"{name}_hem",
         type=GEOM.mjGEOM_BOX,
@@ -148,16 +152,6 @@ def add_blanket(
         condim=4,
         friction=[1.0, 0.01, 0.0001],
     )
-    hem.add_geom(  # no contacts, not drawn: the seam's weight only
-        name=f"{name}_seam",
-        type=GEOM.mjGEOM_BOX,
-        pos=[shape.hem_width_m / 2 - 0.003, 0, -shape.hem_thickness_m / 4],
-        size=[0.003, shape.width_m / 2, shape.hem_thickness_m / 4],
-        mass=shape.seam_mass_kg,
-        contype=0,
-        conaffinity=0,
-        group=3,
-    )
     # make_flex orders vertices x-major (row along the bed = x), and numbers the vertex bodies name_0, name_1, ...
     # from the low-x (hem) corner, which is the layout this module documents.
     vertex_bodies = tuple(f"{name}_{i}" for i in range(shape.rows * shape.columns))
@@ -170,7 +164,9 @@ def add_blanket(
             name2=f"{name}_hem",
             data=[0.0] * 12,
         )
-    return BlanketNames(flex=name, hem=f"{name}_hem", tab=f"{name}_tab", vertex_bodies=vertex_bodies)
+    return BlanketNames(
+        flex=name, hem=f"{name}_hem", hem_joint=f"{name}_hem_x", tab=f"{name}_tab", vertex_bodies=vertex_bodies
+    )
 
 
 def pulled_down(spread: np.ndarray, hem_x: np.ndarray, bed_end_x: np.ndarray, lying_z_m: float) -> np.ndarray:
