@@ -14,9 +14,9 @@ RELEASE_ABOVE_HIPS_M = 0.14  # the hem then drops a few cm onto the belly
 #: the hand comes in this high, over the cloth heaped on the feet (up to about 0.25 m above the hips), and goes down
 #: over the tab
 APPROACH_ABOVE_HIPS_M = 0.35
-#: the finger tips (9 mm beyond the TCP) 3 mm above the tab's underside: they pinch 9 of its 12 mm and stay clear
-#: of the shins it lies between (level with the underside, a pad pressed a shin with 30 N while the jaws closed)
-PADS_ABOVE_TAB_M = 0.006
+#: the jaws open this much wider than the tab to come down on it: 7.5 mm a side, so that the pads stay clear of the
+#: legs (30 mm wider, a pad struck a thigh with over 100 N)
+PREGRASP_CLEARANCE_M = 0.015
 #: jaw yaw, relative to the base's heading to the TCP, with joint 7 mid-range (as the other experts)
 NEUTRAL_JAW_YAW = -0.785
 
@@ -25,7 +25,7 @@ NEUTRAL_JAW_YAW = -0.785
 class BlanketCoverExpert(PickAndPlace):
     def goal(self, s: dict[str, np.ndarray]) -> PickPlaceGoal:
         axis, tab, hips = s["hem_axis"], s["tab_pos"], s["hips_pos"]
-        release = s["hem_goal"] - np.array([SHAPE.tab_offset_m, 0.0, 0.0])  # the goal's hem runs along y
+        release = s["hem_goal"] + SHAPE.tab_centre * [1.0, 1.0, 0.0]  # the tab of a hem lying level along y there
         release[:, 2] = hips[:, 2] + RELEASE_ABOVE_HIPS_M
         # the jaws keep the hem's heading from grasp to release while the base turns by about a radian: their yaw is
         # chosen about joint 7's middle over the whole pull, so it stays in range at both ends
@@ -34,10 +34,10 @@ class BlanketCoverExpert(PickAndPlace):
         along_hem = np.arctan2(axis[:, 1], axis[:, 0])  # the jaws close across the tab, along the hem
         return PickPlaceGoal(
             object_pos=tab,
-            grasp_point=tab + np.array([0.0, 0.0, PADS_ABOVE_TAB_M]),
+            grasp_point=tab,  # the tab rises over the legs: fingertips 9 mm under its centre stay above the hem
             release_point=release,
             travel_z=hips[:, 2] + PULL_ABOVE_HIPS_M,
-            pregrasp_width=np.full(len(tab), SHAPE.tab_width_m + 0.03),
+            pregrasp_width=np.full(len(tab), SHAPE.tab_width_m + PREGRASP_CLEARANCE_M),
             grasp_jaw=neutral + motion.wrap(along_hem - neutral, np.pi),
             approach_z=hips[:, 2] + APPROACH_ABOVE_HIPS_M,
         )

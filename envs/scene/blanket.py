@@ -46,7 +46,10 @@ class BlanketShape:
     #: a pull tab sewn to the hem's middle, reaching towards the head (away from the cloth): where jaws take the
     #: blanket. The cloth touches the robot, so a pinch across the hem itself would have one finger on the fabric,
     #: and a pinch at its end is twisted out by the drag of the whole width (both tried)
-    tab_reach_m: float = 0.05  # from the hem's surface
+    tab_reach_m: float = 0.045  # from the hem's edge, along the tab
+    #: the tab rises towards the head at this angle, like a stiffened pull loop: the jaws pinch it above the legs
+    #: (a flat tab lay between the knees or thighs, and the pads came down on them)
+    tab_rise_rad: float = 1.5
     tab_width_m: float = 0.025  # across: what the jaws close on
     tab_mass_kg: float = 0.01
 
@@ -74,9 +77,12 @@ class BlanketShape:
         return self.hem_mass_kg + self.tab_mass_kg
 
     @property
-    def tab_offset_m(self) -> float:
-        """The tab's centre from the hem's axis (towards the head, -x in the hem's frame)."""
-        return (self.hem_width_m + self.tab_reach_m) / 2
+    def tab_centre(self) -> np.ndarray:
+        """The tab's centre in the hem's frame: towards the head (-x) and up."""
+        half = self.tab_reach_m / 2
+        return np.array(
+            [-self.hem_width_m / 2 - half * np.cos(self.tab_rise_rad), 0.0, half * np.sin(self.tab_rise_rad)]
+        )
 
 
 @dataclass(frozen=True)
@@ -143,7 +149,8 @@ def add_blanket(
     hem.add_geom(
         name=f"{name}_tab",
         type=GEOM.mjGEOM_BOX,
-        pos=[-shape.tab_offset_m, 0, 0],
+        pos=shape.tab_centre.tolist(),
+        euler=[0, shape.tab_rise_rad, 0],  # about y: its head-side end rises
         size=[shape.tab_reach_m / 2, shape.tab_width_m / 2, shape.hem_thickness_m / 2],
         mass=shape.tab_mass_kg,
         material=f"{name}_hem",

@@ -218,7 +218,7 @@ class BlanketCover(Task):
         hem = sim.xpos[:, self.hem_body]
         hem_frame = sim.xmat[:, self.hem_body].reshape(-1, 3, 3)
         hem_axis = hem_frame[:, :, 1]
-        tab = hem - hem_frame[:, :, 0] * SHAPE.tab_offset_m
+        tab = hem + hem_frame @ SHAPE.tab_centre
         goal = root + np.array([HEM_GOAL_OFFSET_X_M, 0.0, 0.0])
         return vertices, legs, hem, hem_axis, tab, goal, root
 
