@@ -38,18 +38,16 @@ class BlanketShape:
     #: the feet (at 0.96 m the cloth pulled up to the waist slid back off the ankles)
     row_spacing_m: float = 0.13
     cloth_radius_m: float = 0.006
-    #: a flat hem (the edge folded over and stitched, stiffened): it lies flat on the legs, so its tab stays flat
-    #: too (a round roll turned under the tab's weight and the tab dropped between the legs)
+    #: a flat hem (the edge folded over and stitched, stiffened)
     hem_width_m: float = 0.03
     hem_thickness_m: float = 0.012
     hem_mass_kg: float = 0.08
-    #: a pull tab sewn to the hem's middle, reaching towards the head (away from the cloth): where jaws take the
-    #: blanket. The cloth touches the robot, so a pinch across the hem itself would have one finger on the fabric,
-    #: and a pinch at its end is twisted out by the drag of the whole width (both tried)
+    #: a pull tab sewn to the hem's middle, standing up from its head-side edge (away from the cloth): where jaws
+    #: take the blanket. The cloth touches the robot, so a pinch across the hem itself would have one finger on the
+    #: fabric, a pinch at its end is twisted out by the drag of the whole width, and a flat tab lay between the knees
+    #: or thighs, where the pads came down on them (all tried)
     tab_reach_m: float = 0.045  # from the hem's edge, along the tab
-    #: the tab rises towards the head at this angle, like a stiffened pull loop: the jaws pinch it above the legs
-    #: (a flat tab lay between the knees or thighs, and the pads came down on them)
-    tab_rise_rad: float = 1.5
+    tab_rise_rad: float = 1.5  # from lying flat towards the head to standing up
     tab_width_m: float = 0.025  # across: what the jaws close on
     tab_mass_kg: float = 0.01
 
@@ -78,7 +76,7 @@ class BlanketShape:
 
     @property
     def tab_centre(self) -> np.ndarray:
-        """The tab's centre in the hem's frame: towards the head (-x) and up."""
+        """The tab's centre in the hem's frame: up, and towards the head (-x) by the hem's half width and its lean."""
         half = self.tab_reach_m / 2
         return np.array(
             [-self.hem_width_m / 2 - half * np.cos(self.tab_rise_rad), 0.0, half * np.sin(self.tab_rise_rad)]

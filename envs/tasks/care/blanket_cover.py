@@ -33,11 +33,11 @@ which lies off the cloth on the head side. It does not collide with itself (self
 the rest of the scene), with its hem, or with the floor (the part hanging over the foot end stays above it).
 ``cloth_touches_robot=False`` lets the robot pass through the fabric (about 8% cheaper per step). The cloth's
 contacts use its own friction (0.4, priority over skin and mattress): with the mattress's and skin's 1.0 the drag
-twisted the hem out of the jaws. The hem is a rigid flat bar (30 x 12 mm, 80 g) with a 50 x 25 mm tab: the grasp
-is a plain pinch of a rigid part, across the tab, and the pull runs through the hem's middle so the cloth's drag
-does not twist it out of the jaws (a pinch at the hem's end was twisted out). The hem slides, turns and tilts but
-does not roll about its long axis: the cloth hangs from that axis, so nothing held it flat, and a rolling hem
-turned its tab down between the shins or over onto the fabric.
+twisted the hem out of the jaws. The hem is a rigid flat bar (30 x 12 mm, 80 g) with a 45 x 25 mm tab standing up
+from its head-side edge: the grasp is a plain pinch of a rigid part, across the tab, and the pull runs through the
+hem's middle so the cloth's drag does not twist it out of the jaws (a pinch at the hem's end was twisted out). The
+hem slides, turns and tilts but does not roll about its long axis: the cloth hangs from that axis, so nothing held
+it flat, and a rolling hem turned its tab down between the shins or over onto the fabric.
 """
 
 from __future__ import annotations
