@@ -103,7 +103,7 @@ def add_blanket(
 ) -> BlanketNames:
     """The blanket spread flat at height ``z_m``, its hem edge along y at ``hem_xy`` (the grid's centre line),
     the cloth extending towards +x. The spread pose is the flex's rest shape; a task folds it per episode.
-    ``touches_robot``: the fabric collides with the arm and the hand (off: it lets them through, about 8% cheaper)."""
+    ``touches_robot``: the fabric collides with the arm and the hand (off: it lets them through)."""
     builder.add_material(f"{name}_cloth", (0.72, 0.36, 0.34, 1.0), specular=0.05, shininess=0.05)
     builder.add_material(f"{name}_hem", (0.55, 0.24, 0.24, 1.0), specular=0.05, shininess=0.05)
     hem_x, hem_y = float(hem_xy[0]), float(hem_xy[1])

@@ -31,7 +31,7 @@ Contact and solver choices: the cloth touches the person, the furniture, and the
 (``cloth_touches_robot``, on by default), so the jaws cannot reach the hem through the fabric: they take the tab,
 which lies off the cloth on the head side. It does not collide with itself (self-collision would cost more than
 the rest of the scene), with its hem, or with the floor (the part hanging over the foot end stays above it).
-``cloth_touches_robot=False`` lets the robot pass through the fabric (about 8% cheaper per step). The cloth's
+``cloth_touches_robot=False`` lets the robot pass through the fabric (the step costs about the same). The cloth's
 contacts use its own friction (0.4, priority over skin and mattress): with the mattress's and skin's 1.0 the drag
 twisted the hem out of the jaws. The hem is a rigid flat bar (30 x 12 mm, 80 g) with a 45 x 25 mm tab standing up
 from its head-side edge: the grasp is a plain pinch of a rigid part, across the tab, and the pull runs through the
@@ -94,7 +94,7 @@ class BlanketCoverConfig(CareTaskConfig):
     blanket_x_range_m: tuple[float, float] = (0.32, 0.4)  # the slid-down hem, from the hips (it settles ~0.1 m lower)
     blanket_y_range_m: tuple[float, float] = (-0.02, 0.02)  # cloth centre line from the bed's
     blanket_mass_kg: tuple[float, float] = (0.5, 1.2)
-    #: the fabric collides with the arm and the hand too, so jaws cannot pass through it (off: about 8% cheaper)
+    #: the fabric collides with the arm and the hand too, so jaws cannot pass through it (off: they pass through)
     cloth_touches_robot: bool = True
     coverage_required: float = 0.9  # share of the legs' sample points covered for success
     clearance_m: float = 0.08  # success: the TCP at least this far from the hem
