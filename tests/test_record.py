@@ -201,3 +201,24 @@ def test_killed_recording_leaves_only_complete_episodes(tmp_path: Path) -> None:
         assert decode(stem.with_suffix(".mp4"))[0] == episode.length + 1
     leftovers = [p for p in out.iterdir() if p.name.startswith(".")]
     assert all(".tmp" in p.name for p in leftovers)  # episodes in flight: hidden temporaries only
+
+
+def test_a_recorded_gif_ends_on_the_episodes_last_frame(tmp_path: Path) -> None:
+    """The GIF keeps every other frame but always the last, so a success shows in it (Reach's expert ends on an
+    odd step here: 25 steps, frames 0-25)."""
+    import imageio.v3 as iio
+
+    from embodia.agents.evaluate import run_episodes
+    from embodia.envs.record.recorder import VideoOptions
+
+    options = VideoOptions(size=(48, 64), preset="fast", gif=True)
+    out = run_episodes(
+        "embodia/Reach-v0", episodes=1, seed=0, record_dir=tmp_path, progress=False, video_options=options
+    )
+    length = out["per_episode"][0]["length"]
+    gif = iio.imread(tmp_path / "episode_0000.gif", index=None)
+    video = iio.imread(tmp_path / "episode_0000.mp4", index=None)
+    assert len(video) == length + 1
+    assert len(gif) == length // 2 + 1 + length % 2
+    last_gif, last_video = gif[-1][..., :3].astype(float), video[-1].astype(float)
+    assert np.abs(last_gif - last_video).mean() < np.abs(gif[-2][..., :3].astype(float) - last_video).mean()

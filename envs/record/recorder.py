@@ -322,6 +322,7 @@ class _Running:
         self.task_state = task_state
         self.video: VideoWriter | None = None
         self.gif_frames: list[np.ndarray] = []
+        self.last_frame: np.ndarray | None = None  # the GIF keeps every other frame, and always the last one
         self.episode_return = 0.0
 
 
@@ -486,6 +487,7 @@ class EpisodeRecorder:
         running.video.append(frame)
         if self.video.gif and step % 2 == 0:
             running.gif_frames.append(frame)
+        running.last_frame = frame
 
     def _episode(self, sim_id: int, running: _Running) -> Episode:
         rows = self._history[running.start - self._offset :]
@@ -522,6 +524,8 @@ class EpisodeRecorder:
         if running.video is not None:
             running.video.close()
             result["video"] = f"{stem}.mp4"
+        if running.gif_frames and running.gif_frames[-1] is not running.last_frame:
+            running.gif_frames.append(running.last_frame)  # the episode's end (its success) shows in the GIF
         self.results.append(result)
         self._collect_writes(wait=False)
         self._writes.append(self._writer.submit(self._write, stem, result, episode, running.gif_frames))

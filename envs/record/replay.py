@@ -264,6 +264,8 @@ def write_replay_video(
             video.append(frame)
             if gif_path is not None and row % 2 == 0:
                 gif_frames.append(frame)
+        if gif_path is not None and gif_frames and gif_frames[-1] is not frame:
+            gif_frames.append(frame)  # every other frame, and always the episode's end
     if gif_path is not None:
         write_gif(gif_path, gif_frames, fps=fps / 2, overwrite=overwrite)
     return Path(path)
