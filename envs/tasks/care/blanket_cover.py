@@ -91,10 +91,8 @@ class BlanketCoverConfig(CareTaskConfig):
     )
     episode_steps: int = 200
     bed_jitter_m: float = 0.03
-    blanket_x_range_m: tuple[float, float] = (
-        0.32,
-        0.4,
-    )  # the slid-down hem, from the hips (it settles ~0.1 m further towards the feet)
+    #: the slid-down hem, from the hips, as dropped (it settles ~0.1 m further towards the feet)
+    blanket_x_range_m: tuple[float, float] = (0.32, 0.4)
     blanket_y_range_m: tuple[float, float] = (-0.02, 0.02)  # cloth centre line from the bed's
     blanket_mass_kg: tuple[float, float] = (0.5, 1.2)
     #: the fabric collides with the arm and the hand too, so jaws cannot pass through it (off: they pass through)
