@@ -11,31 +11,9 @@ and the median closes the run. Compare ratios from one run: absolute times move 
 from __future__ import annotations
 
 import argparse
-import time
 
 import numpy as np
-
-import embodia  # noqa: F401  (headless GL backend before mujoco loads)
-from embodia.agents.experts import make_expert
-from embodia.envs.core.batched_env import make_batched
-
-
-def expert_step_ms(env_id: str, seed: int, **config) -> float:
-    """Mean wall time of ``env.step`` in ms over one expert episode (the expert's own time excluded)."""
-    env = make_batched(env_id, 1, **config)
-    expert = make_expert(env_id, 1)
-    obs, info = env.reset(seeds=[seed])
-    expert.reset(np.arange(1))
-    times = []
-    for _ in range(env.config.episode_steps):
-        action = expert.act(obs, info)
-        start = time.perf_counter()
-        obs, _, terminated, truncated, info = env.step(action)
-        times.append(time.perf_counter() - start)
-        if terminated.any() or truncated.any():
-            break
-    env.close()
-    return 1e3 * float(np.mean(times))
+from expert_step_cost import expert_step_ms  # this folder's script: run this one from anywhere, as the others
 
 
 def main(argv: list[str] | None = None) -> int:
