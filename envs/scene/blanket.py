@@ -88,7 +88,6 @@ class BlanketNames:
     flex: str
     hem: str  # the hem's body and its bar geom
     hem_joint: str  # the first of its joints: slides x, y, z (from the body's place), yaw, tilt
-    tab: str  # the pull tab's geom, on the hem's body
     vertex_bodies: tuple[str, ...]  # row-major: index = row * columns + column, row 0 is the hem's edge
 
 
@@ -133,16 +132,15 @@ def add_blanket(
         hem.add_joint(name=f"{name}_hem_{axis_name}", type=mujoco.mjtJoint.mjJNT_SLIDE, axis=axis)
     hem.add_joint(name=f"{name}_hem_yaw", type=mujoco.mjtJoint.mjJNT_HINGE, axis=[0, 0, 1])
     hem.add_joint(name=f"{name}_hem_tilt", type=mujoco.mjtJoint.mjJNT_HINGE, axis=[1, 0, 0])
+    # bar and tab: one rigid part that touches the robot, the person (a tool to the safety monitor), the furniture
+    rigid_part = dict(material=f"{name}_hem", contype=HEM_CONTYPE, conaffinity=HEM_CONAFFINITY, condim=4)
     hem.add_geom(
         name=f"{name}_hem",
         type=GEOM.mjGEOM_BOX,
         size=[shape.hem_width_m / 2, shape.width_m / 2 + 0.01, shape.hem_thickness_m / 2],
         mass=shape.hem_mass_kg,
-        material=f"{name}_hem",
-        contype=HEM_CONTYPE,
-        conaffinity=HEM_CONAFFINITY,
-        condim=4,
         friction=[1.0, 0.02, 0.0001],  # torsional: the hem fills the finger pads' width
+        **rigid_part,
     )
     hem.add_geom(
         name=f"{name}_tab",
@@ -151,11 +149,8 @@ def add_blanket(
         euler=[0, shape.tab_rise_rad, 0],  # about y: its head-side end rises
         size=[shape.tab_reach_m / 2, shape.tab_width_m / 2, shape.hem_thickness_m / 2],
         mass=shape.tab_mass_kg,
-        material=f"{name}_hem",
-        contype=HEM_CONTYPE,
-        conaffinity=HEM_CONAFFINITY,
-        condim=4,
         friction=[1.0, 0.01, 0.0001],
+        **rigid_part,
     )
     # make_flex orders vertices x-major (row along the bed = x), and numbers the vertex bodies name_0, name_1, ...
     # from the low-x (hem) corner, which is the layout this module documents.
@@ -169,9 +164,7 @@ def add_blanket(
             name2=f"{name}_hem",
             data=[0.0] * 12,
         )
-    return BlanketNames(
-        flex=name, hem=f"{name}_hem", hem_joint=f"{name}_hem_x", tab=f"{name}_tab", vertex_bodies=vertex_bodies
-    )
+    return BlanketNames(flex=name, hem=f"{name}_hem", hem_joint=f"{name}_hem_x", vertex_bodies=vertex_bodies)
 
 
 def pulled_down(spread: np.ndarray, hem_x: np.ndarray, bed_end_x: np.ndarray, lying_z_m: float) -> np.ndarray:
