@@ -5,6 +5,7 @@ import dataclasses
 import mujoco
 import numpy as np
 import pytest
+from mujoco.batch import MODEL_FIELDS
 
 from embodia.envs.core.batched_env import make_batched
 from embodia.envs.human import anthropometry
@@ -12,7 +13,7 @@ from embodia.envs.human.body import JOINT_NAMES
 from embodia.envs.human.config import POSTURES, SEXES, HumanConfig, HumanRanges
 from embodia.envs.human.motion import HumanMotion
 from embodia.envs.human.person import add_person
-from embodia.envs.human.rest import resting_pose
+from embodia.envs.human.shape import ShapeBinding
 from embodia.envs.physics.sim import Simulation
 from embodia.envs.scene import props
 from embodia.envs.scene.builder import SceneBuilder
@@ -28,15 +29,17 @@ def person_scene(config: HumanConfig):
 
 
 def person_sim(config: HumanConfig, control_dt_s: float = 0.01, steps: int = 400, seed: int = 0):
-    """A person alone, driven by its motion processes, sampled every ``control_dt_s``."""
-    model, body = person_scene(config)
+    """A person alone, driven by its motion processes, sampled every ``control_dt_s``: built as a median woman of
+    the default mass, given ``config``'s body as a task gives it (``ShapeBinding``)."""
+    model, body = person_scene(HumanConfig(posture=config.posture, head_raise_rad=config.head_raise_rad))
     sim = Simulation(model, 1, control_dt_s)
     motion = HumanMotion(body, steps, control_dt_s)
     motion.bind(model, 1)
     ids = np.array([0])
     sim.reset_to_home(ids)
+    (shape,) = ShapeBinding(model, body).apply(sim, ids, [config])
     root = model.joint(body.root_joint)
-    resting_pose(config).place(sim, ids, int(root.qposadr[0]), int(root.dofadr[0]), np.zeros(3), 0.0)
+    shape.rest.place(sim, ids, int(root.qposadr[0]), int(root.dofadr[0]), np.zeros(3), 0.0)
     targets = body.posture_target_array()[None].copy()
     held_out = {"right_shoulder_flexion": 0.9, "right_elbow_flexion": 0.6, "right_wrist_flexion": 0.17}
     for joint, value in held_out.items():
@@ -236,7 +239,8 @@ def test_body_mass_is_drawn_per_episode_and_scales_the_segments():
     env = make_batched(HANDOVER, 3)
     _, info = env.reset(seeds=[0, 1, 2])
     mass = info["human"]["body_mass_kg"]
-    low, high = (anthropometry.body_mass_kg("female", p) for p in (10.0, 90.0))
+    sexes = [SEXES[int(i)] for i in info["human"]["sex"]]
+    low, high = (np.array([anthropometry.body_mass_kg(sex, p) for sex in sexes]) for p in (10.0, 90.0))
     assert ((mass >= low) & (mass <= high)).all() and len(set(mass.tolist())) == 3
     forearm = env.model.body("person_right_forearm").id
     segment = env.sim.per_sim_model_field("body_mass")[:, forearm]
@@ -276,12 +280,13 @@ def test_the_most_extreme_valid_person_stays_stable(posture):
 
 def support_and_weight_n(sim: Simulation, model, body) -> tuple[float, float]:
     """(upward contact force on the person from everything else, the person's weight) in simulation 0, in N,
-    from a copy of the model carrying simulation 0's own masses."""
+    from a copy of the model carrying simulation 0's own values (the person's size and masses)."""
     own = model.__copy__()
-    own.body_mass[:] = sim.per_sim_model_field("body_mass")[0]
-    own.body_inertia[:] = sim.per_sim_model_field("body_inertia")[0]
+    for name in MODEL_FIELDS:
+        values = sim.batch.expanded(name)
+        if values is not None and "." not in name:
+            getattr(own, name)[:] = values[0]
     data = mujoco.MjData(own)
-    mujoco.mj_setConst(own, data)
     mujoco.mj_setState(own, data, sim.state(0), mujoco.mjtState.mjSTATE_INTEGRATION)
     mujoco.mj_forward(own, data)
     person = {model.body(name).id for name in body.moving_bodies}

@@ -81,6 +81,8 @@ POSTURE_TARGETS: dict[str, dict[str, float]] = {
     },
 }
 SEATED_RECLINE_RAD = 0.1
+PALM_LENGTH_FRACTION = 0.55  # of the hand's length; the fingers make the rest
+PALM_OFFSET_M = 0.01  # the palm starts this far past the wrist
 
 
 @dataclass
@@ -100,7 +102,6 @@ class HumanBody:
     root_joint: str = ""  # the free joint of the root
     moving_bodies: list[str] = field(default_factory=list)  # every segment, the root included (mass per episode)
     holds_against_gravity: bool = True  # seated: muscles hold trunk, head and arms; lying: they rest
-    hand_lever_m: float = 0.05  # wrist to palm centre: converts hand tremor displacement to wrist angle
 
     def posture_target_array(self) -> np.ndarray:
         return np.array([self.rest_targets.get(j, 0.0) for j in JOINT_NAMES])
@@ -112,6 +113,11 @@ def root_pose(config: HumanConfig) -> tuple[np.ndarray, float]:
     if config.posture == "supine_bed":
         return np.array([0.0, 0.0, 0.1 * stature(config) / 1.5]), -(np.pi / 2 - config.head_raise_rad)
     return np.array([0.0, 0.0, radii["thigh"]]), -SEATED_RECLINE_RAD
+
+
+def hand_lever_m(stature_m: float) -> float:
+    """Wrist to palm centre: converts a hand tremor's displacement into a wrist angle."""
+    return PALM_LENGTH_FRACTION * anthropometry.LENGTH_FRACTION["hand"] * stature_m / 2 + PALM_OFFSET_M
 
 
 def foot_radius_m(stature_m: float) -> float:
@@ -376,7 +382,7 @@ def _add_arm(torso, side, sign, shoulder_pos, h, lengths, radii, masses, geom, s
     hand = fore.add_body(name=f"{body.name}_{side}_hand", pos=[0, 0, -fa])
     joint(hand, f"{side}_wrist_flexion", [0, -1, 0])
     # palm: normal along the hand's +x (forward in the anatomical position; up when the hand is held out level)
-    palm_len = 0.55 * lengths["hand"]
+    palm_len = PALM_LENGTH_FRACTION * lengths["hand"]
     half_width = 0.028 * h
     half_thick = 0.012
     geom(
@@ -385,7 +391,7 @@ def _add_arm(torso, side, sign, shoulder_pos, h, lengths, radii, masses, geom, s
         "hand",
         type=GEOM.mjGEOM_BOX,
         size=[half_thick, half_width, palm_len / 2],
-        pos=[0, 0, -palm_len / 2 - 0.01],
+        pos=[0, 0, -palm_len / 2 - PALM_OFFSET_M],
         mass=0.7 * masses["hand"],
         friction=[1.0, 0.01, 0.0001],
         material="skin",
@@ -412,8 +418,7 @@ def _add_arm(torso, side, sign, shoulder_pos, h, lengths, radii, masses, geom, s
         mass=0.1 * masses["hand"],
         material="skin",
     )
-    site(hand, f"{side}_palm", [half_thick, 0, -palm_len / 2 - 0.01])
-    body.hand_lever_m = palm_len / 2 + 0.01
+    site(hand, f"{side}_palm", [half_thick, 0, -palm_len / 2 - PALM_OFFSET_M])
 
 
 def _add_servos(builder: SceneBuilder, body: HumanBody, config: HumanConfig, h: float) -> None:

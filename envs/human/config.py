@@ -68,12 +68,19 @@ class HumanConfig:
 class HumanRanges:
     """Per-episode randomization of the person's parameters; a task keeps one in its config.
 
-    The body's *structure* (sex, stature, posture) is fixed per scene (``structure``: segment sizes are the
-    model's geometry); per episode the task draws the body mass (segment masses and inertias scale with it) and
-    the impairments, which live in the simulation state and per-simulation model fields.
+    The posture (and the furniture with it) is fixed per scene (``structure``). Per episode the task draws the
+    sex (one of ``sexes``), the stature (a whole percentile of that sex within ``stature_percentile``; the body's
+    geometry and its furniture follow, ``shape.py``), the body mass (of the drawn sex; segment masses and
+    inertias scale with it) and the impairments. All live in the simulation state and per-simulation model
+    fields, so a recording holds them. Stature and mass are drawn independently. ``sexes=("female",)`` with
+    ``stature_percentile=(50, 50)`` keeps one median woman in every episode.
     """
 
-    structure: HumanConfig = HumanConfig()  # fixed per scene: sex, stature, posture (segment sizes)
+    #: the posture; its sex and stature are the person the model is compiled with, replaced every episode
+    structure: HumanConfig = HumanConfig()
+    sexes: tuple[str, ...] = option(SEXES, choices=SEXES, doc="the sexes drawn from, equally likely")
+    #: stature percentile of the drawn sex, aged 75+ (MHLW 2025): 5-95 spans 1.38-1.59 m (women), 1.52-1.72 m (men)
+    stature_percentile: tuple[float, float] = option((5.0, 95.0), valid=PERCENTILE_RANGE)
     body_mass_percentile: tuple[float, float] = option((10.0, 90.0), valid=PERCENTILE_RANGE)  # of the sex, 75+
     rom_scale: tuple[float, float] = option((0.7, 1.0), valid=ROM_SCALE_RANGE)
     strength_scale: tuple[float, float] = option((0.5, 1.0), valid=STRENGTH_SCALE_RANGE)
@@ -87,16 +94,20 @@ class HumanRanges:
 
     def __post_init__(self) -> None:
         check_fields(self)  # a dict ``structure`` (a recorded config) becomes a HumanConfig
+        if not self.sexes:
+            raise ValueError(f"sexes={self.sexes!r} is empty; valid: one or more of {', '.join(SEXES)}")
 
     def sample(self, rng: np.random.Generator) -> HumanConfig:
-        """One person: the fixed structure with impairments drawn from ``rng``."""
+        """One person: the structure's posture with sex, stature, mass and impairments drawn from ``rng``."""
         s = self.structure
-        mass_kg = anthropometry.body_mass_kg(s.sex, rng.uniform(*self.body_mass_percentile))
+        sex = self.sexes[int(rng.integers(len(self.sexes)))]
+        stature_percentile = float(np.round(rng.uniform(*self.stature_percentile)))
+        mass_kg = anthropometry.body_mass_kg(sex, rng.uniform(*self.body_mass_percentile))
         trembles = self.tremor and rng.uniform() < self.tremor_probability
         hand_hz = rng.uniform(*self.hand_tremor_hz)
         return HumanConfig(
-            sex=s.sex,
-            stature_percentile=s.stature_percentile,
+            sex=sex,
+            stature_percentile=stature_percentile,
             body_mass_kg=float(np.clip(mass_kg, *BODY_MASS_RANGE_KG)),
             posture=s.posture,
             head_raise_rad=s.head_raise_rad,

@@ -11,8 +11,8 @@ and head-turn targets at once), so an episode is reproducible from its seed and 
 - Muscles hold against gravity where a real person does (seated: every hinge; lying: none, see ``body.py``):
   the servo target is offset by the gravity torque the joint carries over its stiffness, the torque taken from
   MuJoCo's ``qfrc_bias`` of the state at the start of the control step.
-- Weakness scales the servo gains; limited range of motion scales the joint ranges; the body mass scales the
-  jointed segments' masses and inertias (all per simulation; the caller runs ``set_const`` afterwards).
+- Weakness scales the servo gains; limited range of motion scales the joint ranges (per simulation; the body's
+  size and mass are ``Person``'s, through ``shape.py``).
 """
 
 from __future__ import annotations
@@ -20,7 +20,8 @@ from __future__ import annotations
 import mujoco
 import numpy as np
 
-from embodia.envs.human.body import JOINT_NAMES, JOINTS, OSCILLATOR_MASS_KG, HumanBody
+from embodia.envs.human import anthropometry
+from embodia.envs.human.body import JOINT_NAMES, JOINTS, OSCILLATOR_MASS_KG, HumanBody, hand_lever_m
 from embodia.envs.human.config import HumanConfig
 from embodia.envs.physics.sim import Simulation
 
@@ -52,14 +53,7 @@ class HumanMotion:
         self.osc_joint = {s: model.joint(name).id for s, name in b.oscillators.items()}
         self.osc_qpos = {s: model.jnt_qposadr[j] for s, j in self.osc_joint.items()}
         self.osc_dof = {s: model.jnt_dofadr[j] for s, j in self.osc_joint.items()}
-        self.hand_lever_m = b.hand_lever_m
         self.holds = b.holds_against_gravity
-        self.segment_bodies = np.array([model.body(name).id for name in b.moving_bodies])
-        self.segment_mass = model.body_mass[self.segment_bodies].copy()
-        self.segment_inertia = model.body_inertia[self.segment_bodies].copy()
-        self.built_mass_kg = float(self.segment_mass.sum())  # the whole body: scaled, it weighs what was drawn
-        arm = b.segment_lengths_m["upper_arm"] + b.segment_lengths_m["forearm"]
-        self.arm_reach_m = arm
         n = num_sims
         self.base_target = np.tile(b.posture_target_array(), (n, 1))
         self.range = np.tile(self.adult_range, (n, 1, 1))
@@ -67,6 +61,7 @@ class HumanMotion:
         self.head = np.zeros((n, self.steps))
         self.step_index = np.zeros(n, dtype=np.int64)
         self.params: dict[str, np.ndarray] = {k: np.zeros(n) for k in HumanConfig().numeric()}
+        self.stature_m = np.zeros(n)
 
     def initialize(
         self,
@@ -81,6 +76,7 @@ class HumanMotion:
             for key, value in person.numeric().items():
                 self.params[key][sim_id] = value
             self.drift[sim_id], self.head[sim_id] = self._sample_processes(rngs[k], person)
+            self.stature_m[sim_id] = anthropometry.stature_m(person.sex, person.stature_percentile)
         rom = self.params["rom_scale"][ids]
         self.range[ids] = self.adult_range[None] * rom[:, None, None]
         sim.per_sim_model_field("jnt_range")[np.ix_(ids, self.joint_ids)] = self.range[ids]
@@ -92,10 +88,6 @@ class HumanMotion:
         gain[np.ix_(ids, self.actuators, [0])] = (self.stiffness * strength)[:, :, None]
         bias[np.ix_(ids, self.actuators, [1])] = -(self.stiffness * strength)[:, :, None]
         bias[np.ix_(ids, self.actuators, [2])] = -(self.damping * strength)[:, :, None]
-        mass_scale = (self.params["body_mass_kg"][ids] / self.built_mass_kg)[:, None]
-        sim.per_sim_model_field("body_mass")[np.ix_(ids, self.segment_bodies)] = self.segment_mass * mass_scale
-        inertia = sim.per_sim_model_field("body_inertia")
-        inertia[np.ix_(ids, self.segment_bodies)] = self.segment_inertia * mass_scale[:, :, None]
         sim.qpos[np.ix_(ids, self.qpos_adr)] = targets
         sim.qvel[np.ix_(ids, self.dof_adr)] = 0.0
         self._start_tremor(sim, ids, rngs)
@@ -104,7 +96,8 @@ class HumanMotion:
 
     def _sample_processes(self, rng: np.random.Generator, person: HumanConfig) -> tuple[np.ndarray, np.ndarray]:
         decay = np.exp(-self.dt / DRIFT_TIME_CONSTANT_S)
-        spread_rad = person.hand_drift_m / self.arm_reach_m
+        lengths = anthropometry.segment_lengths_m(anthropometry.stature_m(person.sex, person.stature_percentile))
+        spread_rad = person.hand_drift_m / (lengths["upper_arm"] + lengths["forearm"])
         noise = rng.standard_normal((self.steps, len(DRIFT_JOINTS)))
         drift = np.empty_like(noise)
         drift[0] = spread_rad * noise[0]
@@ -129,7 +122,8 @@ class HumanMotion:
                 continue
             hz = self.params[f"{source}_tremor_hz"][ids]
             if source == "hand":
-                amplitude = self.params["hand_tremor_amplitude_m"][ids] / self.hand_lever_m
+                lever = hand_lever_m(self.stature_m[ids])
+                amplitude = self.params["hand_tremor_amplitude_m"][ids] / lever
             else:
                 amplitude = self.params["head_tremor_amplitude_rad"][ids]
             omega = 2 * np.pi * hz

@@ -14,7 +14,7 @@ from embodia.envs.human import body as human_body
 from embodia.envs.human.body import HumanBody
 from embodia.envs.human.config import HumanConfig, HumanRanges
 from embodia.envs.human.motion import HumanMotion
-from embodia.envs.human.rest import resting_pose
+from embodia.envs.human.shape import BodyShape, ShapeBinding
 from embodia.envs.physics.context import BindContext
 from embodia.envs.physics.sim import Simulation
 from embodia.envs.safety.monitor import SafetyMonitor, SafetyOptions, add_contact_sensors
@@ -63,7 +63,8 @@ class Person:
         self.built_yaw = 2 * float(np.arctan2(model.body_quat[base, 3], model.body_quat[base, 0]))
         root_joint = model.joint(self.body.root_joint).id
         self.root_qpos, self.root_dof = int(model.jnt_qposadr[root_joint]), int(model.jnt_dofadr[root_joint])
-        self.rest = resting_pose(self.body.config)
+        self.shape_binding = ShapeBinding(model, self.body)
+        self.shapes: list[BodyShape | None] = [None] * context.num_sims
         self.motion = HumanMotion(self.body, self.episode_steps, self.control_dt_s)
         self.motion.bind(model, context.num_sims)
         self.monitor = SafetyMonitor(
@@ -86,15 +87,27 @@ class Person:
         base_pos,
         base_yaw: np.ndarray | None = None,
     ) -> None:
-        """Place the furniture at ``base_pos`` (len(ids), 3) turned by ``base_yaw`` (len(ids),; the built yaw by
-        default), the person on it at rest, draw a person per simulation and hold ``targets``."""
+        """Draw a person per simulation, give them their body and furniture (``shape.py``), place the furniture
+        at ``base_pos`` (len(ids), 3) turned by ``base_yaw`` (len(ids),; the built yaw by default), the person on
+        it at rest, holding ``targets``. The caller runs ``set_const`` afterwards."""
         base_pos = np.broadcast_to(np.asarray(base_pos, dtype=float), (len(ids), 3))
         yaw = np.full(len(ids), self.built_yaw) if base_yaw is None else np.asarray(base_yaw, dtype=float)
+        people = [self.ranges.sample(rng) for rng in rngs]
+        shapes = self.shape_binding.apply(sim, ids, people)
         sim.batch.bind("mocap_pos")[ids, self.base_mocap] = base_pos
         sim.batch.bind("mocap_quat")[ids, self.base_mocap] = parts.yaw_quat(yaw)
-        self.rest.place(sim, ids, self.root_qpos, self.root_dof, base_pos, yaw)
-        self.motion.initialize(sim, ids, rngs, [self.ranges.sample(rng) for rng in rngs], targets)
+        for k, (sim_id, shape) in enumerate(zip(ids, shapes, strict=True)):
+            self.shapes[sim_id] = shape
+            shape.rest.place(sim, ids[k : k + 1], self.root_qpos, self.root_dof, base_pos[k : k + 1], yaw[k : k + 1])
+        self.motion.initialize(sim, ids, rngs, people, targets)
         self.monitor.reset(sim, ids)
+
+    def segment_lengths_m(self, ids: np.ndarray, segment: str) -> np.ndarray:
+        """(len(ids),) the length of ``segment`` (``anthropometry.LENGTH_FRACTION``) of each simulation's person."""
+        return np.array([self.shapes[i].segment_lengths_m[segment] for i in ids])
+
+    def stature_m(self, ids: np.ndarray) -> np.ndarray:
+        return np.array([self.shapes[i].stature_m for i in ids])
 
     def rest_targets(self, count: int) -> np.ndarray:
         """(count, joints) the posture's own joint targets, for a task to adjust."""

@@ -64,10 +64,9 @@ def add_contact_sensors(builder: SceneBuilder, region_of_geom: dict[str, str], p
             sensor.intprm[2] = CONTACT_SLOTS
 
 
-def _segment_approximation(model: mujoco.MjModel, geom: int) -> tuple[int, float, float, float]:
-    """(local axis, half length, radius, curvature radius) of a geom seen as a segment with a radius."""
-    size = model.geom_size[geom]
-    kind = int(model.geom_type[geom])
+def _segment_approximation(size: np.ndarray, kind: int) -> tuple[int, float, float, float]:
+    """(local axis, half length, radius, curvature radius) of a geom of ``size`` and type ``kind`` seen as a
+    segment with a radius."""
     if kind == mujoco.mjtGeom.mjGEOM_CAPSULE:
         return 2, float(size[1]), float(size[0]), float(size[0])
     if kind == mujoco.mjtGeom.mjGEOM_SPHERE:
@@ -105,11 +104,13 @@ class SafetyMonitor:
             np.arange(CONTACT_SLOTS)[:, None] * SLOT_VALUES + np.arange(SLOT_VALUES)[None, :]
         )
         self.present_regions, self.region_starts = np.unique(self.geom_region, return_index=True)
-        approx = [_segment_approximation(model, g) for g in self.geom_ids]
-        self.geom_axis = np.array([a[0] for a in approx])
-        self.geom_half_length = np.array([a[1] for a in approx])
-        self.geom_radius = np.array([a[2] for a in approx])
-        self.geom_curvature = np.array([a[3] for a in approx])
+        self.geom_types = model.geom_type[self.geom_ids].astype(int)
+        # (n, geoms) each: a person's size may differ per simulation (``reset`` reads it)
+        self.geom_axis = np.zeros((num_sims, len(geoms)), dtype=int)
+        self.geom_half_length = np.zeros((num_sims, len(geoms)))
+        self.geom_radius = np.zeros((num_sims, len(geoms)))
+        self.geom_curvature = np.zeros((num_sims, len(geoms)))
+        self._approximate(np.arange(num_sims), np.broadcast_to(model.geom_size, (num_sims, *model.geom_size.shape)))
         self.robot_bodies = np.array([model.body(b).id for b in robot_bodies])
         self.tcp_site = model.site(tcp_site).id
         moving = self.robot_bodies[model.body_weldid[self.robot_bodies] != 0]  # not the base welded to the world
@@ -129,8 +130,21 @@ class SafetyMonitor:
     def _robot_points(self, sim: Simulation) -> np.ndarray:
         return np.concatenate([sim.xpos[:, self.robot_bodies], sim.site_xpos[:, self.tcp_site][:, None]], axis=1)
 
+    def _approximate(self, ids: np.ndarray, geom_size: np.ndarray) -> None:
+        for sim_id in ids:
+            for j, (geom, kind) in enumerate(zip(self.geom_ids, self.geom_types, strict=True)):
+                (
+                    self.geom_axis[sim_id, j],
+                    self.geom_half_length[sim_id, j],
+                    self.geom_radius[sim_id, j],
+                    self.geom_curvature[sim_id, j],
+                ) = _segment_approximation(geom_size[sim_id, geom], kind)
+
     def reset(self, sim: Simulation, ids: np.ndarray) -> None:
-        """Before the reset's forward pass (which fills the geometry this binds)."""
+        """Before the reset's forward pass (which fills the geometry this binds), after the person's size is set."""
+        sizes = sim.batch.expanded("geom_size")
+        if sizes is not None:
+            self._approximate(ids, sizes)
         if self._geom_xpos is None:
             self._geom_xpos = sim.batch.bind("geom_xpos")
             self._geom_xmat = sim.batch.bind("geom_xmat")
@@ -147,7 +161,7 @@ class SafetyMonitor:
         found = slots[..., 0] > 0
         normal = np.where(found, np.abs(slots[..., 1]), 0.0)
         depth = np.where(found, np.maximum(-slots[..., 4], 0.0), 0.0)
-        curvature = self.geom_curvature[None, :, None, None]
+        curvature = self.geom_curvature[:, :, None, None]
         area_cm2 = np.maximum(np.pi * np.maximum(2 * curvature * depth - depth**2, 0.0) * 1e4, MIN_CONTACT_AREA_CM2)
         geom_force = normal.sum(axis=(2, 3))  # (n, geoms)
         geom_pressure = (normal / area_cm2).max(axis=(2, 3))
@@ -192,8 +206,8 @@ class SafetyMonitor:
         """(n, points) distance from each robot point to the person's surface, and the nearest region index."""
         centre = self._geom_xpos[:, self.geom_ids]  # (n, G, 3)
         xmat = self._geom_xmat[:, self.geom_ids].reshape(sim.num_sims, len(self.geom_ids), 3, 3)
-        axis = np.take_along_axis(xmat, self.geom_axis[None, :, None, None], axis=3)[..., 0]  # (n, G, 3)
-        half = self.geom_half_length[None, :, None]
+        axis = np.take_along_axis(xmat, self.geom_axis[:, :, None, None], axis=3)[..., 0]  # (n, G, 3)
+        half = self.geom_half_length[:, :, None]
         start, end = centre - axis * half, centre + axis * half
         points = self._robot_points(sim)[:, :, None, :]  # (n, P, 1, 3)
         seg = (end - start)[:, None]
@@ -201,7 +215,7 @@ class SafetyMonitor:
         length2 = np.maximum((seg * seg).sum(axis=3), 1e-12)
         t = np.clip((rel * seg).sum(axis=3) / length2, 0.0, 1.0)
         closest = start[:, None] + t[..., None] * seg
-        gap = np.linalg.norm(points - closest, axis=3) - self.geom_radius[None, None, :]  # (n, P, G)
+        gap = np.linalg.norm(points - closest, axis=3) - self.geom_radius[:, None, :]  # (n, P, G)
         nearest_geom = np.argmin(gap, axis=2)
         distance = np.take_along_axis(gap, nearest_geom[..., None], axis=2)[..., 0]
         return np.maximum(distance, 0.0), self.geom_region[nearest_geom]

@@ -152,9 +152,7 @@ class BedBathing(Task):
         self.person.bind(context)
         name = self.body.name
         self.segment_bodies = np.array([model.body(f"{name}_right_{seg}").id for seg in SEGMENTS])
-        geoms = [model.geom(f"{name}_right_{seg}").id for seg in SEGMENTS]
-        self.segment_radius_m = model.geom_size[geoms, 0].copy()
-        self.segment_length_m = np.array([self.body.segment_lengths_m[seg] for seg in SEGMENTS])
+        self.segment_geoms = np.array([model.geom(f"{name}_right_{seg}").id for seg in SEGMENTS])
         counts = self.points_per_segment
         self.point_segment = np.repeat(np.arange(2), counts)
         self.point_body = self.segment_bodies[self.point_segment]
@@ -165,24 +163,26 @@ class BedBathing(Task):
         self.point_local = np.zeros((context.num_sims, self.num_points, 3))
         self.userdata = context.sim.batch.bind("userdata")
 
-    def _draw_points(self, rngs: list[np.random.Generator]) -> np.ndarray:
-        """(len(rngs), P, 3) points in their segment's frame: stratified along it, on the top of its surface.
+    def _draw_points(self, sim: Simulation, ids: np.ndarray, rngs: list[np.random.Generator]) -> np.ndarray:
+        """(len(ids), P, 3) points in their segment's frame: stratified along it, on the top of its surface (the
+        segment's size is each simulation's person's).
 
         Forearm points run from the wrist towards the elbow, upper-arm points from the elbow towards the
         shoulder, so the index order is one wipe along the arm. A segment's frame has the joint at its origin,
         the segment along -z and +x out of the front of the arm (up, lying supine).
         """
         cfg = self.config
+        radii = sim.per_sim_model_field("geom_size")[np.ix_(ids, self.segment_geoms, [0])][:, :, 0]
+        lengths = np.column_stack([self.person.segment_lengths_m(ids, seg) for seg in SEGMENTS])
         out = []
-        for rng in rngs:
+        for k, rng in enumerate(rngs):
             rows = []
             for seg, count in enumerate(self.points_per_segment):
                 low, high = cfg.forearm_span if SEGMENTS[seg] == "forearm" else cfg.upper_arm_span
                 edges = np.linspace(high, low, count + 1)  # distal first
                 fraction = edges[:-1] + (edges[1:] - edges[:-1]) * rng.uniform(size=count)
                 angle = rng.uniform(-cfg.around_top_rad, cfg.around_top_rad, size=count)
-                radius = self.segment_radius_m[seg]
-                length = self.segment_length_m[seg]
+                radius, length = radii[k, seg], lengths[k, seg]
                 rows.append(np.column_stack([radius * np.cos(angle), radius * np.sin(angle), -fraction * length]))
             out.append(np.concatenate(rows))
         return np.stack(out)
@@ -204,7 +204,7 @@ class BedBathing(Task):
         targets[:, self.arm_cols] = arm
         base = BED_POS + np.column_stack([jitter, np.zeros(n)])
         self.person.initialize(sim, ids, rngs, targets, base, base_yaw=yaw)
-        self.point_local[ids] = self._draw_points(rngs)
+        self.point_local[ids] = self._draw_points(sim, ids, rngs)
         self.userdata[ids] = 0.0
         sim.batch.set_const(ids)
 

@@ -164,24 +164,29 @@ class BlanketCover(Task):
         self.hem_qpos, self.hem_dof = joint_addresses(model, self.names.hem_joint)
         self.hem_rest = model.body_pos[self.hem_body].copy()  # its slides move it from here (a child of the world)
         self.root_body = model.body("person").id
-        self.leg_axis_points, self.leg_radii = self._leg_points(model)  # (P, 3) in the person's root frame, (P,)
+        self.leg_geoms = np.array([model.geom(f"person_{segment}").id for segment in LEG_SEGMENTS])
+        n, count = context.num_sims, len(LEG_SEGMENTS) * POINTS_PER_SEGMENT
+        self.leg_axis_points = np.zeros((n, count, 3))  # in the person's root frame, each simulation's person
+        self.leg_radii = np.zeros((n, count))
         self.robot = context.robot
 
-    def _leg_points(self, model: mujoco.MjModel) -> tuple[np.ndarray, np.ndarray]:
+    def _leg_points(self, sim: Simulation, ids: np.ndarray) -> None:
         """Points on the axis of each thigh and shank capsule in the root frame (the legs are rigid on it), and
-        the capsules' radii: the points to cover are these raised by the radius, the top of the leg."""
-        points, radii = [], []
-        for segment in LEG_SEGMENTS:
-            geom = model.geom(f"person_{segment}").id
-            centre = model.geom_pos[geom]
-            rotation = np.zeros(9)
-            mujoco.mju_quat2Mat(rotation, model.geom_quat[geom])
-            axis = rotation.reshape(3, 3)[:, 2]
-            radius, half_length = model.geom_size[geom, :2]
-            for fraction in np.linspace(-0.8, 0.8, POINTS_PER_SEGMENT):
-                points.append(centre + axis * fraction * half_length)
-                radii.append(radius)
-        return np.array(points), np.array(radii)
+        the capsules' radii, for each simulation's person: the points to cover are these raised by the radius,
+        the top of the leg."""
+        pos, quat = sim.per_sim_model_field("geom_pos"), sim.per_sim_model_field("geom_quat")
+        size = sim.per_sim_model_field("geom_size")
+        fractions = np.linspace(-0.8, 0.8, POINTS_PER_SEGMENT)
+        rotation = np.zeros(9)
+        for sim_id in ids:
+            points, radii = [], []
+            for geom in self.leg_geoms:
+                mujoco.mju_quat2Mat(rotation, quat[sim_id, geom])
+                axis = rotation.reshape(3, 3)[:, 2]
+                radius, half_length = size[sim_id, geom, :2]
+                points.extend(pos[sim_id, geom] + axis * f * half_length for f in fractions)
+                radii.extend([radius] * POINTS_PER_SEGMENT)
+            self.leg_axis_points[sim_id], self.leg_radii[sim_id] = points, radii
 
     def initialize_episode(self, sim: Simulation, ids: np.ndarray, rngs: list[np.random.Generator]) -> None:
         cfg = self.config
@@ -189,6 +194,7 @@ class BlanketCover(Task):
         jitter = per_sim_uniform(rngs, -cfg.bed_jitter_m, cfg.bed_jitter_m, (2,))
         base = BED_POS + np.column_stack([jitter, np.zeros(n)])
         self.person.initialize(sim, ids, rngs, self.person.rest_targets(n), base)
+        self._leg_points(sim, ids)
         hem_x = base[:, 0] + per_sim_uniform(rngs, *cfg.blanket_x_range_m)
         centre_y = base[:, 1] + per_sim_uniform(rngs, *cfg.blanket_y_range_m)
         mass = per_sim_uniform(rngs, *cfg.blanket_mass_kg)
@@ -214,7 +220,7 @@ class BlanketCover(Task):
         vertices = sim.xpos[:, self.vertex_bodies]  # (n, V, 3)
         root = sim.xpos[:, self.root_body]
         rotation = sim.xmat[:, self.root_body].reshape(-1, 3, 3)
-        legs = root[:, None] + (rotation[:, None] @ self.leg_axis_points[None, :, :, None])[..., 0]
+        legs = root[:, None] + (rotation[:, None] @ self.leg_axis_points[:, :, :, None])[..., 0]
         legs[:, :, 2] += self.leg_radii
         hem = sim.xpos[:, self.hem_body]
         hem_frame = sim.xmat[:, self.hem_body].reshape(-1, 3, 3)

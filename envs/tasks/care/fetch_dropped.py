@@ -22,8 +22,8 @@ estimate from catalogue ranges); the person's position (``person_jitter_m``, +-3
 Success: the remote rests flat on the table top (its lower face within 8 mm of the surface, tilted under 25
 degrees, its centre at least 1 cm inside the top's edges, moving under 5 cm/s), within the person's reach (its
 centre within ``reach_fraction`` of the arm's reach of either shoulder; the reach, shoulder to the palm centre,
-is (0.186 + 0.146 + 0.054) x stature from Drillis & Contini's segment proportions: 0.57 m at the default
-stature, so 0.49 m at the default 0.85), the jaws open and the TCP at least ``clearance_m`` away. The 0.85 is
+is (0.186 + 0.146 + 0.054) x stature from Drillis & Contini's segment proportions: 0.57 m for a woman of median
+stature, so 0.49 m at the default 0.85; each episode's person's own), the jaws open and the TCP at least ``clearance_m`` away. The 0.85 is
 this task's choice, not a published threshold: the remote stays where an older adult reaches it without
 stretching the arm fully. Fail: the remote leaves the room area (over 1.3 m from the robot's base), or, with
 ``terminate_on_safety_violation``, a contact force on the person exceeds an ISO/TS 15066 limit.
@@ -44,7 +44,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from embodia.envs.human.body import stature
 from embodia.envs.physics.context import BindContext
 from embodia.envs.physics.sim import Simulation, joint_addresses
 from embodia.envs.scene import overbed_table, panda, props
@@ -177,7 +176,6 @@ class FetchDropped(Task):
         self.person_pos = PERSON_POS - np.array([forward, 0.0, 0.0])
         body = self.person.build(builder, "person", self.person_pos, np.pi, tools={"tool": "remote"})
         self.shoulder_site_names = (body.sites["right_shoulder"], body.sites["left_shoulder"])
-        self.arm_reach_m = ARM_REACH_FRACTION * stature(body.config)
         builder.add_material("remote", (0.1, 0.1, 0.12, 1.0), specular=0.5, shininess=0.6)
         builder.add_material("remote_keys", (0.75, 0.2, 0.2, 1.0))
         remote = builder.add_free_body("remote", pos=[0.25, -0.45, REMOTE_HALF_SIZE_M[2]])
@@ -214,6 +212,7 @@ class FetchDropped(Task):
         self.remote_qpos, self.remote_dof = joint_addresses(model, "remote")
         self.shoulder_sites = np.array([model.site(name).id for name in self.shoulder_site_names])
         self.person.bind(context)
+        self.arm_reach_m = np.zeros(context.num_sims)  # each episode's person's
         self.robot = context.robot
 
     def initialize_episode(self, sim: Simulation, ids: np.ndarray, rngs: list[np.random.Generator]) -> None:
@@ -242,6 +241,7 @@ class FetchDropped(Task):
         sim.qpos[ids, adr : adr + 3] = np.column_stack([xy, np.full(n, REMOTE_HALF_SIZE_M[2] + 0.001)])
         sim.qpos[ids, adr + 3 : adr + 7] = yaw_quat(yaw)
         sim.qvel[ids, self.remote_dof : self.remote_dof + 6] = 0.0
+        self.arm_reach_m[ids] = ARM_REACH_FRACTION * self.person.stature_m(ids)
         sim.batch.set_const(ids)
 
     def before_physics(self, sim: Simulation) -> None:

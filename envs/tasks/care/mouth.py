@@ -63,6 +63,9 @@ def mouth_box() -> tuple[np.ndarray, np.ndarray]:
     return low, high
 
 
+CAVITY_GEOMS = ("mouth_floor", "mouth_left", "mouth_right", "mouth_back", "mouth_lip")
+
+
 def add_mouth_cavity(builder: SceneBuilder, neck_body: str, mouth_site: str) -> None:
     """The cavity geoms on the head (touching only particles); invisible (group 3)."""
     neck = builder.spec.body(neck_body)
@@ -76,7 +79,7 @@ def add_mouth_cavity(builder: SceneBuilder, neck_body: str, mouth_site: str) -> 
         "contype": tableware.MOUTH_CONTYPE,
         "conaffinity": tableware.FOOD_CONTYPE,
         "group": 3,
-        "mass": 0.001,
+        "mass": 0.0,  # part of the head, whose mass is the person's (``shape.ShapeBinding.attach``)
         "rgba": [0.55, 0.15, 0.15, 0.4],
     }
     wall = 0.004
@@ -203,6 +206,7 @@ class MouthDelivery(Task):
     def bind(self, context: BindContext) -> None:
         model = context.model
         self.person.bind(context)
+        self.person.shape_binding.attach(self.mouth_site_name, geoms=CAVITY_GEOMS)  # a larger head, a lower mouth
         self.hand_body = context.robot.hand_body
         self.neck_body = model.body(self.neck_body_name).id
         self.mouth_site = model.site(self.mouth_site_name).id
