@@ -19,13 +19,13 @@ over-bed table's place (``table_jitter_m``, +-3 cm), yaw (``table_yaw_rad``, +-0
 estimate from catalogue ranges); the person's position (``person_jitter_m``, +-3 cm) and impairments (``human``,
 ``tremor``, ``voluntary_motion``). The bedside table is fixed.
 
-Success: the remote rests flat on the table top (its lower face within 8 mm of the surface, tilted under 25
-degrees, its centre at least 1 cm inside the top's edges, moving under 5 cm/s), within the person's reach (its
-centre within ``reach_fraction`` of the arm's reach of either shoulder; the reach, shoulder to the palm centre,
-is (0.186 + 0.146 + 0.054) x stature from Drillis & Contini's segment proportions: 0.57 m for a woman of median
-stature, so 0.49 m at the default 0.85; each episode's person's own), the jaws open and the TCP at least ``clearance_m`` away. The 0.85 is
-this task's choice, not a published threshold: the remote stays where an older adult reaches it without
-stretching the arm fully. Fail: the remote leaves the room area (over 1.3 m from the robot's base), or, with
+Success: the remote rests flat on the table top (its lower face within 8 mm of the surface, tilted under 25 degrees,
+its centre at least 1 cm inside the top's edges, moving under 5 cm/s), within the person's reach (its centre within
+``reach_fraction`` of the arm's reach of either shoulder; the reach, shoulder to the palm centre, is (0.186 + 0.146
++ 0.054) x stature from Drillis & Contini's segment proportions, each episode's person's own: 0.57 m for a woman of
+median stature, so 0.49 m at the default 0.85), the jaws open and the TCP at least ``clearance_m`` away. The 0.85 is
+this task's choice, not a published threshold: the remote stays where an older adult reaches it without stretching
+the arm fully. Fail: the remote leaves the room area (over 1.3 m from the robot's base), or, with
 ``terminate_on_safety_violation``, a contact force on the person exceeds an ISO/TS 15066 limit.
 Safety: ``info["safety"]`` every step (robot and remote contacts on the person, per ISO/TS 15066 region);
 ``safety_penalty`` > 0 adds the reward term ``safety``. ``info["human"]`` says who the person is.
