@@ -48,16 +48,34 @@ def mount(builder, pos, prefix: str = "robot") -> None:
     builder.add_robot(spec, prefix, pos, home_qpos=home_qpos_by_joint(), home_ctrl=home_ctrl_by_actuator())
 
 
-def mount_on_pedestal(builder, pos, half_width_m: float = 0.13, material: str = "dark_steel") -> None:
-    """A steel pedestal from the floor up to ``pos``, with the arm on top (care and lab cells)."""
+PEDESTAL_PLATE_HALF_THICKNESS_M = 0.015
+
+
+def mount_on_pedestal(
+    builder, pos, half_width_m: float = 0.13, material: str = "dark_steel", toe_space_m: float = 0.0
+) -> None:
+    """A steel pedestal from the floor up to ``pos``, with the arm on top (care and lab cells).
+
+    ``toe_space_m`` > 0 sets the column back (-x) by that much under a top plate that still carries the arm, so a
+    person seated facing the arm has room for their feet under it, as under a table.
+    """
     height = float(pos[2])
     builder.world.add_geom(
         name="pedestal",
         type=mujoco.mjtGeom.mjGEOM_BOX,
-        pos=[pos[0], pos[1], height / 2],
+        pos=[pos[0] - toe_space_m, pos[1], height / 2],
         size=[half_width_m, half_width_m, height / 2],
         material=material,
     )
+    if toe_space_m > 0:
+        half_length = half_width_m + toe_space_m / 2
+        builder.world.add_geom(
+            name="pedestal_plate",
+            type=mujoco.mjtGeom.mjGEOM_BOX,
+            pos=[pos[0] - toe_space_m / 2, pos[1], height - PEDESTAL_PLATE_HALF_THICKNESS_M],
+            size=[half_length, half_width_m, PEDESTAL_PLATE_HALF_THICKNESS_M],
+            material=material,
+        )
     mount(builder, pos)
 
 

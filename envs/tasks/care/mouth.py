@@ -42,6 +42,9 @@ PERSON_POS = np.array([0.72, 0.0, 0.0])
 #: a 0.2 m column (the arm's base is 0.2 m across): the seated person's feet, on the floor below the knees, clear it
 #: (the 0.26 m default pushed the chair to 0.75 m, where the arm tipping the cup at the far mouths was stretched out)
 PEDESTAL_HALF_WIDTH_M = 0.1
+#: the column stands this far back under the arm's plate: a tall man's toes reach 0.62 m in front of his hips,
+#: past the column's front face at the chair's distance (``panda.mount_on_pedestal``)
+TOE_SPACE_M = 0.13
 HAND_BODY = "robot/hand"
 MOUTH_BEHIND_M, MOUTH_FRONT_M, MOUTH_HALF_WIDTH_M = 0.05, 0.005, 0.03
 MOUTH_BELOW_M, MOUTH_ABOVE_M = 0.025, 0.02
@@ -187,7 +190,7 @@ class MouthDelivery(Task):
         cfg = self.config
         builder = SceneBuilder(type(self).__name__.lower(), cfg.physics)
         props.add_room(builder, floor="wood")
-        panda.mount_on_pedestal(builder, ROBOT_BASE, half_width_m=PEDESTAL_HALF_WIDTH_M)
+        panda.mount_on_pedestal(builder, ROBOT_BASE, half_width_m=PEDESTAL_HALF_WIDTH_M, toe_space_m=TOE_SPACE_M)
         body = self.person.build(builder, "person", PERSON_POS, np.pi, tools={})
         self.mouth_site_name = body.sites["mouth"]
         self.neck_body_name = f"{body.name}_neck"
