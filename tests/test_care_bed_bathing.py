@@ -66,17 +66,20 @@ def test_points_lie_on_the_top_of_the_arm_surface():
     task = env.task
     points = info["state"]["points_pos"]
     assert points.shape == (4, env.config.num_points, 3)
+    radii = env.sim.per_sim_model_field("geom_size")[:, task.segment_geoms, 0]  # each simulation's person's
     for seg, body in enumerate(task.segment_bodies):
+        radius = radii[:, seg][:, None]
+        length = task.person.segment_lengths_m(np.arange(4), ("forearm", "upper_arm")[seg])[:, None]
         mask = task.point_segment == seg
         start = env.sim.xpos[:, body]
         axis = -env.sim.xmat[:, body].reshape(4, 3, 3)[:, :, 2]  # the segment runs along its -z
         rel = points[:, mask] - start[:, None]
         along = (rel * axis[:, None]).sum(axis=2)
         radial = rel - along[..., None] * axis[:, None]
-        np.testing.assert_allclose(np.linalg.norm(radial, axis=2), task.segment_radius_m[seg], atol=1e-9)
-        assert (along > 0).all() and (along < task.segment_length_m[seg]).all()
+        np.testing.assert_allclose(np.linalg.norm(radial, axis=2), np.broadcast_to(radius, (4, mask.sum())), atol=1e-9)
+        assert (along > 0).all() and (along < length).all()
         # on the top of the arm: within around_top_rad of straight up, plus the arm's own roll and slope
-        up = radial[..., 2] / task.segment_radius_m[seg]
+        up = radial[..., 2] / radius
         assert (up > np.cos(env.config.around_top_rad + 0.3)).all()
 
 

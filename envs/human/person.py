@@ -14,7 +14,7 @@ from embodia.envs.human import body as human_body
 from embodia.envs.human.body import HumanBody
 from embodia.envs.human.config import HumanConfig, HumanRanges
 from embodia.envs.human.motion import HumanMotion
-from embodia.envs.human.shape import BodyShape, ShapeBinding
+from embodia.envs.human.shape import ShapeBinding
 from embodia.envs.physics.context import BindContext
 from embodia.envs.physics.sim import Simulation
 from embodia.envs.safety.monitor import SafetyMonitor, SafetyOptions, add_contact_sensors
@@ -64,7 +64,6 @@ class Person:
         root_joint = model.joint(self.body.root_joint).id
         self.root_qpos, self.root_dof = int(model.jnt_qposadr[root_joint]), int(model.jnt_dofadr[root_joint])
         self.shape_binding = ShapeBinding(model, self.body)
-        self.shapes: list[BodyShape | None] = [None] * context.num_sims
         self.motion = HumanMotion(self.body, self.episode_steps, self.control_dt_s)
         self.motion.bind(model, context.num_sims)
         self.monitor = SafetyMonitor(
@@ -96,18 +95,18 @@ class Person:
         shapes = self.shape_binding.apply(sim, ids, people)
         sim.batch.bind("mocap_pos")[ids, self.base_mocap] = base_pos
         sim.batch.bind("mocap_quat")[ids, self.base_mocap] = parts.yaw_quat(yaw)
-        for k, (sim_id, shape) in enumerate(zip(ids, shapes, strict=True)):
-            self.shapes[sim_id] = shape
+        for k, shape in enumerate(shapes):
             shape.rest.place(sim, ids[k : k + 1], self.root_qpos, self.root_dof, base_pos[k : k + 1], yaw[k : k + 1])
         self.motion.initialize(sim, ids, rngs, people, targets)
         self.monitor.reset(sim, ids)
 
+    def stature_m(self, ids: np.ndarray) -> np.ndarray:
+        """(len(ids),) each simulation's person's stature (a replay restores it with the task's draws)."""
+        return self.motion.stature_m[ids].copy()
+
     def segment_lengths_m(self, ids: np.ndarray, segment: str) -> np.ndarray:
         """(len(ids),) the length of ``segment`` (``anthropometry.LENGTH_FRACTION``) of each simulation's person."""
-        return np.array([self.shapes[i].segment_lengths_m[segment] for i in ids])
-
-    def stature_m(self, ids: np.ndarray) -> np.ndarray:
-        return np.array([self.shapes[i].stature_m for i in ids])
+        return anthropometry.LENGTH_FRACTION[segment] * self.stature_m(ids)
 
     def rest_targets(self, count: int) -> np.ndarray:
         """(count, joints) the posture's own joint targets, for a task to adjust."""

@@ -21,8 +21,7 @@ from functools import lru_cache
 import mujoco
 import numpy as np
 
-from embodia.envs.human import anthropometry
-from embodia.envs.human.body import HumanBody, stature
+from embodia.envs.human.body import HumanBody
 from embodia.envs.human.config import HumanConfig
 from embodia.envs.human.rest import RestingPose, resting_pose
 from embodia.envs.physics.sim import Simulation
@@ -41,9 +40,6 @@ class BodyShape:
     """One sex and stature, compiled: values per body, geom and site of the person and their furniture."""
 
     config: HumanConfig
-    stature_m: float
-    segment_lengths_m: dict[str, float]
-    segment_radii_m: dict[str, float]
     model: mujoco.MjModel  # the person alone in the furniture, names prefixed ``TEMPLATE_NAME``
     rest: RestingPose
 
@@ -62,15 +58,7 @@ def body_shape(config: HumanConfig) -> BodyShape:
     builder = SceneBuilder("body_shape")
     add_room(builder)
     add_person(builder, config, TEMPLATE_NAME, (0.0, 0.0, 0.0), 0.0)
-    h = stature(config)
-    return BodyShape(
-        config=config,
-        stature_m=h,
-        segment_lengths_m=anthropometry.segment_lengths_m(h),
-        segment_radii_m=anthropometry.segment_radii_m(config.sex, h),
-        model=builder.build(),
-        rest=resting_pose(config),
-    )
+    return BodyShape(config=config, model=builder.build(), rest=resting_pose(config))
 
 
 def _subtree(model: mujoco.MjModel, roots: list[int]) -> list[int]:
@@ -217,11 +205,15 @@ class ShapeBinding:
             [np.arange(model.body_bvhadr[b], model.body_bvhadr[b] + model.body_bvhnum[b]) for b in self.bodies]
         )
 
+    def shape_of(self, person: HumanConfig) -> BodyShape:
+        """The compiled body of ``person`` (their sex and stature) in this scene's posture and furniture."""
+        return body_shape(shape_config(self.structure, person.sex, int(person.stature_percentile)))
+
     def apply(self, sim: Simulation, ids: np.ndarray, people: list[HumanConfig]) -> list[BodyShape]:
         """Give simulations ``ids`` the bodies of ``people`` (their sex, stature and body mass: the segments'
         masses and inertias scale so that the body weighs what was drawn); return their shapes. Run
         ``set_const`` afterwards: the weights and inertias the solver derives at the reference pose change."""
-        shapes = [body_shape(shape_config(self.structure, p.sex, int(p.stature_percentile))) for p in people]
+        shapes = [self.shape_of(p) for p in people]
         mass_scale = np.array([p.body_mass_kg for p in people]) / self.built_mass_kg
         targets = {
             **{f: self.bodies for f in BODY_FIELDS},

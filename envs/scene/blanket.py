@@ -167,11 +167,11 @@ def add_blanket(
     return BlanketNames(flex=name, hem=f"{name}_hem", hem_joint=f"{name}_hem_x", vertex_bodies=vertex_bodies)
 
 
-def pulled_down(spread: np.ndarray, hem_x: np.ndarray, bed_end_x: np.ndarray, lying_z_m: float) -> np.ndarray:
+def pulled_down(spread: np.ndarray, hem_x: np.ndarray, bed_end_x: np.ndarray, lying_z_m) -> np.ndarray:
     """Vertex positions (n, rows, columns, 3) of a blanket that has slid down towards the foot of the bed.
 
     ``spread`` (n, rows, columns, 3) is a flat spread pose (row 0 the hem, rows along +x). The hem lies at
-    ``hem_x``; the cloth runs flat at ``lying_z_m`` to the bed's foot end ``bed_end_x`` and hangs straight down
+    ``hem_x``; the cloth runs flat at ``lying_z_m`` (a height, or one per simulation) to the bed's foot end ``bed_end_x`` and hangs straight down
     from there (it settles onto the legs and feet in the first steps).
     """
     rows = spread.shape[1]
@@ -180,7 +180,8 @@ def pulled_down(spread: np.ndarray, hem_x: np.ndarray, bed_end_x: np.ndarray, ly
     hanging = np.maximum(along - bed_end_x[:, None], 0.0)
     out = spread.copy()
     out[:, :, :, 0] = np.minimum(along, bed_end_x[:, None] + 0.02)[:, :, None]
-    out[:, :, :, 2] = (lying_z_m - hanging)[:, :, None]
+    lying_z = np.broadcast_to(np.asarray(lying_z_m, dtype=float), (len(spread),))[:, None]
+    out[:, :, :, 2] = (lying_z - hanging)[:, :, None]
     return out
 
 

@@ -63,7 +63,9 @@ BED_POS = np.array([-0.35, 0.62, 0.0])  # hip midpoint; the bed runs along +x (t
 SHAPE = blanket.BlanketShape()
 SPREAD_Z_M = 0.9  # the cloth's rest shape is compiled flat here, above the person
 BED_END_X_M = 0.9  # the mattress's foot end, from the hips (``props.add_bed``)
-DROP_Z_M = 0.83  # the slid-down cloth starts just above the feet and settles in the first steps
+#: the slid-down cloth starts this far above the top of the feet (the toes, pointing up) and settles on them in
+#: the first steps; a taller person's toes stand higher
+DROP_ABOVE_FEET_M = 0.01
 HEM_GOAL_OFFSET_X_M = -0.05  # the hem's place, relative to the hips: at the waist
 LEG_SEGMENTS = ("right_thigh", "right_shank", "left_thigh", "left_shank")
 POINTS_PER_SEGMENT = 5
@@ -130,7 +132,7 @@ class BlanketCover(Task):
     description = (
         "elder care: take a blanket that slid down the bed by its hem and pull it up over a lying person's legs"
     )
-    episode_state_fields = PERSON_EPISODE_STATE
+    episode_state_fields = (*PERSON_EPISODE_STATE, "leg_axis_points", "leg_radii")  # the legs: the person's size
 
     def __init__(self, config: BlanketCoverConfig) -> None:
         super().__init__(config)
@@ -165,6 +167,9 @@ class BlanketCover(Task):
         self.hem_rest = model.body_pos[self.hem_body].copy()  # its slides move it from here (a child of the world)
         self.root_body = model.body("person").id
         self.leg_geoms = np.array([model.geom(f"person_{segment}").id for segment in LEG_SEGMENTS])
+        self.foot_geoms = np.array([model.geom(f"person_{side}_foot").id for side in ("right", "left")])
+        self.geom_xpos = context.sim.batch.bind("geom_xpos")
+        self.geom_xmat = context.sim.batch.bind("geom_xmat")
         n, count = context.num_sims, len(LEG_SEGMENTS) * POINTS_PER_SEGMENT
         self.leg_axis_points = np.zeros((n, count, 3))  # in the person's root frame, each simulation's person
         self.leg_radii = np.zeros((n, count))
@@ -188,6 +193,13 @@ class BlanketCover(Task):
                 radii.extend([radius] * POINTS_PER_SEGMENT)
             self.leg_axis_points[sim_id], self.leg_radii[sim_id] = points, radii
 
+    def _feet_top(self, sim: Simulation, ids: np.ndarray) -> np.ndarray:
+        """(len(ids),) the height of the highest point of the person's feet."""
+        centre = self.geom_xpos[np.ix_(ids, self.foot_geoms)]  # (k, 2, 3)
+        axis_z = self.geom_xmat[np.ix_(ids, self.foot_geoms)][..., 8]  # the capsule axis' world z
+        size = sim.per_sim_model_field("geom_size")[np.ix_(ids, self.foot_geoms)]
+        return (centre[..., 2] + np.abs(axis_z) * size[..., 1] + size[..., 0]).max(axis=1)
+
     def initialize_episode(self, sim: Simulation, ids: np.ndarray, rngs: list[np.random.Generator]) -> None:
         cfg = self.config
         n = len(ids)
@@ -195,12 +207,14 @@ class BlanketCover(Task):
         base = BED_POS + np.column_stack([jitter, np.zeros(n)])
         self.person.initialize(sim, ids, rngs, self.person.rest_targets(n), base)
         self._leg_points(sim, ids)
+        sim.forward(ids)  # the person's pose: where their feet are
+        drop_z = self._feet_top(sim, ids) + SHAPE.cloth_radius_m + DROP_ABOVE_FEET_M
         hem_x = base[:, 0] + per_sim_uniform(rngs, *cfg.blanket_x_range_m)
         centre_y = base[:, 1] + per_sim_uniform(rngs, *cfg.blanket_y_range_m)
         mass = per_sim_uniform(rngs, *cfg.blanket_mass_kg)
         spread = self.vertex_rest.reshape(1, SHAPE.rows, SHAPE.columns, 3).repeat(n, axis=0)
         spread[..., 1] += (centre_y - BED_POS[1])[:, None, None]
-        folded = blanket.pulled_down(spread, hem_x, base[:, 0] + BED_END_X_M, DROP_Z_M).reshape(n, -1, 3)
+        folded = blanket.pulled_down(spread, hem_x, base[:, 0] + BED_END_X_M, drop_z).reshape(n, -1, 3)
         sim.qpos[ids[:, None, None], self.vertex_qpos[None]] = folded - self.vertex_rest[None]
         sim.qvel[ids[:, None, None], self.vertex_dof[None]] = 0.0
         vertex_mass = mass / len(self.vertex_bodies)

@@ -21,11 +21,12 @@ from embodia.envs.safety.monitor import SafetyOptions
 from embodia.envs.tasks.base import TaskConfig, per_sim_uniform
 from embodia.envs.validation import Bounds, option
 
-#: the person's per-episode draws that live outside the MuJoCo state (motion paths, postures): a care task that
-#: keeps its ``Person`` as ``self.person`` lists these in ``episode_state_fields`` so that a replay restores them
+#: the person's per-episode draws that live outside the MuJoCo state (motion paths, postures, stature and what the
+#: safety monitor derives from the body's size): a care task that keeps its ``Person`` as ``self.person`` lists
+#: these in ``episode_state_fields`` so that a replay restores them
 PERSON_EPISODE_STATE = tuple(
-    f"person.motion.{name}" for name in ("base_target", "range", "drift", "head", "step_index")
-)
+    f"person.motion.{name}" for name in ("base_target", "range", "drift", "head", "step_index", "stature_m")
+) + tuple(f"person.monitor.geom_{name}" for name in ("axis", "half_length", "radius", "curvature"))
 OPEN_HAND_JOINTS = ("right_shoulder_yaw", "right_shoulder_flexion", "right_elbow_flexion", "right_wrist_flexion")
 
 

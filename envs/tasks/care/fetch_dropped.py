@@ -142,7 +142,7 @@ class FetchDropped(Task):
     description = (
         "elder care: pick up a TV remote the person dropped on the floor; put it on the over-bed table within reach"
     )
-    episode_state_fields = PERSON_EPISODE_STATE
+    episode_state_fields = (*PERSON_EPISODE_STATE, "arm_reach_m")
 
     def __init__(self, config: FetchDroppedConfig) -> None:
         super().__init__(config)

@@ -1,0 +1,146 @@
+"""Sex and stature per episode: the body and its furniture follow as per-simulation model values, and a
+recording holds them."""
+
+import dataclasses
+
+import mujoco
+import numpy as np
+import pytest
+from mujoco.batch import MODEL_FIELDS
+
+from embodia.envs.core.batched_env import make_batched
+from embodia.envs.human import anthropometry
+from embodia.envs.human.config import SEXES, HumanRanges
+from embodia.envs.human.shape import BODY_FIELDS, GEOM_FIELDS, SITE_FIELDS
+from embodia.envs.tasks.registry import TASKS
+
+HANDOVER = "embodia/Handover-v0"
+CARE_TASKS = sorted(env_id for env_id, entry in TASKS.items() if entry.summary.startswith("elder care"))
+
+
+def own_model(env, sim_id: int = 0) -> mujoco.MjModel:
+    """A copy of the model carrying simulation ``sim_id``'s own values (its person's size and masses)."""
+    model = env.model.__copy__()
+    for name in MODEL_FIELDS:
+        values = env.sim.batch.expanded(name)
+        if values is not None and "." not in name:
+            getattr(model, name)[:] = values[sim_id]
+    return model
+
+
+@pytest.mark.parametrize("task_id", [HANDOVER, "embodia/Feeding-v0", "embodia/BlanketCover-v0"])
+def test_the_scenes_own_person_lays_out_as_the_compiled_model(task_id):
+    """The values copied for the person the model was compiled with are the compiler's own, bounding volumes
+    included (Feeding: with the mouth cavity attached to the head)."""
+    env = make_batched(task_id, 1)
+    binding = env.task.person.shape_binding
+    rows = binding.rows(binding.shape_of(binding.structure))
+    model = env.model
+    targets = {
+        **{f: binding.bodies for f in BODY_FIELDS},
+        **{f: binding.geoms for f in GEOM_FIELDS},
+        **{f: binding.sites for f in SITE_FIELDS},
+        "bvh_aabb": binding.bvh_rows(),
+    }
+    for field, index in targets.items():
+        np.testing.assert_allclose(rows[field], getattr(model, field)[index], atol=1e-12, err_msg=field)
+    env.close()
+
+
+def test_sex_and_stature_vary_per_episode_and_the_body_follows():
+    env = make_batched(HANDOVER, 8)
+    _, info = env.reset(seeds=list(range(8)))
+    human = info["human"]
+    sexes = [SEXES[int(i)] for i in human["sex"]]
+    percentiles = human["stature_percentile"]
+    assert set(sexes) == {"female", "male"}
+    assert ((percentiles >= 5) & (percentiles <= 95) & (percentiles == np.round(percentiles))).all()
+    stature = np.array([anthropometry.stature_m(s, p) for s, p in zip(sexes, percentiles, strict=True)])
+    assert stature.max() - stature.min() > 0.1
+    forearm = env.model.geom("person_right_forearm").id
+    size = env.sim.per_sim_model_field("geom_size")[:, forearm]
+    radius = [anthropometry.segment_radii_m(s, h)["forearm"] for s, h in zip(sexes, stature, strict=True)]
+    np.testing.assert_allclose(size[:, 0], radius, rtol=1e-12)
+    np.testing.assert_allclose(2 * size[:, 1], anthropometry.LENGTH_FRACTION["forearm"] * stature, rtol=1e-12)
+    # the taller the person, the higher the shoulders above the floor; the chair fits each: the feet on the floor
+    shoulder = env.sim.site_xpos[:, env.model.site("person_right_shoulder").id, 2]
+    assert np.corrcoef(stature, shoulder)[0, 1] > 0.95
+    feet = [env.model.geom(f"person_{side}_foot").id for side in ("right", "left")]
+    for sim_id in range(8):
+        model = own_model(env, sim_id)
+        data = mujoco.MjData(model)
+        mujoco.mj_setState(model, data, env.sim.state(sim_id), mujoco.mjtState.mjSTATE_INTEGRATION)
+        mujoco.mj_forward(model, data)
+        lowest = [data.geom_xpos[g, 2] - model.geom_size[g, 0] for g in feet]
+        assert max(abs(z) for z in lowest) < 0.01, (sim_id, lowest)
+    env.close()
+
+
+def test_ranges_can_keep_one_person():
+    ranges = HumanRanges(sexes=("male",), stature_percentile=(90.0, 90.0))
+    env = make_batched(HANDOVER, 3, human=ranges)
+    _, info = env.reset(seeds=[0, 1, 2])
+    assert (info["human"]["sex"] == SEXES.index("male")).all() and (info["human"]["stature_percentile"] == 90).all()
+    sizes = env.sim.per_sim_model_field("geom_size")
+    assert (sizes == sizes[0]).all()
+    env.close()
+
+
+def person_contacts(env, sim_id: int = 0) -> list[tuple[str, str, float]]:
+    """(geom, geom, depth in m) of every contact between the person and anything but their own furniture."""
+    model = own_model(env, sim_id)
+    data = mujoco.MjData(model)
+    mujoco.mj_setState(model, data, env.sim.state(sim_id), mujoco.mjtState.mjSTATE_INTEGRATION)
+    mujoco.mj_forward(model, data)
+    binding = env.task.person.shape_binding
+    person = set(binding.bodies.tolist())
+    furniture = set(binding.bodies[model.body_parentid[binding.bodies] == 0].tolist()) - {model.body(binding.name).id}
+    found = []
+    for contact in data.contact[: data.ncon]:
+        bodies = [int(model.geom_bodyid[g]) if g >= 0 else -1 for g in contact.geom]
+        if not any(b in person and b not in furniture for b in bodies):
+            continue
+        if any(b in furniture for b in bodies):
+            continue
+        names = [
+            "flex" if g < 0 else model.geom(g).name or model.body(b).name
+            for g, b in zip(contact.geom, bodies, strict=True)
+        ]
+        found.append((*names, float(contact.dist)))
+    return found
+
+
+@pytest.mark.parametrize(("sex", "percentile"), [("female", 5.0), ("male", 95.0)])
+@pytest.mark.parametrize("task_id", CARE_TASKS)
+def test_the_shortest_and_tallest_person_start_clear_of_the_scene(task_id, sex, percentile):
+    """Every care task seats (or lays) both ends of its stature range without the body overlapping the robot,
+    its column or the task's objects."""
+    default = make_batched(task_id, 1)
+    ranges = dataclasses.replace(default.config.human, sexes=(sex,), stature_percentile=(percentile, percentile))
+    default.close()
+    env = make_batched(task_id, 1, human=ranges)
+    env.reset(seeds=[7])
+    overlaps = [c for c in person_contacts(env) if c[2] < -0.005]
+    root = env.task.person.root_qpos
+    start = env.sim.qpos[0, root : root + 3].copy()
+    for _ in range(10):
+        env.step(np.zeros((1, env.controller.action_dim)))
+    moved = np.linalg.norm(env.sim.qpos[0, root : root + 3] - start)
+    env.close()
+    assert not overlaps, overlaps
+    assert moved < 0.01
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"sexes": ()}, r"sexes=\(\) is empty; valid: one or more of female, male"),
+        ({"sexes": ("man",)}, r"sexes=\('man',\) is not valid; valid: female, male"),
+        ({"sexes": "male"}, r"sexes='male' has type str; expected a tuple"),
+        ({"stature_percentile": (0.0, 50.0)}, r"stature_percentile=\(0\.0, 50\.0\) is out of range"),
+        ({"stature_percentile": (60.0, 50.0)}, r"low <= high"),
+    ],
+)
+def test_bad_sex_or_stature_ranges_raise_naming_the_value(kwargs, message):
+    with pytest.raises((ValueError, TypeError), match=message):
+        HumanRanges(**kwargs)
