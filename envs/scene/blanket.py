@@ -171,8 +171,8 @@ def pulled_down(spread: np.ndarray, hem_x: np.ndarray, bed_end_x: np.ndarray, ly
     """Vertex positions (n, rows, columns, 3) of a blanket that has slid down towards the foot of the bed.
 
     ``spread`` (n, rows, columns, 3) is a flat spread pose (row 0 the hem, rows along +x). The hem lies at
-    ``hem_x``; the cloth runs flat at ``lying_z_m`` (a height, or one per simulation) to the bed's foot end ``bed_end_x`` and hangs straight down
-    from there (it settles onto the legs and feet in the first steps).
+    ``hem_x``; the cloth runs flat at ``lying_z_m`` (a height, or one per simulation) to the bed's foot end
+    ``bed_end_x`` and hangs straight down from there (it settles onto the legs and feet in the first steps).
     """
     rows = spread.shape[1]
     spacing = spread[0, 1, 0, 0] - spread[0, 0, 0, 0]
