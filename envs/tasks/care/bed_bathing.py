@@ -1,6 +1,6 @@
 """BedBathing: wipe marked points on the forearm and upper arm of a person lying in bed, pressing gently.
 
-Scene: an older adult (``envs/human``; by default a woman of median stature aged 75+) lies supine in a bed (the
+Scene: an older adult (``envs/human``: a woman or a man aged 75+, stature drawn per episode) lies supine in a bed (the
 backrest raised by ``human.structure.head_raise_rad``, default 0: flat, as in Assistive Gym's bed bathing), the
 right arm beside the body. A Panda-class arm stands beside the bed on a 0.5 m pedestal (the arm's surface is at
 0.62-0.66 m, so the wiping height is 0.12-0.16 m above the robot's base, where the Panda is dexterous with the
@@ -12,7 +12,7 @@ Randomized per episode (ranges in ``BedBathingConfig``): the points' places, str
 (forearm 20-85 % of its length from the elbow; upper arm 40-85 % from the shoulder, clear of the chest and head)
 and around the top of the arm (+-0.4 rad from straight up); the arm's pose (shoulder abduction 0.1-0.2 rad away
 from the trunk, shoulder extension 0.06-0.14 rad so the arm lies on the mattress, humeral rotation +-0.1 rad, elbow
-flexion 0.05-0.25 rad); the bed's place (+-3 cm) and yaw (+-0.05 rad); the person (``human`` ranges: body mass,
+flexion 0.05-0.25 rad); the bed's place (+-3 cm) and yaw (+-0.05 rad); the person (``human`` ranges: sex, stature, body mass,
 range of motion, strength, tremor, drift; ``tremor`` and ``voluntary_motion`` switches). The person holds the arm
 with compliant servos (nothing under it: the body model does not touch furniture), so pressing on the forearm of
 a weak person sinks it a centimetre or two, and the tool has to follow.

@@ -1,15 +1,15 @@
 """BlanketCover: take a blanket that has slid down the bed by its hem and pull it up over a lying person's legs.
 
-Scene: a Panda-class arm on a pedestal beside a bed; an older adult (``envs/human``: by default a woman of median
-stature aged 75+) lies on her back (``supine_bed``), arms at her sides. A blanket (``envs/scene/blanket.py``: a 9 x
-6 vertex MuJoCo flex cloth, 1.04 m x 0.6 m, inextensible edges, free to bend, with a stiff flat hem along its
-head-side edge and a pull tab at the hem's middle) has slid down towards the foot of the bed: its hem lies across
-her shins, the cloth covers the feet and hangs over the foot end. Per episode the bed's place (``bed_jitter_m``, +-3
-cm), the person's body mass and impairments (``human`` ranges; ``tremor`` and ``voluntary_motion`` switches; the
-legs are rigid, so only arms and head move), where the hem lies along and across the bed (``blanket_x_range_m``,
-0.32-0.4 m from the hips as dropped, 0.4-0.55 m once the cloth has settled in the first steps;
-``blanket_y_range_m``, +-2 cm) and the blanket's mass (``blanket_mass_kg``, 0.5-1.2 kg, a single-bed cotton or
-fleece blanket [ESTIMATE]) are randomized.
+Scene: a Panda-class arm on a pedestal beside a bed; an older adult (``envs/human``: a woman or a man aged 75+,
+stature drawn per episode) lies on their back (``supine_bed``), arms at their sides. A blanket
+(``envs/scene/blanket.py``: a 9 x 6 vertex MuJoCo flex cloth, 1.04 m x 0.6 m, inextensible edges, free to bend, with
+a stiff flat hem along its head-side edge and a pull tab at the hem's middle) has slid down towards the foot of the
+bed: its hem lies across their shins, the cloth covers the feet and hangs over the foot end. Per episode the bed's
+place (``bed_jitter_m``, +-3 cm), the person's sex, stature, body mass and impairments (``human`` ranges; ``tremor`` and
+``voluntary_motion`` switches; the legs are rigid, so only arms and head move), where the hem lies along and across
+the bed (``blanket_x_range_m``, 0.32-0.4 m from the hips as dropped, 0.4-0.55 m once the cloth has settled in the
+first steps; ``blanket_y_range_m``, +-2 cm) and the blanket's mass (``blanket_mass_kg``, 0.5-1.2 kg, a single-bed
+cotton or fleece blanket [ESTIMATE]) are randomized.
 
 Success: at least ``coverage_required`` (0.9) of 20 sample points along the top of both thighs and shanks (5 per
 segment, hip to ankle) are covered (a vertical line through the point meets the cloth no lower than 1 cm beneath

@@ -9,7 +9,7 @@ tilt (the expert tips it 65 degrees about the lip, held 5 mm below and 2 cm in f
 never rises in front of the face and the cup's tall corners stay clear of it while it tips (a plain 4 cm cup
 tipped 110 degrees brought the wrist against the forehead; tipped 65 degrees, its corners touched the face).
 
-Randomization per episode: as Feeding (chair place, head tilt and turn, the person's mass and impairments,
+Randomization per episode: as Feeding (chair place, head tilt and turn, the person's sex, stature, mass and impairments,
 head tremor and voluntary head turns), and the water's place (+-1 mm) and mass.
 
 Success: at least ``required_share`` of the water (default 0.5: 10 of 20 spheres; Assistive Gym asks for 75 %

@@ -1,6 +1,6 @@
 """FetchDropped: pick up a TV remote the person dropped on the floor and put it on the over-bed table within reach.
 
-Scene: an older adult (``envs/human``: by default a woman of median stature aged 75+) sits in a chair (or, with
+Scene: an older adult (``envs/human``: a woman or a man aged 75+, stature drawn per episode) sits in a chair (or, with
 ``human.structure.posture="seated_wheelchair"``, a wheelchair 5 cm nearer the table) with an over-bed table
 (``envs/scene/overbed_table.py``) rolled over the lap, its column on the person's right; a bedside table stands
 to the robot's right. The remote lies on the floor between the robot and the bedside table, at the far end of
