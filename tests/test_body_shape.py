@@ -6,7 +6,6 @@ import dataclasses
 import mujoco
 import numpy as np
 import pytest
-from mujoco.batch import MODEL_FIELDS
 
 from embodia.envs.core.batched_env import make_batched
 from embodia.envs.human import anthropometry
@@ -19,13 +18,8 @@ CARE_TASKS = sorted(env_id for env_id, entry in TASKS.items() if entry.summary.s
 
 
 def own_model(env, sim_id: int = 0) -> mujoco.MjModel:
-    """A copy of the model carrying simulation ``sim_id``'s own values (its person's size and masses)."""
-    model = env.model.__copy__()
-    for name in MODEL_FIELDS:
-        values = env.sim.batch.expanded(name)
-        if values is not None and "." not in name:
-            getattr(model, name)[:] = values[sim_id]
-    return model
+    """Simulation ``sim_id``'s model: the batch's with its person's size and masses."""
+    return env.sim.batch.get_model(sim_id)
 
 
 @pytest.mark.parametrize("task_id", [HANDOVER, "embodia/Feeding-v0", "embodia/BlanketCover-v0"])
@@ -144,3 +138,32 @@ def test_the_shortest_and_tallest_person_start_clear_of_the_scene(task_id, sex, 
 def test_bad_sex_or_stature_ranges_raise_naming_the_value(kwargs, message):
     with pytest.raises((ValueError, TypeError), match=message):
         HumanRanges(**kwargs)
+
+
+def test_a_video_frame_draws_each_simulations_own_person():
+    """The renderer draws a simulation with its own model values: a tall man's head is drawn higher than a
+    short woman's from the same camera."""
+    from embodia.envs.core.rendering import SimRenderer
+
+    short = HumanRanges(sexes=("female",), stature_percentile=(5.0, 5.0))
+    tall = HumanRanges(sexes=("male",), stature_percentile=(95.0, 95.0))
+    rows = []
+    for ranges in (short, tall):
+        env = make_batched(HANDOVER, 1, human=ranges, tremor=False, voluntary_motion=False)
+        env.reset(seeds=[0])
+        renderer = SimRenderer(env.model, 96, 128, preset="fast")
+        renderer.load(env.sim, 0)
+        skull = env.model.geom("person_skull").id
+        np.testing.assert_array_equal(
+            renderer.model.geom_size[skull], env.sim.per_sim_model_field("geom_size")[0, skull]
+        )
+        segmentation = renderer.renderer
+        segmentation.enable_segmentation_rendering()
+        segmentation.update_scene(renderer.data, camera="front")
+        ids = segmentation.render()[..., 0]
+        segmentation.disable_segmentation_rendering()
+        head = np.argwhere(np.isin(ids, [skull, env.model.geom("person_hair").id]))
+        rows.append(head[:, 0].min())  # the top of the head in the image
+        renderer.close()
+        env.close()
+    assert rows[1] < rows[0] - 3  # image rows grow downwards

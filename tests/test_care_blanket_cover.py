@@ -135,8 +135,10 @@ def test_blanket_shape_is_checked():
 
 def robot_on_cloth_force_n(touches_robot: bool) -> float:
     """Press the closed jaws 3 cm down into the cloth where it lies on the mattress beside the right shin; the
-    summed normal force of the robot's contacts with the cloth afterwards, in newtons."""
-    env = make(1, cloth_touches_robot=touches_robot)
+    summed normal force of the robot's contacts with the cloth afterwards, in newtons. The person is a woman of
+    median stature (where the cloth lies beside the shin depends on the legs)."""
+    median = HumanRanges(structure=HumanConfig(posture="supine_bed"), sexes=("female",), stature_percentile=(50, 50))
+    env = make(1, cloth_touches_robot=touches_robot, human=median)
     env.reset(seeds=[0])
     for _ in range(20):  # let the dropped cloth settle
         _, _, _, _, info = env.step(np.zeros((1, 7)))
@@ -150,7 +152,8 @@ def robot_on_cloth_force_n(touches_robot: bool) -> float:
         action[:, 3:6] = motion.point_down(state["tcp_xmat"], np.zeros(1))
         action[:, 6] = motion.GRIPPER_CLOSE
         _, _, _, _, info = env.step(action)
-    model, data = env.sim.model, mujoco.MjData(env.sim.model)
+    model = env.sim.batch.get_model(0)  # the person's own size
+    data = mujoco.MjData(model)
     mujoco.mj_setState(model, data, env.sim.state(0), mujoco.mjtState.mjSTATE_INTEGRATION)
     mujoco.mj_forward(model, data)
     robot_geoms = {model.geom(i).id for i in range(model.ngeom) if model.geom(i).name.startswith("robot/")}

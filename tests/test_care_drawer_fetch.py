@@ -23,9 +23,7 @@ def make(num_sims: int = 1, **kwargs) -> BatchedEnv:
 
 def standalone(env: BatchedEnv, sim_id: int) -> tuple[mujoco.MjModel, mujoco.MjData]:
     """One simulation as a plain MjModel/MjData with its per-simulation drawer friction and damping."""
-    model = env.model
-    for name in ("dof_frictionloss", "dof_damping"):
-        getattr(model, name)[:] = env.sim.per_sim_model_field(name)[sim_id]
+    model = env.sim.batch.get_model(sim_id)
     data = mujoco.MjData(model)
     mujoco.mj_setState(model, data, env.sim.state(sim_id), mujoco.mjtState.mjSTATE_INTEGRATION)
     mujoco.mj_forward(model, data)

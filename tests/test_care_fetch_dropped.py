@@ -10,7 +10,7 @@ import pytest
 from embodia.agents.experts import make_expert
 from embodia.envs.core.batched_env import BatchedEnv, make_batched
 from embodia.envs.human import anthropometry
-from embodia.envs.human.config import HumanConfig, HumanRanges
+from embodia.envs.human.config import SEXES, HumanConfig, HumanRanges
 from embodia.envs.safety import iso15066
 from embodia.envs.scene import overbed_table
 from embodia.envs.scene.parts import yaw_quat
@@ -60,10 +60,16 @@ def test_the_remote_on_the_place_spot_counts_on_the_floor_or_out_of_reach_not():
 
 
 def test_the_arm_reach_follows_drillis_and_contini():
-    env = make(1)
-    stature_m = anthropometry.stature_m("female", 50.0)
-    assert env.task.arm_reach_m == pytest.approx((0.186 + 0.146 + 0.108 / 2) * stature_m)
-    assert 0.5 < env.task.arm_reach_m < 0.65
+    env = make(4)
+    _, info = env.reset(seeds=[0, 1, 2, 3])
+    human = info["human"]
+    people = zip(human["sex"], human["stature_percentile"], strict=True)
+    stature_m = [anthropometry.stature_m(SEXES[int(sex)], percentile) for sex, percentile in people]
+    np.testing.assert_allclose(env.task.arm_reach_m, (0.186 + 0.146 + 0.108 / 2) * np.array(stature_m))
+    assert (
+        len(set(env.task.arm_reach_m.tolist())) == 4
+        and ((env.task.arm_reach_m > 0.5) & (env.task.arm_reach_m < 0.7)).all()
+    )
 
 
 def remote_on_forearm(env: BatchedEnv) -> None:

@@ -5,7 +5,6 @@ import dataclasses
 import mujoco
 import numpy as np
 import pytest
-from mujoco.batch import MODEL_FIELDS
 
 from embodia.envs.core.batched_env import make_batched
 from embodia.envs.human import anthropometry
@@ -281,11 +280,7 @@ def test_the_most_extreme_valid_person_stays_stable(posture):
 def support_and_weight_n(sim: Simulation, model, body) -> tuple[float, float]:
     """(upward contact force on the person from everything else, the person's weight) in simulation 0, in N,
     from a copy of the model carrying simulation 0's own values (the person's size and masses)."""
-    own = model.__copy__()
-    for name in MODEL_FIELDS:
-        values = sim.batch.expanded(name)
-        if values is not None and "." not in name:
-            getattr(own, name)[:] = values[0]
+    own = sim.batch.get_model(0)
     data = mujoco.MjData(own)
     mujoco.mj_setState(own, data, sim.state(0), mujoco.mjtState.mjSTATE_INTEGRATION)
     mujoco.mj_forward(own, data)

@@ -61,7 +61,8 @@ class SimRenderer:
             raise ValueError(f"render size must be positive, got height={height}, width={width}")
         self._mujoco = mujoco
         self.preset = RENDER_PRESETS[preset]
-        self.model = model
+        # its own copy: each loaded simulation writes its per-simulation values (a person's size) into it
+        self.model = model = model.__copy__()
         model.vis.quality.offsamples = self.preset.multisamples
         model.vis.quality.numslices = self.preset.slices  # read when the GL context is made, so per renderer
         model.vis.quality.numstacks = self.preset.slices // 2
@@ -81,7 +82,9 @@ class SimRenderer:
         self.data = mujoco.MjData(model)
 
     def load(self, sim, sim_id: int) -> None:
-        """Copy one simulation's state and compute what drawing needs."""
+        """Copy one simulation's state and model values (a person's size, a part's colour) and compute what drawing
+        needs."""
+        sim.batch.get_model(sim_id, self.model)
         sim.batch.get_data(sim_id, self.data)
         self._mujoco.mj_forward(self.model, self.data)
 

@@ -8,14 +8,14 @@ tool pointing down) and holds a wiping tool: a compliant sponge on a holder in i
 (``envs/scene/wiping_tool.py``, 500 N/m, 3 cm travel). ``num_points`` marked points (default 10) lie on the top of
 the arm's surface: half on the forearm, half on the upper arm.
 
-Randomized per episode (ranges in ``BedBathingConfig``): the points' places, stratified along each segment
-(forearm 20-85 % of its length from the elbow; upper arm 40-85 % from the shoulder, clear of the chest and head)
-and around the top of the arm (+-0.4 rad from straight up); the arm's pose (shoulder abduction 0.1-0.2 rad away
-from the trunk, shoulder extension 0.06-0.14 rad so the arm lies on the mattress, humeral rotation +-0.1 rad, elbow
-flexion 0.05-0.25 rad); the bed's place (+-3 cm) and yaw (+-0.05 rad); the person (``human`` ranges: sex, stature, body mass,
-range of motion, strength, tremor, drift; ``tremor`` and ``voluntary_motion`` switches). The person holds the arm
-with compliant servos (nothing under it: the body model does not touch furniture), so pressing on the forearm of
-a weak person sinks it a centimetre or two, and the tool has to follow.
+Randomized per episode (ranges in ``BedBathingConfig``): the points' places, stratified along each segment (forearm
+20-85 % of its length from the elbow; upper arm 40-85 % from the shoulder, clear of the chest and head) and around
+the top of the arm (+-0.4 rad from straight up); the arm's pose (shoulder abduction 0.1-0.2 rad away from the trunk,
+shoulder extension 0.06-0.14 rad so the arm lies on the mattress, humeral rotation +-0.1 rad, elbow flexion
+0.05-0.25 rad); the bed's place (+-3 cm) and yaw (+-0.05 rad); the person (``human`` ranges: sex, stature, body
+mass, range of motion, strength, tremor, drift; ``tremor`` and ``voluntary_motion`` switches). The arm lies on the
+mattress, its joints held in shape by compliant servos, so pressing on it moves it a little, more for a weak person,
+and the tool has to follow.
 
 A point is cleaned at the first step when the sponge's face centre is within ``clean_radius_m`` of it (0.025 m,
 Assistive Gym's wiping radius, Erickson et al. 2020) while the normal force of the robot on the arm (ISO/TS 15066

@@ -8,12 +8,12 @@ not move it). An older adult (``envs/human``) sits in a chair facing the arm. Th
 tips it 50 degrees, the tip held 2 cm in front of the mouth).
 
 Randomization per episode: the chair's place (``person_jitter_m``, +-3 cm), the head's resting tilt
-(``neck_flexion_rad``, -0.1..0.15) and turn (``neck_rotation_rad``, +-0.2), the person's sex, stature, mass and impairments
-(``human`` ranges: range of motion, strength, head tremor in half the episodes at 0.003-0.03 rad, voluntary
-head turns of up to 0.6 rad at up to 0.2 per second), the food's place in the bowl (+-2 mm), mass and friction.
-Assistive Gym's feeding task (Erickson et al. 2020) likewise randomizes the person (head yaw/pitch/roll +-30 deg)
-and counts food particles that reach the mouth; it calls a task done at 75 % of 8 particles within 3 cm of the
-mouth. Here a piece counts only inside the mouth volume, and 3 larger pieces keep a step cheap, so the default
+(``neck_flexion_rad``, -0.1..0.15) and turn (``neck_rotation_rad``, +-0.2), the person's sex, stature, mass and
+impairments (``human`` ranges: range of motion, strength, head tremor in half the episodes at 0.003-0.03 rad,
+voluntary head turns of up to 0.6 rad at up to 0.2 per second), the food's place in the bowl (+-2 mm), mass and
+friction. Assistive Gym's feeding task (Erickson et al. 2020) likewise randomizes the person (head yaw/pitch/roll
++-30 deg) and counts food particles that reach the mouth; it calls a task done at 75 % of 8 particles within 3 cm of
+the mouth. Here a piece counts only inside the mouth volume, and 3 larger pieces keep a step cheap, so the default
 share is 2 of 3 (``required_share``; 1.0 asks for all three).
 
 The mouth (``envs/tasks/care/mouth.py``): a cavity on the head catches what passes the lips; the face's

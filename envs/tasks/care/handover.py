@@ -1,9 +1,9 @@
 """Handover: take a medicine bottle from the bedside table and place it in a seated person's open hand.
 
-Scene: a Panda-class arm on a pedestal beside a bedside table; an older adult (``envs/human``: a woman or a
-man aged 75+, stature drawn per episode) seated in a chair holds the right hand out, palm up. Per episode the hand
-pose (shoulder yaw and flexion, elbow flexion; the wrist keeps the palm level), the person's position, sex,
-stature and impairments (range of motion, strength, tremor, slow hand drift, head turns; ``human`` ranges, ``tremor`` and
+Scene: a Panda-class arm on a pedestal beside a bedside table; an older adult (``envs/human``: a woman or a man aged
+75+, stature drawn per episode) seated in a chair holds the right hand out, palm up. Per episode the hand pose
+(shoulder yaw and flexion, elbow flexion; the wrist keeps the palm level), the person's position, sex, stature and
+impairments (range of motion, strength, tremor, slow hand drift, head turns; ``human`` ranges, ``tremor`` and
 ``voluntary_motion`` switches) and the bottle's place and mass are randomized. The person holds the posture with
 compliant joint servos, so a push moves the body a little and it returns.
 
