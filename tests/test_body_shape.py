@@ -50,6 +50,7 @@ def test_sex_and_stature_vary_per_episode_and_the_body_follows():
     assert set(sexes) == {"female", "male"}
     assert ((percentiles >= 5) & (percentiles <= 95) & (percentiles == np.round(percentiles))).all()
     stature = np.array([anthropometry.stature_m(s, p) for s, p in zip(sexes, percentiles, strict=True)])
+    np.testing.assert_allclose(human["stature_m"], stature)
     assert stature.max() - stature.min() > 0.1
     forearm = env.model.geom("person_right_forearm").id
     size = env.sim.per_sim_model_field("geom_size")[:, forearm]

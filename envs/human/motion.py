@@ -148,5 +148,6 @@ class HumanMotion:
         self._write_targets(sim, sim.all_ids)
 
     def info(self) -> dict[str, np.ndarray]:
-        """Who the person is in each simulation (``info["human"]``)."""
-        return {k: v.copy() for k, v in self.params.items()}
+        """Who the person is in each simulation (``info["human"]``): every ``HumanConfig`` parameter, and the
+        stature in metres."""
+        return {**{k: v.copy() for k, v in self.params.items()}, "stature_m": self.stature_m.copy()}
