@@ -35,7 +35,9 @@ from embodia.envs.tasks.base import Task, per_sim_uniform, tolerance
 from embodia.envs.tasks.care.common import PERSON_EPISODE_STATE, CareTaskConfig
 from embodia.envs.validation import NON_POSITIVE, option
 
-ROBOT_BASE = (0.0, 0.0, 0.6)
+#: the arm's base 0.7 m up: seated mouths lie 0.87-1.09 m above the floor (a short woman to a tall man), and at
+#: 0.6 m the arm tipping a cup at a tall man's mouth ran its wrist to its limit and spilt
+ROBOT_BASE = (0.0, 0.0, 0.7)
 #: the chair; the person faces the robot (yaw pi): close enough that the arm tips the vessel with its wrist off
 #: its limit, far enough that the arm's home pose clears the head
 PERSON_POS = np.array([0.72, 0.0, 0.0])
