@@ -168,3 +168,23 @@ def test_a_video_frame_draws_each_simulations_own_person():
         renderer.close()
         env.close()
     assert rows[1] < rows[0] - 3  # image rows grow downwards
+
+
+def test_an_episodes_json_says_who_the_person_was(tmp_path):
+    import json
+
+    import gymnasium as gym
+
+    import embodia  # noqa: F401  (registers the tasks with Gymnasium)
+    from embodia.envs.record.wrappers import RecordEpisodes
+
+    env = RecordEpisodes(gym.make(HANDOVER, episode_steps=3), tmp_path / "run", policy="random", video=None)
+    _, info = env.reset(seed=11)
+    done = False
+    while not done:
+        _, _, terminated, truncated, _ = env.step(env.action_space.sample())
+        done = terminated or truncated
+    env.close()
+    person = json.loads((tmp_path / "run" / "episode_0000.json").read_text())["person"]
+    assert person["sex"] == SEXES[int(info["human"]["sex"])] and person["posture"] == "seated_chair"
+    assert person["stature_m"] == pytest.approx(float(info["human"]["stature_m"]), abs=1e-4)

@@ -271,7 +271,21 @@ def episode_result(episode: Episode) -> dict[str, Any]:
     safety = safety_summary(info, 1.0 / float(episode.metadata.get("control_hz", 1.0)))
     if safety:
         result["safety"] = safety
+    person = person_summary(info)
+    if person:
+        result["person"] = person
     return result
+
+
+def person_summary(info: Mapping[str, np.ndarray]) -> dict[str, Any]:
+    """Who the person of a care episode was (drawn at its start), when the episode recorded ``info["human"]``."""
+    if "human/sex" not in info or not len(info["human/sex"]):
+        return {}
+    from embodia.envs.human.config import POSTURES, SEXES
+
+    first = {key[len("human/") :]: float(values[0]) for key, values in info.items() if key.startswith("human/")}
+    named = {"sex": SEXES[int(first.pop("sex"))], "posture": POSTURES[int(first.pop("posture", 0))]}
+    return named | {key: round(value, 4) for key, value in first.items()}
 
 
 def safety_summary(info: Mapping[str, np.ndarray], control_period_s: float) -> dict[str, Any]:
