@@ -432,14 +432,18 @@ class OptionInfo:
     choices: tuple[str, ...] = ()
 
 
-def describe(cls: type, nested: bool = True, prefix: str = "") -> list[OptionInfo]:
+def describe(cls: type, nested: bool = True, prefix: str = "", instance: Any = None) -> list[OptionInfo]:
     """Every init field of the dataclass ``cls`` as an ``OptionInfo``, in field order; ``nested``: the fields of
-    nested dataclasses follow their parent, dotted."""
+    nested dataclasses follow their parent, dotted. ``instance``: the values to show as defaults (a nested
+    field's defaults are its parent's default value's, which a config may set apart from the class's own:
+    BlanketCover's ``physics.timestep_s``, BedBathing's ``human.structure.posture``)."""
     rows: list[OptionInfo] = []
     fields = {f.name: f for f in dataclasses.fields(cls)}
     for rule in rules(cls):
         field = fields[rule.name]
-        if field.default is not dataclasses.MISSING:
+        if instance is not None:
+            default = getattr(instance, rule.name)
+        elif field.default is not dataclasses.MISSING:
             default = field.default
         elif field.default_factory is not dataclasses.MISSING:
             default = field.default_factory()
@@ -459,7 +463,8 @@ def describe(cls: type, nested: bool = True, prefix: str = "") -> list[OptionInf
             )
         )
         if nested and rule.kind == "nested":
-            rows.extend(describe(rule.nested, nested, f"{prefix}{rule.name}."))
+            parent = default if isinstance(default, rule.nested) else None
+            rows.extend(describe(rule.nested, nested, f"{prefix}{rule.name}.", parent))
     return rows
 
 
