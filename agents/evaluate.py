@@ -24,7 +24,8 @@ from embodia.agents.episodes import EpisodeResult, EpisodeScheduler
 from embodia.agents.experts import expert_class
 from embodia.agents.policy import Policy, RandomPolicy, class_name
 from embodia.envs.core.batched_env import make_batched
-from embodia.envs.record.recorder import EpisodeRecorder, VideoOptions, signal_name, stop_on_signals, summarize
+from embodia.envs.record.recorder import EpisodeRecorder, VideoOptions, signal_name, stop_on_signals
+from embodia.envs.record.results import summarize
 
 POLICIES = ("expert", "random")
 #: separates the policy's random stream from the env's, which uses the episode seed itself

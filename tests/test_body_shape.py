@@ -30,13 +30,8 @@ def test_the_scenes_own_person_lays_out_as_the_compiled_model(task_id):
     binding = env.task.person.shape_binding
     rows = binding.rows(binding.shape_of(binding.structure))
     model = env.model
-    targets = {
-        **{f: binding.bodies for f in BODY_FIELDS},
-        **{f: binding.geoms for f in GEOM_FIELDS},
-        **{f: binding.sites for f in SITE_FIELDS},
-        "bvh_aabb": binding.bvh_rows(),
-    }
-    for field, index in targets.items():
+    assert set(binding.targets) == {*BODY_FIELDS, *GEOM_FIELDS, *SITE_FIELDS, "bvh_aabb"}
+    for field, index in binding.targets.items():
         np.testing.assert_allclose(rows[field], getattr(model, field)[index], atol=1e-12, err_msg=field)
     env.close()
 

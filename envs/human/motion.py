@@ -75,8 +75,8 @@ class HumanMotion:
         for k, (sim_id, person) in enumerate(zip(ids, people, strict=True)):
             for key, value in person.numeric().items():
                 self.params[key][sim_id] = value
-            self.drift[sim_id], self.head[sim_id] = self._sample_processes(rngs[k], person)
             self.stature_m[sim_id] = anthropometry.stature_m(person.sex, person.stature_percentile)
+            self.drift[sim_id], self.head[sim_id] = self._sample_processes(rngs[k], person, self.stature_m[sim_id])
         rom = self.params["rom_scale"][ids]
         self.range[ids] = self.adult_range[None] * rom[:, None, None]
         sim.per_sim_model_field("jnt_range")[np.ix_(ids, self.joint_ids)] = self.range[ids]
@@ -94,9 +94,11 @@ class HumanMotion:
         self.step_index[ids] = 0
         self._write_targets(sim, ids)
 
-    def _sample_processes(self, rng: np.random.Generator, person: HumanConfig) -> tuple[np.ndarray, np.ndarray]:
+    def _sample_processes(
+        self, rng: np.random.Generator, person: HumanConfig, stature_m: float
+    ) -> tuple[np.ndarray, np.ndarray]:
         decay = np.exp(-self.dt / DRIFT_TIME_CONSTANT_S)
-        lengths = anthropometry.segment_lengths_m(anthropometry.stature_m(person.sex, person.stature_percentile))
+        lengths = anthropometry.segment_lengths_m(stature_m)
         spread_rad = person.hand_drift_m / (lengths["upper_arm"] + lengths["forearm"])
         noise = rng.standard_normal((self.steps, len(DRIFT_JOINTS)))
         drift = np.empty_like(noise)

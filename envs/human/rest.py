@@ -4,13 +4,13 @@ The body is placed by its geometry (thighs on the seat, back along the mattress)
 sink into soft contacts and tip until the backrest takes the trunk. An episode that started from that first
 guess would spend its first steps dropping a centimetre or two. So the person is built alone in their
 furniture, the muscles hold the posture as they do in an episode (``HumanMotion``), and the root's pose once
-the body is still is where every episode of that body starts. Computed once per body (sex, stature, posture).
+the body is still is where every episode of that body starts. Computed once per body (sex, stature, posture):
+``shape.body_shape`` keeps it with the compiled body.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 
 import mujoco
 import numpy as np
@@ -49,7 +49,6 @@ class RestingPose:
         sim.qvel[ids, dof_adr : dof_adr + 6] = 0.0
 
 
-@lru_cache(maxsize=32)
 def resting_pose(config: HumanConfig) -> RestingPose:
     """Settle ``config``'s body (its built mass, posture targets and full strength) in its furniture."""
     from embodia.envs.human.person import add_person  # person builds on this module's result

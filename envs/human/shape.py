@@ -94,8 +94,18 @@ class ShapeBinding:
         self.bodies = np.array([model.body(name + s).id for s in self.suffixes])
         self.geoms = np.concatenate([_geoms_of(model, b) for b in self.bodies])
         self.sites = np.flatnonzero(np.isin(model.site_bodyid, self.bodies))
-        self.attached: dict[int, int] = {}  # geom or site id (as ("geom", id) keys) -> the person's site it follows
-        self._rows: dict[int, dict[str, np.ndarray]] = {}
+        bvh_rows = [np.arange(model.body_bvhadr[b], model.body_bvhadr[b] + model.body_bvhnum[b]) for b in self.bodies]
+        #: field -> the rows of this model a shape's values go to
+        self.targets = {
+            **{f: self.bodies for f in BODY_FIELDS},
+            **{f: self.geoms for f in GEOM_FIELDS},
+            **{f: self.sites for f in SITE_FIELDS},
+            "bvh_aabb": np.concatenate(bvh_rows),
+        }
+        self.scaled_rows = np.searchsorted(self.bodies, self.scaled_bodies)  # where the scaled bodies are in rows
+        #: ("geom" or "site", id) of a task's own geom or site on the person -> the person's site it follows
+        self.attached: dict[tuple[str, int], int] = {}
+        self._rows: dict[HumanConfig, dict[str, np.ndarray]] = {}
 
     def attach(self, site: str, geoms: tuple[str, ...] = (), sites: tuple[str, ...] = ()) -> None:
         """Keep the task's ``geoms`` and ``sites`` (on the person's bodies) where they are relative to ``site``."""
@@ -106,10 +116,9 @@ class ShapeBinding:
 
     def rows(self, shape: BodyShape) -> dict[str, np.ndarray]:
         """The values of ``shape`` laid out as this model's rows (checked to fit once per shape)."""
-        key = id(shape)
-        if key not in self._rows:
-            self._rows[key] = self._lay_out(shape)
-        return self._rows[key]
+        if shape.config not in self._rows:
+            self._rows[shape.config] = self._lay_out(shape)
+        return self._rows[shape.config]
 
     def _lay_out(self, shape: BodyShape) -> dict[str, np.ndarray]:
         model, tpl = self.model, shape.model
@@ -198,13 +207,6 @@ class ShapeBinding:
             boxes.append(body_boxes)
         return np.concatenate(boxes) if boxes else np.zeros((0, 6))
 
-    def bvh_rows(self) -> np.ndarray:
-        """The rows of ``bvh_aabb`` the person's bodies own, in the order ``rows()["bvh_aabb"]`` lists them."""
-        model = self.model
-        return np.concatenate(
-            [np.arange(model.body_bvhadr[b], model.body_bvhadr[b] + model.body_bvhnum[b]) for b in self.bodies]
-        )
-
     def shape_of(self, person: HumanConfig) -> BodyShape:
         """The compiled body of ``person`` (their sex and stature) in this scene's posture and furniture."""
         return body_shape(shape_config(self.structure, person.sex, int(person.stature_percentile)))
@@ -215,19 +217,13 @@ class ShapeBinding:
         ``set_const`` afterwards: the weights and inertias the solver derives at the reference pose change."""
         shapes = [self.shape_of(p) for p in people]
         mass_scale = np.array([p.body_mass_kg for p in people]) / self.built_mass_kg
-        targets = {
-            **{f: self.bodies for f in BODY_FIELDS},
-            **{f: self.geoms for f in GEOM_FIELDS},
-            **{f: self.sites for f in SITE_FIELDS},
-            "bvh_aabb": self.bvh_rows(),
-        }
-        fields = {f: sim.per_sim_model_field(f) for f in targets}
-        scaled_rows = np.searchsorted(self.bodies, self.scaled_bodies)
+        fields = {f: sim.per_sim_model_field(f) for f in self.targets}
         for sim_id, shape, scale in zip(ids, shapes, mass_scale, strict=True):
-            for f, values in self.rows(shape).items():
-                fields[f][sim_id, targets[f]] = values
-            fields["body_mass"][sim_id, self.scaled_bodies] = self.rows(shape)["body_mass"][scaled_rows] * scale
-            fields["body_inertia"][sim_id, self.scaled_bodies] = self.rows(shape)["body_inertia"][scaled_rows] * scale
+            rows = self.rows(shape)
+            for f, values in rows.items():
+                fields[f][sim_id, self.targets[f]] = values
+            for f in ("body_mass", "body_inertia"):
+                fields[f][sim_id, self.scaled_bodies] = rows[f][self.scaled_rows] * scale
         return shapes
 
 

@@ -31,7 +31,7 @@ import numpy as np
 
 from embodia.envs.record.atomic import write_json
 from embodia.envs.record.episode import DataFileError, Episode, EpisodeFileError, load_episode, read_json_file
-from embodia.envs.record.recorder import episode_result, summarize
+from embodia.envs.record.results import episode_result, summarize
 
 #: where a Minari dataset made by embodia keeps the episode files (exact states) it was made from
 EPISODES_DIR = "embodia_episodes"
