@@ -282,7 +282,7 @@ def test_describe_config_lists_every_field_with_its_default_and_valid_range(task
     defaults = cls()
     for row in top:
         assert row.valid and row.type and row.description, row.name
-    for row in rows:  # a nested field's default is the task's own (BlanketCover's 2.5 ms step), not its class's
+    for row in rows:  # a nested field's default is the task's own (BlanketCover's 3.125 ms step), not its class's
         value = defaults
         for part in row.name.split("."):
             value = getattr(value, part)

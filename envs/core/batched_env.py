@@ -357,7 +357,7 @@ class BatchedEnv:
         elif self.config.reward_mode == "sparse":
             reward = ev["success"].astype(np.float64)
         else:
-            reward = sum(self.reward_weights[name] * value for name, value in terms.items())
+            reward = self.config.dense_reward(terms, ev["success"], self.elapsed)
         terminated = ev["fail"].copy()
         if self.config.terminate_on_success:
             terminated |= ev["success"]

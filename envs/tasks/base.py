@@ -36,7 +36,10 @@ class TaskConfig:
     control_hz: float = option(20.0, valid=(0.1, 1000.0), doc="control steps (actions) per second")
     episode_steps: int = option(200, valid=(1, MAX_EPISODE_STEPS), doc="control steps before the episode truncates")
     reward_mode: str = option(
-        "dense", choices=REWARD_MODES, doc="dense: weighted sum of the w_* terms; sparse: 1 on success, else 0"
+        "dense",
+        choices=REWARD_MODES,
+        doc="dense: weighted sum of the w_* terms, and with terminate_on_success the success step pays the rest of "
+        "the episode at the full rate (every term 1); sparse: 1 on success, else 0",
     )
     terminate_on_success: bool = option(True, doc="end the episode (terminated) when the task succeeds")
     physics: PhysicsOptions = dataclasses.field(
@@ -61,6 +64,23 @@ class TaskConfig:
     def reward_weights(self) -> dict[str, float]:
         """Weights of the dense reward terms: every field named ``w_<term>``."""
         return {f.name[2:]: getattr(self, f.name) for f in dataclasses.fields(self) if f.name.startswith("w_")}
+
+    def dense_reward(self, terms: dict[str, np.ndarray], success: np.ndarray, elapsed: np.ndarray) -> np.ndarray:
+        """The dense reward (n,): the weighted sum of ``terms`` (each in [0, 1]), except on a success that ends
+        the episode, which pays what staying successful to the truncation would have earned: the full rate (the
+        sum of the weights) for this step and every step left, ``episode_steps - elapsed + 1`` of them.
+
+        Why: with termination on success and a reward positive every step, stalling just short of success out-earns
+        finishing. Now a path held short of success earns at most the full rate per step, and less unless every term
+        is at 1; the staged terms climb along the way, so the finish is worth more than any stall before it
+        (``agents/reward_audit.py`` checks each task's expert against its own path held still).
+        """
+        weights = self.reward_weights()
+        reward = sum(weights[name] * value for name, value in terms.items())
+        if not self.terminate_on_success:
+            return reward
+        full_rate = sum(weights.values())
+        return np.where(success, full_rate * (self.episode_steps - elapsed + 1), reward)
 
     @classmethod
     def from_kwargs(cls, **kwargs: Any) -> TaskConfig:

@@ -1,0 +1,40 @@
+"""Every task's dense reward pays for finishing: the expert out-earns its own path held still before success."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from embodia.agents.reward_audit import held_path_returns
+from embodia.envs.core.batched_env import make_batched
+from embodia.envs.tasks.registry import TASKS
+
+
+@pytest.mark.parametrize("env_id", list(TASKS))
+def test_finishing_out_earns_holding_still_at_any_point_before_success(env_id):
+    audit = held_path_returns(env_id, seed=0, hold_points=6)
+    stalls = [r for r, ok in zip(audit.held_returns, audit.held_succeeded, strict=True) if not ok]
+    assert stalls, f"every held path of {env_id} still succeeded: nothing was tested"
+    assert audit.expert_return > max(stalls), audit
+    assert audit.expert_return > audit.any_step_estimate, audit
+    # a held path that still succeeds finishes later, which pays no more
+    finishes = [r for r, ok in zip(audit.held_returns, audit.held_succeeded, strict=True) if ok]
+    assert all(audit.expert_return >= r - 1e-9 for r in finishes), audit
+
+
+def test_the_success_step_pays_the_rest_of_the_episode_at_the_full_rate():
+    env = make_batched("embodia/Reach-v0", 1)
+    full_rate, steps = sum(env.reward_weights.values()), env.config.episode_steps
+    terms = {name: np.array([0.5, 0.5]) for name in env.reward_weights}
+    reward = env.config.dense_reward(terms, success=np.array([False, True]), elapsed=np.array([10, 10]))
+    assert reward[0] == pytest.approx(0.5 * full_rate)
+    assert reward[1] == pytest.approx(full_rate * (steps - 10 + 1))  # step 10 and the steps after it
+    env.close()
+
+
+def test_without_termination_on_success_the_reward_is_the_plain_weighted_sum():
+    env = make_batched("embodia/Reach-v0", 1, terminate_on_success=False)
+    terms = {name: np.array([1.0]) for name in env.reward_weights}
+    reward = env.config.dense_reward(terms, success=np.array([True]), elapsed=np.array([10]))
+    assert reward[0] == pytest.approx(sum(env.reward_weights.values()))
+    env.close()
