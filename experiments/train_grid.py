@@ -18,6 +18,7 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -33,7 +34,9 @@ def run_name(task: str, method: str, seed: int) -> str:
     return f"{task}-{method}-s{seed}"
 
 
-def train_one(task: str, method: str, seed: int, runs: Path) -> None:
+def train_one(task: str, method: str, seed: int, runs: Path, config: Any = None) -> None:
+    """Train one run into ``runs/<Task>-<method>-s<seed>`` (``config``: a TrainConfig, default the task's own
+    ``experiments/configs/<Task>-<method>.yaml``); skip it when finished, resume it when interrupted."""
     from embodia.agents.learn.config import load_config
     from embodia.agents.learn.train import latest_checkpoint, train
 
@@ -41,7 +44,7 @@ def train_one(task: str, method: str, seed: int, runs: Path) -> None:
     if (run_dir / "eval.json").exists():
         print(f"{run_dir.name}: done already", flush=True)
         return
-    config = load_config(CONFIGS / f"{task}-{method}.yaml")
+    config = config or load_config(CONFIGS / f"{task}-{method}.yaml")
     resume = (run_dir / "run.json").exists() and latest_checkpoint(run_dir) is not None
     if (run_dir / "run.json").exists() and not resume:  # started, but no checkpoint yet: start over
         for path in sorted(run_dir.rglob("*"), reverse=True):
@@ -79,6 +82,13 @@ def write_table(groups: dict[tuple[str, str], list[dict]], out: Path, command: s
         "Wall-clock is training time per seed (BC: fitting; RL: environment and gradient steps, periodic",
         "evaluations included).",
         "",
+    ]
+    out.write_text("\n".join(lines + table_lines(groups)) + "\n")
+
+
+def table_lines(groups: dict[tuple[str, str], list[dict]]) -> list[str]:
+    """The results table: a row per task and method, success mean ± std over seeds and per seed."""
+    lines = [
         "| task | method | seeds | success rate | per seed | env steps | wall-clock per seed |",
         "|---|---|---:|---:|---|---:|---:|",
     ]
@@ -91,10 +101,12 @@ def write_table(groups: dict[tuple[str, str], list[dict]], out: Path, command: s
             f"| {task} | {method} | {len(results)} | **{rates.mean():.1%} ± {rates.std():.1%}** | [{per_seed}] "
             f"| {steps:,} | {walls.mean():.0f} s |"
         )
-    out.write_text("\n".join(lines) + "\n")
+    return lines
 
 
-def plot_curves(groups: dict[tuple[str, str], list[dict]], results_dir: Path) -> list[Path]:
+def plot_curves(groups: dict[tuple[str, str], list[dict]], results_dir: Path, prefix: str = "learning") -> list[Path]:
+    """One PNG per task, ``<prefix>_<Task>.png``: success against env steps, every method (mean over seeds, band
+    min..max); a method without a curve (behaviour cloning: no env steps) is a dashed level at its final mean."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -105,9 +117,15 @@ def plot_curves(groups: dict[tuple[str, str], list[dict]], results_dir: Path) ->
         methods = [
             (m, rs) for (t, m), rs in sorted(groups.items()) if t == task and any(len(r["curve"]) > 1 for r in rs)
         ]
-        if not methods:
+        levels = [
+            (m, rs) for (t, m), rs in sorted(groups.items()) if t == task and all(len(r["curve"]) <= 1 for r in rs)
+        ]
+        if not methods and not levels:
             continue
         fig, ax = plt.subplots(figsize=(6, 3.6), dpi=100)
+        for method, results in levels:
+            mean = float(np.mean([r["success_rate"] for r in results]))
+            ax.axhline(mean, linestyle="--", color="grey", label=f"{method} ({len(results)} seeds, final)")
         for method, results in methods:
             curves = [np.array(r["curve"]) for r in results if len(r["curve"]) > 1]
             length = min(len(c) for c in curves)
@@ -122,7 +140,7 @@ def plot_curves(groups: dict[tuple[str, str], list[dict]], results_dir: Path) ->
         ax.grid(alpha=0.3)
         ax.legend(loc="best", fontsize=8)
         fig.tight_layout()
-        path = results_dir / f"learning_{task}.png"
+        path = results_dir / f"{prefix}_{task}.png"
         fig.savefig(path)
         plt.close(fig)
         written.append(path)

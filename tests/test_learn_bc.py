@@ -87,7 +87,12 @@ def test_yaw_features_match_the_experts_angles():
 
     from embodia.agents.experts import motion
     from embodia.agents.experts.bin_picking import quat_yaw
-    from embodia.agents.learn.features import FEATURES, NEUTRAL_JAW_YAW_RAD, YawFeaturesExtractor
+    from embodia.agents.learn.features import (
+        JAW_OFFSETS,
+        NEUTRAL_JAW_YAW_RAD,
+        YAW_FEATURES_PER_OBJECT,
+        YawFeaturesExtractor,
+    )
 
     env = make_batched(BIN, 3, obs_mode="dict")
     env.reset(np.arange(3), [0, 1, 2])
@@ -99,9 +104,9 @@ def test_yaw_features_match_the_experts_angles():
     np.testing.assert_allclose(features[:, -2], motion.wrap(jaw - NEUTRAL_JAW_YAW_RAD, 2 * np.pi), atol=1e-5)
     part = quat_yaw(info["state"]["part_quat"])
     first_angle = part + np.pi / 2 - NEUTRAL_JAW_YAW_RAD  # harmonic 1 of the first angle: sin, cos
-    size = features.shape[1] - FEATURES
+    size = features.shape[1] - YAW_FEATURES_PER_OBJECT - JAW_OFFSETS  # BinPicking shows one part's orientation
     expected = np.column_stack([np.sin(first_angle), np.cos(first_angle)])
     np.testing.assert_allclose(features[:, size : size + 2], expected, atol=1e-5)
-    with pytest.raises(ValueError, match="needs a Dict observation"):
+    with pytest.raises(ValueError, match="need a Dict observation"):
         YawFeaturesExtractor(make_batched(BIN, 1, obs_mode="flat").single_observation_space)
     env.close()

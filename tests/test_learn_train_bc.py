@@ -14,6 +14,7 @@ from embodia.agents.learn import train as training
 from embodia.agents.learn.config import ConfigError, TrainConfig
 from embodia.agents.learn.dataset import DatasetError
 from embodia.cli import main
+from embodia.envs.tasks.registry import TASKS
 
 REACH = "embodia/Reach-v0"
 TINY_BC = dict(net_arch=[32, 32], bc_epochs=5, bc_patience=5, eval_episodes=2, final_eval_episodes=2)
@@ -96,7 +97,7 @@ def test_without_early_stopping_bc_trains_every_epoch_and_keeps_the_last_weights
     assert history.train_loss[-1] < history.train_loss[0]
 
 
-def test_precision_features_are_the_squashed_object_vectors_and_need_their_keys():
+def test_precision_features_are_the_squashed_relative_vectors_found_by_name():
     import numpy as np
     import torch
 
@@ -106,12 +107,30 @@ def test_precision_features_are_the_squashed_object_vectors_and_need_their_keys(
     env = make_batched("embodia/Handover-v0", 2, obs_mode="dict")
     obs, _ = env.reset(np.arange(2), [0, 1])
     extractor = FineFeaturesExtractor(env.single_observation_space)
+    assert extractor.fine_keys == ("task_bottle_to_palm", "task_bottle_to_tcp")  # every task_<a>_to_<b>, sorted
     features = extractor({k: torch.as_tensor(v, dtype=torch.float32) for k, v in obs.items()}).numpy()
     extra = features[:, -12:]
-    expected = np.concatenate([np.tanh(obs[key] / scale) for key in ("task_bottle_to_tcp", "task_bottle_to_palm")
+    expected = np.concatenate([np.tanh(obs[key] / scale) for key in extractor.fine_keys
                                for scale in FINE_SCALES_M], axis=1)  # fmt: skip
     np.testing.assert_allclose(extra, expected, atol=1e-5)
     assert features.shape[1] == extractor.features_dim
-    reach = make_batched(REACH, 1, obs_mode="dict")
-    with pytest.raises(ValueError, match="precision features need"):
-        FineFeaturesExtractor(reach.single_observation_space)
+    flat = make_batched(REACH, 1, obs_mode="flat")
+    with pytest.raises(ValueError, match="need a Dict observation"):
+        FineFeaturesExtractor(flat.single_observation_space)
+
+
+@pytest.mark.parametrize("env_id", sorted(TASKS))
+def test_every_task_gives_the_one_recipe_its_relative_vectors(env_id):
+    import numpy as np
+    import torch
+
+    from embodia.agents.learn.features import YawFineFeaturesExtractor
+    from embodia.envs.core.batched_env import make_batched
+
+    env = make_batched(env_id, 2, obs_mode="dict")
+    obs, _ = env.reset(np.arange(2), [0, 1])
+    extractor = YawFineFeaturesExtractor(env.single_observation_space)
+    assert extractor.fine_keys, f"{env_id} exposes no task_<a>_to_<b> vector"
+    features = extractor({k: torch.as_tensor(v, dtype=torch.float32) for k, v in obs.items()}).numpy()
+    assert features.shape == (2, extractor.features_dim) and np.isfinite(features).all()
+    env.close()

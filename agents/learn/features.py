@@ -1,13 +1,19 @@
-"""Yaw features for grasping parts with a rotational symmetry (BinPicking).
+"""Features a policy gets from the observation by naming convention, the same for every task.
 
-The jaw must be turned square to the part before the grasp, to the equivalent yaw (period pi/2 for a cube,
-pi for a block) nearest joint 7's mid-range, and the part turned square to its pocket before release. From the
-raw quaternions those targets are folded, discontinuous functions an MLP fitted to 100 demonstrations does not
-learn: the cloned policy descends without turning and closes beside the part. These features give the policy
-the yaws that matter as sin/cos of their multiples (continuous across the fold): the part's yaw relative to
-the jaw's neutral heading at the home pose and at the TCP's current heading, and the jaw's yaw relative to the
-part; plus the jaw's offset from both neutral headings. All are computed from the observation; the network
-still has to learn which multiple applies to which part and phase.
+A standardised observation hides two things an MLP fitted to a hundred demonstrations does not find on its own:
+
+- **Millimetres.** Standardisation divides a relative vector by its spread over the workspace (~0.2 m), so a 6 mm
+  grasp tolerance is 0.03 standard deviations. Every relative vector a task exposes (a ``task_<a>_to_<b>`` key:
+  object to gripper, object to goal) is added squashed at 1 and 3 cm, ``tanh(v / scale)``, which resolves it.
+- **Yaws folded by symmetry.** A jaw must turn square to a part before the grasp, to the equivalent yaw (period
+  pi/2 for a cube, pi for a block) nearest joint 7's mid-range. From raw quaternions those targets are folded,
+  discontinuous functions: a cloned policy descended without turning and closed beside the part. For every object
+  orientation a task exposes (a ``task_<object>_quat`` key, 4 values per object) the object's yaw is added against
+  the jaw's neutral heading at home and at the TCP's current heading, and the jaw's yaw against the object's, each
+  as sin/cos of multiples 1, 2 and 4 (continuous across the fold); plus the jaw's offset from both neutral headings.
+
+No task is named here: a task gets these features by naming its observations so (``envs/tasks``); the network
+still learns which multiple and which vector matter in which phase.
 """
 
 from __future__ import annotations
@@ -19,87 +25,130 @@ from gymnasium import spaces
 
 from embodia.agents.learn.networks import NormalizedExtractor
 
-#: jaw yaw with joint 7 mid-range, relative to the base's heading to the TCP (as the BinPicking expert uses it);
+#: jaw yaw with joint 7 mid-range, relative to the base's heading to the TCP (as the pick-and-place experts use it);
 #: the home pose's TCP heading is 0, so this is also the neutral jaw yaw at the start of every episode
 NEUTRAL_JAW_YAW_RAD = -0.785
 HARMONICS = (1.0, 2.0, 4.0)
-REQUIRED = ("task_part_quat", "robot_tcp_quat", "robot_tcp_pos")
-FEATURES = 3 * 2 * len(HARMONICS) + 2
+#: per object: three angles, each as sin and cos of every harmonic
+YAW_FEATURES_PER_OBJECT = 3 * 2 * len(HARMONICS)
+JAW_OFFSETS = 2
+#: the length scales of the squashed copies: the grasp and release tolerances are 6-12 mm (agents/experts/pick_place.py)
+FINE_SCALES_M = (0.01, 0.03)
+ROBOT_KEYS = ("robot_tcp_quat", "robot_tcp_pos")
+
+
+def relative_vector_keys(space: spaces.Space) -> tuple[str, ...]:
+    """The task's relative vectors: ``task_<a>_to_<b>`` entries of 3 values (or several 3-vectors)."""
+    return tuple(
+        key
+        for key, box in sorted(_dict_spaces(space).items())
+        if key.startswith("task_") and "_to_" in key and box.shape and int(box.shape[-1]) % 3 == 0
+    )
+
+
+def orientation_keys(space: spaces.Space) -> tuple[str, ...]:
+    """The task's object orientations: ``task_<object>_quat`` entries of 4 values per object."""
+    return tuple(
+        key
+        for key, box in sorted(_dict_spaces(space).items())
+        if key.startswith("task_") and key.endswith("_quat") and box.shape and int(box.shape[-1]) % 4 == 0
+    )
+
+
+def _dict_spaces(space: spaces.Space) -> dict[str, spaces.Space]:
+    if not isinstance(space, spaces.Dict):
+        raise ValueError(
+            "policy features need a Dict observation (obs_mode='dict'): they find the relative vectors and object "
+            f"orientations by their names; got {type(space).__name__}"
+        )
+    return dict(space.spaces)
 
 
 def _wrap(angle: torch.Tensor) -> torch.Tensor:
     return torch.remainder(angle + torch.pi, 2 * torch.pi) - torch.pi
 
 
-class YawFeaturesExtractor(NormalizedExtractor):
-    """The normalised observation followed by ``FEATURES`` yaw features (needs a Dict observation)."""
-
-    def __init__(self, observation_space: spaces.Space, **stats: Any):
-        if not isinstance(observation_space, spaces.Dict) or any(k not in observation_space.spaces for k in REQUIRED):
-            raise ValueError(f"YawFeaturesExtractor needs a Dict observation with {', '.join(REQUIRED)}")
-        super().__init__(observation_space, **stats)
-        self._features_dim += FEATURES
-
-    def forward(self, observations: Any) -> torch.Tensor:
-        base = super().forward(observations)
-        w, x, y, z = observations["task_part_quat"].unbind(1)
-        part_yaw = torch.atan2(2 * (w * z + x * y), 1 - 2 * (y * y + z * z))
-        w, x, y, z = observations["robot_tcp_quat"].unbind(1)
-        jaw_yaw = torch.atan2(1 - 2 * (x * x + z * z), 2 * (x * y - w * z))  # the hand's y axis in the xy plane
-        tcp = observations["robot_tcp_pos"]
-        here = NEUTRAL_JAW_YAW_RAD + torch.atan2(tcp[:, 1], tcp[:, 0])
-        angles = (part_yaw + torch.pi / 2 - NEUTRAL_JAW_YAW_RAD, part_yaw + torch.pi / 2 - here, jaw_yaw - part_yaw)
-        harmonics = [f(k * angle) for angle in angles for k in HARMONICS for f in (torch.sin, torch.cos)]
-        offsets = (_wrap(jaw_yaw - NEUTRAL_JAW_YAW_RAD), _wrap(jaw_yaw - here))
-        extra = torch.stack([*harmonics, *offsets], dim=1)
-        return torch.cat([base, extra], dim=1)
+def quat_yaw(quat: torch.Tensor) -> torch.Tensor:
+    """Yaw of (..., 4) wxyz quaternions."""
+    w, x, y, z = quat.unbind(-1)
+    return torch.atan2(2 * (w * z + x * y), 1 - 2 * (y * y + z * z))
 
 
-#: relative vectors whose last centimetres decide a phase change (close on the part, let go over the goal):
-#: (name, observation key of the vector) or (name, (key of the goal, key of the object)) for goal - object
-FINE_VECTORS: dict[str, tuple[str | tuple[str, str], ...]] = {
-    "BinPicking": ("task_part_to_tcp", ("task_slot_pos", "task_part_pos")),
-    "Handover": ("task_bottle_to_tcp", "task_bottle_to_palm"),
-}
-#: length scales of the squashed copies: the grasp and release tolerances are 6-12 mm (agents/experts/pick_place.py)
-FINE_SCALES_M = (0.01, 0.03)
+def jaw_headings(observations: Any) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(jaw yaw, neutral jaw yaw at home, neutral jaw yaw at the TCP's current heading), each (n,)."""
+    w, x, y, z = observations["robot_tcp_quat"].unbind(1)
+    jaw = torch.atan2(1 - 2 * (x * x + z * z), 2 * (x * y - w * z))  # the hand's y axis in the xy plane
+    tcp = observations["robot_tcp_pos"]
+    here = NEUTRAL_JAW_YAW_RAD + torch.atan2(tcp[:, 1], tcp[:, 0])
+    return jaw, torch.full_like(jaw, NEUTRAL_JAW_YAW_RAD), here
 
 
-def fine_vector_specs(observation_space: spaces.Space) -> tuple[str | tuple[str, str], ...]:
-    """The ``FINE_VECTORS`` entry whose keys this observation space has (they name the task)."""
-    keys = set(observation_space.spaces) if isinstance(observation_space, spaces.Dict) else set()
-    for specs in FINE_VECTORS.values():
-        needed = {k for spec in specs for k in ((spec,) if isinstance(spec, str) else spec)}
-        if needed <= keys:
-            return specs
-    raise ValueError(f"precision features need a Dict observation holding one of {list(FINE_VECTORS.values())}")
+def yaw_features(observations: Any, keys: tuple[str, ...]) -> torch.Tensor:
+    """(n, YAW_FEATURES_PER_OBJECT * objects + JAW_OFFSETS): per object, sin/cos of every harmonic of its yaw
+    against the neutral jaw at home and here and of the jaw against it; then the jaw's offsets from both."""
+    jaw, home, here = jaw_headings(observations)
+    columns = []
+    for key in keys:
+        quats = observations[key].reshape(len(jaw), -1, 4)
+        for k in range(quats.shape[1]):
+            part = quat_yaw(quats[:, k])
+            for angle in (part + torch.pi / 2 - home, part + torch.pi / 2 - here, jaw - part):
+                columns += [f(h * angle) for h in HARMONICS for f in (torch.sin, torch.cos)]
+    columns += [_wrap(jaw - home), _wrap(jaw - here)]
+    return torch.stack(columns, dim=1)
 
 
-def fine_features(observations: Any, specs: tuple[str | tuple[str, str], ...]) -> torch.Tensor:
-    """tanh(vector / scale) per scale: the normalised observation divides these vectors by their spread over
-    the workspace (~0.2 m), so a 6 mm threshold is 0.03 standard deviations; the squashed copies resolve it."""
-    vectors = [observations[s] if isinstance(s, str) else observations[s[0]] - observations[s[1]] for s in specs]
+def fine_features(observations: Any, keys: tuple[str, ...]) -> torch.Tensor:
+    """(n, 2 x the values of ``keys``): tanh(vector / scale) per scale of ``FINE_SCALES_M``."""
+    vectors = [observations[key].flatten(1) for key in keys]
     return torch.cat([torch.tanh(v / scale) for v in vectors for scale in FINE_SCALES_M], dim=1)
 
 
-class _WithFineFeatures:
-    """Appends the precision features of ``fine_features`` to whatever the extractor it is mixed into returns."""
+class _PolicyFeatures(NormalizedExtractor):
+    """The normalised observation followed by the features its class switches on (``yaw``, ``fine``)."""
+
+    yaw = False
+    fine = False
 
     def __init__(self, observation_space: spaces.Space, **stats: Any):
-        self.specs = fine_vector_specs(observation_space)
+        boxes = _dict_spaces(observation_space)
         super().__init__(observation_space, **stats)
-        self._features_dim += 3 * len(self.specs) * len(FINE_SCALES_M)
+        self.fine_keys = relative_vector_keys(observation_space) if self.fine else ()
+        self.yaw_keys = orientation_keys(observation_space) if self.yaw else ()
+        if self.yaw:
+            missing = [key for key in ROBOT_KEYS if key not in boxes]
+            if missing:
+                raise ValueError(f"yaw features need the observation entries {', '.join(missing)}")
+            objects = sum(int(boxes[key].shape[-1]) // 4 for key in self.yaw_keys)
+            self._features_dim += YAW_FEATURES_PER_OBJECT * objects + JAW_OFFSETS
+        self._features_dim += sum(int(boxes[key].shape[-1]) for key in self.fine_keys) * len(FINE_SCALES_M)
 
     def forward(self, observations: Any) -> torch.Tensor:
-        return torch.cat([super().forward(observations), fine_features(observations, self.specs)], dim=1)
+        parts = [super().forward(observations)]
+        if self.yaw:
+            parts.append(yaw_features(observations, self.yaw_keys))
+        if self.fine_keys:
+            parts.append(fine_features(observations, self.fine_keys))
+        return torch.cat(parts, dim=1)
 
 
-class FineFeaturesExtractor(_WithFineFeatures, NormalizedExtractor):
-    """The normalised observation followed by the precision features of ``fine_features``."""
+class YawFeaturesExtractor(_PolicyFeatures):
+    """The normalised observation and the yaw features."""
+
+    yaw = True
 
 
-class YawFineFeaturesExtractor(_WithFineFeatures, YawFeaturesExtractor):
-    """Yaw features and precision features (BinPicking)."""
+class FineFeaturesExtractor(_PolicyFeatures):
+    """The normalised observation and the precision features."""
+
+    fine = True
+
+
+class YawFineFeaturesExtractor(_PolicyFeatures):
+    """The normalised observation, the yaw features and the precision features: the suite's one recipe."""
+
+    yaw = True
+    fine = True
 
 
 EXTRACTORS = {"": NormalizedExtractor, "yaw": YawFeaturesExtractor, "fine": FineFeaturesExtractor,

@@ -1,14 +1,15 @@
 """One training run: behaviour cloning or stable-baselines3 RL on an embodia task, into a run folder.
 
 A run folder holds ``run.json`` (task, algorithm, seed, config), ``checkpoints/`` (the latest model and replay
-buffer, every ``checkpoint_every`` env steps), ``tb/`` (TensorBoard), ``curve.csv`` (success rate on fixed
-evaluation seeds every ``eval_every`` env steps), ``policy.zip`` (the final SB3 policy) and ``eval.json`` (the
-final evaluation). Everything that can be wrong with the input (config, dataset, checkpoint, folder) is checked
-before any training starts.
+buffer, every ``checkpoint_every`` env steps), ``tb/`` (TensorBoard: SB3's ``run_<n>``, BC's ``bc``), ``curve.csv``
+(success rate on fixed evaluation seeds every ``eval_every`` env steps), ``policy.zip`` (the final SB3 policy),
+``eval.json`` (the final evaluation) and ``curve.png`` (the learning curve, ``plots.py``). Everything that can be
+wrong with the input (config, dataset, checkpoint, folder) is checked before any training starts.
 
 Long because a run is one sequence over one folder layout (checks, model, checkpoints and resume, the evaluation
-curve, the final files); the algorithm table, datasets, BC, DAgger, demo-SAC and the VecEnv are modules of their
-own, and splitting the sequence further would spread the folder's layout over several files.
+curve, the final files); the algorithm table, datasets, BC, DAgger, demo-SAC, the VecEnv, the progress display and
+the plots are modules of their own, and splitting the sequence further would spread the folder's layout over
+several files.
 """
 
 from __future__ import annotations
@@ -31,7 +32,6 @@ import numpy as np
 import torch
 from gymnasium import spaces
 from stable_baselines3.common.callbacks import BaseCallback, CallbackList
-from tqdm.auto import tqdm
 
 from embodia.agents.learn.algorithms import ALGORITHMS, ALGOS, Algorithm
 from embodia.agents.learn.bc import demo_stats, train_bc
@@ -41,6 +41,8 @@ from embodia.agents.learn.dataset import DatasetError, Demonstrations, load_demo
 from embodia.agents.learn.demo_sac import attach_demonstrations, set_initial_std  # noqa: F401 (used from here)
 from embodia.agents.learn.features import EXTRACTORS
 from embodia.agents.learn.networks import NormalizedExtractor, SB3Policy, flatten_batch, normalisation_stats
+from embodia.agents.learn.plots import plot_bc_curve, plot_rl_curve
+from embodia.agents.learn.progress import BCProgress, Progress
 from embodia.agents.learn.rollout import evaluate_success
 from embodia.agents.learn.vec_env import EmbodiaVecEnv
 from embodia.agents.policy import class_name
@@ -177,31 +179,13 @@ def build_model(algo: str, config: TrainConfig, env: EmbodiaVecEnv, stats: dict,
 
 
 # ---------------------------------------------------------------------------------------------- callbacks
-class Progress(BaseCallback):
-    """A progress bar over env steps, from where a resumed run left off."""
-
-    def __init__(self, total: int, enabled: bool, label: str) -> None:
-        super().__init__()
-        self.total, self.enabled, self.label, self.bar = total, enabled, label, None
-
-    def _on_training_start(self) -> None:
-        self.bar = tqdm(total=self.total, initial=self.num_timesteps, desc=self.label, unit="step",
-                        disable=not self.enabled, dynamic_ncols=True)  # fmt: skip
-
-    def _on_step(self) -> bool:
-        self.bar.update(self.num_timesteps - self.bar.n)
-        return True
-
-    def _on_training_end(self) -> None:
-        self.bar.close()
-
-
 class Bookkeeping(BaseCallback):
-    """Checkpoints (the latest only) every ``checkpoint_every`` and evaluation points every ``eval_every`` steps."""
+    """Checkpoints (the latest only) every ``checkpoint_every`` and evaluation points every ``eval_every`` steps;
+    ``progress`` shows each evaluation."""
 
-    def __init__(self, run_dir: Path, env_id: str, config: TrainConfig, wall_before_s: float) -> None:
+    def __init__(self, run_dir: Path, env_id: str, config: TrainConfig, wall_before_s: float, progress: Progress):
         super().__init__()
-        self.run_dir, self.env_id, self.config = run_dir, env_id, config
+        self.run_dir, self.env_id, self.config, self.progress = run_dir, env_id, config, progress
         self.wall_before_s, self.started = wall_before_s, time.perf_counter()
         self.next_checkpoint = self.next_eval = 0
 
@@ -232,6 +216,7 @@ class Bookkeeping(BaseCallback):
         self.logger.record("eval/success_rate", result["success_rate"])
         self.logger.record("eval/mean_return", result["mean_return"])
         append_curve(self.run_dir, self.num_timesteps, self.wall_s(), result)
+        self.progress.evaluated(result)
 
     def checkpoint(self) -> None:
         folder = self.run_dir / "checkpoints"
@@ -378,20 +363,22 @@ def train(
         model = _resume_model(algorithm, checkpoint, env, config)
     else:
         model = _new_model(env_id, algorithm, config, env, demos, run_dir, seed)
-    book = Bookkeeping(run_dir, env_id, config, wall_before_s)
     target = config.total_steps if stop_after_steps is None else min(stop_after_steps, config.total_steps)
+    last = read_curve(run_dir)[-1:]  # a resumed run shows its last evaluation from the start
+    bar = Progress(target, progress, f"{env_id} {algo}", last[0]["success_rate"] if last else None)
+    book = Bookkeeping(run_dir, env_id, config, wall_before_s, bar)
     remaining = max(0, target - model.num_timesteps)
-    callbacks = CallbackList([Progress(target, progress, f"{env_id} {algo}"), book])
-    model.learn(remaining, callback=callbacks, reset_num_timesteps=checkpoint is None, tb_log_name="run")
+    model.learn(remaining, callback=CallbackList([bar, book]), reset_num_timesteps=checkpoint is None,
+                tb_log_name="run")  # fmt: skip
     book.checkpoint()
-    if model.num_timesteps < config.total_steps:  # interrupted on purpose: no final evaluation
-        env.close()
-        return {"env_steps": model.num_timesteps, "interrupted": True}
-    model.policy.save(run_dir / "policy.zip")
-    result = final_evaluation(env_id, SB3Policy(model.policy), config, run_dir, algo, seed, book.wall_s(),
-                              model.num_timesteps)  # fmt: skip
+    result = None
+    if model.num_timesteps >= config.total_steps:  # else interrupted on purpose: no final evaluation
+        model.policy.save(run_dir / "policy.zip")
+        result = final_evaluation(env_id, SB3Policy(model.policy), config, run_dir, algo, seed, book.wall_s(),
+                                  model.num_timesteps)  # fmt: skip
     env.close()
-    return result
+    plot_rl_curve(run_dir / "curve.png", f"{env_id} {algo}, seed {seed}", read_curve(run_dir), result)
+    return result or {"env_steps": model.num_timesteps, "interrupted": True}
 
 
 def _resume_model(algorithm: Algorithm, checkpoint: Path, env: EmbodiaVecEnv, config: TrainConfig) -> Any:
@@ -417,31 +404,34 @@ def _new_model(env_id, algorithm: Algorithm, config, env, demos, run_dir: Path, 
 
 
 def _train_bc(env_id, config, seed, run_dir, demos, task: TaskSpaces, progress, started) -> dict[str, Any]:
-    bar = tqdm(total=config.bc_epochs, desc=f"{env_id} bc", unit="epoch", disable=not progress, dynamic_ncols=True)
+    """BC (or DAgger), shown on a bar and in TensorBoard (``tb/bc``), then evaluated and plotted."""
+    extractor, space, dagger = EXTRACTORS[config.policy_features], task.observation, config.dagger_rounds > 0
+    label, total = (f"{env_id} dagger", config.dagger_rounds + 1) if dagger else (f"{env_id} bc", config.bc_epochs)
+    with BCProgress(run_dir / "tb" / "bc", label, total, "round" if dagger else "epoch", progress) as shown:
+        if not dagger:
+            policy, history = train_bc(demos, space, task.action, config, seed, shown.epoch, extractor)
+            record = run_record(env_id, "bc", seed, config, class_name(type(policy)))
+            record["bc"] = dataclasses.asdict(history) | {"transitions": len(demos), "episodes": demos.num_episodes}
+            fits, validation = [history], []
+        else:
+            policy, record, fits = _train_dagger(env_id, config, seed, demos, space, task.action, extractor, shown)
+            validation = [r["validation_success"] for r in record["dagger"]["rounds"]]
+        (run_dir / "run.json").write_text(json.dumps(record, indent=2))
+        policy.save(run_dir / "policy.zip")
+        wall_s = time.perf_counter() - started
+        result = final_evaluation(env_id, SB3Policy(policy), config, run_dir, "bc", seed, wall_s, 0)
+        shown.evaluated(result["success_rate"])
+    title = f"{env_id} {'bc + DAgger' if dagger else 'bc'}, seed {seed}"
+    plot_bc_curve(run_dir / "curve.png", title, fits, result, validation)
+    return result
 
-    def on_epoch(epoch: int, train_loss: float, holdout_loss: float) -> None:
-        bar.update(1)
-        bar.set_postfix(train=f"{train_loss:.4f}", holdout=f"{holdout_loss:.4f}")
 
-    extractor = EXTRACTORS[config.policy_features]
-    space = task.observation
-    if config.dagger_rounds == 0:
-        policy, history = train_bc(demos, space, task.action, config, seed, on_epoch, extractor)
-        bar.close()
-        record = run_record(env_id, "bc", seed, config, class_name(type(policy)))
-        record["bc"] = dataclasses.asdict(history) | {"transitions": len(demos), "episodes": demos.num_episodes}
-    else:
-        bar.close()
-        policy, record = _train_dagger(env_id, config, seed, demos, space, task.action, extractor, progress)
-    (run_dir / "run.json").write_text(json.dumps(record, indent=2))
-    policy.save(run_dir / "policy.zip")
-    wall_s = time.perf_counter() - started
-    return final_evaluation(env_id, SB3Policy(policy), config, run_dir, "bc", seed, wall_s, 0)
-
-
-def _train_dagger(env_id, config, seed, demos, space, action_space, extractor, progress) -> tuple[Any, dict]:
+def _train_dagger(
+    env_id, config, seed, demos, space, action_space, extractor, shown: BCProgress
+) -> tuple[Any, dict, list]:
     """BC, then ``config.dagger_rounds`` DAgger rounds; keeps the round with the best success on
-    ``eval_episodes`` validation episodes (seeded ``VALIDATION_SEED`` + k, disjoint from the final evaluation)."""
+    ``eval_episodes`` validation episodes (seeded ``VALIDATION_SEED`` + k, disjoint from the final evaluation).
+    Returns the policy, the run record and every round's BC fit."""
     best: dict[str, Any] = {"validation": -1.0}
     rounds: list[dict[str, Any]] = []
 
@@ -451,16 +441,15 @@ def _train_dagger(env_id, config, seed, demos, space, action_space, extractor, p
         rounds.append({"round": i, "validation_success": result["success_rate"],
                        "transitions": history.transitions[-1],
                        "rollout_success": history.rollout_success[-1]})  # fmt: skip
-        if progress:
-            print(f"{env_id} dagger round {i}: validation success {result['success_rate']:.0%}", flush=True)
+        shown.round(i, history.bc[-1], result["success_rate"])
         if result["success_rate"] > best["validation"]:
             best.update(validation=result["success_rate"], policy=policy, round=i)
 
-    train_dagger(env_id, demos, space, action_space, config, seed, config.dagger_rounds, config.dagger_episodes,
-                 on_iteration=on_iteration, extractor_class=extractor)  # fmt: skip
+    _, history = train_dagger(env_id, demos, space, action_space, config, seed, config.dagger_rounds,
+                              config.dagger_episodes, on_iteration=on_iteration, extractor_class=extractor)  # fmt: skip
     record = run_record(env_id, "bc", seed, config, class_name(type(best["policy"])))
     record["dagger"] = {"rounds": rounds, "selected_round": best["round"], "validation_seed": VALIDATION_SEED}
-    return best["policy"], record
+    return best["policy"], record, history.bc
 
 
 def final_evaluation(env_id, policy, config, run_dir, algo, seed, wall_s, env_steps) -> dict[str, Any]:

@@ -83,8 +83,16 @@ def cmd_train(args: argparse.Namespace) -> int:
         f"{env_id} {args.algo} seed {args.seed}: success rate {result['success_rate']:.1%} over "
         f"{result['episodes']} evaluation episodes, {result['env_steps']} env steps, {result['train_wall_s']:.0f} s"
     )
-    print(f"output: {Path(run_dir).resolve()}  (tensorboard --logdir {Path(run_dir) / 'tb'})")
+    print_outputs(Path(run_dir))
     return 0
+
+
+def print_outputs(run_dir: Path) -> None:
+    """The run folder, and its learning curve and TensorBoard folder: only those the run wrote."""
+    tensorboard = f"  (tensorboard --logdir {run_dir / 'tb'})" if (run_dir / "tb").is_dir() else ""
+    print(f"output: {run_dir.resolve()}{tensorboard}")
+    if (run_dir / "curve.png").is_file():
+        print(f"learning curve: {run_dir / 'curve.png'}")
 
 
 def cmd_eval(args: argparse.Namespace) -> int:

@@ -15,6 +15,9 @@ HOLD_BAND_M = (0.012, 0.004)
 RIGID_HOLD_BAND_M = (0.010, 0.003)
 #: the jaws have let go of an object of width w once open beyond w + 8 mm: clear of the pads' 4 mm band on both sides
 RELEASED_MARGIN_M = 0.008
+#: a finger pad touches something when its touch sensor reads more than this (N): above the sensor's noise from a
+#: light brush, below any hold (a grasp squeezes 5-70 N)
+PAD_TOUCHING_N = 0.5
 
 _NEXT = np.array([1, 2, 0])  # (a x b)_i = a_next(i) b_after(i) - a_after(i) b_next(i)
 _AFTER = np.array([2, 0, 1])
@@ -113,6 +116,8 @@ class RobotView:
             "robot_tcp_pos": self.tcp_pos(sim),
             "robot_tcp_quat": self.tcp_quat(sim),
             "robot_gripper_width": self.gripper_width(sim)[:, None],
+            # whether each finger pad presses on something: with the width, what a policy needs to know it holds
+            "robot_pads_touching": (sim.sensordata[:, self.touch] > PAD_TOUCHING_N).astype(np.float64),
         }
         if force_torque:
             obs["robot_wrist_force"] = sim.sensordata[:, self.wrist_force]
@@ -129,6 +134,7 @@ class RobotView:
             "robot_tcp_pos": (3,),
             "robot_tcp_quat": (4,),
             "robot_gripper_width": (1,),
+            "robot_pads_touching": (2,),
         }
         if force_torque:
             shapes["robot_wrist_force"] = (3,)

@@ -10,7 +10,7 @@ Fail: the requested part leaves the bench.
 Reward (dense, every term in [0, 1], weights ``w_*``): reach the part, grasp it, lift it, carry it over its slot,
 place it in the slot, success. Sparse reward: 1 on success.
 Observations (``task_*``): requested part position, quaternion and one-hot kind, the slot position, all parts'
-positions, the part relative to the TCP.
+positions, the part relative to the TCP and the slot relative to the part.
 """
 
 from __future__ import annotations
@@ -264,18 +264,21 @@ class BinPicking(Task):
             "task_slot_pos": (3,),
             "task_all_parts_pos": (3 * NUM_PARTS,),
             "task_part_to_tcp": (3,),
+            "task_part_to_slot": (3,),
         }
 
     def observe(self, sim: Simulation, ev: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         rows = np.arange(sim.num_sims)
         part_pos, part_quat = self._target_pose(sim)
+        slot_pos = sim.site_xpos[rows, self.slot_sites[self.target]]
         return {
             "task_part_pos": part_pos,
             "task_part_quat": part_quat,
             "task_part_kind": np.eye(NUM_PARTS)[self.target],
-            "task_slot_pos": sim.site_xpos[rows, self.slot_sites[self.target]],
+            "task_slot_pos": slot_pos,
             "task_all_parts_pos": sim.xpos[:, self.part_bodies].reshape(sim.num_sims, -1),
             "task_part_to_tcp": part_pos - self.robot.tcp_pos(sim),
+            "task_part_to_slot": slot_pos - part_pos,
         }
 
     def privileged_state(self, sim: Simulation) -> dict[str, np.ndarray]:

@@ -18,7 +18,7 @@ Reward (dense, terms in [0, 1], weights ``w_*``): reach the part to pick next (t
 downstream part on the belt), grasp it, carry it over its bin, ``progress`` (parts in the right bin / parts),
 ``no_mistakes`` (1 - wrong-bin and missed parts / parts), success. Sparse reward: 1 on success.
 Observations (``task_*``): part positions, kinds (one-hot), which parts are on the belt, bin positions, belt
-speed, the next part relative to the TCP.
+speed, the next part relative to the TCP and its bin relative to the part (zeros once none is left).
 """
 
 from __future__ import annotations
@@ -270,6 +270,7 @@ class ConveyorSort(Task):
             "task_bin_pos": (3 * len(KINDS),),
             "task_belt_speed": (1,),
             "task_part_to_tcp": (3,),
+            "task_part_to_bin": (3,),
         }
 
     def observe(self, sim: Simulation, ev: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -277,13 +278,16 @@ class ConveyorSort(Task):
         pos = sim.xpos[:, self.part_bodies]
         current = np.maximum(ev["next_part"], 0)
         part_to_tcp = pos[np.arange(num), current] - self.robot.tcp_pos(sim)
+        part_to_bin = self.bin_pos[PART_KIND[current]] - pos[np.arange(num), current]
+        heading = ev["next_part"][:, None] >= 0  # a part is still to be sorted
         return {
             "task_part_pos": pos.reshape(num, -1),
             "task_part_kind": np.tile(np.eye(len(KINDS))[PART_KIND].ravel(), (num, 1)),
             "task_part_on_belt": self.on_belt.astype(float),
             "task_bin_pos": np.tile(self.bin_pos.ravel(), (num, 1)),
             "task_belt_speed": sim.ctrl[:, self.belt_actuator : self.belt_actuator + 1],
-            "task_part_to_tcp": np.where(ev["next_part"][:, None] >= 0, part_to_tcp, 0.0),
+            "task_part_to_tcp": np.where(heading, part_to_tcp, 0.0),
+            "task_part_to_bin": np.where(heading, part_to_bin, 0.0),
         }
 
     def privileged_state(self, sim: Simulation) -> dict[str, np.ndarray]:

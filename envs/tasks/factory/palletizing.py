@@ -20,7 +20,7 @@ its slot, place it; ``progress`` (cartons in their slots / cartons) weighs more 
 so placing a carton always pays; success. Sparse reward: 1 on success.
 Observations (``task_*``): carton positions and quaternions, slot positions, slot yaws (cos and sin of twice the
 yaw, as a carton is symmetric under a half turn), which cartons are placed, the next carton (one-hot, last entry:
-none left) and the next carton relative to the TCP.
+none left), the next carton relative to the TCP and its slot relative to the carton.
 """
 
 from __future__ import annotations
@@ -255,6 +255,7 @@ class Palletizing(Task):
             "task_placed": (n,),
             "task_next_box": (n + 1,),
             "task_box_to_tcp": (3,),
+            "task_box_to_slot": (3,),
         }
 
     def observe(self, sim: Simulation, ev: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -270,6 +271,7 @@ class Palletizing(Task):
             "task_placed": self.in_slot.astype(float),
             "task_next_box": np.eye(self.num_boxes + 1)[ev["next_box"]],
             "task_box_to_tcp": pos[rows, current] - self.robot.tcp_pos(sim),
+            "task_box_to_slot": slots[rows, current] - pos[rows, current],
         }
 
     def privileged_state(self, sim: Simulation) -> dict[str, np.ndarray]:

@@ -1,0 +1,41 @@
+"""The learning table's tooling end to end, as CI runs it: ``experiments/learning_suite.py --quick``."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("stable_baselines3")
+pytest.importorskip("matplotlib")
+
+EXPERIMENTS = Path(__file__).resolve().parents[1] / "experiments"
+
+
+def test_the_quick_suite_records_demos_trains_each_method_and_writes_the_table_and_curve(tmp_path):
+    from PIL import Image
+
+    sys.path.insert(0, str(EXPERIMENTS))
+    try:
+        import learning_suite
+    finally:
+        sys.path.remove(str(EXPERIMENTS))
+    assert learning_suite.main(["--quick", "--runs", str(tmp_path / "runs"), "--results", str(tmp_path)]) == 0
+    table = (tmp_path / "learning_suite.md").read_text()
+    rows = [line for line in table.splitlines() if line.startswith("| Reach |")]
+    assert [row.split("|")[2].strip() for row in rows] == ["bc", "sac"]
+    assert (tmp_path / "runs" / "demos" / "Reach-v0-dart0.1" / "summary.json").exists()
+    pixels = np.asarray(Image.open(tmp_path / "learning_suite_Reach.png").convert("L"))
+    assert pixels.shape[0] > 100 and pixels.std() > 5  # a drawn plot, not a blank image
+
+
+def test_the_quick_suite_refuses_to_write_over_the_real_results():
+    sys.path.insert(0, str(EXPERIMENTS))
+    try:
+        import learning_suite
+    finally:
+        sys.path.remove(str(EXPERIMENTS))
+    with pytest.raises(SystemExit):
+        learning_suite.main(["--quick"])
