@@ -69,8 +69,8 @@ def write_report(runs: Path, results: Path) -> Path:
         "table (it runs what is missing, then rewrites this file; 2-core x86-64, no GPU; torch on 1 thread). A",
         "method is one config for all tasks, `experiments/configs/suite/<method>.yaml`. Success rate on held-out",
         "evaluation episodes (seeded 1,000,000 + k; demonstrations are seeds 0-99), mean ± standard deviation over",
-        "seeds, per-seed values in brackets. Wall-clock is training time per seed on this machine (BC: fitting; RL: environment and gradient",
-        "steps, periodic evaluations included). Curves: `learning_suite_<Task>.png`.",
+        "seeds, per-seed values in brackets. Wall-clock is training time per seed on this machine (BC: fitting;",
+        "RL: environment and gradient steps, periodic evaluations included). Curves: `learning_suite_<Task>.png`.",
         "",
     ]
     out = results / "learning_suite.md"
