@@ -7,7 +7,8 @@
 
 A method is one config for all tasks, ``experiments/configs/suite/<method>.yaml``; its algorithm is the part
 before an underscore. Methods that learn from demonstrations record them first when missing: 100 expert
-episodes (seeds 0-99) with DART noise 0.1 on the arm into ``runs/demos/<Task>-v0-dart0.1``. Runs go to
+episodes it finished with DART noise 0.1 on the arm (seeds from 0, skipping those it failed) into
+``runs/demos/<Task>-v0-dart0.1-successes``. Runs go to
 ``runs/suite/<Task>-<method>-s<seed>``; a finished one is kept, an interrupted one resumed. Evaluation episodes
 are seeded from 1,000,000 (``TrainConfig.eval_seed``), disjoint from the demonstrations. Writes
 ``experiments/results/learning_suite.md`` (success mean ± std over seeds, per-seed values, env steps, wall-clock)
@@ -38,12 +39,12 @@ def demo_folder(task: str, demos: Path, episodes: int) -> Path:
     """The task's demonstrations, recorded when missing (``episodes`` expert episodes, seeds 0..episodes-1)."""
     from embodia.agents.learn.collect import collect_demonstrations
 
-    folder = demos / f"{task}-v0-dart{DEMO_NOISE}"
+    folder = demos / f"{task}-v0-dart{DEMO_NOISE}-successes"
     if not (folder / "summary.json").exists():
-        summary = collect_demonstrations(
-            f"embodia/{task}-v0", episodes, folder, seed=0, num_envs=10, action_noise=DEMO_NOISE, overwrite=True
-        )
-        print(f"recorded {episodes} demonstrations of {task} into {folder} (success {summary['success_rate']:.0%})")
+        summary = collect_demonstrations(f"embodia/{task}-v0", episodes, folder, seed=0, num_envs=10,
+                                         action_noise=DEMO_NOISE, overwrite=True, successes_only=True)  # fmt: skip
+        print(f"recorded {episodes} demonstrations of {task} into {folder} (the noisy expert finished "
+              f"{summary['success_rate']:.0%} of {summary['attempted']} episodes)")  # fmt: skip
     return folder
 
 
@@ -68,7 +69,7 @@ def write_report(runs: Path, results: Path) -> Path:
         "Regenerate: `python experiments/learning_suite.py --methods METHOD --seeds 0 1 2` for each method in the",
         "table (it runs what is missing, then rewrites this file; 2-core x86-64, no GPU; torch on 1 thread). A",
         "method is one config for all tasks, `experiments/configs/suite/<method>.yaml`. Success rate on held-out",
-        "evaluation episodes (seeded 1,000,000 + k; demonstrations are seeds 0-99), mean ± standard deviation over",
+        "evaluation episodes (seeded 1,000,000 + k; demonstrations are seeds from 0), mean ± standard deviation over",
         "seeds, per-seed values in brackets. Wall-clock is training time per seed on this machine (BC: fitting;",
         "RL: environment and gradient steps, periodic evaluations included). Curves: `learning_suite_<Task>.png`.",
         "",

@@ -134,3 +134,27 @@ def test_every_task_gives_the_one_recipe_its_relative_vectors(env_id):
     features = extractor({k: torch.as_tensor(v, dtype=torch.float32) for k, v in obs.items()}).numpy()
     assert features.shape == (2, extractor.features_dim) and np.isfinite(features).all()
     env.close()
+
+
+def test_successes_only_keeps_the_finished_noisy_episodes_until_enough_are_recorded(tmp_path):
+    import numpy as np
+
+    from embodia.agents.learn.collect import collect_demonstrations
+    from embodia.agents.learn.dataset import load_demonstrations
+    from embodia.envs.core.batched_env import make_batched
+
+    # noise 2.0 on the arm's translation: the Reach expert finishes fewer than half its episodes
+    summary = collect_demonstrations(
+        REACH, 6, tmp_path / "demos", action_noise=2.0, noise_dims=slice(0, 3), successes_only=True
+    )
+    files = sorted((tmp_path / "demos").glob("episode_*.npz"))
+    assert len(files) == 6 and summary["attempted"] > 6 and summary["success_rate"] < 1.0
+    names = [path.stem for path in files]
+    assert names != [f"episode_{k:04d}" for k in range(6)]  # failed seeds are skipped, the kept ones keep their index
+    env = make_batched(REACH, 1, obs_mode="dict")
+    demos = load_demonstrations(tmp_path / "demos", REACH, env.single_observation_space, env.single_action_space)
+    env.close()
+    assert demos.num_episodes == 6 and np.isfinite(demos.actions).all()
+    with pytest.raises(RuntimeError, match="successful demonstrations need a lower noise"):
+        collect_demonstrations(REACH, 2, tmp_path / "hopeless", action_noise=50.0, noise_dims=slice(0, 3),
+                               successes_only=True)  # fmt: skip

@@ -26,7 +26,7 @@ def test_the_quick_suite_records_demos_trains_each_method_and_writes_the_table_a
     table = (tmp_path / "learning_suite.md").read_text()
     rows = [line for line in table.splitlines() if line.startswith("| Reach |")]
     assert [row.split("|")[2].strip() for row in rows] == ["bc", "sac"]
-    assert (tmp_path / "runs" / "demos" / "Reach-v0-dart0.1" / "summary.json").exists()
+    assert (tmp_path / "runs" / "demos" / "Reach-v0-dart0.1-successes" / "summary.json").exists()
     pixels = np.asarray(Image.open(tmp_path / "learning_suite_Reach.png").convert("L"))
     assert pixels.shape[0] > 100 and pixels.std() > 5  # a drawn plot, not a blank image
 

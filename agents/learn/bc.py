@@ -92,9 +92,14 @@ def train_bc(
     config: TrainConfig,
     seed: int,
     on_epoch: Any = None,
-    extractor_class: type[NormalizedExtractor] = NormalizedExtractor,
+    extractor_class: type[NormalizedExtractor] | None = None,
 ) -> tuple[SACPolicy, BCHistory]:
-    """Fit a policy to ``demos``; ``on_epoch(epoch, train_loss, holdout_loss)`` reports progress."""
+    """Fit a policy to ``demos``; ``on_epoch(epoch, train_loss, holdout_loss)`` reports progress. The extractor
+    is the config's ``policy_features`` unless ``extractor_class`` is given (the RL actor it may seed uses it too)."""
+    if extractor_class is None:
+        from embodia.agents.learn.features import EXTRACTORS
+
+        extractor_class = EXTRACTORS[config.policy_features]
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     inputs = policy_inputs(demos, observation_space)

@@ -21,6 +21,8 @@ from embodia.envs.record.atomic import write_json
 from embodia.envs.record.episode import EpisodeBuffer, episode_metadata
 from embodia.envs.record.recorder import episode_stem, prepare_record_dir
 
+#: successes_only: give up after this many tries per demonstration kept
+MAX_ATTEMPTS_PER_DEMO = 5
 #: separates the noise stream from the env's, which uses the episode seed itself
 NOISE_STREAM = 2
 
@@ -45,10 +47,12 @@ class DartNoise:
 
 
 class EpisodeFiles:
-    """One ``EpisodeBuffer`` per slot, recording the label action; each episode saved to ``out`` as it ends."""
+    """One ``EpisodeBuffer`` per slot, recording the label action; each episode saved to ``out`` as it ends
+    (only the successful ones with ``successes_only``), named by its episode index."""
 
-    def __init__(self, env: BatchedEnv, out: Path, metadata: Any, overwrite: bool) -> None:
+    def __init__(self, env: BatchedEnv, out: Path, metadata: Any, overwrite: bool, successes_only: bool) -> None:
         self.env, self.out, self.metadata, self.overwrite = env, out, metadata, overwrite
+        self.successes_only = successes_only
         self.buffers: dict[int, EpisodeBuffer] = {}
 
     def episode_started(self, slot: int, episode: int, seed: int, obs: Any, info: dict[str, Any]) -> None:
@@ -62,6 +66,8 @@ class EpisodeFiles:
 
     def episode_ended(self, slot: int, result: EpisodeResult, info: dict[str, Any]) -> None:
         episode = self.buffers.pop(slot).build()
+        if self.successes_only and not result.success:
+            return
         episode.save(self.out / f"{episode_stem(result.episode)}.npz", overwrite=self.overwrite)
 
 
@@ -75,11 +81,15 @@ def collect_demonstrations(
     noise_dims: slice = slice(0, 6),
     env_kwargs: dict[str, Any] | None = None,
     overwrite: bool = False,
+    successes_only: bool = False,
 ) -> dict[str, Any]:
     """Record ``episodes`` expert episodes (seeds ``seed + k``) into ``out_dir``; return success statistics.
 
     The executed action is the expert's plus N(0, ``action_noise``) on ``noise_dims`` (the arm; the gripper
-    stays clean); the recorded action is the expert's own.
+    stays clean); the recorded action is the expert's own. ``successes_only``: keep only the episodes the noisy
+    expert finished, running further seeds until ``episodes`` are kept (a clone of failures learns to fail: the
+    threading expert under noise 0.1 finishes a third of its episodes); at most ``MAX_ATTEMPTS_PER_DEMO`` times
+    as many episodes are tried, then ``RuntimeError``.
     """
     out = Path(out_dir)
     prepare_record_dir(out, overwrite)
@@ -91,15 +101,24 @@ def collect_demonstrations(
     control_hz = float(env.config.control_hz)
     write_json(out / "meta.json", {"format": "embodia.run", "schema_version": 1, "env_id": env_id,
                                    "env_kwargs": kwargs, "policy": policy, "seed": seed, "episodes": episodes,
-                                   "action_noise": action_noise})  # fmt: skip
+                                   "action_noise": action_noise, "successes_only": successes_only})  # fmt: skip
     dart = DartNoise(action_noise, noise_dims)
     writer = EpisodeFiles(env, out, lambda k, episode_seed: episode_metadata(
-        env_id, kwargs, episode_seed, policy, control_hz, episode=k), overwrite)  # fmt: skip
+        env_id, kwargs, episode_seed, policy, control_hz, episode=k), overwrite, successes_only)  # fmt: skip
+    results: list[EpisodeResult] = []
     try:
-        results = EpisodeScheduler(env, expert, episodes, seed, [dart, writer], executed=dart.executed).run()
+        while (need := episodes - (sum(r.success for r in results) if successes_only else len(results))) > 0:
+            if len(results) >= MAX_ATTEMPTS_PER_DEMO * episodes:
+                raise RuntimeError(
+                    f"{env_id}: the expert (action noise {action_noise}) finished {episodes - need} of "
+                    f"{len(results)} episodes; {episodes} successful demonstrations need a lower noise"
+                )
+            indices = range(len(results), len(results) + need)  # a round never keeps more than it still needs
+            results += EpisodeScheduler(env, expert, indices, seed, [dart, writer], executed=dart.executed).run()
     finally:
         env.close()
     successes = [r.success for r in results]
-    summary = {"env_id": env_id, "episodes": episodes, "success_rate": float(np.mean(successes)), "policy": policy}
+    summary = {"env_id": env_id, "episodes": episodes, "success_rate": float(np.mean(successes)), "policy": policy,
+               "attempted": len(results), "successes_only": successes_only}  # fmt: skip
     write_json(out / "summary.json", summary)
     return summary

@@ -61,7 +61,7 @@ class TrainConfig:
     bc_early_stopping: bool = True  # False: train all bc_epochs and keep the last weights (held-out loss only logged)
     bc_obs_noise: float = 0.0  # Gaussian input noise while cloning, in standard deviations of each input
     ignore_obs: list = field(default_factory=list)  # observation entries the policy does not see (flat/dict modes)
-    policy_features: str = ""  # bc: "" (the observation) or extra features: yaw, fine, yaw+fine (features.py)
+    policy_features: str = ""  # every learner: "" (the observation) or with features: yaw, fine, yaw+fine (features.py)
     dagger_rounds: int = 0  # bc: DAgger rounds after the first fit (0: plain BC); the best on validation is kept
     dagger_episodes: int = 32  # bc: expert-labelled rollouts of the learner per DAgger round
     demo_fraction: float = 0.25  # share of every SAC batch drawn from the demonstrations

@@ -159,7 +159,7 @@ def build_model(algo: str, config: TrainConfig, env: EmbodiaVecEnv, stats: dict,
     """A new model of ``algo`` (an algorithm with a stable-baselines3 class), with the config's settings."""
     algorithm = ALGORITHMS[algo]
     policy_kwargs: dict[str, Any] = {
-        "features_extractor_class": NormalizedExtractor,
+        "features_extractor_class": EXTRACTORS[config.policy_features],
         "features_extractor_kwargs": stats,
         "net_arch": list(config.net_arch),
     }
