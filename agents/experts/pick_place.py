@@ -39,7 +39,8 @@ class PickPlaceGoal:
 @dataclass(frozen=True)
 class PickPlaceTiming:
     approach_height_m: float = 0.09
-    grasp_steps: int = 10
+    grasp_steps: int = 10  # the longest the jaws close before the lift (without both pads touching)
+    grasp_settle_steps: int = 2  # the shortest, once both pads touch
     release_steps: int = 16
     position_tolerance_m: float = 0.006
     travel_tolerance_m: float = 0.012
@@ -120,12 +121,15 @@ class PickAndPlace(abc.ABC):
         action[phase >= RELEASE, 6] = motion.GRIPPER_OPEN
 
         error = np.linalg.norm(targets - tcp, axis=1)
+        # both pads press on the part: the squeeze builds within a step of contact. A phase change the state shows
+        # (a timer alone is invisible to a policy cloned from these actions: it stalled at the closed jaws)
+        closed_on_part = state["pads_touching"].all(axis=1) & (self.timer >= t.grasp_settle_steps)
         yaw_done = np.abs(yaw_error) < t.yaw_tolerance_rad
         self.timer += 1
         advance = (
             ((phase == APPROACH) & (error < t.travel_tolerance_m) & yaw_done)
             | ((phase == DESCEND) & (error < t.position_tolerance_m))
-            | ((phase == GRASP) & (self.timer >= t.grasp_steps))
+            | ((phase == GRASP) & (closed_on_part | (self.timer >= t.grasp_steps)))
             | ((phase == LIFT) & (error < 3 * t.travel_tolerance_m))
             | ((phase == CARRY) & (error < t.travel_tolerance_m) & yaw_done)
             | ((phase == LOWER) & (error < t.position_tolerance_m))

@@ -423,6 +423,7 @@ class BatchedEnv:
             "tcp_pos": self.robot.tcp_pos(self.sim).copy(),
             "tcp_xmat": self.robot.tcp_xmat(self.sim).copy(),
             "gripper_width": self.robot.gripper_width(self.sim),
+            "pads_touching": self.robot.pads_touching(self.sim),
         }
         state.update({k: np.array(v) for k, v in self.task.privileged_state(self.sim).items()})
         info["state"] = state

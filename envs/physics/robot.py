@@ -109,6 +109,11 @@ class RobotView:
         """(n,) whether the jaws are open wide enough (``margin_m`` beyond the object's width) to have let go."""
         return self.gripper_width(sim) > object_width_m + margin_m
 
+    def pads_touching(self, sim: Simulation) -> np.ndarray:
+        """(n, 2) whether each finger pad presses on something: with the width, what tells a policy (and an
+        expert) that the jaws have closed on a part, from the state alone."""
+        return sim.sensordata[:, self.touch] > PAD_TOUCHING_N
+
     def observe(self, sim: Simulation, force_torque: bool, touch: bool) -> dict[str, np.ndarray]:
         obs = {
             "robot_joint_pos": self.joint_pos(sim),
@@ -116,8 +121,7 @@ class RobotView:
             "robot_tcp_pos": self.tcp_pos(sim),
             "robot_tcp_quat": self.tcp_quat(sim),
             "robot_gripper_width": self.gripper_width(sim)[:, None],
-            # whether each finger pad presses on something: with the width, what a policy needs to know it holds
-            "robot_pads_touching": (sim.sensordata[:, self.touch] > PAD_TOUCHING_N).astype(np.float64),
+            "robot_pads_touching": self.pads_touching(sim).astype(np.float64),
         }
         if force_torque:
             obs["robot_wrist_force"] = sim.sensordata[:, self.wrist_force]
