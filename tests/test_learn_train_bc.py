@@ -158,3 +158,62 @@ def test_successes_only_keeps_the_finished_noisy_episodes_until_enough_are_recor
     with pytest.raises(RuntimeError, match="successful demonstrations need a lower noise"):
         collect_demonstrations(REACH, 2, tmp_path / "hopeless", action_noise=50.0, noise_dims=slice(0, 3),
                                successes_only=True)  # fmt: skip
+
+
+def test_chunk_targets_are_the_next_actions_of_the_same_episode():
+    import numpy as np
+
+    from embodia.agents.learn.bc import chunk_targets
+    from embodia.agents.learn.dataset import Demonstrations
+
+    actions = np.arange(10, dtype=float).reshape(5, 2)  # episode 0: rows 0-2, episode 1: rows 3-4
+    demos = Demonstrations("x", {}, {}, actions, np.zeros(5), np.zeros(5), np.array([0, 0, 0, 1, 1]), 2, "test")
+    targets = chunk_targets(demos, 3)
+    np.testing.assert_array_equal(targets[0], [0, 1, 2, 3, 4, 5])
+    np.testing.assert_array_equal(targets[1], [2, 3, 4, 5, 4, 5])  # the episode's last action repeated
+    np.testing.assert_array_equal(targets[3], [6, 7, 8, 9, 8, 9])  # never the next episode's
+
+
+def test_temporal_ensembling_averages_every_chunk_that_covers_the_step_and_resets_per_episode():
+    import numpy as np
+    from gymnasium import spaces
+
+    from embodia.agents.learn.networks import ENSEMBLE_DECAY, SB3Policy
+
+    class Scripted:  # a network that predicts chunk [10 t, 10 t + 1, 10 t + 2] at its t-th call (one simulation)
+        observation_space = spaces.Box(-1.0, 1.0, (2,))
+
+        def __init__(self):
+            self.calls = 0
+
+        def predict(self, obs, deterministic=True):
+            self.calls += 1
+            return np.array([[10.0 * self.calls, 10.0 * self.calls + 1, 10.0 * self.calls + 2]]), None
+
+    policy = SB3Policy(Scripted(), chunk=3)
+    obs = np.zeros((1, 2), dtype=np.float32)
+    assert policy.act(obs, {})[0, 0] == 10.0  # only the first chunk covers step 1
+    second = policy.act(obs, {})[0, 0]  # chunk 1's entry 1 (11) and chunk 2's entry 0 (20), the older weighing more
+    w_old, w_new = np.exp(-ENSEMBLE_DECAY * 1), np.exp(-ENSEMBLE_DECAY * 2)
+    assert second == pytest.approx((w_old * 11 + w_new * 20) / (w_old + w_new))
+    policy.reset(np.array([0]))
+    assert policy.act(obs, {})[0, 0] == 30.0  # a new episode starts from its own first chunk
+
+
+def test_a_chunked_clone_trains_evaluates_and_loads_as_a_trained_policy(tmp_path):
+    import numpy as np
+
+    from embodia.agents.learn.collect import collect_demonstrations
+    from embodia.agents.learn.trained import load_trained_policy
+
+    collect_demonstrations(REACH, 4, tmp_path / "demos")
+    config = TrainConfig(obs_mode="dict", demos=str(tmp_path / "demos"), demo_episodes=4, bc_chunk=4, **TINY_BC)
+    result = training.train(REACH, "bc", config, 0, tmp_path / "run", progress=False)
+    assert result["episodes"] == 2
+    trained = load_trained_policy(tmp_path / "run", REACH)
+    assert trained.actor.chunk == 4
+    with pytest.raises(ConfigError, match="bc_chunk=2 works with plain BC"):
+        TrainConfig(bc_chunk=2, dagger_rounds=1)
+    with pytest.raises(training.RunError, match="bc_chunk=2 is for behaviour cloning"):
+        training.train(REACH, "sac", TrainConfig(bc_chunk=2, total_steps=10), 0, tmp_path / "sac", progress=False)
+    assert np.isfinite(result["success_rate"])

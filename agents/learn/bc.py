@@ -81,6 +81,25 @@ def demo_stats(demos: Demonstrations, config: TrainConfig) -> dict[str, list[flo
     return normalisation_stats(flatten_observations(demos.observations), input_mask(space, list(config.ignore_obs)))
 
 
+def chunk_targets(demos: Demonstrations, chunk: int) -> np.ndarray:
+    """(N, chunk * A): each row's action and the ``chunk - 1`` after it in the same episode (its last action
+    repeated past the episode's end: the expert holds still once done)."""
+    rows = np.arange(len(demos))
+    last_of_episode = np.empty(len(demos), dtype=np.int64)
+    for episode in np.unique(demos.episode):
+        members = np.flatnonzero(demos.episode == episode)
+        last_of_episode[members] = members.max()
+    ahead = np.minimum(rows[:, None] + np.arange(chunk)[None, :], last_of_episode[:, None])
+    return demos.actions[ahead].reshape(len(demos), -1)
+
+
+def chunk_space(action_space: spaces.Box, chunk: int) -> spaces.Box:
+    """The policy's output space for ``chunk`` actions at once."""
+    if chunk == 1:
+        return action_space
+    return spaces.Box(np.tile(action_space.low, chunk), np.tile(action_space.high, chunk), dtype=action_space.dtype)
+
+
 def bc_loss(policy: SACPolicy, inputs: Any, actions: torch.Tensor) -> torch.Tensor:
     return torch.mean((policy.actor(inputs, deterministic=True) - actions) ** 2)
 
@@ -104,9 +123,10 @@ def train_bc(
     rng = np.random.default_rng(seed)
     inputs = policy_inputs(demos, observation_space)
     stats = demo_stats(demos, config)
-    policy = make_policy(observation_space, action_space, config, stats, extractor_class)
+    policy = make_policy(observation_space, chunk_space(action_space, config.bc_chunk), config, stats, extractor_class)
     policy.set_training_mode(True)
-    targets = np.clip(demos.actions, -ACTION_TARGET_LIMIT, ACTION_TARGET_LIMIT).astype(np.float32)
+    targets = np.clip(chunk_targets(demos, config.bc_chunk), -ACTION_TARGET_LIMIT, ACTION_TARGET_LIMIT)
+    targets = targets.astype(np.float32)
     train_rows, held_rows = holdout_split(demos, config.bc_holdout_fraction, rng)
     noise_scale = config.bc_obs_noise * torch.as_tensor(stats["std"], dtype=torch.float32)
     optimizer = torch.optim.Adam(policy.actor.parameters(), lr=config.bc_learning_rate)

@@ -62,6 +62,10 @@ class TrainConfig:
     bc_obs_noise: float = 0.0  # Gaussian input noise while cloning, in standard deviations of each input
     ignore_obs: list = field(default_factory=list)  # observation entries the policy does not see (flat/dict modes)
     policy_features: str = ""  # every learner: "" (the observation) or with features: yaw, fine, yaw+fine (features.py)
+    #: bc: actions predicted per step (1: one). k > 1: the policy predicts the next k actions and executes the
+    #: temporal ensemble of every chunk that covers this step (action chunking, Zhao et al., RSS 2023, "ACT"):
+    #: a clone no longer stalls where the expert's next move depends on time it cannot see
+    bc_chunk: int = 1
     dagger_rounds: int = 0  # bc: DAgger rounds after the first fit (0: plain BC); the best on validation is kept
     dagger_episodes: int = 32  # bc: expert-labelled rollouts of the learner per DAgger round
     demo_fraction: float = 0.25  # share of every SAC batch drawn from the demonstrations
@@ -82,7 +86,7 @@ class TrainConfig:
         if self.obs_mode not in OBS_MODES:
             raise ConfigError(f"obs_mode={self.obs_mode!r} is not valid; valid: {', '.join(OBS_MODES)}")
         positive = ("total_steps", "num_envs", "batch_size", "buffer_size", "train_freq", "gradient_steps")
-        positive += ("n_steps", "n_epochs", "demo_episodes", "bc_epochs", "bc_batch_size", "bc_patience")
+        positive += ("n_steps", "n_epochs", "demo_episodes", "bc_epochs", "bc_batch_size", "bc_patience", "bc_chunk")
         positive += ("dagger_episodes", "checkpoint_every", "eval_every", "eval_episodes", "final_eval_episodes")
         for name in positive:
             if getattr(self, name) < 1:
@@ -98,6 +102,8 @@ class TrainConfig:
             raise ConfigError(f"demo_policy_std={self.demo_policy_std!r} must be 0 (keep) or a positive std")
         if self.demo_loss not in DEMO_LOSSES:
             raise ConfigError(f"demo_loss={self.demo_loss!r} is not valid; valid: {', '.join(DEMO_LOSSES)}")
+        if self.bc_chunk > 1 and self.dagger_rounds:
+            raise ConfigError(f"bc_chunk={self.bc_chunk!r} works with plain BC; set dagger_rounds: 0 or bc_chunk: 1")
         if self.dagger_rounds < 0:
             raise ConfigError(f"dagger_rounds={self.dagger_rounds!r} must be 0 (plain BC) or a positive integer")
         if self.policy_features not in POLICY_FEATURES:

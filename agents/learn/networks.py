@@ -81,18 +81,47 @@ class NormalizedExtractor(BaseFeaturesExtractor):
         return torch.clamp((x - self.mean) / self.std, -CLIP, CLIP) * self.mask
 
 
-class SB3Policy:
-    """embodia's batched policy protocol (``reset``, ``act``) around a stable-baselines3 policy, deterministic."""
+#: temporal ensembling: the weight of a chunk predicted i steps before the newest one that covers this step is
+#: exp(-decay * (k - 1 - i)), the oldest weighing most (ACT's m = 0.01 makes them nearly equal)
+ENSEMBLE_DECAY = 0.01
 
-    def __init__(self, policy: Any) -> None:
+
+class SB3Policy:
+    """embodia's batched policy protocol (``reset``, ``act``) around a stable-baselines3 policy, deterministic.
+
+    ``chunk`` > 1: the policy predicts the next ``chunk`` actions at once (``bc_chunk``); each step executes the
+    weighted mean of this step's action from every chunk predicted in the last ``chunk`` steps (ACT's temporal
+    ensembling), so the executed actions stay smooth and a state the policy meets twice still moves on.
+    """
+
+    def __init__(self, policy: Any, chunk: int = 1) -> None:
         self.policy = policy
         self.flat = not isinstance(policy.observation_space, spaces.Dict)
+        self.chunk = int(chunk)
+        self._chunks: np.ndarray | None = None  # (n, chunk, chunk, A): the last chunk predictions, newest first
+        self._age = np.zeros(0, dtype=np.int64)  # (n,) predictions made since the simulation's episode started
 
     def reset(self, env_ids: np.ndarray, seed: int | None = None) -> None:
-        """Stateless (an MLP): nothing to reset."""
+        """Forget the chunks of the simulations starting an episode (an MLP holds nothing else)."""
+        if self._chunks is not None:
+            self._age[np.asarray(env_ids, dtype=np.int64)] = 0
 
     def act(self, obs: Any, info: dict[str, Any]) -> np.ndarray:
         if self.flat and isinstance(obs, dict):
             obs = flatten_batch(obs).astype(np.float32)
         action, _ = self.policy.predict(obs, deterministic=True)
-        return np.asarray(action, dtype=np.float64)
+        action = np.asarray(action, dtype=np.float64)
+        if self.chunk == 1:
+            return action
+        n, k = len(action), self.chunk
+        predicted = action.reshape(n, k, -1)
+        if self._chunks is None or len(self._chunks) != n:
+            self._chunks = np.zeros((n, k, *predicted.shape[1:]))
+            self._age = np.zeros(n, dtype=np.int64)
+        self._chunks = np.concatenate([predicted[:, None], self._chunks[:, :-1]], axis=1)
+        self._age += 1
+        steps_ago = np.arange(k)  # chunk i was predicted i steps ago; its entry i is for this step
+        valid = steps_ago[None, :] < self._age[:, None]
+        weights = np.exp(-ENSEMBLE_DECAY * (k - 1 - steps_ago))[None, :] * valid
+        this_step = self._chunks[:, steps_ago, steps_ago]  # (n, k, A)
+        return (weights[:, :, None] * this_step).sum(axis=1) / weights.sum(axis=1, keepdims=True)

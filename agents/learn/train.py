@@ -346,6 +346,8 @@ def train(
         raise RunError(f"unknown algorithm {algo!r}; valid: {', '.join(ALGOS)}")
     algorithm = ALGORITHMS[algo]
     task_spec(env_id)
+    if config.bc_chunk > 1 and algo != "bc":
+        raise RunError(f"bc_chunk={config.bc_chunk} is for behaviour cloning; {algo} acts one action per step")
     if config.her and not algorithm.her:
         raise RunError(f"her: true works with {' and '.join(n for n, a in ALGORITHMS.items() if a.her)}, not {algo}")
     run_dir = Path(run_dir)
@@ -419,7 +421,7 @@ def _train_bc(env_id, config, seed, run_dir, demos, task: TaskSpaces, progress, 
         (run_dir / "run.json").write_text(json.dumps(record, indent=2))
         policy.save(run_dir / "policy.zip")
         wall_s = time.perf_counter() - started
-        result = final_evaluation(env_id, SB3Policy(policy), config, run_dir, "bc", seed, wall_s, 0)
+        result = final_evaluation(env_id, SB3Policy(policy, config.bc_chunk), config, run_dir, "bc", seed, wall_s, 0)
         shown.evaluated(result["success_rate"])
     title = f"{env_id} {'bc + DAgger' if dagger else 'bc'}, seed {seed}"
     plot_bc_curve(run_dir / "curve.png", title, fits, result, validation)
@@ -757,7 +759,8 @@ def load_run_policy(path: str | Path, env_id: str | None = None) -> tuple[dict[s
             policy = _load_policy_file(model_path, record)
             trained = space_layout(policy.observation_space)
         check_layout(model_path, record["env_id"], trained, now)
-        if tuple(policy.action_space.shape) != tuple(env.single_action_space.shape):
+        chunk = int(record.get("config", {}).get("bc_chunk", 1))  # a BC policy may predict several steps at once
+        if tuple(policy.action_space.shape) != (chunk * env.single_action_space.shape[0],):
             raise RunError(
                 f"{model_path} acts with {policy.action_space.shape[0]} values, {record['env_id']} with "
                 f"{env.single_action_space.shape[0]} (control_mode {env.options.control_mode}); train it again"

@@ -66,5 +66,6 @@ def load_trained_policy(path: str | Path, env_id: str | None = None) -> TrainedP
         "policy_seed": record.get("seed"),
         "policy_network": record["policy_class"],
     }
-    return TrainedPolicy(SB3Policy(policy), f"{record['algo']} ({model_file})", record["env_id"],
+    chunk = int(record.get("config", {}).get("bc_chunk", 1))  # a BC run with action chunks executes them
+    return TrainedPolicy(SB3Policy(policy, chunk), f"{record['algo']} ({model_file})", record["env_id"],
                          dict(record["env_kwargs"]), info)  # fmt: skip
