@@ -19,6 +19,7 @@ from embodia.agents.evaluate import run_episodes
 
 #: (task id, env kwargs): one table row each
 CASES: list[tuple[str, dict[str, Any]]] = [
+    ("embodia/BinPicking-v0", {}),
     ("embodia/PegInsertion-v0", {"clearance_m": 0.002}),
     ("embodia/PegInsertion-v0", {}),  # 1 mm radial clearance, the default
     ("embodia/PegInsertion-v0", {"clearance_m": 0.0005}),

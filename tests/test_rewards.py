@@ -38,3 +38,14 @@ def test_without_termination_on_success_the_reward_is_the_plain_weighted_sum():
     reward = env.config.dense_reward(terms, success=np.array([True]), elapsed=np.array([10]))
     assert reward[0] == pytest.approx(sum(env.reward_weights.values()))
     env.close()
+
+
+def test_a_penalty_is_not_part_of_the_full_rate_and_still_costs_on_the_success_step():
+    env = make_batched("embodia/Handover-v0", 1, safety_penalty=2.0)
+    weights = env.reward_weights
+    assert weights["safety"] == -2.0
+    full_rate, steps = sum(w for w in weights.values() if w > 0), env.config.episode_steps
+    terms = {name: np.array([1.0]) for name in weights}  # every term at 1: the safety term says "violated"
+    reward = env.config.dense_reward(terms, success=np.array([True]), elapsed=np.array([steps]))
+    assert reward[0] == pytest.approx(full_rate - 2.0)
+    env.close()

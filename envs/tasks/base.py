@@ -68,7 +68,8 @@ class TaskConfig:
     def dense_reward(self, terms: dict[str, np.ndarray], success: np.ndarray, elapsed: np.ndarray) -> np.ndarray:
         """The dense reward (n,): the weighted sum of ``terms`` (each in [0, 1]), except on a success that ends
         the episode, which pays what staying successful to the truncation would have earned: the full rate (the
-        sum of the weights) for this step and every step left, ``episode_steps - elapsed + 1`` of them.
+        sum of the positive weights) for this step and every step left, ``episode_steps - elapsed + 1`` of them,
+        less this step's penalties.
 
         Why: with termination on success and a reward positive every step, stalling just short of success out-earns
         finishing. Now a path held short of success earns at most the full rate per step, and less unless every term
@@ -79,8 +80,10 @@ class TaskConfig:
         reward = sum(weights[name] * value for name, value in terms.items())
         if not self.terminate_on_success:
             return reward
-        full_rate = sum(weights.values())
-        return np.where(success, full_rate * (self.episode_steps - elapsed + 1), reward)
+        full_rate = sum(max(weight, 0.0) for weight in weights.values())
+        # penalties (negative weights, e.g. a care task's safety_penalty) still cost on the success step
+        penalties = sum(weights[name] * value for name, value in terms.items() if weights[name] < 0)
+        return np.where(success, full_rate * (self.episode_steps - elapsed + 1) + penalties, reward)
 
     @classmethod
     def from_kwargs(cls, **kwargs: Any) -> TaskConfig:
