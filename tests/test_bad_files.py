@@ -301,7 +301,7 @@ def test_declared_sizes_are_checked_before_anything_is_read(good: Path, bomb: Pa
     members = read_members(good)
     many = {**members, **{f"info/x{k}.npy": npy(np.zeros(26, bool)) for k in range(5000)}}
     crowded = write_members(target(tmp_path, "c/episode_0000.npz"), many)
-    assert_every_command_refuses(capsys, crowded, tmp_path, "5020 entries")
+    assert_every_command_refuses(capsys, crowded, tmp_path, f"{len(many)} entries")
 
     rows = craft(good, target(tmp_path, "d/episode_0000.npz"), arrays={"obs/wide": npy_header("<f8", (26, 10**7))})
     assert_every_command_refuses(capsys, rows, tmp_path, "'obs/wide'")
@@ -539,7 +539,9 @@ def test_filter_decides_from_the_episode_and_validate_reports_a_lying_sidecar(
     kept = tmp_path / "kept"
     assert load_episode(kept / "episode_0000.npz").metadata["policy"] == "expert"
     assert json.loads((kept / "episode_0000.json").read_text())["success"] is True  # written from the episode
-    status, out, _ = run(capsys, ["dataset", "filter", str(folder), "--min-return", "50", "--out", str(tmp_path / "x")])
+    status, out, _ = run(
+        capsys, ["dataset", "filter", str(folder), "--min-return", "1e9", "--out", str(tmp_path / "x")]
+    )
     assert status == 2 and not (tmp_path / "x").exists()
     status, out, _ = run(capsys, ["dataset", "validate", str(folder), "--replay-sample", "0"])
     assert status == 1
