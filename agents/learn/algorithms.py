@@ -38,6 +38,8 @@ class Algorithm:
     settings: Callable[[Any, TrainConfig], None] = _no_settings
     #: what a new model does before it learns: (model, demonstrations, env, config, seed)
     start: Callable[[Any, Any, Any, TrainConfig, int], None] | None = None
+    #: policy keywords from the config, besides the feature extractor and ``net_arch``
+    policy_options: Callable[[TrainConfig], dict[str, Any]] | None = None
 
     @property
     def checkpoints(self) -> bool:
@@ -101,9 +103,31 @@ def _sac_options(config: TrainConfig, env: Any) -> dict[str, Any]:
 
 
 def _sac_demos_options(config: TrainConfig, env: Any) -> dict[str, Any]:
-    from embodia.agents.learn.demo_sac import DemoReplayBuffer
+    from embodia.agents.learn.demo_sac import demo_buffer_class
 
-    return {**_sac_options(config, env), "replay_buffer_class": DemoReplayBuffer}
+    return {**_sac_options(config, env), "replay_buffer_class": demo_buffer_class(env.observation_space)}
+
+
+def _rlpd() -> type:
+    from embodia.agents.learn.rlpd import RLPD
+
+    return RLPD
+
+
+def _rlpd_options(config: TrainConfig, env: Any) -> dict[str, Any]:
+    from embodia.agents.learn.rlpd import rlpd_options
+
+    return {**_sac_options(config, env), **rlpd_options(config, env)}
+
+
+def _rlpd_policy_options(config: TrainConfig) -> dict[str, Any]:
+    return {"n_critics": config.rlpd_critics}
+
+
+def _start_rlpd(model: Any, demos: Any, env: Any, config: TrainConfig, seed: int) -> None:
+    from embodia.agents.learn.rlpd import start_rlpd
+
+    start_rlpd(model, demos, env, config, seed)
 
 
 def _demo_settings(model: Any, config: TrainConfig) -> None:
@@ -131,6 +155,16 @@ ALGORITHMS: dict[str, Algorithm] = {
             options=_sac_demos_options,
             settings=_demo_settings,
             start=_start_from_demos,
+        ),
+        Algorithm(
+            "rlpd",
+            "RLPD (Ball et al. 2023): SAC with symmetric demo/online batches, LayerNorm critic ensemble, high UTD",
+            needs_demos=True,
+            sb3_class=_rlpd,
+            options=_rlpd_options,
+            settings=_demo_settings,
+            start=_start_rlpd,
+            policy_options=_rlpd_policy_options,
         ),
     )
 }

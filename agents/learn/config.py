@@ -17,6 +17,7 @@ from embodia.agents.learn.algorithms import ALGOS as ALGOS  # the algorithm name
 
 OBS_MODES = ("flat", "dict", "goal")
 DEMO_LOSSES = ("aux", "qfilter")
+RLPD_STARTS = ("clone", "scratch")
 POLICY_FEATURES = ("", "yaw", "fine", "yaw+fine")  # agents/learn/features.py EXTRACTORS
 
 
@@ -74,7 +75,13 @@ class TrainConfig:
     demo_loss: str = "aux"  # sac+demos: "aux" (separate BC steps) or "qfilter" (TD3+BC actor loss with Q-filter)
     demo_bc_alpha: float = 2.5  # sac+demos qfilter: weight of the normalised Q term against the BC term
     demo_q_filter: bool = True  # sac+demos qfilter: BC only where Q(s, a_demo) >= Q(s, pi(s)); False: always
-    demo_policy_std: float = 0.0  # sac+demos: the cloned actor's initial action std before squashing (0: SB3's)
+    demo_policy_std: float = 0.0  # sac+demos, rlpd: the cloned actor's initial action std before squashing (0: SB3's)
+    # RLPD (agents/learn/rlpd.py); demo_fraction is its symmetric sampling (0.5), actor_warmup_steps applies too
+    rlpd_start: str = "clone"  # "clone": the actor starts as the clone of the demonstrations; "scratch": untrained
+    utd_ratio: int = 1  # critic updates per environment step (the actor updates once per step); gradient_steps unused
+    rlpd_critics: int = 2  # critics in the LayerNorm ensemble
+    rlpd_target_subset: int = 2  # ensemble members whose minimum makes the target (random per update)
+    rlpd_backup_entropy: bool = True  # the entropy term in the critic's target
     # bookkeeping
     checkpoint_every: int = 10_000
     eval_every: int = 10_000
@@ -88,6 +95,7 @@ class TrainConfig:
         positive = ("total_steps", "num_envs", "batch_size", "buffer_size", "train_freq", "gradient_steps")
         positive += ("n_steps", "n_epochs", "demo_episodes", "bc_epochs", "bc_batch_size", "bc_patience", "bc_chunk")
         positive += ("dagger_episodes", "checkpoint_every", "eval_every", "eval_episodes", "final_eval_episodes")
+        positive += ("utd_ratio", "rlpd_target_subset")
         for name in positive:
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name}={getattr(self, name)!r} must be a positive integer")
@@ -100,6 +108,13 @@ class TrainConfig:
             raise ConfigError("ignore_obs works with obs_mode flat or dict, not goal")
         if self.demo_policy_std < 0:
             raise ConfigError(f"demo_policy_std={self.demo_policy_std!r} must be 0 (keep) or a positive std")
+        if self.rlpd_start not in RLPD_STARTS:
+            raise ConfigError(f"rlpd_start={self.rlpd_start!r} is not valid; valid: {', '.join(RLPD_STARTS)}")
+        if self.rlpd_critics < 2:
+            raise ConfigError(f"rlpd_critics={self.rlpd_critics!r} must be at least 2 (the target takes a minimum)")
+        if self.rlpd_target_subset > self.rlpd_critics:
+            raise ConfigError(f"rlpd_target_subset={self.rlpd_target_subset!r} must be at most rlpd_critics="
+                              f"{self.rlpd_critics}")  # fmt: skip
         if self.demo_loss not in DEMO_LOSSES:
             raise ConfigError(f"demo_loss={self.demo_loss!r} is not valid; valid: {', '.join(DEMO_LOSSES)}")
         if self.bc_chunk > 1 and self.dagger_rounds:

@@ -13,9 +13,10 @@ from typing import Any
 
 import numpy as np
 import torch
+from gymnasium import spaces
 from stable_baselines3 import SAC
-from stable_baselines3.common.buffers import ReplayBuffer
-from stable_baselines3.common.type_aliases import ReplayBufferSamples
+from stable_baselines3.common.buffers import DictReplayBuffer, ReplayBuffer
+from stable_baselines3.common.type_aliases import DictReplayBufferSamples, ReplayBufferSamples
 from stable_baselines3.common.utils import polyak_update
 from torch.nn import functional
 
@@ -24,59 +25,100 @@ from embodia.agents.learn.config import TrainConfig
 from embodia.agents.learn.dataset import Demonstrations
 
 
-class DemoReplayBuffer(ReplayBuffer):
-    """A replay buffer that draws ``demo_fraction`` of every batch from fixed demonstration transitions."""
+class _DemoMixing:
+    """Draws ``demo_fraction`` of every batch from fixed demonstration transitions (mixed into SB3's buffers)."""
 
-    demo: dict[str, np.ndarray] | None = None
+    demo: dict[str, Any] | None = None
     demo_fraction: float = 0.0
 
     def set_demonstrations(
         self,
-        observations: np.ndarray,
-        next_observations: np.ndarray,
+        observations: Any,
+        next_observations: Any,
         actions: np.ndarray,
         rewards: np.ndarray,
         terminated: np.ndarray,
         fraction: float,
     ) -> None:
-        if observations.shape[1:] != self.obs_shape or actions.shape[1:] != (self.action_dim,):
+        if isinstance(self.obs_shape, dict):
+            shapes = {k: v.shape[1:] for k, v in observations.items()} if isinstance(observations, dict) else None
+            expected = {k: tuple(v) for k, v in self.obs_shape.items()}
+        else:
+            shapes = None if isinstance(observations, dict) else observations.shape[1:]
+            expected = self.obs_shape
+        if shapes != expected or actions.shape[1:] != (self.action_dim,):
             raise ValueError(
-                f"demonstrations have observation shape {observations.shape[1:]} and action shape "
-                f"{actions.shape[1:]}; the buffer holds {self.obs_shape} and ({self.action_dim},)"
+                f"demonstrations have observation shape {shapes} and action shape {actions.shape[1:]}; the buffer "
+                f"holds {expected} and ({self.action_dim},)"
             )
         self.demo = {
-            "observations": observations.astype(np.float32),
-            "next_observations": next_observations.astype(np.float32),
+            "observations": _as_float32(observations),
+            "next_observations": _as_float32(next_observations),
             "actions": actions.astype(np.float32),
             "rewards": rewards.astype(np.float32).reshape(-1, 1),
             "dones": terminated.astype(np.float32).reshape(-1, 1),
         }
         self.demo_fraction = float(fraction)
 
-    def sample_demonstrations(self, count: int) -> ReplayBufferSamples:
+    def sample_demonstrations(self, count: int) -> Any:
         index = np.random.randint(0, len(self.demo["actions"]), size=count)
         demo = self.demo
-        return ReplayBufferSamples(
-            observations=self.to_torch(demo["observations"][index]),
+        return self._samples_class(
+            observations=_rows(self, demo["observations"], index),
             actions=self.to_torch(demo["actions"][index]),
-            next_observations=self.to_torch(demo["next_observations"][index]),
+            next_observations=_rows(self, demo["next_observations"], index),
             dones=self.to_torch(demo["dones"][index]),
             rewards=self.to_torch(demo["rewards"][index]),
         )
 
-    def sample(self, batch_size: int, env: Any = None) -> ReplayBufferSamples:
+    def sample(self, batch_size: int, env: Any = None) -> Any:
         if self.demo is None or self.demo_fraction <= 0.0:
             return super().sample(batch_size, env)
         count = round(self.demo_fraction * batch_size)
         own = super().sample(batch_size - count, env)
         demo = self.sample_demonstrations(count)
-        return ReplayBufferSamples(
-            observations=torch.cat([own.observations, demo.observations]),
+        return self._samples_class(
+            observations=_cat(own.observations, demo.observations),
             actions=torch.cat([own.actions, demo.actions]),
-            next_observations=torch.cat([own.next_observations, demo.next_observations]),
+            next_observations=_cat(own.next_observations, demo.next_observations),
             dones=torch.cat([own.dones, demo.dones]),
             rewards=torch.cat([own.rewards, demo.rewards]),
         )
+
+
+class DemoReplayBuffer(_DemoMixing, ReplayBuffer):
+    """SB3's replay buffer (flat observations) with demonstrations in every batch."""
+
+    _samples_class = ReplayBufferSamples
+
+
+class DictDemoReplayBuffer(_DemoMixing, DictReplayBuffer):
+    """SB3's Dict replay buffer with demonstrations in every batch."""
+
+    _samples_class = DictReplayBufferSamples
+
+
+def demo_buffer_class(observation_space: spaces.Space) -> type:
+    """The demonstration buffer for an observation space (Dict or flat)."""
+    return DictDemoReplayBuffer if isinstance(observation_space, spaces.Dict) else DemoReplayBuffer
+
+
+def _as_float32(observations: Any) -> Any:
+    if isinstance(observations, dict):
+        return {k: np.asarray(v, dtype=np.float32) for k, v in observations.items()}
+    return np.asarray(observations, dtype=np.float32)
+
+
+def _rows(buffer: Any, observations: Any, index: np.ndarray) -> Any:
+    if isinstance(observations, dict):
+        return {k: buffer.to_torch(v[index]) for k, v in observations.items()}
+    return buffer.to_torch(observations[index])
+
+
+def _cat(first: Any, second: Any) -> Any:
+    if isinstance(first, dict):
+        return {k: torch.cat([first[k], second[k]]) for k in first}
+    return torch.cat([first, second])
 
 
 class SACWithDemos(SAC):
@@ -135,7 +177,7 @@ class SACWithDemos(SAC):
             optimizers.append(self.ent_coef_optimizer)
         self._update_learning_rate(optimizers)
         buffer = self.replay_buffer
-        demo_rows = round(buffer.demo_fraction * batch_size) if isinstance(buffer, DemoReplayBuffer) else 0
+        demo_rows = round(buffer.demo_fraction * batch_size) if isinstance(buffer, _DemoMixing) else 0
         logs: dict[str, list[float]] = {"actor_loss": [], "critic_loss": [], "ent_coef": [], "demo_bc_loss": [],
                                         "q_filter_share": []}  # fmt: skip
         for step in range(gradient_steps):
@@ -166,18 +208,10 @@ class SACWithDemos(SAC):
             scale = self.demo_bc_alpha / q_pi.abs().mean().detach().clamp(min=1e-6)
             actor_loss = scale * (ent_coef * log_prob - q_pi).mean()
             if demo_rows > 0:
-                demo_obs = {k: v[-demo_rows:] for k, v in batch.observations.items()} if isinstance(
-                    batch.observations, dict) else batch.observations[-demo_rows:]  # fmt: skip
-                demo_actions = torch.clamp(batch.actions[-demo_rows:], -ACTION_TARGET_LIMIT, ACTION_TARGET_LIMIT)
-                mean_actions = self.actor(demo_obs, deterministic=True)
-                with torch.no_grad():
-                    q_demo = torch.min(torch.cat(self.critic(demo_obs, demo_actions), dim=1), 1)[0]
-                    q_mean = torch.min(torch.cat(self.critic(demo_obs, mean_actions), dim=1), 1)[0]
-                    keep = (q_demo >= q_mean).float() if self.demo_q_filter else torch.ones_like(q_demo)
-                bc = (((mean_actions - demo_actions) ** 2).sum(dim=1) * keep).mean()
+                bc, kept = self.filtered_clone_loss(batch, demo_rows)
                 actor_loss = actor_loss + bc
                 logs["demo_bc_loss"].append(bc.item())
-                logs["q_filter_share"].append(keep.mean().item())
+                logs["q_filter_share"].append(kept)
             self.actor.optimizer.zero_grad()
             actor_loss.backward()
             self.actor.optimizer.step()
@@ -194,6 +228,21 @@ class SACWithDemos(SAC):
             if values:
                 self.logger.record(f"train/{name}", float(np.mean(values)))
 
+    def filtered_clone_loss(self, batch: Any, demo_rows: int) -> tuple[torch.Tensor, float]:
+        """The Q-filtered behaviour-cloning term on the last ``demo_rows`` rows of ``batch`` (its demonstrations):
+        the squared distance of the actor's mean action to the demonstrated one where the critic rates the
+        demonstrated action at least as high (every row when ``demo_q_filter`` is off), and the share of rows kept."""
+        observations = batch.observations
+        demo_obs = {k: v[-demo_rows:] for k, v in observations.items()} if isinstance(observations, dict) else (
+            observations[-demo_rows:])  # fmt: skip
+        demo_actions = torch.clamp(batch.actions[-demo_rows:], -ACTION_TARGET_LIMIT, ACTION_TARGET_LIMIT)
+        mean_actions = self.actor(demo_obs, deterministic=True)
+        with torch.no_grad():
+            q_demo = torch.min(torch.cat(self.critic(demo_obs, demo_actions), dim=1), 1)[0]
+            q_mean = torch.min(torch.cat(self.critic(demo_obs, mean_actions), dim=1), 1)[0]
+            keep = (q_demo >= q_mean).float() if self.demo_q_filter else torch.ones_like(q_demo)
+        return (((mean_actions - demo_actions) ** 2).sum(dim=1) * keep).mean(), keep.mean().item()
+
     def _train_critic_only(self, gradient_steps: int, batch_size: int) -> None:
         """SAC's update with the actor's parameters and optimizer state put back afterwards."""
         actor_params = {k: v.clone() for k, v in self.actor.state_dict().items()}
@@ -205,7 +254,7 @@ class SACWithDemos(SAC):
     def _clone_steps(self, gradient_steps: int, batch_size: int) -> None:
         buffer = self.replay_buffer
         steps = round(self.demo_bc_steps * gradient_steps)
-        if not isinstance(buffer, DemoReplayBuffer) or buffer.demo is None or steps < 1:
+        if not isinstance(buffer, _DemoMixing) or buffer.demo is None or steps < 1:
             return
         self.policy.set_training_mode(True)
         losses = []

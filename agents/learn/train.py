@@ -163,6 +163,8 @@ def build_model(algo: str, config: TrainConfig, env: EmbodiaVecEnv, stats: dict,
         "features_extractor_kwargs": stats,
         "net_arch": list(config.net_arch),
     }
+    if algorithm.policy_options is not None:
+        policy_kwargs.update(algorithm.policy_options(config))
     policy = "MultiInputPolicy" if config.obs_mode in ("dict", "goal") else "MlpPolicy"
     common = dict(
         learning_rate=config.learning_rate,

@@ -1,0 +1,239 @@
+"""RLPD: SAC with prior data, after Ball, Smith, Kostrikov and Levine, "Efficient Online Reinforcement Learning
+with Offline Data" (ICML 2023).
+
+The paper's three ingredients, each a setting here:
+- symmetric sampling: every batch is half demonstrations, half the agent's own transitions (``demo_fraction``);
+- LayerNorm in the critics, which bounds how far Q can extrapolate to actions the data does not cover (the
+  failure that pulls a policy off the demonstrations while the critic is young);
+- a high update-to-data ratio (``utd_ratio`` critic updates per environment step, the actor once per step) made
+  stable by an ensemble of critics (``rlpd_critics``) whose target takes the minimum over a random pair.
+
+The ensemble is evaluated as one batched matrix product per layer rather than one network after another: on two
+CPU cores the critic updates are what a run's wall-clock is made of. The paper starts from scratch; ``train`` may
+also start the actor from the clone of the demonstrations (``SACWithDemos.start_from_demonstrations``), so the
+run's first evaluation is the BC start it must improve on, with ``actor_warmup_steps`` of critic-only updates.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import torch
+from gymnasium import spaces
+from stable_baselines3.common.policies import BaseModel
+from stable_baselines3.common.preprocessing import get_action_dim
+from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
+from stable_baselines3.common.utils import polyak_update
+from stable_baselines3.sac.policies import MultiInputPolicy, SACPolicy
+from torch import nn
+from torch.nn import functional
+
+from embodia.agents.learn.config import TrainConfig
+from embodia.agents.learn.demo_sac import SACWithDemos, attach_demonstrations, demo_buffer_class
+
+
+class EnsembleLinear(nn.Module):
+    """``members`` independent linear layers applied in one batched product: (K, B, in) -> (K, B, out)."""
+
+    def __init__(self, members: int, in_features: int, out_features: int) -> None:
+        super().__init__()
+        bound = 1.0 / math.sqrt(in_features)  # torch.nn.Linear's default initialisation, per member
+        self.weight = nn.Parameter(torch.empty(members, in_features, out_features).uniform_(-bound, bound))
+        self.bias = nn.Parameter(torch.empty(members, 1, out_features).uniform_(-bound, bound))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.baddbmm(self.bias, x, self.weight)
+
+
+class EnsembleLayerNorm(nn.Module):
+    """LayerNorm over the features of each member, with each member's own gain and bias."""
+
+    def __init__(self, members: int, features: int) -> None:
+        super().__init__()
+        self.features = features
+        self.weight = nn.Parameter(torch.ones(members, 1, features))
+        self.bias = nn.Parameter(torch.zeros(members, 1, features))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return functional.layer_norm(x, (self.features,)) * self.weight + self.bias
+
+
+class LayerNormEnsembleCritic(BaseModel):
+    """``n_critics`` Q networks (linear, LayerNorm, activation per hidden layer) evaluated together.
+
+    It answers as stable-baselines3's ``ContinuousCritic`` does (a tuple of (B, 1) estimates, ``q1_forward``), so
+    SAC's own code paths, saving and loading work unchanged.
+    """
+
+    def __init__(
+        self,
+        observation_space: spaces.Space,
+        action_space: spaces.Box,
+        net_arch: list[int],
+        features_extractor: BaseFeaturesExtractor,
+        features_dim: int,
+        activation_fn: type[nn.Module] = nn.ReLU,
+        normalize_images: bool = True,
+        n_critics: int = 2,
+        share_features_extractor: bool = True,
+    ) -> None:
+        super().__init__(observation_space, action_space, features_extractor=features_extractor,
+                         normalize_images=normalize_images)  # fmt: skip
+        self.share_features_extractor = share_features_extractor
+        self.n_critics = n_critics
+        layers: list[nn.Module] = []
+        width = features_dim + get_action_dim(action_space)
+        for hidden in net_arch:
+            layers += [EnsembleLinear(n_critics, width, hidden), EnsembleLayerNorm(n_critics, hidden), activation_fn()]
+            width = hidden
+        layers.append(EnsembleLinear(n_critics, width, 1))
+        self.q_ensemble = nn.Sequential(*layers)
+
+    def all_q(self, obs: Any, actions: torch.Tensor) -> torch.Tensor:
+        """(K, B, 1): every member's estimate."""
+        with torch.set_grad_enabled(not self.share_features_extractor and torch.is_grad_enabled()):
+            features = self.extract_features(obs, self.features_extractor)
+        inputs = torch.cat([features, actions], dim=1)
+        return self.q_ensemble(inputs.unsqueeze(0).expand(self.n_critics, -1, -1))
+
+    def forward(self, obs: Any, actions: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        return tuple(self.all_q(obs, actions).unbind(0))
+
+    def q1_forward(self, obs: Any, actions: torch.Tensor) -> torch.Tensor:
+        with torch.no_grad():
+            return self.all_q(obs, actions)[0]
+
+
+class _LayerNormCritics:
+    """Mixed into SAC's policies: their critics are the LayerNorm ensemble."""
+
+    def make_critic(self, features_extractor: BaseFeaturesExtractor | None = None) -> LayerNormEnsembleCritic:
+        critic_kwargs = self._update_features_extractor(self.critic_kwargs, features_extractor)
+        return LayerNormEnsembleCritic(**critic_kwargs).to(self.device)
+
+
+class RLPDMlpPolicy(_LayerNormCritics, SACPolicy):
+    """SAC's MLP policy with LayerNorm ensemble critics (flat observations)."""
+
+
+class RLPDMultiInputPolicy(_LayerNormCritics, MultiInputPolicy):
+    """SAC's Dict-observation policy with LayerNorm ensemble critics."""
+
+
+class RLPD(SACWithDemos):
+    """SAC's update rewritten for RLPD: per call, ``gradient_steps`` critic updates on symmetric batches, with the
+    target's minimum over ``target_subset`` randomly drawn members of the target ensemble; the actor and the
+    entropy coefficient update once every ``utd_ratio`` critic updates, against the ensemble's mean. The actor
+    waits ``actor_warmup_steps`` critic updates, and ``demo_bc_steps`` adds behaviour-cloning steps (both
+    ``SACWithDemos``'s, both off in the paper's recipe). ``demo_loss: qfilter`` gives the actor TD3+BC's loss
+    with the Q-filter instead (``SACWithDemos.filtered_clone_loss``): the pull that keeps a cloned start from
+    collapsing while its critic is young."""
+
+    policy_aliases = {"MlpPolicy": RLPDMlpPolicy, "MultiInputPolicy": RLPDMultiInputPolicy}
+    utd_ratio: int = 1
+    target_subset: int = 2
+    backup_entropy: bool = True
+
+    def use_demo_settings(self, config: TrainConfig) -> None:
+        super().use_demo_settings(config)
+        self.utd_ratio = config.utd_ratio
+        self.target_subset = min(config.rlpd_target_subset, config.rlpd_critics)
+        self.backup_entropy = config.rlpd_backup_entropy
+
+    def train(self, gradient_steps: int, batch_size: int = 64) -> None:
+        self.policy.set_training_mode(True)
+        optimizers = [self.actor.optimizer, self.critic.optimizer]
+        if self.ent_coef_optimizer is not None:
+            optimizers.append(self.ent_coef_optimizer)
+        self._update_learning_rate(optimizers)
+        logs: dict[str, list[float]] = {"critic_loss": [], "actor_loss": [], "ent_coef": [], "q_mean": [],
+                                        "q_filter_share": []}  # fmt: skip
+        actor_steps = 0
+        for step in range(gradient_steps):
+            batch = self.replay_buffer.sample(batch_size, env=self._vec_normalize_env)
+            critic_loss, q_mean = self._critic_step(batch)
+            logs["critic_loss"].append(critic_loss)
+            logs["q_mean"].append(q_mean)
+            self._n_updates += 1
+            if (step + 1) % self.utd_ratio == 0 and self._n_updates > self.actor_warmup_steps:
+                actor_loss, ent_coef, kept = self._actor_step(batch)
+                logs["actor_loss"].append(actor_loss)
+                logs["ent_coef"].append(ent_coef)
+                if kept is not None:
+                    logs["q_filter_share"].append(kept)
+                actor_steps += 1
+        self.policy.set_training_mode(False)
+        if actor_steps:
+            self._clone_steps(actor_steps, batch_size)
+        self.logger.record("train/n_updates", self._n_updates, exclude="tensorboard")
+        for name, values in logs.items():
+            if values:
+                self.logger.record(f"train/{name}", float(np.mean(values)))
+
+    def _entropy_coefficient(self) -> torch.Tensor:
+        if self.ent_coef_optimizer is not None and self.log_ent_coef is not None:
+            return torch.exp(self.log_ent_coef.detach())
+        return self.ent_coef_tensor
+
+    def _critic_step(self, batch: Any) -> tuple[float, float]:
+        ent_coef = self._entropy_coefficient()
+        with torch.no_grad():
+            next_actions, next_log_prob = self.actor.action_log_prob(batch.next_observations)
+            next_all = self.critic_target.all_q(batch.next_observations, next_actions)
+            members = torch.randperm(next_all.shape[0])[: self.target_subset]
+            next_q = next_all[members].min(dim=0).values
+            if self.backup_entropy:
+                next_q = next_q - ent_coef * next_log_prob.reshape(-1, 1)
+            target_q = batch.rewards + (1 - batch.dones) * self.gamma * next_q
+        current = self.critic.all_q(batch.observations, batch.actions)
+        # the members' losses summed, as SAC sums its two (each member learns at the same rate at any ensemble size)
+        loss = 0.5 * ((current - target_q.unsqueeze(0)) ** 2).mean(dim=(1, 2)).sum()
+        self.critic.optimizer.zero_grad()
+        loss.backward()
+        self.critic.optimizer.step()
+        polyak_update(self.critic.parameters(), self.critic_target.parameters(), self.tau)
+        return loss.item(), current.mean().item()
+
+    def _actor_step(self, batch: Any) -> tuple[float, float, float | None]:
+        actions, log_prob = self.actor.action_log_prob(batch.observations)
+        log_prob = log_prob.reshape(-1, 1)
+        ent_coef = self._entropy_coefficient()
+        if self.ent_coef_optimizer is not None and self.log_ent_coef is not None:
+            ent_coef_loss = -(self.log_ent_coef * (log_prob + self.target_entropy).detach()).mean()
+            self.ent_coef_optimizer.zero_grad()
+            ent_coef_loss.backward()
+            self.ent_coef_optimizer.step()
+        q = self.critic.all_q(batch.observations, actions).mean(dim=0)
+        loss = (ent_coef * log_prob - q).mean()
+        kept = None
+        if self.demo_loss == "qfilter" and self.demo_rows(batch) > 0:
+            # TD3+BC's form: the Q term normalised by its scale, the Q-filtered pull to the demonstrations added
+            bc, kept = self.filtered_clone_loss(batch, self.demo_rows(batch))
+            loss = self.demo_bc_alpha / q.abs().mean().detach().clamp(min=1e-6) * loss + bc
+        self.actor.optimizer.zero_grad()
+        loss.backward()
+        self.actor.optimizer.step()
+        return loss.item(), float(ent_coef), kept
+
+    def demo_rows(self, batch: Any) -> int:
+        """How many rows at the end of ``batch`` are demonstrations."""
+        return round(self.replay_buffer.demo_fraction * len(batch.actions)) if self.replay_buffer.demo else 0
+
+
+def rlpd_options(config: TrainConfig, env: Any) -> dict[str, Any]:
+    """RLPD's constructor keywords beyond SAC's: the demonstration buffer and the critic updates per vector step
+    (``utd_ratio`` per environment step of every simulation)."""
+    return {
+        "replay_buffer_class": demo_buffer_class(env.observation_space),
+        "gradient_steps": config.utd_ratio * config.num_envs * config.train_freq,
+    }
+
+
+def start_rlpd(model: RLPD, demos: Any, env: Any, config: TrainConfig, seed: int) -> None:
+    """The demonstrations into the buffer; with ``rlpd_start: clone`` the actor is first cloned from them."""
+    if config.rlpd_start == "clone":
+        model.start_from_demonstrations(demos, env, config, seed)
+    else:
+        attach_demonstrations(model, demos, config)

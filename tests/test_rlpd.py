@@ -1,0 +1,137 @@
+"""RLPD: the LayerNorm critic ensemble, symmetric batches, the update-to-data ratio, the clone start, bad settings."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+pytest.importorskip("stable_baselines3")
+
+from gymnasium import spaces
+from stable_baselines3.common.torch_layers import FlattenExtractor
+
+from embodia.agents.evaluate import run_episodes
+from embodia.agents.learn import train as training
+from embodia.agents.learn.bc import demo_stats, policy_inputs, train_bc
+from embodia.agents.learn.config import ConfigError, TrainConfig
+from embodia.agents.learn.rlpd import EnsembleLayerNorm, EnsembleLinear, LayerNormEnsembleCritic, start_rlpd
+from embodia.agents.learn.trained import load_trained_policy
+
+REACH = "embodia/Reach-v0"
+TINY = dict(net_arch=[32, 32], batch_size=32, eval_episodes=2, final_eval_episodes=2, num_envs=2)
+
+
+@pytest.fixture(scope="module")
+def reach_demos(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("reach_expert")
+    run_episodes(REACH, "expert", 8, seed=0, num_envs=4, record_dir=folder, progress=False, video=False)
+    return folder
+
+
+def test_the_ensemble_is_independent_layer_normed_critics_whose_estimates_stay_bounded():
+    torch.manual_seed(0)
+    observation_space = spaces.Box(-np.inf, np.inf, (5,), np.float32)
+    action_space = spaces.Box(-1, 1, (2,), np.float32)
+    critic = LayerNormEnsembleCritic(observation_space, action_space, [16, 16], FlattenExtractor(observation_space),
+                                     5, n_critics=3)  # fmt: skip
+    obs, actions = torch.randn(8, 5), torch.rand(8, 2) * 2 - 1
+    estimates = critic(obs, actions)
+    assert len(estimates) == 3 and all(q.shape == (8, 1) for q in estimates)
+
+    linear = [m for m in critic.q_ensemble if isinstance(m, EnsembleLinear)]
+    norms = [m for m in critic.q_ensemble if isinstance(m, EnsembleLayerNorm)]
+    for k in range(3):  # member k by hand: linear, LayerNorm with its own gain and bias, ReLU, ..., linear
+        x = torch.cat([obs, actions], dim=1)
+        for layer, norm in zip(linear[:-1], norms, strict=True):
+            x = x @ layer.weight[k] + layer.bias[k]
+            x = torch.relu(torch.nn.functional.layer_norm(x, (16,)) * norm.weight[k] + norm.bias[k])
+        expected = x @ linear[-1].weight[k] + linear[-1].bias[k]
+        torch.testing.assert_close(estimates[k], expected)
+    assert not torch.allclose(estimates[0], estimates[1])  # members are initialised independently
+
+    # LayerNorm bounds each estimate by the last layer's weights, however far the input is from the data
+    last = linear[-1]
+    bound = (last.weight.abs().sum(dim=(1, 2)) * np.sqrt(16) * norms[-1].weight.abs().max() + last.bias.abs().flatten()
+             + last.weight.abs().sum(dim=(1, 2)) * norms[-1].bias.abs().max())  # fmt: skip
+    with torch.no_grad():
+        far = critic(obs * 1e4, actions)
+    assert all(float(q.abs().max()) <= float(b) for q, b in zip(far, bound.detach(), strict=True))
+
+
+def test_batches_are_half_demonstrations_and_the_actor_updates_once_per_utd_critic_updates(tmp_path, reach_demos):
+    config = TrainConfig(obs_mode="dict", learning_starts=10_000, demos=str(reach_demos), demo_episodes=8,
+                         demo_fraction=0.5, utd_ratio=3, rlpd_critics=4, rlpd_start="scratch", demo_bc_steps=0.0,
+                         **TINY)  # fmt: skip
+    env = training.EmbodiaVecEnv(REACH, 2, 0, **training.env_kwargs(config))
+    demos = training._load_demos(REACH, config)
+    model = training.build_model("rlpd", config, env, demo_stats(demos, config), tmp_path, 0)
+    assert model.gradient_steps == 6  # utd_ratio critic updates per env step, two simulations per vector step
+    assert model.critic.n_critics == 4
+    start_rlpd(model, demos, env, config, 0)
+    model.learn(100)  # fills the buffer; learning_starts keeps it from training
+
+    demo_obs = policy_inputs(demos, model.observation_space)
+    demo_rows = np.concatenate([demo_obs[k].reshape(len(demos.actions), -1) for k in sorted(demo_obs)], axis=1)
+    batch = model.replay_buffer.sample(32)
+    rows = np.concatenate([batch.observations[k].numpy().reshape(32, -1) for k in sorted(batch.observations)], axis=1)
+    from_demos = [bool(np.isclose(demo_rows, row).all(axis=1).any()) for row in rows]
+    assert from_demos == [False] * 16 + [True] * 16
+
+    steps = {"actor": 0, "critic": 0}
+    for name in steps:
+        optimizer = getattr(model, name).optimizer
+        original = optimizer.step
+
+        def counted(*args, _original=original, _name=name, **kwargs):
+            steps[_name] += 1
+            return _original(*args, **kwargs)
+
+        optimizer.step = counted
+    actor_before = [p.detach().clone() for p in model.actor.parameters()]
+    model.actor_warmup_steps = 9
+    model.train(gradient_steps=9, batch_size=32)  # warm-up: the critic learns, the actor waits
+    assert steps == {"actor": 0, "critic": 9}
+    assert all(torch.equal(a, b) for a, b in zip(actor_before, model.actor.parameters(), strict=True))
+    model.train(gradient_steps=12, batch_size=32)
+    assert steps == {"actor": 4, "critic": 21}
+    assert not all(torch.equal(a, b) for a, b in zip(actor_before, model.actor.parameters(), strict=True))
+
+
+def test_a_clone_start_is_the_clone_with_its_set_std_and_the_saved_policy_acts(tmp_path, reach_demos):
+    config = TrainConfig(obs_mode="dict", total_steps=200, learning_starts=100, demos=str(reach_demos),
+                         demo_episodes=8, demo_fraction=0.5, bc_epochs=20, demo_policy_std=0.2, demo_loss="qfilter",
+                         checkpoint_every=100, eval_every=100, **TINY)  # fmt: skip
+    env = training.EmbodiaVecEnv(REACH, 2, 0, **training.env_kwargs(config))
+    demos = training._load_demos(REACH, config)
+    model = training.build_model("rlpd", config, env, demo_stats(demos, config), tmp_path, 0)
+    start_rlpd(model, demos, env, config, 0)
+    cloned, _ = train_bc(demos, env.observation_space, env.action_space, config, 0)
+    obs = {k: torch.as_tensor(v) for k, v in policy_inputs(demos, model.observation_space).items()}
+    with torch.no_grad():
+        torch.testing.assert_close(model.actor(obs, deterministic=True), cloned.actor(obs, deterministic=True))
+        _, log_std, _ = model.actor.get_action_dist_params(obs)
+    torch.testing.assert_close(log_std, torch.full_like(log_std, np.log(0.2)))
+
+    result = training.train(REACH, "rlpd", config, 0, tmp_path / "run", progress=False)
+    assert result["env_steps"] >= 200
+    with pytest.warns(UserWarning, match="code-equivalent"):
+        policy = load_trained_policy(tmp_path / "run", REACH)
+    assert policy.info["policy_network"].endswith("RLPDMultiInputPolicy")
+    batch = {k: np.zeros((3, *s.shape), np.float32) for k, s in model.observation_space.items()}
+    actions = policy.actor.act(batch, {})
+    assert actions.shape == (3, 7) and np.isfinite(actions).all()
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"rlpd_start": "pretrained"}, "rlpd_start='pretrained' is not valid; valid: clone, scratch"),
+        ({"rlpd_critics": 1}, "rlpd_critics=1 must be at least 2"),
+        ({"rlpd_critics": 3, "rlpd_target_subset": 4}, "rlpd_target_subset=4 must be at most rlpd_critics=3"),
+        ({"utd_ratio": 0}, "utd_ratio=0 must be a positive integer"),
+    ],
+)
+def test_bad_rlpd_settings_are_refused(options, message):
+    with pytest.raises(ConfigError, match=message.replace("(", r"\(")):
+        TrainConfig(**options)
