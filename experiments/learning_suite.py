@@ -2,6 +2,7 @@
 
     python experiments/learning_suite.py --methods bc --seeds 0 1 2          # every task; runs what is missing
     python experiments/learning_suite.py --methods sac --tasks Reach --seeds 0 1 2
+    python experiments/learning_suite.py --methods rlpd --seeds 0                # needs the BC demonstrations
     python experiments/learning_suite.py --report-only                       # rebuild the table and the plots
     python experiments/learning_suite.py --quick --runs /tmp/suite --results /tmp/suite   # tiny; CI runs it
 
@@ -11,7 +12,8 @@ episodes it finished with DART noise 0.1 on the arm (seeds from 0, skipping thos
 ``runs/demos/<Task>-v0-dart0.1-successes``. Runs go to
 ``runs/suite/<Task>-<method>-s<seed>``; a finished one is kept, an interrupted one resumed. Evaluation episodes
 are seeded from 1,000,000 (``TrainConfig.eval_seed``), disjoint from the demonstrations. Writes
-``experiments/results/learning_suite.md`` (success mean ± std over seeds, per-seed values, env steps, wall-clock)
+``experiments/results/learning_suite.md`` (success mean ± std over seeds, per-seed values, the success at step 0,
+env steps, wall-clock)
 and ``learning_suite_<Task>.png`` (success against env steps, every method).
 """
 
@@ -31,7 +33,7 @@ DEMO_EPISODES = 100
 #: --quick: Reach only, a handful of demonstrations and steps, so that CI runs the whole pipeline in seconds
 QUICK = dict(
     demo_episodes=4, bc_epochs=2, total_steps=200, learning_starts=50, eval_every=100, eval_episodes=2,
-    final_eval_episodes=2, net_arch=[16, 16],
+    final_eval_episodes=2, net_arch=[16, 16], actor_warmup_steps=0,
 )  # fmt: skip
 
 
@@ -71,7 +73,9 @@ def write_report(runs: Path, results: Path) -> Path:
         "method is one config for all tasks, `experiments/configs/suite/<method>.yaml`. Success rate on held-out",
         "evaluation episodes (seeded 1,000,000 + k; demonstrations are seeds from 0), mean ± standard deviation over",
         "seeds, per-seed values in brackets. Wall-clock is training time per seed on this machine (BC: fitting;",
-        "RL: environment and gradient steps, periodic evaluations included). Curves: `learning_suite_<Task>.png`.",
+        'RL: environment and gradient steps, periodic evaluations included). "At step 0" is an RL method\'s success',
+        "before its first environment step: for RLPD, which starts from the BC recipe's clone, the start it must",
+        "improve on. Curves: `learning_suite_<Task>.png`.",
         "",
     ]
     out = results / "learning_suite.md"
@@ -95,13 +99,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--demos", type=Path, default=DEMOS)
     parser.add_argument("--results", type=Path, default=RESULTS)
     parser.add_argument("--report-only", action="store_true", help="only rebuild the table and the plots")
-    parser.add_argument("--quick", action="store_true", help="Reach, bc and sac, seed 0, a few steps (for CI)")
+    parser.add_argument("--quick", action="store_true", help="Reach, bc, rlpd and sac, seed 0, a few steps (for CI)")
     args = parser.parse_args(argv)
     os.environ.setdefault("MUJOCO_GL", "egl")
     if args.quick:
         if args.runs == RUNS or args.results == RESULTS:
             parser.error("--quick writes tiny results: give it its own --runs and --results folders")
-        args.tasks, args.methods, args.seeds = ["Reach"], ["bc", "sac"], [0]
+        args.tasks, args.methods, args.seeds = ["Reach"], ["bc", "rlpd", "sac"], [0]
         args.demos = args.runs / "demos"
     unknown = sorted(set(args.tasks) - set(every_task)) + sorted(set(args.methods) - set(methods))
     if unknown:

@@ -87,19 +87,22 @@ def write_table(groups: dict[tuple[str, str], list[dict]], out: Path, command: s
 
 
 def table_lines(groups: dict[tuple[str, str], list[dict]]) -> list[str]:
-    """The results table: a row per task and method, success mean ± std over seeds and per seed."""
+    """The results table: a row per task and method, success mean ± std over seeds and per seed, and for a method
+    that steps the env its success before any step (a clone-started method's BC start, which it must improve on)."""
     lines = [
-        "| task | method | seeds | success rate | per seed | env steps | wall-clock per seed |",
-        "|---|---|---:|---:|---|---:|---:|",
+        "| task | method | seeds | success rate | per seed | at step 0 | env steps | wall-clock per seed |",
+        "|---|---|---:|---:|---|---:|---:|---:|",
     ]
     for (task, method), results in sorted(groups.items()):
         rates = np.array([r["success_rate"] for r in results])
         walls = np.array([r["train_wall_s"] for r in results])
         per_seed = ", ".join(f"{v:.0%}" for v in rates)
         steps = int(np.mean([r["env_steps"] for r in results]))
+        starts = [r["curve"][0][1] for r in results if len(r["curve"]) > 1 and r["curve"][0][0] == 0]
+        start = f"{np.mean(starts):.1%}" if len(starts) == len(results) else "-"
         lines.append(
             f"| {task} | {method} | {len(results)} | **{rates.mean():.1%} ± {rates.std():.1%}** | [{per_seed}] "
-            f"| {steps:,} | {walls.mean():.0f} s |"
+            f"| {start} | {steps:,} | {walls.mean():.0f} s |"
         )
     return lines
 

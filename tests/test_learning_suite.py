@@ -25,7 +25,9 @@ def test_the_quick_suite_records_demos_trains_each_method_and_writes_the_table_a
     assert learning_suite.main(["--quick", "--runs", str(tmp_path / "runs"), "--results", str(tmp_path)]) == 0
     table = (tmp_path / "learning_suite.md").read_text()
     rows = [line for line in table.splitlines() if line.startswith("| Reach |")]
-    assert [row.split("|")[2].strip() for row in rows] == ["bc", "sac"]
+    assert [row.split("|")[2].strip() for row in rows] == ["bc", "rlpd", "sac"]
+    starts = [row.split("|")[6].strip() for row in rows]
+    assert starts[0] == "-" and all(v.endswith("%") for v in starts[1:])  # BC has no step 0; RL methods do
     assert (tmp_path / "runs" / "demos" / "Reach-v0-dart0.1-successes" / "summary.json").exists()
     pixels = np.asarray(Image.open(tmp_path / "learning_suite_Reach.png").convert("L"))
     assert pixels.shape[0] > 100 and pixels.std() > 5  # a drawn plot, not a blank image
