@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -123,6 +125,35 @@ def test_a_clone_start_is_the_clone_with_its_set_std_and_the_saved_policy_acts(t
     assert actions.shape == (3, 7) and np.isfinite(actions).all()
 
 
+def test_a_residual_start_acts_as_the_clone_and_its_corrections_stay_within_the_bound(tmp_path, reach_demos):
+    config = TrainConfig(obs_mode="dict", learning_starts=10_000, demos=str(reach_demos), demo_episodes=8,
+                         demo_fraction=0.5, bc_epochs=20, rlpd_residual_scale=0.1, demo_policy_std=0.5,
+                         demo_bc_steps=0.0, **TINY)  # fmt: skip
+    env = training.EmbodiaVecEnv(REACH, 2, 0, **training.env_kwargs(config))
+    demos = training._load_demos(REACH, config)
+    model = training.build_model("rlpd", config, env, demo_stats(demos, config), tmp_path, 0)
+    start_rlpd(model, demos, env, config, 0)
+    cloned, _ = train_bc(demos, env.observation_space, env.action_space, config, 0)
+    obs = {k: torch.as_tensor(v) for k, v in policy_inputs(demos, model.observation_space).items()}
+    with torch.no_grad():
+        clone_actions = cloned.actor(obs, deterministic=True)
+        torch.testing.assert_close(model.policy._predict(obs, deterministic=True), clone_actions)
+    assert not any(p.requires_grad for p in model.policy.base_actor.parameters())
+
+    model.learn(100)
+    model.train(gradient_steps=60, batch_size=32)  # the actor's corrections move, the base does not
+    with torch.no_grad():
+        torch.testing.assert_close(model.policy.base_actor(obs, deterministic=True), clone_actions)
+        acted = model.policy._predict(obs, deterministic=False)
+    correction = (acted - clone_actions).abs()
+    assert float(correction.max()) <= 0.1 + 1e-6 and float(correction.mean()) > 1e-4
+    model.policy.save(tmp_path / "policy.zip")
+    record = {"policy_class": training.class_name(type(model.policy))}
+    loaded = training._load_policy_file(tmp_path / "policy.zip", record)
+    with torch.no_grad():
+        torch.testing.assert_close(loaded._predict(obs, deterministic=True), model.policy._predict(obs, True))
+
+
 @pytest.mark.parametrize(
     ("options", "message"),
     [
@@ -130,8 +161,10 @@ def test_a_clone_start_is_the_clone_with_its_set_std_and_the_saved_policy_acts(t
         ({"rlpd_critics": 1}, "rlpd_critics=1 must be at least 2"),
         ({"rlpd_critics": 3, "rlpd_target_subset": 4}, "rlpd_target_subset=4 must be at most rlpd_critics=3"),
         ({"utd_ratio": 0}, "utd_ratio=0 must be a positive integer"),
+        ({"rlpd_residual_scale": 2.5}, "rlpd_residual_scale=2.5 must be in [0, 2]"),
+        ({"rlpd_residual_scale": 0.2, "rlpd_start": "scratch"}, "it needs rlpd_start: clone"),
     ],
 )
 def test_bad_rlpd_settings_are_refused(options, message):
-    with pytest.raises(ConfigError, match=message.replace("(", r"\(")):
+    with pytest.raises(ConfigError, match=re.escape(message)):
         TrainConfig(**options)

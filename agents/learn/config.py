@@ -82,6 +82,9 @@ class TrainConfig:
     rlpd_critics: int = 2  # critics in the LayerNorm ensemble
     rlpd_target_subset: int = 2  # ensemble members whose minimum makes the target (random per update)
     rlpd_backup_entropy: bool = True  # the entropy term in the critic's target
+    #: > 0 (with rlpd_start: clone): the clone stays frozen as a base and the actor learns a correction of at most
+    #: this much per action dimension (bounded residual RL); 0: the actor acts alone
+    rlpd_residual_scale: float = 0.0
     # bookkeeping
     checkpoint_every: int = 10_000
     eval_every: int = 10_000
@@ -110,6 +113,10 @@ class TrainConfig:
             raise ConfigError(f"demo_policy_std={self.demo_policy_std!r} must be 0 (keep) or a positive std")
         if self.rlpd_start not in RLPD_STARTS:
             raise ConfigError(f"rlpd_start={self.rlpd_start!r} is not valid; valid: {', '.join(RLPD_STARTS)}")
+        if not 0.0 <= self.rlpd_residual_scale <= 2.0:
+            raise ConfigError(f"rlpd_residual_scale={self.rlpd_residual_scale!r} must be in [0, 2] (0: no residual)")
+        if self.rlpd_residual_scale > 0 and self.rlpd_start != "clone":
+            raise ConfigError("rlpd_residual_scale > 0 corrects the clone: it needs rlpd_start: clone")
         if self.rlpd_critics < 2:
             raise ConfigError(f"rlpd_critics={self.rlpd_critics!r} must be at least 2 (the target takes a minimum)")
         if self.rlpd_target_subset > self.rlpd_critics:

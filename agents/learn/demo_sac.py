@@ -228,6 +228,10 @@ class SACWithDemos(SAC):
             if values:
                 self.logger.record(f"train/{name}", float(np.mean(values)))
 
+    def mean_action(self, obs: Any) -> torch.Tensor:
+        """The action the policy takes at ``obs`` when it acts deterministically (what cloning compares)."""
+        return self.actor(obs, deterministic=True)
+
     def filtered_clone_loss(self, batch: Any, demo_rows: int) -> tuple[torch.Tensor, float]:
         """The Q-filtered behaviour-cloning term on the last ``demo_rows`` rows of ``batch`` (its demonstrations):
         the squared distance of the actor's mean action to the demonstrated one where the critic rates the
@@ -236,7 +240,7 @@ class SACWithDemos(SAC):
         demo_obs = {k: v[-demo_rows:] for k, v in observations.items()} if isinstance(observations, dict) else (
             observations[-demo_rows:])  # fmt: skip
         demo_actions = torch.clamp(batch.actions[-demo_rows:], -ACTION_TARGET_LIMIT, ACTION_TARGET_LIMIT)
-        mean_actions = self.actor(demo_obs, deterministic=True)
+        mean_actions = self.mean_action(demo_obs)
         with torch.no_grad():
             q_demo = torch.min(torch.cat(self.critic(demo_obs, demo_actions), dim=1), 1)[0]
             q_mean = torch.min(torch.cat(self.critic(demo_obs, mean_actions), dim=1), 1)[0]
@@ -261,7 +265,7 @@ class SACWithDemos(SAC):
         for _ in range(steps):
             batch = buffer.sample_demonstrations(batch_size)
             target = torch.clamp(batch.actions, -ACTION_TARGET_LIMIT, ACTION_TARGET_LIMIT)
-            loss = torch.mean((self.actor(batch.observations, deterministic=True) - target) ** 2)
+            loss = torch.mean((self.mean_action(batch.observations) - target) ** 2)
             self.actor.optimizer.zero_grad()
             loss.backward()
             self.actor.optimizer.step()

@@ -30,8 +30,9 @@ from stable_baselines3.sac.policies import MultiInputPolicy, SACPolicy
 from torch import nn
 from torch.nn import functional
 
+from embodia.agents.learn.bc import train_bc
 from embodia.agents.learn.config import TrainConfig
-from embodia.agents.learn.demo_sac import SACWithDemos, attach_demonstrations, demo_buffer_class
+from embodia.agents.learn.demo_sac import SACWithDemos, attach_demonstrations, demo_buffer_class, set_initial_std
 
 
 class EnsembleLinear(nn.Module):
@@ -106,19 +107,53 @@ class LayerNormEnsembleCritic(BaseModel):
             return self.all_q(obs, actions)[0]
 
 
-class _LayerNormCritics:
-    """Mixed into SAC's policies: their critics are the LayerNorm ensemble."""
+class _RLPDPolicyParts:
+    """Mixed into SAC's policies: LayerNorm ensemble critics, and with ``residual_scale`` > 0 a frozen base actor
+    (the clone) whose action the trained actor corrects by at most ``residual_scale`` per dimension.
+
+    The residual follows residual RL (Johannink et al., ICRA 2019; Silver et al. 2018) in the bounded form of
+    Policy Decorator (Yuan et al., ICLR 2025): the policy acts ``clip(base(s) + scale * actor(s), -1, 1)``. While
+    the critic is young its gradient can only move the action within the bound, so the run cannot fall far below
+    its clone, and the corrections RL must learn on top of a good clone (millimetres at the grasp, the timing of
+    the jaws) fit inside the bound. The critic, the replay buffer and the demonstrations hold the env's actions.
+    """
+
+    residual_scale: float = 0.0
+
+    def __init__(self, *args: Any, residual_scale: float = 0.0, **kwargs: Any) -> None:
+        self.residual_scale = float(residual_scale)  # before SACPolicy's constructor, which builds the networks
+        super().__init__(*args, **kwargs)
+
+    def _build(self, lr_schedule: Any) -> None:
+        super()._build(lr_schedule)
+        if self.residual_scale > 0:
+            self.base_actor = self.make_actor()
+            self.base_actor.requires_grad_(False)  # in no optimizer; saved and loaded with the policy
+
+    def _get_constructor_parameters(self) -> dict[str, Any]:
+        return {**super()._get_constructor_parameters(), "residual_scale": self.residual_scale}
 
     def make_critic(self, features_extractor: BaseFeaturesExtractor | None = None) -> LayerNormEnsembleCritic:
         critic_kwargs = self._update_features_extractor(self.critic_kwargs, features_extractor)
         return LayerNormEnsembleCritic(**critic_kwargs).to(self.device)
 
+    def env_action(self, obs: Any, actor_action: torch.Tensor) -> torch.Tensor:
+        """The env's action for the trained actor's output: itself, or the base action corrected by it."""
+        if self.residual_scale <= 0:
+            return actor_action
+        with torch.no_grad():
+            base = self.base_actor(obs, deterministic=True)
+        return torch.clamp(base + self.residual_scale * actor_action, -1.0, 1.0)
 
-class RLPDMlpPolicy(_LayerNormCritics, SACPolicy):
+    def _predict(self, observation: Any, deterministic: bool = False) -> torch.Tensor:
+        return self.env_action(observation, self.actor(observation, deterministic))
+
+
+class RLPDMlpPolicy(_RLPDPolicyParts, SACPolicy):
     """SAC's MLP policy with LayerNorm ensemble critics (flat observations)."""
 
 
-class RLPDMultiInputPolicy(_LayerNormCritics, MultiInputPolicy):
+class RLPDMultiInputPolicy(_RLPDPolicyParts, MultiInputPolicy):
     """SAC's Dict-observation policy with LayerNorm ensemble critics."""
 
 
@@ -181,6 +216,7 @@ class RLPD(SACWithDemos):
         ent_coef = self._entropy_coefficient()
         with torch.no_grad():
             next_actions, next_log_prob = self.actor.action_log_prob(batch.next_observations)
+            next_actions = self.policy.env_action(batch.next_observations, next_actions)
             next_all = self.critic_target.all_q(batch.next_observations, next_actions)
             members = torch.randperm(next_all.shape[0])[: self.target_subset]
             next_q = next_all[members].min(dim=0).values
@@ -198,6 +234,7 @@ class RLPD(SACWithDemos):
 
     def _actor_step(self, batch: Any) -> tuple[float, float, float | None]:
         actions, log_prob = self.actor.action_log_prob(batch.observations)
+        actions = self.policy.env_action(batch.observations, actions)
         log_prob = log_prob.reshape(-1, 1)
         ent_coef = self._entropy_coefficient()
         if self.ent_coef_optimizer is not None and self.log_ent_coef is not None:
@@ -217,6 +254,9 @@ class RLPD(SACWithDemos):
         self.actor.optimizer.step()
         return loss.item(), float(ent_coef), kept
 
+    def mean_action(self, obs: Any) -> torch.Tensor:
+        return self.policy.env_action(obs, self.actor(obs, deterministic=True))
+
     def demo_rows(self, batch: Any) -> int:
         """How many rows at the end of ``batch`` are demonstrations."""
         return round(self.replay_buffer.demo_fraction * len(batch.actions)) if self.replay_buffer.demo else 0
@@ -232,8 +272,20 @@ def rlpd_options(config: TrainConfig, env: Any) -> dict[str, Any]:
 
 
 def start_rlpd(model: RLPD, demos: Any, env: Any, config: TrainConfig, seed: int) -> None:
-    """The demonstrations into the buffer; with ``rlpd_start: clone`` the actor is first cloned from them."""
-    if config.rlpd_start == "clone":
-        model.start_from_demonstrations(demos, env, config, seed)
-    else:
+    """The demonstrations into the buffer; with ``rlpd_start: clone`` the actor is first cloned from them, or with
+    a residual the base actor is the clone and the trained actor starts at a zero correction."""
+    if config.rlpd_start == "scratch":
         attach_demonstrations(model, demos, config)
+    elif model.policy.residual_scale > 0:
+        cloned, _ = train_bc(demos, env.observation_space, env.action_space, config, seed)
+        model.policy.base_actor.load_state_dict(cloned.actor.state_dict())
+        actor = model.policy.actor
+        actor.load_state_dict(cloned.actor.state_dict())  # the clone's features, normalisation and hidden layers
+        with torch.no_grad():
+            actor.mu.weight.zero_()
+            actor.mu.bias.zero_()
+        if config.demo_policy_std > 0:
+            set_initial_std(actor, config.demo_policy_std)
+        attach_demonstrations(model, demos, config)
+    else:
+        model.start_from_demonstrations(demos, env, config, seed)
