@@ -64,7 +64,7 @@ def test_the_ensemble_is_independent_layer_normed_critics_whose_estimates_stay_b
 def test_batches_are_half_demonstrations_and_the_actor_updates_once_per_utd_critic_updates(tmp_path, reach_demos):
     config = TrainConfig(obs_mode="dict", learning_starts=10_000, demos=str(reach_demos), demo_episodes=8,
                          demo_fraction=0.5, utd_ratio=3, rlpd_critics=4, rlpd_start="scratch", demo_bc_steps=0.0,
-                         **TINY)  # fmt: skip
+                         actor_learning_rate=1e-5, **TINY)  # fmt: skip
     env = training.EmbodiaVecEnv(REACH, 2, 0, **training.env_kwargs(config))
     demos = training._load_demos(REACH, config)
     model = training.build_model("rlpd", config, env, demo_stats(demos, config), tmp_path, 0)
@@ -97,6 +97,8 @@ def test_batches_are_half_demonstrations_and_the_actor_updates_once_per_utd_crit
     assert all(torch.equal(a, b) for a, b in zip(actor_before, model.actor.parameters(), strict=True))
     model.train(gradient_steps=12, batch_size=32)
     assert steps == {"actor": 4, "critic": 21}
+    assert model.actor.optimizer.param_groups[0]["lr"] == 1e-5  # the actor's own rate; the critic keeps its
+    assert model.critic.optimizer.param_groups[0]["lr"] == config.learning_rate
     assert not all(torch.equal(a, b) for a, b in zip(actor_before, model.actor.parameters(), strict=True))
 
 
@@ -161,6 +163,7 @@ def test_a_residual_start_acts_as_the_clone_and_its_corrections_stay_within_the_
         ({"rlpd_critics": 1}, "rlpd_critics=1 must be at least 2"),
         ({"rlpd_critics": 3, "rlpd_target_subset": 4}, "rlpd_target_subset=4 must be at most rlpd_critics=3"),
         ({"utd_ratio": 0}, "utd_ratio=0 must be a positive integer"),
+        ({"actor_learning_rate": -1e-4}, "actor_learning_rate=-0.0001 must be 0 (learning_rate) or positive"),
         ({"rlpd_residual_scale": 2.5}, "rlpd_residual_scale=2.5 must be in [0, 2]"),
         ({"rlpd_residual_scale": 0.2, "rlpd_start": "scratch"}, "it needs rlpd_start: clone"),
     ],

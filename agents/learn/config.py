@@ -85,6 +85,10 @@ class TrainConfig:
     #: > 0 (with rlpd_start: clone): the clone stays frozen as a base and the actor learns a correction of at most
     #: this much per action dimension (bounded residual RL); 0: the actor acts alone
     rlpd_residual_scale: float = 0.0
+    #: rlpd: the actor's learning rate (0: learning_rate). Adam moves every weight by about the learning rate per
+    #: step whatever the gradient's size, so a clone fine-tuned on a young critic's noisy gradient drifts at full
+    #: speed; a smaller rate lets the critic become right before the actor has moved far
+    actor_learning_rate: float = 0.0
     # bookkeeping
     checkpoint_every: int = 10_000
     eval_every: int = 10_000
@@ -113,6 +117,8 @@ class TrainConfig:
             raise ConfigError(f"demo_policy_std={self.demo_policy_std!r} must be 0 (keep) or a positive std")
         if self.rlpd_start not in RLPD_STARTS:
             raise ConfigError(f"rlpd_start={self.rlpd_start!r} is not valid; valid: {', '.join(RLPD_STARTS)}")
+        if self.actor_learning_rate < 0:
+            raise ConfigError(f"actor_learning_rate={self.actor_learning_rate!r} must be 0 (learning_rate) or positive")
         if not 0.0 <= self.rlpd_residual_scale <= 2.0:
             raise ConfigError(f"rlpd_residual_scale={self.rlpd_residual_scale!r} must be in [0, 2] (0: no residual)")
         if self.rlpd_residual_scale > 0 and self.rlpd_start != "clone":

@@ -170,19 +170,23 @@ class RLPD(SACWithDemos):
     utd_ratio: int = 1
     target_subset: int = 2
     backup_entropy: bool = True
+    actor_learning_rate: float = 0.0  # 0: the critic's
 
     def use_demo_settings(self, config: TrainConfig) -> None:
         super().use_demo_settings(config)
         self.utd_ratio = config.utd_ratio
         self.target_subset = min(config.rlpd_target_subset, config.rlpd_critics)
         self.backup_entropy = config.rlpd_backup_entropy
+        self.actor_learning_rate = config.actor_learning_rate
 
     def train(self, gradient_steps: int, batch_size: int = 64) -> None:
         self.policy.set_training_mode(True)
-        optimizers = [self.actor.optimizer, self.critic.optimizer]
+        optimizers = [self.critic.optimizer]
         if self.ent_coef_optimizer is not None:
             optimizers.append(self.ent_coef_optimizer)
         self._update_learning_rate(optimizers)
+        for group in self.actor.optimizer.param_groups:
+            group["lr"] = self.actor_learning_rate or self.lr_schedule(self._current_progress_remaining)
         logs: dict[str, list[float]] = {"critic_loss": [], "actor_loss": [], "ent_coef": [], "q_mean": [],
                                         "q_filter_share": []}  # fmt: skip
         actor_steps = 0
