@@ -171,3 +171,17 @@ def test_a_residual_start_acts_as_the_clone_and_its_corrections_stay_within_the_
 def test_bad_rlpd_settings_are_refused(options, message):
     with pytest.raises(ConfigError, match=re.escape(message)):
         TrainConfig(**options)
+
+
+def test_sac_with_layer_norm_critics_trains_resumes_and_loads_from_a_checkpoint(tmp_path):
+    config = TrainConfig(total_steps=200, learning_starts=40, checkpoint_every=100, eval_every=100,
+                         critic_layer_norm=True, **TINY)  # fmt: skip
+    assert training.train(REACH, "sac", config, 0, tmp_path, progress=False, stop_after_steps=100)["interrupted"]
+    with pytest.warns(UserWarning, match="code-equivalent"):
+        from_checkpoint = load_trained_policy(tmp_path, REACH)  # the latest checkpoint of an unfinished run
+    assert from_checkpoint.info["policy_network"].endswith("RLPDMlpPolicy")
+    with pytest.warns(UserWarning, match="pickles"):
+        result = training.train(REACH, "sac", config, 0, tmp_path, resume=True, progress=False)
+    assert result["env_steps"] == 200
+    with pytest.raises(training.RunError, match="critic_layer_norm: true works with sac and sac\\+demos and rlpd"):
+        training.train(REACH, "td3", config, 0, tmp_path / "td3", progress=False)

@@ -40,6 +40,8 @@ class Algorithm:
     start: Callable[[Any, Any, Any, TrainConfig, int], None] | None = None
     #: policy keywords from the config, besides the feature extractor and ``net_arch``
     policy_options: Callable[[TrainConfig], dict[str, Any]] | None = None
+    #: a SAC variant: its critics can be the LayerNorm ensemble (``critic_layer_norm``)
+    soft_actor_critic: bool = False
 
     @property
     def checkpoints(self) -> bool:
@@ -145,7 +147,14 @@ ALGORITHMS: dict[str, Algorithm] = {
             "bc", "behaviour cloning of the demonstrations (with DAgger rounds: dagger_rounds)", needs_demos=True
         ),
         Algorithm("ppo", "PPO from scratch", sb3_class=_stable_baselines("PPO"), options=_ppo_options),
-        Algorithm("sac", "SAC from scratch", her=True, sb3_class=_stable_baselines("SAC"), options=_sac_options),
+        Algorithm(
+            "sac",
+            "SAC from scratch",
+            her=True,
+            sb3_class=_stable_baselines("SAC"),
+            options=_sac_options,
+            soft_actor_critic=True,
+        ),
         Algorithm("td3", "TD3 from scratch", her=True, sb3_class=_stable_baselines("TD3"), options=_td3_options),
         Algorithm(
             "sac+demos",
@@ -155,6 +164,7 @@ ALGORITHMS: dict[str, Algorithm] = {
             options=_sac_demos_options,
             settings=_demo_settings,
             start=_start_from_demos,
+            soft_actor_critic=True,
         ),
         Algorithm(
             "rlpd",
@@ -165,6 +175,7 @@ ALGORITHMS: dict[str, Algorithm] = {
             settings=_demo_settings,
             start=_start_rlpd,
             policy_options=_rlpd_policy_options,
+            soft_actor_critic=True,
         ),
     )
 }

@@ -44,6 +44,9 @@ class TrainConfig:
     gradient_steps: int = 4  # gradient steps per update
     tau: float = 0.005
     action_noise_std: float = 0.1  # TD3 Gaussian exploration noise
+    #: sac, sac+demos: LayerNorm critics (rlpd's, agents/learn/rlpd.py): bounded estimates where the data is thin,
+    #: against the overestimation a rare large reward (a success's finishing payment) spreads; rlpd always has them
+    critic_layer_norm: bool = False
     sac_ent_coef: str = "auto"  # SAC entropy coefficient: "auto", "auto_<initial value>" or a fixed number
     her: bool = False
     her_n_sampled_goal: int = 4

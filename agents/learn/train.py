@@ -166,6 +166,10 @@ def build_model(algo: str, config: TrainConfig, env: EmbodiaVecEnv, stats: dict,
     if algorithm.policy_options is not None:
         policy_kwargs.update(algorithm.policy_options(config))
     policy = "MultiInputPolicy" if config.obs_mode in ("dict", "goal") else "MlpPolicy"
+    if config.critic_layer_norm:
+        from embodia.agents.learn.rlpd import RLPD
+
+        policy = RLPD.policy_aliases[policy]
     common = dict(
         learning_rate=config.learning_rate,
         gamma=config.gamma,
@@ -350,6 +354,9 @@ def train(
     task_spec(env_id)
     if config.bc_chunk > 1 and algo != "bc":
         raise RunError(f"bc_chunk={config.bc_chunk} is for behaviour cloning; {algo} acts one action per step")
+    if config.critic_layer_norm and not algorithm.soft_actor_critic:
+        valid = " and ".join(n for n, a in ALGORITHMS.items() if a.soft_actor_critic)
+        raise RunError(f"critic_layer_norm: true works with {valid}, not {algo}")
     if config.her and not algorithm.her:
         raise RunError(f"her: true works with {' and '.join(n for n, a in ALGORITHMS.items() if a.her)}, not {algo}")
     run_dir = Path(run_dir)
@@ -659,7 +666,6 @@ def _load_checkpoint(
     algo = record["algo"]
     if algo not in ALGO_CLASSES:
         raise RunError(f"{path}: a {algo} run has no checkpoints to load; use its policy.zip")
-    alias = "MultiInputPolicy" if record["config"].get("obs_mode") in ("dict", "goal") else "MlpPolicy"
     kwargs = {}
     for key, value in (data.get("policy_kwargs") or {}).items():
         if key.startswith(":"):
@@ -670,9 +676,7 @@ def _load_checkpoint(
     from stable_baselines3.common.policies import BasePolicy
 
     try:
-        policy = ALGO_CLASSES[algo].policy_aliases[alias](
-            observation_space, action_space, BasePolicy._dummy_schedule, **kwargs
-        )
+        policy = _policy_class(record)(observation_space, action_space, BasePolicy._dummy_schedule, **kwargs)
         policy.load_state_dict(state)
     except Exception as error:  # whatever the file's arguments make the constructor raise
         raise RunError(f"{path} does not fit this task's spaces: {_first_line(error)}") from None
