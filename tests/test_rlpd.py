@@ -156,6 +156,29 @@ def test_a_residual_start_acts_as_the_clone_and_its_corrections_stay_within_the_
         torch.testing.assert_close(loaded._predict(obs, deterministic=True), model.policy._predict(obs, True))
 
 
+def test_the_awac_actor_moves_only_towards_actions_in_the_batch(tmp_path, reach_demos):
+    config = TrainConfig(obs_mode="dict", learning_starts=10_000, demos=str(reach_demos), demo_episodes=8,
+                         demo_fraction=0.5, rlpd_start="scratch", rlpd_actor_loss="awac", demo_bc_steps=0.0,
+                         **TINY)  # fmt: skip
+    env = training.EmbodiaVecEnv(REACH, 2, 0, **training.env_kwargs(config))
+    demos = training._load_demos(REACH, config)
+    model = training.build_model("rlpd", config, env, demo_stats(demos, config), tmp_path, 0)
+    start_rlpd(model, demos, env, config, 0)
+    model.learn(100)
+    obs = {k: torch.as_tensor(v) for k, v in policy_inputs(demos, model.observation_space).items()}
+    targets = torch.as_tensor(np.clip(demos.actions, -0.99, 0.99), dtype=torch.float32)
+
+    def error() -> float:
+        with torch.no_grad():
+            return float(((model.actor(obs, deterministic=True) - targets) ** 2).mean())
+
+    before = error()
+    model.train(gradient_steps=150, batch_size=32)
+    # an advantage-weighted likelihood of the batch's actions: half of them demonstrated, the rest random ones
+    assert error() < 0.8 * before
+    assert "train/actor_loss" in model.logger.name_to_value
+
+
 @pytest.mark.parametrize(
     ("options", "message"),
     [
@@ -164,6 +187,8 @@ def test_a_residual_start_acts_as_the_clone_and_its_corrections_stay_within_the_
         ({"rlpd_critics": 3, "rlpd_target_subset": 4}, "rlpd_target_subset=4 must be at most rlpd_critics=3"),
         ({"utd_ratio": 0}, "utd_ratio=0 must be a positive integer"),
         ({"actor_learning_rate": -1e-4}, "actor_learning_rate=-0.0001 must be 0 (learning_rate) or positive"),
+        ({"rlpd_actor_loss": "td3"}, "rlpd_actor_loss='td3' is not valid; valid: sac, awac"),
+        ({"awac_beta": 0.0}, "awac_beta=0.0 must be positive"),
         ({"rlpd_residual_scale": 2.5}, "rlpd_residual_scale=2.5 must be in [0, 2]"),
         ({"rlpd_residual_scale": 0.2, "rlpd_start": "scratch"}, "it needs rlpd_start: clone"),
     ],

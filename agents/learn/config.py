@@ -18,6 +18,7 @@ from embodia.agents.learn.algorithms import ALGOS as ALGOS  # the algorithm name
 OBS_MODES = ("flat", "dict", "goal")
 DEMO_LOSSES = ("aux", "qfilter")
 RLPD_STARTS = ("clone", "scratch")
+RLPD_ACTOR_LOSSES = ("sac", "awac")
 POLICY_FEATURES = ("", "yaw", "fine", "yaw+fine")  # agents/learn/features.py EXTRACTORS
 
 
@@ -92,6 +93,10 @@ class TrainConfig:
     #: step whatever the gradient's size, so a clone fine-tuned on a young critic's noisy gradient drifts at full
     #: speed; a smaller rate lets the critic become right before the actor has moved far
     actor_learning_rate: float = 0.0
+    #: rlpd: "sac" (the actor follows the critic's action gradient, the paper's) or "awac" (the likelihood of the
+    #: batch's actions weighted by exp(awac_beta * advantage / its batch scale): only towards actions taken)
+    rlpd_actor_loss: str = "sac"
+    awac_beta: float = 1.0
     # bookkeeping
     checkpoint_every: int = 10_000
     eval_every: int = 10_000
@@ -120,6 +125,12 @@ class TrainConfig:
             raise ConfigError(f"demo_policy_std={self.demo_policy_std!r} must be 0 (keep) or a positive std")
         if self.rlpd_start not in RLPD_STARTS:
             raise ConfigError(f"rlpd_start={self.rlpd_start!r} is not valid; valid: {', '.join(RLPD_STARTS)}")
+        if self.rlpd_actor_loss not in RLPD_ACTOR_LOSSES:
+            raise ConfigError(
+                f"rlpd_actor_loss={self.rlpd_actor_loss!r} is not valid; valid: {', '.join(RLPD_ACTOR_LOSSES)}"
+            )
+        if self.awac_beta <= 0:
+            raise ConfigError(f"awac_beta={self.awac_beta!r} must be positive")
         if self.actor_learning_rate < 0:
             raise ConfigError(f"actor_learning_rate={self.actor_learning_rate!r} must be 0 (learning_rate) or positive")
         if not 0.0 <= self.rlpd_residual_scale <= 2.0:

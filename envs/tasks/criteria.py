@@ -16,6 +16,9 @@ OPEN_HAND_WIDTH_M = 0.05
 # Shaping scales of ``tolerance(d, scale) = 1 - tanh(d / scale)``: the term is 0.24 at d = scale and 0.04 at 2 scale.
 #: approaching an object from the arm's workspace (tens of centimetres away)
 REACH_SCALE_M = 0.10
+#: coming from anywhere in the work cell (half a metre and more): the reach term is flat beyond about 25 cm, so a
+#: learner that starts there is told nothing about which way to go
+APPROACH_SCALE_M = 0.40
 #: carrying a held object to the point above its goal
 CARRY_SCALE_M = 0.10
 #: the last few centimetres of placing or aligning a held object

@@ -6,7 +6,10 @@ small translucent target marker (a mocap body without collision) placed per epis
 
 Success: the TCP is within ``success_distance_m`` of the target.
 Fail: none (the arm cannot leave the work cell).
-Reward (dense, weight ``w_*``): ``reach`` = 1 - tanh(distance / 0.1), ``success``. Sparse reward: 1 on success.
+Reward (dense, weight ``w_*``): ``approach`` = 1 - tanh(distance / 0.4), a slope across the whole work cell (the
+targets are 10-60 cm from the start, where ``reach`` alone is flat: SAC from scratch learnt the near targets and
+never the far ones without it); ``reach`` = 1 - tanh(distance / 0.1), the last centimetres; ``success``. Sparse
+reward: 1 on success.
 Goal interface (``obs_mode="goal"``): achieved goal = TCP position, desired goal = target position; the goal
 reward is 0 within ``success_distance_m``, else -1 (hindsight relabelling recomputes it from the two goals).
 Observations (``task_*``): target position, target relative to the TCP.
@@ -37,6 +40,7 @@ class ReachConfig(TaskConfig):
     target_y_range: tuple[float, float] = (-0.25, 0.25)  # target position y (m), drawn per episode
     target_z_range: tuple[float, float] = (0.7, 1.05)  # target position z (m), drawn per episode
     success_distance_m: float = 0.025  # success: the TCP within this distance of the target
+    w_approach: float = 1.0
     w_reach: float = 1.0
     w_success: float = 5.0
 
@@ -94,6 +98,7 @@ class Reach(Task):
 
     def reward_terms(self, sim: Simulation, ev: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         return {
+            "approach": tolerance(ev["tcp_to_target_m"], criteria.APPROACH_SCALE_M),
             "reach": tolerance(ev["tcp_to_target_m"], criteria.REACH_SCALE_M),
             "success": ev["success"].astype(float),
         }
