@@ -49,3 +49,12 @@ def test_a_penalty_is_not_part_of_the_full_rate_and_still_costs_on_the_success_s
     reward = env.config.dense_reward(terms, success=np.array([True]), elapsed=np.array([steps]))
     assert reward[0] == pytest.approx(full_rate - 2.0)
     env.close()
+
+
+def test_reach_tells_a_learner_which_way_to_go_from_anywhere_in_the_work_cell():
+    env = make_batched("embodia/Reach-v0", 2)
+    far = np.array([0.45, 0.55])  # targets start up to 60 cm from the hand, where the reach term is flat
+    terms = env.task.reward_terms(env.sim, {"tcp_to_target_m": far, "success": np.zeros(2, dtype=bool)})
+    assert terms["reach"][0] - terms["reach"][1] < 0.002
+    assert terms["approach"][0] - terms["approach"][1] > 0.05  # 10 cm closer pays noticeably more
+    env.close()

@@ -31,6 +31,18 @@ def reach_demos(tmp_path_factory):
     return folder
 
 
+def started_model(tmp_path, reach_demos, **options):
+    """An RLPD model on Reach (Dict observations, two simulations) with the demonstrations in its buffer, started
+    as ``options`` say (``start_rlpd``); returns the model, its env, demonstrations and config."""
+    config = TrainConfig(obs_mode="dict", demos=str(reach_demos), demo_episodes=8, demo_fraction=0.5,
+                         **{**TINY, **options})  # fmt: skip
+    env = training.EmbodiaVecEnv(REACH, 2, 0, **training.env_kwargs(config))
+    demos = training._load_demos(REACH, config)
+    model = training.build_model("rlpd", config, env, demo_stats(demos, config), tmp_path, 0)
+    start_rlpd(model, demos, env, config, 0)
+    return model, env, demos, config
+
+
 def test_the_ensemble_is_independent_layer_normed_critics_whose_estimates_stay_bounded():
     torch.manual_seed(0)
     observation_space = spaces.Box(-np.inf, np.inf, (5,), np.float32)
@@ -62,15 +74,11 @@ def test_the_ensemble_is_independent_layer_normed_critics_whose_estimates_stay_b
 
 
 def test_batches_are_half_demonstrations_and_the_actor_updates_once_per_utd_critic_updates(tmp_path, reach_demos):
-    config = TrainConfig(obs_mode="dict", learning_starts=10_000, demos=str(reach_demos), demo_episodes=8,
-                         demo_fraction=0.5, utd_ratio=3, rlpd_critics=4, rlpd_start="scratch", demo_bc_steps=0.0,
-                         actor_learning_rate=1e-5, **TINY)  # fmt: skip
-    env = training.EmbodiaVecEnv(REACH, 2, 0, **training.env_kwargs(config))
-    demos = training._load_demos(REACH, config)
-    model = training.build_model("rlpd", config, env, demo_stats(demos, config), tmp_path, 0)
+    model, _, demos, config = started_model(tmp_path, reach_demos, learning_starts=10_000, utd_ratio=3,
+                                            rlpd_critics=4, rlpd_start="scratch", demo_bc_steps=0.0,
+                                            actor_learning_rate=1e-5)  # fmt: skip
     assert model.gradient_steps == 6  # utd_ratio critic updates per env step, two simulations per vector step
     assert model.critic.n_critics == 4
-    start_rlpd(model, demos, env, config, 0)
     model.learn(100)  # fills the buffer; learning_starts keeps it from training
 
     demo_obs = policy_inputs(demos, model.observation_space)
@@ -103,13 +111,9 @@ def test_batches_are_half_demonstrations_and_the_actor_updates_once_per_utd_crit
 
 
 def test_a_clone_start_is_the_clone_with_its_set_std_and_the_saved_policy_acts(tmp_path, reach_demos):
-    config = TrainConfig(obs_mode="dict", total_steps=200, learning_starts=100, demos=str(reach_demos),
-                         demo_episodes=8, demo_fraction=0.5, bc_epochs=20, demo_policy_std=0.2, demo_loss="qfilter",
-                         checkpoint_every=100, eval_every=100, **TINY)  # fmt: skip
-    env = training.EmbodiaVecEnv(REACH, 2, 0, **training.env_kwargs(config))
-    demos = training._load_demos(REACH, config)
-    model = training.build_model("rlpd", config, env, demo_stats(demos, config), tmp_path, 0)
-    start_rlpd(model, demos, env, config, 0)
+    model, env, demos, config = started_model(tmp_path, reach_demos, total_steps=200, learning_starts=100,
+                                              bc_epochs=20, demo_policy_std=0.2, demo_loss="qfilter",
+                                              checkpoint_every=100, eval_every=100)  # fmt: skip
     cloned, _ = train_bc(demos, env.observation_space, env.action_space, config, 0)
     obs = {k: torch.as_tensor(v) for k, v in policy_inputs(demos, model.observation_space).items()}
     with torch.no_grad():
@@ -128,13 +132,15 @@ def test_a_clone_start_is_the_clone_with_its_set_std_and_the_saved_policy_acts(t
 
 
 def test_a_residual_start_acts_as_the_clone_and_its_corrections_stay_within_the_bound(tmp_path, reach_demos):
-    config = TrainConfig(obs_mode="dict", learning_starts=10_000, demos=str(reach_demos), demo_episodes=8,
-                         demo_fraction=0.5, bc_epochs=20, rlpd_residual_scale=0.1, demo_policy_std=0.5,
-                         demo_bc_steps=0.0, **TINY)  # fmt: skip
-    env = training.EmbodiaVecEnv(REACH, 2, 0, **training.env_kwargs(config))
-    demos = training._load_demos(REACH, config)
-    model = training.build_model("rlpd", config, env, demo_stats(demos, config), tmp_path, 0)
-    start_rlpd(model, demos, env, config, 0)
+    model, env, demos, config = started_model(
+        tmp_path,
+        reach_demos,
+        learning_starts=10_000,
+        bc_epochs=20,
+        rlpd_residual_scale=0.1,
+        demo_policy_std=0.5,
+        demo_bc_steps=0.0,
+    )
     cloned, _ = train_bc(demos, env.observation_space, env.action_space, config, 0)
     obs = {k: torch.as_tensor(v) for k, v in policy_inputs(demos, model.observation_space).items()}
     with torch.no_grad():
@@ -157,13 +163,9 @@ def test_a_residual_start_acts_as_the_clone_and_its_corrections_stay_within_the_
 
 
 def test_the_awac_actor_moves_only_towards_actions_in_the_batch(tmp_path, reach_demos):
-    config = TrainConfig(obs_mode="dict", learning_starts=10_000, demos=str(reach_demos), demo_episodes=8,
-                         demo_fraction=0.5, rlpd_start="scratch", rlpd_actor_loss="awac", demo_bc_steps=0.0,
-                         **TINY)  # fmt: skip
-    env = training.EmbodiaVecEnv(REACH, 2, 0, **training.env_kwargs(config))
-    demos = training._load_demos(REACH, config)
-    model = training.build_model("rlpd", config, env, demo_stats(demos, config), tmp_path, 0)
-    start_rlpd(model, demos, env, config, 0)
+    model, _, demos, _ = started_model(
+        tmp_path, reach_demos, learning_starts=10_000, rlpd_start="scratch", rlpd_actor_loss="awac", demo_bc_steps=0.0
+    )
     model.learn(100)
     obs = {k: torch.as_tensor(v) for k, v in policy_inputs(demos, model.observation_space).items()}
     targets = torch.as_tensor(np.clip(demos.actions, -0.99, 0.99), dtype=torch.float32)

@@ -261,9 +261,10 @@ class RLPD(SACWithDemos):
         q = self.critic.all_q(batch.observations, actions).mean(dim=0)
         loss = (ent_coef * log_prob - q).mean()
         kept = None
-        if self.demo_loss == "qfilter" and self.demo_rows(batch) > 0:
+        demo_rows = self.demo_rows(batch)
+        if self.demo_loss == "qfilter" and demo_rows > 0:
             # TD3+BC's form: the Q term normalised by its scale, the Q-filtered pull to the demonstrations added
-            bc, kept = self.filtered_clone_loss(batch, self.demo_rows(batch))
+            bc, kept = self.filtered_clone_loss(batch, demo_rows)
             loss = self.demo_bc_alpha / q.abs().mean().detach().clamp(min=1e-6) * loss + bc
         self.actor.optimizer.zero_grad()
         loss.backward()
