@@ -162,6 +162,38 @@ def test_a_residual_start_acts_as_the_clone_and_its_corrections_stay_within_the_
         torch.testing.assert_close(loaded._predict(obs, deterministic=True), model.policy._predict(obs, True))
 
 
+def test_clone_proposals_act_as_the_clone_at_the_start_and_take_whichever_the_critics_value_higher(
+    tmp_path, reach_demos
+):
+    model, env, demos, config = started_model(tmp_path, reach_demos, learning_starts=10_000, bc_epochs=20,
+                                              rlpd_clone_proposals=True, demo_policy_std=0.2)  # fmt: skip
+    obs = {k: torch.as_tensor(v) for k, v in policy_inputs(demos, model.observation_space).items()}
+    policy = model.policy
+    with torch.no_grad():
+        clone_actions = policy.base_actor(obs, deterministic=True)
+        torch.testing.assert_close(
+            policy.actor(obs, deterministic=True), clone_actions
+        )  # the actor starts as the clone
+    assert not any(p.requires_grad for p in policy.base_actor.parameters())
+
+    model.learn(100)
+    model.train(gradient_steps=60, batch_size=32)  # the actor moves along the critic's gradient, the clone does not
+    with torch.no_grad():
+        torch.testing.assert_close(policy.base_actor(obs, deterministic=True), clone_actions)
+        actor_actions = policy.actor(obs, deterministic=True)
+        acted = policy._predict(obs, deterministic=True)
+        q_actor = policy.critic.all_q(obs, actor_actions).min(dim=0).values
+        q_clone = policy.critic.all_q(obs, clone_actions).min(dim=0).values
+    assert float((actor_actions - clone_actions).abs().max()) > 1e-3
+    expected = torch.where(q_actor > q_clone, actor_actions, clone_actions)
+    torch.testing.assert_close(acted, expected)
+    assert 0.0 <= model.logger.name_to_value["train/target_actor_share"] <= 1.0
+    model.policy.save(tmp_path / "policy.zip")
+    loaded = training._load_policy_file(tmp_path / "policy.zip", {"policy_class": training.class_name(type(policy))})
+    with torch.no_grad():
+        torch.testing.assert_close(loaded._predict(obs, deterministic=True), acted)
+
+
 def test_the_awac_actor_moves_only_towards_actions_in_the_batch(tmp_path, reach_demos):
     model, _, demos, _ = started_model(
         tmp_path, reach_demos, learning_starts=10_000, rlpd_start="scratch", rlpd_actor_loss="awac", demo_bc_steps=0.0
@@ -193,6 +225,8 @@ def test_the_awac_actor_moves_only_towards_actions_in_the_batch(tmp_path, reach_
         ({"awac_beta": 0.0}, "awac_beta=0.0 must be positive"),
         ({"rlpd_residual_scale": 2.5}, "rlpd_residual_scale=2.5 must be in [0, 2]"),
         ({"rlpd_residual_scale": 0.2, "rlpd_start": "scratch"}, "it needs rlpd_start: clone"),
+        ({"rlpd_clone_proposals": True, "rlpd_start": "scratch"}, "it needs rlpd_start: clone"),
+        ({"rlpd_clone_proposals": True, "rlpd_residual_scale": 0.1}, "two ways to use the clone; set one"),
     ],
 )
 def test_bad_rlpd_settings_are_refused(options, message):

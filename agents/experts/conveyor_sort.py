@@ -28,6 +28,7 @@ from embodia.envs.tasks.factory.conveyor_sort import (
     BIN_FLOOR_M,
     BIN_WALL_HEIGHT_M,
     KINDS,
+    LAST_PICK_Y,
     PART_HALF,
     PART_KIND,
 )
@@ -38,7 +39,6 @@ NEUTRAL_JAW_YAW = -0.785  # jaw yaw, relative to the base's heading to the TCP, 
 SYMMETRY_RAD = np.array([np.pi / 2, np.pi, np.pi / 2])
 CONTROL_DT_S = 0.05
 LEAD_S = 0.1  # the grasp point leads the part by this much belt travel (the TCP lags its target)
-LAST_PICK_Y = 0.26  # parts past this leave the belt before a grasp could close
 MIN_GRASP_HEIGHT_M = 0.014  # above the belt: keeps the fingertips off it for flat parts
 TRAVEL_Z = BELT_TOP_Z + 0.16
 DROP_ABOVE_RIM_M = 0.03

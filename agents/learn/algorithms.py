@@ -123,7 +123,8 @@ def _rlpd_options(config: TrainConfig, env: Any) -> dict[str, Any]:
 
 
 def _rlpd_policy_options(config: TrainConfig) -> dict[str, Any]:
-    return {"n_critics": config.rlpd_critics, "residual_scale": config.rlpd_residual_scale}
+    return {"n_critics": config.rlpd_critics, "residual_scale": config.rlpd_residual_scale,
+            "clone_proposals": config.rlpd_clone_proposals}  # fmt: skip
 
 
 def _start_rlpd(model: Any, demos: Any, env: Any, config: TrainConfig, seed: int) -> None:

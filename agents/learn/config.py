@@ -97,6 +97,10 @@ class TrainConfig:
     #: batch's actions weighted by exp(awac_beta * advantage / its batch scale): only towards actions taken)
     rlpd_actor_loss: str = "sac"
     awac_beta: float = 1.0
+    #: rlpd with rlpd_start: clone: the clone stays frozen beside the actor, and both acting and the critic's target
+    #: take whichever of the two proposals the critics value higher (IBRL, Hu et al., RSS 2024), so a young
+    #: critic's mistakes in the actor cannot take the policy below its clone where the critic knows better
+    rlpd_clone_proposals: bool = False
     # bookkeeping
     checkpoint_every: int = 10_000
     eval_every: int = 10_000
@@ -137,6 +141,10 @@ class TrainConfig:
             raise ConfigError(f"rlpd_residual_scale={self.rlpd_residual_scale!r} must be in [0, 2] (0: no residual)")
         if self.rlpd_residual_scale > 0 and self.rlpd_start != "clone":
             raise ConfigError("rlpd_residual_scale > 0 corrects the clone: it needs rlpd_start: clone")
+        if self.rlpd_clone_proposals and self.rlpd_start != "clone":
+            raise ConfigError("rlpd_clone_proposals: true proposes the clone's actions: it needs rlpd_start: clone")
+        if self.rlpd_clone_proposals and self.rlpd_residual_scale > 0:
+            raise ConfigError("rlpd_clone_proposals and rlpd_residual_scale are two ways to use the clone; set one")
         if self.rlpd_critics < 2:
             raise ConfigError(f"rlpd_critics={self.rlpd_critics!r} must be at least 2 (the target takes a minimum)")
         if self.rlpd_target_subset > self.rlpd_critics:

@@ -110,45 +110,73 @@ class LayerNormEnsembleCritic(BaseModel):
 
 
 class _RLPDPolicyParts:
-    """Mixed into SAC's policies: LayerNorm ensemble critics, and with ``residual_scale`` > 0 a frozen base actor
-    (the clone) whose action the trained actor corrects by at most ``residual_scale`` per dimension.
+    """Mixed into SAC's policies: LayerNorm ensemble critics, and two ways to keep a frozen clone (``base_actor``)
+    beside the trained actor.
 
-    The residual follows residual RL (Johannink et al., ICRA 2019; Silver et al. 2018) in the bounded form of
-    Policy Decorator (Yuan et al., ICLR 2025): the policy acts ``clip(base(s) + scale * actor(s), -1, 1)``. While
-    the critic is young its gradient can only move the action within the bound, so the run cannot fall far below
-    its clone, and the corrections RL must learn on top of a good clone (millimetres at the grasp, the timing of
-    the jaws) fit inside the bound. The critic, the replay buffer and the demonstrations hold the env's actions.
+    - ``residual_scale`` > 0: the actor corrects the clone's action by at most ``residual_scale`` per dimension,
+      ``clip(base(s) + scale * actor(s), -1, 1)``: residual RL (Johannink et al., ICRA 2019; Silver et al. 2018) in
+      the bounded form of Policy Decorator (Yuan et al., ICLR 2025). While the critic is young its gradient can
+      only move the action within the bound.
+    - ``clone_proposals``: the clone and the actor each propose an action and the one the critics value higher
+      (the ensemble's minimum) is taken, for acting and for the critic's target (IBRL: Hu, Mirchandani and Sadigh,
+      "Imitation Bootstrapped Reinforcement Learning", RSS 2024). The actor is free to learn along the critic's
+      gradient; where it is still wrong the clone's action wins, so the policy starts at the clone and leaves it
+      only where the critic prefers the actor.
+
+    The critic, the replay buffer and the demonstrations hold the env's actions.
     """
 
     residual_scale: float = 0.0
+    clone_proposals: bool = False
 
-    def __init__(self, *args: Any, residual_scale: float = 0.0, **kwargs: Any) -> None:
-        self.residual_scale = float(residual_scale)  # before SACPolicy's constructor, which builds the networks
+    def __init__(self, *args: Any, residual_scale: float = 0.0, clone_proposals: bool = False, **kwargs: Any) -> None:
+        # before SACPolicy's constructor, which builds the networks
+        self.residual_scale = float(residual_scale)
+        self.clone_proposals = bool(clone_proposals)
         super().__init__(*args, **kwargs)
+
+    @property
+    def has_base(self) -> bool:
+        return self.residual_scale > 0 or self.clone_proposals
 
     def _build(self, lr_schedule: Any) -> None:
         super()._build(lr_schedule)
-        if self.residual_scale > 0:
+        if self.has_base:
             self.base_actor = self.make_actor()
             self.base_actor.requires_grad_(False)  # in no optimizer; saved and loaded with the policy
 
     def _get_constructor_parameters(self) -> dict[str, Any]:
-        return {**super()._get_constructor_parameters(), "residual_scale": self.residual_scale}
+        return {**super()._get_constructor_parameters(), "residual_scale": self.residual_scale,
+                "clone_proposals": self.clone_proposals}  # fmt: skip
 
     def make_critic(self, features_extractor: BaseFeaturesExtractor | None = None) -> LayerNormEnsembleCritic:
         critic_kwargs = self._update_features_extractor(self.critic_kwargs, features_extractor)
         return LayerNormEnsembleCritic(**critic_kwargs).to(self.device)
 
-    def env_action(self, obs: Any, actor_action: torch.Tensor) -> torch.Tensor:
-        """The env's action for the trained actor's output: itself, or the base action corrected by it."""
-        if self.residual_scale <= 0:
-            return actor_action
+    def env_action(self, obs: Any, actor_action: torch.Tensor, critic: Any = None,
+                   deterministic: bool = True) -> torch.Tensor:  # fmt: skip
+        """The env's action for the trained actor's output: itself, the base action corrected by it, or the
+        better of it and the base's proposal by ``critic`` (the policy's own critic by default)."""
+        if self.residual_scale > 0:
+            with torch.no_grad():
+                base = self.base_actor(obs, deterministic=True)
+            return torch.clamp(base + self.residual_scale * actor_action, -1.0, 1.0)
+        if self.clone_proposals:
+            return self.choose(obs, actor_action, critic or self.critic, deterministic)[0]
+        return actor_action
+
+    def choose(self, obs: Any, actor_action: torch.Tensor, critic: Any,
+               deterministic: bool = True) -> tuple[torch.Tensor, torch.Tensor]:  # fmt: skip
+        """(the chosen actions, (B, 1) True where the actor's proposal won) between the actor's and the clone's."""
         with torch.no_grad():
-            base = self.base_actor(obs, deterministic=True)
-        return torch.clamp(base + self.residual_scale * actor_action, -1.0, 1.0)
+            base = self.base_actor(obs, deterministic=deterministic)
+            q_actor = critic.all_q(obs, actor_action).min(dim=0).values
+            q_base = critic.all_q(obs, base).min(dim=0).values
+            actor_wins = q_actor > q_base
+            return torch.where(actor_wins, actor_action, base), actor_wins
 
     def _predict(self, observation: Any, deterministic: bool = False) -> torch.Tensor:
-        return self.env_action(observation, self.actor(observation, deterministic))
+        return self.env_action(observation, self.actor(observation, deterministic), deterministic=deterministic)
 
 
 class RLPDMlpPolicy(_RLPDPolicyParts, SACPolicy):
@@ -196,6 +224,7 @@ class RLPD(SACWithDemos):
         logs: dict[str, list[float]] = {"critic_loss": [], "actor_loss": [], "ent_coef": [], "q_mean": [],
                                         "q_filter_share": []}  # fmt: skip
         actor_steps = 0
+        self._actor_share: list[float] = []
         for step in range(gradient_steps):
             batch = self.replay_buffer.sample(batch_size, env=self._vec_normalize_env)
             critic_loss, q_mean = self._critic_step(batch)
@@ -213,6 +242,7 @@ class RLPD(SACWithDemos):
         if actor_steps:
             self._clone_steps(actor_steps, batch_size)
         self.logger.record("train/n_updates", self._n_updates, exclude="tensorboard")
+        logs["target_actor_share"] = self._actor_share  # how often the actor's proposal beats the clone's
         for name, values in logs.items():
             if values:
                 self.logger.record(f"train/{name}", float(np.mean(values)))
@@ -226,7 +256,12 @@ class RLPD(SACWithDemos):
         ent_coef = self._entropy_coefficient()
         with torch.no_grad():
             next_actions, next_log_prob = self.actor.action_log_prob(batch.next_observations)
-            next_actions = self.policy.env_action(batch.next_observations, next_actions)
+            if self.policy.clone_proposals:
+                next_actions, actor_wins = self.policy.choose(batch.next_observations, next_actions, self.critic_target)
+                next_log_prob = next_log_prob.reshape(-1, 1) * actor_wins  # the clone's proposal: no entropy bonus
+                self._actor_share.append(actor_wins.float().mean().item())
+            else:
+                next_actions = self.policy.env_action(batch.next_observations, next_actions)
             next_all = self.critic_target.all_q(batch.next_observations, next_actions)
             members = torch.randperm(next_all.shape[0])[: self.target_subset]
             next_q = next_all[members].min(dim=0).values
@@ -244,7 +279,8 @@ class RLPD(SACWithDemos):
 
     def _actor_step(self, batch: Any) -> tuple[float, float, float | None]:
         actions, log_prob = self.actor.action_log_prob(batch.observations)
-        actions = self.policy.env_action(batch.observations, actions)
+        if not self.policy.clone_proposals:  # with proposals the actor learns its own action's value
+            actions = self.policy.env_action(batch.observations, actions)
         log_prob = log_prob.reshape(-1, 1)
         ent_coef = self._entropy_coefficient()
         if self.ent_coef_optimizer is not None and self.log_ent_coef is not None:
@@ -290,7 +326,9 @@ class RLPD(SACWithDemos):
         return -(weights.flatten() * distribution.log_prob(taken)).mean()
 
     def mean_action(self, obs: Any) -> torch.Tensor:
-        return self.policy.env_action(obs, self.actor(obs, deterministic=True))
+        """The trained actor's action in the env (with clone proposals: its own proposal, which is what it learns)."""
+        action = self.actor(obs, deterministic=True)
+        return action if self.policy.clone_proposals else self.policy.env_action(obs, action)
 
     def demo_rows(self, batch: Any) -> int:
         """How many rows at the end of ``batch`` are demonstrations."""
@@ -311,6 +349,9 @@ def start_rlpd(model: RLPD, demos: Any, env: Any, config: TrainConfig, seed: int
     a residual the base actor is the clone and the trained actor starts at a zero correction."""
     if config.rlpd_start == "scratch":
         attach_demonstrations(model, demos, config)
+    elif model.policy.clone_proposals:
+        model.start_from_demonstrations(demos, env, config, seed)
+        model.policy.base_actor.load_state_dict(model.policy.actor.state_dict())
     elif model.policy.residual_scale > 0:
         cloned, _ = train_bc(demos, env.observation_space, env.action_space, config, seed)
         model.policy.base_actor.load_state_dict(cloned.actor.state_dict())

@@ -18,7 +18,9 @@ Reward (dense, terms in [0, 1], weights ``w_*``): reach the part to pick next (t
 downstream part on the belt), grasp it, carry it over its bin, ``progress`` (parts in the right bin / parts),
 ``no_mistakes`` (1 - wrong-bin and missed parts / parts), success. Sparse reward: 1 on success.
 Observations (``task_*``): part positions, kinds (one-hot), which parts are on the belt, bin positions, belt
-speed, the next part relative to the TCP and its bin relative to the part (zeros once none is left).
+speed; the part to pick next (the one held, else the most downstream one before ``LAST_PICK_Y``): relative to the
+TCP, its bin relative to it, its orientation and kind (zeros and the identity once none is left), which is what a
+policy turns the jaw and chooses the bin by.
 """
 
 from __future__ import annotations
@@ -57,6 +59,8 @@ GRASP_REACH_M = 0.03
 ON_BELT_HEIGHT_TOLERANCE_M = 0.01
 #: the carry waypoint above a bin: over its 6 cm walls with the part hanging below the jaws
 ABOVE_BIN_M = 0.15
+#: a part on the belt past this y leaves it before a grasp could close around it: not the one to pick next
+LAST_PICK_Y = 0.26
 
 
 @dataclass(frozen=True)
@@ -223,10 +227,11 @@ class ConveyorSort(Task):
         tcp = self.robot.tcp_pos(sim)
         tcp_to_part = np.linalg.norm(pos - tcp[:, None], axis=-1)
         held = self.robot.holds(sim, tcp_to_part, PART_GRASP_WIDTH_M, GRASP_REACH_M)
-        # the part to pick next: the one held, else the most downstream one on the belt
-        downstream = np.where(on_belt, pos[:, :, 1], -np.inf)
+        # the part to pick next: the one held, else the most downstream one on the belt that can still be caught
+        pickable = on_belt & (pos[:, :, 1] < LAST_PICK_Y)
+        downstream = np.where(pickable, pos[:, :, 1], -np.inf)
         current = np.where(held.any(axis=1), np.argmax(held, axis=1), np.argmax(downstream, axis=1))
-        has_current = held.any(axis=1) | on_belt.any(axis=1)
+        has_current = held.any(axis=1) | pickable.any(axis=1)
         sorted_count = in_own_bin.sum(axis=1)
         mistakes = (in_other_bin | missed).sum(axis=1)
         dealt_with = sorted_count + mistakes
@@ -271,6 +276,8 @@ class ConveyorSort(Task):
             "task_belt_speed": (1,),
             "task_part_to_tcp": (3,),
             "task_part_to_bin": (3,),
+            "task_next_part_quat": (4,),
+            "task_next_part_kind": (len(KINDS),),
         }
 
     def observe(self, sim: Simulation, ev: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -280,6 +287,7 @@ class ConveyorSort(Task):
         part_to_tcp = pos[np.arange(num), current] - self.robot.tcp_pos(sim)
         part_to_bin = self.bin_pos[PART_KIND[current]] - pos[np.arange(num), current]
         heading = ev["next_part"][:, None] >= 0  # a part is still to be sorted
+        quat = sim.xquat[np.arange(num), self.part_bodies[current]]
         return {
             "task_part_pos": pos.reshape(num, -1),
             "task_part_kind": np.tile(np.eye(len(KINDS))[PART_KIND].ravel(), (num, 1)),
@@ -288,6 +296,8 @@ class ConveyorSort(Task):
             "task_belt_speed": sim.ctrl[:, self.belt_actuator : self.belt_actuator + 1],
             "task_part_to_tcp": np.where(heading, part_to_tcp, 0.0),
             "task_part_to_bin": np.where(heading, part_to_bin, 0.0),
+            "task_next_part_quat": np.where(heading, quat, np.array([1.0, 0.0, 0.0, 0.0])),
+            "task_next_part_kind": np.where(heading, np.eye(len(KINDS))[PART_KIND[current]], 0.0),
         }
 
     def privileged_state(self, sim: Simulation) -> dict[str, np.ndarray]:
