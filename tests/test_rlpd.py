@@ -165,7 +165,7 @@ def test_a_residual_start_acts_as_the_clone_and_its_corrections_stay_within_the_
 def test_clone_proposals_act_as_the_clone_at_the_start_and_take_whichever_the_critics_value_higher(
     tmp_path, reach_demos
 ):
-    model, env, demos, config = started_model(tmp_path, reach_demos, learning_starts=10_000, bc_epochs=20,
+    model, _, demos, _ = started_model(tmp_path, reach_demos, learning_starts=10_000, bc_epochs=20,
                                               rlpd_clone_proposals=True, demo_policy_std=0.2)  # fmt: skip
     obs = {k: torch.as_tensor(v) for k, v in policy_inputs(demos, model.observation_space).items()}
     policy = model.policy
