@@ -98,8 +98,8 @@ class TrainConfig:
     rlpd_actor_loss: str = "sac"
     awac_beta: float = 1.0
     #: rlpd with rlpd_start: clone: the clone stays frozen beside the actor, and both acting and the critic's target
-    #: take whichever of the two proposals the critics value higher (IBRL, Hu et al., RSS 2024), so a young
-    #: critic's mistakes in the actor cannot take the policy below its clone where the critic knows better
+    #: take the actor's proposal only where every critic values it above what any critic says of the clone's
+    #: (IBRL's proposals, Hu et al., RSS 2024, with a pessimistic choice), else the clone's
     rlpd_clone_proposals: bool = False
     # bookkeeping
     checkpoint_every: int = 10_000

@@ -117,11 +117,12 @@ class _RLPDPolicyParts:
       ``clip(base(s) + scale * actor(s), -1, 1)``: residual RL (Johannink et al., ICRA 2019; Silver et al. 2018) in
       the bounded form of Policy Decorator (Yuan et al., ICLR 2025). While the critic is young its gradient can
       only move the action within the bound.
-    - ``clone_proposals``: the clone and the actor each propose an action and the one the critics value higher
-      (the ensemble's minimum) is taken, for acting and for the critic's target (IBRL: Hu, Mirchandani and Sadigh,
-      "Imitation Bootstrapped Reinforcement Learning", RSS 2024). The actor is free to learn along the critic's
-      gradient; where it is still wrong the clone's action wins, so the policy starts at the clone and leaves it
-      only where the critic prefers the actor.
+    - ``clone_proposals``: the clone and the actor each propose an action, for acting and for the critic's target
+      (IBRL: Hu, Mirchandani and Sadigh, "Imitation Bootstrapped Reinforcement Learning", RSS 2024). IBRL takes
+      the one the critics value higher; here the actor's wins only where every critic values it above what any
+      critic says of the clone's. Measured on BinPicking (clone 90%): with IBRL's rule the actor, which maximises
+      the critics' estimate, won half the choices while the critics could not yet rank actions (their values of
+      the two differed by less than they disagreed), and success fell to 0% within 5k env steps.
 
     The critic, the replay buffer and the demonstrations hold the env's actions.
     """
@@ -167,12 +168,14 @@ class _RLPDPolicyParts:
 
     def choose(self, obs: Any, actor_action: torch.Tensor, critic: Any,
                deterministic: bool = True) -> tuple[torch.Tensor, torch.Tensor]:  # fmt: skip
-        """(the chosen actions, (B, 1) True where the actor's proposal won) between the actor's and the clone's."""
+        """(the chosen actions, (B, 1) True where the actor's proposal won) between the actor's and the clone's:
+        the actor's only where the ensemble's lowest value of it is above the ensemble's highest of the clone's."""
         with torch.no_grad():
             base = self.base_actor(obs, deterministic=deterministic)
-            q_actor = critic.all_q(obs, actor_action).min(dim=0).values
-            q_base = critic.all_q(obs, base).min(dim=0).values
-            actor_wins = q_actor > q_base
+            q_actor = critic.all_q(obs, actor_action)
+            q_base = critic.all_q(obs, base)
+            # every critic values the actor's proposal above what any critic says of the clone's
+            actor_wins = q_actor.min(dim=0).values > q_base.max(dim=0).values
             return torch.where(actor_wins, actor_action, base), actor_wins
 
     def _predict(self, observation: Any, deterministic: bool = False) -> torch.Tensor:

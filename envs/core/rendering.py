@@ -13,6 +13,8 @@ import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
+
 INSTALL_HINT = (
     "install EGL (Debian/Ubuntu: apt-get install libegl1 libgl1-mesa-dri) or OSMesa (apt-get install libosmesa6) "
     "and set MUJOCO_GL=egl or MUJOCO_GL=osmesa"
@@ -98,6 +100,27 @@ class SimRenderer:
             finally:
                 self.renderer.disable_depth_rendering()
         return self.renderer.render()
+
+    def segment(self, camera: str | int):
+        """(H, W) int32 body id per pixel of the state last loaded (-1: background; a flex, such as cloth, is the
+        body of its first vertex): what segmentation classes are made of."""
+        self.renderer.update_scene(self.data, camera=camera)
+        self.renderer.enable_segmentation_rendering()
+        try:
+            ids = self.renderer.render()
+        finally:
+            self.renderer.disable_segmentation_rendering()
+        obj, kind = ids[..., 0], ids[..., 1]
+        bodies = np.full(obj.shape, -1, dtype=np.int32)
+        objects = self._mujoco.mjtObj
+        model = self.model
+        geom = (kind == objects.mjOBJ_GEOM) & (obj >= 0)
+        bodies[geom] = model.geom_bodyid[obj[geom]]
+        flex = (kind == objects.mjOBJ_FLEX) & (obj >= 0)
+        if flex.any():
+            first_vertex = model.flex_vertadr[obj[flex]]
+            bodies[flex] = model.flex_vertbodyid[first_vertex]
+        return bodies
 
     def close(self) -> None:
         self.renderer.close()

@@ -169,6 +169,12 @@ class Task(abc.ABC):
     def privileged_state(self, sim: Simulation) -> dict[str, np.ndarray]:
         """Named ground truth for experts and review, in ``info["state"]``."""
 
+    def grasp_target_bodies(self, sim: Simulation) -> np.ndarray:
+        """(n,) body id of the object the robot is to grasp next (or holds) in each simulation, -1 where there is
+        none (a task without a grasp, or nothing left to pick): what a camera must show at the grasp and what
+        segmentation calls the target. Read after ``evaluate`` on the same state."""
+        return np.full(sim.num_sims, -1, dtype=np.int64)
+
     def before_physics(self, sim: Simulation) -> None:  # noqa: B027 (optional hook, empty by default)
         """Once per control step, after the controller and before physics: a task's own actors (the person)."""
 

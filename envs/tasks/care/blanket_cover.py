@@ -323,6 +323,9 @@ class BlanketCover(Task):
             "task_hips": root,
         }
 
+    def grasp_target_bodies(self, sim: Simulation) -> np.ndarray:
+        return np.full(sim.num_sims, self.hem_body, dtype=np.int64)
+
     def privileged_state(self, sim: Simulation) -> dict[str, np.ndarray]:
         _, legs, hem, hem_axis, tab, goal, root = self._geometry(sim)
         return {

@@ -340,6 +340,11 @@ class DrawerFetch(Task):
             "task_case_to_palm": g["palm_pos"] - g["case_pos"],
         }
 
+    def grasp_target_bodies(self, sim: Simulation) -> np.ndarray:
+        """The drawer (its handle) until it is open to the goal, then the case."""
+        opened = sim.qpos[:, self.drawer_qpos] >= self.config.opening_goal_m
+        return np.where(opened, self.case_body, self.drawer_body)
+
     def privileged_state(self, sim: Simulation) -> dict[str, np.ndarray]:
         g = self._geometry(sim)
         g["case_half_height_m"] = np.full(sim.num_sims, CASE_HALF_SIZE_M[2])

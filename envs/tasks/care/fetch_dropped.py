@@ -344,6 +344,9 @@ class FetchDropped(Task):
             "task_remote_to_place": g["place_pos"] - g["remote_pos"],
         }
 
+    def grasp_target_bodies(self, sim: Simulation) -> np.ndarray:
+        return np.full(sim.num_sims, self.remote_body, dtype=np.int64)
+
     def privileged_state(self, sim: Simulation) -> dict[str, np.ndarray]:
         g = self._geometry(sim)
         g["remote_half_height_m"] = np.full(sim.num_sims, REMOTE_HALF_SIZE_M[2])

@@ -232,6 +232,9 @@ class Handover(Task):
             "task_bottle_to_palm": palm - bottle,
         }
 
+    def grasp_target_bodies(self, sim: Simulation) -> np.ndarray:
+        return np.full(sim.num_sims, self.bottle_body, dtype=np.int64)
+
     def privileged_state(self, sim: Simulation) -> dict[str, np.ndarray]:
         bottle, axis, palm, normal = self._geometry(sim)
         return {

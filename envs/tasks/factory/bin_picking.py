@@ -281,6 +281,9 @@ class BinPicking(Task):
             "task_part_to_slot": slot_pos - part_pos,
         }
 
+    def grasp_target_bodies(self, sim: Simulation) -> np.ndarray:
+        return self.part_bodies[self.target]
+
     def privileged_state(self, sim: Simulation) -> dict[str, np.ndarray]:
         rows = np.arange(sim.num_sims)
         part_pos, part_quat = self._target_pose(sim)

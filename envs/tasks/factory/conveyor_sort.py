@@ -240,6 +240,7 @@ class ConveyorSort(Task):
         carried = pos[rows, current]
         bin_above = self.bin_pos[PART_KIND[current]] + np.array([0.0, 0.0, ABOVE_BIN_M])
         self.on_belt = on_belt  # observe and privileged_state run after evaluate on the same state
+        self.next_part = np.where(has_current, current, -1)
         return {
             "success": in_own_bin.all(axis=1) & released,
             "fail": (~parked & (pos[:, :, 2] < BENCH_TOP_Z - criteria.FELL_BELOW_SURFACE_M)).any(axis=1),
@@ -250,7 +251,7 @@ class ConveyorSort(Task):
             "throughput_per_min": sorted_count / minutes,
             "on_belt_count": on_belt.sum(axis=1),
             "grasped": held[rows, current],
-            "next_part": np.where(has_current, current, -1),
+            "next_part": self.next_part,
             "tcp_to_part_m": np.where(has_current, tcp_to_part[rows, current], -1.0),  # -1: no part to pick
             "part_to_bin_m": np.linalg.norm(carried - bin_above, axis=1),
         }
@@ -299,6 +300,9 @@ class ConveyorSort(Task):
             "task_next_part_quat": np.where(heading, quat, np.array([1.0, 0.0, 0.0, 0.0])),
             "task_next_part_kind": np.where(heading, np.eye(len(KINDS))[PART_KIND[current]], 0.0),
         }
+
+    def grasp_target_bodies(self, sim: Simulation) -> np.ndarray:
+        return np.where(self.next_part >= 0, self.part_bodies[np.maximum(self.next_part, 0)], -1)
 
     def privileged_state(self, sim: Simulation) -> dict[str, np.ndarray]:
         num = sim.num_sims

@@ -424,6 +424,9 @@ class GearAssembly(Task):
             "task_mesh_phase": np.stack([np.cos(phase), np.sin(phase)], axis=1),
         }
 
+    def grasp_target_bodies(self, sim: Simulation) -> np.ndarray:
+        return np.full(sim.num_sims, self.gear_body, dtype=np.int64)
+
     def privileged_state(self, sim: Simulation) -> dict[str, np.ndarray]:
         base = sim.xpos[:, self.gear_body]
         _, needed = self._mesh(sim)

@@ -292,6 +292,9 @@ class NutBolt(Task):
             "task_turns_down": ev["turns_down"][:, None],
         }
 
+    def grasp_target_bodies(self, sim: Simulation) -> np.ndarray:
+        return np.full(sim.num_sims, self.nut_body, dtype=np.int64)
+
     def privileged_state(self, sim: Simulation) -> dict[str, np.ndarray]:
         base, axis = self._nut(sim)
         turns_down, helix_error = self.helix

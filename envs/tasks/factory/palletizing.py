@@ -274,6 +274,9 @@ class Palletizing(Task):
             "task_box_to_slot": slots[rows, current] - pos[rows, current],
         }
 
+    def grasp_target_bodies(self, sim: Simulation) -> np.ndarray:
+        return np.where(self.in_slot.all(axis=1), -1, self.box_bodies[np.argmin(self.in_slot, axis=1)])
+
     def privileged_state(self, sim: Simulation) -> dict[str, np.ndarray]:
         pos, quat, slots, slot_yaw = self._boxes(sim)
         return {

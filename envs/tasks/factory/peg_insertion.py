@@ -235,6 +235,9 @@ class PegInsertion(Task):
             "task_peg_to_tcp": pos - self.robot.tcp_pos(sim),
         }
 
+    def grasp_target_bodies(self, sim: Simulation) -> np.ndarray:
+        return np.full(sim.num_sims, self.peg_body, dtype=np.int64)
+
     def privileged_state(self, sim: Simulation) -> dict[str, np.ndarray]:
         pos, axis, end = self._peg(sim)
         return {
