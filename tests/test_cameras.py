@@ -1,8 +1,12 @@
-"""Cameras show the work: the wrist camera looks between the fingers at what they are about to grasp.
+"""Cameras show the work.
 
-Each task's expert runs until its pads first touch something while it has a grasp target; the state one control
-step before (the jaws around the object, not yet closed on it) is rendered from the wrist camera with
-segmentation, and both fingers and the target object must be in view.
+Each grasping task's expert runs until its pads first touch something while it has a grasp target; the state one
+control step before (the jaws around the object, not yet closed on it) is rendered with segmentation:
+
+- ``robot/wrist`` looks between the fingers at what they grasp: both fingers and the object are in view;
+- every task's ``work`` camera frames the hand and what it works on (the object to grasp; the person's head for
+  Feeding and Drinking, the arm being washed for BedBathing, Reach's target), at that moment or, for the tasks
+  without a grasp, at a moment of the work.
 """
 
 from __future__ import annotations
@@ -13,19 +17,31 @@ import pytest
 from embodia.agents.experts import make_expert
 from embodia.envs.core.batched_env import BatchedEnv
 from embodia.envs.core.rendering import SimRenderer
-from embodia.envs.tasks.registry import task_spec
+from embodia.envs.tasks.registry import TASKS, task_spec
 
 #: every task whose expert grasps an object (the others hold their tool from the start or grasp nothing)
 GRASPING_TASKS = ("BinPicking", "PegInsertion", "NutBolt", "GearAssembly", "ConveyorSort", "Palletizing",
                   "Handover", "FetchDropped", "DrawerFetch", "BlanketCover")  # fmt: skip
-NOT_GRASPING_TASKS = ("Reach", "Feeding", "Drinking", "BedBathing")
-#: 1% of the frame, 192 pixels at 160 x 120 (each finger and object fills 5-70% of it on seed 0)
+#: the tasks without a grasp: the body their work is on (a task attribute), and the step to look at
+WORK_WITHOUT_GRASP = {
+    "Reach": (lambda task, model: model.body("target").id, 10),
+    "Feeding": (lambda task, model: task.neck_body, 60),  # the head is the neck body
+    "Drinking": (lambda task, model: task.neck_body, 60),
+    "BedBathing": (lambda task, model: task.segment_bodies[0], 60),  # the forearm, washed first
+}
+#: 1% of the frame, 192 pixels at 160 x 120 (on seed 0 each finger and object fills 5-70% of the wrist view)
 MIN_SHARE = 0.01
 FINGERS = ("robot/left_finger", "robot/right_finger")
+HAND = ("robot/hand", *FINGERS)
 
 
-def frame_before_grasp(task: str, seed: int = 0, max_steps: int = 600):
-    """(segmentation of the wrist camera one step before the pads first touch, target body id, env)."""
+def test_every_task_is_in_one_of_the_lists():
+    assert sorted(GRASPING_TASKS + tuple(WORK_WITHOUT_GRASP)) == sorted(e.split("/")[1][:-3] for e in TASKS)
+
+
+def working_moment(task: str, seed: int = 0, max_steps: int = 600):
+    """(renderer holding the moment's state, env, target body): one step before the expert's pads first touch
+    while it has a grasp target, or the step ``WORK_WITHOUT_GRASP`` names."""
     env_id = f"embodia/{task}-v0"
     env = BatchedEnv(task_spec(env_id).task, 1)
     expert = make_expert(env_id, 1)
@@ -34,31 +50,56 @@ def frame_before_grasp(task: str, seed: int = 0, max_steps: int = 600):
     renderer = SimRenderer(env.model, 120, 160, preset="fast")
     renderer.load(env.sim, 0)
     target = int(env.task.grasp_target_bodies(env.sim)[0])
-    try:
-        for _ in range(max_steps):
-            obs, _, terminated, truncated, info = env.step(expert.act(obs, info))
-            if info["state"]["pads_touching"][0].any() and target >= 0:
-                return renderer.segment("robot/wrist"), target, env  # the renderer still holds the step before
-            assert not (terminated[0] or truncated[0]), f"{task}: the episode ended before the expert grasped"
-            renderer.load(env.sim, 0)
-            target = int(env.task.grasp_target_bodies(env.sim)[0])
-    finally:
-        renderer.close()
+    look_at_step = WORK_WITHOUT_GRASP[task][1] if task in WORK_WITHOUT_GRASP else None
+    for step in range(1, max_steps + 1):
+        obs, _, terminated, truncated, info = env.step(expert.act(obs, info))
+        if look_at_step is None and info["state"]["pads_touching"][0].any() and target >= 0:
+            return renderer, env, target  # the renderer still holds the step before
+        assert not (terminated[0] or truncated[0]), f"{task}: the episode ended before the moment to look at"
+        renderer.load(env.sim, 0)
+        target = int(env.task.grasp_target_bodies(env.sim)[0])
+        if step == look_at_step:
+            return renderer, env, int(WORK_WITHOUT_GRASP[task][0](env.task, env.model))
+    renderer.close()
     raise AssertionError(f"{task}: the expert's pads touched nothing in {max_steps} steps")
+
+
+def shares(bodies: np.ndarray, model, names: tuple[str, ...], target: int) -> dict[str, float]:
+    found = {name: float((bodies == model.body(name).id).mean()) for name in names}
+    found[model.body(target).name] = float((bodies == target).mean())
+    return found
 
 
 @pytest.mark.parametrize("task", GRASPING_TASKS)
 def test_the_wrist_camera_sees_both_fingers_and_the_object_they_are_about_to_grasp(task):
-    bodies, target, env = frame_before_grasp(task)
-    model = env.model
-    shares = {name: float((bodies == model.body(name).id).mean()) for name in FINGERS}
-    shares[model.body(target).name] = float((bodies == target).mean())
-    assert min(shares.values()) >= MIN_SHARE, f"{task}: share of the wrist frame per body {shares}"
+    renderer, env, target = working_moment(task)
+    try:
+        bodies = renderer.segment("robot/wrist")
+    finally:
+        renderer.close()
+    seen = shares(bodies, env.model, FINGERS, target)
+    assert min(seen.values()) >= MIN_SHARE, f"{task}: share of the wrist frame per body {seen}"
     assert (bodies == -1).mean() < 0.9, f"{task}: the wrist camera sees mostly background"
 
 
-@pytest.mark.parametrize("task", NOT_GRASPING_TASKS)
-def test_tasks_without_a_grasp_name_no_target(task):
+@pytest.mark.parametrize("task", GRASPING_TASKS + tuple(WORK_WITHOUT_GRASP))
+def test_the_work_camera_frames_the_hand_and_what_it_works_on(task):
+    renderer, env, target = working_moment(task)
+    try:
+        bodies = renderer.segment("work")
+        rgb = renderer.render("work")
+    finally:
+        renderer.close()
+    hand = float(np.isin(bodies, [env.model.body(name).id for name in HAND]).mean())
+    on_target = float((bodies == target).mean())
+    # in view, not a close-up: the object sits below the open jaws, partly hidden by them (seed 0: 0.1-1.2%)
+    assert hand >= MIN_SHARE / 5, f"{task}: the hand fills {hand:.2%} of the work camera's frame"
+    assert on_target >= MIN_SHARE / 20, f"{task}: {env.model.body(target).name} fills {on_target:.2%} of it"
+    assert rgb.std() > 10
+
+
+@pytest.mark.parametrize("task", tuple(WORK_WITHOUT_GRASP))
+def test_tasks_without_a_grasp_name_no_grasp_target(task):
     env = BatchedEnv(task_spec(f"embodia/{task}-v0").task, 2)
     env.reset(seeds=[0, 1])
     assert (env.task.grasp_target_bodies(env.sim) == -1).all()

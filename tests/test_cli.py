@@ -51,7 +51,7 @@ def test_info_lists_every_option_grouped_with_default_unit_and_range(capsys: pyt
     rows = {line.split()[0]: line for line in options if line.startswith("    ")}
     assert "one of: ee_delta, joint_delta, joint_abs" in rows["control_mode"]
     assert "one of: dict, flat, pixels, goal" in rows["obs_mode"]
-    assert "front, side, top, robot/wrist" in rows["cameras"]
+    assert "front, side, top, work, robot/wrist" in rows["cameras"]
     assert "0.001 m" in rows["clearance_m"] and "radial" in rows["clearance_m"]
     assert "(0.06, 0.15) kg" in rows["peg_mass_kg"] and "> 0 kg" in rows["peg_mass_kg"]
     assert " 3 " in rows["w_insert"] and ">= 0" in rows["w_insert"]

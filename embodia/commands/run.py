@@ -108,7 +108,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     run.add_argument("--num-envs", type=int, default=1, help="simulations run side by side (results do not change)")
     run.add_argument("--record", metavar="DIR", type=Path, help="write episodes, videos and summary.json here")
     run.add_argument(
-        "--camera", action="append", help="camera of the videos (front, side, top, robot/wrist); repeat to tile"
+        "--camera", action="append", help="camera of the videos (front, side, top, work, robot/wrist); repeat to tile"
     )
     run.add_argument("--render-size", type=size_arg, default=(480, 640), metavar="HxW", help="video size")
     run.add_argument("--render-preset", choices=("quality", "fast"), default="quality", help="fast: no shadows")

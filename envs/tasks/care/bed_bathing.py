@@ -145,6 +145,7 @@ class BedBathing(Task):
         builder.add_camera("front", pos=(0.7, -0.95, 1.35), target=(0.45, -0.02, 0.62), fovy_deg=50)
         builder.add_camera("side", pos=(-0.35, -1.05, 1.45), target=(0.45, -0.05, 0.62), fovy_deg=55)
         builder.add_camera("top", pos=(0.35, -0.05, 2.0), target=(0.45, -0.05, 0.62), fovy_deg=55)
+        builder.add_camera("work", pos=(0.63, -0.72, 1.21), target=(0.45, -0.08, 0.82), fovy_deg=45)
         return builder
 
     def bind(self, context: BindContext) -> None:

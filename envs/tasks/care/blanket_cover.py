@@ -162,6 +162,7 @@ class BlanketCover(Task):
         builder.add_camera("front", pos=(1.3, 1.5, 1.6), target=(0.0, 0.5, 0.7), fovy_deg=55)  # over the feet
         builder.add_camera("side", pos=(0.2, -1.35, 1.55), target=(0.0, 0.5, 0.7), fovy_deg=55)  # behind the robot
         builder.add_camera("top", pos=(0.0, 0.5, 2.4), target=(0.0, 0.5, 0.7), fovy_deg=55)
+        builder.add_camera("work", pos=(1.24, 1.44, 1.57), target=(0.04, 0.35, 0.94), fovy_deg=45)
         return builder
 
     def bind(self, context: BindContext) -> None:

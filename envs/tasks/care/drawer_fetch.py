@@ -156,6 +156,7 @@ class DrawerFetch(Task):
         builder.add_camera("front", pos=(1.5, -0.85, 1.6), target=(0.55, -0.05, 0.6), fovy_deg=55)  # into the drawer
         builder.add_camera("side", pos=(1.9, -1.0, 1.45), target=(0.5, -0.2, 0.7), fovy_deg=50)
         builder.add_camera("top", pos=(0.5, -0.1, 2.3), target=(0.5, -0.1, 0.6), fovy_deg=55)
+        builder.add_camera("work", pos=(0.95, 1.1, 1.45), target=(0.5, -0.15, 0.6), fovy_deg=45)
         return builder
 
     def bind(self, context: BindContext) -> None:

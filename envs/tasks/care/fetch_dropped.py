@@ -201,6 +201,7 @@ class FetchDropped(Task):
         builder.add_camera("front", pos=(1.55, -1.45, 1.55), target=(0.4, -0.05, 0.45), fovy_deg=50)
         builder.add_camera("side", pos=(-0.9, -1.5, 1.6), target=(0.45, 0.0, 0.45), fovy_deg=50)
         builder.add_camera("top", pos=(0.45, -0.1, 2.5), target=(0.45, -0.1, 0.4), fovy_deg=55)
+        builder.add_camera("work", pos=(1.33, -1.20, 1.35), target=(0.37, -0.08, 0.46), fovy_deg=45)
         return builder
 
     def bind(self, context: BindContext) -> None:

@@ -124,6 +124,7 @@ class Handover(Task):
         builder.add_camera("front", pos=(0.55, -1.55, 1.45), target=(0.55, 0.0, 0.75), fovy_deg=50)
         builder.add_camera("side", pos=(1.9, -1.0, 1.45), target=(0.5, 0.0, 0.75), fovy_deg=50)
         builder.add_camera("top", pos=(0.5, 0.0, 2.3), target=(0.5, 0.0, 0.7), fovy_deg=55)
+        builder.add_camera("work", pos=(0.53, -1.27, 1.35), target=(0.45, 0.02, 0.87), fovy_deg=45)
         return builder
 
     def bind(self, context: BindContext) -> None:

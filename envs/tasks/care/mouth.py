@@ -206,6 +206,7 @@ class MouthDelivery(Task):
         builder.add_camera("front", pos=(0.3, -0.95, 1.3), target=(0.6, 0.0, 0.95), fovy_deg=45)
         builder.add_camera("side", pos=(0.45, -0.75, 1.15), target=(0.72, 0.0, 0.98), fovy_deg=40)
         builder.add_camera("top", pos=(0.5, 0.0, 2.3), target=(0.5, 0.0, 0.7), fovy_deg=55)
+        builder.add_camera("work", pos=(0.25, -0.42, 1.22), target=(0.6, 0.0, 0.98), fovy_deg=45)
         return builder
 
     def bind(self, context: BindContext) -> None:

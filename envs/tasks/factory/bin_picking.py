@@ -145,6 +145,7 @@ class BinPicking(Task):
         builder.add_camera("front", pos=(1.75, -0.35, 1.75), target=(0.35, 0.0, 0.95), fovy_deg=45)
         builder.add_camera("side", pos=(0.5, -1.25, 1.3), target=(0.5, 0.0, 0.8), fovy_deg=50)
         builder.add_camera("top", pos=(0.5, 0.0, 1.9), target=(0.5, 0.0, 0.75), fovy_deg=50)
+        builder.add_camera("work", pos=(1.15, -0.20, 1.29), target=(0.55, -0.06, 0.83), fovy_deg=45)
         return builder
 
     def bind(self, context: BindContext) -> None:

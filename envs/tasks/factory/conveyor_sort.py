@@ -146,6 +146,7 @@ class ConveyorSort(Task):
         builder.add_camera("front", pos=(1.75, -0.45, 1.7), target=(0.42, 0.0, 0.9), fovy_deg=45)
         builder.add_camera("side", pos=(0.5, -1.3, 1.35), target=(0.5, 0.0, 0.8), fovy_deg=50)
         builder.add_camera("top", pos=(0.45, 0.0, 1.95), target=(0.45, 0.0, 0.75), fovy_deg=55)
+        builder.add_camera("work", pos=(1.35, -0.35, 1.45), target=(0.46, -0.13, 0.91), fovy_deg=45)
         return builder
 
     def bind(self, context: BindContext) -> None:

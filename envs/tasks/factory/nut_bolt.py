@@ -132,6 +132,7 @@ class NutBolt(Task):
         builder.add_camera("front", pos=(1.0, -0.4, 1.1), target=(0.5, -0.02, 0.8), fovy_deg=40)
         builder.add_camera("side", pos=(0.55, -0.9, 1.1), target=(0.52, 0.1, 0.78), fovy_deg=45)
         builder.add_camera("top", pos=(0.5, 0.0, 1.9), target=(0.5, 0.0, 0.75), fovy_deg=50)
+        builder.add_camera("work", pos=(0.96, -0.37, 1.08), target=(0.49, -0.04, 0.79), fovy_deg=45)
         return builder
 
     @staticmethod

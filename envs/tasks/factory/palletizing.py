@@ -141,6 +141,7 @@ class Palletizing(Task):
         builder.add_camera("front", pos=(1.7, -0.45, 1.65), target=(0.4, 0.0, 0.9), fovy_deg=45)
         builder.add_camera("side", pos=(0.5, -1.25, 1.3), target=(0.5, 0.0, 0.8), fovy_deg=50)
         builder.add_camera("top", pos=(0.5, 0.0, 1.9), target=(0.5, 0.0, 0.75), fovy_deg=50)
+        builder.add_camera("work", pos=(1.34, -0.34, 1.44), target=(0.49, -0.06, 0.93), fovy_deg=45)
         return builder
 
     def bind(self, context: BindContext) -> None:

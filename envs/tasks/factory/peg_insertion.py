@@ -128,6 +128,7 @@ class PegInsertion(Task):
         builder.add_camera("front", pos=(1.0, -0.4, 1.1), target=(0.5, -0.02, 0.8), fovy_deg=40)
         builder.add_camera("side", pos=(0.55, -0.9, 1.1), target=(0.52, 0.1, 0.78), fovy_deg=45)
         builder.add_camera("top", pos=(0.5, 0.0, 1.9), target=(0.5, 0.0, 0.75), fovy_deg=50)
+        builder.add_camera("work", pos=(0.97, -0.38, 1.08), target=(0.49, -0.04, 0.82), fovy_deg=45)
         return builder
 
     def bind(self, context: BindContext) -> None:

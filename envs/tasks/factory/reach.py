@@ -67,6 +67,7 @@ class Reach(Task):
         builder.add_camera("front", pos=(0.5, -1.5, 1.4), target=(0.45, 0.0, 0.85), fovy_deg=50)
         builder.add_camera("side", pos=(1.8, -0.9, 1.4), target=(0.45, 0.0, 0.85), fovy_deg=50)
         builder.add_camera("top", pos=(0.45, 0.0, 2.3), target=(0.45, 0.0, 0.8), fovy_deg=55)
+        builder.add_camera("work", pos=(1.0, -0.55, 1.2), target=(0.5, 0.0, 0.88), fovy_deg=45)
         return builder
 
     def bind(self, context: BindContext) -> None:
