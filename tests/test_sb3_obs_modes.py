@@ -20,6 +20,8 @@ REACH_STEPS = 50  # Reach's default episode
 TINY = {"net_arch": [16]}
 #: the smallest image SB3's NatureCNN takes (three strided convolutions)
 IMAGE = (36, 36)
+#: the observation entries SB3 takes for images (a CNN each): colour and segmentation classes
+IMAGE_KEYS = ("camera_", "segmentation_")
 
 
 @pytest.fixture(autouse=True)
@@ -66,18 +68,26 @@ def test_dict_observations_flattened_by_gymnasium_train_with_mlp_policy():
         {},
         {"depth": True},
         {"depth": True, "force_torque": True, "touch": True, "cameras": ("front", "robot/wrist")},
+        {"segmentation": True, "cameras": ("work", "robot/wrist")},
     ],
-    ids=["rgb", "rgb+depth", "two-cameras+depth+force+touch"],
+    ids=["rgb", "rgb+depth", "two-cameras+depth+force+touch", "rgb+segmentation"],
 )
 def test_pixels_with_state_train_with_multi_input_policy_and_nature_cnn(options):
     env = gym.make(REACH, obs_mode="pixels", image_size=IMAGE, episode_steps=20, **options)
     for key, space in env.observation_space.spaces.items():
-        assert is_image_space(space) == key.startswith("camera_"), key  # channels last, uint8 0..255
+        assert is_image_space(space) == key.startswith(IMAGE_KEYS), key  # channels last, uint8 0..255
     model = train_ppo(env, "MultiInputPolicy", normalize_images=True)
     assert type(model.policy.features_extractor).__name__ == "CombinedExtractor"
     cnns = [name for name, module in model.policy.features_extractor.extractors.items() if module.__class__.__name__
             == "NatureCNN"]  # fmt: skip
-    assert sorted(cnns) == sorted(k for k in env.observation_space.spaces if k.startswith("camera_"))
+    assert sorted(cnns) == sorted(k for k in env.observation_space.spaces if k.startswith(IMAGE_KEYS))
+
+
+def test_point_clouds_with_state_train_with_multi_input_policy():
+    env = gym.make(REACH, obs_mode="point_cloud", cameras=("front", "work"), point_cloud_size=64, image_size=IMAGE,
+                   episode_steps=20)  # fmt: skip
+    assert not any(is_image_space(space) for space in env.observation_space.spaces.values())
+    train_ppo(env, "MultiInputPolicy")
 
 
 def test_images_alone_train_with_cnn_policy():

@@ -16,7 +16,9 @@ import numpy as np
 from gymnasium import spaces
 
 from embodia.envs.control import CONTROL_MODES, make_controller
+from embodia.envs.core import point_cloud
 from embodia.envs.core.rendering import RENDER_PRESETS, SimRenderer
+from embodia.envs.core.segmentation import SEGMENTATION_CLASSES, SegmentationClasses, person_regions_of
 from embodia.envs.physics.context import BindContext
 from embodia.envs.physics.robot import RobotView
 from embodia.envs.physics.sim import Simulation
@@ -24,11 +26,13 @@ from embodia.envs.tasks.base import MAX_EPISODE_STEPS, Task, TaskConfig
 from embodia.envs.tasks.registry import task_spec
 from embodia.envs.validation import check_fields, option
 
-OBS_MODES = ("dict", "flat", "pixels", "goal")
+OBS_MODES = ("dict", "flat", "pixels", "point_cloud", "goal")
 ACTION_LIMIT = 1.0
 #: the largest image side (pixels) of ``image_size`` and ``render_size``: every supported GL backend (EGL, OSMesa)
 #: allocates an offscreen buffer this large; the renderer grows the model's buffer up to it
 MAX_IMAGE_SIDE = 4096
+#: the most points of a point-cloud observation
+MAX_POINTS = 65_536
 #: the most simulations one env steps (a larger number is a typo that would only fail allocating)
 MAX_SIMS = 65_536
 MAX_THREADS = 256
@@ -45,6 +49,7 @@ class EnvOptions:
     control_mode: str = option("ee_delta", choices=tuple(CONTROL_MODES), doc="action layout (see envs/control)")
     obs_mode: str = option(
         "dict", choices=OBS_MODES, doc="dict: named arrays; flat: one vector; pixels: dict plus camera images; "
+        "point_cloud: dict plus a point cloud from the cameras' depth (robot base frame); "
         "goal: observation/achieved_goal/desired_goal for hindsight relabelling"
     )  # fmt: skip
     cameras: tuple[str, ...] = option(("front",), doc="cameras of pixel observations, e.g. ('front', 'robot/wrist')")
@@ -52,6 +57,13 @@ class EnvOptions:
         (84, 84), valid=(1, MAX_IMAGE_SIDE), unit="px", doc="(height, width) of pixel observations"
     )
     depth: bool = option(False, doc="pixels: add a depth image (metres) per camera")
+    segmentation: bool = option(
+        False, doc="pixels: add a class image per camera (background, robot, target object, other objects, "
+        "furniture, the person by body region; envs/core/segmentation.py)"
+    )  # fmt: skip
+    point_cloud_size: int = option(
+        1024, valid=(1, MAX_POINTS), doc="point_cloud: points per observation (xyz in the robot base frame, rgb, class)"
+    )
     force_torque: bool = option(False, doc="add the wrist force (N) and torque (N m)")
     touch: bool = option(False, doc="add the two finger pads' normal forces (N)")
     render_preset: str = option("quality", choices=tuple(RENDER_PRESETS), doc="render() quality")
@@ -65,8 +77,10 @@ class EnvOptions:
         check_fields(self)
         object.__setattr__(self, "image_size", tuple(int(v) for v in self.image_size))
         object.__setattr__(self, "render_size", tuple(int(v) for v in self.render_size))
-        if self.obs_mode == "pixels" and not self.cameras:
-            raise ValueError("cameras=() is empty; obs_mode='pixels' needs at least one camera, e.g. ('front',)")
+        if self.obs_mode in ("pixels", "point_cloud") and not self.cameras:
+            raise ValueError(
+                f"cameras=() is empty; obs_mode={self.obs_mode!r} needs at least one camera, e.g. ('front',)"
+            )
         if len(set(self.cameras)) != len(self.cameras):
             raise ValueError(f"cameras={self.cameras!r} names a camera twice; valid: distinct camera names")
 
@@ -213,6 +227,7 @@ class BatchedEnv:
         self._last_obs: dict[str, np.ndarray] | None = None
         self._renderer: SimRenderer | None = None
         self._pixel_renderer: SimRenderer | None = None
+        self._segmentation: SegmentationClasses | None = None
         #: objects told of every reset and step (``on_reset``, ``on_step``), e.g. an episode recorder
         self.listeners: list[Any] = []
         self.single_observation_space = self._make_observation_space()
@@ -242,6 +257,15 @@ class BatchedEnv:
                     vector[image_key("depth", camera)] = spaces.Box(
                         0, np.inf, shape=(height, width, 1), dtype=np.float32
                     )
+                if self.options.segmentation:  # class ids, in an image's bounds so that SB3 gives it a CNN
+                    vector[image_key("segmentation", camera)] = spaces.Box(
+                        0, 255, shape=(height, width, 1), dtype=np.uint8
+                    )
+        if self.options.obs_mode == "point_cloud":
+            count = self.options.point_cloud_size
+            vector["point_xyz"] = spaces.Box(-np.inf, np.inf, shape=(count, 3), dtype=np.float32)
+            vector["point_rgb"] = spaces.Box(0, 255, shape=(count, 3), dtype=np.uint8)
+            vector["point_class"] = spaces.Box(0, len(SEGMENTATION_CLASSES) - 1, shape=(count, 1), dtype=np.uint8)
         return spaces.Dict(vector)
 
     def flat_layout(self) -> dict[str, slice]:
@@ -400,21 +424,55 @@ class BatchedEnv:
         obs = {k: parts[k].astype(np.float32) for k in self._vector_keys}
         if self.options.obs_mode == "pixels":
             obs.update(self._pixels())
+        if self.options.obs_mode == "point_cloud":
+            obs.update(self._point_cloud())
         return obs
 
-    def _pixels(self) -> dict[str, np.ndarray]:
+    def _image_tools(self) -> tuple[SimRenderer, SegmentationClasses]:
         if self._pixel_renderer is None:
             height, width = self.options.image_size
             self._pixel_renderer = SimRenderer(self.model, height, width, preset="fast")
+            self._segmentation = SegmentationClasses(self.model, person_regions_of(self.task))
+        return self._pixel_renderer, self._segmentation
+
+    def _pixels(self) -> dict[str, np.ndarray]:
+        renderer, segmentation = self._image_tools()
+        targets = self.task.grasp_target_bodies(self.sim) if self.options.segmentation else None
         images: dict[str, list[np.ndarray]] = {}
         for sim_id in range(self.num_sims):
-            self._pixel_renderer.load(self.sim, sim_id)
+            renderer.load(self.sim, sim_id)
             for camera in self.options.cameras:
-                images.setdefault(image_key("camera", camera), []).append(self._pixel_renderer.render(camera))
+                images.setdefault(image_key("camera", camera), []).append(renderer.render(camera))
                 if self.options.depth:
-                    depth = self._pixel_renderer.render(camera, depth=True)[:, :, None]
+                    depth = renderer.render(camera, depth=True)[:, :, None]
                     images.setdefault(image_key("depth", camera), []).append(depth)
+                if targets is not None:
+                    classes = segmentation.image(renderer.object_ids(camera), int(targets[sim_id]))
+                    images.setdefault(image_key("segmentation", camera), []).append(classes[:, :, None])
         return {k: np.stack(v) for k, v in images.items()}
+
+    def _point_cloud(self) -> dict[str, np.ndarray]:
+        """Every camera's depth lifted into the robot's base frame, with colour and class per point."""
+        renderer, segmentation = self._image_tools()
+        targets = self.task.grasp_target_bodies(self.sim)
+        base = self.robot.base_body
+        clouds: dict[str, list[np.ndarray]] = {"point_xyz": [], "point_rgb": [], "point_class": []}
+        for sim_id in range(self.num_sims):
+            renderer.load(self.sim, sim_id)
+            data = renderer.data
+            xyz, rgb, classes, depths = [], [], [], []
+            for camera in self.options.cameras:
+                depth = renderer.render(camera, depth=True)
+                world = point_cloud.camera_points(renderer.model, data, self.model.camera(camera).id, depth)
+                xyz.append(point_cloud.to_frame(world, data.xpos[base], data.xmat[base].reshape(3, 3)))
+                rgb.append(renderer.render(camera).reshape(-1, 3))
+                classes.append(segmentation.image(renderer.object_ids(camera), int(targets[sim_id])).ravel())
+                depths.append(depth.ravel())
+            cloud = point_cloud.assemble(np.concatenate(xyz), np.concatenate(rgb), np.concatenate(classes),
+                                         np.concatenate(depths), self.options.point_cloud_size)  # fmt: skip
+            for key, values in zip(clouds, cloud, strict=True):
+                clouds[key].append(values)
+        return {k: np.stack(v) for k, v in clouds.items()}
 
     def _info(self, ev: dict[str, np.ndarray], terms: dict[str, np.ndarray], unstable: np.ndarray) -> dict[str, Any]:
         info: dict[str, Any] = dict(ev)

@@ -101,15 +101,19 @@ class SimRenderer:
                 self.renderer.disable_depth_rendering()
         return self.renderer.render()
 
-    def segment(self, camera: str | int):
-        """(H, W) int32 body id per pixel of the state last loaded (-1: background; a flex, such as cloth, is the
-        body of its first vertex): what segmentation classes are made of."""
+    def object_ids(self, camera: str | int):
+        """(H, W, 2) int32 (object id, ``mjtObj`` type) per pixel of the state last loaded (-1: background)."""
         self.renderer.update_scene(self.data, camera=camera)
         self.renderer.enable_segmentation_rendering()
         try:
-            ids = self.renderer.render()
+            return self.renderer.render()
         finally:
             self.renderer.disable_segmentation_rendering()
+
+    def segment(self, camera: str | int):
+        """(H, W) int32 body id per pixel of the state last loaded (-1: background; a flex, such as cloth, is the
+        body of its first vertex)."""
+        ids = self.object_ids(camera)
         obj, kind = ids[..., 0], ids[..., 1]
         bodies = np.full(obj.shape, -1, dtype=np.int32)
         objects = self._mujoco.mjtObj

@@ -40,6 +40,7 @@ class RobotView:
         self.gripper_actuator = model.actuator(prefix + panda.GRIPPER_ACTUATOR).id
         self.tcp_site = model.site(prefix + panda.TCP_SITE).id
         self.hand_body = model.body(prefix + panda.HAND_BODY).id
+        self.base_body = model.body(prefix + panda.BASE_BODY).id  # the frame point clouds are given in
         self.joint_low = model.jnt_range[arm, 0].copy()
         self.joint_high = model.jnt_range[arm, 1].copy()
         self.home_qpos = panda.HOME_QPOS.copy()

@@ -19,6 +19,7 @@ ARM_ACTUATORS = ARM_JOINTS
 GRIPPER_ACTUATOR = "gripper"
 TCP_SITE = "tcp"
 HAND_BODY = "hand"
+BASE_BODY = "link0"
 WRIST_FORCE_SENSOR = "wrist_force"
 WRIST_TORQUE_SENSOR = "wrist_torque"
 TOUCH_SENSORS = ("left_touch", "right_touch")
