@@ -50,7 +50,7 @@ def test_info_lists_every_option_grouped_with_default_unit_and_range(capsys: pyt
                        "physics:"]  # fmt: skip
     rows = {line.split()[0]: line for line in options if line.startswith("    ")}
     assert "one of: ee_delta, joint_delta, joint_abs" in rows["control_mode"]
-    assert "one of: dict, flat, pixels, goal" in rows["obs_mode"]
+    assert "one of: dict, flat, pixels, point_cloud, goal" in rows["obs_mode"]
     assert "front, side, top, work, robot/wrist" in rows["cameras"]
     assert "0.001 m" in rows["clearance_m"] and "radial" in rows["clearance_m"]
     assert "(0.06, 0.15) kg" in rows["peg_mass_kg"] and "> 0 kg" in rows["peg_mass_kg"]

@@ -180,7 +180,11 @@ def test_the_message_names_parameter_value_and_range():
         ({"depth": "yes"}, TypeError, r"depth='yes' has type str; expected True or False"),
         ({"force_torque": 1}, TypeError, r"force_torque=1 has type int; expected True or False"),
         ({"touch": None}, TypeError, r"touch=None"),
-        ({"obs_mode": "points"}, ValueError, r"obs_mode='points' is not valid; valid: dict, flat, pixels, goal"),
+        (
+            {"obs_mode": "points"},
+            ValueError,
+            r"obs_mode='points' is not valid; valid: dict, flat, pixels, point_cloud, goal",
+        ),
         ({"control_mode": "torque"}, ValueError, r"control_mode='torque' is not valid; valid: ee_delta"),
         ({"reward_mode": 1}, TypeError, r"reward_mode=1 has type int; expected a string"),
         ({"terminate_on_success": "no"}, TypeError, "terminate_on_success='no'"),
@@ -306,7 +310,7 @@ def test_describe_config_lists_every_field_with_its_default_and_valid_range(task
 def test_describe_env_options_and_errors():
     rows = {row.name: row for row in describe_config(EnvOptions)}
     assert rows["image_size"].valid == "2 integers, each 1 to 4096 px"
-    assert rows["obs_mode"].choices == ("dict", "flat", "pixels", "goal")
+    assert rows["obs_mode"].choices == ("dict", "flat", "pixels", "point_cloud", "goal")
     assert rows["num_threads"].description.startswith("physics threads")
     with pytest.raises(KeyError, match="unknown task 'embodia/Nope-v0'"):
         describe_config("embodia/Nope-v0")

@@ -161,6 +161,7 @@ def gallery_row(
         "policy": str(meta.get("policy", "unknown")),
         "policy_class": str(meta.get("policy_class", "")),
         "seed": meta.get("seed"),
+        "instruction": str(meta.get("instruction", "")),
         "episode": meta.get("episode"),
         "success": bool(success[-1]) if success is not None and len(success) else False,
         "fail": bool(np.any(fail)) if fail is not None else False,

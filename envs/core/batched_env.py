@@ -22,6 +22,7 @@ from embodia.envs.core.segmentation import SEGMENTATION_CLASSES, SegmentationCla
 from embodia.envs.physics.context import BindContext
 from embodia.envs.physics.robot import RobotView
 from embodia.envs.physics.sim import Simulation
+from embodia.envs.tasks import instructions
 from embodia.envs.tasks.base import MAX_EPISODE_STEPS, Task, TaskConfig
 from embodia.envs.tasks.registry import task_spec
 from embodia.envs.validation import check_fields, option
@@ -33,6 +34,8 @@ ACTION_LIMIT = 1.0
 MAX_IMAGE_SIDE = 4096
 #: the most points of a point-cloud observation
 MAX_POINTS = 65_536
+#: the characters an instruction may use (Gymnasium's ``Text`` space checks them)
+INSTRUCTION_CHARS = "".join(chr(c) for c in range(32, 127))
 #: the most simulations one env steps (a larger number is a typo that would only fail allocating)
 MAX_SIMS = 65_536
 MAX_THREADS = 256
@@ -61,6 +64,9 @@ class EnvOptions:
         False, doc="pixels: add a class image per camera (background, robot, target object, other objects, "
         "furniture, the person by body region; envs/core/segmentation.py)"
     )  # fmt: skip
+    instruction_obs: bool = option(
+        False, doc="dict, pixels, point_cloud: add the episode's instruction as a Gymnasium Text entry 'instruction'"
+    )
     point_cloud_size: int = option(
         1024, valid=(1, MAX_POINTS), doc="point_cloud: points per observation (xyz in the robot base frame, rgb, class)"
     )
@@ -80,6 +86,11 @@ class EnvOptions:
         if self.obs_mode in ("pixels", "point_cloud") and not self.cameras:
             raise ValueError(
                 f"cameras=() is empty; obs_mode={self.obs_mode!r} needs at least one camera, e.g. ('front',)"
+            )
+        if self.instruction_obs and self.obs_mode in ("flat", "goal"):
+            raise ValueError(
+                f"instruction_obs=True needs a Dict observation with named entries; obs_mode={self.obs_mode!r} has "
+                "none; valid: dict, pixels, point_cloud"
             )
         if len(set(self.cameras)) != len(self.cameras):
             raise ValueError(f"cameras={self.cameras!r} names a camera twice; valid: distinct camera names")
@@ -219,6 +230,8 @@ class BatchedEnv:
         self.reward_weights = self.config.reward_weights()
         self.rngs: list[np.random.Generator | None] = [None] * self.num_sims
         self.elapsed = np.zeros(self.num_sims, dtype=np.int64)
+        #: each simulation's episode's instruction in words (``Task.instructions``), set at reset
+        self.instructions = np.full(self.num_sims, "", dtype=object)
         self._vector_shapes = {
             **RobotView.observation_shapes(self.options.force_torque, self.options.touch),
             **self.task.observation_shapes(),
@@ -261,6 +274,10 @@ class BatchedEnv:
                     vector[image_key("segmentation", camera)] = spaces.Box(
                         0, 255, shape=(height, width, 1), dtype=np.uint8
                     )
+        if self.options.instruction_obs:
+            vector["instruction"] = spaces.Text(
+                max_length=instructions.MAX_INSTRUCTION_CHARS, charset=INSTRUCTION_CHARS
+            )
         if self.options.obs_mode == "point_cloud":
             count = self.options.point_cloud_size
             vector["point_xyz"] = spaces.Box(-np.inf, np.inf, shape=(count, 3), dtype=np.float32)
@@ -345,6 +362,9 @@ class BatchedEnv:
                 self.rngs[sim_id] = np.random.default_rng()
         self.sim.reset_to_home(ids)
         self.task.initialize_episode(self.sim, ids, [self.rngs[i] for i in ids])
+        for sim_id in ids:  # from a child of the episode's stream: the words never change the episode's draws
+            self.instructions[sim_id] = instructions.choose(self.task.instructions(self.sim, int(sim_id)),
+                                                            self.rngs[sim_id])  # fmt: skip
         self.sim.forward(ids)
         self.controller.reset(self.sim, ids)
         self.elapsed[ids] = 0
@@ -426,6 +446,8 @@ class BatchedEnv:
             obs.update(self._pixels())
         if self.options.obs_mode == "point_cloud":
             obs.update(self._point_cloud())
+        if self.options.instruction_obs:
+            obs["instruction"] = self.instructions.copy()
         return obs
 
     def _image_tools(self) -> tuple[SimRenderer, SegmentationClasses]:
@@ -487,6 +509,7 @@ class BatchedEnv:
         info["state"] = state
         info["physics_unstable"] = unstable
         info["elapsed_steps"] = self.elapsed.copy()
+        info["instruction"] = self.instructions.copy()
         return info
 
     def compute_reward(self, achieved_goal: np.ndarray, desired_goal: np.ndarray, info: Any = None) -> np.ndarray:
@@ -533,6 +556,8 @@ def unbatch(tree: Any) -> Any:
     if isinstance(tree, dict):
         return {k: unbatch(v) for k, v in tree.items()}
     row = tree[0]
+    if isinstance(row, str):  # an instruction
+        return row
     return row.item() if isinstance(row, np.generic) else row.copy()
 
 

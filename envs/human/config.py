@@ -21,6 +21,8 @@ from embodia.envs.human import anthropometry
 from embodia.envs.validation import check_fields, option
 
 SEXES = ("female", "male")
+#: sex -> (subject, object, possessive) pronouns, for instructions about the person
+PRONOUNS = {"female": ("she", "her", "her"), "male": ("he", "him", "his")}
 POSTURES = ("seated_chair", "seated_wheelchair", "supine_bed")
 
 PERCENTILE_RANGE = (1.0, 99.0)

@@ -12,7 +12,7 @@ import numpy as np
 from embodia.envs.human import anthropometry
 from embodia.envs.human import body as human_body
 from embodia.envs.human.body import HumanBody
-from embodia.envs.human.config import HumanConfig, HumanRanges
+from embodia.envs.human.config import PRONOUNS, HumanConfig, HumanRanges
 from embodia.envs.human.motion import HumanMotion
 from embodia.envs.human.shape import ShapeBinding
 from embodia.envs.physics.context import BindContext
@@ -66,6 +66,7 @@ class Person:
         self.shape_binding = ShapeBinding(model, self.body)
         self.motion = HumanMotion(self.body, self.episode_steps, self.control_dt_s)
         self.motion.bind(model, context.num_sims)
+        self.sexes = np.full(context.num_sims, "female", dtype=object)  # each simulation's person, as drawn
         self.monitor = SafetyMonitor(
             model,
             context.num_sims,
@@ -92,6 +93,7 @@ class Person:
         base_pos = np.broadcast_to(np.asarray(base_pos, dtype=float), (len(ids), 3))
         yaw = np.full(len(ids), self.built_yaw) if base_yaw is None else np.asarray(base_yaw, dtype=float)
         people = [self.ranges.sample(rng) for rng in rngs]
+        self.sexes[ids] = [person.sex for person in people]
         shapes = self.shape_binding.apply(sim, ids, people)
         sim.batch.bind("mocap_pos")[ids, self.base_mocap] = base_pos
         sim.batch.bind("mocap_quat")[ids, self.base_mocap] = parts.yaw_quat(yaw)
@@ -99,6 +101,10 @@ class Person:
             shape.rest.place(sim, ids[k : k + 1], self.root_qpos, self.root_dof, base_pos[k : k + 1], yaw[k : k + 1])
         self.motion.initialize(sim, ids, rngs, people, targets)
         self.monitor.reset(sim, ids)
+
+    def pronouns(self, sim_id: int) -> tuple[str, str, str]:
+        """(subject, object, possessive) pronouns of the simulation's person, for the episode's instruction."""
+        return PRONOUNS[self.sexes[sim_id]]
 
     def stature_m(self, ids: np.ndarray) -> np.ndarray:
         """(len(ids),) each simulation's person's stature (a replay restores it with the task's draws)."""

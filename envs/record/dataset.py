@@ -180,6 +180,10 @@ def minari_buffer(index: int, episode: Episode) -> Any:
     from minari.data_collector import EpisodeBuffer
 
     observations = episode.observations.get("flat") if set(episode.observations) == {"flat"} else None
+    infos = {key.replace("/", "."): value for key, value in episode.info.items()}
+    instruction = episode.metadata.get("instruction")
+    if instruction:  # per row, as Minari keeps nothing per episode but its seed
+        infos["instruction"] = np.full(episode.length + 1, str(instruction).encode(), dtype=object)
     return EpisodeBuffer(
         id=index,
         seed=episode.metadata.get("seed"),
@@ -188,7 +192,7 @@ def minari_buffer(index: int, episode: Episode) -> Any:
         rewards=episode.rewards.tolist(),
         terminations=episode.terminated.tolist(),
         truncations=episode.truncated.tolist(),
-        infos={key.replace("/", "."): value for key, value in episode.info.items()},
+        infos=infos,
     )
 
 

@@ -52,7 +52,7 @@ from embodia.envs.tasks.base import MAX_EPISODE_STEPS
 FORMAT = "embodia.episode"
 SCHEMA_VERSION = 2
 #: info entries not stored per step: ``state`` is privileged and fully covered by ``mj_state``
-SKIPPED_INFO = ("state",)
+SKIPPED_INFO = ("state", "instruction")  # the instruction is the episode's, in its metadata
 
 # Limits of what an episode file may declare; a real episode is far below each of them.
 # the longest episode is the env's own (``TaskConfig.episode_steps``): rows of per-step arrays <= it + 1

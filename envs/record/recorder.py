@@ -372,6 +372,7 @@ class EpisodeRecorder:
                 episode_in_slot=count,
                 physics_timestep_s=float(self.env.model.opt.timestep),
                 substeps=self.env.sim.substeps,
+                instruction=str(self.env.instructions[sim_id]),
             )
             model = per_sim_model(self.env, sim_id)
             running = _Running(index, position, metadata, model, self.env.task.episode_state(sim_id))
@@ -414,8 +415,8 @@ class EpisodeRecorder:
     # ------------------------------------------------------------------------------ pieces
     def _row(self, obs: Any, info: Mapping[str, Any]) -> dict[str, np.ndarray]:
         """One reset or step of the whole batch, as copies (the env reuses nothing, but callers may)."""
-        if isinstance(obs, Mapping):
-            row = {f"obs/{k}": np.array(v) for k, v in obs.items()}
+        if isinstance(obs, Mapping):  # the instruction entry is the episode's, in its metadata
+            row = {f"obs/{k}": np.array(v) for k, v in obs.items() if k != "instruction"}
         else:
             row = {"obs/flat": np.array(obs)}
         row.update({f"info/{k}": v for k, v in flatten_info(info).items()})

@@ -169,6 +169,12 @@ class Task(abc.ABC):
     def privileged_state(self, sim: Simulation) -> dict[str, np.ndarray]:
         """Named ground truth for experts and review, in ``info["state"]``."""
 
+    @abc.abstractmethod
+    def instructions(self, sim: Simulation, sim_id: int) -> tuple[str, ...]:
+        """At least five phrasings of what simulation ``sim_id``'s episode asks for, in words, with the attributes
+        its draws decided (which part, its colour, the person's pronouns); read after ``initialize_episode``.
+        The env gives one per episode (``envs/tasks/instructions.py``)."""
+
     def grasp_target_bodies(self, sim: Simulation) -> np.ndarray:
         """(n,) body id of the object the robot is to grasp next (or holds) in each simulation, -1 where there is
         none (a task without a grasp, or nothing left to pick): what a camera must show at the grasp and what

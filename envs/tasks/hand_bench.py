@@ -55,6 +55,15 @@ class HandBench(Task):
         builder.add_camera("front", pos=(1.0, -0.35, 1.05), target=(0.55, 0.0, 0.8), fovy_deg=35)
         return builder
 
+    def instructions(self, sim: Simulation, sim_id: int) -> tuple[str, ...]:
+        return (
+            "grasp the block under the gripper",
+            "close the jaws on the steel block",
+            "pick up the block from the table",
+            "squeeze the block between the fingers",
+            "hold the block and keep it still",
+        )
+
     def bind(self, context: BindContext) -> None:
         model = context.model
         self.robot = context.robot

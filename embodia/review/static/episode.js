@@ -32,7 +32,8 @@
   }
 
   const facts = [
-    ["task", episode.env_id], ["policy", episode.policy], ["policy class", episode.policy_class],
+    ["task", episode.env_id], ["instruction", episode.instruction || "-"], ["policy", episode.policy],
+    ["policy class", episode.policy_class],
     ["seed", fmt(episode.seed)], ["episode", fmt(episode.episode)], ["success", String(episode.success)],
     ["fail", String(episode.fail)], ["physics unstable", String(episode.physics_unstable)],
     ["return", fmt(episode.return, 3)], ["length (steps)", String(episode.length)],

@@ -86,7 +86,7 @@
       const v = marks[e.path] || "unmarked";
       if (wanted && v !== wanted) return false;
       if (text) {
-        const haystack = [e.path, e.env_id, e.policy, e.policy_class, "seed " + e.seed, String(e.seed)].join(" ").toLowerCase();
+        const haystack = [e.path, e.env_id, e.policy, e.policy_class, e.instruction || "", "seed " + e.seed, String(e.seed)].join(" ").toLowerCase();
         if (!haystack.includes(text)) return false;
       }
       return true;
@@ -123,6 +123,7 @@
         "div",
         { class: "body" },
         el("a", { class: "title", href, text: episode.task + " · " + episode.policy }),
+        episode.instruction ? el("div", { class: "instruction", text: "\u201c" + episode.instruction + "\u201d" }) : null,
         el("div", { class: "facts" }, Review.badge(episode), facts.map((f) => el("span", { text: f }))),
         el("div", { class: "facts", title: episode.path }, el("span", { text: episode.path })),
         el("div", { class: "actions" }, Review.markButtons(episode), el("label", { class: "muted" }, pick, " compare")),

@@ -293,6 +293,16 @@ class BedBathing(Task):
             "task_sponge_compression_m": ev["sponge_compression_m"][:, None],
         }
 
+    def instructions(self, sim: Simulation, sim_id: int) -> tuple[str, ...]:
+        _, obj, possessive = self.person.pronouns(sim_id)
+        return (
+            f"wash {possessive} right arm",
+            f"wipe {possessive} right forearm and upper arm with the sponge",
+            f"give {obj} a bed bath on the right arm, from the wrist to the shoulder",
+            f"clean {possessive} right arm gently with the sponge",
+            f"sponge down {possessive} right arm while {obj} lies in bed",
+        )
+
     def privileged_state(self, sim: Simulation) -> dict[str, np.ndarray]:
         p = self.num_points
         safety_force = self.person.monitor.measure(sim, np.full(sim.num_sims, TOOL_MASS_KG))["force_n"]

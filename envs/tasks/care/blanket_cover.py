@@ -327,6 +327,16 @@ class BlanketCover(Task):
     def grasp_target_bodies(self, sim: Simulation) -> np.ndarray:
         return np.full(sim.num_sims, self.hem_body, dtype=np.int64)
 
+    def instructions(self, sim: Simulation, sim_id: int) -> tuple[str, ...]:
+        _, obj, possessive = self.person.pronouns(sim_id)
+        return (
+            f"pull the blanket up over {possessive} legs",
+            f"cover {obj} with the blanket",
+            f"tuck {obj} in: draw the blanket up to {possessive} waist",
+            f"take the blanket's edge and pull it over {possessive} legs",
+            f"spread the blanket over {obj} from the feet up",
+        )
+
     def privileged_state(self, sim: Simulation) -> dict[str, np.ndarray]:
         _, legs, hem, hem_axis, tab, goal, root = self._geometry(sim)
         return {

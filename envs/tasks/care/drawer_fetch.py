@@ -346,6 +346,16 @@ class DrawerFetch(Task):
         opened = sim.qpos[:, self.drawer_qpos] >= self.config.opening_goal_m
         return np.where(opened, self.case_body, self.drawer_body)
 
+    def instructions(self, sim: Simulation, sim_id: int) -> tuple[str, ...]:
+        _, obj, possessive = self.person.pronouns(sim_id)
+        return (
+            f"open the drawer, take out the glasses case and put it in {possessive} hand",
+            f"fetch the navy glasses case from the drawer for {obj}",
+            f"get {possessive} glasses case out of the drawer and give it to {obj}",
+            f"pull the drawer open and hand {obj} the case inside",
+            f"bring {obj} the glasses case from the cabinet drawer",
+        )
+
     def privileged_state(self, sim: Simulation) -> dict[str, np.ndarray]:
         g = self._geometry(sim)
         g["case_half_height_m"] = np.full(sim.num_sims, CASE_HALF_SIZE_M[2])

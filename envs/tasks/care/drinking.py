@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from embodia.envs.physics.sim import Simulation
 from embodia.envs.scene import tableware
 from embodia.envs.tasks.care.mouth import MouthDelivery, MouthDeliveryConfig
 from embodia.envs.tasks.registry import register_task
@@ -60,3 +61,13 @@ class Drinking(MouthDelivery):
         y = GRID_SPACING_M * (np.arange(4) - 1.5)
         grid_x, grid_y = np.meshgrid(x, y, indexing="ij")
         return np.column_stack([grid_x.ravel(), grid_y.ravel()])
+
+    def instructions(self, sim: Simulation, sim_id: int) -> tuple[str, ...]:
+        subject, obj, possessive = self.person.pronouns(sim_id)
+        return (
+            f"give {obj} a drink of water",
+            f"bring the cup to {possessive} lips and tilt it so {subject} can drink",
+            f"help {obj} drink from the cup",
+            f"hold the cup of water to {possessive} mouth and let {obj} sip",
+            f"offer {obj} the water: carry the cup to {possessive} mouth and tip it gently",
+        )

@@ -38,6 +38,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from embodia.envs.physics.sim import Simulation
 from embodia.envs.scene import tableware
 from embodia.envs.tasks.care.mouth import MouthDelivery, MouthDeliveryConfig
 from embodia.envs.tasks.registry import register_task
@@ -62,3 +63,13 @@ class Feeding(MouthDelivery):
     def particle_layout(self) -> np.ndarray:
         x = self.vessel.center_x_m + np.array([-0.0145, 0.0, 0.0145])
         return np.column_stack([x, np.zeros(3)])
+
+    def instructions(self, sim: Simulation, sim_id: int) -> tuple[str, ...]:
+        subject, obj, possessive = self.person.pronouns(sim_id)
+        return (
+            f"feed {obj} the spoonful of food",
+            f"bring the spoon to {possessive} mouth and tip the food in",
+            f"give {obj} a bite from the spoon",
+            f"help {obj} eat: carry the food to {possessive} lips, gently, while {subject} moves {possessive} head",
+            f"put the food on the spoon into {possessive} mouth and take the spoon away",
+        )

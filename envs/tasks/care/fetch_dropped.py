@@ -348,6 +348,16 @@ class FetchDropped(Task):
     def grasp_target_bodies(self, sim: Simulation) -> np.ndarray:
         return np.full(sim.num_sims, self.remote_body, dtype=np.int64)
 
+    def instructions(self, sim: Simulation, sim_id: int) -> tuple[str, ...]:
+        subject, obj, possessive = self.person.pronouns(sim_id)
+        return (
+            f"pick up the remote {subject} dropped and give it back to {obj}",
+            f"fetch the TV remote from the floor and put it in {possessive} hand",
+            f"{subject} dropped the remote: hand it back to {obj}",
+            f"get the remote control off the floor for {obj}",
+            f"retrieve the fallen remote and return it to {possessive} hand",
+        )
+
     def privileged_state(self, sim: Simulation) -> dict[str, np.ndarray]:
         g = self._geometry(sim)
         g["remote_half_height_m"] = np.full(sim.num_sims, REMOTE_HALF_SIZE_M[2])

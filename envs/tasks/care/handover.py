@@ -236,6 +236,16 @@ class Handover(Task):
     def grasp_target_bodies(self, sim: Simulation) -> np.ndarray:
         return np.full(sim.num_sims, self.bottle_body, dtype=np.int64)
 
+    def instructions(self, sim: Simulation, sim_id: int) -> tuple[str, ...]:
+        subject, obj, possessive = self.person.pronouns(sim_id)
+        return (
+            f"hand the orange pill bottle to {obj}",
+            f"give {obj} the pill bottle from the bedside table",
+            f"pick up the medicine bottle and put it in {possessive} hand",
+            f"pass {obj} the orange bottle of pills",
+            f"bring the pill bottle to {possessive} open hand and let go once {subject} holds it",
+        )
+
     def privileged_state(self, sim: Simulation) -> dict[str, np.ndarray]:
         bottle, axis, palm, normal = self._geometry(sim)
         return {

@@ -34,6 +34,7 @@ from embodia.envs.tasks.base import (
     per_sim_uniform,
     tolerance,
 )
+from embodia.envs.tasks.instructions import colour_name
 from embodia.envs.tasks.registry import register_task
 
 BIN_CENTER = np.array([0.52, -0.23, BENCH_TOP_Z])
@@ -284,6 +285,17 @@ class BinPicking(Task):
 
     def grasp_target_bodies(self, sim: Simulation) -> np.ndarray:
         return self.part_bodies[self.target]
+
+    def instructions(self, sim: Simulation, sim_id: int) -> tuple[str, ...]:
+        part = PARTS[int(self.target[sim_id])]
+        what = f"{colour_name(part.rgba)} {part.name}"
+        return (
+            f"put the {what} in its slot in the tray",
+            f"pick the {what} out of the bin and place it in its slot",
+            f"move the {what} from the bin into the matching pocket of the tray",
+            f"take the {what} from the bin and set it into its place in the tray",
+            f"find the {what} in the bin and put it in the tray",
+        )
 
     def privileged_state(self, sim: Simulation) -> dict[str, np.ndarray]:
         rows = np.arange(sim.num_sims)

@@ -37,6 +37,7 @@ from embodia.envs.scene.parts import yaw_quat
 from embodia.envs.scene.workbench import BENCH_CENTER_XY, BENCH_HALF_XY, BENCH_TOP_Z, ROBOT_BASE
 from embodia.envs.tasks import criteria
 from embodia.envs.tasks.base import Task, TaskConfig, per_sim_uniform, tolerance
+from embodia.envs.tasks.instructions import colour_name
 from embodia.envs.tasks.registry import register_task
 
 BELT_X = 0.58
@@ -304,6 +305,16 @@ class ConveyorSort(Task):
 
     def grasp_target_bodies(self, sim: Simulation) -> np.ndarray:
         return np.where(self.next_part >= 0, self.part_bodies[np.maximum(self.next_part, 0)], -1)
+
+    def instructions(self, sim: Simulation, sim_id: int) -> tuple[str, ...]:
+        kinds = ", ".join(f"{colour_name(kind.rgba)} {kind.name}s" for kind in KINDS)
+        return (
+            "sort the parts coming down the conveyor into their bins",
+            f"drop each part from the belt into the bin for its kind: {kinds}",
+            "pick the parts off the moving belt and put each one in its own bin",
+            f"take the {kinds} off the conveyor and sort them by kind",
+            "catch every part on the belt before it falls off and bin it by kind",
+        )
 
     def privileged_state(self, sim: Simulation) -> dict[str, np.ndarray]:
         num = sim.num_sims

@@ -428,6 +428,15 @@ class GearAssembly(Task):
     def grasp_target_bodies(self, sim: Simulation) -> np.ndarray:
         return np.full(sim.num_sims, self.gear_body, dtype=np.int64)
 
+    def instructions(self, sim: Simulation, sim_id: int) -> tuple[str, ...]:
+        return (
+            "put the small gear on the shaft so that it meshes with the large gear",
+            "pick up the gear and slide it onto the empty shaft",
+            "mount the loose gear on the shaft beside the large gear",
+            "take the 15-tooth gear from the bench and fit it onto the shaft",
+            "assemble the gear onto its shaft, its teeth in mesh",
+        )
+
     def privileged_state(self, sim: Simulation) -> dict[str, np.ndarray]:
         base = sim.xpos[:, self.gear_body]
         _, needed = self._mesh(sim)

@@ -296,6 +296,15 @@ class NutBolt(Task):
     def grasp_target_bodies(self, sim: Simulation) -> np.ndarray:
         return np.full(sim.num_sims, self.nut_body, dtype=np.int64)
 
+    def instructions(self, sim: Simulation, sim_id: int) -> tuple[str, ...]:
+        return (
+            "screw the nut onto the bolt",
+            "pick up the nut and thread it onto the bolt",
+            "put the hex nut on the bolt and turn it down",
+            "take the nut from the bench and screw it down the bolt",
+            "fasten the nut on the bolt",
+        )
+
     def privileged_state(self, sim: Simulation) -> dict[str, np.ndarray]:
         base, axis = self._nut(sim)
         turns_down, helix_error = self.helix

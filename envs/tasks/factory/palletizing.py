@@ -278,6 +278,16 @@ class Palletizing(Task):
     def grasp_target_bodies(self, sim: Simulation) -> np.ndarray:
         return np.where(self.in_slot.all(axis=1), -1, self.box_bodies[np.argmin(self.in_slot, axis=1)])
 
+    def instructions(self, sim: Simulation, sim_id: int) -> tuple[str, ...]:
+        count = self.num_boxes
+        return (
+            f"stack the {count} boxes on the pallet",
+            f"move all {count} boxes from the conveyor onto the pallet",
+            f"palletize the {count} boxes, one by one",
+            f"load the pallet with the {count} boxes",
+            f"put the {count} boxes on the pallet in their places",
+        )
+
     def privileged_state(self, sim: Simulation) -> dict[str, np.ndarray]:
         pos, quat, slots, slot_yaw = self._boxes(sim)
         return {

@@ -239,6 +239,15 @@ class PegInsertion(Task):
     def grasp_target_bodies(self, sim: Simulation) -> np.ndarray:
         return np.full(sim.num_sims, self.peg_body, dtype=np.int64)
 
+    def instructions(self, sim: Simulation, sim_id: int) -> tuple[str, ...]:
+        return (
+            "insert the peg into the hole",
+            "pick up the steel peg and push it all the way into the fixture's hole",
+            "put the round peg into the hole in the fixture",
+            "take the peg from the bench and seat it in the hole",
+            "grasp the peg, line it up over the hole and insert it",
+        )
+
     def privileged_state(self, sim: Simulation) -> dict[str, np.ndarray]:
         pos, axis, end = self._peg(sim)
         return {

@@ -33,6 +33,13 @@ ROBOT_BASE = (0.0, 0.0, 0.6)
 TARGET_RADIUS_M = 0.015
 
 
+#: the instruction's words for where the target is: beyond 5 cm of the base's axis it is on a side; the thirds of
+#: the default target height range (0.7-1.05 m) are low, middle and high
+SIDE_WORDS_Y_M = 0.05
+LOW_WORD_Z_M = 0.8
+HIGH_WORD_Z_M = 0.95
+
+
 @dataclass(frozen=True)
 class ReachConfig(TaskConfig):
     episode_steps: int = 50
@@ -110,6 +117,18 @@ class Reach(Task):
     def observe(self, sim: Simulation, ev: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         target = self._target(sim)
         return {"task_target_pos": target, "task_target_to_tcp": target - self.robot.tcp_pos(sim)}
+
+    def instructions(self, sim: Simulation, sim_id: int) -> tuple[str, ...]:
+        _, y, z = self._target(sim)[sim_id]
+        side = "left" if y > SIDE_WORDS_Y_M else "right" if y < -SIDE_WORDS_Y_M else "front"
+        height = "high" if z > HIGH_WORD_Z_M else "low" if z < LOW_WORD_Z_M else "middle"
+        return (
+            "move the gripper to the green marker",
+            f"reach the green marker, {height} on the {side}",
+            "touch the green ball with the tip of the gripper",
+            f"bring the gripper to the target on the {side}",
+            "put the gripper's fingertips on the marker",
+        )
 
     def privileged_state(self, sim: Simulation) -> dict[str, np.ndarray]:
         return {"target_pos": self._target(sim)}
