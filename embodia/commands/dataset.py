@@ -1,4 +1,5 @@
-"""``embodia collect`` makes a dataset; ``embodia dataset info|validate|filter`` show, check and filter one.
+"""``embodia collect`` makes a dataset; ``embodia dataset info|validate|filter|export`` show, check, filter and
+export one (``export --format lerobot``: LeRobot's v3.0 layout).
 
 A dataset is a folder of recorded episodes or a local Minari dataset id (see ``embodia.envs.record.dataset``).
 Exit status: 0 done, 1 ``validate`` found problems (INVALID), 2 a usage error or a file that cannot be used (one
@@ -119,6 +120,25 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return INVALID if problems else 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    from embodia.envs.record import dataset as ds
+    from embodia.envs.record.lerobot_export import LeRobotExportError, export_lerobot
+
+    source = open_or_fail(args.dataset)
+    cameras = tuple(args.camera or ("front",))
+    try:
+        out = export_lerobot(source.episode_files, args.out, cameras=cameras, image_size=tuple(args.image_size),
+                             overwrite=args.overwrite)  # fmt: skip
+    except (LeRobotExportError, ds.DatasetError, ValueError) as error:
+        raise UsageError(str(error)) from None
+    info = json.loads((out / "meta" / "info.json").read_text())
+    print(
+        f"{source.name} -> {out}: LeRobot {info['codebase_version']}, {info['total_episodes']} episodes, "
+        f"{info['total_frames']} frames, {info['total_tasks']} tasks, videos {', '.join(cameras)}"
+    )
+    return 0
+
+
 def cmd_filter(args: argparse.Namespace) -> int:
     from embodia.envs.record import dataset as ds
 
@@ -199,3 +219,13 @@ def register(commands: argparse._SubParsersAction) -> None:
     filt.add_argument("--verdict", choices=("accepted", "rejected"), default="accepted", help="with --review")
     filt.add_argument("--overwrite", action="store_true", help="replace an existing output")
     filt.set_defaults(handler=cmd_filter)
+
+    export = actions.add_parser("export", help="write the dataset in another tool's layout (LeRobot v3.0)")
+    export.add_argument("dataset", metavar="DATASET")
+    export.add_argument("--format", choices=("lerobot",), required=True, help="the layout to write")
+    export.add_argument("--out", required=True, type=Path, help="the new dataset's folder")
+    export.add_argument("--camera", action="append", help="a video per camera (repeat; default front), e.g. work")
+    export.add_argument("--image-size", type=int, nargs=2, default=(240, 320), metavar=("H", "W"),
+                        help="video frame size (even numbers)")  # fmt: skip
+    export.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
+    export.set_defaults(handler=cmd_export)

@@ -48,6 +48,7 @@ from numpy.lib import format as npy_format
 
 from embodia.envs.record.atomic import atomic_write, json_default
 from embodia.envs.tasks.base import MAX_EPISODE_STEPS
+from embodia.envs.tasks.instructions import MAX_INSTRUCTION_CHARS
 
 FORMAT = "embodia.episode"
 SCHEMA_VERSION = 2
@@ -653,6 +654,10 @@ def check_metadata(path: Path, meta: Any) -> dict[str, Any]:
         "control_hz": (lambda v: is_number(v) and math.isfinite(v) and v > 0, "a positive number"),
         "policy": (lambda v: isinstance(v, str), "a string"),
         "task": (lambda v: isinstance(v, str), "a string"),
+        "instruction": (
+            lambda v: isinstance(v, str) and len(v) <= MAX_INSTRUCTION_CHARS,
+            f"a string of at most {MAX_INSTRUCTION_CHARS} characters",
+        ),
         "versions": (
             lambda v: isinstance(v, dict) and all(isinstance(x, str) for x in v.values()),
             "a JSON object of package: version string",
