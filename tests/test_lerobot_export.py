@@ -84,8 +84,9 @@ def test_the_data_rows_are_the_episodes_steps_with_indices_timestamps_and_tasks(
         np.testing.assert_array_equal(np.array(rows["action"][rows_k], np.float32), episode.actions.astype(np.float32))
         np.testing.assert_array_equal(np.array(rows["next.reward"][rows_k], np.float32),
                                       episode.rewards.astype(np.float32))  # fmt: skip
-        expected = np.concatenate([episode.observations[key][:-1].reshape(episode.length, -1)
-                                   for key in sorted(episode.observations) if key.startswith("robot_")], axis=1)  # fmt: skip
+        robot_keys = [key for key in sorted(episode.observations) if key.startswith("robot_")]
+        parts = [episode.observations[key][:-1].reshape(episode.length, -1) for key in robot_keys]
+        expected = np.concatenate(parts, axis=1)
         np.testing.assert_array_equal(np.array(rows["observation.state"][rows_k], np.float32),
                                       expected.astype(np.float32))  # fmt: skip
         assert {task_of[t] for t in rows["task_index"][rows_k]} == {episode.metadata["instruction"]}
