@@ -18,7 +18,8 @@ from gymnasium import spaces
 from embodia.envs.control import CONTROL_MODES, make_controller
 from embodia.envs.core import point_cloud
 from embodia.envs.core.rendering import RENDER_PRESETS, SimRenderer
-from embodia.envs.core.segmentation import SEGMENTATION_CLASSES, SegmentationClasses, person_regions_of
+from embodia.envs.core.segmentation import SEGMENTATION_CLASSES, SegmentationClasses, geom_classes, person_regions_of
+from embodia.envs.core.visual_randomization import VisualRandomizer
 from embodia.envs.physics.context import BindContext
 from embodia.envs.physics.robot import RobotView
 from embodia.envs.physics.sim import Simulation
@@ -64,6 +65,10 @@ class EnvOptions:
         False, doc="pixels: add a class image per camera (background, robot, target object, other objects, "
         "furniture, the person by body region; envs/core/segmentation.py)"
     )  # fmt: skip
+    visual_randomization: bool = option(
+        False,
+        doc="per episode: lights, colours of furniture and objects, camera poses (envs/core/visual_randomization.py)",
+    )
     instruction_obs: bool = option(
         False, doc="dict, pixels, point_cloud: add the episode's instruction as a Gymnasium Text entry 'instruction'"
     )
@@ -241,6 +246,11 @@ class BatchedEnv:
         self._renderer: SimRenderer | None = None
         self._pixel_renderer: SimRenderer | None = None
         self._segmentation: SegmentationClasses | None = None
+        self._visuals = (
+            VisualRandomizer(self.model, geom_classes(self.model, person_regions_of(self.task)))
+            if self.options.visual_randomization
+            else None
+        )
         #: objects told of every reset and step (``on_reset``, ``on_step``), e.g. an episode recorder
         self.listeners: list[Any] = []
         self.single_observation_space = self._make_observation_space()
@@ -365,6 +375,8 @@ class BatchedEnv:
         for sim_id in ids:  # from a child of the episode's stream: the words never change the episode's draws
             self.instructions[sim_id] = instructions.choose(self.task.instructions(self.sim, int(sim_id)),
                                                             self.rngs[sim_id])  # fmt: skip
+        if self._visuals is not None:
+            self._visuals.apply(self.sim, ids, [self.rngs[i] for i in ids])
         self.sim.forward(ids)
         self.controller.reset(self.sim, ids)
         self.elapsed[ids] = 0
