@@ -12,7 +12,8 @@ Figures per task:
 - overhead ratio: raw ``mj_step`` physics steps/s / physics steps/s delivered by the single env
   (env steps/s x substeps); 1.0 means the env costs nothing beyond the physics;
 - vector@64 / raw: physics steps/s delivered by the 64-simulation vector env / the raw ``mj_step`` rate;
-- reset: mean ms of ``env.reset(seed=k)``; render: frames/s of ``BatchedEnv.render(0)``;
+- reset: mean ms of ``env.reset(seed=k)``; render: frames/s of ``BatchedEnv.render(0)`` (fast 128x128, quality
+  640x480); pixel obs: frames/s of 84x84 pixel observations summed over 16 simulations of one env, step included;
 - memory: resident set of a fresh process that makes one env and steps it 100 times;
 - recording slowdown: single env steps/s without / with the ``RecordEpisodes`` wrapper writing episode files (no
   video; the file writes at episode ends are timed), minus one.
@@ -49,6 +50,7 @@ BATCH_THREADS = (1, 2)
 MEMORY_STEPS = 100
 FAST_RENDER = ((128, 128), "fast")  # (height, width), preset
 QUALITY_RENDER = ((480, 640), "quality")
+PIXEL_OBS = (16, (84, 84))  # simulations, (height, width) of obs_mode="pixels" with the fast preset
 ACTION_BANK = 256  # pre-drawn random actions, cycled, so that drawing them is not timed
 
 # Targets: (comparison, threshold). ">=" means the figure must be at least the threshold.
@@ -58,6 +60,8 @@ TARGETS = {
     "reset_ms": ("<=", 2.0),
     "vector_vs_raw": (">=", 1.8),
     "render_fast": (">=", 200.0),
+    "render_quality": (">=", 30.0),
+    "pixel_obs": (">=", 500.0),
     "memory_mb": ("<=", 150.0),
     "recording_overhead": ("<=", 0.15),
 }
@@ -269,6 +273,19 @@ def render_fps(env_id: str, size: tuple[int, int], preset: str, budget: Budget, 
         core.close()
 
 
+def pixel_obs_fps(env_id: str, budget: Budget) -> float:
+    """Frames/s of pixel observations summed over the simulations of one ``BatchedEnv`` (a step each, physics and
+    the other observations included)."""
+    sims, size = PIXEL_OBS
+    core = make_batched(env_id, sims, obs_mode="pixels", image_size=size, cameras=("front",))
+    try:
+        core.reset(seeds=list(range(sims)))
+        actions = np.zeros((sims, core.single_action_space.shape[0]))
+        return sims * timed_rate(timed(lambda: core.step(actions)), budget)
+    finally:
+        core.close()
+
+
 MEMORY_SCRIPT = """
 import sys
 import numpy as np
@@ -419,7 +436,15 @@ def benchmark_task(env_id: str, budget: Budget) -> TaskResult:
     measure("recording", recording)
     measure("reset", resets)
     measure("render fast", render(FAST_RENDER, "render_fast", 3))
-    measure("render quality", render(QUALITY_RENDER, None, budget.quality_min_frames))
+    measure("render quality", render(QUALITY_RENDER, "render_quality", budget.quality_min_frames))
+
+    def pixels() -> None:
+        fig["pixel_obs"] = pixel_obs_fps(env_id, budget)
+        sims, (height, width) = PIXEL_OBS
+        add(f"pixel observations {height}x{width}, {sims} simulations, frames/s summed", f"{fig['pixel_obs']:,.0f}",
+            "pixel_obs", fig["pixel_obs"])  # fmt: skip
+
+    measure("pixel observations", pixels)
     measure("memory", memory)
     return result
 
@@ -448,6 +473,8 @@ def summary_table(results: list[TaskResult]) -> list[str]:
         ("reset ms", "reset_ms", "{:.2f}"),
         ("vector@64 / raw", "vector_vs_raw", "{:.2f}x"),
         ("fast render fps", "render_fast", "{:,.0f}"),
+        ("pixel obs fps", "pixel_obs", "{:,.0f}"),
+        ("quality 640x480 fps", "render_quality", "{:.1f}"),
         ("recording slowdown", "recording_overhead", "{:+.1%}"),
         ("env process MB", "memory_mb", "{:.0f}"),
     ]
