@@ -100,3 +100,60 @@ def test_recorded_episodes_and_minari_datasets_carry_the_instruction(tmp_path, m
     first = next(iter(loaded.iterate_episodes()))
     words = first.infos["instruction"]
     assert {w.decode() if isinstance(w, bytes) else str(w) for w in words} == {env.instructions[0]}
+
+
+def test_instruction_features_are_a_stable_bag_of_words_in_any_observation_mode():
+    from embodia.envs.tasks.instructions import bag_of_words
+
+    words = bag_of_words("Put the red cube in its slot, the RED one", 64)
+    assert words.dtype == np.float32 and words.shape == (64,) and words.sum() == 10
+    assert np.array_equal(words, bag_of_words("put the red cube in its slot the red one", 64))
+    env = gym.make("embodia/BinPicking-v0", instruction_features=128)
+    obs, info = env.reset(seed=3)
+    np.testing.assert_array_equal(obs["instruction_words"], bag_of_words(info["instruction"], 128))
+    obs, *_ = env.step(env.action_space.sample())
+    np.testing.assert_array_equal(obs["instruction_words"], bag_of_words(info["instruction"], 128))
+    flat = gym.make("embodia/BinPicking-v0", obs_mode="flat", instruction_features=128)
+    layout = flat.unwrapped.core.flat_layout()
+    flat_obs, _ = flat.reset(seed=3)
+    np.testing.assert_array_equal(flat_obs[layout["instruction_words"]], obs["instruction_words"])
+    with pytest.raises(ValueError, match="instruction_features"):
+        gym.make("embodia/BinPicking-v0", instruction_features=-1)
+
+
+def test_the_language_conditioned_variant_observes_nothing_that_names_the_target():
+    env = BatchedEnv(task_spec("embodia/BinPicking-v0").task, 1, goal_in_words=True, instruction_features=128)
+    obs, _ = env.reset(seeds=[4])
+    assert not any(key in obs for key in ("task_part_pos", "task_part_kind", "task_part_to_tcp", "task_slot_pos"))
+    target = int(env.task.target[0])
+    for other in range(3):  # another target, the same scene: every task entry reads the same
+        env.task.target[0] = other
+        again = env.task.observe(env.sim, env.task.evaluate(env.sim))
+        for key, value in again.items():
+            np.testing.assert_array_equal(value.astype(np.float32), obs[key], err_msg=key)
+    env.task.target[0] = target
+    assert PARTS[target].name in env.instructions[0]  # the words are where the goal is
+
+
+def test_words_scale_and_shift_the_policy_features_starting_from_the_identity():
+    torch = pytest.importorskip("torch")
+    from embodia.agents.learn.features import YawFineFeaturesExtractor
+
+    env = gym.make("embodia/BinPicking-v0", goal_in_words=True, instruction_features=32)
+    space = env.observation_space
+    extractor = YawFineFeaturesExtractor(space)
+    obs = {k: torch.as_tensor(np.stack([space[k].sample() for _ in range(4)]), dtype=torch.float32) for k in space}
+    base = extractor(obs)
+    assert extractor.film is not None and base.shape == (4, extractor.features_dim)
+    plain = {k: v for k, v in obs.items() if k != "instruction_words"}
+    without_words = YawFineFeaturesExtractor(gym.spaces.Dict({k: space[k] for k in plain}))
+    assert without_words.film is None
+    with torch.no_grad():
+        extractor.film.weight.normal_()
+    changed = extractor(obs)
+    assert not torch.allclose(changed, base)
+    obs["instruction_words"] = torch.zeros_like(obs["instruction_words"])
+    modulated = extractor(obs)
+    with torch.no_grad():
+        extractor.film.weight.zero_()
+    torch.testing.assert_close(modulated, extractor(obs))  # no words: only the (zero) bias acts

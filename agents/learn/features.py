@@ -12,6 +12,11 @@ A standardised observation hides two things an MLP fitted to a hundred demonstra
   the jaw's neutral heading at home and at the TCP's current heading, and the jaw's yaw against the object's, each
   as sin/cos of multiples 1, 2 and 4 (continuous across the fold); plus the jaw's offset from both neutral headings.
 
+- **Words that choose.** With an instruction among the inputs (``instruction_words``, the env's
+  ``instruction_features``), the words scale and shift every other feature (FiLM: Perez et al., AAAI 2018), so
+  that "the blue cylinder" can switch on that part's vectors rather than be one more input an MLP must learn to
+  multiply by. The modulation starts at the identity.
+
 No task is named here: a task gets these features by naming its observations so (``envs/tasks``); the network
 still learns which multiple and which vector matter in which phase.
 """
@@ -35,6 +40,7 @@ JAW_OFFSETS = 2
 #: the length scales of the squashed copies: the grasp and release tolerances are 6-12 mm (agents/experts/pick_place.py)
 FINE_SCALES_M = (0.01, 0.03)
 ROBOT_KEYS = ("robot_tcp_quat", "robot_tcp_pos")
+WORDS_KEY = "instruction_words"
 
 
 def relative_vector_keys(space: spaces.Space) -> tuple[str, ...]:
@@ -122,6 +128,11 @@ class _PolicyFeatures(NormalizedExtractor):
             objects = sum(int(boxes[key].shape[-1]) // 4 for key in self.yaw_keys)
             self._features_dim += YAW_FEATURES_PER_OBJECT * objects + JAW_OFFSETS
         self._features_dim += sum(int(boxes[key].shape[-1]) for key in self.fine_keys) * len(FINE_SCALES_M)
+        self.film = None
+        if WORDS_KEY in boxes:
+            self.film = torch.nn.Linear(int(boxes[WORDS_KEY].shape[-1]), 2 * self._features_dim)
+            torch.nn.init.zeros_(self.film.weight)  # identity at the start: scale 1, shift 0
+            torch.nn.init.zeros_(self.film.bias)
 
     def forward(self, observations: Any) -> torch.Tensor:
         parts = [super().forward(observations)]
@@ -129,7 +140,11 @@ class _PolicyFeatures(NormalizedExtractor):
             parts.append(yaw_features(observations, self.yaw_keys))
         if self.fine_keys:
             parts.append(fine_features(observations, self.fine_keys))
-        return torch.cat(parts, dim=1)
+        features = torch.cat(parts, dim=1)
+        if self.film is not None:
+            scale, shift = self.film(observations[WORDS_KEY].flatten(1)).chunk(2, dim=1)
+            features = features * (1.0 + scale) + shift
+        return features
 
 
 class YawFeaturesExtractor(_PolicyFeatures):

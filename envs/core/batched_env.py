@@ -69,6 +69,10 @@ class EnvOptions:
         False,
         doc="per episode: lights, colours of furniture and objects, camera poses (envs/core/visual_randomization.py)",
     )
+    instruction_features: int = option(
+        0, valid=(0, instructions.MAX_WORD_BUCKETS), doc="> 0: add 'instruction_words', the instruction as a hashed "
+        "bag of words of this many buckets (numbers any policy takes; envs/tasks/instructions.py)"
+    )  # fmt: skip
     instruction_obs: bool = option(
         False, doc="dict, pixels, point_cloud: add the episode's instruction as a Gymnasium Text entry 'instruction'"
     )
@@ -237,10 +241,13 @@ class BatchedEnv:
         self.elapsed = np.zeros(self.num_sims, dtype=np.int64)
         #: each simulation's episode's instruction in words (``Task.instructions``), set at reset
         self.instructions = np.full(self.num_sims, "", dtype=object)
+        self._instruction_words = np.zeros((self.num_sims, self.options.instruction_features), dtype=np.float32)
         self._vector_shapes = {
             **RobotView.observation_shapes(self.options.force_torque, self.options.touch),
             **self.task.observation_shapes(),
         }
+        if self.options.instruction_features:
+            self._vector_shapes["instruction_words"] = (self.options.instruction_features,)
         self._vector_keys = sorted(self._vector_shapes)
         self._last_obs: dict[str, np.ndarray] | None = None
         self._renderer: SimRenderer | None = None
@@ -375,6 +382,11 @@ class BatchedEnv:
         for sim_id in ids:  # from a child of the episode's stream: the words never change the episode's draws
             self.instructions[sim_id] = instructions.choose(self.task.instructions(self.sim, int(sim_id)),
                                                             self.rngs[sim_id])  # fmt: skip
+        if self.options.instruction_features:  # once per episode, not per step
+            for sim_id in ids:
+                self._instruction_words[sim_id] = instructions.bag_of_words(
+                    self.instructions[sim_id], self.options.instruction_features
+                )
         if self._visuals is not None:
             self._visuals.apply(self.sim, ids, [self.rngs[i] for i in ids])
         self.sim.forward(ids)
@@ -444,6 +456,8 @@ class BatchedEnv:
     def _observe(self, ev: dict[str, np.ndarray]) -> dict[str, np.ndarray] | np.ndarray:
         parts = self.robot.observe(self.sim, self.options.force_torque, self.options.touch)
         parts.update(self.task.observe(self.sim, ev))
+        if self.options.instruction_features:
+            parts["instruction_words"] = self._instruction_words
         if self.options.obs_mode in ("flat", "goal"):
             flat = np.concatenate([parts[k].reshape(self.num_sims, -1) for k in self._vector_keys], axis=1)
             if self.options.obs_mode == "flat":

@@ -7,6 +7,9 @@ random stream, so the same seed gives the same words without changing any other 
 
 from __future__ import annotations
 
+import re
+import zlib
+
 import numpy as np
 
 #: the longest instruction an env may give (the ``Text`` observation's ``max_length``)
@@ -41,3 +44,20 @@ def choose(phrasings: tuple[str, ...], rng: np.random.Generator) -> str:
         raise ValueError(f"instructions longer than {MAX_INSTRUCTION_CHARS} characters: {too_long!r}")
     child = rng.spawn(1)[0]
     return phrasings[int(child.integers(len(phrasings)))]
+
+
+#: the most buckets of the hashed bag of words (``instruction_features``)
+MAX_WORD_BUCKETS = 4096
+WORD = re.compile(r"[a-z0-9]+")
+
+
+def bag_of_words(text: str, buckets: int) -> np.ndarray:
+    """(buckets,) float32 word counts of ``text``, each lower-cased word in bucket crc32(word) mod ``buckets``.
+
+    A text feature with nothing to download or train, the same on every machine (crc32, not Python's salted
+    hash): a policy can learn which words matter. Colliding words share a bucket, so use more buckets than the
+    task's vocabulary (a few dozen words)."""
+    counts = np.zeros(buckets, dtype=np.float32)
+    for word in WORD.findall(text.lower()):
+        counts[zlib.crc32(word.encode()) % buckets] += 1.0
+    return counts

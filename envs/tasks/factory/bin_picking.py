@@ -10,7 +10,9 @@ Fail: the requested part leaves the bench.
 Reward (dense, every term in [0, 1], weights ``w_*``): reach the part, grasp it, lift it, carry it over its slot,
 place it in the slot, success. Sparse reward: 1 on success.
 Observations (``task_*``): requested part position, quaternion and one-hot kind, the slot position, all parts'
-positions, the part relative to the TCP and the slot relative to the part.
+positions, the part relative to the TCP and the slot relative to the part. Language-conditioned variant
+(``goal_in_words=True``): every part's pose, relative to the TCP and to its slot, in a fixed order, with nothing
+that marks the requested one: the instruction is the only place the goal is given.
 """
 
 from __future__ import annotations
@@ -83,6 +85,10 @@ class BinPickingConfig(TaskConfig):
     min_part_spacing_m: float = 0.085  # least distance between part centres in the bin
     part_margin_from_wall_m: float = 0.06  # least distance of a part centre from the bin's walls
     slot_tolerance_m: float = 0.012
+    #: the language-conditioned variant: the observation describes every part and every slot alike and names no
+    #: target, so only the episode's instruction (``info["instruction"]``, ``instruction_features``) says which
+    #: part to move
+    goal_in_words: bool = False
     w_reach: float = 1.0
     w_grasp: float = 1.0
     w_lift: float = 1.0
@@ -214,21 +220,26 @@ class BinPicking(Task):
         body = self.part_bodies[self.target]
         return sim.xpos[rows, body], sim.xquat[rows, body]
 
+    def parts_in_slots(self, sim: Simulation) -> np.ndarray:
+        """(n, parts) whether each part sits in its own slot (centred within the tolerance, at its resting height):
+        the target's is success's; the others' tell which part a policy placed instead."""
+        parts = sim.xpos[:, self.part_bodies]
+        slots = sim.site_xpos[:, self.slot_sites]
+        lateral = np.abs(parts[..., :2] - slots[..., :2]).max(axis=-1)
+        height = np.abs(parts[..., 2] - (slots[..., 2] + self.rest_heights[None, :]))
+        return (lateral < self.config.slot_tolerance_m) & (height < SEATED_HEIGHT_TOLERANCE_M)
+
     def evaluate(self, sim: Simulation) -> dict[str, np.ndarray]:
         rows = np.arange(sim.num_sims)
         part_pos, _ = self._target_pose(sim)
         slot = sim.site_xpos[rows, self.slot_sites[self.target]]
         tcp = self.robot.tcp_pos(sim)
         grasp_width = self.grasp_widths[self.target]
-        rest_z = slot[:, 2] + self.rest_heights[self.target]
         dof = self.part_qvel[self.target]
         speed = np.linalg.norm(sim.qvel[rows[:, None], dof[:, None] + np.arange(3)], axis=1)
         tcp_to_part = np.linalg.norm(part_pos - tcp, axis=1)
-        lateral = np.abs(part_pos[:, :2] - slot[:, :2]).max(axis=1)
         grasped = self.robot.holds(sim, tcp_to_part, grasp_width, GRASP_REACH_M)
-        in_slot = (lateral < self.config.slot_tolerance_m) & (
-            np.abs(part_pos[:, 2] - rest_z) < SEATED_HEIGHT_TOLERANCE_M
-        )
+        in_slot = self.parts_in_slots(sim)[rows, self.target]
         released = self.robot.released(sim, grasp_width)
         success = in_slot & (speed < criteria.AT_REST_SPEED_M_S) & released
         fail = part_pos[:, 2] < BENCH_TOP_Z - criteria.FELL_BELOW_SURFACE_M
@@ -259,6 +270,14 @@ class BinPicking(Task):
         }
 
     def observation_shapes(self) -> dict[str, tuple[int, ...]]:
+        if self.config.goal_in_words:
+            return {
+                "task_parts_pos": (3 * NUM_PARTS,),
+                "task_parts_quat": (4 * NUM_PARTS,),
+                "task_slots_pos": (3 * NUM_PARTS,),
+                "task_parts_to_tcp": (3 * NUM_PARTS,),
+                "task_parts_to_slots": (3 * NUM_PARTS,),
+            }
         return {
             "task_part_pos": (3,),
             "task_part_quat": (4,),
@@ -271,6 +290,16 @@ class BinPicking(Task):
 
     def observe(self, sim: Simulation, ev: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         rows = np.arange(sim.num_sims)
+        if self.config.goal_in_words:  # parts and slots in the fixed order of PARTS: nothing marks the target
+            parts = sim.xpos[:, self.part_bodies]
+            slots = sim.site_xpos[:, self.slot_sites]
+            return {
+                "task_parts_pos": parts.reshape(sim.num_sims, -1),
+                "task_parts_quat": sim.xquat[:, self.part_bodies].reshape(sim.num_sims, -1),
+                "task_slots_pos": slots.reshape(sim.num_sims, -1),
+                "task_parts_to_tcp": (parts - self.robot.tcp_pos(sim)[:, None]).reshape(sim.num_sims, -1),
+                "task_parts_to_slots": (slots - parts).reshape(sim.num_sims, -1),
+            }
         part_pos, part_quat = self._target_pose(sim)
         slot_pos = sim.site_xpos[rows, self.slot_sites[self.target]]
         return {
