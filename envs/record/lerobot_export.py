@@ -30,6 +30,7 @@ import numpy as np
 
 from embodia.envs.record import replay
 from embodia.envs.record.dataset import read_episode
+from embodia.envs.record.episode import Episode
 from embodia.envs.record.video import VideoWriter
 
 CODEBASE_VERSION = "v3.0"
@@ -57,18 +58,6 @@ def _pyarrow():
             "the LeRobot export writes Parquet with pyarrow, which is not installed: pip install 'embodia[lerobot]'"
         ) from None
     return pa, pq
-
-
-@dataclass
-class _Columns:
-    """The rows written so far into the current data file."""
-
-    values: dict[str, list[np.ndarray]]
-    rows: int = 0
-
-    @classmethod
-    def empty(cls, names: Sequence[str]) -> _Columns:
-        return cls({name: [] for name in names})
 
 
 def _state_names(key: str, size: int) -> list[str]:
@@ -142,6 +131,63 @@ def _pandas_index_metadata(index: str, columns: dict[str, tuple[str, str]]) -> b
     ).encode()
 
 
+@dataclass(frozen=True)
+class _Layout:
+    """What every episode of the export has: its features and which observations make its state vectors."""
+
+    features: dict[str, dict[str, Any]]
+    state_keys: list[str]
+    env_keys: list[str]
+    video_keys: dict[str, str]  # camera -> feature
+    size: tuple[int, int]
+    fps: float
+
+
+def _layout(first: Episode, source: str, cameras: Sequence[str], size: tuple[int, int]) -> _Layout:
+    """The features of LeRobot's ``info.json`` from the first episode (the others must match it)."""
+    fps = float(first.metadata.get("control_hz", 20.0))
+    keys = sorted(first.observations)
+    state_keys = [k for k in keys if k.startswith("robot_")]
+    env_keys = [k for k in keys if k.startswith("task_")]
+    if not state_keys:
+        raise LeRobotExportError(f"{source}: no robot_* observations (a flat or pixel-only recording?)")
+    features: dict[str, dict[str, Any]] = {}
+    for feature, names in (("observation.state", state_keys), ("observation.environment_state", env_keys)):
+        if names:
+            labels = [
+                label for key in names for label in _state_names(key, int(np.prod(first.observations[key].shape[1:])))
+            ]
+            features[feature] = {"dtype": "float32", "shape": [len(labels)], "names": labels}
+    action_dim = int(first.actions.shape[1])
+    features["action"] = {"dtype": "float32", "shape": [action_dim],
+                          "names": [f"arm_{i}" for i in range(action_dim - 1)] + ["gripper"]}  # fmt: skip
+    features["next.reward"] = {"dtype": "float32", "shape": [1], "names": None}
+    features["next.done"] = {"dtype": "bool", "shape": [1], "names": None}
+    features["next.success"] = {"dtype": "bool", "shape": [1], "names": None}
+    video_keys = {camera: "observation.images." + camera.replace("/", "_") for camera in cameras}
+    height, width = size
+    for key in video_keys.values():
+        features[key] = {
+            "dtype": "video",
+            "shape": [height, width, 3],
+            "names": ["height", "width", "channels"],
+            "info": {
+                "video.height": height,
+                "video.width": width,
+                "video.codec": "h264",
+                "video.pix_fmt": "yuv420p",
+                "video.is_depth_map": False,
+                "video.fps": fps,
+                "video.channels": 3,
+                "has_audio": False,
+            },
+        }
+    features["timestamp"] = {"dtype": "float32", "shape": [1], "names": None}
+    for name in INDEX_FEATURES[1:]:
+        features[name] = {"dtype": "int64", "shape": [1], "names": None}
+    return _Layout(features, state_keys, env_keys, video_keys, size, fps)
+
+
 def export_lerobot(
     episode_files: Sequence[str | Path],
     out_dir: str | Path,
@@ -166,56 +212,21 @@ def export_lerobot(
     height, width = (int(v) for v in image_size)
     if height < 2 or width < 2 or height % 2 or width % 2:
         raise LeRobotExportError(f"image size {image_size!r} is not valid; valid: even height and width >= 2")
-    first_name = str(episode_files[0])
-    first = read_episode(Path(first_name))
-    fps = float(first.metadata.get("control_hz", 20.0))
-    keys = sorted(first.observations)
-    state_keys = [k for k in keys if k.startswith("robot_")]
-    env_keys = [k for k in keys if k.startswith("task_")]
-    if not state_keys:
-        raise LeRobotExportError(f"{first_name}: no robot_* observations (a flat or pixel-only recording?)")
-    video_keys = {camera: "observation.images." + camera.replace("/", "_") for camera in cameras}
-
-    def sizes(names: list[str]) -> list[tuple[str, int]]:
-        return [(k, int(np.prod(first.observations[k].shape[1:]))) for k in names]
-
-    features: dict[str, dict[str, Any]] = {}
-    for feature, names in (("observation.state", state_keys), ("observation.environment_state", env_keys)):
-        if names:
-            labels = [label for key, size in sizes(names) for label in _state_names(key, size)]
-            features[feature] = {"dtype": "float32", "shape": [len(labels)], "names": labels}
-    action_dim = int(first.actions.shape[1])
-    features["action"] = {"dtype": "float32", "shape": [action_dim],
-                          "names": [f"arm_{i}" for i in range(action_dim - 1)] + ["gripper"]}  # fmt: skip
-    features["next.reward"] = {"dtype": "float32", "shape": [1], "names": None}
-    features["next.done"] = {"dtype": "bool", "shape": [1], "names": None}
-    features["next.success"] = {"dtype": "bool", "shape": [1], "names": None}
-    for key in video_keys.values():
-        features[key] = {
-            "dtype": "video",
-            "shape": [height, width, 3],
-            "names": ["height", "width", "channels"],
-            "info": {
-                "video.height": height,
-                "video.width": width,
-                "video.codec": "h264",
-                "video.pix_fmt": "yuv420p",
-                "video.is_depth_map": False,
-                "video.fps": fps,
-                "video.channels": 3,
-                "has_audio": False,
-            },
-        }
-    for name in ("timestamp",):
-        features[name] = {"dtype": "float32", "shape": [1], "names": None}
-    for name in INDEX_FEATURES[1:]:
-        features[name] = {"dtype": "int64", "shape": [1], "names": None}
-
+    layout = _layout(read_episode(Path(episode_files[0])), str(episode_files[0]), cameras, (height, width))
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".lerobot-", dir=out.parent))
     try:
-        _write(pa, pq, staging, episode_files, features, state_keys, env_keys, video_keys, (height, width), fps,
-               progress)  # fmt: skip
+        writer = _Writer(pa, pq, staging, layout)
+        env_id = None
+        for path in episode_files:
+            episode = read_episode(Path(path))
+            if env_id is not None and episode.metadata.get("env_id") != env_id:
+                raise LeRobotExportError(f"{path}: from {episode.metadata.get('env_id')}, the others from {env_id}")
+            env_id = episode.metadata.get("env_id")
+            writer.add(str(path), episode)
+            if progress is not None:
+                progress(1)
+        writer.finish()
         if out.exists():
             shutil.rmtree(out)
         staging.rename(out)
@@ -225,157 +236,166 @@ def export_lerobot(
     return out
 
 
-def _write(pa, pq, root: Path, files, features, state_keys, env_keys, video_keys, size, fps, progress) -> None:
-    tasks: dict[str, int] = {}
-    episode_rows: list[dict[str, Any]] = []
-    all_stats: dict[str, list[dict[str, Any]]] = {}
-    chunk, file_index, rows_in_file, bytes_in_file, total = 0, 0, 0, 0, 0
-    data = _Columns.empty([k for k in features if features[k]["dtype"] != "video"])
-    videos: dict[str, VideoWriter] = {}
+class _Writer:
+    """Appends episodes to the current data and video files (a new pair past ``DATA_FILE_SIZE_IN_MB``), keeping
+    each episode's row of ``meta/episodes`` and statistics, and writes the metadata at the end."""
 
-    def data_path() -> Path:
-        return root / DATA_PATH.format(chunk_index=chunk, file_index=file_index)
+    def __init__(self, pa: Any, pq: Any, root: Path, layout: _Layout) -> None:
+        self.pa, self.pq, self.root, self.layout = pa, pq, root, layout
+        self.tasks: dict[str, int] = {}
+        self.episode_rows: list[dict[str, Any]] = []
+        self.stats: dict[str, list[dict[str, Any]]] = {}
+        self.chunk = self.file = self.bytes_in_file = self.total = 0
+        self.columns: dict[str, list[np.ndarray]] = {
+            name: [] for name, spec in layout.features.items() if spec["dtype"] != "video"
+        }
+        self.videos: dict[str, VideoWriter] = {}
+        self.row_bytes = sum(4 * int(np.prod(f["shape"])) for f in self.columns_specs()) + 40
 
-    def flush() -> None:
-        if not data.rows:
-            return
-        columns = {}
-        for name, parts in data.values.items():
-            values = np.concatenate(parts)
-            spec = features[name]
-            if spec["dtype"] == "float32" and spec["shape"] != [1]:
-                flat = pa.array(values.astype(np.float32).ravel(), type=pa.float32())
-                columns[name] = pa.FixedSizeListArray.from_arrays(flat, spec["shape"][0])
-            else:
-                columns[name] = pa.array(values.ravel().astype({"float32": np.float32, "int64": np.int64,
-                                                                "bool": np.bool_}[spec["dtype"]]))  # fmt: skip
-        path = data_path()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        pq.write_table(pa.table(columns), path)
-        for name in data.values:
-            data.values[name] = []
-        data.rows = 0
-        for writer in videos.values():
-            writer.close()
-        videos.clear()
+    def columns_specs(self) -> list[dict[str, Any]]:
+        return [self.layout.features[name] for name in self.columns]
 
-    env_id = None
-    for episode_index, path in enumerate(files):
-        source = str(path)
-        episode = read_episode(Path(path))
-        if env_id is not None and episode.metadata.get("env_id") != env_id:
-            raise LeRobotExportError(f"{source}: from {episode.metadata.get('env_id')}, the others from {env_id}")
-        env_id = episode.metadata.get("env_id")
+    def add(self, source: str, episode: Episode) -> None:
         length = episode.length
         if length < 1:
             raise LeRobotExportError(f"{source}: an episode without steps cannot be exported")
-        if episode.actions.shape[1] != features["action"]["shape"][0]:
+        if episode.actions.shape[1] != self.layout.features["action"]["shape"][0]:
             raise LeRobotExportError(f"{source}: its actions have another size than the first episode's")
+        if self.bytes_in_file and self.bytes_in_file + length * self.row_bytes > DATA_FILE_SIZE_IN_MB * 1e6:
+            self.flush()
+            self.chunk, self.file = (self.chunk + 1, 0) if self.file + 1 == CHUNKS_SIZE else (self.chunk, self.file + 1)
+            self.bytes_in_file = 0
         task = str(episode.metadata.get("instruction") or episode.metadata.get("env_id"))
-        task_index = tasks.setdefault(task, len(tasks))
-        row_bytes = sum(4 * int(np.prod(f["shape"])) for f in features.values() if f["dtype"] != "video") + 40
-        if rows_in_file and bytes_in_file + length * row_bytes > DATA_FILE_SIZE_IN_MB * 1e6:
-            flush()
-            file_index += 1
-            if file_index == CHUNKS_SIZE:
-                chunk, file_index = chunk + 1, 0
-            rows_in_file = bytes_in_file = 0
-        state = {}
-        for feature, keys in (("observation.state", state_keys), ("observation.environment_state", env_keys)):
+        columns = self.episode_columns(source, episode, self.tasks.setdefault(task, len(self.tasks)))
+        for name, values in columns.items():
+            self.columns[name].append(values)
+        episode_stats = {name: _numeric_stats(values) for name, values in columns.items()}
+        row: dict[str, Any] = {
+            "episode_index": len(self.episode_rows),
+            "tasks": [task],
+            "length": length,
+            "data/chunk_index": self.chunk,
+            "data/file_index": self.file,
+            "dataset_from_index": self.total,
+            "dataset_to_index": self.total + length,
+        }
+        if self.layout.video_keys:
+            row.update(self.append_videos(source, episode, episode_stats))
+        for name, stats in episode_stats.items():
+            self.stats.setdefault(name, []).append(stats)
+            for stat in STATS:
+                row[f"stats/{name}/{stat}"] = stats[stat]
+        row["meta/episodes/chunk_index"] = 0
+        row["meta/episodes/file_index"] = 0
+        self.episode_rows.append(row)
+        self.bytes_in_file += length * self.row_bytes
+        self.total += length
+
+    def episode_columns(self, source: str, episode: Episode, task_index: int) -> dict[str, np.ndarray]:
+        """The episode's data rows: the observation before each action, the action, what followed, indices."""
+        length, layout = episode.length, self.layout
+        columns: dict[str, np.ndarray] = {}
+        for feature, keys in (("observation.state", layout.state_keys), ("observation.environment_state",
+                                                                          layout.env_keys)):  # fmt: skip
             missing = [key for key in keys if key not in episode.observations]
             if missing:
                 raise LeRobotExportError(f"{source}: no observation {missing[0]} (recorded with other options?)")
             if keys:
                 parts = [episode.observations[key][:length].reshape(length, -1) for key in keys]
-                state[feature] = np.concatenate(parts, axis=1)
+                columns[feature] = np.concatenate(parts, axis=1)
         success = np.asarray(episode.info.get("success", np.zeros(length + 1, bool)), dtype=bool)[1 : length + 1]
-        done = np.asarray(episode.terminated, dtype=bool) | np.asarray(episode.truncated, dtype=bool)
         frame_index = np.arange(length, dtype=np.int64)
-        columns = {
-            **state,
+        columns.update({
             "action": episode.actions.astype(np.float32),
             "next.reward": episode.rewards.astype(np.float32),
-            "next.done": done,
+            "next.done": np.asarray(episode.terminated, dtype=bool) | np.asarray(episode.truncated, dtype=bool),
             "next.success": success,
-            "timestamp": (frame_index / fps).astype(np.float32),
+            "timestamp": (frame_index / layout.fps).astype(np.float32),
             "frame_index": frame_index,
-            "episode_index": np.full(length, episode_index, dtype=np.int64),
-            "index": total + frame_index,
+            "episode_index": np.full(length, len(self.episode_rows), dtype=np.int64),
+            "index": self.total + frame_index,
             "task_index": np.full(length, task_index, dtype=np.int64),
-        }
-        for name, values in columns.items():
-            data.values[name].append(np.asarray(values))
-        data.rows += length
-        episode_stats = {name: _numeric_stats(np.asarray(values)) for name, values in columns.items()}
-        row: dict[str, Any] = {
-            "episode_index": episode_index,
-            "tasks": [task],
-            "length": length,
-            "data/chunk_index": chunk,
-            "data/file_index": file_index,
-            "dataset_from_index": total,
-            "dataset_to_index": total + length,
-        }
-        if video_keys:
-            env = replay.make_replay_env(episode, source, render_size=size, render_preset="fast")
-            try:
-                frames = {camera: [] for camera in video_keys}
-                for row_index, images in replay.frames(env, episode, tuple(video_keys)):
-                    if row_index < length:
-                        for camera, image in zip(video_keys, images, strict=True):
-                            frames[camera].append(image)
-            finally:
-                env.close()
-            for camera, key in video_keys.items():
-                writer = videos.get(key)
-                if writer is None:
-                    path = root / VIDEO_PATH.format(video_key=key, chunk_index=chunk, file_index=file_index)
-                    path.parent.mkdir(parents=True, exist_ok=True)
-                    writer = videos[key] = VideoWriter(path, fps=fps)
-                start = writer.frames
-                for image in frames[camera]:
-                    writer.append(image)
-                row[f"videos/{key}/chunk_index"] = chunk
-                row[f"videos/{key}/file_index"] = file_index
-                row[f"videos/{key}/from_timestamp"] = start / fps
-                row[f"videos/{key}/to_timestamp"] = (start + length) / fps
-                episode_stats[key] = _image_stats(np.stack(frames[camera]))
-        for name, stats in episode_stats.items():
-            all_stats.setdefault(name, []).append(stats)
-            for stat in STATS:
-                row[f"stats/{name}/{stat}"] = stats[stat]
-        row["meta/episodes/chunk_index"] = 0
-        row["meta/episodes/file_index"] = 0
-        episode_rows.append(row)
-        rows_in_file += length
-        bytes_in_file += length * row_bytes
-        total += length
-        if progress is not None:
-            progress(1)
-    flush()
+        })  # fmt: skip
+        return columns
 
-    meta = root / "meta"
-    (meta / "episodes" / "chunk-000").mkdir(parents=True, exist_ok=True)
-    pq.write_table(pa.Table.from_pylist(episode_rows), root / EPISODES_PATH.format(chunk_index=0, file_index=0))
-    task_table = pa.table({"task_index": pa.array(list(tasks.values()), pa.int64()),
-                           "task": pa.array(list(tasks), pa.string())})  # fmt: skip
-    pandas_meta = _pandas_index_metadata("task", {"task_index": ("int64", "int64"), "task": ("unicode", "object")})
-    pq.write_table(task_table.replace_schema_metadata({b"pandas": pandas_meta}), meta / "tasks.parquet")
-    stats = {name: _merge_stats(parts) for name, parts in all_stats.items()}
-    (meta / "stats.json").write_text(json.dumps(stats, indent=2))
-    info = {
-        "codebase_version": CODEBASE_VERSION,
-        "robot_type": "panda",
-        "total_episodes": len(episode_rows),
-        "total_frames": total,
-        "total_tasks": len(tasks),
-        "chunks_size": CHUNKS_SIZE,
-        "data_files_size_in_mb": DATA_FILE_SIZE_IN_MB,
-        "video_files_size_in_mb": VIDEO_FILE_SIZE_IN_MB,
-        "fps": round(fps),
-        "splits": {"train": f"0:{len(episode_rows)}"},
-        "data_path": DATA_PATH,
-        "video_path": VIDEO_PATH if video_keys else None,
-        "features": features,
-    }
-    (meta / "info.json").write_text(json.dumps(info, indent=4))
+    def append_videos(self, source: str, episode: Episode, episode_stats: dict[str, Any]) -> dict[str, Any]:
+        """Render the episode's recorded states from every camera into the current video files; return the
+        episode's video columns (and add its image statistics)."""
+        layout, length = self.layout, episode.length
+        env = replay.make_replay_env(episode, source, render_size=layout.size, render_preset="fast")
+        frames: dict[str, list[np.ndarray]] = {camera: [] for camera in layout.video_keys}
+        try:
+            for row, images in replay.frames(env, episode, tuple(layout.video_keys)):
+                if row < length:
+                    for camera, image in zip(layout.video_keys, images, strict=True):
+                        frames[camera].append(image)
+        finally:
+            env.close()
+        columns: dict[str, Any] = {}
+        for camera, key in layout.video_keys.items():
+            writer = self.videos.get(key)
+            if writer is None:
+                path = self.root / VIDEO_PATH.format(video_key=key, chunk_index=self.chunk, file_index=self.file)
+                path.parent.mkdir(parents=True, exist_ok=True)
+                writer = self.videos[key] = VideoWriter(path, fps=layout.fps)
+            start = writer.frames
+            for image in frames[camera]:
+                writer.append(image)
+            columns[f"videos/{key}/chunk_index"] = self.chunk
+            columns[f"videos/{key}/file_index"] = self.file
+            columns[f"videos/{key}/from_timestamp"] = start / layout.fps
+            columns[f"videos/{key}/to_timestamp"] = (start + length) / layout.fps
+            episode_stats[key] = _image_stats(np.stack(frames[camera]))
+        return columns
+
+    def flush(self) -> None:
+        """Write the current data file and close the current video files."""
+        pa = self.pa
+        arrays = {}
+        for name, parts in self.columns.items():
+            values, spec = np.concatenate(parts), self.layout.features[name]
+            if spec["dtype"] == "float32" and spec["shape"] != [1]:
+                flat = pa.array(values.astype(np.float32).ravel(), type=pa.float32())
+                arrays[name] = pa.FixedSizeListArray.from_arrays(flat, spec["shape"][0])
+            else:
+                dtype = {"float32": np.float32, "int64": np.int64, "bool": np.bool_}[spec["dtype"]]
+                arrays[name] = pa.array(values.ravel().astype(dtype))
+            parts.clear()
+        path = self.root / DATA_PATH.format(chunk_index=self.chunk, file_index=self.file)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.pq.write_table(pa.table(arrays), path)
+        for writer in self.videos.values():
+            writer.close()
+        self.videos.clear()
+
+    def finish(self) -> None:
+        """The last data file, then ``meta/``: episodes, tasks, statistics and ``info.json``."""
+        pa, pq, layout = self.pa, self.pq, self.layout
+        self.flush()
+        meta = self.root / "meta"
+        (meta / "episodes" / "chunk-000").mkdir(parents=True, exist_ok=True)
+        episodes_path = self.root / EPISODES_PATH.format(chunk_index=0, file_index=0)
+        pq.write_table(pa.Table.from_pylist(self.episode_rows), episodes_path)
+        task_table = pa.table({"task_index": pa.array(list(self.tasks.values()), pa.int64()),
+                               "task": pa.array(list(self.tasks), pa.string())})  # fmt: skip
+        pandas_meta = _pandas_index_metadata("task", {"task_index": ("int64", "int64"), "task": ("unicode", "object")})
+        pq.write_table(task_table.replace_schema_metadata({b"pandas": pandas_meta}), meta / "tasks.parquet")
+        stats = {name: _merge_stats(parts) for name, parts in self.stats.items()}
+        (meta / "stats.json").write_text(json.dumps(stats, indent=2))
+        episodes = len(self.episode_rows)
+        info = {
+            "codebase_version": CODEBASE_VERSION,
+            "robot_type": "panda",
+            "total_episodes": episodes,
+            "total_frames": self.total,
+            "total_tasks": len(self.tasks),
+            "chunks_size": CHUNKS_SIZE,
+            "data_files_size_in_mb": DATA_FILE_SIZE_IN_MB,
+            "video_files_size_in_mb": VIDEO_FILE_SIZE_IN_MB,
+            "fps": round(layout.fps),
+            "splits": {"train": f"0:{episodes}"},
+            "data_path": DATA_PATH,
+            "video_path": VIDEO_PATH if layout.video_keys else None,
+            "features": layout.features,
+        }
+        (meta / "info.json").write_text(json.dumps(info, indent=4))
