@@ -8,6 +8,7 @@ import pytest
 
 import embodia  # noqa: F401  (registers the tasks)
 from embodia.envs.core.point_cloud import WORKSPACE_RADIUS_M
+from embodia.envs.core.rendering import SimRenderer
 from embodia.envs.core.segmentation import CLASS_ID, SEGMENTATION_CLASSES
 
 SIZE = (96, 128)
@@ -22,9 +23,10 @@ def test_segmentation_marks_the_robot_the_target_furniture_and_the_persons_regio
     assert {"robot", "target_object", "furniture", "person_face", "person_hand", "person_chest"} <= seen
     # the target's pixels are the bottle's, as the body-level render says
     core = env.unwrapped.core
-    renderer = core._pixel_renderer
+    renderer = SimRenderer(core.model, *SIZE, preset="fast")
     renderer.load(core.sim, 0)
     bodies = renderer.segment("work")
+    renderer.close()
     assert np.array_equal(classes == CLASS_ID["target_object"], bodies == core.model.body("bottle").id)
     assert ((classes == CLASS_ID["robot"]) == np.isin(bodies, core.robot.body_ids)).all()
 
@@ -33,13 +35,14 @@ def test_the_target_class_follows_the_part_each_episode_draws():
     env = gym.make("embodia/BinPicking-v0", obs_mode="pixels", cameras=("work",), segmentation=True,
                    image_size=(192, 256))  # fmt: skip
     core = env.unwrapped.core
+    renderer = SimRenderer(core.model, 192, 256, preset="fast")
     targets = set()
     for seed in range(6):
         obs, _ = env.reset(seed=seed)
         target = int(core.task.grasp_target_bodies(core.sim)[0])
         targets.add(target)
-        core._pixel_renderer.load(core.sim, 0)
-        bodies = core._pixel_renderer.segment("work")
+        renderer.load(core.sim, 0)
+        bodies = renderer.segment("work")
         marked = obs["segmentation_work"][..., 0] == CLASS_ID["target_object"]
         assert marked.sum() > 10 and np.array_equal(marked, bodies == target)
         others = np.isin(bodies, [b for b in core.task.part_bodies if b != target])

@@ -17,6 +17,7 @@ from gymnasium import spaces
 
 from embodia.envs.control import CONTROL_MODES, make_controller
 from embodia.envs.core import point_cloud
+from embodia.envs.core.render_pool import RenderPool
 from embodia.envs.core.rendering import RENDER_PRESETS, SimRenderer
 from embodia.envs.core.segmentation import SEGMENTATION_CLASSES, SegmentationClasses, geom_classes, person_regions_of
 from embodia.envs.core.visual_randomization import VisualRandomizer
@@ -33,6 +34,8 @@ ACTION_LIMIT = 1.0
 #: the largest image side (pixels) of ``image_size`` and ``render_size``: every supported GL backend (EGL, OSMesa)
 #: allocates an offscreen buffer this large; the renderer grows the model's buffer up to it
 MAX_IMAGE_SIDE = 4096
+#: threads that render pixel and point-cloud observations (the machine this is tuned on has two cores)
+RENDER_THREADS = 2
 #: the most points of a point-cloud observation
 MAX_POINTS = 65_536
 #: the characters an instruction may use (Gymnasium's ``Text`` space checks them)
@@ -251,7 +254,7 @@ class BatchedEnv:
         self._vector_keys = sorted(self._vector_shapes)
         self._last_obs: dict[str, np.ndarray] | None = None
         self._renderer: SimRenderer | None = None
-        self._pixel_renderer: SimRenderer | None = None
+        self._render_pool: RenderPool | None = None
         self._segmentation: SegmentationClasses | None = None
         self._visuals = (
             VisualRandomizer(self.model, geom_classes(self.model, person_regions_of(self.task)))
@@ -476,36 +479,42 @@ class BatchedEnv:
             obs["instruction"] = self.instructions.copy()
         return obs
 
-    def _image_tools(self) -> tuple[SimRenderer, SegmentationClasses]:
-        if self._pixel_renderer is None:
+    def _image_pool(self) -> RenderPool:
+        """The renderers of pixel and point-cloud observations: one per thread, two for two or more simulations."""
+        if self._render_pool is None:
             height, width = self.options.image_size
-            self._pixel_renderer = SimRenderer(self.model, height, width, preset="fast")
             self._segmentation = SegmentationClasses(self.model, person_regions_of(self.task))
-        return self._pixel_renderer, self._segmentation
+            self._render_pool = RenderPool(lambda: SimRenderer(self.model, height, width, preset="fast"),
+                                           workers=min(RENDER_THREADS, self.num_sims))  # fmt: skip
+        return self._render_pool
 
     def _pixels(self) -> dict[str, np.ndarray]:
-        renderer, segmentation = self._image_tools()
+        pool = self._image_pool()
         targets = self.task.grasp_target_bodies(self.sim) if self.options.segmentation else None
-        images: dict[str, list[np.ndarray]] = {}
-        for sim_id in range(self.num_sims):
+        options, segmentation = self.options, self._segmentation
+
+        def draw(renderer: SimRenderer, sim_id: int) -> dict[str, np.ndarray]:
             renderer.load(self.sim, sim_id)
-            for camera in self.options.cameras:
-                images.setdefault(image_key("camera", camera), []).append(renderer.render(camera))
-                if self.options.depth:
-                    depth = renderer.render(camera, depth=True)[:, :, None]
-                    images.setdefault(image_key("depth", camera), []).append(depth)
+            images = {}
+            for camera in options.cameras:
+                images[image_key("camera", camera)] = renderer.render(camera)
+                if options.depth:
+                    images[image_key("depth", camera)] = renderer.render(camera, depth=True)[:, :, None]
                 if targets is not None:
                     classes = segmentation.image(renderer.object_ids(camera), int(targets[sim_id]))
-                    images.setdefault(image_key("segmentation", camera), []).append(classes[:, :, None])
-        return {k: np.stack(v) for k, v in images.items()}
+                    images[image_key("segmentation", camera)] = classes[:, :, None]
+            return images
+
+        per_sim = pool.map(draw, range(self.num_sims))
+        return {key: np.stack([images[key] for images in per_sim]) for key in per_sim[0]}
 
     def _point_cloud(self) -> dict[str, np.ndarray]:
         """Every camera's depth lifted into the robot's base frame, with colour and class per point."""
-        renderer, segmentation = self._image_tools()
+        pool = self._image_pool()
         targets = self.task.grasp_target_bodies(self.sim)
-        base = self.robot.base_body
-        clouds: dict[str, list[np.ndarray]] = {"point_xyz": [], "point_rgb": [], "point_class": []}
-        for sim_id in range(self.num_sims):
+        base, segmentation = self.robot.base_body, self._segmentation
+
+        def draw(renderer: SimRenderer, sim_id: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
             renderer.load(self.sim, sim_id)
             data = renderer.data
             xyz, rgb, classes, depths = [], [], [], []
@@ -516,11 +525,12 @@ class BatchedEnv:
                 rgb.append(renderer.render(camera).reshape(-1, 3))
                 classes.append(segmentation.image(renderer.object_ids(camera), int(targets[sim_id])).ravel())
                 depths.append(depth.ravel())
-            cloud = point_cloud.assemble(np.concatenate(xyz), np.concatenate(rgb), np.concatenate(classes),
-                                         np.concatenate(depths), self.options.point_cloud_size)  # fmt: skip
-            for key, values in zip(clouds, cloud, strict=True):
-                clouds[key].append(values)
-        return {k: np.stack(v) for k, v in clouds.items()}
+            return point_cloud.assemble(np.concatenate(xyz), np.concatenate(rgb), np.concatenate(classes),
+                                        np.concatenate(depths), self.options.point_cloud_size)  # fmt: skip
+
+        clouds = pool.map(draw, range(self.num_sims))
+        return {key: np.stack([cloud[k] for cloud in clouds]) for k, key in
+                enumerate(("point_xyz", "point_rgb", "point_class"))}  # fmt: skip
 
     def _info(self, ev: dict[str, np.ndarray], terms: dict[str, np.ndarray], unstable: np.ndarray) -> dict[str, Any]:
         info: dict[str, Any] = dict(ev)
@@ -561,10 +571,11 @@ class BatchedEnv:
             return
         self._enter("close")
         try:
-            for renderer in (self._renderer, self._pixel_renderer):
-                if renderer is not None:
-                    renderer.close()
-            self._renderer = self._pixel_renderer = None
+            if self._renderer is not None:
+                self._renderer.close()
+            if self._render_pool is not None:
+                self._render_pool.close()
+            self._renderer = self._render_pool = None
             self.closed = True
         finally:
             self._lock.release()
