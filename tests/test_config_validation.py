@@ -272,7 +272,7 @@ def test_integer_and_numpy_values_are_accepted():
         w_reach=1, part_mass_kg=(np.float32(0.05), 0.1), episode_steps=np.int64(300), control_hz=np.float64(20)
     )
     assert config.w_reach == 1 and config.episode_steps == 300
-    EnvOptions(num_threads=np.int32(2), image_size=(np.int64(36), 36), depth=np.bool_(True))
+    EnvOptions(num_threads=np.int32(2), image_size=(np.int64(36), 36), depth=np.bool_(True), obs_mode="pixels")
 
 
 # ---------------------------------------------------------------------------------------------- describe_config

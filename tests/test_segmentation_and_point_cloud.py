@@ -77,6 +77,8 @@ def test_a_point_cloud_lies_on_the_bodies_in_the_robot_base_frame_and_repeats_ex
         ({"obs_mode": "point_cloud", "cameras": ()}, "obs_mode='point_cloud' needs at least one camera"),
         ({"obs_mode": "point_cloud", "point_cloud_size": 0}, "point_cloud_size"),
         ({"obs_mode": "pixels", "cameras": ("front", "wrist")}, "unknown camera 'wrist'"),
+        ({"segmentation": True}, "segmentation=True adds images to pixel observations; obs_mode='dict' has none"),
+        ({"obs_mode": "point_cloud", "depth": True}, "depth=True adds images to pixel observations"),
     ],
 )
 def test_bad_image_options_are_refused_naming_the_value(options, message):

@@ -99,6 +99,12 @@ class EnvOptions:
             raise ValueError(
                 f"cameras=() is empty; obs_mode={self.obs_mode!r} needs at least one camera, e.g. ('front',)"
             )
+        for name in ("depth", "segmentation"):
+            if getattr(self, name) and self.obs_mode != "pixels":
+                raise ValueError(
+                    f"{name}=True adds images to pixel observations; obs_mode={self.obs_mode!r} has none; "
+                    "valid: obs_mode='pixels'"
+                )
         if self.instruction_obs and self.obs_mode in ("flat", "goal"):
             raise ValueError(
                 f"instruction_obs=True needs a Dict observation with named entries; obs_mode={self.obs_mode!r} has "
