@@ -354,6 +354,8 @@ DEEP = 100_000
         (lambda m: {**m, "schema_version": 3}, "schema version 3 is not supported"),
         (lambda m: {**m, "schema_version": "2"}, "schema version '2' is not supported"),
         (lambda m: {**m, "versions": ["1.0"]}, "'versions' must be"),
+        (lambda m: {**m, "instruction": 7}, "'instruction' must be a string of at most 256 characters, got 7"),
+        (lambda m: {**m, "instruction": "x" * 257}, "'instruction' must be a string of at most 256 characters"),
         (lambda m: {k: v for k, v in m.items() if k != "format"}, "not an embodia episode file"),
         ('{"format": "embodia.episode", "n": ' + "1" * 5000 + "}", "invalid JSON"),
         ('"' + "x" * (2**18 + 10) + '"', "'meta' must be one JSON string of at most 262144 characters"),

@@ -184,3 +184,28 @@ def test_conveyor_sort_counts_right_and_wrong_bins_and_succeeds_when_all_are_sor
 def test_conveyor_sort_rejects_an_empty_range():
     with pytest.raises(ValueError, match=r"belt_speed_m_s=\(0.06, 0.04\) is not valid"):
         BatchedEnv(ConveyorSort, 1, belt_speed_m_s=(0.06, 0.04))
+
+
+def test_conveyor_sort_shows_the_part_the_expert_picks_next_with_its_orientation_and_kind():
+    """The next part is the most downstream one that can still be caught (before ``LAST_PICK_Y``), as the expert
+    picks it; its orientation and kind are what a clone turns the jaw and chooses the bin by."""
+    from embodia.envs.tasks.factory.conveyor_sort import KINDS, LAST_PICK_Y, PART_KIND
+
+    env = BatchedEnv(ConveyorSort, 1, first_arrival_s=(0.2, 0.2), arrival_interval_s=(0.5, 0.5),
+                     terminate_on_success=False)  # fmt: skip
+    env.reset(seeds=[3])
+    task, seen_past_line = env.task, False
+    for _ in range(300):
+        obs, *_ = env.step(np.zeros((1, env.single_action_space.shape[0])))
+        pos = env.sim.xpos[0, task.part_bodies]
+        on_belt = task.on_belt[0]
+        catchable = on_belt & (pos[:, 1] < LAST_PICK_Y)
+        seen_past_line |= bool((on_belt & (pos[:, 1] >= LAST_PICK_Y)).any())
+        nxt = int(task.next_part[0])
+        if not catchable.any():
+            assert nxt == -1 and not obs["task_next_part_kind"].any()
+            continue
+        assert nxt == int(np.argmax(np.where(catchable, pos[:, 1], -np.inf)))
+        np.testing.assert_allclose(obs["task_next_part_quat"][0], env.sim.xquat[0, task.part_bodies[nxt]], atol=1e-6)
+        np.testing.assert_array_equal(obs["task_next_part_kind"][0], np.eye(len(KINDS))[PART_KIND[nxt]])
+    assert seen_past_line  # a part rode past the last pick line, and was no longer the one to pick

@@ -522,17 +522,8 @@ class BatchedEnv:
 
         def draw(renderer: SimRenderer, sim_id: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
             renderer.load(self.sim, sim_id)
-            data = renderer.data
-            xyz, rgb, classes, depths = [], [], [], []
-            for camera in self.options.cameras:
-                depth = renderer.render(camera, depth=True)
-                world = point_cloud.camera_points(renderer.model, data, self.model.camera(camera).id, depth)
-                xyz.append(point_cloud.to_frame(world, data.xpos[base], data.xmat[base].reshape(3, 3)))
-                rgb.append(renderer.render(camera).reshape(-1, 3))
-                classes.append(segmentation.image(renderer.object_ids(camera), int(targets[sim_id])).ravel())
-                depths.append(depth.ravel())
-            return point_cloud.assemble(np.concatenate(xyz), np.concatenate(rgb), np.concatenate(classes),
-                                        np.concatenate(depths), self.options.point_cloud_size)  # fmt: skip
+            return point_cloud.observe(renderer, self.options.cameras, base, segmentation, int(targets[sim_id]),
+                                       self.options.point_cloud_size)  # fmt: skip
 
         clouds = pool.map(draw, range(self.num_sims))
         return {key: np.stack([cloud[k] for cloud in clouds]) for k, key in

@@ -8,6 +8,9 @@ gives the same cloud (determinism, replay).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 import mujoco
 import numpy as np
 
@@ -56,3 +59,20 @@ def assemble(
         out_rgb[:] = rgb[index]
         out_class[:, 0] = classes[index]
     return out_xyz, out_rgb, out_class
+
+
+def observe(
+    renderer: Any, cameras: Sequence[str], base_body: int, segmentation: Any, target_body: int, count: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The cloud of the state ``renderer`` last loaded (a ``SimRenderer``): every camera's depth, colour and
+    classes (``segmentation``: ``SegmentationClasses``) in the frame of ``base_body``."""
+    data, model = renderer.data, renderer.model
+    xyz, rgb, classes, depths = [], [], [], []
+    for camera in cameras:
+        depth = renderer.render(camera, depth=True)
+        world = camera_points(model, data, model.camera(camera).id, depth)
+        xyz.append(to_frame(world, data.xpos[base_body], data.xmat[base_body].reshape(3, 3)))
+        rgb.append(renderer.render(camera).reshape(-1, 3))
+        classes.append(segmentation.image(renderer.object_ids(camera), target_body).ravel())
+        depths.append(depth.ravel())
+    return assemble(np.concatenate(xyz), np.concatenate(rgb), np.concatenate(classes), np.concatenate(depths), count)

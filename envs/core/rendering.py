@@ -38,7 +38,7 @@ class RenderPreset:
     ``quality``: demo and dataset videos: shadows and the sky, at 30 frames/s at 640x480 in software GL.
     ``studio``: stills and figures: 4x multisampling, reflections and a finer shadow map, about a third as fast.
 
-    Measured in software GL (Mesa llvmpipe, 2 cores, ``python experiments/benchmark.py``): multisampling doubles
+    Measured in software GL (Mesa llvmpipe, 2 cores, ``python experiments/render_profile.py``): multisampling doubles
     the cost of a frame, reflections add a quarter, the shadow pass is the largest share (its map's size sets
     it), and small images are bound by the triangle count of curved primitives (``slices``)."""
 
