@@ -42,6 +42,8 @@ def demo_folder(task: str, demos: Path, episodes: int) -> Path:
     from embodia.agents.learn.collect import collect_demonstrations
 
     folder = demos / f"{task}-v0-dart{DEMO_NOISE}-successes"
+    if episodes != DEMO_EPISODES:
+        folder = folder.with_name(f"{folder.name}-{episodes}")
     if not (folder / "summary.json").exists():
         summary = collect_demonstrations(f"embodia/{task}-v0", episodes, folder, seed=0, num_envs=10,
                                          action_noise=DEMO_NOISE, overwrite=True, successes_only=True)  # fmt: skip

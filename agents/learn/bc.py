@@ -20,7 +20,7 @@ from gymnasium import spaces
 from stable_baselines3.sac.policies import SACPolicy
 
 from embodia.agents.learn.config import TrainConfig
-from embodia.agents.learn.dataset import Demonstrations, flatten_observations
+from embodia.agents.learn.dataset import Demonstrations, flatten_observations, is_image_key
 from embodia.agents.learn.networks import NormalizedExtractor, input_mask, normalisation_stats
 
 ACTION_TARGET_LIMIT = 0.999  # tanh never reaches +-1; the clipped target keeps the loss finite-gradiented
@@ -54,10 +54,11 @@ def make_policy(
 
 
 def policy_inputs(demos: Demonstrations, observation_space: spaces.Space, next_obs: bool = False) -> Any:
-    """The demonstrations' observations in the policy's layout: flat (N, D) or a dict of (N, ...) arrays."""
+    """The demonstrations' observations in the policy's layout: flat (N, D) or a dict of (N, ...) arrays (images
+    stay uint8: the policy scales them)."""
     obs = demos.next_observations if next_obs else demos.observations
     if isinstance(observation_space, spaces.Dict):
-        return {k: obs[k].astype(np.float32) for k in observation_space.spaces}
+        return {k: obs[k] if is_image_key(k) else obs[k].astype(np.float32) for k in observation_space.spaces}
     return flatten_observations(obs)
 
 
@@ -75,10 +76,15 @@ def holdout_split(demos: Demonstrations, fraction: float, rng: np.random.Generat
     return np.flatnonzero(~is_held), np.flatnonzero(is_held)
 
 
-def demo_stats(demos: Demonstrations, config: TrainConfig) -> dict[str, list[float]]:
-    """Normalisation from the demonstrations, with the entries of ``config.ignore_obs`` masked out."""
-    space = spaces.Dict({k: spaces.Box(-np.inf, np.inf, v.shape[1:]) for k, v in demos.observations.items()})
-    return normalisation_stats(flatten_observations(demos.observations), input_mask(space, list(config.ignore_obs)))
+def demo_stats(
+    demos: Demonstrations, config: TrainConfig, observation_space: spaces.Space | None = None
+) -> dict[str, list[float]]:
+    """Normalisation of the state entries (of ``observation_space`` when given; images are scaled, not
+    standardised) from the demonstrations, with the entries of ``config.ignore_obs`` masked out."""
+    keys = observation_space.spaces if isinstance(observation_space, spaces.Dict) else demos.observations
+    vectors = {k: demos.observations[k] for k in keys if not is_image_key(k)}
+    space = spaces.Dict({k: spaces.Box(-np.inf, np.inf, v.shape[1:]) for k, v in vectors.items()})
+    return normalisation_stats(flatten_observations(vectors), input_mask(space, list(config.ignore_obs)))
 
 
 def chunk_targets(demos: Demonstrations, chunk: int) -> np.ndarray:
@@ -104,6 +110,18 @@ def bc_loss(policy: SACPolicy, inputs: Any, actions: torch.Tensor) -> torch.Tens
     return torch.mean((policy.actor(inputs, deterministic=True) - actions) ** 2)
 
 
+def batched_loss(policy: SACPolicy, inputs: Any, targets: np.ndarray, rows: np.ndarray, batch_size: int) -> float:
+    """The mean loss over ``rows``, a batch at a time (a CNN over thousands of images at once would not fit)."""
+    policy.set_training_mode(False)  # no augmentation for a measurement
+    total = 0.0
+    with torch.no_grad():
+        for start in range(0, len(rows), batch_size):
+            batch = rows[start : start + batch_size]
+            total += float(bc_loss(policy, _rows(inputs, batch), torch.as_tensor(targets[batch]))) * len(batch)
+    policy.set_training_mode(True)
+    return total / len(rows)
+
+
 def train_bc(
     demos: Demonstrations,
     observation_space: spaces.Space,
@@ -116,13 +134,13 @@ def train_bc(
     """Fit a policy to ``demos``; ``on_epoch(epoch, train_loss, holdout_loss)`` reports progress. The extractor
     is the config's ``policy_features`` unless ``extractor_class`` is given (the RL actor it may seed uses it too)."""
     if extractor_class is None:
-        from embodia.agents.learn.features import EXTRACTORS
+        from embodia.agents.learn.features import extractor_for
 
-        extractor_class = EXTRACTORS[config.policy_features]
+        extractor_class = extractor_for(config.obs_mode, config.policy_features)
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     inputs = policy_inputs(demos, observation_space)
-    stats = demo_stats(demos, config)
+    stats = demo_stats(demos, config, observation_space)
     policy = make_policy(observation_space, chunk_space(action_space, config.bc_chunk), config, stats, extractor_class)
     policy.set_training_mode(True)
     targets = np.clip(chunk_targets(demos, config.bc_chunk), -ACTION_TARGET_LIMIT, ACTION_TARGET_LIMIT)
@@ -147,8 +165,7 @@ def train_bc(
             losses.append(loss.item())
         history.train_loss.append(float(np.mean(losses)))
         rows = held_rows if len(held_rows) else train_rows
-        with torch.no_grad():
-            held_loss = float(bc_loss(policy, _rows(inputs, rows), torch.as_tensor(targets[rows])))
+        held_loss = batched_loss(policy, inputs, targets, rows, config.bc_batch_size)
         history.holdout_loss.append(held_loss)
         if on_epoch is not None:
             on_epoch(epoch, history.train_loss[-1], held_loss)

@@ -19,7 +19,7 @@ from embodia.agents.experts import make_expert
 from embodia.envs.core.batched_env import BatchedEnv, make_batched, take
 from embodia.envs.record.atomic import write_json
 from embodia.envs.record.episode import EpisodeBuffer, episode_metadata
-from embodia.envs.record.recorder import episode_stem, prepare_record_dir
+from embodia.envs.record.recorder import episode_stem, per_sim_model, prepare_record_dir
 
 #: successes_only: give up after this many tries per demonstration kept
 MAX_ATTEMPTS_PER_DEMO = 5
@@ -57,7 +57,9 @@ class EpisodeFiles:
 
     def episode_started(self, slot: int, episode: int, seed: int, obs: Any, info: dict[str, Any]) -> None:
         self.buffers[slot] = EpisodeBuffer(self.metadata(episode, seed))
-        self.buffers[slot].reset(take(obs, slot), take(info, slot), self.env.sim.state(slot))
+        # the model values and task draws too: without them an episode cannot be restored (replay, images)
+        self.buffers[slot].reset(take(obs, slot), take(info, slot), self.env.sim.state(slot),
+                                 per_sim_model(self.env, slot), self.env.task.episode_state(slot))  # fmt: skip
 
     def stepped(self, active: np.ndarray, step: StepOutcome) -> None:
         for slot in active:

@@ -15,7 +15,9 @@ from typing import Any
 
 from embodia.agents.learn.algorithms import ALGOS as ALGOS  # the algorithm names, re-exported
 
-OBS_MODES = ("flat", "dict", "goal")
+OBS_MODES = ("flat", "dict", "goal", "pixels")
+#: which state entries a policy sees: all of them, or only the robot's own (``robot_*``: proprioception)
+POLICY_STATES = ("all", "robot")
 DEMO_LOSSES = ("aux", "qfilter")
 RLPD_STARTS = ("clone", "scratch")
 RLPD_ACTOR_LOSSES = ("sac", "awac")
@@ -31,7 +33,12 @@ class TrainConfig:
     # budget and env
     total_steps: int = 100_000  # environment steps (summed over simulations)
     num_envs: int = 16
-    obs_mode: str = "flat"  # flat | dict | goal (goal: HER-ready Dict with achieved/desired goal)
+    #: flat | dict | goal (goal: HER-ready Dict with achieved/desired goal) | pixels (bc: the Dict with the images
+    #: of env_kwargs' cameras, rendered from the demonstrations' recorded states; agents/learn/vision.py)
+    obs_mode: str = "flat"
+    #: "all" state entries, or only the "robot"'s own (bc): with pixels, a policy that knows the task only from
+    #: what its cameras see, as a real robot does
+    policy_state: str = "all"
     env_kwargs: dict = field(default_factory=dict)  # task config fields and env options
     # networks and optimisation
     net_arch: list = field(default_factory=lambda: [256, 256])
@@ -125,6 +132,17 @@ class TrainConfig:
             raise ConfigError(f"net_arch={self.net_arch!r} must be a non-empty list of positive integers")
         if self.ignore_obs and self.obs_mode == "goal":
             raise ConfigError("ignore_obs works with obs_mode flat or dict, not goal")
+        if self.policy_state not in POLICY_STATES:
+            raise ConfigError(f"policy_state={self.policy_state!r} is not valid; valid: {', '.join(POLICY_STATES)}")
+        if self.policy_state != "all" and self.obs_mode not in ("dict", "pixels"):
+            raise ConfigError(
+                f"policy_state={self.policy_state!r} chooses Dict entries: it needs obs_mode dict or pixels"
+            )
+        if self.obs_mode == "pixels" and self.policy_features:
+            raise ConfigError(
+                f"policy_features={self.policy_features!r} derives features from the task's state entries; a pixels "
+                "policy encodes its images (agents/learn/vision.py); set policy_features: ''"
+            )
         if self.demo_policy_std < 0:
             raise ConfigError(f"demo_policy_std={self.demo_policy_std!r} must be 0 (keep) or a positive std")
         if self.rlpd_start not in RLPD_STARTS:

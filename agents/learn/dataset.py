@@ -2,18 +2,27 @@
 
 Both sources hold the env's Dict observation (``robot_*``, ``task_*``) per step. A dataset recorded on another
 task, or whose observation keys, shapes or action size differ from the env's, is rejected before training
-with an error naming the difference. Torch-free.
+with an error naming the difference. Camera images are not recorded: they are rendered from an embodia run's
+recorded MuJoCo states (exact, from any camera, at any size) when asked for. Torch-free.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from gymnasium import spaces
 
 from embodia.envs.record.episode import load_episode, read_json_file
+
+#: observation keys of images start with these (``envs/core/batched_env.py``, ``image_key``)
+IMAGE_KINDS = ("camera", "depth", "segmentation")
+
+
+def is_image_key(key: str) -> bool:
+    return key.split("_")[0] in IMAGE_KINDS
 
 
 class DatasetError(ValueError):
@@ -25,8 +34,8 @@ class Demonstrations:
     """Transitions of ``num_episodes`` episodes, concatenated; ``episode`` says which episode each row is from."""
 
     env_id: str
-    observations: dict[str, np.ndarray]  # key -> (N, ...) observation before the action
-    next_observations: dict[str, np.ndarray]  # key -> (N, ...) observation after it
+    observations: dict[str, np.ndarray]  # key -> (N, ...) observation before the action (images: uint8 as rendered)
+    next_observations: dict[str, np.ndarray]  # key -> (N, ...) observation after it (no images: BC reads none)
     actions: np.ndarray  # (N, A)
     rewards: np.ndarray  # (N,)
     terminated: np.ndarray  # (N,)
@@ -56,6 +65,19 @@ def _episodes_from_run(folder: Path) -> tuple[str, dict, list[tuple[dict, np.nda
         ep = load_episode(path)
         episodes.append((ep.observations, ep.actions, ep.rewards, ep.terminated))
     return env_id, dict(env_kwargs), episodes
+
+
+def _add_images(files: list[Path], episodes: list[tuple], image_options: dict[str, Any]) -> None:
+    """Each episode's camera images (``camera_*``, ``depth_*``, ``segmentation_*``), rendered from its recorded
+    states as an env with ``image_options`` observes them, added to its observations."""
+    from embodia.envs.record import replay
+
+    def loaded():
+        for path in files:
+            yield str(path), load_episode(path)
+
+    for (observations, *_), rendered in zip(episodes, replay.observe_episodes(loaded(), **image_options), strict=True):
+        observations.update({k: v for k, v in rendered.items() if is_image_key(k)})
 
 
 def _episodes_from_minari(dataset_id: str) -> tuple[str, dict, list]:
@@ -125,12 +147,20 @@ def load_demonstrations(
     action_space: spaces.Box,
     max_episodes: int | None = None,
     control_mode: str = "ee_delta",
+    image_options: dict[str, Any] | None = None,
 ) -> Demonstrations:
     """Read demonstrations for ``env_id`` from a run folder path or a Minari dataset id, checking they fit.
 
-    ``observation_space`` is the env's Dict observation space (``obs_mode="dict"``).
+    ``observation_space`` is the env's Dict observation space (``obs_mode="dict"``). ``image_options``: env
+    options of pixel observations (``obs_mode``, ``cameras``, ``image_size``, ...); the images are rendered from
+    a run folder's recorded states and added to the observations (a Minari dataset holds no states).
     """
     path = Path(source)
+    if image_options and not path.is_dir():
+        raise DatasetError(
+            f"dataset {source}: images are rendered from recorded MuJoCo states, which only an embodia run folder "
+            "holds; give a run folder (embodia collect) for pixel observations"
+        )
     if path.is_dir():
         dataset_env_id, env_kwargs, episodes = _episodes_from_run(path)
     elif path.exists():
@@ -146,12 +176,17 @@ def load_demonstrations(
         if len(episodes) < max_episodes:
             raise DatasetError(f"dataset {source} holds {len(episodes)} episodes, {max_episodes} were asked for")
         episodes = episodes[:max_episodes]
+    if image_options:
+        _add_images(sorted(path.glob("episode_*.npz"))[: len(episodes)], episodes, image_options)
     obs, next_obs, actions, rewards, terminated, index = {}, {}, [], [], [], []
     for k, (ep_obs, ep_actions, ep_rewards, ep_terminated) in enumerate(episodes):
         steps = len(ep_actions)
         for key, value in ep_obs.items():
             if len(value) != steps + 1:
                 raise DatasetError(f"dataset {source}: episode {k} has {len(value)} observations for {steps} actions")
+            if is_image_key(key):  # kept as rendered (uint8: a quarter of the memory)
+                obs.setdefault(key, []).append(np.asarray(value[:-1]))
+                continue
             obs.setdefault(key, []).append(np.asarray(value[:-1], dtype=np.float32))
             next_obs.setdefault(key, []).append(np.asarray(value[1:], dtype=np.float32))
         actions.append(np.asarray(ep_actions, dtype=np.float32))

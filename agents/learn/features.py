@@ -29,6 +29,7 @@ import torch
 from gymnasium import spaces
 
 from embodia.agents.learn.networks import NormalizedExtractor
+from embodia.agents.learn.vision import VisualExtractor
 
 #: jaw yaw with joint 7 mid-range, relative to the base's heading to the TCP (as the pick-and-place experts use it);
 #: the home pose's TCP heading is 0, so this is also the neutral jaw yaw at the start of every episode
@@ -168,3 +169,8 @@ class YawFineFeaturesExtractor(_PolicyFeatures):
 
 EXTRACTORS = {"": NormalizedExtractor, "yaw": YawFeaturesExtractor, "fine": FineFeaturesExtractor,
               "yaw+fine": YawFineFeaturesExtractor}  # fmt: skip
+
+
+def extractor_for(obs_mode: str, policy_features: str) -> type[NormalizedExtractor] | type[VisualExtractor]:
+    """The feature extractor of a config: the image encoder for pixels, else the named policy features."""
+    return VisualExtractor if obs_mode == "pixels" else EXTRACTORS[policy_features]

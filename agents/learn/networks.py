@@ -109,6 +109,8 @@ class SB3Policy:
     def act(self, obs: Any, info: dict[str, Any]) -> np.ndarray:
         if self.flat and isinstance(obs, dict):
             obs = flatten_batch(obs).astype(np.float32)
+        elif isinstance(obs, dict):  # the entries it was trained on (not the task's state, for a robot-only policy)
+            obs = {k: obs[k] for k in self.policy.observation_space.spaces}
         action, _ = self.policy.predict(obs, deterministic=True)
         action = np.asarray(action, dtype=np.float64)
         if self.chunk == 1:

@@ -39,12 +39,13 @@ from embodia.agents.learn.config import TrainConfig
 from embodia.agents.learn.dagger import train_dagger
 from embodia.agents.learn.dataset import DatasetError, Demonstrations, load_demonstrations
 from embodia.agents.learn.demo_sac import attach_demonstrations, set_initial_std  # noqa: F401 (used from here)
-from embodia.agents.learn.features import EXTRACTORS
+from embodia.agents.learn.features import EXTRACTORS, extractor_for
 from embodia.agents.learn.networks import NormalizedExtractor, SB3Policy, flatten_batch, normalisation_stats
 from embodia.agents.learn.plots import plot_bc_curve, plot_rl_curve
 from embodia.agents.learn.progress import BCProgress, Progress
 from embodia.agents.learn.rollout import evaluate_success
 from embodia.agents.learn.vec_env import EmbodiaVecEnv
+from embodia.agents.learn.vision import VisualExtractor
 from embodia.agents.policy import class_name
 from embodia.envs.core.batched_env import make_batched
 from embodia.envs.record.episode import (
@@ -57,6 +58,7 @@ from embodia.envs.record.episode import (
     read_json_file,
 )
 from embodia.envs.record.recorder import uncut
+from embodia.envs.record.replay import OBSERVATION_OPTIONS
 from embodia.envs.tasks.registry import task_spec
 
 RUN_FORMAT = "embodia.train"
@@ -110,11 +112,31 @@ def task_spaces(env_id: str, config: TrainConfig) -> TaskSpaces:
         observation = state
     elif config.obs_mode == "flat":
         observation = spaces.flatten_space(state)
-    else:  # goal: the Dict of observation and goals, which only that mode's env knows
+    else:  # goal, pixels: spaces only that mode's env knows
         probe = make_batched(env_id, 1, **env_kwargs(config))
         observation = probe.single_observation_space
         probe.close()
-    return TaskSpaces(state, observation, action, control_mode)
+    return TaskSpaces(state, policy_observation_space(observation, config.policy_state), action, control_mode)
+
+
+def policy_observation_space(space: spaces.Space, policy_state: str) -> spaces.Space:
+    """The entries of the env's observation a policy sees: numbers only (not the instruction's ``Text``) and,
+    with ``policy_state="robot"``, none of the task's state (``task_*``)."""
+    if not isinstance(space, spaces.Dict):
+        return space
+    return spaces.Dict({
+        key: entry
+        for key, entry in space.spaces.items()
+        if not isinstance(entry, spaces.Text) and (policy_state == "all" or not key.startswith("task_"))
+    })  # fmt: skip
+
+
+def image_options(config: TrainConfig) -> dict[str, Any] | None:
+    """The env options that make a pixels config's images, for rendering them from recorded states."""
+    if config.obs_mode != "pixels":
+        return None
+    chosen = {k: config.env_kwargs[k] for k in OBSERVATION_OPTIONS if k in config.env_kwargs}
+    return {**{k: tuple(v) if isinstance(v, list) else v for k, v in chosen.items()}, "obs_mode": "pixels"}
 
 
 def _load_demos(env_id: str, config: TrainConfig, task: TaskSpaces | None = None) -> Demonstrations:
@@ -122,9 +144,8 @@ def _load_demos(env_id: str, config: TrainConfig, task: TaskSpaces | None = None
         raise RunError("this algorithm needs demonstrations: set demos: to a run folder or a Minari dataset id")
     task = task or task_spaces(env_id, config)
     try:
-        return load_demonstrations(
-            config.demos, env_id, task.state, task.action, config.demo_episodes, task.control_mode
-        )
+        return load_demonstrations(config.demos, env_id, task.state, task.action, config.demo_episodes,
+                                   task.control_mode, image_options(config))  # fmt: skip
     except DatasetError as error:
         if Path(config.demos).exists():
             raise
@@ -357,6 +378,13 @@ def train(
     if config.critic_layer_norm and not algorithm.soft_actor_critic:
         valid = " and ".join(n for n, a in ALGORITHMS.items() if a.soft_actor_critic)
         raise RunError(f"critic_layer_norm: true works with {valid}, not {algo}")
+    if (config.obs_mode == "pixels" or config.policy_state != "all") and algo != "bc":
+        raise RunError(
+            f"obs_mode: pixels and policy_state: robot train bc (from demonstrations), not {algo}; RL from images: "
+            "the env's obs_mode='pixels' works with stock SB3's MultiInputPolicy"
+        )
+    if config.obs_mode == "pixels" and config.dagger_rounds:
+        raise RunError("dagger_rounds with obs_mode: pixels is not supported; set dagger_rounds: 0")
     if config.her and not algorithm.her:
         raise RunError(f"her: true works with {' and '.join(n for n, a in ALGORITHMS.items() if a.her)}, not {algo}")
     run_dir = Path(run_dir)
@@ -416,7 +444,8 @@ def _new_model(env_id, algorithm: Algorithm, config, env, demos, run_dir: Path, 
 
 def _train_bc(env_id, config, seed, run_dir, demos, task: TaskSpaces, progress, started) -> dict[str, Any]:
     """BC (or DAgger), shown on a bar and in TensorBoard (``tb/bc``), then evaluated and plotted."""
-    extractor, space, dagger = EXTRACTORS[config.policy_features], task.observation, config.dagger_rounds > 0
+    extractor, space = extractor_for(config.obs_mode, config.policy_features), task.observation
+    dagger = config.dagger_rounds > 0
     label, total = (f"{env_id} dagger", config.dagger_rounds + 1) if dagger else (f"{env_id} bc", config.bc_epochs)
     with BCProgress(run_dir / "tb" / "bc", label, total, "round" if dagger else "epoch", progress) as shown:
         if not dagger:
@@ -494,7 +523,7 @@ def _allowed_classes() -> list[type]:
     classes += [torch.nn.ReLU, torch.nn.Tanh, torch.nn.ELU, torch.nn.LeakyReLU, torch.nn.GELU, torch.nn.SiLU]
     classes += [torch.optim.Adam, torch.optim.AdamW, torch.optim.SGD, torch.optim.RMSprop]
     classes += [torch_layers.FlattenExtractor, torch_layers.CombinedExtractor, NormalizedExtractor]
-    classes += list(EXTRACTORS.values())
+    classes += [*EXTRACTORS.values(), VisualExtractor]
     classes += [policies.BasePolicy, *(cls.policy_aliases[alias] for cls in ALGO_CLASSES.values()
                                        for alias in ("MlpPolicy", "MultiInputPolicy"))]  # fmt: skip
     return classes
@@ -754,7 +783,8 @@ def load_run_policy(path: str | Path, env_id: str | None = None) -> tuple[dict[s
     except (TypeError, ValueError) as error:
         raise RunError(f"{run_dir}: the env options it was trained with are not valid now ({error})") from None
     try:
-        now = space_layout(env.single_observation_space)
+        policy_state = record.get("config", {}).get("policy_state", "all")
+        now = space_layout(policy_observation_space(env.single_observation_space, policy_state))
         warnings.warn(CODE_WARNING.format(path=model_path), stacklevel=2)
         if model_path.name.startswith("model_") and model_path.parent.name == "checkpoints":
             policy, trained = _load_checkpoint(

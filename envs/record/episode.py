@@ -220,6 +220,7 @@ class EpisodeBuffer:
         self._terminated: list[bool] = []
         self._truncated: list[bool] = []
         self.model: dict[str, np.ndarray] = {}
+        self.task_state: dict[str, np.ndarray] = {}
 
     def __len__(self) -> int:
         return len(self._actions)
@@ -236,11 +237,14 @@ class EpisodeBuffer:
         info: Mapping[str, Any],
         mj_state: np.ndarray,
         model: Mapping[str, np.ndarray] | None = None,
+        task_state: Mapping[str, np.ndarray] | None = None,
     ) -> None:
-        """Start the episode with the reset observation, info and state (and per-simulation model values)."""
+        """Start the episode with the reset observation, info and state, and what a replay needs beyond the
+        state: the per-simulation model values and the task's draws (``Task.episode_state``)."""
         self._obs, self._info, self._states, self._actions = [], [], [], []
         self._rewards, self._terminated, self._truncated = [], [], []
         self.model = {k: np.array(v) for k, v in (model or {}).items()}
+        self.task_state = {k: np.array(v) for k, v in (task_state or {}).items()}
         self._obs.append(self._obs_dict(obs))
         self._info.append(flatten_info(info))
         self._states.append(np.array(mj_state, dtype=np.float64))
@@ -279,6 +283,7 @@ class EpisodeBuffer:
             mj_state=np.stack(self._states),
             metadata={**self.metadata, "length": len(self._actions)},
             model=dict(self.model),
+            task_state=dict(self.task_state),
         )
 
 

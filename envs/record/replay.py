@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,6 +34,9 @@ from embodia.envs.tasks.registry import TASKS
 SIM = 0
 #: env options that change how an episode looks, not what happened; a replay may choose them freely
 VIEW_OPTIONS = ("render_preset", "render_size", "render_camera", "num_threads")
+#: env options that change what is observed of a state, not the state: a replay may observe the recorded states
+#: through other cameras and modes (images for visuomotor learning from episodes recorded with state only)
+OBSERVATION_OPTIONS = ("obs_mode", "cameras", "image_size", "depth", "segmentation", "point_cloud_size")
 
 
 class ReplayVersionWarning(UserWarning):
@@ -105,14 +108,16 @@ def recorded_options(episode: Episode, task_cls: type[Task], source: str = "epis
 
 
 def make_replay_env(episode: Episode, source: str = "episode", **view: Any) -> BatchedEnv:
-    """A one-simulation env like the recording's; ``view`` overrides render options (size, preset, camera).
+    """A one-simulation env like the recording's; ``view`` overrides render options (size, preset, camera) and
+    observation options (``OBSERVATION_OPTIONS``: e.g. ``obs_mode="pixels"``, ``cameras``, ``image_size``).
 
     Everything taken from the file is checked first (task, options, finite states and actions, the recorded model
     values and task draws against what this task sets), so a bad file is one ``ReplayError`` naming ``source``.
     """
-    unknown = sorted(set(view) - set(VIEW_OPTIONS))
+    unknown = sorted(set(view) - set(VIEW_OPTIONS) - set(OBSERVATION_OPTIONS))
     if unknown:
-        raise TypeError(f"replay cannot change {', '.join(unknown)}; valid: {', '.join(VIEW_OPTIONS)}")
+        valid = ", ".join(VIEW_OPTIONS + OBSERVATION_OPTIONS)
+        raise TypeError(f"replay cannot change {', '.join(unknown)}; valid: {valid}")
     task_cls = task_class(episode.metadata.get("env_id"), source)
     kwargs = recorded_options(episode, task_cls, source)
     for name, values in (("mj_state", episode.mj_state), ("actions", episode.actions)):
@@ -121,7 +126,7 @@ def make_replay_env(episode: Episode, source: str = "episode", **view: Any) -> B
             raise ReplayError(f"{source}: recorded {name} row {row} holds a non-finite value; it cannot be replayed")
     warn_if_versions_differ(episode.metadata, source)
     try:
-        env = BatchedEnv(task_cls, 1, **kwargs, **view)
+        env = BatchedEnv(task_cls, 1, **{**kwargs, **view})
     except (TypeError, ValueError) as error:
         raise ReplayError(f"{source}: cannot build its env ({one_line(error)})") from None
     try:
@@ -165,6 +170,26 @@ def _restore_episode_values(env: BatchedEnv, episode: Episode, source: str) -> N
         )
     if episode.task_state:
         env.task.restore_episode_state(SIM, episode.task_state)
+
+
+def observe_episodes(episodes: Iterable[tuple[str, Episode]], **view: Any) -> Iterator[dict[str, np.ndarray]]:
+    """Every episode's observations recomputed from its recorded states, (T+1, ...) per key, as an env with the
+    ``view`` options observes them (e.g. camera images of episodes recorded with state only). Episodes of one task
+    and options share one env: building it is the slow part."""
+    env, options = None, None
+    try:
+        for source, episode in episodes:
+            recorded = (episode.metadata.get("env_id"), episode.metadata.get("env_kwargs"))
+            if env is None or recorded != options:
+                if env is not None:
+                    env.close()
+                env, options = make_replay_env(episode, source, **view), recorded
+            else:
+                _restore_episode_values(env, episode, source)
+            yield replayed_observations(env, episode)
+    finally:
+        if env is not None:
+            env.close()
 
 
 def restore(env: BatchedEnv, episode: Episode, row: int) -> None:

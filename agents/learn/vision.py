@@ -1,0 +1,110 @@
+"""The image encoder of visuomotor policies: a small CNN per camera, trained from scratch with the policy.
+
+Small because it trains on two CPU cores: four convolutions (the first two with stride 2) per camera. Its output
+is where things are, not a flattened feature map: a spatial soft-argmax turns every channel of the last layer into
+the expected image coordinates of what that channel responds to (Levine et al., JMLR 2016; robomimic's image
+policies use it, Mandlekar et al., CoRL 2021), plus the channel's mean activation (whether it is in view at all).
+Keypoints are what a reaching and grasping policy needs, with far fewer weights after the convolutions than a
+flattened map. While training, every image is shifted by up to ``SHIFT_PX`` pixels at random (DrQ's augmentation,
+Yarats et al., ICLR 2021): two hundred demonstrations are few images, and a policy that keys on single pixels does
+not survive the evaluation's other seeds.
+
+The vector entries (proprioception) are standardised as ``NormalizedExtractor`` does, with statistics from the
+demonstrations saved inside the policy.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from gymnasium import spaces
+from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
+from torch import nn
+
+from embodia.agents.learn.networks import NormalizedExtractor
+
+KEYPOINTS = 32  # channels of the last layer, each one soft-argmax (x, y) and one mean activation
+SHIFT_PX = 4  # the largest random shift while training (DrQ uses 4 px at 84 x 84)
+CHANNELS = (16, 32, 32)
+
+
+def image_keys(space: spaces.Dict) -> list[str]:
+    """The entries that are images, (H, W, C) boxes, in sorted order."""
+    return sorted(k for k, box in space.spaces.items() if isinstance(box, spaces.Box) and len(box.shape) == 3)
+
+
+def random_shift(images: torch.Tensor, pixels: int) -> torch.Tensor:
+    """Every image of (n, C, H, W) moved by its own random offset of up to ``pixels``, edges replicated."""
+    n, channels, height, width = images.shape
+    padded = nn.functional.pad(images, (pixels,) * 4, mode="replicate")
+    rows = torch.randint(0, 2 * pixels + 1, (n, 1), device=images.device) + torch.arange(height)
+    cols = torch.randint(0, 2 * pixels + 1, (n, 1), device=images.device) + torch.arange(width)
+    batch = torch.arange(n)[:, None, None, None]
+    channel = torch.arange(channels)[None, :, None, None]
+    return padded[batch, channel, rows[:, None, :, None], cols[:, None, None, :]]
+
+
+class SpatialSoftArgmax(nn.Module):
+    """(n, K, H, W) feature maps -> (n, 3K): each channel's expected x and y in [-1, 1] and its mean activation."""
+
+    def forward(self, maps: torch.Tensor) -> torch.Tensor:
+        n, k, height, width = maps.shape
+        attention = torch.softmax(maps.flatten(2), dim=-1).view(n, k, height, width)
+        ys = torch.linspace(-1.0, 1.0, height, device=maps.device)
+        xs = torch.linspace(-1.0, 1.0, width, device=maps.device)
+        expected_x = (attention.sum(dim=2) * xs).sum(dim=-1)
+        expected_y = (attention.sum(dim=3) * ys).sum(dim=-1)
+        return torch.cat([expected_x, expected_y, maps.mean(dim=(2, 3))], dim=1)
+
+
+def camera_encoder(in_channels: int) -> nn.Sequential:
+    first, second, third = CHANNELS
+    return nn.Sequential(
+        nn.Conv2d(in_channels, first, 5, stride=2),
+        nn.ReLU(),
+        nn.Conv2d(first, second, 3, stride=2),
+        nn.ReLU(),
+        nn.Conv2d(second, third, 3),
+        nn.ReLU(),
+        nn.Conv2d(third, KEYPOINTS, 1),
+        SpatialSoftArgmax(),
+    )
+
+
+class VisualExtractor(BaseFeaturesExtractor):
+    """Images through a CNN each (keypoints), the other entries standardised; all concatenated.
+
+    ``mean``, ``std`` and ``mask`` are the statistics of the vector entries only (sorted keys, images left out),
+    as ``normalisation_stats`` computes them.
+    """
+
+    def __init__(
+        self,
+        observation_space: spaces.Dict,
+        mean: list[float] | None = None,
+        std: list[float] | None = None,
+        mask: list[float] | None = None,
+    ):
+        if not isinstance(observation_space, spaces.Dict) or not image_keys(observation_space):
+            raise ValueError("VisualExtractor needs a Dict observation with at least one (H, W, C) image entry")
+        cameras = image_keys(observation_space)
+        vector_space = spaces.Dict({k: v for k, v in observation_space.spaces.items() if k not in cameras})
+        vector = NormalizedExtractor(vector_space, mean, std, mask) if vector_space.spaces else None
+        vector_size = vector.features_dim if vector is not None else 0
+        super().__init__(observation_space, features_dim=vector_size + 3 * KEYPOINTS * len(cameras))
+        self.cameras = cameras
+        self.vector = vector
+        # module names may not hold '.'; image keys never do (batched_env.image_key)
+        self.encoders = nn.ModuleDict({k: camera_encoder(observation_space[k].shape[-1]) for k in cameras})
+
+    def forward(self, observations: dict[str, Any]) -> torch.Tensor:
+        parts = []
+        if self.vector is not None:
+            parts.append(self.vector({k: observations[k] for k in self.vector.keys}))
+        for key in self.cameras:
+            images = observations[key].float().permute(0, 3, 1, 2)  # SB3 scaled uint8 to [0, 1]; (n, C, H, W)
+            if self.training:
+                images = random_shift(images, SHIFT_PX)
+            parts.append(self.encoders[key](images))
+        return torch.cat(parts, dim=1)

@@ -1,0 +1,137 @@
+"""Visuomotor behaviour cloning: images rendered from recorded states are the images the pixel env shows, the
+image encoder finds where things are, and a robot-only policy trains, saves, loads and acts on camera images."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+pytest.importorskip("stable_baselines3")
+
+import torch
+from gymnasium import spaces
+
+from embodia.agents.learn import train as training
+from embodia.agents.learn.collect import collect_demonstrations
+from embodia.agents.learn.config import ConfigError, TrainConfig
+from embodia.agents.learn.dataset import DatasetError, load_demonstrations
+from embodia.agents.learn.trained import load_trained_policy
+from embodia.agents.learn.vision import SpatialSoftArgmax, VisualExtractor, random_shift
+from embodia.envs.core.batched_env import make_batched
+from embodia.envs.record import replay
+from embodia.envs.record.episode import load_episode
+
+BIN = "embodia/BinPicking-v0"
+CAMERAS = ("front", "robot/wrist")
+SIZE = (32, 32)
+SHORT = {"episode_steps": 12}
+
+
+@pytest.fixture(scope="module")
+def demos(tmp_path_factory):
+    """Three short expert episodes of BinPicking, recorded as the learning suite records its demonstrations."""
+    folder = tmp_path_factory.mktemp("demos") / "bin"
+    collect_demonstrations(BIN, 3, folder, seed=5, num_envs=3, env_kwargs=SHORT)
+    return folder
+
+
+def test_collected_demonstrations_keep_the_task_draws_and_replay_exactly(demos):
+    episode = load_episode(sorted(demos.glob("episode_*.npz"))[1])
+    assert set(episode.task_state) == {"target"}  # which part the episode asks for: not in the MuJoCo state
+    env = replay.make_replay_env(episode)
+    try:
+        assert replay.compare_observations(env, episode).identical
+    finally:
+        env.close()
+
+
+def test_images_rendered_from_the_recorded_states_are_the_pixel_envs_own(demos):
+    options = {"obs_mode": "pixels", "cameras": CAMERAS, "image_size": SIZE}
+    probe = make_batched(BIN, 1, **SHORT)
+    state_space, action_space = probe.single_observation_space, probe.single_action_space
+    probe.close()
+    loaded = load_demonstrations(demos, BIN, state_space, action_space, image_options=options)
+    assert loaded.observations["camera_robot_wrist"].dtype == np.uint8
+    assert "camera_front" not in loaded.next_observations  # behaviour cloning reads no next images
+    episode = load_episode(sorted(demos.glob("episode_*.npz"))[0])
+    live = make_batched(BIN, 1, **SHORT, **options)  # the episode again, live: its seed, its recorded actions
+    try:
+        obs, _ = live.reset(seeds=[int(episode.metadata["seed"])])
+        shown = [obs]
+        for action in episode.actions[:-1]:
+            obs, *_ = live.step(action[None])
+            shown.append(obs)
+    finally:
+        live.close()
+    rows = np.flatnonzero(loaded.episode == 0)
+    for camera in ("camera_front", "camera_robot_wrist"):
+        live_images = np.concatenate([o[camera] for o in shown])
+        assert live_images.std() > 5  # a real picture, not a blank frame
+        np.testing.assert_array_equal(loaded.observations[camera][rows], live_images)
+
+
+def test_spatial_soft_argmax_finds_a_bright_spot_and_the_shift_moves_pixels_only():
+    maps = torch.full((1, 1, 21, 41), -20.0)
+    maps[0, 0, 5, 30] = 20.0  # row 5 of 21, column 30 of 41
+    x, y, _ = SpatialSoftArgmax()(maps)[0]
+    assert x.item() == pytest.approx(-1 + 2 * 30 / 40, abs=1e-3)
+    assert y.item() == pytest.approx(-1 + 2 * 5 / 20, abs=1e-3)
+    torch.manual_seed(0)
+    images = torch.rand(8, 3, 16, 16)
+    shifted = random_shift(images, 2)
+    assert shifted.shape == images.shape
+    assert not torch.equal(shifted, images)
+    interior = images[:, :, 2:-2, 2:-2]  # every shifted image still holds the original's middle, somewhere
+    for k in range(8):
+        windows = shifted[k].unfold(1, 12, 1).unfold(2, 12, 1)  # (3, 5, 5, 12, 12)
+        assert any(torch.equal(windows[:, i, j], interior[k]) for i in range(5) for j in range(5))
+
+
+def test_a_robot_only_pixels_policy_trains_loads_and_acts_on_camera_images(demos, tmp_path):
+    config = TrainConfig(demos=str(demos), demo_episodes=3, obs_mode="pixels", policy_state="robot",
+                         env_kwargs={**SHORT, "cameras": list(CAMERAS), "image_size": list(SIZE)}, bc_chunk=2,
+                         net_arch=[16], bc_epochs=2, final_eval_episodes=2)  # fmt: skip
+    result = training.train(BIN, "bc", config, 0, tmp_path / "run", progress=False)
+    assert result["episodes"] == 2
+    with pytest.warns(UserWarning, match="code-equivalent"):
+        trained = load_trained_policy(tmp_path / "run", BIN)
+    policy = trained.actor.policy
+    assert isinstance(policy.actor.features_extractor, VisualExtractor)
+    seen = set(policy.observation_space.spaces)
+    assert {"camera_front", "camera_robot_wrist", "robot_tcp_pos"} <= seen
+    assert not any(k.startswith("task_") for k in seen)  # nothing of the task but what the cameras show
+    env = make_batched(BIN, 2, **trained.env_kwargs)
+    try:
+        obs, info = env.reset(seeds=[1, 2])
+        trained.actor.reset(np.arange(2))
+        action = trained.actor.act(obs, info)  # the env's full observation: the policy takes its own entries
+        assert action.shape == (2, env.single_action_space.shape[0]) and np.isfinite(action).all()
+    finally:
+        env.close()
+
+
+def test_bad_visuomotor_settings_name_what_is_valid(demos, tmp_path):
+    with pytest.raises(ConfigError, match=r"policy_features='yaw'.*set policy_features: ''"):
+        TrainConfig(obs_mode="pixels", policy_features="yaw")
+    with pytest.raises(ConfigError, match=r"policy_state='robot'.*obs_mode dict or pixels"):
+        TrainConfig(obs_mode="flat", policy_state="robot")
+    with pytest.raises(ConfigError, match=r"policy_state='eyes'.*valid: all, robot"):
+        TrainConfig(policy_state="eyes")
+    pixels = TrainConfig(demos=str(demos), demo_episodes=3, obs_mode="pixels", env_kwargs=SHORT)
+    with pytest.raises(training.RunError, match=r"pixels and policy_state: robot train bc.*not rlpd"):
+        training.train(BIN, "rlpd", pixels, 0, tmp_path / "run")
+    probe = make_batched(BIN, 1)
+    state, action = probe.single_observation_space, probe.single_action_space
+    probe.close()
+    with pytest.raises(DatasetError, match="only an embodia run folder holds"):
+        load_demonstrations("someone/minari-dataset-v0", BIN, state, action, image_options={"obs_mode": "pixels"})
+    episode = load_episode(sorted(demos.glob("episode_*.npz"))[0])
+    with pytest.raises(TypeError, match=r"replay cannot change control_mode; valid: .*obs_mode, cameras"):
+        replay.make_replay_env(episode, control_mode="joint_delta")
+    with pytest.raises(replay.ReplayError, match="unknown camera 'no_such_camera'; valid: front"):
+        replay.make_replay_env(episode, obs_mode="pixels", cameras=("no_such_camera",))
+
+
+def test_the_visual_extractor_refuses_a_space_without_images():
+    with pytest.raises(ValueError, match="at least one"):
+        VisualExtractor(spaces.Dict({"robot_tcp_pos": spaces.Box(-1, 1, (3,))}))
