@@ -89,7 +89,8 @@ def test_spatial_soft_argmax_finds_a_bright_spot_and_the_shift_moves_pixels_only
 
 def test_a_robot_only_pixels_policy_trains_loads_and_acts_on_camera_images(demos, tmp_path):
     config = TrainConfig(demos=str(demos), demo_episodes=3, obs_mode="pixels", policy_state="robot",
-                         env_kwargs={**SHORT, "cameras": list(CAMERAS), "image_size": list(SIZE)}, bc_chunk=2,
+                         env_kwargs={**SHORT, "cameras": list(CAMERAS), "image_size": list(SIZE),
+                                     "instruction_features": 16}, bc_chunk=2,
                          net_arch=[16], bc_epochs=2, final_eval_episodes=2)  # fmt: skip
     result = training.train(BIN, "bc", config, 0, tmp_path / "run", progress=False)
     assert result["episodes"] == 2
@@ -98,7 +99,9 @@ def test_a_robot_only_pixels_policy_trains_loads_and_acts_on_camera_images(demos
     policy = trained.actor.policy
     assert isinstance(policy.actor.features_extractor, VisualExtractor)
     seen = set(policy.observation_space.spaces)
-    assert {"camera_front", "camera_robot_wrist", "robot_tcp_pos"} <= seen
+    # the words were not recorded: they are computed from the recorded draws, as the images are
+    assert {"camera_front", "camera_robot_wrist", "robot_tcp_pos", "instruction_words"} <= seen
+    assert policy.actor.features_extractor.encoders["camera_front"].film is not None
     assert not any(k.startswith("task_") for k in seen)  # nothing of the task but what the cameras show
     env = make_batched(BIN, 2, **trained.env_kwargs)
     try:

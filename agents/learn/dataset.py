@@ -68,8 +68,9 @@ def _episodes_from_run(folder: Path) -> tuple[str, dict, list[tuple[dict, np.nda
 
 
 def _add_images(files: list[Path], episodes: list[tuple], image_options: dict[str, Any]) -> None:
-    """Each episode's camera images (``camera_*``, ``depth_*``, ``segmentation_*``), rendered from its recorded
-    states as an env with ``image_options`` observes them, added to its observations."""
+    """Each episode's camera images (``camera_*``, ``depth_*``, ``segmentation_*``) and any other entry its
+    recording lacks (``instruction_words``), computed from its recorded states as an env with ``image_options``
+    observes them, added to its observations."""
     from embodia.envs.record import replay
 
     def loaded():
@@ -77,7 +78,7 @@ def _add_images(files: list[Path], episodes: list[tuple], image_options: dict[st
             yield str(path), load_episode(path)
 
     for (observations, *_), rendered in zip(episodes, replay.observe_episodes(loaded(), **image_options), strict=True):
-        observations.update({k: v for k, v in rendered.items() if is_image_key(k)})
+        observations.update({k: v for k, v in rendered.items() if k not in observations and k != "instruction"})
 
 
 def _episodes_from_minari(dataset_id: str) -> tuple[str, dict, list]:
@@ -170,14 +171,18 @@ def load_demonstrations(
     recorded_mode = env_kwargs.get("control_mode", "ee_delta")
     if recorded_mode != control_mode:
         raise DatasetError(f"dataset {source} was recorded with control_mode={recorded_mode!r}, not {control_mode!r}")
-    check_compatible(str(source), env_id, dataset_env_id, episodes[0][0], np.asarray(episodes[0][1]),
-                     observation_space, action_space)  # fmt: skip
     if max_episodes is not None:
         if len(episodes) < max_episodes:
             raise DatasetError(f"dataset {source} holds {len(episodes)} episodes, {max_episodes} were asked for")
         episodes = episodes[:max_episodes]
     if image_options:
+        if dataset_env_id != env_id:  # checked again below; before rendering another task's scene
+            raise DatasetError(f"dataset {source} was recorded on {dataset_env_id!r}, not on {env_id!r}")
         _add_images(sorted(path.glob("episode_*.npz"))[: len(episodes)], episodes, image_options)
+        images = {k: spaces.Box(0, 255, v.shape[1:], np.uint8) for k, v in episodes[0][0].items() if is_image_key(k)}
+        observation_space = spaces.Dict({**observation_space.spaces, **images})
+    check_compatible(str(source), env_id, dataset_env_id, episodes[0][0], np.asarray(episodes[0][1]),
+                     observation_space, action_space)  # fmt: skip
     obs, next_obs, actions, rewards, terminated, index = {}, {}, [], [], [], []
     for k, (ep_obs, ep_actions, ep_rewards, ep_terminated) in enumerate(episodes):
         steps = len(ep_actions)

@@ -29,7 +29,7 @@ import torch
 from gymnasium import spaces
 
 from embodia.agents.learn.networks import NormalizedExtractor
-from embodia.agents.learn.vision import VisualExtractor
+from embodia.agents.learn.vision import WORDS_KEY, VisualExtractor
 
 #: jaw yaw with joint 7 mid-range, relative to the base's heading to the TCP (as the pick-and-place experts use it);
 #: the home pose's TCP heading is 0, so this is also the neutral jaw yaw at the start of every episode
@@ -41,7 +41,6 @@ JAW_OFFSETS = 2
 #: the length scales of the squashed copies: the grasp and release tolerances are 6-12 mm (agents/experts/pick_place.py)
 FINE_SCALES_M = (0.01, 0.03)
 ROBOT_KEYS = ("robot_tcp_quat", "robot_tcp_pos")
-WORDS_KEY = "instruction_words"
 
 
 def relative_vector_keys(space: spaces.Space) -> tuple[str, ...]:

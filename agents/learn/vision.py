@@ -9,8 +9,10 @@ flattened map. While training, every image is shifted by up to ``SHIFT_PX`` pixe
 Yarats et al., ICLR 2021): two hundred demonstrations are few images, and a policy that keys on single pixels does
 not survive the evaluation's other seeds.
 
-The vector entries (proprioception) are standardised as ``NormalizedExtractor`` does, with statistics from the
-demonstrations saved inside the policy.
+The vector entries (proprioception, and the instruction's words when given) are standardised as
+``NormalizedExtractor`` does, with statistics from the demonstrations saved inside the policy. Where a scene holds
+several valid goals (BinPicking: which of three parts), only the instruction says which: its words also modulate
+each camera's feature maps (FiLM).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from embodia.agents.learn.networks import NormalizedExtractor
 KEYPOINTS = 32  # channels of the last layer, each one soft-argmax (x, y) and one mean activation
 SHIFT_PX = 4  # the largest random shift while training (DrQ uses 4 px at 84 x 84)
 CHANNELS = (16, 32, 32)
+WORDS_KEY = "instruction_words"  # the env's instruction_features entry (features.py reads it too)
 
 
 def image_keys(space: spaces.Dict) -> list[str]:
@@ -58,18 +61,33 @@ class SpatialSoftArgmax(nn.Module):
         return torch.cat([expected_x, expected_y, maps.mean(dim=(2, 3))], dim=1)
 
 
-def camera_encoder(in_channels: int) -> nn.Sequential:
-    first, second, third = CHANNELS
-    return nn.Sequential(
-        nn.Conv2d(in_channels, first, 5, stride=2),
-        nn.ReLU(),
-        nn.Conv2d(first, second, 3, stride=2),
-        nn.ReLU(),
-        nn.Conv2d(second, third, 3),
-        nn.ReLU(),
-        nn.Conv2d(third, KEYPOINTS, 1),
-        SpatialSoftArgmax(),
-    )
+class CameraEncoder(nn.Module):
+    """One camera's images -> keypoints. With ``words`` > 0, an instruction (a bag of that many hashed words)
+    scales and shifts the channels of the last 3x3 convolution before its ReLU (FiLM, Perez et al., AAAI 2018), so
+    that "the red cube" can make the keypoints follow that part; the modulation starts at the identity."""
+
+    def __init__(self, in_channels: int, words: int = 0) -> None:
+        super().__init__()
+        first, second, third = CHANNELS
+        self.trunk = nn.Sequential(
+            nn.Conv2d(in_channels, first, 5, stride=2),
+            nn.ReLU(),
+            nn.Conv2d(first, second, 3, stride=2),
+            nn.ReLU(),
+            nn.Conv2d(second, third, 3),
+        )
+        self.film = nn.Linear(words, 2 * third) if words else None
+        if self.film is not None:
+            nn.init.zeros_(self.film.weight)
+            nn.init.zeros_(self.film.bias)
+        self.keypoints = nn.Sequential(nn.ReLU(), nn.Conv2d(third, KEYPOINTS, 1), SpatialSoftArgmax())
+
+    def forward(self, images: torch.Tensor, words: torch.Tensor | None = None) -> torch.Tensor:
+        maps = self.trunk(images)
+        if self.film is not None and words is not None:
+            scale, shift = self.film(words).chunk(2, dim=1)
+            maps = maps * (1.0 + scale[:, :, None, None]) + shift[:, :, None, None]
+        return self.keypoints(maps)
 
 
 class VisualExtractor(BaseFeaturesExtractor):
@@ -95,16 +113,19 @@ class VisualExtractor(BaseFeaturesExtractor):
         super().__init__(observation_space, features_dim=vector_size + 3 * KEYPOINTS * len(cameras))
         self.cameras = cameras
         self.vector = vector
+        words = observation_space.spaces.get(WORDS_KEY)
+        self.words = int(words.shape[-1]) if words is not None else 0
         # module names may not hold '.'; image keys never do (batched_env.image_key)
-        self.encoders = nn.ModuleDict({k: camera_encoder(observation_space[k].shape[-1]) for k in cameras})
+        self.encoders = nn.ModuleDict({k: CameraEncoder(observation_space[k].shape[-1], self.words) for k in cameras})
 
     def forward(self, observations: dict[str, Any]) -> torch.Tensor:
         parts = []
         if self.vector is not None:
             parts.append(self.vector({k: observations[k] for k in self.vector.keys}))
+        words = observations[WORDS_KEY].flatten(1) if self.words else None
         for key in self.cameras:
             images = observations[key].float().permute(0, 3, 1, 2)  # SB3 scaled uint8 to [0, 1]; (n, C, H, W)
             if self.training:
                 images = random_shift(images, SHIFT_PX)
-            parts.append(self.encoders[key](images))
+            parts.append(self.encoders[key](images, words))
         return torch.cat(parts, dim=1)

@@ -36,7 +36,8 @@ SIM = 0
 VIEW_OPTIONS = ("render_preset", "render_size", "render_camera", "num_threads")
 #: env options that change what is observed of a state, not the state: a replay may observe the recorded states
 #: through other cameras and modes (images for visuomotor learning from episodes recorded with state only)
-OBSERVATION_OPTIONS = ("obs_mode", "cameras", "image_size", "depth", "segmentation", "point_cloud_size")
+OBSERVATION_OPTIONS = ("obs_mode", "cameras", "image_size", "depth", "segmentation", "point_cloud_size",
+                       "instruction_features")  # fmt: skip
 
 
 class ReplayVersionWarning(UserWarning):
