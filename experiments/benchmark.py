@@ -13,7 +13,8 @@ Figures per task:
   (env steps/s x substeps); 1.0 means the env costs nothing beyond the physics;
 - vector@64 / raw: physics steps/s delivered by the 64-simulation vector env / the raw ``mj_step`` rate;
 - reset: mean ms of ``env.reset(seed=k)``; render: frames/s of ``BatchedEnv.render(0)`` (fast 128x128, quality
-  640x480); pixel obs: frames/s of 84x84 pixel observations summed over 16 simulations of one env, step included;
+  640x480); pixel obs: frames/s of 84x84 pixel observations summed over 16 simulations of one env, step included
+  (pixel render: the same observations rendered alone, no step);
 - memory: resident set of a fresh process that makes one env and steps it 100 times;
 - recording slowdown: single env steps/s without / with the ``RecordEpisodes`` wrapper writing episode files (no
   video; the file writes at episode ends are timed), minus one.
@@ -62,6 +63,7 @@ TARGETS = {
     "render_fast": (">=", 200.0),
     "render_quality": (">=", 30.0),
     "pixel_obs": (">=", 500.0),
+    "pixel_render": (">=", 500.0),
     "memory_mb": ("<=", 150.0),
     "recording_overhead": ("<=", 0.15),
 }
@@ -273,15 +275,18 @@ def render_fps(env_id: str, size: tuple[int, int], preset: str, budget: Budget, 
         core.close()
 
 
-def pixel_obs_fps(env_id: str, budget: Budget) -> float:
-    """Frames/s of pixel observations summed over the simulations of one ``BatchedEnv`` (a step each, physics and
-    the other observations included)."""
+def pixel_obs_fps(env_id: str, budget: Budget) -> tuple[float, float]:
+    """Frames/s of pixel observations summed over the simulations of one ``BatchedEnv``: with a step each (physics
+    and the other observations included), and rendered alone (``observation()`` of the current states: the
+    batched rendering itself)."""
     sims, size = PIXEL_OBS
     core = make_batched(env_id, sims, obs_mode="pixels", image_size=size, cameras=("front",))
     try:
         core.reset(seeds=list(range(sims)))
         actions = np.zeros((sims, core.single_action_space.shape[0]))
-        return sims * timed_rate(timed(lambda: core.step(actions)), budget)
+        stepped = sims * timed_rate(timed(lambda: core.step(actions)), budget)
+        rendered = sims * timed_rate(timed(core.observation), budget)
+        return stepped, rendered
     finally:
         core.close()
 
@@ -439,10 +444,12 @@ def benchmark_task(env_id: str, budget: Budget) -> TaskResult:
     measure("render quality", render(QUALITY_RENDER, "render_quality", budget.quality_min_frames))
 
     def pixels() -> None:
-        fig["pixel_obs"] = pixel_obs_fps(env_id, budget)
+        fig["pixel_obs"], fig["pixel_render"] = pixel_obs_fps(env_id, budget)
         sims, (height, width) = PIXEL_OBS
         add(f"pixel observations {height}x{width}, {sims} simulations, frames/s summed", f"{fig['pixel_obs']:,.0f}",
             "pixel_obs", fig["pixel_obs"])  # fmt: skip
+        add(f"  rendered alone (no step), {sims} simulations, frames/s summed", f"{fig['pixel_render']:,.0f}",
+            "pixel_render", fig["pixel_render"])  # fmt: skip
 
     measure("pixel observations", pixels)
     measure("memory", memory)
@@ -474,6 +481,7 @@ def summary_table(results: list[TaskResult]) -> list[str]:
         ("vector@64 / raw", "vector_vs_raw", "{:.2f}x"),
         ("fast render fps", "render_fast", "{:,.0f}"),
         ("pixel obs fps", "pixel_obs", "{:,.0f}"),
+        ("pixel render fps", "pixel_render", "{:,.0f}"),
         ("quality 640x480 fps", "render_quality", "{:.1f}"),
         ("recording slowdown", "recording_overhead", "{:+.1%}"),
         ("env process MB", "memory_mb", "{:.0f}"),
