@@ -46,8 +46,8 @@ def test_collected_demonstrations_keep_the_task_draws_and_replay_exactly(demos):
 
 
 def test_images_rendered_from_the_recorded_states_are_the_pixel_envs_own(demos):
-    options = {"obs_mode": "pixels", "cameras": CAMERAS, "image_size": SIZE}
-    probe = make_batched(BIN, 1, **SHORT)
+    options = {"obs_mode": "pixels", "cameras": CAMERAS, "image_size": SIZE, "instruction_features": 16}
+    probe = make_batched(BIN, 1, **SHORT, instruction_features=16)
     state_space, action_space = probe.single_observation_space, probe.single_action_space
     probe.close()
     loaded = load_demonstrations(demos, BIN, state_space, action_space, image_options=options)
@@ -68,6 +68,10 @@ def test_images_rendered_from_the_recorded_states_are_the_pixel_envs_own(demos):
         live_images = np.concatenate([o[camera] for o in shown])
         assert live_images.std() > 5  # a real picture, not a blank frame
         np.testing.assert_array_equal(loaded.observations[camera][rows], live_images)
+    # the words were not recorded either: they come from the episode's recorded draws (which part it asks for)
+    live_words = np.concatenate([o["instruction_words"] for o in shown])
+    assert live_words.any()
+    np.testing.assert_array_equal(loaded.observations["instruction_words"][rows], live_words)
 
 
 def test_spatial_soft_argmax_finds_a_bright_spot_and_the_shift_moves_pixels_only():
