@@ -63,8 +63,10 @@ class SpatialSoftArgmax(nn.Module):
 
 class CameraEncoder(nn.Module):
     """One camera's images -> keypoints. With ``words`` > 0, an instruction (a bag of that many hashed words)
-    scales and shifts the channels of the last 3x3 convolution before its ReLU (FiLM, Perez et al., AAAI 2018), so
-    that "the red cube" can make the keypoints follow that part; the modulation starts at the identity."""
+    scales and shifts the channels of the last 3x3 convolution (FiLM, Perez et al., AAAI 2018), so that "the red
+    cube" can make the keypoints follow that part; the modulation starts at the identity. It comes after the ReLU:
+    before it, a shift the words learnt early switched a whole camera off for good (every channel below zero, no
+    gradient; seen on BinPicking's front camera)."""
 
     def __init__(self, in_channels: int, words: int = 0) -> None:
         super().__init__()
@@ -75,12 +77,13 @@ class CameraEncoder(nn.Module):
             nn.Conv2d(first, second, 3, stride=2),
             nn.ReLU(),
             nn.Conv2d(second, third, 3),
+            nn.ReLU(),
         )
         self.film = nn.Linear(words, 2 * third) if words else None
         if self.film is not None:
             nn.init.zeros_(self.film.weight)
             nn.init.zeros_(self.film.bias)
-        self.keypoints = nn.Sequential(nn.ReLU(), nn.Conv2d(third, KEYPOINTS, 1), SpatialSoftArgmax())
+        self.keypoints = nn.Sequential(nn.Conv2d(third, KEYPOINTS, 1), SpatialSoftArgmax())
 
     def forward(self, images: torch.Tensor, words: torch.Tensor | None = None) -> torch.Tensor:
         maps = self.trunk(images)
