@@ -171,13 +171,13 @@ def load_demonstrations(
     recorded_mode = env_kwargs.get("control_mode", "ee_delta")
     if recorded_mode != control_mode:
         raise DatasetError(f"dataset {source} was recorded with control_mode={recorded_mode!r}, not {control_mode!r}")
+    if dataset_env_id != env_id:  # first: another task's dataset is wrong whatever else fits
+        raise DatasetError(f"dataset {source} was recorded on {dataset_env_id!r}, not on {env_id!r}")
     if max_episodes is not None:
         if len(episodes) < max_episodes:
             raise DatasetError(f"dataset {source} holds {len(episodes)} episodes, {max_episodes} were asked for")
         episodes = episodes[:max_episodes]
     if image_options:
-        if dataset_env_id != env_id:  # checked again below; before rendering another task's scene
-            raise DatasetError(f"dataset {source} was recorded on {dataset_env_id!r}, not on {env_id!r}")
         _add_images(sorted(path.glob("episode_*.npz"))[: len(episodes)], episodes, image_options)
         images = {k: spaces.Box(0, 255, v.shape[1:], np.uint8) for k, v in episodes[0][0].items() if is_image_key(k)}
         observation_space = spaces.Dict({**observation_space.spaces, **images})
