@@ -38,11 +38,12 @@ QUICK = dict(
 
 
 def demo_folder(task: str, demos: Path, episodes: int) -> Path:
-    """The task's demonstrations, recorded when missing (``episodes`` expert episodes, seeds 0..episodes-1)."""
+    """The task's demonstrations, recorded when missing (``episodes`` expert episodes, seeds 0..episodes-1); more
+    than the suite's 100 go to a folder of their own, ``...-successes-<episodes>``."""
     from embodia.agents.learn.collect import collect_demonstrations
 
     folder = demos / f"{task}-v0-dart{DEMO_NOISE}-successes"
-    if episodes != DEMO_EPISODES:
+    if episodes > DEMO_EPISODES:  # more than the suite's folder holds (a method may read fewer: the first ones)
         folder = folder.with_name(f"{folder.name}-{episodes}")
     if not (folder / "summary.json").exists():
         summary = collect_demonstrations(f"embodia/{task}-v0", episodes, folder, seed=0, num_envs=10,
