@@ -16,6 +16,7 @@ from urllib.parse import urljoin
 import numpy as np
 import pytest
 from PIL import Image
+from process_support import sigint_as_in_a_terminal
 from review_support import read_js_data, recorded_root  # noqa: F401  (recorded_root is a fixture)
 
 from embodia.cli import main
@@ -269,7 +270,8 @@ def test_server_answers_pages_and_byte_ranges(site: tuple[Path, Path]) -> None:
 def test_serve_prints_the_url_and_stops_on_ctrl_c(site: tuple[Path, Path]) -> None:
     root, _ = site
     command = [sys.executable, "-m", "embodia.cli", "review", str(root), "--serve", "--port", "0"]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=sigint_as_in_a_terminal)  # fmt: skip
     try:
         lines = [process.stdout.readline() for _ in range(3)]
         assert lines[0].startswith("review site: 5 episodes") and lines[1].startswith("open: file://")

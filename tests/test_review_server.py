@@ -27,6 +27,7 @@ from typing import Any
 from urllib.parse import unquote, urljoin, urlsplit
 
 import pytest
+from process_support import sigint_as_in_a_terminal
 from review_support import read_js_data, record
 
 from embodia.review.server import ReviewServer, make_server
@@ -524,7 +525,8 @@ def test_files_replaced_by_links_after_start_are_refused(
 
 def test_serve_command_prints_a_working_url_and_stops_on_ctrl_c(private_root: Path) -> None:
     command = [sys.executable, "-m", "embodia.cli", "review", str(private_root), "--serve", "--port", "0"]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=sigint_as_in_a_terminal)  # fmt: skip
     try:
         lines = [process.stdout.readline() for _ in range(3)]
         assert lines[0].startswith("review site: 3 episodes") and lines[1].startswith("open: file://")

@@ -18,6 +18,7 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
+from process_support import sigint_as_in_a_terminal
 
 import embodia  # noqa: F401  (selects the GL backend before mujoco loads)
 from embodia.envs.core.batched_env import make_batched
@@ -31,7 +32,7 @@ REACH = "embodia/Reach-v0"
 def start_and_stop(command: list[str], ready, signum: int, timeout_s: float = 180) -> subprocess.CompletedProcess:
     """Start ``embodia COMMAND``, send ``signum`` once ``ready()`` holds, and wait for it to exit."""
     process = subprocess.Popen([sys.executable, "-m", "embodia.cli", *command], stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)  # fmt: skip
+                               stderr=subprocess.PIPE, text=True, preexec_fn=sigint_as_in_a_terminal)  # fmt: skip
     try:
         deadline = time.monotonic() + timeout_s
         while not ready():
@@ -140,7 +141,8 @@ def test_a_stopped_collect_writes_no_dataset_and_leaves_no_staging(tmp_path: Pat
     env = {**os.environ, "MINARI_DATASETS_PATH": str(datasets)}
     command = [sys.executable, "-m", "embodia.cli", "collect", ENV_ID, "--episodes", "40", "--num-envs", "2"]
     command += ["--out", "embodia/stopped/expert-v0", "--quiet"]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                               preexec_fn=sigint_as_in_a_terminal)  # fmt: skip
     try:
         deadline = time.monotonic() + 180
         while not list(datasets.glob("**/episode_*.npz")):  # the staging folder fills as episodes finish
