@@ -30,6 +30,7 @@ COMMAND_MODULES = (
     "embodia.commands.replay",
     "embodia.commands.dataset",
     "embodia.commands.review",
+    "embodia.commands.teleop",
     "embodia.commands.learn",
 )
 

@@ -1,20 +1,18 @@
 """The review site in a real headless browser (Debian's chromium driven by Playwright), opened from disk.
 
-Without chromium these tests skip, except in CI (``CI=true``), where a missing browser is a failure:
-install it with ``tools/install-system-packages.sh`` (or ``apt-get install chromium``).
+Without chromium these tests skip, except in CI, where a missing browser is a failure (``browser_support``).
 """
 
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from browser_support import chromium
 from review_support import read_js_data, recorded_root  # noqa: F401  (recorded_root is a fixture)
 
 from embodia.envs.record.review_file import load_review_file
@@ -22,30 +20,13 @@ from embodia.review.collect import Skipped
 from embodia.review.server import make_server
 from embodia.review.site import build_site, write_site
 
-CHROMIUM_NAMES = ("chromium", "chromium-browser")
 TIMEOUT_MS = 15_000
-
-
-def missing(reason: str) -> None:
-    """Skip on a developer's machine; fail in CI, which must run the browser tests."""
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"{reason}; CI must run the browser tests")
-    pytest.skip(reason)
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator:
-    executable = next((path for path in map(shutil.which, CHROMIUM_NAMES) if path), None)
-    if executable is None:
-        missing("chromium is not installed (tools/install-system-packages.sh, or apt-get install chromium)")
-    try:
-        from playwright import sync_api
-    except ImportError:
-        missing("the playwright package is not installed (pip install -e '.[dev]')")
-    with sync_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=executable, args=["--no-sandbox"])
+    with chromium() as launched:
         yield launched
-        launched.close()
 
 
 @pytest.fixture()

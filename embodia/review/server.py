@@ -264,6 +264,13 @@ def request_path(target: str) -> str | None:
     return None if unsafe_segments(decoded) else decoded
 
 
+def loopback_hosts(port: int) -> set[str]:
+    """The ``Host`` values a browser sends for this machine's loopback address on ``port``: any other is refused,
+    which defeats DNS rebinding (a foreign name resolving to 127.0.0.1)."""
+    hosts = (HOST, "localhost", "[::1]")
+    return {f"{host}:{port}" for host in hosts} | (set(hosts) if port == 80 else set())
+
+
 class ReviewServer(ThreadingHTTPServer):
     """Serves ``allowlist`` on 127.0.0.1 (port 0: a free one); ``folder_fds`` stay open until ``server_close``."""
 
@@ -271,8 +278,7 @@ class ReviewServer(ThreadingHTTPServer):
         super().__init__((HOST, port), ReviewRequestHandler)
         self.allowlist = allowlist
         self.port = self.server_address[1]
-        hosts = (HOST, "localhost", "[::1]")
-        self.allowed_hosts = {f"{host}:{self.port}" for host in hosts} | (set(hosts) if self.port == 80 else set())
+        self.allowed_hosts = loopback_hosts(self.port)
         site_url = "/".join(quote(part) for part in allowlist.site_path.split("/") if part)
         self.gallery_path = f"/{site_url + '/' if site_url else ''}index.html"
         self.redirects = {"", allowlist.site_path, allowlist.site_path + "/"}

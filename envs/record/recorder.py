@@ -281,7 +281,9 @@ class EpisodeRecorder:
     """Writes each episode of each simulation of ``env`` to ``out_dir`` as it ends.
 
     ``env_id`` and ``env_kwargs`` are what remakes the env (replay reads them); ``policy`` names what acted.
-    Attach with the constructor, detach with ``close()`` (or use ``with``).
+    Attach with the constructor, detach with ``close()`` (or use ``with``). ``listen=False``: the caller hands
+    it every reset and step itself (``on_reset``, ``on_step``), with fields of its own added to ``info`` (the
+    operator's inputs of a teleoperated episode); they are stored as ``info/`` columns like the env's.
     """
 
     def __init__(
@@ -294,6 +296,7 @@ class EpisodeRecorder:
         video: VideoOptions | None = None,
         overwrite: bool = False,
         run_info: Mapping[str, Any] | None = None,
+        listen: bool = True,
     ) -> None:
         self.env = env
         self.out_dir = Path(out_dir)
@@ -326,7 +329,8 @@ class EpisodeRecorder:
         write_json(self.out_dir / "meta.json", meta, overwrite=True)
         with atomic_write(self.out_dir / "scene.xml", overwrite=True, suffix=".xml") as tmp:
             tmp.write_text(env.scene_xml())
-        env.listeners.append(self)
+        if listen:
+            env.listeners.append(self)
 
     # ------------------------------------------------------------------------------ listener
     def on_reset(self, ids: np.ndarray, seeds: list[int] | None, obs: Any, info: Mapping[str, Any]) -> None:
@@ -411,6 +415,21 @@ class EpisodeRecorder:
             if terminated[sim_id] or truncated[sim_id]:
                 self._finish(sim_id)
         self._trim()
+
+    def end_episode(self, sim_id: int, **metadata: Any) -> dict[str, Any] | None:
+        """Write the episode running in ``sim_id`` as it stands, though the env has not ended it: a person stopped
+        it or left (teleoperation). ``metadata`` goes into the file's metadata and says why. Returns the episode's
+        result; None when nothing is running there or it has no step yet (nothing to keep)."""
+        with uncut():
+            running = self._running.get(sim_id)
+            if running is None:
+                return None
+            if not any("actions" in row for row in self._history[running.start - self._offset + 1 :]):
+                self._drop(sim_id)
+                return None
+            running.metadata.update(metadata)
+            self._finish(sim_id)
+            return self.results[-1]
 
     # ------------------------------------------------------------------------------ pieces
     def _row(self, obs: Any, info: Mapping[str, Any]) -> dict[str, np.ndarray]:
