@@ -26,8 +26,12 @@ import pytest
 from browser_support import chromium
 from process_support import sigint_as_in_a_terminal
 
+from embodia.agents.evaluate import run_episodes
 from embodia.agents.experts import make_expert
 from embodia.envs.record.dataset import check_episode, export_minari, load_minari, open_dataset, read_episode, validate
+from embodia.envs.record.quality import demonstration_quality
+from embodia.review.collect import episode_id
+from embodia.review.site import build_site
 from embodia.teleop.driver import KeyboardOperator, keys_for
 from embodia.teleop.operator import OperatorInputError, parse_input
 from embodia.teleop.server import STATUS_HEADER, TeleopServer
@@ -121,7 +125,9 @@ def test_keys_bring_reach_to_success_and_the_attempts_replay_bit_for_bit_as_a_mi
     assert load_minari("embodia/teleop-reach-v0").total_episodes == 2
 
 
-def test_keys_grasp_and_lift_the_part_in_bin_picking(tmp_path, new_page) -> None:
+def test_keys_grasp_and_lift_the_part_in_bin_picking_and_the_key_presses_show_in_its_quality(
+    tmp_path, new_page
+) -> None:
     with teleop(tmp_path, "embodia/BinPicking-v0") as (session, server, _):
         page = new_page()
         page.goto(server.url)
@@ -131,6 +137,13 @@ def test_keys_grasp_and_lift_the_part_in_bin_picking(tmp_path, new_page) -> None
     assert episode.info["grasped"].any()
     assert episode.info["lift_m"].max() > 0.03  # held 3 cm above where it lay
     assert check_episode(recorded(session)[0], episode) == []
+    # the expert on the same seed moves smoothly; keys give each axis all or nothing
+    run_episodes("embodia/BinPicking-v0", episodes=1, seed=0, record_dir=tmp_path / "expert", progress=False,
+                 video=False, env_kwargs={"control_mode": "ee_delta"})  # fmt: skip
+    expert = demonstration_quality(read_episode(tmp_path / "expert" / "episode_0000.npz"))
+    by_keys = demonstration_quality(episode)
+    assert by_keys["rms_jerk_m_s3"] > 1.5 * expert["rms_jerk_m_s3"], (by_keys, expert)
+    assert expert["idle_fraction"] < 0.1 and 0.2 < by_keys["path_length_m"] / expert["path_length_m"] < 5
 
 
 FAKE_GAMEPAD = """
@@ -160,6 +173,15 @@ def test_a_gamepad_moves_the_robot_and_closes_the_gripper(tmp_path, new_page) ->
     assert episode.metadata["operator"] == "saved"
     assert (episode.info["operator/source"][1:] == 1).any()  # the gamepad
     assert episode.info["operator/gripper_closed"][-1]
+    # the review page shows how the attempt ended and how it was performed
+    site = build_site(tmp_path / "run", tmp_path / "review")
+    page = new_page()
+    page.goto((site.out / "episode.html").as_uri() + "?id=" + episode_id("episode_0000.npz"))
+    page.wait_for_selector("body[data-ready=true]")
+    facts = page.locator("table.facts").inner_text()
+    assert "operator\tsaved" in facts and "path\t" in facts and "jerk\t" in facts and "idle\t" in facts
+    quality = demonstration_quality(episode)
+    assert quality["idle_s"] > 0 and quality["path_length_m"] > 0.05  # it waited before the stick was pushed
 
 
 def test_a_second_tab_watches_and_takes_over_when_the_first_is_closed(tmp_path, new_page) -> None:

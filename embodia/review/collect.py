@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from embodia.envs.record.episode import DataFileError, Episode, EpisodeFileError, load_episode, read_json_file
+from embodia.envs.record.quality import demonstration_quality
 from embodia.envs.tasks.registry import TASKS
 
 EPISODE_GLOB = "episode_*.npz"
@@ -163,6 +164,8 @@ def gallery_row(
         "seed": meta.get("seed"),
         "instruction": str(meta.get("instruction", "")),
         "episode": meta.get("episode"),
+        # a teleoperated attempt the operator ended: saved, discarded or incomplete (a closed tab)
+        "operator": str(meta["operator"]) if isinstance(meta.get("operator"), str) else "",
         "success": bool(success[-1]) if success is not None and len(success) else False,
         "fail": bool(np.any(fail)) if fail is not None else False,
         "physics_unstable": bool(np.any(unstable)) if unstable is not None else False,
@@ -171,6 +174,7 @@ def gallery_row(
         "control_hz": float(meta.get("control_hz", 20.0)),
         # the card shows the top-level figures; per-region ones go to the episode page (``nested_numbers``)
         "safety": {k: finite_or_none(v) for k, v in safety.items() if is_number(v)},
+        "quality": demonstration_quality(episode),
     }
 
 

@@ -142,8 +142,22 @@ const Review = (() => {
     return Object.entries(episode.safety || {}).map(([key, value]) => [key, fmt(value, 2)]);
   }
 
+  // How the demonstration was performed (envs/record/quality.py): what poor human demonstrations are rejected by.
+  const QUALITY = [["path_length_m", "path", " m", 2], ["idle_s", "idle", " s", 1], ["rms_jerk_m_s3", "jerk", " m/s³", 0]];
+  function qualityFacts(episode, all) {
+    const quality = episode.quality || {};
+    const facts = QUALITY.filter(([key]) => quality[key] !== null && quality[key] !== undefined)
+      .map(([key, label, unit, digits]) => [label, fmt(quality[key], digits) + unit]);
+    if (all && quality.duration_s !== undefined) facts.unshift(["duration", fmt(quality.duration_s, 2) + " s"]);
+    if (all && quality.idle_fraction !== null && quality.idle_fraction !== undefined) {
+      facts.push(["idle fraction", fmt(quality.idle_fraction, 3)]);
+    }
+    if (episode.operator) facts.push(["operator", episode.operator]);
+    return facts;
+  }
+
   return {
     index, episodes, byId, verdict, setVerdict, loadMarks, reviewDocument, exportReview, loadEpisodeData,
-    el, fmt, outcome, badge, markButtons, exportButton, safetyFacts,
+    el, fmt, outcome, badge, markButtons, exportButton, safetyFacts, qualityFacts,
   };
 })();

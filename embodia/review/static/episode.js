@@ -37,7 +37,8 @@
     ["seed", fmt(episode.seed)], ["episode", fmt(episode.episode)], ["success", String(episode.success)],
     ["fail", String(episode.fail)], ["physics unstable", String(episode.physics_unstable)],
     ["return", fmt(episode.return, 3)], ["length (steps)", String(episode.length)],
-    ["control rate", episode.control_hz + " Hz"], ...Review.safetyFacts(episode), ["file", episode.path],
+    ["control rate", episode.control_hz + " Hz"], ...Review.safetyFacts(episode), ...Review.qualityFacts(episode, true),
+    ["file", episode.path],
   ];
   const table = el("table", { class: "facts" }, facts.map(([k, v]) => el("tr", {}, el("th", { text: k }), el("td", { text: v }))));
   const marks = el("div", { class: "actions", style: "margin-top:8px" }, Review.markButtons(episode));

@@ -21,7 +21,9 @@
   for (const value of [...new Set(episodes.map((e) => e.env_id))].sort()) controls.task.append(el("option", { value, text: value }));
   for (const value of [...new Set(episodes.map((e) => e.policy))].sort()) controls.policy.append(el("option", { value, text: value }));
   const safetyKeys = [...new Set(episodes.flatMap((e) => Object.keys(e.safety || {})))].sort();
-  const sortKeys = ["task", "policy", "seed", "return", "length", "success", "path", ...safetyKeys.map((k) => "safety." + k)];
+  const qualityKeys = ["path_length_m", "idle_s", "idle_fraction", "rms_jerk_m_s3"];
+  const sortKeys = ["task", "policy", "seed", "return", "length", "success", "path", ...safetyKeys.map((k) => "safety." + k),
+                    ...qualityKeys.map((k) => "quality." + k)];
   for (const key of sortKeys) controls.sortKey.append(el("option", { value: key, text: key }));
 
   if (index.skipped.length) {
@@ -51,6 +53,7 @@
 
   function sortValue(episode, key) {
     if (key.startsWith("safety.")) return (episode.safety || {})[key.slice(7)];
+    if (key.startsWith("quality.")) return (episode.quality || {})[key.slice(8)];
     if (key === "task") return episode.env_id;
     if (key === "success") return episode.success ? 1 : 0;
     return episode[key];
@@ -107,6 +110,7 @@
     const facts = [
       "seed " + fmt(episode.seed), "return " + fmt(episode.return, 2), "length " + episode.length,
       ...Review.safetyFacts(episode).map(([k, v]) => k + " " + v),
+      ...Review.qualityFacts(episode, false).map(([k, v]) => k + " " + v),
     ];
     const pick = el("input", { type: "checkbox", class: "pick", title: "select for comparison", checked: selected.has(episode.id) });
     pick.addEventListener("change", () => {
