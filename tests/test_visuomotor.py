@@ -12,6 +12,7 @@ import torch
 from gymnasium import spaces
 
 from embodia.agents.learn import train as training
+from embodia.agents.learn.bc import train_bc
 from embodia.agents.learn.collect import collect_demonstrations
 from embodia.agents.learn.config import ConfigError, TrainConfig
 from embodia.agents.learn.dataset import DatasetError, load_demonstrations
@@ -137,6 +138,20 @@ def test_bad_visuomotor_settings_name_what_is_valid(demos, tmp_path):
         replay.make_replay_env(episode, control_mode="joint_delta")
     with pytest.raises(replay.ReplayError, match="unknown camera 'no_such_camera'; valid: front"):
         replay.make_replay_env(episode, obs_mode="pixels", cameras=("no_such_camera",))
+
+
+def test_predicting_the_hidden_task_state_teaches_the_image_features_where_the_parts_are(demos):
+    options = {"obs_mode": "pixels", "cameras": CAMERAS, "image_size": SIZE}
+    config = TrainConfig(obs_mode="pixels", policy_state="robot", env_kwargs={**SHORT, **options}, net_arch=[32],
+                         bc_epochs=40, bc_batch_size=16, bc_aux_state=1.0, bc_holdout_fraction=0.0)  # fmt: skip
+    spaces_ = training.task_spaces(BIN, config)
+    loaded = load_demonstrations(demos, BIN, spaces_.state, spaces_.action, image_options=options)
+    observation_space = training.policy_observation_space(spaces_.observation, config.policy_state)
+    _, history = train_bc(loaded, observation_space, spaces_.action, config, seed=0)
+    # standardised targets: predicting their mean scores 1; the parts' positions come from the images alone
+    assert history.hidden_state_loss[0] > 0.5 and history.hidden_state_loss[-1] < 0.5 * history.hidden_state_loss[0]
+    with pytest.raises(ConfigError, match=r"bc_aux_state=1.0 predicts.*needs obs_mode pixels and policy_state robot"):
+        TrainConfig(obs_mode="pixels", bc_aux_state=1.0)
 
 
 def test_the_visual_extractor_refuses_a_space_without_images():

@@ -32,6 +32,7 @@ class BCHistory:
     holdout_loss: list[float] = field(default_factory=list)
     best_epoch: int = -1
     stopped_early: bool = False
+    hidden_state_loss: list[float] = field(default_factory=list)  # bc_aux_state's prediction error, per epoch
 
 
 def make_policy(
@@ -110,6 +111,27 @@ def bc_loss(policy: SACPolicy, inputs: Any, actions: torch.Tensor) -> torch.Tens
     return torch.mean((policy.actor(inputs, deterministic=True) - actions) ** 2)
 
 
+def hidden_state_targets(demos: Demonstrations, observation_space: spaces.Space) -> np.ndarray:
+    """(N, D) the task's state entries the policy does not see (``task_*``), standardised: ``bc_aux_state``'s
+    targets."""
+    hidden = sorted(k for k in demos.observations if k.startswith("task_") and k not in observation_space.spaces)
+    if not hidden:
+        raise ValueError("bc_aux_state needs the task's state in the demonstrations; they hold no task_* entries")
+    values = np.concatenate([demos.observations[k].reshape(len(demos), -1) for k in hidden], axis=1)
+    return ((values - values.mean(axis=0)) / (values.std(axis=0) + 1e-6)).astype(np.float32)
+
+
+def losses_with_hidden_state(
+    policy: SACPolicy, head: torch.nn.Linear, inputs: Any, actions: torch.Tensor, state: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The action loss and the error of ``head`` predicting the hidden state from the features the actor acts on
+    (one pass: SAC's deterministic action is the tanh of its mean)."""
+    actor = policy.actor
+    features = actor.extract_features(inputs, actor.features_extractor)
+    predicted = torch.tanh(actor.mu(actor.latent_pi(features)))
+    return torch.mean((predicted - actions) ** 2), torch.mean((head(features) - state) ** 2)
+
+
 def batched_loss(policy: SACPolicy, inputs: Any, targets: np.ndarray, rows: np.ndarray, batch_size: int) -> float:
     """The mean loss over ``rows``, a batch at a time (a CNN over thousands of images at once would not fit)."""
     policy.set_training_mode(False)  # no augmentation for a measurement
@@ -147,23 +169,36 @@ def train_bc(
     targets = targets.astype(np.float32)
     train_rows, held_rows = holdout_split(demos, config.bc_holdout_fraction, rng)
     noise_scale = config.bc_obs_noise * torch.as_tensor(stats["std"], dtype=torch.float32)
-    optimizer = torch.optim.Adam(policy.actor.parameters(), lr=config.bc_learning_rate)
+    parameters = list(policy.actor.parameters())
+    if config.bc_aux_state > 0:
+        hidden_state = hidden_state_targets(demos, observation_space)
+        head = torch.nn.Linear(policy.actor.features_dim, hidden_state.shape[1])
+        parameters += list(head.parameters())
+    optimizer = torch.optim.Adam(parameters, lr=config.bc_learning_rate)
     history = BCHistory()
     best_loss, best_state, stale = np.inf, copy.deepcopy(policy.state_dict()), 0
     for epoch in range(config.bc_epochs):
         order = rng.permutation(train_rows)
-        losses = []
+        losses, hidden_losses = [], []
         for start in range(0, len(order), config.bc_batch_size):
             batch = order[start : start + config.bc_batch_size]
             batch_inputs = _rows(inputs, batch)
             if config.bc_obs_noise > 0 and not isinstance(batch_inputs, dict):
                 batch_inputs = batch_inputs + noise_scale * torch.randn_like(batch_inputs)
-            loss = bc_loss(policy, batch_inputs, torch.as_tensor(targets[batch]))
+            if config.bc_aux_state > 0:
+                actions, state = torch.as_tensor(targets[batch]), torch.as_tensor(hidden_state[batch])
+                loss, hidden_loss = losses_with_hidden_state(policy, head, batch_inputs, actions, state)
+                hidden_losses.append(hidden_loss.item())
+                loss = loss + config.bc_aux_state * hidden_loss
+            else:
+                loss = bc_loss(policy, batch_inputs, torch.as_tensor(targets[batch]))
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
             losses.append(loss.item())
         history.train_loss.append(float(np.mean(losses)))
+        if hidden_losses:
+            history.hidden_state_loss.append(float(np.mean(hidden_losses)))
         rows = held_rows if len(held_rows) else train_rows
         held_loss = batched_loss(policy, inputs, targets, rows, config.bc_batch_size)
         history.holdout_loss.append(held_loss)

@@ -78,6 +78,11 @@ class TrainConfig:
     #: temporal ensemble of every chunk that covers this step (action chunking, Zhao et al., RSS 2023, "ACT"):
     #: a clone no longer stalls where the expert's next move depends on time it cannot see
     bc_chunk: int = 1
+    #: bc with pixels and policy_state robot: weight of an auxiliary loss in which a linear head predicts the
+    #: task's state (its task_* entries, standardised) from the image features, in training only: it teaches the
+    #: encoder where the objects are (privileged supervision, as in asymmetric actor-critic, Pinto et al. 2018);
+    #: the saved policy never sees that state
+    bc_aux_state: float = 0.0
     dagger_rounds: int = 0  # bc: DAgger rounds after the first fit (0: plain BC); the best on validation is kept
     dagger_episodes: int = 32  # bc: expert-labelled rollouts of the learner per DAgger round
     demo_fraction: float = 0.25  # share of every SAC batch drawn from the demonstrations
@@ -142,6 +147,13 @@ class TrainConfig:
             raise ConfigError(
                 f"policy_features={self.policy_features!r} derives features from the task's state entries; a pixels "
                 "policy encodes its images (agents/learn/vision.py); set policy_features: ''"
+            )
+        if self.bc_aux_state < 0:
+            raise ConfigError(f"bc_aux_state={self.bc_aux_state!r} must be >= 0 (0: no auxiliary loss)")
+        if self.bc_aux_state > 0 and (self.obs_mode != "pixels" or self.policy_state != "robot"):
+            raise ConfigError(
+                f"bc_aux_state={self.bc_aux_state!r} predicts the task's state from images the policy sees instead "
+                "of it: it needs obs_mode pixels and policy_state robot"
             )
         if self.demo_policy_std < 0:
             raise ConfigError(f"demo_policy_std={self.demo_policy_std!r} must be 0 (keep) or a positive std")
