@@ -29,6 +29,7 @@ from process_support import sigint_as_in_a_terminal
 from embodia.agents.evaluate import run_episodes
 from embodia.agents.experts import make_expert
 from embodia.envs.record.dataset import check_episode, export_minari, load_minari, open_dataset, read_episode, validate
+from embodia.envs.record.lerobot_export import export_lerobot
 from embodia.envs.record.quality import demonstration_quality
 from embodia.review.collect import episode_id
 from embodia.review.site import build_site
@@ -123,6 +124,10 @@ def test_keys_bring_reach_to_success_and_the_attempts_replay_bit_for_bit_as_a_mi
     monkeypatch.setenv("MINARI_DATASETS_PATH", str(tmp_path / "minari"))
     export_minari(files[:2], "embodia/teleop-reach-v0", policy="human")
     assert load_minari("embodia/teleop-reach-v0").total_episodes == 2
+    pytest.importorskip("pyarrow")
+    lerobot = export_lerobot(files[:2], tmp_path / "lerobot", cameras=("work",), image_size=(48, 64))
+    info = json.loads((lerobot / "meta" / "info.json").read_text())
+    assert info["total_episodes"] == 2 and info["total_frames"] == sum(read_episode(f).length for f in files[:2])
 
 
 def test_keys_grasp_and_lift_the_part_in_bin_picking_and_the_key_presses_show_in_its_quality(
