@@ -151,6 +151,26 @@ def test_keys_grasp_and_lift_the_part_in_bin_picking_and_the_key_presses_show_in
     assert expert["idle_fraction"] < 0.1 and 0.2 < by_keys["path_length_m"] / expert["path_length_m"] < 5
 
 
+def test_the_page_shows_the_forces_on_the_person_and_warns_when_the_robot_is_near(tmp_path, new_page) -> None:
+    with teleop(tmp_path, "embodia/Handover-v0") as (session, server, _):
+        page = new_page()
+        page.goto(server.url)
+        operator = KeyboardOperator(page, session, make_expert("embodia/Handover-v0", 1))
+        warned, nearest = False, []
+        while True:
+            status = operator.step()
+            if not status["running"] and nearest:
+                break
+            if status["running"]:
+                nearest.append(status["safety"]["nearest_distance_m"])
+                warned = warned or "NEAR THE PERSON" in page.locator("#banner").inner_text()
+        assert page.locator("#safety").is_visible()
+        assert page.locator("#force").inner_text().endswith(" N") or "N (" in page.locator("#force").inner_text()
+    assert min(nearest) < 0.10 and warned  # the bottle was handed to her: the page said the robot was close
+    episode = read_episode(recorded(session)[0])
+    assert np.isclose(episode.info["safety/nearest_distance_m"].min(), min(nearest), atol=1e-3)
+
+
 FAKE_GAMEPAD = """
 window.fakePad = { id: "embodia test pad (STANDARD GAMEPAD)", index: 0, connected: true, mapping: "standard",
   axes: [0, 0, 0, 0], buttons: Array.from({ length: 17 }, () => ({ pressed: false, value: 0 })), timestamp: 0 };
