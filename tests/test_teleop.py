@@ -118,6 +118,10 @@ def test_keys_bring_reach_to_success_and_the_attempts_replay_bit_for_bit_as_a_mi
     assert (sources == 0).all()  # the keyboard
     held = np.abs(episode.info["operator/translation"][1:]).sum(axis=1) > 0
     assert held.mean() > 0.5  # keys were held for most steps
+    av = pytest.importorskip("av")
+    with av.open(str(files[0].with_suffix(".mp4"))) as video:  # the view the operator saw, one frame per state
+        frames = [frame.to_ndarray(format="rgb24") for frame in video.decode(video=0)]
+    assert len(frames) == episode.length + 1 and frames[0].shape == (240, 320, 3) and frames[-1].std() > 10
     dataset = open_dataset(session.recorder.out_dir)
     checked, replayed, problems = validate(dataset, replay_sample=3)
     assert (checked, replayed, problems) == (len(files), len(files), [])

@@ -36,7 +36,7 @@ def cmd_teleop(args: argparse.Namespace) -> int:
         raise UsageError(f"--seed must be >= 0, got {args.seed}")
     args.out = args.out or default_out(env_id)
     try:
-        options = TeleopOptions(size=args.size, preset=args.preset, seed=args.seed)
+        options = TeleopOptions(size=args.size, preset=args.preset, seed=args.seed, video=not args.no_video)
     except ValueError as error:
         raise UsageError(str(error)) from None
     env_kwargs = {} if args.episode_steps is None else {"episode_steps": args.episode_steps}
@@ -76,4 +76,5 @@ def register(commands: argparse._SubParsersAction) -> None:
     teleop.add_argument(
         "--preset", choices=RENDER_PRESETS, default="fast", help="render preset of the live view (default fast)"
     )
+    teleop.add_argument("--no-video", action="store_true", help="no MP4 of the operator's view per attempt")
     teleop.set_defaults(handler=cmd_teleop, on_stop=on_stop)

@@ -28,7 +28,7 @@ from PIL import Image
 
 from embodia.envs.core.batched_env import make_batched
 from embodia.envs.core.rendering import RENDER_PRESETS, SimRenderer
-from embodia.envs.record.recorder import EpisodeRecorder
+from embodia.envs.record.recorder import EpisodeRecorder, VideoOptions
 from embodia.envs.safety.iso15066 import REGION_NAMES
 from embodia.teleop.operator import OperatorInput
 
@@ -52,6 +52,7 @@ class TeleopOptions:
     jpeg_quality: int = 80
     idle_timeout_s: float = 3.0  # an operator silent this long has left (a closed tab sends nothing)
     end_hold_s: float = 1.0  # an episode the env ended stays on screen this long before the next starts
+    video: bool = True  # each attempt's MP4 is the view the operator saw (with the recorder's figures overlay)
 
     def __post_init__(self) -> None:
         height, width = self.size
@@ -124,9 +125,11 @@ class TeleopSession:
         self._arm, self._gripper = layout["arm"], layout["gripper"]
         self._action_dim = self.env.controller.action_dim
         self.period_s = 1.0 / self.env.config.control_hz
-        self.recorder = EpisodeRecorder(self.env, out_dir, env_id, env_kwargs, policy="human",
-                                        overwrite=overwrite, listen=False,
+        video = VideoOptions(cameras=(self.camera,), size=self.options.size) if self.options.video else None
+        self.recorder = EpisodeRecorder(self.env, out_dir, env_id, env_kwargs, policy="human", video=video,
+                                        overwrite=overwrite, listen=False, frames=lambda sim_id: self._image,
                                         run_info={"teleop": {"view": list(self.options.size)}})  # fmt: skip
+        self._image = np.zeros((*self.options.size, 3), dtype=np.uint8)  # the view of the state last recorded
         self._renderer: SimRenderer | None = None
         self._cond = threading.Condition()
         self._input = OperatorInput()
@@ -277,6 +280,7 @@ class TeleopSession:
             if name == "camera":
                 self.camera = self.cameras[(self.cameras.index(self.camera) + 1) % len(self.cameras)]
                 if not self._running:
+                    self._render()
                     self._publish(self._info)
             elif self._running and name in ("save", "discard", "left"):
                 verdict = {"save": "saved", "discard": "discarded", "left": "incomplete"}[name]
@@ -289,6 +293,7 @@ class TeleopSession:
         seed = self.options.seed + self._episodes
         self._episodes += 1
         obs, info = self.env.reset(seeds=[seed])
+        self._render()
         self.recorder.on_reset(np.array([0]), [seed], obs, {**info, "operator": OperatorInput().record()})
         self._running, self._ended_at = True, None
         self._rate.times.clear()
@@ -300,6 +305,7 @@ class TeleopSession:
         obs, reward, terminated, truncated, info = self.env.step(action)
         self._rate.times.append(time.monotonic())
         self.snapshot = (obs, info)
+        self._render()
         self.recorder.on_step(action, obs, reward, terminated, truncated,
                               {**info, "operator": operator_input.record()})  # fmt: skip
         ended = bool(terminated[0] or truncated[0])
@@ -316,13 +322,17 @@ class TeleopSession:
         self._last = {"outcome": outcome, "kept": True, "episode": result["episode"], "length": result["length"],
                       "success": result["success"], "return": round(result["return"], 3)}  # fmt: skip
 
-    def _publish(self, info: dict[str, Any] | None, reward: float = 0.0, input_seq: int | None = None) -> None:
+    def _render(self) -> None:
+        """The view of the current state, once: the page's frame and the recording's video frame."""
         assert self._renderer is not None
-        self._info = info
         self._renderer.load(self.env.sim, 0)
-        image = self._renderer.render(self.camera)
+        self._image = self._renderer.render(self.camera)
+
+    def _publish(self, info: dict[str, Any] | None, reward: float = 0.0, input_seq: int | None = None) -> None:
+        """Encode the view last rendered as the page's next frame, with its figures."""
+        self._info = info
         buffer = io.BytesIO()
-        Image.fromarray(image).save(buffer, "JPEG", quality=self.options.jpeg_quality)
+        Image.fromarray(self._image).save(buffer, "JPEG", quality=self.options.jpeg_quality)
         status = self._status(info, reward)
         with self._cond:
             self._frames += 1

@@ -25,7 +25,7 @@ import dataclasses
 import datetime
 import signal
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -284,6 +284,8 @@ class EpisodeRecorder:
     Attach with the constructor, detach with ``close()`` (or use ``with``). ``listen=False``: the caller hands
     it every reset and step itself (``on_reset``, ``on_step``), with fields of its own added to ``info`` (the
     operator's inputs of a teleoperated episode); they are stored as ``info/`` columns like the env's.
+    ``frames``: where the video's frames come from instead of the recorder's own renderer, ``frames(sim_id)``
+    the image of the state just recorded (teleoperation records the view the operator saw, rendered once).
     """
 
     def __init__(
@@ -297,6 +299,7 @@ class EpisodeRecorder:
         overwrite: bool = False,
         run_info: Mapping[str, Any] | None = None,
         listen: bool = True,
+        frames: Callable[[int], np.ndarray] | None = None,
     ) -> None:
         self.env = env
         self.out_dir = Path(out_dir)
@@ -304,6 +307,7 @@ class EpisodeRecorder:
         self.env_kwargs = dict(env_kwargs or {})
         self.policy = policy
         self.video = video
+        self.frames = frames
         self.overwrite = overwrite
         self.results: list[dict[str, Any]] = []
         self.discarded = 0
@@ -445,11 +449,14 @@ class EpisodeRecorder:
     def _add_frame(self, running: _Running, sim_id: int, step: int, reward: float | None) -> None:
         """Render the simulation's frame for the row just stored; the overlay reads that row's flattened info."""
         assert self.video is not None
-        if self._renderer is None:
-            height, width = self.video.size
-            self._renderer = SimRenderer(self.env.model, height, width, preset=self.video.preset)
-        self._renderer.load(self.env.sim, sim_id)
-        frame = tile([self._renderer.render(camera) for camera in self.video.cameras])
+        if self.frames is not None:
+            frame = self.frames(sim_id)
+        else:
+            if self._renderer is None:
+                height, width = self.video.size
+                self._renderer = SimRenderer(self.env.model, height, width, preset=self.video.preset)
+            self._renderer.load(self.env.sim, sim_id)
+            frame = tile([self._renderer.render(camera) for camera in self.video.cameras])
         if self.video.overlay:
             step_info = {k[5:]: v[sim_id] for k, v in self._history[-1].items() if k.startswith("info/")}
             success = bool(step_info.get("success", False))
