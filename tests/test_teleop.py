@@ -213,6 +213,42 @@ def test_a_gamepad_moves_the_robot_and_closes_the_gripper(tmp_path, new_page) ->
     assert quality["idle_s"] > 0 and quality["path_length_m"] > 0.05  # it waited before the stick was pushed
 
 
+def test_on_screen_buttons_move_the_robot_while_held(tmp_path, new_page) -> None:
+    with teleop(tmp_path, episode_steps=400) as (session, server, _):
+        page = new_page()
+        page.goto(server.url)
+        wait_until(page, "window.embodiaTeleop.status && window.embodiaTeleop.status.running")
+        start = session.snapshot[1]["state"]["tcp_pos"][0].copy()
+        page.locator("button[data-hold='tz+']").hover()
+        page.mouse.down()
+        wait_until(page, "window.embodiaTeleop.status.step > 20")
+        page.mouse.up()
+        lifted = session.snapshot[1]["state"]["tcp_pos"][0] - start
+        time.sleep(0.3)
+        settled = session.snapshot[1]["state"]["tcp_pos"][0].copy()
+        time.sleep(0.3)
+        assert lifted[2] > 0.04 and np.abs(session.snapshot[1]["state"]["tcp_pos"][0] - settled).max() < 0.005
+    episode = read_episode(recorded(session)[0])
+    assert (episode.info["operator/source"][1:] == 2).any()  # the buttons
+
+
+def test_the_page_says_when_the_simulation_cannot_keep_the_control_rate(tmp_path, new_page, monkeypatch) -> None:
+    with teleop(tmp_path, episode_steps=400) as (session, server, _):
+        step = session.env.step
+
+        def slow_step(action):  # a step that takes longer than the 50 ms control period
+            time.sleep(0.08)
+            return step(action)
+
+        monkeypatch.setattr(session.env, "step", slow_step)
+        page = new_page()
+        page.goto(server.url)
+        wait_until(page, "window.embodiaTeleop.status && window.embodiaTeleop.status.step > 15")
+        warning = page.locator("#realtime")
+        assert warning.is_visible() and "cannot keep the 20 Hz control rate" in warning.inner_text()
+        assert session.snapshot is not None and page.evaluate("window.embodiaTeleop.status.realtime") < 0.75
+
+
 def test_a_second_tab_watches_and_takes_over_when_the_first_is_closed(tmp_path, new_page) -> None:
     with teleop(tmp_path, episode_steps=2000) as (session, server, _):
         first, second = new_page(), new_page()
