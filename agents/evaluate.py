@@ -17,48 +17,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from tqdm.auto import tqdm
 
 from embodia.agents.episodes import EpisodeResult, EpisodeScheduler
 from embodia.agents.experts import expert_class
-from embodia.agents.policy import Policy, RandomPolicy, class_name
+from embodia.agents.named_policies import POLICIES, make_policy, policy_seed
+from embodia.agents.policy import Policy, class_name
 from embodia.envs.core.batched_env import make_batched
 from embodia.envs.record.recorder import EpisodeRecorder, VideoOptions, signal_name, stop_on_signals
 from embodia.envs.record.results import summarize
-
-POLICIES = ("expert", "random")
-#: separates the policy's random stream from the env's, which uses the episode seed itself
-POLICY_STREAM = 1
-
-
-class PerSlotPolicy:
-    """One single-simulation policy per slot, each reseeded per episode, so actions ignore the batch size."""
-
-    def __init__(self, policies: list[Policy]) -> None:
-        self.policies = policies
-
-    def reset(self, env_ids: np.ndarray, seed: int | None = None) -> None:
-        for slot in np.atleast_1d(env_ids):
-            self.policies[int(slot)].reset(np.zeros(1, dtype=np.int64), seed)
-
-    def act(self, obs: Any, info: dict[str, Any]) -> np.ndarray:
-        return np.concatenate([policy.act(obs, info) for policy in self.policies])
-
-
-def make_policy(kind: str, env_id: str, num_envs: int, action_dim: int) -> tuple[Policy, str]:
-    """The policy and its ``module:Class`` name (recorded in the run's metadata; nothing is imported from it)."""
-    if kind == "expert":
-        expert = expert_class(env_id)
-        return expert(num_envs), class_name(expert)
-    if kind == "random":
-        policies: list[Policy] = [RandomPolicy(1, action_dim) for _ in range(num_envs)]
-        return PerSlotPolicy(policies), class_name(RandomPolicy)
-    raise ValueError(f"unknown policy {kind!r}; valid: {', '.join(POLICIES)}")
-
-
-def policy_seed(episode_seed: int) -> int:
-    return int(np.random.SeedSequence([episode_seed, POLICY_STREAM]).generate_state(1)[0])
 
 
 def _stopping_on_signals(function: Callable[..., Any]) -> Callable[..., Any]:
@@ -102,6 +69,10 @@ def run_episodes(
     video_options: VideoOptions | None = None,
     actor: Policy | None = None,
     policy_info: dict[str, Any] | None = None,
+    workers: int = 0,
+    ray_address: str | None = None,
+    resume: bool = False,
+    actor_factory: Callable[[], Policy] | None = None,
 ) -> dict[str, Any]:
     """Run ``episodes`` episodes of ``policy`` on ``env_id``; return the summary (also ``summary.json``).
 
@@ -109,12 +80,17 @@ def run_episodes(
     MP4s, which cost most of the time; ``video_options`` chooses cameras, size, overlay, GIF); ``env_kwargs`` go
     to the env (task config fields and env options). ``actor`` replaces the named policy with a policy object
     (for example a trained one); ``policy`` then only names it in the records, and ``policy_info`` (where it
-    came from) goes to ``meta.json``.
+    came from) goes to ``meta.json``. ``workers``, ``ray_address``, ``resume``, ``actor_factory``: the same run
+    over Ray workers (``_run_spread``).
     """
     if not (isinstance(episodes, int) and episodes >= 1):
         raise ValueError(f"episodes must be a positive integer, got {episodes!r}")
-    if actor is None and policy not in POLICIES:
+    if actor is None and actor_factory is None and policy not in POLICIES:
         raise ValueError(f"unknown policy {policy!r}; valid: {', '.join(POLICIES)}")
+    if workers or resume:
+        return _run_spread(env_id, policy, episodes, seed, num_envs, record_dir, render_camera, render_size,
+                           progress, dict(env_kwargs or {}), overwrite, video, video_options, actor, actor_factory,
+                           policy_info, max(workers, 1), ray_address, resume)  # fmt: skip
     num_envs = max(1, min(int(num_envs), episodes))
     kwargs = dict(env_kwargs or {})
     env = make_batched(env_id, num_envs, **kwargs)
@@ -156,4 +132,97 @@ def run_episodes(
         if recorder is not None:
             summary = recorder.close(summary)
         env.close()
+    return summary
+
+
+def _run_spread(
+    env_id: str,
+    policy: str,
+    episodes: int,
+    seed: int,
+    num_envs: int,
+    record_dir: str | Path | None,
+    render_camera: str,
+    render_size: tuple[int, int],
+    progress: bool,
+    kwargs: dict[str, Any],
+    overwrite: bool,
+    video: bool,
+    video_options: VideoOptions | None,
+    actor: Policy | None,
+    actor_factory: Callable[[], Policy] | None,
+    policy_info: dict[str, Any] | None,
+    workers: int,
+    ray_address: str | None,
+    resume: bool,
+) -> dict[str, Any]:
+    """``run_episodes`` over ``workers`` Ray workers (``agents/distributed.py``; embedded Ray, or the cluster at
+    ``ray_address``), each with ``num_envs`` simulations: the same episode files and summary. A trained policy
+    comes from ``actor_factory`` (each worker loads its own). ``resume`` keeps the finished episodes of an
+    interrupted recording in ``record_dir`` and runs the others. The run's files are written here.
+
+    Long because it is the run's whole life around the workers: the folder (new, overwritten or resumed), the
+    run files, the episodes already finished, the progress bar and the summary, in the order a stop must respect.
+    """
+    from embodia.agents import distributed
+    from embodia.envs.record.atomic import write_json
+    from embodia.envs.record.recorder import prepare_record_dir, write_run_files
+
+    if actor is not None and actor_factory is None:
+        raise ValueError("workers load their own policy: pass actor_factory (a trained policy's loader), not actor")
+    record = Path(record_dir) if record_dir is not None else None
+    if resume and record is None:
+        raise ValueError("resume continues a recording: it needs record_dir")
+    indices = all_indices = list(range(episodes))
+    started = time.perf_counter()
+    rows: list[dict[str, Any]] = []
+    if record is not None:
+        probe = make_batched(env_id, 1, **kwargs)
+        try:
+            if video and video_options is None:
+                video_options = VideoOptions(cameras=(render_camera,), size=tuple(render_size),
+                                             preset=probe.options.render_preset)  # fmt: skip
+            if resume:
+                distributed.check_resumable(record, env_id, kwargs, policy)
+            else:
+                prepare_record_dir(record, overwrite)
+            policy_class = class_name(expert_class(env_id)) if policy == "expert" else policy
+            seeds = f"seed + episode index ({seed} .. {seed + episodes - 1})"
+            run_info = {"policy_class": policy_class, **(policy_info or {}), "seed": seed, "episodes": episodes,
+                        "workers": workers, "episode_seeds": seeds}  # fmt: skip
+            write_run_files(probe, record, env_id, kwargs, policy, video_options if video else None, run_info)
+        finally:
+            probe.close()
+        done = distributed.finished_episodes(record, indices)
+        rows = [distributed.row_from_file(record, k) for k in sorted(done)]
+        indices = [k for k in indices if k not in done]
+    bar = ProgressBar(episodes, env_id, progress)
+    bar.bar.update(len(rows))
+    retried, interrupted = 0, None
+    try:
+        if indices:
+            new_rows, retried = distributed.run_distributed(
+                env_id, policy, indices, seed, workers, num_envs, record, kwargs,
+                video_options if video else None, actor_factory, ray_address, bar.bar.update,
+            )  # fmt: skip
+            rows = sorted(rows + new_rows, key=lambda row: row["episode"])
+    except KeyboardInterrupt as error:
+        interrupted = signal_name(error)
+        if record is not None:  # the shares stopped mid-way kept their finished episodes: the files say which
+            rows = [
+                distributed.row_from_file(record, k) for k in sorted(distributed.finished_episodes(record, all_indices))
+            ]
+        raise
+    finally:
+        bar.bar.close()
+        extra = {"env_id": env_id, "policy": policy, "seed": seed, "num_envs": num_envs, "workers": workers}
+        if interrupted is not None:
+            extra["interrupted"] = interrupted
+        summary = summarize(rows, **extra, wall_time_s=round(time.perf_counter() - started, 3))
+        summary["retried_episodes"] = retried
+        if record is not None:
+            for leftover in record.glob(".episode_*"):  # a dead worker's unfinished temporary files
+                leftover.unlink(missing_ok=True)
+            summary = {**summary, "record_dir": str(record), "incomplete_episodes_dropped": 0}
+            write_json(record / "summary.json", summary, overwrite=True)
     return summary

@@ -69,3 +69,13 @@ def load_trained_policy(path: str | Path, env_id: str | None = None) -> TrainedP
     chunk = int(record.get("config", {}).get("bc_chunk", 1))  # a BC run with action chunks executes them
     return TrainedPolicy(SB3Policy(policy, chunk), f"{record['algo']} ({model_file})", record["env_id"],
                          dict(record["env_kwargs"]), info)  # fmt: skip
+
+
+def trained_actor(path: str | Path, env_id: str) -> Policy:
+    """The batched actor of a trained policy, loaded where it is called (each Ray worker loads its own: a policy
+    object is not shipped between processes)."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the driver warned once when it loaded the policy
+        return load_trained_policy(path, env_id).actor

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 from embodia.envs.tasks.registry import TASKS
 
@@ -30,3 +31,24 @@ def size_arg(text: str) -> tuple[int, int]:
     if not (1 <= height <= MAX_IMAGE_SIDE and 1 <= width <= MAX_IMAGE_SIDE):
         raise argparse.ArgumentTypeError(f"sizes must be 1 to {MAX_IMAGE_SIDE}, got {text!r}")
     return height, width
+
+
+def add_distributed_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--workers``, ``--ray-address`` and ``--resume``: the same episodes spread over Ray workers."""
+    parser.add_argument("--workers", type=int, default=0,
+                        help="spread the episodes over N Ray workers (pip install 'embodia[distributed]'); the same "
+                             "episodes and files as without")  # fmt: skip
+    parser.add_argument("--ray-address", metavar="ADDR",
+                        help="join the Ray cluster at ADDR (default: Ray starts embedded on this machine)")  # fmt: skip
+    parser.add_argument(
+        "--resume", action="store_true", help="continue an interrupted recording: keep its finished episodes"
+    )
+
+
+def distributed_options(args: argparse.Namespace) -> dict[str, Any]:
+    """``run_episodes``'s keywords from those arguments, checked."""
+    if args.workers < 0:
+        raise UsageError(f"--workers must be >= 0 (0: no Ray), got {args.workers}")
+    if args.ray_address is not None and args.workers == 0:
+        raise UsageError("--ray-address needs --workers N (how many episodes' shares run at once)")
+    return {"workers": args.workers, "ray_address": args.ray_address, "resume": args.resume}

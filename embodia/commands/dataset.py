@@ -14,7 +14,7 @@ import re
 import tempfile
 from pathlib import Path
 
-from embodia.commands.common import UsageError, check_task
+from embodia.commands.common import UsageError, add_distributed_arguments, check_task, distributed_options
 
 #: Minari's dataset id syntax, (namespace/)name-vN, with the version required here so that ids are explicit
 MINARI_ID = re.compile(r"^(?:[-\w][-\w/]*[-\w]/)?[-\w]+-v\d+$")
@@ -36,12 +36,16 @@ def default_dataset_id(env_id: str, policy: str) -> str:
 
 
 def cmd_collect(args: argparse.Namespace) -> int:
+    from embodia.agents.distributed import DistributedError
     from embodia.agents.evaluate import run_episodes
     from embodia.envs.record import dataset as ds
 
     env_id = check_task(args.task)
     if args.episodes < 1 or args.num_envs < 1:
         raise UsageError("--episodes and --num-envs must be positive")
+    spread = distributed_options(args)
+    if spread["resume"]:
+        raise UsageError("collect writes a new dataset; --resume continues `embodia run --record DIR` recordings")
     dataset_id = check_minari_id(args.out or default_dataset_id(env_id, args.policy))
     target = ds.minari_path(dataset_id)
     if target.exists() and not args.overwrite:
@@ -60,10 +64,11 @@ def cmd_collect(args: argparse.Namespace) -> int:
                 video=args.video,
                 render_size=(240, 320),
                 env_kwargs={"render_preset": "fast"},
+                **spread,
             )
             files = ds.find_episode_files(Path(staging) / "run")
             folder = ds.export_minari(files, dataset_id, args.policy, overwrite=args.overwrite)
-        except (ds.DatasetError, ValueError, FileExistsError) as error:
+        except (ds.DatasetError, ValueError, FileExistsError, DistributedError) as error:
             raise UsageError(str(error)) from None
     print(
         f"{dataset_id}: {summary['episodes']} episodes of {env_id} by {args.policy} "
@@ -194,6 +199,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     collect.add_argument("--video", action="store_true", help="also record a small MP4 per episode (for review)")
     collect.add_argument("--overwrite", action="store_true", help="replace a dataset of the same id")
     collect.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_distributed_arguments(collect)
     collect.set_defaults(
         handler=cmd_collect, on_stop=lambda args: "; no dataset written (one is made only when every episode has run)"
     )

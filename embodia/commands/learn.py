@@ -12,6 +12,7 @@ episodes and writes ``summary.json``.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import re
 import sys
@@ -19,7 +20,7 @@ import warnings
 from pathlib import Path
 
 from embodia.agents.learn.algorithms import ALGORITHMS
-from embodia.commands.common import UsageError, check_task
+from embodia.commands.common import UsageError, add_distributed_arguments, check_task, distributed_options
 
 MISSING_EXTRA = "training needs the learn extra: pip install 'embodia[learn]'"
 
@@ -97,6 +98,7 @@ def print_outputs(run_dir: Path) -> None:
 
 def cmd_eval(args: argparse.Namespace) -> int:
     _import_learning()
+    from embodia.agents.distributed import DistributedError
     from embodia.agents.evaluate import run_episodes
     from embodia.agents.learn.trained import PolicyLoadError, load_trained_policy
 
@@ -110,11 +112,19 @@ def cmd_eval(args: argparse.Namespace) -> int:
     except PolicyLoadError as error:
         raise UsageError(str(error)) from None
     env_id = trained.env_id
+    spread = distributed_options(args)
+    factory = None
+    if spread["workers"] or spread["resume"]:
+        from embodia.agents.learn.trained import trained_actor
+
+        factory = functools.partial(trained_actor, args.run, env_id)
     try:
         summary = run_episodes(
             env_id,
             policy=trained.name,
-            actor=trained.actor,
+            actor=None if factory else trained.actor,
+            actor_factory=factory,
+            **spread,
             policy_info=trained.info,
             episodes=args.episodes,
             seed=args.seed,
@@ -125,7 +135,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
             overwrite=args.overwrite,
             video=not args.no_video,
         )
-    except (FileExistsError, ValueError) as error:
+    except (FileExistsError, FileNotFoundError, ValueError, DistributedError) as error:
         raise UsageError(str(error)) from None
     print(
         f"{env_id} {trained.info['policy_algo']}: success rate {summary['success_rate']:.1%} over "
@@ -167,4 +177,5 @@ def register(commands: argparse._SubParsersAction) -> None:
     evaluate.add_argument("--overwrite", action="store_true", help="replace a run already recorded in DIR")
     evaluate.add_argument("--json", action="store_true", help="also print the summary as JSON")
     evaluate.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_distributed_arguments(evaluate)
     evaluate.set_defaults(handler=cmd_eval, on_stop=on_stop)

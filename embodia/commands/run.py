@@ -11,11 +11,12 @@ stay, no traceback, and the exit status is 128 + the signal number (130 for Ctrl
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 import warnings
 from pathlib import Path
 
-from embodia.commands.common import UsageError, check_task, size_arg
+from embodia.commands.common import UsageError, add_distributed_arguments, check_task, distributed_options, size_arg
 from embodia.envs.core.rendering import RENDER_PRESETS
 
 POLICY_HELP = (
@@ -50,6 +51,7 @@ def load_policy(path: str, env_id: str):
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from embodia.agents.distributed import DistributedError
     from embodia.agents.evaluate import run_episodes
     from embodia.agents.learn.trained import is_policy_path
     from embodia.envs.record.recorder import VideoOptions
@@ -57,10 +59,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     env_id = check_task(args.task)
     if args.episodes < 1 or args.num_envs < 1:
         raise UsageError("--episodes and --num-envs must be positive")
-    policy, actor, policy_info, env_kwargs = args.policy, None, None, {}
+    spread = distributed_options(args)
+    policy, actor, policy_info, env_kwargs, factory = args.policy, None, None, {}, None
     if is_policy_path(args.policy):
         trained = load_policy(args.policy, env_id)
         policy, actor, policy_info, env_kwargs = trained.name, trained.actor, trained.info, trained.env_kwargs
+        if spread["workers"] or spread["resume"]:
+            from embodia.agents.learn.trained import trained_actor
+
+            actor, factory = None, functools.partial(trained_actor, args.policy, env_id)
     try:
         video = VideoOptions(
             cameras=tuple(args.camera or ["front"]),
@@ -83,10 +90,12 @@ def cmd_run(args: argparse.Namespace) -> int:
             video=not args.no_video,
             actor=actor,
             policy_info=policy_info,
+            actor_factory=factory,
+            **spread,
         )
     except ImportError as error:
         raise UsageError(f"task {env_id!r} is registered but cannot be loaded: {error}") from None
-    except (FileExistsError, ValueError) as error:
+    except (FileExistsError, FileNotFoundError, ValueError, DistributedError) as error:
         raise UsageError(str(error)) from None
     episodes = summary["per_episode"]
     successes = sum(e["success"] for e in episodes)
@@ -119,4 +128,5 @@ def register(commands: argparse._SubParsersAction) -> None:
     run.add_argument("--gif", action="store_true", help="also a GIF per episode")
     run.add_argument("--overwrite", action="store_true", help="replace a run already recorded in DIR")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_distributed_arguments(run)
     run.set_defaults(handler=cmd_run, on_stop=on_stop)

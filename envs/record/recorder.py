@@ -255,6 +255,24 @@ def run_metadata(env: Any, env_id: str, env_kwargs: Mapping[str, Any], policy: s
     }
 
 
+def write_run_files(
+    env: Any,
+    out_dir: Path,
+    env_id: str,
+    env_kwargs: Mapping[str, Any],
+    policy: str,
+    video: VideoOptions | None,
+    run_info: Mapping[str, Any] | None,
+) -> None:
+    """A run's ``meta.json`` and ``scene.xml`` (the compiled scene, for viewers and debugging)."""
+    meta = run_metadata(env, env_id, env_kwargs, policy, **dict(run_info or {}))
+    if video is not None:
+        meta["video"] = dataclasses.asdict(video)
+    write_json(out_dir / "meta.json", meta, overwrite=True)
+    with atomic_write(out_dir / "scene.xml", overwrite=True, suffix=".xml") as tmp:
+        tmp.write_text(env.scene_xml())
+
+
 class _Running:
     """A simulation's episode in progress: where it starts in the recorder's history, its metadata and video."""
 
@@ -275,6 +293,7 @@ class _Running:
         self.gif_frames: list[np.ndarray] = []
         self.last_frame: np.ndarray | None = None  # the GIF keeps every other frame, and always the last one
         self.episode_return = 0.0
+        self.steps = 0  # its own steps: rows of the history also hold other simulations' resets
 
 
 class EpisodeRecorder:
@@ -286,6 +305,10 @@ class EpisodeRecorder:
     operator's inputs of a teleoperated episode); they are stored as ``info/`` columns like the env's.
     ``frames``: where the video's frames come from instead of the recorder's own renderer, ``frames(sim_id)``
     the image of the state just recorded (teleoperation records the view the operator saw, rendered once).
+    ``share_of_run=seed``: this recorder writes a share of a run spread over workers (``agents/distributed.py``):
+    an episode is numbered by its seed (a run seeds episode k with ``seed + k``), so every share writes its
+    episodes under the numbers the whole run gives them, into the run's folder, and nothing else: the run's
+    driver writes ``meta.json``, ``scene.xml`` and ``summary.json``.
     """
 
     def __init__(
@@ -300,6 +323,7 @@ class EpisodeRecorder:
         run_info: Mapping[str, Any] | None = None,
         listen: bool = True,
         frames: Callable[[int], np.ndarray] | None = None,
+        share_of_run: int | None = None,
     ) -> None:
         self.env = env
         self.out_dir = Path(out_dir)
@@ -308,6 +332,7 @@ class EpisodeRecorder:
         self.policy = policy
         self.video = video
         self.frames = frames
+        self.share_of_run = share_of_run
         self.overwrite = overwrite
         self.results: list[dict[str, Any]] = []
         self.discarded = 0
@@ -326,13 +351,11 @@ class EpisodeRecorder:
             unknown = [c for c in video.cameras if c not in cameras]
             if unknown:
                 raise ValueError(f"unknown camera {unknown[0]!r}; valid: {', '.join(cameras)}")
-        prepare_record_dir(self.out_dir, overwrite)
-        meta = run_metadata(env, env_id, self.env_kwargs, policy, **dict(run_info or {}))
-        if video is not None:
-            meta["video"] = dataclasses.asdict(video)
-        write_json(self.out_dir / "meta.json", meta, overwrite=True)
-        with atomic_write(self.out_dir / "scene.xml", overwrite=True, suffix=".xml") as tmp:
-            tmp.write_text(env.scene_xml())
+        if share_of_run is None:
+            prepare_record_dir(self.out_dir, overwrite)
+            write_run_files(env, self.out_dir, env_id, self.env_kwargs, policy, video, run_info)
+        else:
+            self.out_dir.mkdir(parents=True, exist_ok=True)
         if listen:
             env.listeners.append(self)
 
@@ -366,8 +389,11 @@ class EpisodeRecorder:
             count = self._slot_episode_count.get(sim_id, 0)
             self._slot_episode_count[sim_id] = count + 1
             seed = self._slot_seeds.get(sim_id) if count == 0 else None
-            index = self._next_index
-            self._next_index += 1
+            if self.share_of_run is not None and seed is not None:
+                index = seed - self.share_of_run
+            else:
+                index = self._next_index
+                self._next_index += 1
             metadata = episode_metadata(
                 self.env_id,
                 self.env_kwargs,
@@ -413,9 +439,9 @@ class EpisodeRecorder:
         self._history.append(row)
         for sim_id, running in list(self._running.items()):
             running.episode_return += float(reward[sim_id])
+            running.steps += 1
             if running.video is not None:
-                steps = self._offset + len(self._history) - 1 - running.start
-                self._add_frame(running, sim_id, steps, float(reward[sim_id]))
+                self._add_frame(running, sim_id, running.steps, float(reward[sim_id]))
             if terminated[sim_id] or truncated[sim_id]:
                 self._finish(sim_id)
         self._trim()
@@ -564,6 +590,8 @@ class EpisodeRecorder:
         finally:
             self._writer.shutdown(wait=True)
         results = sorted(self.results, key=lambda r: r["episode"])
+        if self.share_of_run is not None:
+            return {"per_episode": results, "incomplete_episodes_dropped": self.discarded}
         if summary is None:
             summary = summarize(results, env_id=self.env_id, policy=self.policy)
         summary = {**summary, "record_dir": str(self.out_dir), "incomplete_episodes_dropped": self.discarded}
