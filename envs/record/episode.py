@@ -195,8 +195,9 @@ class Episode:
             mj_state=self.mj_state,
         )
         out.update({f"info/{k}": v for k, v in self.info.items()})
-        out.update({f"model/{k}": v for k, v in self.model.items()})
-        out.update({f"task/{k}": v for k, v in self.task_state.items()})
+        # in name order: the same episode makes the same file in any process (a set's order would not)
+        out.update({f"model/{k}": self.model[k] for k in sorted(self.model)})
+        out.update({f"task/{k}": self.task_state[k] for k in sorted(self.task_state)})
         out["meta"] = np.array(to_json(self.metadata))
         return out
 

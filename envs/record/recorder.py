@@ -223,7 +223,7 @@ def prepare_record_dir(record_dir: Path, overwrite: bool) -> None:
 def per_sim_model(env: Any, sim_id: int) -> dict[str, np.ndarray]:
     """Model fields that hold per-simulation values (set at reset), for one simulation."""
     fields = {}
-    for name in MODEL_FIELDS:
+    for name in sorted(MODEL_FIELDS):  # a frozenset: its order changes with each process's string hashing
         values = env.sim.batch.expanded(name)
         if values is not None:
             fields[name] = np.array(values[sim_id])
