@@ -66,7 +66,9 @@ def run_share(
     from embodia.envs.core.batched_env import make_batched
     from embodia.envs.record.recorder import EpisodeRecorder
 
-    env = make_batched(env_id, max(1, min(num_envs, len(indices))), **env_kwargs)
+    # one physics thread: the task holds one CPU (a plain process takes two); the results do not depend on it, and
+    # the recorded options stay the run's
+    env = make_batched(env_id, max(1, min(num_envs, len(indices))), **{"num_threads": 1, **env_kwargs})
     try:
         if actor_factory is not None:
             actor = actor_factory()
