@@ -28,7 +28,7 @@ from process_support import sigint_as_in_a_terminal
 
 from embodia.agents.evaluate import run_episodes
 from embodia.agents.experts import make_expert
-from embodia.envs.record.dataset import check_episode, export_minari, load_minari, open_dataset, read_episode, validate
+from embodia.envs.record.dataset import check_episode, load_minari, open_dataset, read_episode, validate
 from embodia.envs.record.lerobot_export import export_lerobot
 from embodia.envs.record.quality import demonstration_quality
 from embodia.review.collect import episode_id
@@ -126,8 +126,19 @@ def test_keys_bring_reach_to_success_and_the_attempts_replay_bit_for_bit_as_a_mi
     checked, replayed, problems = validate(dataset, replay_sample=3)
     assert (checked, replayed, problems) == (len(files), len(files), [])
     monkeypatch.setenv("MINARI_DATASETS_PATH", str(tmp_path / "minari"))
-    export_minari(files[:2], "embodia/teleop-reach-v0", policy="human")
-    assert load_minari("embodia/teleop-reach-v0").total_episodes == 2
+    # accepted on the review page (its review file), kept, made a Minari dataset: the commands a person runs
+    review = {"format": "embodia.review", "schema_version": 1, "root": str(session.recorder.out_dir),
+              "episodes": [{"path": path.name, "verdict": "accepted"} for path in files[:2]]}  # fmt: skip
+    (tmp_path / "review.json").write_text(json.dumps(review))
+    out = session.recorder.out_dir
+    cli = [sys.executable, "-m", "embodia.cli", "dataset"]
+    env = {**os.environ, "MINARI_DATASETS_PATH": str(tmp_path / "minari")}
+    subprocess.run([*cli, "filter", str(out), "--review", str(tmp_path / "review.json"), "--out",
+                    str(tmp_path / "accepted")], check=True, env=env, capture_output=True)  # fmt: skip
+    subprocess.run([*cli, "export", str(tmp_path / "accepted"), "--format", "minari", "--out",
+                    "embodia/reach/human-v0"], check=True, env=env, capture_output=True)  # fmt: skip
+    minari = load_minari("embodia/reach/human-v0")
+    assert minari.total_episodes == 2
     pytest.importorskip("pyarrow")
     lerobot = export_lerobot(files[:2], tmp_path / "lerobot", cameras=("work",), image_size=(48, 64))
     info = json.loads((lerobot / "meta" / "info.json").read_text())

@@ -130,6 +130,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     from embodia.envs.record.lerobot_export import LeRobotExportError, export_lerobot
 
     source = open_or_fail(args.dataset)
+    if args.format == "minari":
+        return export_as_minari(source, str(args.out), args.overwrite)
     cameras = tuple(args.camera or ("front",))
     try:
         out = export_lerobot(source.episode_files, args.out, cameras=cameras, image_size=tuple(args.image_size),
@@ -141,6 +143,21 @@ def cmd_export(args: argparse.Namespace) -> int:
         f"{source.name} -> {out}: LeRobot {info['codebase_version']}, {info['total_episodes']} episodes, "
         f"{info['total_frames']} frames, {info['total_tasks']} tasks, videos {', '.join(cameras)}"
     )
+    return 0
+
+
+def export_as_minari(source, dataset_id: str, overwrite: bool) -> int:
+    """A folder of episodes (a reviewed or filtered run, human demonstrations) as a Minari dataset."""
+    from embodia.envs.record import dataset as ds
+
+    dataset_id = check_minari_id(dataset_id)
+    policies = sorted({str(ds.read_episode(path).metadata.get("policy")) for path in source.episode_files})
+    try:
+        folder = ds.export_minari(source.episode_files, dataset_id, "+".join(policies), overwrite=overwrite)
+    except (ds.DatasetError, ValueError, FileExistsError) as error:
+        raise UsageError(str(error)) from None
+    print(f"{source.name} -> {dataset_id}: {len(source.episode_files)} episodes; minari.load_dataset({dataset_id!r})")
+    print(f"episode files (exact states, for replay and review): {folder / ds.EPISODES_DIR}")
     return 0
 
 
@@ -228,8 +245,10 @@ def register(commands: argparse._SubParsersAction) -> None:
 
     export = actions.add_parser("export", help="write the dataset in another tool's layout (LeRobot v3.0)")
     export.add_argument("dataset", metavar="DATASET")
-    export.add_argument("--format", choices=("lerobot",), required=True, help="the layout to write")
-    export.add_argument("--out", required=True, type=Path, help="the new dataset's folder")
+    export.add_argument("--format", choices=("lerobot", "minari"), required=True, help="the layout to write")
+    export.add_argument(
+        "--out", required=True, type=Path, help="the new dataset's folder (lerobot) or Minari id (minari)"
+    )
     export.add_argument("--camera", action="append", help="a video per camera (repeat; default front), e.g. work")
     export.add_argument("--image-size", type=int, nargs=2, default=(240, 320), metavar=("H", "W"),
                         help="video frame size (even numbers)")  # fmt: skip
