@@ -189,3 +189,18 @@ def test_demo_sac_mixes_demonstrations_into_batches_and_pulls_the_actor_to_them(
     before = demo_error()
     model.train(gradient_steps=120, batch_size=64)
     assert demo_error() < 0.85 * before  # the behaviour-cloning steps moved the actor towards the expert
+
+
+def test_ppo_takes_its_advantage_and_update_settings_from_the_config(tmp_path):
+    from embodia.agents.learn.vec_env import EmbodiaVecEnv
+
+    config = TrainConfig(gae_lambda=0.8, clip_range=0.1, target_kl=0.02, n_steps=16, **TINY)
+    env = EmbodiaVecEnv(REACH, 2, 0, **training.env_kwargs(config))
+    try:
+        model = training.build_model("ppo", config, env, {}, tmp_path, 0)
+        assert (model.gae_lambda, model.clip_range(1.0), model.target_kl) == (0.8, 0.1, 0.02)
+        assert training.build_model("ppo", TrainConfig(**TINY), env, {}, tmp_path, 0).target_kl is None
+    finally:
+        env.close()
+    with pytest.raises(ConfigError, match=r"gae_lambda=1.5 must be in \[0, 1\]"):
+        TrainConfig(gae_lambda=1.5)

@@ -69,7 +69,8 @@ def _sac_with_demos() -> type:
 
 def _ppo_options(config: TrainConfig, env: Any) -> dict[str, Any]:
     return dict(n_steps=config.n_steps, batch_size=config.batch_size, n_epochs=config.n_epochs,
-                ent_coef=config.ent_coef)  # fmt: skip
+                ent_coef=config.ent_coef, gae_lambda=config.gae_lambda, clip_range=config.clip_range,
+                target_kl=config.target_kl or None)  # fmt: skip
 
 
 def _off_policy_options(config: TrainConfig) -> dict[str, Any]:

@@ -62,6 +62,9 @@ class TrainConfig:
     n_steps: int = 64  # vector steps per rollout
     n_epochs: int = 10
     ent_coef: float = 0.0
+    gae_lambda: float = 0.95  # PPO's generalised advantage estimation (Schulman et al., ICLR 2016)
+    clip_range: float = 0.2
+    target_kl: float = 0.0  # stop an update's epochs once the policy moved this far (KL); 0: never
     # demonstrations (BC, SAC+demos)
     demos: str = ""  # an embodia run folder or a Minari dataset id
     demo_episodes: int = 100
@@ -148,6 +151,12 @@ class TrainConfig:
                 f"policy_features={self.policy_features!r} derives features from the task's state entries; a pixels "
                 "policy encodes its images (agents/learn/vision.py); set policy_features: ''"
             )
+        if not 0.0 <= self.gae_lambda <= 1.0:
+            raise ConfigError(f"gae_lambda={self.gae_lambda!r} must be in [0, 1]")
+        if not 0.0 < self.clip_range <= 1.0:
+            raise ConfigError(f"clip_range={self.clip_range!r} must be in (0, 1]")
+        if self.target_kl < 0:
+            raise ConfigError(f"target_kl={self.target_kl!r} must be >= 0 (0: no early stop)")
         if self.bc_aux_state < 0:
             raise ConfigError(f"bc_aux_state={self.bc_aux_state!r} must be >= 0 (0: no auxiliary loss)")
         if self.bc_aux_state > 0 and (self.obs_mode != "pixels" or self.policy_state != "robot"):
