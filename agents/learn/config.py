@@ -151,12 +151,7 @@ class TrainConfig:
                 f"policy_features={self.policy_features!r} derives features from the task's state entries; a pixels "
                 "policy encodes its images (agents/learn/vision.py); set policy_features: ''"
             )
-        if not 0.0 <= self.gae_lambda <= 1.0:
-            raise ConfigError(f"gae_lambda={self.gae_lambda!r} must be in [0, 1]")
-        if not 0.0 < self.clip_range <= 1.0:
-            raise ConfigError(f"clip_range={self.clip_range!r} must be in (0, 1]")
-        if self.target_kl < 0:
-            raise ConfigError(f"target_kl={self.target_kl!r} must be >= 0 (0: no early stop)")
+        self._check_ppo()
         if self.bc_aux_state < 0:
             raise ConfigError(f"bc_aux_state={self.bc_aux_state!r} must be >= 0 (0: no auxiliary loss)")
         if self.bc_aux_state > 0 and (self.obs_mode != "pixels" or self.policy_state != "robot"):
@@ -204,6 +199,14 @@ class TrainConfig:
             raise ConfigError(f"sac_ent_coef={self.sac_ent_coef!r} is not valid; valid: auto, auto_0.1, 0.05, ...")
         if self.her and self.obs_mode != "goal":
             raise ConfigError("her: true needs obs_mode: goal (achieved and desired goals in the observation)")
+
+    def _check_ppo(self) -> None:
+        if not 0.0 <= self.gae_lambda <= 1.0:
+            raise ConfigError(f"gae_lambda={self.gae_lambda!r} must be in [0, 1]")
+        if not 0.0 < self.clip_range <= 1.0:
+            raise ConfigError(f"clip_range={self.clip_range!r} must be in (0, 1]")
+        if self.target_kl < 0:
+            raise ConfigError(f"target_kl={self.target_kl!r} must be >= 0 (0: no early stop)")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
