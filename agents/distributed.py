@@ -22,10 +22,11 @@ installed, and MUJOCO_GL set for rendering (``egl`` on headless machines).
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -121,13 +122,14 @@ def check_resumable(record_dir: Path, env_id: str, env_kwargs: dict[str, Any], p
         )
 
 
-def connect(workers: int, address: str | None) -> tuple[Any, bool]:
-    """Ray, started embedded with ``workers`` CPUs or joined to the cluster at ``address``, and whether this call
-    started it (then the caller shuts it down). Local workers inherit this process's environment (MUJOCO_GL);
-    a cluster's are given it."""
+@contextlib.contextmanager
+def ray_session(workers: int, address: str | None) -> Iterator[Any]:
+    """Ray, started embedded with ``workers`` CPUs or joined to the cluster at ``address``; shut down after if
+    this call started it. Local workers inherit this process's environment (MUJOCO_GL); a cluster's are given it."""
     ray = _ray()
     if ray.is_initialized():
-        return ray, False
+        yield ray
+        return
     try:
         if address:
             env_vars = {name: os.environ[name] for name in ("MUJOCO_GL", "PYOPENGL_PLATFORM") if name in os.environ}
@@ -137,7 +139,10 @@ def connect(workers: int, address: str | None) -> tuple[Any, bool]:
             ray.init(address="local", num_cpus=workers, include_dashboard=False, log_to_driver=False)
     except ConnectionError as error:
         raise DistributedError(f"cannot reach the Ray cluster at {address!r}: {error}") from None
-    return ray, True
+    try:
+        yield ray
+    finally:
+        ray.shutdown()
 
 
 def run_distributed(
@@ -156,59 +161,39 @@ def run_distributed(
 ) -> tuple[list[dict[str, Any]], int]:
     """Run ``indices`` over at most ``workers`` Ray tasks at a time; (summary rows in index order, episodes
     retried after a worker died). ``on_episodes(n)``: n more episodes finished."""
-    ray, started = connect(workers, address)
-    try:
-        return _run_shares(ray, env_id, policy, indices, seed, workers, num_envs, record_dir, env_kwargs,
-                           video_options, actor_factory, on_episodes)  # fmt: skip
-    finally:
-        if started:
-            ray.shutdown()
-
-
-def _run_shares(
-    ray: Any,
-    env_id: str,
-    policy: str,
-    indices: list[int],
-    seed: int,
-    workers: int,
-    num_envs: int,
-    record_dir: Path | None,
-    env_kwargs: dict[str, Any],
-    video_options: VideoOptions | None,
-    actor_factory: Callable[[], Any] | None,
-    on_episodes: Callable[[int], None] | None,
-) -> tuple[list[dict[str, Any]], int]:
-    remote = ray.remote(num_cpus=1, max_retries=0)(run_share)
-    size = max(1, min(BATCHES_PER_SHARE * num_envs, math.ceil(len(indices) / workers)))
-    waiting = [indices[start : start + size] for start in range(0, len(indices), size)]
-    running: dict[Any, list[int]] = {}
-    rows: dict[int, dict[str, Any]] = {}
-    retried = 0
-    record = str(record_dir) if record_dir is not None else None
-    while waiting or running:
-        while waiting and len(running) < workers:
-            share = waiting.pop(0)
-            ref = remote.remote(env_id, policy, actor_factory, share, seed, num_envs, record, env_kwargs, video_options)
-            running[ref] = share
-        done, _ = ray.wait(list(running), num_returns=1)
-        share = running.pop(done[0])
-        try:
-            finished = ray.get(done[0])
-        except (ray.exceptions.WorkerCrashedError, ray.exceptions.NodeDiedError, ray.exceptions.OwnerDiedError):
-            kept = finished_episodes(record_dir, share)  # none without a recording: the whole share runs again
-            for k in sorted(kept):
-                rows[k] = row_from_file(record_dir, k)
-            if on_episodes is not None and kept:
-                on_episodes(len(kept))
-            left = [k for k in share if k not in kept]
-            retried += len(left)
-            if left:
-                waiting.insert(0, left)
-            time.sleep(0.5)  # let Ray replace the worker
-            continue
-        for row in finished:
-            rows[row["episode"]] = row
-        if on_episodes is not None:
-            on_episodes(len(finished))
-    return [rows[k] for k in sorted(rows)], retried
+    with ray_session(workers, address) as ray:
+        remote = ray.remote(num_cpus=1, max_retries=0)(run_share)
+        size = max(1, min(BATCHES_PER_SHARE * num_envs, math.ceil(len(indices) / workers)))
+        waiting = [indices[start : start + size] for start in range(0, len(indices), size)]
+        running: dict[Any, list[int]] = {}
+        rows: dict[int, dict[str, Any]] = {}
+        retried = 0
+        record = str(record_dir) if record_dir is not None else None
+        while waiting or running:
+            while waiting and len(running) < workers:
+                share = waiting.pop(0)
+                ref = remote.remote(
+                    env_id, policy, actor_factory, share, seed, num_envs, record, env_kwargs, video_options
+                )
+                running[ref] = share
+            done, _ = ray.wait(list(running), num_returns=1)
+            share = running.pop(done[0])
+            try:
+                finished = ray.get(done[0])
+            except (ray.exceptions.WorkerCrashedError, ray.exceptions.NodeDiedError, ray.exceptions.OwnerDiedError):
+                kept = finished_episodes(record_dir, share)  # none without a recording: the whole share runs again
+                for k in sorted(kept):
+                    rows[k] = row_from_file(record_dir, k)
+                if on_episodes is not None and kept:
+                    on_episodes(len(kept))
+                left = [k for k in share if k not in kept]
+                retried += len(left)
+                if left:
+                    waiting.insert(0, left)
+                time.sleep(0.5)  # let Ray replace the worker
+                continue
+            for row in finished:
+                rows[row["episode"]] = row
+            if on_episodes is not None:
+                on_episodes(len(finished))
+        return [rows[k] for k in sorted(rows)], retried

@@ -16,6 +16,10 @@ Stopping a run: within ``stop_on_signals()`` SIGTERM ends a run as Ctrl-C (SIGIN
 dropped, their temporary files removed, the finished ones written and ``summary.json`` written. ``close`` holds
 further signals until it is done. ``interrupt_exit_status`` is the exit status a command then returns: 128 + the
 signal number (130 for SIGINT, 143 for SIGTERM), as a shell reports a process the signal killed.
+A caller that ends an episode the env has not (a person at the teleoperation page) writes it with ``end_episode``.
+
+Long because the stop handling, the batch-wide history and the episode files share one lock-free bookkeeping of
+what is running; split, each half would have to know the other's invariants.
 """
 
 from __future__ import annotations
