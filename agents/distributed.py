@@ -69,6 +69,8 @@ def run_share(
 
     # one physics thread: the task holds one CPU (a plain process takes two); the results do not depend on it, and
     # the recorded options stay the run's
+    if record_dir is not None:
+        discard_unfinished(Path(record_dir), indices)
     env = make_batched(env_id, max(1, min(num_envs, len(indices))), **{"num_threads": 1, **env_kwargs})
     try:
         if actor_factory is not None:
@@ -95,6 +97,18 @@ def finished_episodes(record_dir: Path | None, indices: list[int]) -> set[int]:
     if record_dir is None:
         return set()
     return {k for k in indices if (record_dir / f"{episode_stem(k)}.npz").is_file()}
+
+
+def discard_unfinished(record_dir: Path, indices: list[int]) -> None:
+    """Remove what an episode about to run again left without its ``.npz`` (a worker that died, a run interrupted
+    between an episode's video and its data): the episode was never complete, and running it again writes the same
+    bytes. A finished episode (its ``.npz`` in place) is never touched."""
+    for k in indices:
+        stem = episode_stem(k)
+        if (record_dir / f"{stem}.npz").is_file():
+            raise FileExistsError(f"{record_dir / stem}.npz is a finished episode; it is not run again")
+        for suffix in (".mp4", ".gif", ".json"):
+            (record_dir / f"{stem}{suffix}").unlink(missing_ok=True)
 
 
 def row_from_file(record_dir: Path, index: int) -> dict[str, Any]:

@@ -3,6 +3,7 @@
     python experiments/learning_suite.py --methods bc --seeds 0 1 2          # every task; runs what is missing
     python experiments/learning_suite.py --methods sac --tasks Reach --seeds 0 1 2
     python experiments/learning_suite.py --methods rlpd --seeds 0                # needs the BC demonstrations
+    python experiments/learning_suite.py --methods rlpd --seeds 0 1 2 --workers 2   # as Ray tasks, 2 at a time
     python experiments/learning_suite.py --report-only                       # rebuild the table and the plots
     python experiments/learning_suite.py --quick --runs /tmp/suite --results /tmp/suite   # tiny; CI runs it
 
@@ -10,7 +11,10 @@ A method is one config for all tasks, ``experiments/configs/suite/<method>.yaml`
 before an underscore. Methods that learn from demonstrations record them first when missing: 100 expert
 episodes it finished with DART noise 0.1 on the arm (seeds from 0, skipping those it failed) into
 ``runs/demos/<Task>-v0-dart0.1-successes``. Runs go to
-``runs/suite/<Task>-<method>-s<seed>``; a finished one is kept, an interrupted one resumed. Evaluation episodes
+``runs/suite/<Task>-<method>-s<seed>``; a finished one is kept, an interrupted one resumed (from its latest
+checkpoint, with its replay buffer). ``--workers N`` runs the grid's trials as Ray tasks, at most N at a time
+(``embodia.agents.learn.sweep``; ``--ray-address`` joins a cluster whose nodes share the runs folder); a trial
+whose worker dies resumes from its checkpoint elsewhere. Evaluation episodes
 are seeded from 1,000,000 (``TrainConfig.eval_seed``), disjoint from the demonstrations. Writes
 ``experiments/results/learning_suite.md`` (success mean ± std over seeds, per-seed values, the success at step 0,
 env steps, wall-clock)
@@ -23,7 +27,7 @@ import argparse
 import os
 from pathlib import Path
 
-from train_grid import CONFIGS, RESULTS, ROOT, collect_results, plot_curves, table_lines, train_one
+from train_grid import CONFIGS, RESULTS, ROOT, collect_results, make_trial, plot_curves, report, table_lines
 
 SUITE_CONFIGS = CONFIGS / "suite"
 RUNS = ROOT / "runs" / "suite"
@@ -102,6 +106,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--demos", type=Path, default=DEMOS)
     parser.add_argument("--results", type=Path, default=RESULTS)
     parser.add_argument("--report-only", action="store_true", help="only rebuild the table and the plots")
+    parser.add_argument("--workers", type=int, default=None, help="run the trials as Ray tasks, at most N at once")
+    parser.add_argument("--ray-address", default=None, help="join the Ray cluster at this address (needs --workers)")
     parser.add_argument("--quick", action="store_true", help="Reach, bc, rlpd and sac, seed 0, a few steps (for CI)")
     args = parser.parse_args(argv)
     os.environ.setdefault("MUJOCO_GL", "egl")
@@ -114,12 +120,19 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown task or method {', '.join(unknown)}; tasks: {', '.join(every_task)}; methods: "
                      f"{', '.join(methods)}")  # fmt: skip
+    if args.workers is not None and args.workers < 1:
+        parser.error(f"--workers must be at least 1, got {args.workers}")
+    if args.ray_address and args.workers is None:
+        parser.error("--ray-address needs --workers N (how many trials run at once)")
     if not args.report_only:
+        from embodia.agents.learn.sweep import run_trials
+
+        trials = []
         for task in args.tasks:
             for method in args.methods:
-                config = method_config(method, task, args.demos, args.quick)
-                for seed in args.seeds:
-                    train_one(task, method, seed, args.runs, config)
+                config = method_config(method, task, args.demos, args.quick)  # records demonstrations when missing
+                trials += [make_trial(task, method, seed, args.runs, config) for seed in args.seeds]
+        run_trials(trials, args.workers, args.ray_address, on_result=report)
     write_report(args.runs, args.results)
     return 0
 

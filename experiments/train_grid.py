@@ -16,7 +16,6 @@ import argparse
 import json
 import os
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -37,21 +36,28 @@ def run_name(task: str, method: str, seed: int) -> str:
 def train_one(task: str, method: str, seed: int, runs: Path, config: Any = None) -> None:
     """Train one run into ``runs/<Task>-<method>-s<seed>`` (``config``: a TrainConfig, default the task's own
     ``experiments/configs/<Task>-<method>.yaml``); skip it when finished, resume it when interrupted."""
-    from embodia.agents.learn.config import load_config
-    from embodia.agents.learn.train import latest_checkpoint, train
+    from embodia.agents.learn.sweep import train_trial
 
-    run_dir = runs / run_name(task, method, seed)
-    if (run_dir / "eval.json").exists():
-        print(f"{run_dir.name}: done already", flush=True)
-        return
+    trial = make_trial(task, method, seed, runs, config)
+    report(trial, train_trial(trial))
+
+
+def make_trial(task: str, method: str, seed: int, runs: Path, config: Any = None) -> Any:
+    """The sweep's trial for (task, method, seed); ``config`` as for ``train_one``."""
+    from embodia.agents.learn.config import load_config
+    from embodia.agents.learn.sweep import Trial
+
     config = config or load_config(CONFIGS / f"{task}-{method}.yaml")
-    resume = (run_dir / "run.json").exists() and latest_checkpoint(run_dir) is not None
-    if (run_dir / "run.json").exists() and not resume:  # started, but no checkpoint yet: start over
-        for path in sorted(run_dir.rglob("*"), reverse=True):
-            path.unlink() if path.is_file() else path.rmdir()
-    started = time.perf_counter()
-    result = train(f"embodia/{task}-v0", method.split("_")[0], config, seed, run_dir, resume=resume, progress=False)
-    print(f"{run_dir.name}: success {result['success_rate']:.0%} in {time.perf_counter() - started:.0f} s", flush=True)
+    return Trial(f"embodia/{task}-v0", method.split("_")[0], config, seed, runs / run_name(task, method, seed))
+
+
+def report(trial: Any, result: dict) -> None:
+    """One line per finished trial."""
+    if result["status"] == "done already":
+        print(f"{trial.name}: done already", flush=True)
+    else:
+        print(f"{trial.name}: success {result['success_rate']:.0%} in {result['seconds']:.0f} s ({result['status']})",
+              flush=True)  # fmt: skip
 
 
 def collect_results(runs: Path) -> dict[tuple[str, str], list[dict]]:

@@ -117,6 +117,10 @@ def test_an_interrupted_run_resumes_and_skips_its_finished_episodes(tmp_path) ->
     assert process.returncode == 130, err
     interrupted = json.loads((tmp_path / "spread" / "summary.json").read_text())
     assert interrupted["interrupted"] == "SIGINT" and 3 <= interrupted["episodes"] < 16
+    # the state a stop between an episode's video and its data leaves: the video and result, no .npz
+    finished = sorted((tmp_path / "spread").glob("episode_*.npz"))[-1]
+    finished.unlink()
+    assert finished.with_suffix(".mp4").is_file()
     resumed = subprocess.run(
         [*command("spread"), "--workers", "2", "--resume"], capture_output=True, text=True, timeout=300
     )
