@@ -18,8 +18,8 @@ import pytest
 pytest.importorskip("ray")
 pytest.importorskip("stable_baselines3")
 
-from embodia.agents.learn.config import TrainConfig  # noqa: E402
-from embodia.agents.learn.sweep import Trial, run_trials  # noqa: E402
+from embodia.agents.learn.config import TrainConfig
+from embodia.agents.learn.sweep import Trial, run_trials
 
 EXPERIMENTS = Path(__file__).resolve().parents[1] / "experiments"
 TINY = TrainConfig(total_steps=300, learning_starts=50, net_arch=[16, 16], eval_every=100, eval_episodes=2,
