@@ -159,6 +159,14 @@ def ray_session(workers: int, address: str | None) -> Iterator[Any]:
         ray.shutdown()
 
 
+def share_size(episodes: int, workers: int, num_envs: int) -> int:
+    """Episodes per share: at most ``BATCHES_PER_SHARE`` batches, and as many shares of equal size as makes every
+    round give each worker one (480 episodes on 2 workers of 8: 16 shares of 30, not 15 of 32 and a last round
+    one worker runs alone)."""
+    rounds = math.ceil(episodes / (workers * BATCHES_PER_SHARE * num_envs))
+    return max(1, math.ceil(episodes / (workers * rounds)))
+
+
 def run_distributed(
     env_id: str,
     policy: str,
@@ -177,7 +185,7 @@ def run_distributed(
     retried after a worker died). ``on_episodes(n)``: n more episodes finished."""
     with ray_session(workers, address) as ray:
         remote = ray.remote(num_cpus=1, max_retries=0)(run_share)
-        size = max(1, min(BATCHES_PER_SHARE * num_envs, math.ceil(len(indices) / workers)))
+        size = share_size(len(indices), workers, num_envs)
         waiting = [indices[start : start + size] for start in range(0, len(indices), size)]
         running: dict[Any, list[int]] = {}
         rows: dict[int, dict[str, Any]] = {}
