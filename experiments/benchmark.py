@@ -16,6 +16,8 @@ Figures per task:
   640x480); pixel obs: frames/s of 84x84 pixel observations summed over 16 simulations of one env, step included
   (pixel render: the same observations rendered alone, no step);
 - memory: resident set of a fresh process that makes one env and steps it 100 times;
+- stages: microseconds per single-env step in each stage (physics, control, the person, evaluate with the safety
+  monitor, reward, observe, info, the rest), so that a regression shows where (``step_stages.py``);
 - recording slowdown: single env steps/s without / with the ``RecordEpisodes`` wrapper writing episode files (no
   video; the file writes at episode ends are timed), minus one.
 
@@ -39,6 +41,8 @@ from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
+from step_stages import stage_times
+from step_stages import table as stage_table
 
 import embodia  # selects the OpenGL backend before mujoco is imported
 from embodia.envs.core.batched_env import make_batched
@@ -52,6 +56,7 @@ MEMORY_STEPS = 100
 FAST_RENDER = ((128, 128), "fast")  # (height, width), preset
 QUALITY_RENDER = ((480, 640), "quality")
 PIXEL_OBS = (16, (84, 84))  # simulations, (height, width) of obs_mode="pixels" with the fast preset
+STAGE_STEPS, STAGE_STEPS_QUICK = 3000, 500  # single-env steps the stage breakdown is timed over
 ACTION_BANK = 256  # pre-drawn random actions, cycled, so that drawing them is not timed
 
 # Targets: (comparison, threshold). ">=" means the figure must be at least the threshold.
@@ -547,6 +552,16 @@ def main(argv: list[str] | None = None) -> int:
         log(f"benchmarking {env_id}")
         results.append(benchmark_task(env_id, budget))
     lines += summary_table(results)
+    stages = {}
+    for env_id in env_ids:
+        log(f"timing the step's stages of {env_id}")
+        stages[env_id] = stage_times(env_id, steps=STAGE_STEPS_QUICK if args.quick else STAGE_STEPS)
+    lines += [
+        "## Where the single env's step goes (µs per step; `experiments/step_stages.py`)",
+        "",
+        *stage_table(stages),
+        "",
+    ]
     for result in results:
         lines += task_table(result)
     text = "\n".join(lines)

@@ -1,0 +1,29 @@
+"""The benchmark's stage breakdown times the env's real stages: each one runs, the parts add up to the step."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "experiments"))
+try:
+    from step_stages import NESTED, stage_times
+finally:
+    sys.path.pop(0)
+
+
+def test_every_stage_of_a_care_task_is_timed_and_the_stages_add_up_to_the_step() -> None:
+    times = stage_times("embodia/Handover-v0", steps=60)
+    stages = ("physics", "control", "person", "evaluate", "safety monitor", "reward", "observe", "info")
+    assert all(times[stage] > 0 for stage in stages), times
+    assert times["safety monitor"] < times["evaluate"]  # the monitor runs inside evaluate
+    parts = sum(v for k, v in times.items() if k in stages and k not in NESTED) + times["rest"]
+    assert parts == pytest.approx(times["total"])
+    assert times["rest"] > 0 and times["physics"] > max(times[s] for s in stages if s != "physics")
+
+
+def test_a_task_without_a_person_has_no_safety_stage() -> None:
+    times = stage_times("embodia/Reach-v0", steps=30)
+    assert "safety monitor" not in times and times["physics"] > 0
