@@ -131,6 +131,8 @@ class SafetyMonitor:
         return np.concatenate([sim.xpos[:, self.robot_bodies], sim.site_xpos[:, self.tcp_site][:, None]], axis=1)
 
     def _approximate(self, ids: np.ndarray, geom_size: np.ndarray) -> None:
+        """Each geom of the person as a segment with a radius, in the simulations ``ids``; and the indices that
+        pick each geom's long axis (a column of its rotation matrix) out of ``geom_xmat`` in one step."""
         for sim_id in ids:
             for j, (geom, kind) in enumerate(zip(self.geom_ids, self.geom_types, strict=True)):
                 (
@@ -139,6 +141,10 @@ class SafetyMonitor:
                     self.geom_radius[sim_id, j],
                     self.geom_curvature[sim_id, j],
                 ) = _segment_approximation(geom_size[sim_id, geom], kind)
+        num_sims = self.geom_axis.shape[0]
+        self._axis_rows = np.arange(num_sims)[:, None, None]
+        self._axis_geoms = self.geom_ids[None, :, None]
+        self._axis_columns = self.geom_axis[:, :, None] + 3 * np.arange(3)  # row-major 3x3: element (r, c) at 3r + c
 
     def reset(self, sim: Simulation, ids: np.ndarray) -> None:
         """Before the reset's forward pass (which fills the geometry this binds), after the person's size is set."""
@@ -173,15 +179,15 @@ class SafetyMonitor:
         pressure[:, self.present_regions] = np.maximum.reduceat(geom_pressure, self.region_starts, axis=1)
         quasi_static = (force > self.quasi_static_n) | (pressure > self.quasi_static_p)
         transient = (force > self.transient_n) | (pressure > self.transient_p)
-        distance, nearest_region = self._distance_to_person(sim)  # (n, points)
         points = self._robot_points(sim)
+        distance, nearest_region = self._distance_to_person(sim, points)  # (n, points)
         speed = np.linalg.norm(points - self.previous_points, axis=2) / self.dt
         speed[self.fresh] = 0.0
         permitted = self._permissible_speeds(payload_kg)  # (n, regions)
-        allowed = np.take_along_axis(permitted, nearest_region, axis=1)
+        rows = np.arange(n)
+        allowed = permitted[rows[:, None], nearest_region]
         near = distance < self.options.speed_check_distance_m
         closest = np.argmin(distance, axis=1)
-        rows = np.arange(n)
         nearest_speed = np.where(near[rows, closest], speed[rows, closest], 0.0)
         return {
             "max_contact_force_n": force.max(axis=1),
@@ -202,20 +208,20 @@ class SafetyMonitor:
         reduced = 1.0 / (1.0 / self.region_mass_kg + 1.0 / robot_mass)
         return self.transient_n / np.sqrt(reduced * self.region_stiffness_n_per_m)
 
-    def _distance_to_person(self, sim: Simulation) -> tuple[np.ndarray, np.ndarray]:
-        """(n, points) distance from each robot point to the person's surface, and the nearest region index."""
+    def _distance_to_person(self, sim: Simulation, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(n, P) distance from each robot point (``points``, (n, P, 3)) to the person's surface, and the nearest
+        region index. Runs every step: each numpy call here is a few microseconds of a care task's step."""
         centre = self._geom_xpos[:, self.geom_ids]  # (n, G, 3)
-        xmat = self._geom_xmat[:, self.geom_ids].reshape(sim.num_sims, len(self.geom_ids), 3, 3)
-        axis = np.take_along_axis(xmat, self.geom_axis[:, :, None, None], axis=3)[..., 0]  # (n, G, 3)
+        axis = self._geom_xmat[self._axis_rows, self._axis_geoms, self._axis_columns]  # (n, G, 3): the long axis
         half = self.geom_half_length[:, :, None]
         start, end = centre - axis * half, centre + axis * half
-        points = self._robot_points(sim)[:, :, None, :]  # (n, P, 1, 3)
+        points = points[:, :, None, :]  # (n, P, 1, 3)
         seg = (end - start)[:, None]
         rel = points - start[:, None]
         length2 = np.maximum((seg * seg).sum(axis=3), 1e-12)
         t = np.clip((rel * seg).sum(axis=3) / length2, 0.0, 1.0)
         closest = start[:, None] + t[..., None] * seg
-        gap = np.linalg.norm(points - closest, axis=3) - self.geom_radius[:, None, :]  # (n, P, G)
+        apart = points - closest
+        gap = np.sqrt((apart * apart).sum(axis=3)) - self.geom_radius[:, None, :]  # (n, P, G)
         nearest_geom = np.argmin(gap, axis=2)
-        distance = np.take_along_axis(gap, nearest_geom[..., None], axis=2)[..., 0]
-        return np.maximum(distance, 0.0), self.geom_region[nearest_geom]
+        return np.maximum(gap.min(axis=2), 0.0), self.geom_region[nearest_geom]
