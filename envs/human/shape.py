@@ -21,6 +21,7 @@ from functools import lru_cache
 import mujoco
 import numpy as np
 
+from embodia.envs.human import shape_cache
 from embodia.envs.human.body import HumanBody
 from embodia.envs.human.config import HumanConfig
 from embodia.envs.human.rest import RestingPose, resting_pose
@@ -51,14 +52,20 @@ def shape_config(structure: HumanConfig, sex: str, percentile: int) -> HumanConf
 
 @lru_cache(maxsize=512)
 def body_shape(config: HumanConfig) -> BodyShape:
-    """Compile ``config``'s person in their furniture and let them settle there (cached per process)."""
+    """Compile ``config``'s person in their furniture and let them settle there (cached per process, and on disk
+    between processes: ``shape_cache``)."""
     from embodia.envs.human.person import add_person  # person composes this module
     from embodia.envs.scene.props import add_room
 
+    kept = shape_cache.load(config)
+    if kept is not None:
+        return BodyShape(config=config, model=kept[0], rest=kept[1])
     builder = SceneBuilder("body_shape")
     add_room(builder)
     add_person(builder, config, TEMPLATE_NAME, (0.0, 0.0, 0.0), 0.0)
-    return BodyShape(config=config, model=builder.build(), rest=resting_pose(config))
+    shape = BodyShape(config=config, model=builder.build(), rest=resting_pose(config))
+    shape_cache.save(config, shape.model, shape.rest)
+    return shape
 
 
 def _subtree(model: mujoco.MjModel, roots: list[int]) -> list[int]:

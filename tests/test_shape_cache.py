@@ -1,0 +1,97 @@
+"""Settled body shapes kept on disk: a loaded shape is the compiled one bit for bit, episodes are the same with or
+without the cache, a damaged entry is computed again, and a change of source starts new entries."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import mujoco
+import numpy as np
+import pytest
+
+from embodia.envs.human import shape, shape_cache
+from embodia.envs.human.config import HumanConfig
+
+CONFIG = shape.shape_config(HumanConfig(), "female", 37)
+
+
+def model_bytes(model: mujoco.MjModel) -> bytes:
+    binary = np.zeros(mujoco.mj_sizeModel(model), dtype=np.uint8)
+    mujoco.mj_saveModel(model, None, binary)
+    return binary.tobytes()
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch):
+    monkeypatch.setenv(shape_cache.CACHE_VARIABLE, str(tmp_path))
+    shape.body_shape.cache_clear()
+    yield tmp_path / shape_cache.FOLDER
+    shape.body_shape.cache_clear()
+
+
+def forbid_computing(monkeypatch) -> None:
+    def refuse(*args, **kwargs):
+        raise AssertionError("the shape was computed, not loaded")
+
+    monkeypatch.setattr(shape, "resting_pose", refuse)
+
+
+def test_a_loaded_shape_is_the_compiled_and_settled_one_bit_for_bit(cache, monkeypatch) -> None:
+    computed = shape.body_shape(CONFIG)
+    assert len(list(cache.glob("*.npz"))) == 1
+    shape.body_shape.cache_clear()
+    forbid_computing(monkeypatch)
+    loaded = shape.body_shape(CONFIG)
+    assert model_bytes(loaded.model) == model_bytes(computed.model)
+    assert np.array_equal(loaded.rest.pos, computed.rest.pos) and np.array_equal(loaded.rest.quat, computed.rest.quat)
+    assert loaded.rest.speed_m_s == computed.rest.speed_m_s
+
+
+def test_a_damaged_entry_is_computed_again_and_replaced(cache) -> None:
+    computed = shape.body_shape(CONFIG)
+    (entry,) = cache.glob("*.npz")
+    entry.write_bytes(entry.read_bytes()[:100])  # a write cut short, or a damaged disk
+    shape.body_shape.cache_clear()
+    again = shape.body_shape(CONFIG)
+    assert model_bytes(again.model) == model_bytes(computed.model)
+    assert shape_cache.load(CONFIG) is not None  # replaced by a whole entry
+
+
+def test_a_change_of_source_or_config_is_a_new_entry_and_off_writes_nothing(cache, monkeypatch, tmp_path) -> None:
+    key = shape_cache.entry_key(CONFIG)
+    assert shape_cache.entry_key(shape.shape_config(HumanConfig(), "female", 38)) != key
+    monkeypatch.setattr(shape_cache, "source_digest", lambda: "an edited body.py")
+    assert shape_cache.entry_key(CONFIG) != key
+    monkeypatch.setenv(shape_cache.CACHE_VARIABLE, "off")
+    shape.body_shape(CONFIG)
+    assert shape_cache.cache_dir() is None and not cache.exists()
+
+
+EPISODES = """
+import json, sys, numpy as np, gymnasium as gym, embodia
+env = gym.make("embodia/Handover-v0")
+rows = []
+for seed in range(4):
+    obs, info = env.reset(seed=seed)
+    for _ in range(5):
+        obs, *_ = env.step(np.zeros(env.action_space.shape))
+    rows.append({k: np.asarray(v).tolist() for k, v in obs.items()})
+print(json.dumps(rows))
+"""
+
+
+def test_episodes_are_the_same_with_the_cache_off_filled_and_read(tmp_path) -> None:
+    def run(cache_dir: str) -> list:
+        env = {**os.environ, shape_cache.CACHE_VARIABLE: cache_dir, "MUJOCO_GL": "egl"}
+        result = subprocess.run([sys.executable, "-c", EPISODES], env=env, capture_output=True, text=True, timeout=300)
+        assert result.returncode == 0, result.stderr
+        return json.loads(result.stdout)
+
+    off = run("off")
+    filled = run(str(tmp_path))  # computes and writes the entries
+    assert list((tmp_path / shape_cache.FOLDER).glob("*.npz"))
+    read = run(str(tmp_path))  # loads them
+    assert off == filled == read
