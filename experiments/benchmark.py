@@ -41,6 +41,7 @@ from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
+from peers import peer_rows, peer_table
 from step_stages import stage_times
 from step_stages import table as stage_table
 
@@ -542,6 +543,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="short timing windows (seconds, noisier figures)")
     parser.add_argument("--tasks", nargs="+", metavar="ID", help="task ids (default: every registered task)")
     parser.add_argument("--out", type=Path, help="also write the markdown to this file")
+    peers_help = "also run robosuite, Meta-World and Gymnasium-Robotics from their venvs in DIR (peers.py)"
+    parser.add_argument("--peers", type=Path, metavar="DIR", help=peers_help)
     args = parser.parse_args(argv)
 
     env_ids = resolve_tasks(args.tasks)
@@ -564,6 +567,10 @@ def main(argv: list[str] | None = None) -> int:
     ]
     for result in results:
         lines += task_table(result)
+    if args.peers:
+        log(f"running the peers in {args.peers}")
+        lines += ["## Peers, in the same run (`experiments/peers.py`)", "",
+                  *peer_table(peer_rows(args.peers, 0.3 if args.quick else 2.0))]  # fmt: skip
     text = "\n".join(lines)
     print(text)
     if args.out:
