@@ -97,6 +97,45 @@ def test_without_early_stopping_bc_trains_every_epoch_and_keeps_the_last_weights
     assert history.train_loss[-1] < history.train_loss[0]
 
 
+def test_weight_averaging_saves_the_exponential_average_of_the_weights(tmp_path):
+    import torch
+
+    from embodia.agents.learn.bc import WeightAverage, train_bc
+    from embodia.agents.learn.dataset import load_demonstrations
+    from embodia.envs.core.batched_env import make_batched
+
+    layer = torch.nn.Linear(2, 1)
+    with torch.no_grad():
+        layer.weight.fill_(1.0)
+    average = WeightAverage(layer, decay=0.5)
+    for value in (3.0, 5.0):
+        with torch.no_grad():
+            layer.weight.fill_(value)
+        average.update(layer)
+    # 1 -> 0.5 * 1 + 0.5 * 3 = 2 -> 0.5 * 2 + 0.5 * 5 = 3.5, in the layer's own dtype
+    assert torch.equal(average.state_dict()["weight"], torch.full((1, 2), 3.5))
+    assert average.state_dict()["weight"].dtype == torch.float32
+
+    folder = tmp_path / "demos"
+    assert main(["run", REACH, "--episodes", "2", "--num-envs", "2", "--no-video", "--quiet", "--record",
+                 str(folder)]) == 0  # fmt: skip
+    env = make_batched(REACH, 1)
+    demos = load_demonstrations(folder, REACH, env.single_observation_space, env.single_action_space)
+    space, actions = env.single_observation_space, env.single_action_space
+    last = TrainConfig(net_arch=[16], bc_epochs=3, bc_early_stopping=False, bc_lr_schedule="cosine")
+    averaged = TrainConfig(net_arch=[16], bc_epochs=3, bc_early_stopping=False, bc_lr_schedule="cosine",
+                           bc_ema_decay=0.9)  # fmt: skip
+    plain, _ = train_bc(demos, space, actions, last, seed=0)
+    smooth, _ = train_bc(demos, space, actions, averaged, seed=0)
+    # the same gradient steps (same seed), but the saved weights are their average, not the last ones
+    first = next(k for k in plain.state_dict() if k.endswith("weight"))
+    assert not torch.equal(plain.state_dict()[first], smooth.state_dict()[first])
+    with pytest.raises(ConfigError, match=r"bc_ema_decay=1.0 must be in \[0, 1\)"):
+        TrainConfig(bc_ema_decay=1.0)
+    with pytest.raises(ConfigError, match=r"bc_lr_schedule='step' is not valid; valid: constant, cosine"):
+        TrainConfig(bc_lr_schedule="step")
+
+
 def test_precision_features_are_the_squashed_relative_vectors_found_by_name():
     import numpy as np
     import torch

@@ -144,6 +144,29 @@ def batched_loss(policy: SACPolicy, inputs: Any, targets: np.ndarray, rows: np.n
     return total / len(rows)
 
 
+class WeightAverage:
+    """An exponential moving average of a policy's weights (``bc_ema_decay``), kept in float64 beside it."""
+
+    def __init__(self, policy: SACPolicy, decay: float) -> None:
+        self.decay = decay
+        self.dtypes = {k: v.dtype for k, v in policy.state_dict().items()}
+        self.average = {
+            k: v.detach().clone().double() if v.is_floating_point() else v.detach().clone()
+            for k, v in policy.state_dict().items()
+        }
+
+    def update(self, policy: SACPolicy) -> None:
+        with torch.no_grad():
+            for key, value in policy.state_dict().items():
+                if value.is_floating_point():
+                    self.average[key].mul_(self.decay).add_(value.double(), alpha=1.0 - self.decay)
+                else:  # counters: the latest
+                    self.average[key].copy_(value)
+
+    def state_dict(self) -> dict[str, torch.Tensor]:
+        return {k: v.to(self.dtypes[k]) for k, v in self.average.items()}
+
+
 def train_bc(
     demos: Demonstrations,
     observation_space: spaces.Space,
@@ -175,6 +198,11 @@ def train_bc(
         head = torch.nn.Linear(policy.actor.features_dim, hidden_state.shape[1])
         parameters += list(head.parameters())
     optimizer = torch.optim.Adam(parameters, lr=config.bc_learning_rate)
+    steps_per_epoch = -(-len(train_rows) // config.bc_batch_size)
+    schedule = None
+    if config.bc_lr_schedule == "cosine":
+        schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, config.bc_epochs * steps_per_epoch)
+    average = WeightAverage(policy, config.bc_ema_decay) if config.bc_ema_decay > 0 else None
     history = BCHistory()
     best_loss, best_state, stale = np.inf, copy.deepcopy(policy.state_dict()), 0
     for epoch in range(config.bc_epochs):
@@ -195,6 +223,10 @@ def train_bc(
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
+            if schedule is not None:
+                schedule.step()
+            if average is not None:
+                average.update(policy)
             losses.append(loss.item())
         history.train_loss.append(float(np.mean(losses)))
         if hidden_losses:
@@ -213,6 +245,6 @@ def train_bc(
             if stale >= config.bc_patience:
                 history.stopped_early = True
                 break
-    policy.load_state_dict(best_state)
+    policy.load_state_dict(average.state_dict() if average is not None else best_state)
     policy.set_training_mode(False)
     return policy, history

@@ -21,6 +21,7 @@ POLICY_STATES = ("all", "robot")
 DEMO_LOSSES = ("aux", "qfilter")
 RLPD_STARTS = ("clone", "scratch")
 RLPD_ACTOR_LOSSES = ("sac", "awac")
+BC_LR_SCHEDULES = ("constant", "cosine")
 POLICY_FEATURES = ("", "yaw", "fine", "yaw+fine")  # agents/learn/features.py EXTRACTORS
 
 
@@ -86,6 +87,12 @@ class TrainConfig:
     #: encoder where the objects are (privileged supervision, as in asymmetric actor-critic, Pinto et al. 2018);
     #: the saved policy never sees that state
     bc_aux_state: float = 0.0
+    #: bc: > 0 keeps an exponential moving average of the weights with this decay per gradient step and saves it
+    #: instead of the last weights (Polyak averaging; diffusion and action-chunking policies train this way, Chi et
+    #: al., RSS 2023): the last step's weights depend on the last few batches, their average much less
+    bc_ema_decay: float = 0.0
+    #: bc: "constant" learning rate, or "cosine": decayed to zero over bc_epochs (Loshchilov and Hutter, ICLR 2017)
+    bc_lr_schedule: str = "constant"
     dagger_rounds: int = 0  # bc: DAgger rounds after the first fit (0: plain BC); the best on validation is kept
     dagger_episodes: int = 32  # bc: expert-labelled rollouts of the learner per DAgger round
     demo_fraction: float = 0.25  # share of every SAC batch drawn from the demonstrations
@@ -152,6 +159,12 @@ class TrainConfig:
                 "policy encodes its images (agents/learn/vision.py); set policy_features: ''"
             )
         self._check_ppo()
+        if not 0.0 <= self.bc_ema_decay < 1.0:
+            raise ConfigError(f"bc_ema_decay={self.bc_ema_decay!r} must be in [0, 1) (0: no averaging)")
+        if self.bc_lr_schedule not in BC_LR_SCHEDULES:
+            raise ConfigError(
+                f"bc_lr_schedule={self.bc_lr_schedule!r} is not valid; valid: {', '.join(BC_LR_SCHEDULES)}"
+            )
         if self.bc_aux_state < 0:
             raise ConfigError(f"bc_aux_state={self.bc_aux_state!r} must be >= 0 (0: no auxiliary loss)")
         if self.bc_aux_state > 0 and (self.obs_mode != "pixels" or self.policy_state != "robot"):

@@ -586,10 +586,28 @@ def take(tree: Any, index: int | np.ndarray) -> Any:
 
 
 def unbatch(tree: Any) -> Any:
-    """Row 0 of every array in a nested dict, as copies; 0-d values become Python scalars (single-env infos)."""
-    if isinstance(tree, dict):
-        return {k: unbatch(v) for k, v in tree.items()}
-    row = tree[0]
+    """Row 0 of every array in a nested dict, as copies; 0-d values become Python scalars (single-env infos).
+
+    Runs on every single-env step over some seventy info entries, so it tests exact types, cheapest first."""
+    if type(tree) is not dict:
+        return _first_row(tree)
+    out = {}
+    for key, value in tree.items():
+        if type(value) is np.ndarray and value.ndim == 1 and value.dtype.kind in "biuf":
+            out[key] = value.item(0)  # the common leaf: one number per simulation
+        elif type(value) is np.ndarray and value.ndim > 1:
+            out[key] = value[0].copy()
+        elif type(value) is dict:
+            out[key] = unbatch(value)
+        else:
+            out[key] = _first_row(value)
+    return out
+
+
+def _first_row(leaf: Any) -> Any:
+    if isinstance(leaf, dict):
+        return unbatch(dict(leaf))
+    row = leaf[0]
     if isinstance(row, str):  # an instruction
         return row
     return row.item() if isinstance(row, np.generic) else row.copy()

@@ -17,6 +17,8 @@ and head-turn targets at once), so an episode is reproducible from its seed and 
 
 from __future__ import annotations
 
+from itertools import accumulate
+
 import mujoco
 import numpy as np
 
@@ -97,23 +99,24 @@ class HumanMotion:
     def _sample_processes(
         self, rng: np.random.Generator, person: HumanConfig, stature_m: float
     ) -> tuple[np.ndarray, np.ndarray]:
-        decay = np.exp(-self.dt / DRIFT_TIME_CONSTANT_S)
+        decay = float(np.exp(-self.dt / DRIFT_TIME_CONSTANT_S))
         lengths = anthropometry.segment_lengths_m(stature_m)
         spread_rad = person.hand_drift_m / (lengths["upper_arm"] + lengths["forearm"])
         noise = rng.standard_normal((self.steps, len(DRIFT_JOINTS)))
-        drift = np.empty_like(noise)
-        drift[0] = spread_rad * noise[0]
         innovation = spread_rad * np.sqrt(1.0 - decay**2)
-        for t in range(1, self.steps):
-            drift[t] = decay * drift[t - 1] + innovation * noise[t]
+        shocks = innovation * noise
+        drift = np.empty_like(noise)
+        for col in range(noise.shape[1]):  # the recurrences in Python floats: the same IEEE operations as numpy's
+            path = accumulate(shocks[1:, col].tolist(), lambda prev, shock: decay * prev + shock,
+                              initial=float(spread_rad * noise[0, col]))  # fmt: skip
+            drift[:, col] = list(path)
         events = rng.uniform(size=self.steps) < person.head_turn_rate_hz * self.dt
         goals = rng.uniform(-HEAD_TURN_MAX_RAD, HEAD_TURN_MAX_RAD, size=self.steps) * person.rom_scale
-        follow = 1.0 - np.exp(-self.dt / HEAD_TURN_TIME_CONSTANT_S)
-        head = np.zeros(self.steps)
-        goal = 0.0
-        for t in range(1, self.steps):
-            goal = goals[t] if events[t] else goal
-            head[t] = head[t - 1] + follow * (goal - head[t - 1])
+        follow = float(1.0 - np.exp(-self.dt / HEAD_TURN_TIME_CONSTANT_S))
+        events[0] = False  # the head starts at rest, its goal 0 until the first turn
+        latest = np.maximum.accumulate(np.where(events, np.arange(self.steps), 0))
+        goal = np.where(latest > 0, goals[latest], 0.0)  # each step's goal: the latest turn's
+        head = np.array(list(accumulate(goal[1:].tolist(), lambda prev, g: prev + follow * (g - prev), initial=0.0)))
         return drift, head
 
     def _start_tremor(self, sim: Simulation, ids: np.ndarray, rngs: list[np.random.Generator]) -> None:

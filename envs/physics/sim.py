@@ -50,6 +50,9 @@ class Simulation:
         for name in BOUND_FIELDS:
             setattr(self, name, self.batch.bind(name))
         self.all_ids = np.arange(num_sims)
+        #: counts the calls that change the derived fields (forward, step, reset, a loaded state): a figure computed
+        #: from them may be reused while it is unchanged
+        self.generation = 0
         self._expanded: dict[str, np.ndarray] = {}
 
     # The bound arrays above are attributes: sim.qpos, sim.site_xpos, ...
@@ -86,9 +89,11 @@ class Simulation:
 
     def reset_to_home(self, ids: np.ndarray) -> None:
         """Reset ``ids`` to the home keyframe without computing anything; call ``forward`` after writing state."""
+        self.generation += 1
         self.batch.reset(ids, keyframe=self.home_key, stage=mujoco.mjtStage.mjSTAGE_NONE)
 
     def forward(self, ids: np.ndarray) -> None:
+        self.generation += 1
         self.batch.forward(ids)
 
     def step(self) -> np.ndarray:
@@ -97,6 +102,7 @@ class Simulation:
         A simulation is unstable when MuJoCo raised an error in it, when its state is non-finite, or when
         MuJoCo's own divergence guard reset it mid-step (that reset clears the controls and rewinds the clock).
         """
+        self.generation += 1
         expected_time = self.time + self.substeps * self.model.opt.timestep
         controls = self.ctrl.copy()
         unstable = np.zeros(self.num_sims, dtype=bool)
@@ -126,4 +132,5 @@ class Simulation:
         if state.shape != self.batch.state.shape[1:]:
             expected = self.batch.state.shape[1:]
             raise ValueError(f"state has shape {state.shape}, expected {expected} (mjSTATE_INTEGRATION of this model)")
+        self.generation += 1
         self.batch.state[sim_id] = state

@@ -64,19 +64,22 @@ def add_contact_sensors(builder: SceneBuilder, region_of_geom: dict[str, str], p
             sensor.intprm[2] = CONTACT_SLOTS
 
 
-def _segment_approximation(size: np.ndarray, kind: int) -> tuple[int, float, float, float]:
-    """(local axis, half length, radius, curvature radius) of a geom of ``size`` and type ``kind`` seen as a
-    segment with a radius."""
-    if kind == mujoco.mjtGeom.mjGEOM_CAPSULE:
-        return 2, float(size[1]), float(size[0]), float(size[0])
-    if kind == mujoco.mjtGeom.mjGEOM_SPHERE:
-        return 2, 0.0, float(size[0]), float(size[0])
-    order = np.argsort(size[:3])
-    axis = int(order[2])
-    if kind == mujoco.mjtGeom.mjGEOM_ELLIPSOID:
-        return axis, float(size[axis] - size[order[1]]), float(size[order[1]]), float(size[order[0]])
-    radius = float(np.hypot(size[order[0]], size[order[1]]))
-    return axis, float(size[axis]), radius, FLAT_GEOM_RADIUS_M
+def _segment_approximations(size: np.ndarray, kind: np.ndarray) -> tuple[np.ndarray, ...]:
+    """(local axis, half length, radius, curvature radius), each (n, geoms), of geoms of ``size`` (n, geoms, 3)
+    and type ``kind`` (geoms,) seen as segments with a radius: a capsule's or sphere's own; an ellipsoid's and a
+    box's along its longest side (a box's radius covers its cross-section's corners; flat, so its curvature is
+    ``FLAT_GEOM_RADIUS_M``)."""
+    order = np.argsort(size, axis=-1)
+    longest, middle, shortest = (np.take_along_axis(size, order[..., k : k + 1], axis=-1)[..., 0] for k in (2, 1, 0))
+    capsule = kind == mujoco.mjtGeom.mjGEOM_CAPSULE
+    sphere = kind == mujoco.mjtGeom.mjGEOM_SPHERE
+    ellipsoid = kind == mujoco.mjtGeom.mjGEOM_ELLIPSOID
+    round_ = capsule | sphere
+    axis = np.where(round_, 2, order[..., 2])
+    half = np.where(capsule, size[..., 1], np.where(sphere, 0.0, np.where(ellipsoid, longest - middle, longest)))
+    radius = np.where(round_, size[..., 0], np.where(ellipsoid, middle, np.hypot(shortest, middle)))
+    curvature = np.where(round_, size[..., 0], np.where(ellipsoid, shortest, FLAT_GEOM_RADIUS_M))
+    return axis, half, radius, curvature
 
 
 class SafetyMonitor:
@@ -126,6 +129,7 @@ class SafetyMonitor:
         self.fresh = np.ones(num_sims, dtype=bool)
         self._geom_xpos: np.ndarray | None = None
         self._geom_xmat: np.ndarray | None = None
+        self._last: tuple[tuple[int, bytes], dict[str, object]] | None = None
 
     def _robot_points(self, sim: Simulation) -> np.ndarray:
         return np.concatenate([sim.xpos[:, self.robot_bodies], sim.site_xpos[:, self.tcp_site][:, None]], axis=1)
@@ -133,14 +137,10 @@ class SafetyMonitor:
     def _approximate(self, ids: np.ndarray, geom_size: np.ndarray) -> None:
         """Each geom of the person as a segment with a radius, in the simulations ``ids``; and the indices that
         pick each geom's long axis (a column of its rotation matrix) out of ``geom_xmat`` in one step."""
-        for sim_id in ids:
-            for j, (geom, kind) in enumerate(zip(self.geom_ids, self.geom_types, strict=True)):
-                (
-                    self.geom_axis[sim_id, j],
-                    self.geom_half_length[sim_id, j],
-                    self.geom_radius[sim_id, j],
-                    self.geom_curvature[sim_id, j],
-                ) = _segment_approximation(geom_size[sim_id, geom], kind)
+        sizes = np.asarray(geom_size)[np.asarray(ids)][:, self.geom_ids, :3]  # (len(ids), geoms, 3)
+        axis, half, radius, curvature = _segment_approximations(sizes, self.geom_types)
+        self.geom_axis[ids], self.geom_half_length[ids] = axis, half
+        self.geom_radius[ids], self.geom_curvature[ids] = radius, curvature
         num_sims = self.geom_axis.shape[0]
         self._axis_rows = np.arange(num_sims)[:, None, None]
         self._axis_geoms = self.geom_ids[None, :, None]
@@ -155,30 +155,48 @@ class SafetyMonitor:
             self._geom_xpos = sim.batch.bind("geom_xpos")
             self._geom_xmat = sim.batch.bind("geom_xmat")
         self.fresh[ids] = True
+        self._last = None
 
     def before_physics(self, sim: Simulation) -> None:
         """Remember where the robot is, for this control period's speeds."""
         self.previous_points[:] = self._robot_points(sim)
         self.fresh[:] = False
+        self._last = None
 
     def measure(self, sim: Simulation, payload_kg: np.ndarray) -> dict[str, object]:
-        """This step's safety figures, (n,) arrays (``force_n`` and ``pressure_n_per_cm2`` per region)."""
-        slots = sim.sensordata[:, self.sensor_index]  # (n, geoms, partners, slots, values)
-        found = slots[..., 0] > 0
-        normal = np.where(found, np.abs(slots[..., 1]), 0.0)
-        depth = np.where(found, np.maximum(-slots[..., 4], 0.0), 0.0)
-        curvature = self.geom_curvature[:, :, None, None]
-        area_cm2 = np.maximum(np.pi * np.maximum(2 * curvature * depth - depth**2, 0.0) * 1e4, MIN_CONTACT_AREA_CM2)
-        geom_force = normal.sum(axis=(2, 3))  # (n, geoms)
-        geom_pressure = (normal / area_cm2).max(axis=(2, 3))
+        """This step's safety figures, (n,) arrays (``force_n`` and ``pressure_n_per_cm2`` per region).
+
+        Measured once per state: asked again with the same payload before the simulations change (a task's
+        evaluation, then its privileged state), it returns the same result, which callers must not modify."""
+        payload_kg = np.asarray(payload_kg, dtype=float)
+        key = (sim.generation, payload_kg.tobytes())
+        if self._last is not None and self._last[0] == key:
+            return self._last[1]
+        result = self._measure(sim, payload_kg)
+        self._last = (key, result)
+        return result
+
+    def _measure(self, sim: Simulation, payload_kg: np.ndarray) -> dict[str, object]:
         n = sim.num_sims
         regions = iso15066.REGION_NAMES
         force = np.zeros((n, len(regions)))
         pressure = np.zeros((n, len(regions)))
-        force[:, self.present_regions] = np.add.reduceat(geom_force, self.region_starts, axis=1)
-        pressure[:, self.present_regions] = np.maximum.reduceat(geom_pressure, self.region_starts, axis=1)
-        quasi_static = (force > self.quasi_static_n) | (pressure > self.quasi_static_p)
-        transient = (force > self.transient_n) | (pressure > self.transient_p)
+        slots = sim.sensordata[:, self.sensor_index]  # (n, geoms, partners, slots, values)
+        found = slots[..., 0] > 0
+        if found.any():  # most steps touch no one: then every force and pressure is 0 and no limit is exceeded
+            normal = np.where(found, np.abs(slots[..., 1]), 0.0)
+            depth = np.where(found, np.maximum(-slots[..., 4], 0.0), 0.0)
+            curvature = self.geom_curvature[:, :, None, None]
+            area_cm2 = np.pi * np.maximum(2 * curvature * depth - depth**2, 0.0) * 1e4
+            area_cm2 = np.maximum(area_cm2, MIN_CONTACT_AREA_CM2)
+            geom_force = normal.sum(axis=(2, 3))  # (n, geoms)
+            geom_pressure = (normal / area_cm2).max(axis=(2, 3))
+            force[:, self.present_regions] = np.add.reduceat(geom_force, self.region_starts, axis=1)
+            pressure[:, self.present_regions] = np.maximum.reduceat(geom_pressure, self.region_starts, axis=1)
+            quasi_static = ((force > self.quasi_static_n) | (pressure > self.quasi_static_p)).any(axis=1)
+            transient = ((force > self.transient_n) | (pressure > self.transient_p)).any(axis=1)
+        else:
+            quasi_static = transient = np.zeros(n, dtype=bool)
         points = self._robot_points(sim)
         distance, nearest_region = self._distance_to_person(sim, points)  # (n, points)
         speed = np.linalg.norm(points - self.previous_points, axis=2) / self.dt
@@ -193,8 +211,8 @@ class SafetyMonitor:
             "max_contact_force_n": force.max(axis=1),
             "force_n": {name: force[:, r] for r, name in enumerate(regions)},  # fresh arrays every step
             "pressure_n_per_cm2": {name: pressure[:, r] for r, name in enumerate(regions)},
-            "quasi_static_exceeded": quasi_static.any(axis=1),
-            "transient_exceeded": transient.any(axis=1),
+            "quasi_static_exceeded": quasi_static,
+            "transient_exceeded": transient.copy(),
             "speed_limit_exceeded": (near & (speed > allowed)).any(axis=1),
             "nearest_distance_m": distance[rows, closest],
             "nearest_region": nearest_region[rows, closest].astype(np.int64),
