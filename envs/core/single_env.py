@@ -128,7 +128,7 @@ class EmbodiaEnv(gym.Env):
     def step(self, action: Any):
         with self.core.exclusive("step"):
             action = check_action(action, self.action_space.shape, self.core.controller.name)
-            obs, reward, terminated, truncated, info = self.core.step(action[None])
+            obs, reward, terminated, truncated, info = self.core.step_checked(action[None])
             if self._window is not None:
                 self._window.show(self.core.render(_FIRST))
         return (

@@ -95,8 +95,8 @@ class Person:
         people = [self.ranges.sample(rng) for rng in rngs]
         self.sexes[ids] = [person.sex for person in people]
         shapes = self.shape_binding.apply(sim, ids, people)
-        sim.batch.bind("mocap_pos")[ids, self.base_mocap] = base_pos
-        sim.batch.bind("mocap_quat")[ids, self.base_mocap] = parts.yaw_quat(yaw)
+        sim.bound("mocap_pos")[ids, self.base_mocap] = base_pos
+        sim.bound("mocap_quat")[ids, self.base_mocap] = parts.yaw_quat(yaw)
         for k, shape in enumerate(shapes):
             shape.rest.place(sim, ids[k : k + 1], self.root_qpos, self.root_dof, base_pos[k : k + 1], yaw[k : k + 1])
         self.motion.initialize(sim, ids, rngs, people, targets)

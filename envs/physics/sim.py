@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import mujoco
 import numpy as np
-from mujoco.batch import Batch, SimulationError
+from mujoco.batch import MODEL_FIELDS, Batch, SimulationError
 
 #: MjData fields every task may read; bound once, live (n, ...) views afterwards.
 BOUND_FIELDS = (
@@ -54,6 +54,9 @@ class Simulation:
         #: from them may be reused while it is unchanged
         self.generation = 0
         self._expanded: dict[str, np.ndarray] = {}
+        self._bound: dict[str, np.ndarray] = {}
+        self._expanded_names: list[str] | None = None
+        self._const_set = False
 
     # The bound arrays above are attributes: sim.qpos, sim.site_xpos, ...
     qpos: np.ndarray
@@ -72,11 +75,37 @@ class Simulation:
     xaxis: np.ndarray
     qfrc_bias: np.ndarray  # gravity and Coriolis forces of the current state (the step ends at mjSTAGE_VEL)
 
+    def bound(self, name: str) -> np.ndarray:
+        """Any MjData field as a live (n, ...) view, bound once (binding costs microseconds; tasks read some
+        every step)."""
+        view = self._bound.get(name)
+        if view is None:
+            view = self._bound[name] = self.batch.bind(name)
+        return view
+
     def per_sim_model_field(self, name: str) -> np.ndarray:
         """A model field (``body_mass``, ``geom_friction``, ...) given per-simulation values, live (n, ...)."""
         if name not in self._expanded:
             self._expanded[name] = self.batch.expand(name)
+            self._expanded_names = None
         return self._expanded[name]
+
+    def set_const(self, ids: np.ndarray) -> None:
+        """Recompute the model's derived constants (masses, inertias, ...) of ``ids`` after their per-simulation
+        values changed; the first call expands the fields it computes."""
+        self.batch.set_const(ids)
+        if not self._const_set:
+            self._const_set = True
+            self._expanded_names = None
+
+    def per_sim_model_fields(self) -> dict[str, np.ndarray]:
+        """Every model field that holds per-simulation values, read-only (n, ...), in name order.
+
+        Which fields are expanded changes only through ``per_sim_model_field`` and ``set_const``, so the scan
+        over all of MuJoCo's model fields (a millisecond) runs again only after one of them expanded a field."""
+        if self._expanded_names is None:
+            self._expanded_names = [n for n in sorted(MODEL_FIELDS) if self.batch.expanded(n) is not None]
+        return {name: self.batch.expanded(name) for name in self._expanded_names}
 
     def set_body_mass(self, ids: np.ndarray, body: int, mass_kg: np.ndarray) -> None:
         """Give ``body`` a per-simulation mass; its inertia scales with it (same shape, same density field).

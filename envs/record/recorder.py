@@ -36,7 +36,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from mujoco.batch import MODEL_FIELDS
 
 from embodia.envs.core.rendering import RENDER_PRESETS, SimRenderer
 from embodia.envs.record.atomic import atomic_write, write_json
@@ -226,12 +225,7 @@ def prepare_record_dir(record_dir: Path, overwrite: bool) -> None:
 
 def per_sim_model(env: Any, sim_id: int) -> dict[str, np.ndarray]:
     """Model fields that hold per-simulation values (set at reset), for one simulation."""
-    fields = {}
-    for name in sorted(MODEL_FIELDS):  # a frozenset: its order changes with each process's string hashing
-        values = env.sim.batch.expanded(name)
-        if values is not None:
-            fields[name] = np.array(values[sim_id])
-    return fields
+    return {name: np.array(values[sim_id]) for name, values in env.sim.per_sim_model_fields().items()}
 
 
 def _jsonable(value: Any) -> Any:

@@ -152,8 +152,8 @@ class SafetyMonitor:
         if sizes is not None:
             self._approximate(ids, sizes)
         if self._geom_xpos is None:
-            self._geom_xpos = sim.batch.bind("geom_xpos")
-            self._geom_xmat = sim.batch.bind("geom_xmat")
+            self._geom_xpos = sim.bound("geom_xpos")
+            self._geom_xmat = sim.bound("geom_xmat")
         self.fresh[ids] = True
         self._last = None
 

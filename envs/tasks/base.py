@@ -63,7 +63,11 @@ class TaskConfig:
 
     def reward_weights(self) -> dict[str, float]:
         """Weights of the dense reward terms: every field named ``w_<term>``."""
-        return {f.name[2:]: getattr(self, f.name) for f in dataclasses.fields(self) if f.name.startswith("w_")}
+        cached = self.__dict__.get("_reward_weights")  # the config is frozen; read on every step
+        if cached is None:
+            cached = {f.name[2:]: getattr(self, f.name) for f in dataclasses.fields(self) if f.name.startswith("w_")}
+            object.__setattr__(self, "_reward_weights", cached)
+        return dict(cached)
 
     def dense_reward(self, terms: dict[str, np.ndarray], success: np.ndarray, elapsed: np.ndarray) -> np.ndarray:
         """The dense reward (n,): the weighted sum of ``terms`` (each in [0, 1]), except on a success that ends

@@ -162,7 +162,7 @@ class BedBathing(Task):
         self.sponge_qpos, _ = joint_addresses(model, wiping_tool.SPONGE_JOINT)
         self.robot = context.robot
         self.point_local = np.zeros((context.num_sims, self.num_points, 3))
-        self.userdata = context.sim.batch.bind("userdata")
+        self.userdata = context.sim.bound("userdata")
 
     def _draw_points(self, sim: Simulation, ids: np.ndarray, rngs: list[np.random.Generator]) -> np.ndarray:
         """(len(ids), P, 3) points in their segment's frame: stratified along it, on the top of its surface (the
@@ -207,7 +207,7 @@ class BedBathing(Task):
         self.person.initialize(sim, ids, rngs, targets, base, base_yaw=yaw)
         self.point_local[ids] = self._draw_points(sim, ids, rngs)
         self.userdata[ids] = 0.0
-        sim.batch.set_const(ids)
+        sim.set_const(ids)
 
     def before_physics(self, sim: Simulation) -> None:
         self.person.before_physics(sim)

@@ -50,6 +50,7 @@ import numpy as np
 
 from embodia.envs.human.config import HumanConfig, HumanRanges
 from embodia.envs.physics.context import BindContext
+from embodia.envs.physics.per_state import once_per_state
 from embodia.envs.physics.sim import Simulation, joint_addresses
 from embodia.envs.scene import blanket, panda, props
 from embodia.envs.scene.builder import PhysicsOptions, SceneBuilder
@@ -179,8 +180,8 @@ class BlanketCover(Task):
         self.root_body = model.body("person").id
         self.leg_geoms = np.array([model.geom(f"person_{segment}").id for segment in LEG_SEGMENTS])
         self.foot_geoms = np.array([model.geom(f"person_{side}_foot").id for side in ("right", "left")])
-        self.geom_xpos = context.sim.batch.bind("geom_xpos")
-        self.geom_xmat = context.sim.batch.bind("geom_xmat")
+        self.geom_xpos = context.sim.bound("geom_xpos")
+        self.geom_xmat = context.sim.bound("geom_xmat")
         n, count = context.num_sims, len(LEG_SEGMENTS) * POINTS_PER_SEGMENT
         self.leg_axis_points = np.zeros((n, count, 3))  # in the person's root frame, each simulation's person
         self.leg_radii = np.zeros((n, count))
@@ -235,12 +236,13 @@ class BlanketCover(Task):
         sim.qpos[ids, self.hem_qpos : self.hem_qpos + 3] = hem - self.hem_rest
         sim.qpos[ids, self.hem_qpos + 3 : self.hem_qpos + 5] = 0.0  # along the bed's width, flat
         sim.qvel[ids, self.hem_dof : self.hem_dof + 5] = 0.0
-        sim.batch.set_const(ids)
+        sim.set_const(ids)
 
     def before_physics(self, sim: Simulation) -> None:
         self.person.before_physics(sim)
 
     # ---------------------------------------------------------------------------------- figures
+    @once_per_state
     def _geometry(self, sim: Simulation):
         vertices = sim.xpos[:, self.vertex_bodies]  # (n, V, 3)
         root = sim.xpos[:, self.root_body]

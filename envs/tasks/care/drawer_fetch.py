@@ -41,6 +41,7 @@ import mujoco
 import numpy as np
 
 from embodia.envs.physics.context import BindContext
+from embodia.envs.physics.per_state import once_per_state
 from embodia.envs.physics.sim import Simulation, joint_addresses
 from embodia.envs.scene import drawer, panda, props
 from embodia.envs.scene.builder import GEOM, SceneBuilder
@@ -189,8 +190,8 @@ class DrawerFetch(Task):
         offset = per_sim_uniform(rngs, -cfg.cabinet_jitter_m, cfg.cabinet_jitter_m, (2,))
         cabinet_yaw = CABINET_YAW_RAD + per_sim_uniform(rngs, *cfg.cabinet_yaw_rad)
         cabinet_pos = CABINET_POS + np.column_stack([offset, np.zeros(n)])
-        sim.batch.bind("mocap_pos")[ids, self.cabinet_mocap] = cabinet_pos
-        sim.batch.bind("mocap_quat")[ids, self.cabinet_mocap] = yaw_quat(cabinet_yaw)
+        sim.bound("mocap_pos")[ids, self.cabinet_mocap] = cabinet_pos
+        sim.bound("mocap_quat")[ids, self.cabinet_mocap] = yaw_quat(cabinet_yaw)
         sim.per_sim_model_field("dof_frictionloss")[ids, self.drawer_dof] = per_sim_uniform(
             rngs, *cfg.drawer_friction_n
         )
@@ -214,12 +215,13 @@ class DrawerFetch(Task):
         sim.qpos[ids, adr : adr + 3] = np.column_stack([case_xy, np.full(n, case_z)])
         sim.qpos[ids, adr + 3 : adr + 7] = yaw_quat(case_yaw)
         sim.qvel[ids, self.case_dof : self.case_dof + 6] = 0.0
-        sim.batch.set_const(ids)
+        sim.set_const(ids)
 
     def before_physics(self, sim: Simulation) -> None:
         self.person.before_physics(sim)
 
     # ---------------------------------------------------------------------------------- figures
+    @once_per_state
     def _geometry(self, sim: Simulation) -> dict[str, np.ndarray]:
         case_xmat = sim.xmat[:, self.case_body].reshape(-1, 3, 3)
         palm_xmat = sim.site_xmat[:, self.palm_site].reshape(-1, 3, 3)
@@ -357,7 +359,7 @@ class DrawerFetch(Task):
         )
 
     def privileged_state(self, sim: Simulation) -> dict[str, np.ndarray]:
-        g = self._geometry(sim)
-        g["case_half_height_m"] = np.full(sim.num_sims, CASE_HALF_SIZE_M[2])
-        g["opening_goal_m"] = np.full(sim.num_sims, self.config.opening_goal_m)
-        return g
+        return self._geometry(sim) | {
+            "case_half_height_m": np.full(sim.num_sims, CASE_HALF_SIZE_M[2]),
+            "opening_goal_m": np.full(sim.num_sims, self.config.opening_goal_m),
+        }

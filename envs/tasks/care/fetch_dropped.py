@@ -45,6 +45,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from embodia.envs.physics.context import BindContext
+from embodia.envs.physics.per_state import once_per_state
 from embodia.envs.physics.sim import Simulation, joint_addresses
 from embodia.envs.scene import overbed_table, panda, props
 from embodia.envs.scene.builder import GEOM, SceneBuilder
@@ -226,8 +227,8 @@ class FetchDropped(Task):
         table_xy = TABLE_POS + per_sim_uniform(rngs, -cfg.table_jitter_m, cfg.table_jitter_m, (2,))
         table_yaw = per_sim_uniform(rngs, *cfg.table_yaw_rad)
         top_z = per_sim_uniform(rngs, *cfg.table_top_z_range)
-        mocap_pos = sim.batch.bind("mocap_pos")
-        mocap_quat = sim.batch.bind("mocap_quat")
+        mocap_pos = sim.bound("mocap_pos")
+        mocap_quat = sim.bound("mocap_quat")
         mocap_pos[ids, self.table_base_mocap] = np.column_stack([table_xy, np.zeros(n)])
         mocap_pos[ids, self.table_top_mocap] = np.column_stack([table_xy, top_z])
         mocap_quat[ids, self.table_base_mocap] = yaw_quat(table_yaw)
@@ -243,12 +244,13 @@ class FetchDropped(Task):
         sim.qpos[ids, adr + 3 : adr + 7] = yaw_quat(yaw)
         sim.qvel[ids, self.remote_dof : self.remote_dof + 6] = 0.0
         self.arm_reach_m[ids] = ARM_REACH_FRACTION * self.person.stature_m(ids)
-        sim.batch.set_const(ids)
+        sim.set_const(ids)
 
     def before_physics(self, sim: Simulation) -> None:
         self.person.before_physics(sim)
 
     # ---------------------------------------------------------------------------------- figures
+    @once_per_state
     def _geometry(self, sim: Simulation) -> dict[str, np.ndarray]:
         remote_xmat = sim.xmat[:, self.remote_body].reshape(-1, 3, 3)
         top_xmat = sim.xmat[:, self.table_top_body].reshape(-1, 3, 3)
@@ -359,6 +361,4 @@ class FetchDropped(Task):
         )
 
     def privileged_state(self, sim: Simulation) -> dict[str, np.ndarray]:
-        g = self._geometry(sim)
-        g["remote_half_height_m"] = np.full(sim.num_sims, REMOTE_HALF_SIZE_M[2])
-        return g
+        return self._geometry(sim) | {"remote_half_height_m": np.full(sim.num_sims, REMOTE_HALF_SIZE_M[2])}

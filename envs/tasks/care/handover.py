@@ -28,6 +28,7 @@ import mujoco
 import numpy as np
 
 from embodia.envs.physics.context import BindContext
+from embodia.envs.physics.per_state import once_per_state
 from embodia.envs.physics.sim import Simulation, joint_addresses
 from embodia.envs.scene import panda, props
 from embodia.envs.scene.builder import GEOM, SceneBuilder
@@ -153,12 +154,13 @@ class Handover(Task):
         sim.qpos[ids, adr : adr + 3] = np.column_stack([xy, np.full(n, TABLE_TOP_Z + BOTTLE_HALF_HEIGHT_M + 0.001)])
         sim.qpos[ids, adr + 3 : adr + 7] = [1.0, 0.0, 0.0, 0.0]
         sim.qvel[ids, self.bottle_dof : self.bottle_dof + 6] = 0.0
-        sim.batch.set_const(ids)
+        sim.set_const(ids)
 
     def before_physics(self, sim: Simulation) -> None:
         self.person.before_physics(sim)
 
     # ---------------------------------------------------------------------------------- figures
+    @once_per_state
     def _geometry(self, sim: Simulation):
         bottle = sim.xpos[:, self.bottle_body]
         axis = sim.xmat[:, self.bottle_body].reshape(-1, 3, 3)[:, :, 2]

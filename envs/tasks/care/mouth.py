@@ -27,6 +27,7 @@ import numpy as np
 
 from embodia.envs.human.body import JOINT_NAMES
 from embodia.envs.physics.context import BindContext
+from embodia.envs.physics.per_state import once_per_state
 from embodia.envs.physics.sim import Simulation, joint_addresses
 from embodia.envs.scene import panda, props, tableware
 from embodia.envs.scene.builder import GEOM, SceneBuilder
@@ -259,12 +260,13 @@ class MouthDelivery(Task):
             sim.qpos[ids, adr : adr + 3] = world[:, j]
             sim.qpos[ids, adr + 3 : adr + 7] = [1.0, 0.0, 0.0, 0.0]
             sim.qvel[ids, dof : dof + 6] = 0.0
-        sim.batch.set_const(ids)
+        sim.set_const(ids)
 
     def before_physics(self, sim: Simulation) -> None:
         self.person.before_physics(sim)
 
     # ---------------------------------------------------------------------------------- figures
+    @once_per_state
     def _frames(self, sim: Simulation):
         hand_pos = sim.xpos[:, self.hand_body]
         hand_mat = sim.xmat[:, self.hand_body].reshape(-1, 3, 3)
@@ -276,9 +278,10 @@ class MouthDelivery(Task):
     def _mouth_forward(self, neck_mat: np.ndarray) -> np.ndarray:
         return neck_mat[:, :, 0]
 
-    def evaluate(self, sim: Simulation) -> dict[str, np.ndarray]:
-        cfg = self.config
-        hand_pos, hand_mat, neck_mat, mouth, pour_point = self._frames(sim)
+    @once_per_state
+    def _particles(self, sim: Simulation) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(positions (n, k, 3), in the vessel (n, k), in the mouth (n, k)) of the food or water."""
+        hand_pos, hand_mat, neck_mat, mouth, _ = self._frames(sim)
         particles = sim.xpos[:, self.particle_bodies]
         in_vessel = tableware.inside_box(
             tableware.local_points(hand_pos, hand_mat, particles), self.vessel_low, self.vessel_high
@@ -286,6 +289,12 @@ class MouthDelivery(Task):
         in_mouth = tableware.inside_box(
             tableware.local_points(mouth, neck_mat, particles), self.mouth_low, self.mouth_high
         )
+        return particles, in_vessel, in_mouth
+
+    def evaluate(self, sim: Simulation) -> dict[str, np.ndarray]:
+        cfg = self.config
+        _, hand_mat, _, mouth, pour_point = self._frames(sim)
+        particles, in_vessel, in_mouth = self._particles(sim)
         fallen = particles[:, :, 2] < mouth[:, None, 2] - SPILL_BELOW_MOUTH_M
         spilt = fallen & ~in_vessel & ~in_mouth
         k = self.particle_count
@@ -349,10 +358,7 @@ class MouthDelivery(Task):
 
     def privileged_state(self, sim: Simulation) -> dict[str, np.ndarray]:
         _, hand_mat, neck_mat, mouth, pour_point = self._frames(sim)
-        particles = sim.xpos[:, self.particle_bodies]
-        in_mouth = tableware.inside_box(
-            tableware.local_points(mouth, neck_mat, particles), self.mouth_low, self.mouth_high
-        )
+        _, _, in_mouth = self._particles(sim)
         return {
             "mouth_pos": mouth,
             "mouth_forward": self._mouth_forward(neck_mat),

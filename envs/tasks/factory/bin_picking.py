@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import mujoco
 import numpy as np
 
+from embodia.envs.physics.per_state import once_per_state
 from embodia.envs.physics.sim import Simulation
 from embodia.envs.scene import props
 from embodia.envs.scene.builder import GEOM, SceneBuilder
@@ -176,7 +177,7 @@ class BinPicking(Task):
         cfg = self.config
         n = len(ids)
         jitter = per_sim_uniform(rngs, -cfg.fixture_jitter_m, cfg.fixture_jitter_m, (2, 2))
-        mocap_pos = sim.batch.bind("mocap_pos")
+        mocap_pos = sim.bound("mocap_pos")
         mocap_pos[ids, self.bin_mocap] = BIN_CENTER + np.pad(jitter[:, 0], ((0, 0), (0, 1)))
         mocap_pos[ids, self.tray_mocap] = TRAY_CENTER + np.pad(jitter[:, 1], ((0, 0), (0, 1)))
         self.target[ids] = per_sim_integers(rngs, NUM_PARTS)
@@ -198,7 +199,7 @@ class BinPicking(Task):
             sim.qpos[ids, adr : adr + 3] = pos
             sim.qpos[ids, adr + 3 : adr + 7] = yaw_quat(yaw[:, k])
             sim.qvel[ids, self.part_qvel[k] : self.part_qvel[k] + 6] = 0.0
-        sim.batch.set_const(ids)
+        sim.set_const(ids)
 
     def _sample_part_xy(self, rngs: list[np.random.Generator]) -> np.ndarray:
         """Non-overlapping part positions inside the bin, by rejection, per simulation."""
@@ -215,6 +216,7 @@ class BinPicking(Task):
         return out
 
     # ---------------------------------------------------------------------------------- figures
+    @once_per_state
     def _target_pose(self, sim: Simulation):
         rows = np.arange(sim.num_sims)
         body = self.part_bodies[self.target]
@@ -335,5 +337,5 @@ class BinPicking(Task):
             "part_kind": self.target.copy(),
             "grasp_width_m": self.grasp_widths[self.target],
             "slot_pos": sim.site_xpos[rows, self.slot_sites[self.target]],
-            "slot_quat": sim.batch.bind("mocap_quat")[:, self.tray_mocap],
+            "slot_quat": sim.bound("mocap_quat")[:, self.tray_mocap],
         }

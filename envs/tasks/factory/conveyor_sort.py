@@ -185,7 +185,7 @@ class ConveyorSort(Task):
         )
         friction = per_sim_uniform(rngs, *cfg.part_friction, (NUM_PARTS,))
         sim.per_sim_model_field("geom_friction")[ids[:, None], self.part_geoms[None, :], 0] = friction
-        sim.batch.set_const(ids)
+        sim.set_const(ids)
 
     def before_physics(self, sim: Simulation) -> None:
         """Run the belt on (shift it back a period when due) and put parts on it when they are due."""

@@ -50,6 +50,7 @@ import mujoco
 import numpy as np
 
 from embodia.envs.physics.context import BindContext
+from embodia.envs.physics.per_state import once_per_state
 from embodia.envs.physics.robot import RIGID_HOLD_BAND_M
 from embodia.envs.physics.sim import Simulation, joint_addresses
 from embodia.envs.scene import parts
@@ -323,7 +324,7 @@ class GearAssembly(Task):
     def initialize_episode(self, sim: Simulation, ids: np.ndarray, rngs: list[np.random.Generator]) -> None:
         cfg = self.config
         jitter = per_sim_uniform(rngs, -cfg.fixture_jitter_m, cfg.fixture_jitter_m, (2,))
-        sim.batch.bind("mocap_pos")[ids, self.fixture_mocap] = FIXTURE_CENTER + np.pad(jitter, ((0, 0), (0, 1)))
+        sim.bound("mocap_pos")[ids, self.fixture_mocap] = FIXTURE_CENTER + np.pad(jitter, ((0, 0), (0, 1)))
         (x_low, x_high), (y_low, y_high) = GEAR_REGION
         xy = per_sim_uniform(rngs, (x_low, y_low), (x_high, y_high), (2,))
         yaw = per_sim_uniform(rngs, -np.pi, np.pi)
@@ -339,9 +340,10 @@ class GearAssembly(Task):
         sim.qvel[ids, self.gear_qvel : self.gear_qvel + 6] = 0.0
         sim.qpos[ids, self.fixed_qpos] = fixed_angle
         sim.qvel[ids, self.fixed_qvel] = 0.0
-        sim.batch.set_const(ids)
+        sim.set_const(ids)
 
     # ---------------------------------------------------------------------------------- figures
+    @once_per_state
     def _mesh(self, sim: Simulation) -> tuple[np.ndarray, np.ndarray]:
         """(mesh phase error along the pitch circle in metres, yaw the gear needs for mesh phase), (n,) each."""
         seat = sim.site_xpos[:, self.seat_site]

@@ -37,6 +37,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from embodia.envs.physics.context import BindContext
+from embodia.envs.physics.per_state import once_per_state
 from embodia.envs.physics.robot import RIGID_HOLD_BAND_M
 from embodia.envs.physics.sim import Simulation, joint_addresses
 from embodia.envs.scene import parts
@@ -184,7 +185,7 @@ class NutBolt(Task):
     def initialize_episode(self, sim: Simulation, ids: np.ndarray, rngs: list[np.random.Generator]) -> None:
         cfg = self.config
         jitter = per_sim_uniform(rngs, -cfg.fixture_jitter_m, cfg.fixture_jitter_m, (2,))
-        sim.batch.bind("mocap_pos")[ids, self.bolt_mocap] = FIXTURE_CENTER + np.pad(jitter, ((0, 0), (0, 1)))
+        sim.bound("mocap_pos")[ids, self.bolt_mocap] = FIXTURE_CENTER + np.pad(jitter, ((0, 0), (0, 1)))
         (x_low, x_high), (y_low, y_high) = NUT_REGION
         xy = per_sim_uniform(rngs, (x_low, y_low), (x_high, y_high), (2,))
         yaw = per_sim_uniform(rngs, -np.pi, np.pi)
@@ -197,9 +198,10 @@ class NutBolt(Task):
         sim.qpos[ids, adr + 2] = BENCH_TOP_Z + 0.0005
         sim.qpos[ids, adr + 3 : adr + 7] = yaw_quat(yaw)
         sim.qvel[ids, self.nut_qvel : self.nut_qvel + 6] = 0.0
-        sim.batch.set_const(ids)
+        sim.set_const(ids)
 
     # ---------------------------------------------------------------------------------- figures
+    @once_per_state
     def _nut(self, sim: Simulation) -> tuple[np.ndarray, np.ndarray]:
         """Centre of the nut's lower face and its axis, (n, 3) each."""
         axis = sim.xmat[:, self.nut_body].reshape(-1, 3, 3)[:, :, 2]

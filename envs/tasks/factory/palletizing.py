@@ -30,6 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from embodia.envs.physics.context import BindContext
+from embodia.envs.physics.per_state import once_per_state
 from embodia.envs.physics.sim import Simulation
 from embodia.envs.scene import logistics, panda, props
 from embodia.envs.scene.builder import SceneBuilder
@@ -165,8 +166,8 @@ class Palletizing(Task):
         queue_yaw = per_sim_uniform(rngs, -cfg.infeed_yaw_rad, cfg.infeed_yaw_rad, (n_box,))
         masses = per_sim_uniform(rngs, *cfg.box_mass_kg, (n_box,))
         friction = per_sim_uniform(rngs, *cfg.box_friction, (n_box,))
-        sim.batch.bind("mocap_pos")[ids, self.pallet_mocap] = PALLET_CENTER + np.pad(pallet_xy, ((0, 0), (0, 1)))
-        sim.batch.bind("mocap_quat")[ids, self.pallet_mocap] = yaw_quat(pallet_yaw)
+        sim.bound("mocap_pos")[ids, self.pallet_mocap] = PALLET_CENTER + np.pad(pallet_xy, ((0, 0), (0, 1)))
+        sim.bound("mocap_quat")[ids, self.pallet_mocap] = yaw_quat(pallet_yaw)
         sim.per_sim_model_field("body_mass")[np.ix_(ids, self.box_bodies)] = masses
         sim.per_sim_model_field("geom_friction")[ids[:, None], self.box_geoms[None, :], 0] = friction
         for k in range(n_box):
@@ -175,14 +176,15 @@ class Palletizing(Task):
             sim.qpos[ids, adr : adr + 3] = pos
             sim.qpos[ids, adr + 3 : adr + 7] = yaw_quat(np.pi / 2 + queue_yaw[:, k])
             sim.qvel[ids, self.box_qvel[k] : self.box_qvel[k] + 6] = 0.0
-        sim.batch.set_const(ids)
+        sim.set_const(ids)
 
     # ---------------------------------------------------------------------------------- figures
+    @once_per_state
     def _boxes(self, sim: Simulation):
         pos = sim.xpos[:, self.box_bodies]
         quat = sim.xquat[:, self.box_bodies]
         slots = sim.site_xpos[:, self.slot_sites]
-        pallet_yaw = quat_yaw(sim.batch.bind("mocap_quat")[:, self.pallet_mocap])
+        pallet_yaw = quat_yaw(sim.bound("mocap_quat")[:, self.pallet_mocap])
         slot_yaw = pallet_yaw[:, None] + self.slot_local_yaw[None]
         return pos, quat, slots, slot_yaw
 

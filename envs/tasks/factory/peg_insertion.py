@@ -35,6 +35,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from embodia.envs.physics.context import BindContext
+from embodia.envs.physics.per_state import once_per_state
 from embodia.envs.physics.robot import RIGID_HOLD_BAND_M
 from embodia.envs.physics.sim import Simulation, joint_addresses
 from embodia.envs.scene import parts
@@ -144,7 +145,7 @@ class PegInsertion(Task):
     def initialize_episode(self, sim: Simulation, ids: np.ndarray, rngs: list[np.random.Generator]) -> None:
         cfg = self.config
         jitter = per_sim_uniform(rngs, -cfg.fixture_jitter_m, cfg.fixture_jitter_m, (2,))
-        sim.batch.bind("mocap_pos")[ids, self.fixture_mocap] = FIXTURE_CENTER + np.pad(jitter, ((0, 0), (0, 1)))
+        sim.bound("mocap_pos")[ids, self.fixture_mocap] = FIXTURE_CENTER + np.pad(jitter, ((0, 0), (0, 1)))
         (x_low, x_high), (y_low, y_high) = PEG_REGION
         xy = per_sim_uniform(rngs, (x_low, y_low), (x_high, y_high), (2,))
         mass = per_sim_uniform(rngs, *cfg.peg_mass_kg)
@@ -156,9 +157,10 @@ class PegInsertion(Task):
         sim.qpos[ids, adr + 2] = BENCH_TOP_Z + PEG_HALF_LENGTH_M + 0.0005
         sim.qpos[ids, adr + 3 : adr + 7] = (1.0, 0.0, 0.0, 0.0)
         sim.qvel[ids, self.peg_qvel : self.peg_qvel + 6] = 0.0
-        sim.batch.set_const(ids)
+        sim.set_const(ids)
 
     # ---------------------------------------------------------------------------------- figures
+    @once_per_state
     def _peg(self, sim: Simulation) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Peg centre, axis (its local z in the world) and lower end, (n, 3) each."""
         pos = sim.xpos[:, self.peg_body]

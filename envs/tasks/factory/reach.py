@@ -91,10 +91,10 @@ class Reach(Task):
                 per_sim_uniform(rngs, *cfg.target_z_range),
             ]
         )
-        sim.batch.bind("mocap_pos")[ids, self.target_mocap] = target
+        sim.bound("mocap_pos")[ids, self.target_mocap] = target
 
     def _target(self, sim: Simulation) -> np.ndarray:
-        return np.array(sim.batch.bind("mocap_pos")[:, self.target_mocap])
+        return np.array(sim.bound("mocap_pos")[:, self.target_mocap])
 
     def evaluate(self, sim: Simulation) -> dict[str, np.ndarray]:
         distance = np.linalg.norm(self._target(sim) - self.robot.tcp_pos(sim), axis=1)
