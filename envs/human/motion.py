@@ -136,21 +136,24 @@ class HumanMotion:
             sim.qpos[ids, self.osc_qpos[source]] = amplitude * np.cos(phases[:, k])
             sim.qvel[ids, self.osc_dof[source]] = -amplitude * omega * np.sin(phases[:, k])
 
-    def _write_targets(self, sim: Simulation, ids: np.ndarray) -> None:
+    def _write_targets(self, sim: Simulation, ids: np.ndarray, every: bool = False) -> None:
+        """The servo targets of simulations ``ids``; ``every``: they are all of them (every control step), and
+        plain slicing spares the index grids."""
         t = np.minimum(self.step_index[ids], self.steps - 1)
         target = self.base_target[ids].copy()
         target[:, self.drift_cols] += self.drift[ids, t]
         target[:, self.neck_col] += self.head[ids, t]
         target = np.clip(target, self.range[ids, :, 0], self.range[ids, :, 1])
+        rows = slice(None) if every else np.asarray(ids)[:, None]
         if self.holds:  # the stiffness is the model's own (a replay restores it with the model values)
-            stiffness = sim.per_sim_model_field("actuator_gainprm")[np.ix_(ids, self.actuators, [0])][:, :, 0]
-            target += sim.qfrc_bias[np.ix_(ids, self.dof_adr)] / stiffness
-        sim.ctrl[np.ix_(ids, self.actuators)] = target
+            stiffness = sim.per_sim_model_field("actuator_gainprm")[rows, self.actuators, 0]
+            target += sim.qfrc_bias[rows, self.dof_adr] / stiffness
+        sim.ctrl[rows, self.actuators] = target
 
     def advance(self, sim: Simulation) -> None:
         """Before a control step: move every simulation's servo targets one step along its processes."""
         self.step_index += 1
-        self._write_targets(sim, sim.all_ids)
+        self._write_targets(sim, sim.all_ids, every=True)
 
     def info(self) -> dict[str, np.ndarray]:
         """Who the person is in each simulation (``info["human"]``): every ``HumanConfig`` parameter, and the

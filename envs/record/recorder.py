@@ -104,15 +104,18 @@ def _stop_handler(signum: int, frame: Any) -> None:
     raise Interrupted(signum)
 
 
+_MAIN_THREAD = threading.main_thread().ident  # the only thread signal handlers interrupt
+
+
 def _enter_uncut() -> None:
     """Begin a section a stop signal must not cut (in the main thread: the only one signal handlers interrupt)."""
-    if threading.get_ident() == threading.main_thread().ident:
+    if threading.get_ident() == _MAIN_THREAD:
         _StopState.depth += 1
 
 
 def _leave_uncut() -> None:
     """End an uncut section; the signal that arrived meanwhile (under ``stop_on_signals``) is raised now."""
-    if threading.get_ident() != threading.main_thread().ident:
+    if threading.get_ident() != _MAIN_THREAD:
         return
     _StopState.depth -= 1
     if _StopState.depth == 0 and _StopState.pending is not None:
@@ -120,15 +123,23 @@ def _leave_uncut() -> None:
         _stop_handler(signum, None)
 
 
-@contextlib.contextmanager
-def uncut() -> Iterator[None]:
+class _Uncut:
+    """``uncut()``'s context manager: a plain class, as it wraps every recorded step."""
+
+    def __enter__(self) -> None:
+        _enter_uncut()
+
+    def __exit__(self, *exc: object) -> None:
+        _leave_uncut()
+
+
+_UNCUT = _Uncut()
+
+
+def uncut() -> _Uncut:
     """A block a stop signal must not cut (writing a file that must come out whole): the signal that arrives
     meanwhile is raised when the block ends."""
-    _enter_uncut()
-    try:
-        yield
-    finally:
-        _leave_uncut()
+    return _UNCUT
 
 
 @contextlib.contextmanager
@@ -498,8 +509,8 @@ class EpisodeRecorder:
         rows = [first, *steps]
 
         def column(name: str, source: list[dict[str, np.ndarray]]) -> np.ndarray:
-            if self.env.num_sims == 1:  # the whole row is the simulation's: one stack, no per-row indexing
-                return np.stack([r[name] for r in source])[:, 0]
+            if self.env.num_sims == 1:  # the whole row is the simulation's: joined, no per-row indexing
+                return np.concatenate([r[name] for r in source])
             return np.stack([r[name][sim_id] for r in source])
 
         obs_keys = [k for k in first if k.startswith("obs/")]
