@@ -36,7 +36,7 @@ peer's packages, numpy and the standard library), the same way as ``benchmark.py
   one env step's substeps, so raw and env integrate the same contacts; the rate from the reset state alone is in the
   JSON as ``raw_mj_step_reset``;
 - overhead: raw mj_step / physics steps/s through env (1.0: the env costs nothing beyond the physics);
-- MB: peak resident set of the measuring process (``resource.getrusage``), which includes the imports.
+- MB: peak resident set of the measuring process (``VmHWM``), which includes the imports.
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ RESULT_TAG = "PEER-RESULT "  # the measuring script's JSON line starts with this
 TIMEOUT_S = 900.0
 
 MEASURE_SCRIPT = r"""
-import json, resource, sys, time
+import json, sys, time
 
 import mujoco
 import numpy as np
@@ -201,7 +201,9 @@ info["raw_mj_step_reset"] = steps / (time.perf_counter() - start)
 
 info["physics_through_env"] = info["env_steps_per_s"] * substeps
 info["overhead"] = info["raw_mj_step"] / info["physics_through_env"]
-info["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+# VmHWM, not getrusage's ru_maxrss: Linux carries ru_maxrss over exec from the parent (the benchmark's fork)
+with open("/proc/self/status") as status:
+    info["peak_rss_mb"] = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:")) / 1024
 info["numpy"] = np.__version__
 print("PEER-RESULT " + json.dumps(info), flush=True)
 """

@@ -204,3 +204,36 @@ def test_ppo_takes_its_advantage_and_update_settings_from_the_config(tmp_path):
         env.close()
     with pytest.raises(ConfigError, match=r"gae_lambda=1.5 must be in \[0, 1\]"):
         TrainConfig(gae_lambda=1.5)
+
+
+def test_normalize_reward_divides_what_the_learner_sees_by_the_full_dense_rate(tmp_path):
+    from embodia.agents.learn.vec_env import EmbodiaVecEnv
+
+    config = TrainConfig(normalize_reward=True, n_steps=32, total_steps=128, **TINY)
+    seen = {}
+
+    def keep_env(env_id, algo, config, env, *args):  # the env train() hands the model, with its scale
+        seen["scale"] = env.reward_scale
+        return original(env_id, algo, config, env, *args)
+
+    original = training._new_model
+    training._new_model = keep_env
+    try:
+        training.train(REACH, "ppo", config, 0, tmp_path / "ppo", progress=False)
+    finally:
+        training._new_model = original
+    plain = EmbodiaVecEnv(REACH, 2, 0)
+    scaled = EmbodiaVecEnv(REACH, 2, 0, reward_scale=seen["scale"])
+    try:
+        full_rate = plain.core.config.full_dense_rate()
+        assert full_rate > 1.0 and seen["scale"] == 1.0 / full_rate
+        plain.reset(), scaled.reset()
+        action = np.full((2, plain.action_space.shape[0]), 0.3)
+        for _ in range(5):
+            plain.step_async(action), scaled.step_async(action)
+            reward, normalised = plain.step_wait()[1], scaled.step_wait()[1]
+            assert np.allclose(normalised, reward / full_rate) and (normalised <= 1.0).all()
+    finally:
+        plain.close(), scaled.close()
+    with pytest.raises(training.RunError, match=r"scales the env's rewards, not those of the demonstrations rlpd"):
+        training.train(REACH, "rlpd", TrainConfig(normalize_reward=True, demos=str(tmp_path)), 0, tmp_path / "r")

@@ -144,6 +144,13 @@ def batched_loss(policy: SACPolicy, inputs: Any, targets: np.ndarray, rows: np.n
     return total / len(rows)
 
 
+def learning_rate_schedule(optimizer: torch.optim.Optimizer, config: TrainConfig, steps_per_epoch: int) -> Any:
+    """``bc_lr_schedule``'s scheduler, stepped once per gradient step; None for a constant rate."""
+    if config.bc_lr_schedule == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, config.bc_epochs * steps_per_epoch)
+    return None
+
+
 class WeightAverage:
     """An exponential moving average of a policy's weights (``bc_ema_decay``), kept in float64 beside it."""
 
@@ -198,10 +205,7 @@ def train_bc(
         head = torch.nn.Linear(policy.actor.features_dim, hidden_state.shape[1])
         parameters += list(head.parameters())
     optimizer = torch.optim.Adam(parameters, lr=config.bc_learning_rate)
-    steps_per_epoch = -(-len(train_rows) // config.bc_batch_size)
-    schedule = None
-    if config.bc_lr_schedule == "cosine":
-        schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, config.bc_epochs * steps_per_epoch)
+    schedule = learning_rate_schedule(optimizer, config, -(-len(train_rows) // config.bc_batch_size))
     average = WeightAverage(policy, config.bc_ema_decay) if config.bc_ema_decay > 0 else None
     history = BCHistory()
     best_loss, best_state, stale = np.inf, copy.deepcopy(policy.state_dict()), 0

@@ -65,6 +65,10 @@ class TrainConfig:
     ent_coef: float = 0.0
     gae_lambda: float = 0.95  # PPO's generalised advantage estimation (Schulman et al., ICLR 2016)
     clip_range: float = 0.2
+    #: every learner: rewards divided by the task's full dense rate (the sum of its positive reward weights, the
+    #: most a step can earn), so that a step earns at most 1 and the success step the steps left, on every task
+    #: (ManiSkill's "normalized_dense" reward does the same); logged returns stay the task's own
+    normalize_reward: bool = False
     target_kl: float = 0.0  # stop an update's epochs once the policy moved this far (KL); 0: never
     # demonstrations (BC, SAC+demos)
     demos: str = ""  # an embodia run folder or a Minari dataset id
@@ -159,12 +163,7 @@ class TrainConfig:
                 "policy encodes its images (agents/learn/vision.py); set policy_features: ''"
             )
         self._check_ppo()
-        if not 0.0 <= self.bc_ema_decay < 1.0:
-            raise ConfigError(f"bc_ema_decay={self.bc_ema_decay!r} must be in [0, 1) (0: no averaging)")
-        if self.bc_lr_schedule not in BC_LR_SCHEDULES:
-            raise ConfigError(
-                f"bc_lr_schedule={self.bc_lr_schedule!r} is not valid; valid: {', '.join(BC_LR_SCHEDULES)}"
-            )
+        self._check_bc_optimisation()
         if self.bc_aux_state < 0:
             raise ConfigError(f"bc_aux_state={self.bc_aux_state!r} must be >= 0 (0: no auxiliary loss)")
         if self.bc_aux_state > 0 and (self.obs_mode != "pixels" or self.policy_state != "robot"):
@@ -212,6 +211,14 @@ class TrainConfig:
             raise ConfigError(f"sac_ent_coef={self.sac_ent_coef!r} is not valid; valid: auto, auto_0.1, 0.05, ...")
         if self.her and self.obs_mode != "goal":
             raise ConfigError("her: true needs obs_mode: goal (achieved and desired goals in the observation)")
+
+    def _check_bc_optimisation(self) -> None:
+        if not 0.0 <= self.bc_ema_decay < 1.0:
+            raise ConfigError(f"bc_ema_decay={self.bc_ema_decay!r} must be in [0, 1) (0: no averaging)")
+        if self.bc_lr_schedule not in BC_LR_SCHEDULES:
+            raise ConfigError(
+                f"bc_lr_schedule={self.bc_lr_schedule!r} is not valid; valid: {', '.join(BC_LR_SCHEDULES)}"
+            )
 
     def _check_ppo(self) -> None:
         if not 0.0 <= self.gae_lambda <= 1.0:

@@ -387,6 +387,11 @@ def train(
         raise RunError("dagger_rounds with obs_mode: pixels is not supported; set dagger_rounds: 0")
     if config.her and not algorithm.her:
         raise RunError(f"her: true works with {' and '.join(n for n, a in ALGORITHMS.items() if a.her)}, not {algo}")
+    if config.normalize_reward and algorithm.needs_demos:
+        raise RunError(
+            f"normalize_reward: true scales the env's rewards, not those of the demonstrations {algo} learns "
+            "from; set normalize_reward: false"
+        )
     run_dir = Path(run_dir)
     checkpoint = check_run_dir(run_dir, env_id, algo, resume)
     task = task_spaces(env_id, config) if algorithm.needs_demos else None
@@ -398,6 +403,8 @@ def train(
         return _train_bc(env_id, config, seed, run_dir, demos, task, progress, started)
     wall_before_s = resumed_wall_s(checkpoint) if checkpoint is not None else 0.0
     env = EmbodiaVecEnv(env_id, config.num_envs, seed, **env_kwargs(config))
+    if config.normalize_reward:
+        env.reward_scale = 1.0 / env.core.config.full_dense_rate()
     if checkpoint is not None:
         model = _resume_model(algorithm, checkpoint, env, config)
     else:

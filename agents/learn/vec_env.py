@@ -19,8 +19,12 @@ SEED_HIGH = 2**31 - 1
 
 
 class EmbodiaVecEnv(VecEnv):
-    def __init__(self, env_id: str, num_envs: int, seed: int = 0, **env_kwargs: Any) -> None:
+    """``reward_scale`` multiplies the rewards the learner sees (``normalize_reward``); the episode returns SB3
+    logs stay the task's own."""
+
+    def __init__(self, env_id: str, num_envs: int, seed: int = 0, reward_scale: float = 1.0, **env_kwargs: Any) -> None:
         self.env_id = env_id
+        self.reward_scale = reward_scale
         self.core = make_batched(env_id, num_envs, **env_kwargs)
         super().__init__(num_envs, self.core.single_observation_space, self.core.single_action_space)
         self._seed_rng = np.random.default_rng(seed)
@@ -69,7 +73,7 @@ class EmbodiaVecEnv(VecEnv):
                     obs[key][ended] = new_obs[key][ended]
             else:
                 obs[ended] = new_obs[ended]
-        return obs, reward.astype(np.float32), done, infos
+        return obs, (reward * self.reward_scale).astype(np.float32), done, infos
 
     def close(self) -> None:
         self.core.close()

@@ -69,6 +69,10 @@ class TaskConfig:
             object.__setattr__(self, "_reward_weights", cached)
         return dict(cached)
 
+    def full_dense_rate(self) -> float:
+        """The most one step of the dense reward can earn: every term at 1, every penalty at 0."""
+        return sum(max(weight, 0.0) for weight in self.reward_weights().values())
+
     def dense_reward(self, terms: dict[str, np.ndarray], success: np.ndarray, elapsed: np.ndarray) -> np.ndarray:
         """The dense reward (n,): the weighted sum of ``terms`` (each in [0, 1]), except on a success that ends
         the episode, which pays what staying successful to the truncation would have earned: the full rate (the
@@ -84,7 +88,7 @@ class TaskConfig:
         reward = sum(weights[name] * value for name, value in terms.items())
         if not self.terminate_on_success:
             return reward
-        full_rate = sum(max(weight, 0.0) for weight in weights.values())
+        full_rate = self.full_dense_rate()
         # penalties (negative weights, e.g. a care task's safety_penalty) still cost on the success step
         penalties = sum(weights[name] * value for name, value in terms.items() if weights[name] < 0)
         return np.where(success, full_rate * (self.episode_steps - elapsed + 1) + penalties, reward)
