@@ -322,3 +322,40 @@ def test_a_person_starts_at_rest_in_their_furniture(task_id):
     env.close()
     assert moved < 0.004  # settled already: no drop into the seat at the start of an episode
     assert support == pytest.approx(weight, rel=0.05)
+
+
+def test_the_drift_and_head_turn_processes_are_the_step_by_step_recurrences_bit_for_bit():
+    """The processes run as Python-float recurrences for speed; they must equal the plain loop exactly, since a
+    recorded episode's person moves with them."""
+    from types import SimpleNamespace
+
+    from embodia.envs.human import motion as human_motion
+
+    owner = SimpleNamespace(dt=0.05, steps=201)
+
+    def reference(rng, person, stature_m):
+        decay = np.exp(-owner.dt / human_motion.DRIFT_TIME_CONSTANT_S)
+        lengths = anthropometry.segment_lengths_m(stature_m)
+        spread = person.hand_drift_m / (lengths["upper_arm"] + lengths["forearm"])
+        noise = rng.standard_normal((owner.steps, len(human_motion.DRIFT_JOINTS)))
+        drift = np.empty_like(noise)
+        drift[0] = spread * noise[0]
+        for t in range(1, owner.steps):
+            drift[t] = decay * drift[t - 1] + spread * np.sqrt(1.0 - decay**2) * noise[t]
+        events = rng.uniform(size=owner.steps) < person.head_turn_rate_hz * owner.dt
+        goals = rng.uniform(-human_motion.HEAD_TURN_MAX_RAD, human_motion.HEAD_TURN_MAX_RAD, size=owner.steps)
+        goals = goals * person.rom_scale
+        follow = 1.0 - np.exp(-owner.dt / human_motion.HEAD_TURN_TIME_CONSTANT_S)
+        head, goal = np.zeros(owner.steps), 0.0
+        for t in range(1, owner.steps):
+            goal = goals[t] if events[t] else goal
+            head[t] = head[t - 1] + follow * (goal - head[t - 1])
+        return drift, head
+
+    for seed in range(40):
+        for rate_hz in (0.0, 0.2, 1.0):
+            person = dataclasses.replace(HumanConfig(), hand_drift_m=0.004, head_turn_rate_hz=rate_hz, rom_scale=0.8)
+            expected = reference(np.random.default_rng(seed), person, 1.62)
+            got = human_motion.HumanMotion._sample_processes(owner, np.random.default_rng(seed), person, 1.62)
+            for want, have in zip(expected, got, strict=True):
+                assert np.array_equal(want, have) and np.array_equal(np.signbit(want), np.signbit(have))

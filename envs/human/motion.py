@@ -116,7 +116,12 @@ class HumanMotion:
         events[0] = False  # the head starts at rest, its goal 0 until the first turn
         latest = np.maximum.accumulate(np.where(events, np.arange(self.steps), 0))
         goal = np.where(latest > 0, goals[latest], 0.0)  # each step's goal: the latest turn's
-        head = np.array(list(accumulate(goal[1:].tolist(), lambda prev, g: prev + follow * (g - prev), initial=0.0)))
+        head = np.zeros(self.steps)  # at rest until the first turn: 0 + follow * (0 - 0) stays exactly 0
+        turns = np.flatnonzero(events)
+        if turns.size:
+            first = int(turns[0])
+            path = accumulate(goal[first:].tolist(), lambda prev, g: prev + follow * (g - prev), initial=0.0)
+            head[first:] = list(path)[1:]
         return drift, head
 
     def _start_tremor(self, sim: Simulation, ids: np.ndarray, rngs: list[np.random.Generator]) -> None:
