@@ -105,11 +105,13 @@ class HumanMotion:
         noise = rng.standard_normal((self.steps, len(DRIFT_JOINTS)))
         innovation = spread_rad * np.sqrt(1.0 - decay**2)
         shocks = innovation * noise
-        drift = np.empty_like(noise)
-        for col in range(noise.shape[1]):  # the recurrences in Python floats: the same IEEE operations as numpy's
-            path = accumulate(shocks[1:, col].tolist(), lambda prev, shock: decay * prev + shock,
-                              initial=float(spread_rad * noise[0, col]))  # fmt: skip
-            drift[:, col] = list(path)
+        # the recurrence in Python floats: the same IEEE operations as numpy's, without a numpy call per step
+        yaw, flexion, elbow = (spread_rad * noise[0]).tolist()  # the three DRIFT_JOINTS
+        path = [(yaw, flexion, elbow)]
+        for yaw_shock, flexion_shock, elbow_shock in shocks[1:].tolist():
+            yaw, flexion, elbow = decay * yaw + yaw_shock, decay * flexion + flexion_shock, decay * elbow + elbow_shock
+            path.append((yaw, flexion, elbow))
+        drift = np.array(path)
         events = rng.uniform(size=self.steps) < person.head_turn_rate_hz * self.dt
         goals = rng.uniform(-HEAD_TURN_MAX_RAD, HEAD_TURN_MAX_RAD, size=self.steps) * person.rom_scale
         follow = float(1.0 - np.exp(-self.dt / HEAD_TURN_TIME_CONSTANT_S))
