@@ -1,6 +1,9 @@
 """The one code path of every env: a task over ``n`` simulations, with controller, observations and rewards.
 
 The Gymnasium single env is this with ``n = 1``; the vector env is this with autoreset on top.
+
+Over 600 lines because reset, step, observation, info and their checks are one sequence that every env runs:
+split across modules, the order of the step (and with it every recording's bit-exactness) would be harder to see.
 """
 
 from __future__ import annotations

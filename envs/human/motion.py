@@ -116,11 +116,11 @@ class HumanMotion:
         goals = rng.uniform(-HEAD_TURN_MAX_RAD, HEAD_TURN_MAX_RAD, size=self.steps) * person.rom_scale
         follow = float(1.0 - np.exp(-self.dt / HEAD_TURN_TIME_CONSTANT_S))
         events[0] = False  # the head starts at rest, its goal 0 until the first turn
-        latest = np.maximum.accumulate(np.where(events, np.arange(self.steps), 0))
-        goal = np.where(latest > 0, goals[latest], 0.0)  # each step's goal: the latest turn's
         head = np.zeros(self.steps)  # at rest until the first turn: 0 + follow * (0 - 0) stays exactly 0
         turns = np.flatnonzero(events)
         if turns.size:
+            latest = np.maximum.accumulate(np.where(events, np.arange(self.steps), 0))
+            goal = np.where(latest > 0, goals[latest], 0.0)  # each step's goal: the latest turn's
             first = int(turns[0])
             path = accumulate(goal[first:].tolist(), lambda prev, g: prev + follow * (g - prev), initial=0.0)
             head[first:] = list(path)[1:]

@@ -47,14 +47,14 @@ class Simulation:
         self.control_dt_s = control_dt_s
         self.batch = Batch(model, nsim=num_sims, nthread=num_threads or min(2, num_sims), persistent=True)
         self.home_key = model.key("home").id
+        self._bound: dict[str, np.ndarray] = {}
         for name in BOUND_FIELDS:
-            setattr(self, name, self.batch.bind(name))
+            setattr(self, name, self.bound(name))
         self.all_ids = np.arange(num_sims)
         #: counts the calls that change the derived fields (forward, step, reset, a loaded state): a figure computed
         #: from them may be reused while it is unchanged
         self.generation = 0
         self._expanded: dict[str, np.ndarray] = {}
-        self._bound: dict[str, np.ndarray] = {}
         self._expanded_names: list[str] | None = None
         self._const_set = False
 
