@@ -12,6 +12,7 @@ import numpy as np
 from embodia.envs.physics.context import BindContext
 from embodia.envs.physics.sim import Simulation
 from embodia.envs.scene.builder import PhysicsOptions, SceneBuilder
+from embodia.envs.tasks import criteria
 from embodia.envs.validation import OptionInfo, check_fields, describe, option
 
 REWARD_MODES = ("dense", "sparse")
@@ -242,3 +243,23 @@ def per_sim_integers(rngs: list[np.random.Generator], high: int) -> np.ndarray:
 def tolerance(distance: np.ndarray, scale: float) -> np.ndarray:
     """A bounded shaping term: 1 at zero distance, falling smoothly towards 0 (``1 - tanh(d / scale)``)."""
     return 1.0 - np.tanh(distance / scale)
+
+
+def approach(distance: np.ndarray, fine_scale: float) -> np.ndarray:
+    """Shaping for a move of tens of centimetres that ends in precision: half the term falls over the work cell's
+    scale (``criteria.APPROACH_SCALE_M``), half over ``fine_scale``. A ``tolerance`` at a 10 cm scale alone is flat
+    beyond about 25 cm: the expert's reach and carry crossed 15-30 steps of it earning nothing new, and PPO from
+    scratch grasped and lifted BinPicking's part but never learnt to carry it (0% at 5M steps)."""
+    return 0.5 * (tolerance(distance, criteria.APPROACH_SCALE_M) + tolerance(distance, fine_scale))
+
+
+def drop_line_distance(pos: np.ndarray, goal: np.ndarray, height: float, up: np.ndarray | None = None) -> np.ndarray:
+    """(n,) distance from ``pos`` to the segment from ``goal`` to ``height`` above it along ``up`` ((n, 3) unit
+    vectors; world z by default): the line a held object is lowered along into place. Carry terms measured to it stay
+    full while the object goes down onto its goal, where a carry to the point above the goal fell, so that lowering
+    it earned less than hovering."""
+    offset = pos - goal
+    up = np.broadcast_to(np.array([0.0, 0.0, 1.0]), offset.shape) if up is None else up
+    along = np.einsum("ij,ij->i", offset, up)
+    rest = offset - np.clip(along, 0.0, height)[:, None] * up
+    return np.linalg.norm(rest, axis=1)

@@ -51,7 +51,7 @@ from embodia.envs.physics.sim import Simulation, joint_addresses
 from embodia.envs.scene import panda, props, wiping_tool
 from embodia.envs.scene.builder import SceneBuilder
 from embodia.envs.tasks import criteria
-from embodia.envs.tasks.base import Task, per_sim_uniform, tolerance
+from embodia.envs.tasks.base import Task, approach, per_sim_uniform
 from embodia.envs.tasks.care.common import PERSON_EPISODE_STATE, CareTaskConfig
 from embodia.envs.tasks.registry import register_task
 
@@ -258,7 +258,7 @@ class BedBathing(Task):
     def reward_terms(self, sim: Simulation, ev: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         enough = ev["enough_cleaned"]
         return self.config.safety_terms(ev["safety"]) | {
-            "reach": np.where(enough, 1.0, tolerance(ev["face_to_uncleaned_m"], criteria.REACH_SCALE_M)),
+            "reach": np.where(enough, 1.0, approach(ev["face_to_uncleaned_m"], criteria.REACH_SCALE_M)),
             "press": np.where(enough, 1.0, ev["force_in_band"].astype(float)),
             "cleaned": ev["cleaned_fraction"],
             "withdraw": (enough & ev["withdrawn"]).astype(float),

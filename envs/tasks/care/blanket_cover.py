@@ -23,8 +23,9 @@ legs does not (it is not a hazard). ``safety_penalty`` > 0 adds the reward term 
 weight. ``info["human"]`` says who the person is; ``info["coverage"]`` the covered share. Reward (dense, every term
 in [0, 1], weights ``w_*``): reach the tab, grasp the hem (by its tab or the hem itself), pull it towards its place
 at the waist (0.05 m from the hips towards the head), coverage (the covered share), release and withdraw once
-covered, success. Sparse: 1 on success. Observations (``task_*``): hem position and axis, hem relative to the TCP
-and to its goal, the tab's position and its offset from the TCP, the covered share, the cloth's vertex positions
+covered, success; reach and grasp stay full once the legs are covered, so letting go does not lower the reward.
+Sparse: 1 on success. Observations (``task_*``): hem position and axis, hem relative to the TCP and to its goal,
+the tab's position and its offset from the TCP, the covered share, the cloth's vertex positions
 relative to the hips (flattened, 54 x 3) and the hips' position.
 
 Contact and solver choices: the cloth touches the person, the furniture, and the arm and the hand
@@ -55,7 +56,7 @@ from embodia.envs.physics.sim import Simulation, joint_addresses
 from embodia.envs.scene import blanket, panda, props
 from embodia.envs.scene.builder import PhysicsOptions, SceneBuilder
 from embodia.envs.tasks import criteria
-from embodia.envs.tasks.base import Task, per_sim_uniform, tolerance
+from embodia.envs.tasks.base import Task, approach, per_sim_uniform, tolerance
 from embodia.envs.tasks.care.common import PERSON_EPISODE_STATE, CareTaskConfig
 from embodia.envs.tasks.registry import register_task
 
@@ -288,11 +289,11 @@ class BlanketCover(Task):
         }
 
     def reward_terms(self, sim: Simulation, ev: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        grasped = ev["grasped"].astype(float)
-        return self.config.safety_terms(ev["safety"]) | {
-            "reach": tolerance(ev["tcp_to_tab_m"], criteria.REACH_SCALE_M),
-            "grasp": grasped,
-            "pull": np.maximum(grasped, ev["covered"]) * tolerance(ev["hem_to_goal_m"], PULL_SCALE_M),
+        covered = ev["covered"].astype(float)
+        return self.config.safety_terms(ev["safety"]) | {  # reach and grasp stay full once he is covered
+            "reach": np.maximum(approach(ev["tcp_to_tab_m"], criteria.REACH_SCALE_M), covered),
+            "grasp": np.maximum(ev["grasped"], covered),
+            "pull": np.maximum(ev["grasped"], covered) * tolerance(ev["hem_to_goal_m"], PULL_SCALE_M),
             "coverage": ev["coverage"],
             "release": ev["covered"] * ev["clear"],
             "success": ev["success"].astype(float),

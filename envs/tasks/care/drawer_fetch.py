@@ -21,9 +21,10 @@ an ISO/TS 15066 limit). ``info``: ``drawer_opening_m``, ``case_in_drawer``, ``ca
 Safety: ``info["safety"]`` every step (robot and case contacts on the person, per ISO/TS 15066 region);
 ``safety_penalty`` > 0 adds the reward term ``safety``. ``info["human"]`` says who the person is.
 Reward (dense, every term in [0, 1], weights ``w_*``): reach the handle (kept as the drawer opens), open the drawer
-to ``opening_goal_m``, reach the case in the open drawer, grasp it, lift it out, carry it over the palm, place it on
-the palm, release and withdraw, success; grasp, lift and carry stay at 1 once the case lies in the hand, so letting
-go does not lower the reward. Sparse reward: 1 on success.
+to ``opening_goal_m``, reach the case in the open drawer, grasp it, lift it out, carry it onto the line above the
+palm (along its normal; it stays full while the case is lowered onto the palm), place it on the palm, release and
+withdraw, success; grasp, lift and carry stay at 1 once the case lies in the hand, so letting go does not lower the
+reward. Sparse reward: 1 on success.
 Observations (``task_*``): drawer opening and pull axis, handle position, case position and quaternion, palm
 position and normal, case relative to the TCP and to the palm, handle relative to the TCP.
 Contacts: the drawer is a child of the cabinet's mocap body, so drawer and carcass never collide and the joint alone
@@ -47,7 +48,7 @@ from embodia.envs.scene import drawer, panda, props
 from embodia.envs.scene.builder import GEOM, SceneBuilder
 from embodia.envs.scene.parts import yaw_quat
 from embodia.envs.tasks import criteria
-from embodia.envs.tasks.base import Task, per_sim_uniform, tolerance
+from embodia.envs.tasks.base import Task, approach, drop_line_distance, per_sim_uniform, tolerance
 from embodia.envs.tasks.care.common import PERSON_EPISODE_STATE, CareTaskConfig, open_hand_targets
 from embodia.envs.tasks.registry import register_task
 
@@ -292,23 +293,21 @@ class DrawerFetch(Task):
         grasped = ev["case_grasped"].astype(float)
         placed = ev["case_in_hand"].astype(float)
         opened = np.clip(ev["drawer_opening_m"] / cfg.opening_goal_m, 0.0, 1.0)
-        above_palm = g["palm_pos"] + g["palm_normal"] * (CASE_HALF_SIZE_M[2] + criteria.CARRY_ABOVE_GOAL_M)
+        held = np.maximum(grasped, placed)
+        on_palm = g["palm_pos"] + g["palm_normal"] * CASE_HALF_SIZE_M[2]
+        drop = drop_line_distance(g["case_pos"], on_palm, criteria.CARRY_ABOVE_GOAL_M, g["palm_normal"])
+        carry = np.maximum(grasped * approach(drop, criteria.CARRY_SCALE_M), placed)
+        lifted = np.clip(ev["case_lift_m"] / criteria.CARE_LIFT_HEIGHT_M, 0.0, 1.0)
         # the stages before the placement count as done once the case lies in the hand, so letting go never
         # lowers the reward
         return cfg.safety_terms(ev["safety"]) | {
-            "reach": np.maximum(
-                tolerance(ev["tcp_to_handle_m"], criteria.REACH_SCALE_M), opened
-            ),  # kept as the drawer opens
+            "reach": np.maximum(approach(ev["tcp_to_handle_m"], criteria.REACH_SCALE_M), opened),  # kept as it opens
             "open": opened,
-            "reach_case": np.maximum(
-                opened * tolerance(ev["tcp_to_case_m"], criteria.REACH_SCALE_M), np.maximum(grasped, placed)
-            ),
-            "grasp": np.maximum(grasped, placed),
-            "lift": np.maximum(grasped * np.clip(ev["case_lift_m"] / criteria.CARE_LIFT_HEIGHT_M, 0.0, 1.0), placed),
-            "carry": np.maximum(
-                grasped * tolerance(np.linalg.norm(g["case_pos"] - above_palm, axis=1), criteria.CARRY_SCALE_M), placed
-            ),
-            "place": np.maximum(grasped, placed) * tolerance(ev["case_to_palm_m"], criteria.PLACE_SCALE_M),
+            "reach_case": np.maximum(opened * approach(ev["tcp_to_case_m"], criteria.REACH_SCALE_M), held),
+            "grasp": held,
+            "lift": np.maximum(grasped * np.maximum(lifted, carry), placed),
+            "carry": carry,
+            "place": held * tolerance(ev["case_to_palm_m"], criteria.PLACE_SCALE_M),
             "release": placed * ev["clear"],
             "success": ev["success"].astype(float),
         }

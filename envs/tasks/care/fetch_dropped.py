@@ -30,8 +30,10 @@ the arm fully. Fail: the remote leaves the room area (over 1.3 m from the robot'
 Safety: ``info["safety"]`` every step (robot and remote contacts on the person, per ISO/TS 15066 region);
 ``safety_penalty`` > 0 adds the reward term ``safety``. ``info["human"]`` says who the person is.
 Reward (dense, every term in [0, 1], weights ``w_*``): reach the remote, grasp it, lift it to the table's
-height, carry it over the place spot (5 cm towards the person from the top's centre), place it on the table
-within reach, release and withdraw, success. Sparse reward: 1 on success.
+height, carry it onto the line above the place spot (5 cm towards the person from the top's centre), place it on the
+table within reach, release and withdraw, success. Each stage's term stays full through the stages after it
+(lowered onto the table, the remote is still "lifted" and "carried"; released there, still "grasped"), so that the
+expert's own path earns more at every stage. Sparse reward: 1 on success.
 Observations (``task_*``): remote position and quaternion, place spot, the person's right shoulder, the table top's
 height, remote relative to the TCP and to the place spot.
 Contacts: the remote uses Handover's bottle friction (1.0, condim 4) so that a 70 N grasp holds it; the tables
@@ -51,7 +53,7 @@ from embodia.envs.scene import overbed_table, panda, props
 from embodia.envs.scene.builder import GEOM, SceneBuilder
 from embodia.envs.scene.parts import yaw_quat
 from embodia.envs.tasks import criteria
-from embodia.envs.tasks.base import Task, per_sim_uniform, tolerance
+from embodia.envs.tasks.base import Task, approach, drop_line_distance, per_sim_uniform, tolerance
 from embodia.envs.tasks.care.common import PERSON_EPISODE_STATE, CareTaskConfig
 from embodia.envs.tasks.registry import register_task
 
@@ -309,17 +311,17 @@ class FetchDropped(Task):
 
     def reward_terms(self, sim: Simulation, ev: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         g = self._geometry(sim)
-        grasped = ev["grasped"].astype(float)
-        above_place = g["place_pos"] + np.array([0.0, 0.0, criteria.CARRY_ABOVE_GOAL_M])
-        lift_goal = above_place[:, 2] - REMOTE_HALF_SIZE_M[2]
+        lift_goal = g["place_pos"][:, 2] + criteria.CARRY_ABOVE_GOAL_M - REMOTE_HALF_SIZE_M[2]
         placed = ev["on_table"] & ev["within_reach"]
-        holding_or_placed = np.maximum(grasped, placed)
+        held = np.maximum(ev["grasped"], placed).astype(float)  # holding the remote, or it lies within her reach
+        drop = drop_line_distance(g["remote_pos"], g["place_pos"], criteria.CARRY_ABOVE_GOAL_M)
+        carry = held * approach(drop, criteria.CARRY_SCALE_M)
         return self.config.safety_terms(ev["safety"]) | {
-            "reach": tolerance(ev["tcp_to_remote_m"], FLOOR_REACH_SCALE_M),
-            "grasp": grasped,
-            "lift": grasped * np.clip(ev["remote_lift_m"] / lift_goal, 0.0, 1.0),
-            "carry": grasped * tolerance(np.linalg.norm(g["remote_pos"] - above_place, axis=1), criteria.CARRY_SCALE_M),
-            "place": holding_or_placed * tolerance(ev["remote_to_place_m"], TABLE_PLACE_SCALE_M),
+            "reach": np.maximum(tolerance(ev["tcp_to_remote_m"], FLOOR_REACH_SCALE_M), placed),
+            "grasp": held,
+            "lift": held * np.maximum(np.clip(ev["remote_lift_m"] / lift_goal, 0.0, 1.0), carry),
+            "carry": carry,
+            "place": held * tolerance(ev["remote_to_place_m"], TABLE_PLACE_SCALE_M),
             "release": (placed & ev["clear"]).astype(float),
             "success": ev["success"].astype(float),
         }

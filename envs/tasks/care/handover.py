@@ -14,8 +14,11 @@ force on the person exceeds an ISO/TS 15066 limit).
 Safety: ``info["safety"]`` every step (``envs/safety/monitor.py``); ``safety_penalty`` > 0 adds the reward term
 ``safety`` (the largest region force as a fraction of its quasi-static limit, capped at 1) with that negative
 weight. ``info["human"]`` says who the person is.
-Reward (dense, every term in [0, 1], weights ``w_*``): reach the bottle, grasp it, lift it, carry it over the
-palm, place it on the palm, release and withdraw, success. Sparse reward: 1 on success.
+Reward (dense, every term in [0, 1], weights ``w_*``): reach the bottle, grasp it, lift it, carry it onto the
+line above the palm (along the palm's normal), place it on the palm, release and withdraw, success. Each stage's
+term stays full through the stages after it (lowered onto the palm, the bottle is still "lifted" and "carried";
+released there, still "grasped"), so that the expert's own path earns more at every stage. Sparse reward: 1 on
+success.
 Observations (``task_*``): bottle position and quaternion, palm position and normal, bottle relative to the TCP
 and to the palm.
 """
@@ -33,7 +36,7 @@ from embodia.envs.physics.sim import Simulation, joint_addresses
 from embodia.envs.scene import panda, props
 from embodia.envs.scene.builder import GEOM, SceneBuilder
 from embodia.envs.tasks import criteria
-from embodia.envs.tasks.base import Task, per_sim_uniform, tolerance
+from embodia.envs.tasks.base import Task, approach, drop_line_distance, per_sim_uniform, tolerance
 from embodia.envs.tasks.care.common import PERSON_EPISODE_STATE, CareTaskConfig, open_hand_targets
 from embodia.envs.tasks.registry import register_task
 
@@ -201,15 +204,16 @@ class Handover(Task):
 
     def reward_terms(self, sim: Simulation, ev: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         bottle, _, palm, normal = self._geometry(sim)
-        grasped = ev["grasped"].astype(float)
-        above_palm = palm + normal * (BOTTLE_HALF_HEIGHT_M + criteria.CARRY_ABOVE_GOAL_M)
-        holding_or_placed = np.maximum(grasped, ev["in_hand"])
+        held = np.maximum(ev["grasped"], ev["in_hand"]).astype(float)  # holding the bottle, or it is in her hand
+        on_palm = palm + normal * BOTTLE_HALF_HEIGHT_M
+        carry = held * approach(drop_line_distance(bottle, on_palm, criteria.CARRY_ABOVE_GOAL_M, normal),
+                                criteria.CARRY_SCALE_M)  # fmt: skip
         return self.config.safety_terms(ev["safety"]) | {
-            "reach": tolerance(ev["tcp_to_bottle_m"], criteria.REACH_SCALE_M),
-            "grasp": grasped,
-            "lift": grasped * np.clip(ev["lift_m"] / criteria.CARE_LIFT_HEIGHT_M, 0.0, 1.0),
-            "carry": grasped * tolerance(np.linalg.norm(bottle - above_palm, axis=1), criteria.CARRY_SCALE_M),
-            "place": holding_or_placed * tolerance(ev["bottle_to_palm_m"], criteria.PLACE_SCALE_M),
+            "reach": np.maximum(approach(ev["tcp_to_bottle_m"], criteria.REACH_SCALE_M), ev["in_hand"]),
+            "grasp": held,
+            "lift": held * np.maximum(np.clip(ev["lift_m"] / criteria.CARE_LIFT_HEIGHT_M, 0.0, 1.0), carry),
+            "carry": carry,
+            "place": held * tolerance(ev["bottle_to_palm_m"], criteria.PLACE_SCALE_M),
             "release": ev["in_hand"] * ev["clear"],
             "success": ev["success"].astype(float),
         }

@@ -32,7 +32,7 @@ from embodia.envs.physics.sim import Simulation, joint_addresses
 from embodia.envs.scene import panda, props, tableware
 from embodia.envs.scene.builder import GEOM, SceneBuilder
 from embodia.envs.tasks import criteria
-from embodia.envs.tasks.base import Task, per_sim_uniform, tolerance
+from embodia.envs.tasks.base import Task, approach, per_sim_uniform
 from embodia.envs.tasks.care.common import PERSON_EPISODE_STATE, CareTaskConfig
 from embodia.envs.validation import NON_POSITIVE, option
 
@@ -325,9 +325,9 @@ class MouthDelivery(Task):
         _, _, neck_mat, mouth, pour_point = self._frames(sim)
         at_lips = mouth + self._mouth_forward(neck_mat) * IN_FRONT_OF_LIPS_M
         delivered = ev["delivered"].astype(float)
-        approach = tolerance(np.linalg.norm(pour_point - at_lips, axis=1), criteria.REACH_SCALE_M)
+        near = approach(np.linalg.norm(pour_point - at_lips, axis=1), criteria.REACH_SCALE_M)
         return cfg.safety_terms(ev["safety"]) | {
-            "approach": np.maximum(approach, delivered),
+            "approach": np.maximum(near, delivered),
             "kept": ev["in_vessel_share"] + ev["in_mouth_share"],
             "deliver": np.minimum(ev["in_mouth_share"] / cfg.required_share, 1.0),
             "withdraw": delivered * np.clip(ev["pour_to_mouth_m"] / cfg.clearance_m, 0.0, 1.0),

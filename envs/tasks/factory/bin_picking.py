@@ -7,8 +7,10 @@ positions are jittered per episode; the requested part is drawn at random.
 Success: the requested part rests in its pocket (centre within ``slot_tolerance_m`` in x and y, resting on the
 pocket floor, speed under 3 cm/s) and the gripper has released it (jaws opened 8 mm wider than the part).
 Fail: the requested part leaves the bench.
-Reward (dense, every term in [0, 1], weights ``w_*``): reach the part, grasp it, lift it, carry it over its slot,
-place it in the slot, success. Sparse reward: 1 on success.
+Reward (dense, every term in [0, 1], weights ``w_*``): reach the part, grasp it, lift it, carry it onto the line
+above its slot, place it in the slot, success. Each stage's term stays full through the stages after it (lowered
+into the slot, the part is still "lifted" and "carried"; released there, still "grasped"), so that the expert's own
+path earns more at every stage. Sparse reward: 1 on success.
 Observations (``task_*``): requested part position, quaternion and one-hot kind, the slot position, all parts'
 positions, the part relative to the TCP and the slot relative to the part. Language-conditioned variant
 (``goal_in_words=True``): every part's pose, relative to the TCP and to its slot, in a fixed order, with nothing
@@ -33,6 +35,8 @@ from embodia.envs.tasks.base import (
     BindContext,
     Task,
     TaskConfig,
+    approach,
+    drop_line_distance,
     per_sim_integers,
     per_sim_uniform,
     tolerance,
@@ -257,17 +261,17 @@ class BinPicking(Task):
         }
 
     def reward_terms(self, sim: Simulation, ev: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        grasped = ev["grasped"].astype(float)
         rows = np.arange(sim.num_sims)
         part_pos, _ = self._target_pose(sim)
-        above_slot = sim.site_xpos[rows, self.slot_sites[self.target]] + np.array([0, 0, criteria.CARRY_ABOVE_GOAL_M])
-        placed = np.maximum(grasped, ev["in_slot"])
+        slot = sim.site_xpos[rows, self.slot_sites[self.target]]
+        held = np.maximum(ev["grasped"], ev["in_slot"]).astype(float)  # holding it, or it is in its slot
+        carry = held * approach(drop_line_distance(part_pos, slot, criteria.CARRY_ABOVE_GOAL_M), criteria.CARRY_SCALE_M)
         return {
-            "reach": tolerance(ev["tcp_to_part_m"], criteria.REACH_SCALE_M),
-            "grasp": grasped,
-            "lift": grasped * np.clip(ev["lift_m"] / criteria.LIFT_HEIGHT_M, 0.0, 1.0),
-            "carry": grasped * tolerance(np.linalg.norm(part_pos - above_slot, axis=1), criteria.CARRY_SCALE_M),
-            "place": placed * tolerance(ev["part_to_slot_m"], criteria.PLACE_SCALE_M),
+            "reach": np.maximum(approach(ev["tcp_to_part_m"], criteria.REACH_SCALE_M), ev["in_slot"]),
+            "grasp": held,
+            "lift": held * np.maximum(np.clip(ev["lift_m"] / criteria.LIFT_HEIGHT_M, 0.0, 1.0), carry),
+            "carry": carry,
+            "place": held * tolerance(ev["part_to_slot_m"], criteria.PLACE_SCALE_M),
             "success": ev["success"].astype(float),
         }
 

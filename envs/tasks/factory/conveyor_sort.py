@@ -15,7 +15,8 @@ the floor. Figures in info: ``sorted_count`` (right bin), ``missorted_count``, `
 Randomized: arrival order and times, entry offset (+-2.5 cm across the belt) and yaw, belt speed (4-6 cm/s),
 part masses (30-150 g) and friction (0.5-0.9; the belt's is 0.3 and MuJoCo takes the larger of a pair).
 Reward (dense, terms in [0, 1], weights ``w_*``): reach the part to pick next (the one held, else the most
-downstream part on the belt), grasp it, carry it over its bin, ``progress`` (parts in the right bin / parts),
+downstream part on the belt), grasp it, carry it over its bin, ``progress`` (parts in the right bin / parts; one
+part's share weighs more than the shaping it gives up when dropped, so sorting a part always pays),
 ``no_mistakes`` (1 - wrong-bin and missed parts / parts), success. Sparse reward: 1 on success.
 Observations (``task_*``): part positions, kinds (one-hot), which parts are on the belt, bin positions, belt
 speed; the part to pick next (the one held, else the most downstream one before ``LAST_PICK_Y``): relative to the
@@ -36,7 +37,7 @@ from embodia.envs.scene.builder import GEOM, SceneBuilder
 from embodia.envs.scene.parts import yaw_quat
 from embodia.envs.scene.workbench import BENCH_CENTER_XY, BENCH_HALF_XY, BENCH_TOP_Z, ROBOT_BASE
 from embodia.envs.tasks import criteria
-from embodia.envs.tasks.base import Task, TaskConfig, per_sim_uniform, tolerance
+from embodia.envs.tasks.base import Task, TaskConfig, approach, per_sim_uniform
 from embodia.envs.tasks.instructions import colour_name
 from embodia.envs.tasks.registry import register_task
 
@@ -96,7 +97,7 @@ class ConveyorSortConfig(TaskConfig):
     w_reach: float = 1.0
     w_grasp: float = 1.0
     w_carry: float = 2.0
-    w_progress: float = 10.0
+    w_progress: float = 30.0  # a sorted part's share (5) outweighs the shaping it gives up (reach, grasp, carry: 4)
     w_no_mistakes: float = 2.0
     w_success: float = 10.0
 
@@ -262,9 +263,9 @@ class ConveyorSort(Task):
         grasped = ev["grasped"].astype(float)
         waiting = ev["next_part"] < 0
         return {
-            "reach": np.where(waiting, 0.0, tolerance(np.abs(ev["tcp_to_part_m"]), criteria.REACH_SCALE_M)),
+            "reach": np.where(waiting, 0.0, approach(np.abs(ev["tcp_to_part_m"]), criteria.REACH_SCALE_M)),
             "grasp": grasped,
-            "carry": grasped * tolerance(ev["part_to_bin_m"], criteria.CARRY_SCALE_M),
+            "carry": grasped * approach(ev["part_to_bin_m"], criteria.CARRY_SCALE_M),
             "progress": ev["sorted_count"] / NUM_PARTS,
             "no_mistakes": 1.0 - (ev["missorted_count"] + ev["missed_count"]) / NUM_PARTS,
             "success": ev["success"].astype(float),

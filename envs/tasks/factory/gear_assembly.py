@@ -14,9 +14,11 @@ gear's gaps: ``mesh_error_m``, the tooth phase error measured along the pitch ci
 7.8 mm in height, so a gear on its shoulder cannot have a tooth standing on a tooth; the tests also drive the
 fixed gear's hinge and check that the placed gear turns the other way at the gear ratio (20/15).
 Fail: the gear leaves the bench.
-Reward (dense, every term in [0, 1], weights ``w_*``): reach the hub, grasp it, lift, align the gear over the
-shaft, turn it into mesh phase (while held or seated), lower it down the shaft (fraction of the way while on the
-axis), success. Sparse reward: 1 on success.
+Reward (dense, every term in [0, 1], weights ``w_*``): reach the hub, grasp it, lift, align the gear on the shaft's
+axis (the line from the seat to 1 cm above the shaft's tip), turn it into mesh phase (while held or seated), lower it
+down the shaft (fraction of the way while on the axis), success. Each stage's term stays full through the stages
+after it (seated, the gear is still "lifted" and "aligned"), so that the expert's own path earns more at every
+stage. Sparse reward: 1 on success.
 Figures in info: ``seat_height_m`` (gear's lower face above the shoulder), ``lateral_error_m`` (gear axis to shaft
 axis), ``mesh_error_m``, ``meshing``.
 Randomized per episode: gear position and yaw on the bench, fixture position (±3 cm), the fixed gear's angle
@@ -58,7 +60,7 @@ from embodia.envs.scene.builder import GEOM, SceneBuilder
 from embodia.envs.scene.parts import yaw_quat
 from embodia.envs.scene.workbench import BENCH_TOP_Z, add_workbench_cell
 from embodia.envs.tasks import criteria
-from embodia.envs.tasks.base import Task, TaskConfig, per_sim_uniform, tolerance
+from embodia.envs.tasks.base import Task, TaskConfig, approach, drop_line_distance, per_sim_uniform, tolerance
 from embodia.envs.tasks.registry import register_task
 
 FIXTURE_CENTER = np.array([0.52, 0.15, BENCH_TOP_Z])
@@ -386,21 +388,19 @@ class GearAssembly(Task):
         }
 
     def reward_terms(self, sim: Simulation, ev: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        grasped = ev["grasped"].astype(float)
         base = sim.xpos[:, self.gear_body]
-        above_shaft = sim.site_xpos[:, self.seat_site] + np.array(
-            [0.0, 0.0, SHAFT_ABOVE_SEAT_M + criteria.ALIGN_CLEARANCE_M]
-        )
+        seat = sim.site_xpos[:, self.seat_site]
         on_axis = ev["lateral_error_m"] < BORE_RADIUS_M - SHAFT_RADIUS_M + criteria.ON_AXIS_SLACK_M
-        holding_or_seated = np.maximum(grasped, ev["seated"])
+        held = np.maximum(ev["grasped"], ev["seated"]).astype(float)  # holding the gear, or it is seated
+        drop = drop_line_distance(base, seat, SHAFT_ABOVE_SEAT_M + criteria.ALIGN_CLEARANCE_M)
+        align = held * approach(drop, criteria.PLACE_SCALE_M)
         return {
-            "reach": tolerance(ev["tcp_to_hub_m"], criteria.REACH_SCALE_M),
-            "grasp": grasped,
-            "lift": grasped * np.clip(ev["lift_m"] / criteria.LIFT_HEIGHT_M, 0.0, 1.0),
-            "align": np.maximum(grasped, on_axis)
-            * tolerance(np.linalg.norm(base - above_shaft, axis=1), criteria.PLACE_SCALE_M),
-            "phase": holding_or_seated * tolerance(np.abs(ev["mesh_error_m"]), PHASE_SCALE_M),
-            "lower": holding_or_seated * on_axis * np.clip(1.0 - ev["seat_height_m"] / SHAFT_ABOVE_SEAT_M, 0.0, 1.0),
+            "reach": np.maximum(approach(ev["tcp_to_hub_m"], criteria.REACH_SCALE_M), ev["seated"]),
+            "grasp": held,
+            "lift": held * np.maximum(np.clip(ev["lift_m"] / criteria.LIFT_HEIGHT_M, 0.0, 1.0), align),
+            "align": align,
+            "phase": held * tolerance(np.abs(ev["mesh_error_m"]), PHASE_SCALE_M),
+            "lower": held * on_axis * np.clip(1.0 - ev["seat_height_m"] / SHAFT_ABOVE_SEAT_M, 0.0, 1.0),
             "success": ev["success"].astype(float),
         }
 

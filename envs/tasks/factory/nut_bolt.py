@@ -46,7 +46,7 @@ from embodia.envs.scene.contact_groups import THREAD_CONAFFINITY, THREAD_CONTYPE
 from embodia.envs.scene.parts import yaw_quat
 from embodia.envs.scene.workbench import BENCH_TOP_Z, add_workbench_cell
 from embodia.envs.tasks import criteria
-from embodia.envs.tasks.base import Task, TaskConfig, per_sim_uniform, tolerance
+from embodia.envs.tasks.base import Task, TaskConfig, approach, per_sim_uniform
 from embodia.envs.tasks.registry import register_task
 from embodia.envs.validation import option
 
@@ -263,11 +263,11 @@ class NutBolt(Task):
         on_bolt = ev["lateral_error_m"] < self.config.bolt_tolerance_m
         screwing = np.maximum(ev["engaged"], ev["screwed"])
         return {
-            "reach": np.maximum(tolerance(ev["tcp_to_nut_m"], criteria.REACH_SCALE_M), on_bolt),
+            "reach": np.maximum(approach(ev["tcp_to_nut_m"], criteria.REACH_SCALE_M), on_bolt),
             "grasp": np.maximum(grasped, on_bolt),
             "lift": np.maximum(grasped * np.clip(ev["lift_m"] / criteria.LIFT_HEIGHT_M, 0.0, 1.0), on_bolt),
             "align": np.maximum(
-                grasped * tolerance(np.linalg.norm(base - above_bolt, axis=1), criteria.PLACE_SCALE_M), on_bolt
+                grasped * approach(np.linalg.norm(base - above_bolt, axis=1), criteria.PLACE_SCALE_M), on_bolt
             ),
             "screw": screwing * np.clip(ev["turns_down"] / self.config.turns_required, 0.0, 1.0),
             "success": ev["success"].astype(float),

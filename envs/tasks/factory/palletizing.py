@@ -15,8 +15,9 @@ height, yaw within ``yaw_tolerance_rad`` modulo 180 degrees, upright), every car
 the TCP at least 3 cm above the stack. Fail: a carton leaves the bench.
 Randomized: carton masses (150-450 g, empty to lightly filled cartons) and friction (0.4-0.8, cardboard; domain
 facts section 6), infeed positions (+-1 cm) and yaws (+-0.1 rad), pallet position (+-3 cm) and yaw (+-0.25 rad).
-Reward (dense, terms in [0, 1], weights ``w_*``): for the next carton to place: reach it, grasp it, carry it over
-its slot, place it; ``progress`` (cartons in their slots / cartons) weighs more than one carton's shaping terms,
+Reward (dense, terms in [0, 1], weights ``w_*``): for the next carton to place: reach it, grasp it, carry it onto
+the line above its slot (which stays full while it is lowered into the slot), place it; ``progress`` (cartons in
+their slots / cartons) weighs more than one carton's shaping terms,
 so placing a carton always pays; success. Sparse reward: 1 on success.
 Observations (``task_*``): carton positions and quaternions, slot positions, slot yaws (cos and sin of twice the
 yaw, as a carton is symmetric under a half turn), which cartons are placed, the next carton (one-hot, last entry:
@@ -37,7 +38,7 @@ from embodia.envs.scene.builder import SceneBuilder
 from embodia.envs.scene.parts import yaw_quat
 from embodia.envs.scene.workbench import BENCH_CENTER_XY, BENCH_HALF_XY, BENCH_TOP_Z, ROBOT_BASE
 from embodia.envs.tasks import criteria
-from embodia.envs.tasks.base import Task, TaskConfig, per_sim_uniform, tolerance
+from embodia.envs.tasks.base import Task, TaskConfig, approach, drop_line_distance, per_sim_uniform, tolerance
 from embodia.envs.tasks.registry import register_task
 
 BOX_HALF_M = np.array([0.06, 0.025, 0.02])
@@ -236,12 +237,13 @@ class Palletizing(Task):
         current = np.minimum(ev["next_box"], self.num_boxes - 1)
         done = ev["next_box"] == self.num_boxes
         grasped = ev["grasped"].astype(float)
-        above_slot = slots[rows, current] + np.array([0.0, 0.0, criteria.CARRY_ABOVE_GOAL_M])
-        carry = grasped * tolerance(np.linalg.norm(pos[rows, current] - above_slot, axis=1), criteria.CARRY_SCALE_M)
-        place = np.maximum(grasped, ev["box_in_slot"]) * tolerance(ev["box_to_slot_m"], criteria.PLACE_SCALE_M)
+        held = np.maximum(grasped, ev["box_in_slot"])  # holding the carton, or it is in its slot
+        drop = drop_line_distance(pos[rows, current], slots[rows, current], criteria.CARRY_ABOVE_GOAL_M)
+        carry = held * approach(drop, criteria.CARRY_SCALE_M)
+        place = held * tolerance(ev["box_to_slot_m"], criteria.PLACE_SCALE_M)
         return {
-            "reach": np.where(done, 1.0, tolerance(ev["tcp_to_box_m"], criteria.REACH_SCALE_M)),
-            "grasp": np.where(done, 1.0, grasped),
+            "reach": np.where(done, 1.0, approach(ev["tcp_to_box_m"], criteria.REACH_SCALE_M)),
+            "grasp": np.where(done, 1.0, held),
             "carry": np.where(done, 1.0, carry),
             "place": np.where(done, 1.0, place),
             "progress": ev["placed_count"] / self.num_boxes,

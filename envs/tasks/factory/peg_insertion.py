@@ -8,8 +8,10 @@ clearance between peg and hole is the ``clearance_m`` kwarg: 1 mm by default, va
 Success: the peg is seated (its end within ``seat_tolerance_m`` = 3 mm of the hole floor, IndustReal's threshold,
 axis within 8 degrees of vertical, its end inside the bore), at rest (under 3 cm/s) and released (jaws 8 mm
 wider than the peg). Fail: the peg leaves the bench.
-Reward (dense, every term in [0, 1], weights ``w_*``): reach the peg, grasp it, lift it, align its end over the
-hole, insert it (depth fraction while on the axis), success. Sparse reward: 1 on success.
+Reward (dense, every term in [0, 1], weights ``w_*``): reach the peg, grasp it, lift it, align its end on the hole's
+axis (the line from the hole's floor to 1 cm above its mouth), insert it (depth fraction while on the axis), success.
+Each stage's term stays full through the stages after it (inserted, the peg is still "lifted" and "aligned"), so
+that the expert's own path earns more at every stage. Sparse reward: 1 on success.
 Figures in info: ``insertion_depth_m`` (peg end below the hole's rim), ``lateral_error_m`` (peg end to the hole
 axis), ``clearance_m``.
 Randomized per episode: peg position on the bench, fixture position (±3 cm), peg mass (60-150 g; steel at this
@@ -42,7 +44,7 @@ from embodia.envs.scene import parts
 from embodia.envs.scene.builder import GEOM, SceneBuilder
 from embodia.envs.scene.workbench import BENCH_TOP_Z, add_workbench_cell
 from embodia.envs.tasks import criteria
-from embodia.envs.tasks.base import Task, TaskConfig, per_sim_uniform, tolerance
+from embodia.envs.tasks.base import Task, TaskConfig, approach, drop_line_distance, per_sim_uniform
 from embodia.envs.tasks.registry import register_task
 from embodia.envs.validation import option
 
@@ -199,20 +201,18 @@ class PegInsertion(Task):
         }
 
     def reward_terms(self, sim: Simulation, ev: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        grasped = ev["grasped"].astype(float)
         _, _, end = self._peg(sim)
-        above_hole = sim.site_xpos[:, self.hole_floor_site] + np.array(
-            [0.0, 0.0, HOLE_DEPTH_M + criteria.ALIGN_CLEARANCE_M]
-        )
+        hole_floor = sim.site_xpos[:, self.hole_floor_site]
+        held = np.maximum(ev["grasped"], ev["seated"]).astype(float)  # holding the peg, or it is seated
         on_axis = ev["lateral_error_m"] < self.config.clearance_m + criteria.ON_AXIS_SLACK_M
-        inserting = np.maximum(grasped, ev["seated"]) * on_axis
+        drop = drop_line_distance(end, hole_floor, HOLE_DEPTH_M + criteria.ALIGN_CLEARANCE_M)
+        align = held * approach(drop, criteria.PLACE_SCALE_M)
         return {
-            "reach": tolerance(ev["tcp_to_peg_m"], criteria.REACH_SCALE_M),
-            "grasp": grasped,
-            "lift": grasped * np.clip(ev["lift_m"] / criteria.LIFT_HEIGHT_M, 0.0, 1.0),
-            "align": np.maximum(grasped, on_axis)
-            * tolerance(np.linalg.norm(end - above_hole, axis=1), criteria.PLACE_SCALE_M),
-            "insert": inserting * np.clip(ev["insertion_depth_m"] / HOLE_DEPTH_M, 0.0, 1.0),
+            "reach": np.maximum(approach(ev["tcp_to_peg_m"], criteria.REACH_SCALE_M), ev["seated"]),
+            "grasp": held,
+            "lift": held * np.maximum(np.clip(ev["lift_m"] / criteria.LIFT_HEIGHT_M, 0.0, 1.0), align),
+            "align": align,
+            "insert": held * on_axis * np.clip(ev["insertion_depth_m"] / HOLE_DEPTH_M, 0.0, 1.0),
             "success": ev["success"].astype(float),
         }
 
