@@ -82,7 +82,9 @@ def write_report(runs: Path, results: Path) -> Path:
         "seeds, per-seed values in brackets. Wall-clock is training time per seed on this machine (BC: fitting;",
         'RL: environment and gradient steps, periodic evaluations included). "At step 0" is an RL method\'s success',
         "before its first environment step: for RLPD, which starts from the BC recipe's clone, the start it must",
-        "improve on. Curves: `learning_suite_<Task>.png`.",
+        "improve on. Rewards: the revision of the dense rewards an RL row was trained with (`REWARD_REVISION` in",
+        "`envs/tasks/base.py`; rev. 2 holds each stage's term through the stages after it and shapes carries across",
+        "the work cell); a row of an older revision is kept until it is rerun. Curves: `learning_suite_<Task>.png`.",
         "",
     ]
     out = results / "learning_suite.md"

@@ -66,6 +66,9 @@ def collect_results(runs: Path) -> dict[tuple[str, str], list[dict]]:
         task, method, _ = eval_path.parent.name.rsplit("-", 2)
         result = json.loads(eval_path.read_text())
         result["curve"] = read_curve(eval_path.parent)
+        record = eval_path.parent / "run.json"
+        versions = json.loads(record.read_text()).get("versions", {}) if record.exists() else {}
+        result["reward_revision"] = versions.get("rewards", 1)  # runs before the revision was recorded: the first
         groups.setdefault((task, method), []).append(result)
     return groups
 
@@ -96,8 +99,8 @@ def table_lines(groups: dict[tuple[str, str], list[dict]]) -> list[str]:
     """The results table: a row per task and method, success mean ± std over seeds and per seed, and for a method
     that steps the env its success before any step (a clone-started method's BC start, which it must improve on)."""
     lines = [
-        "| task | method | seeds | success rate | per seed | at step 0 | env steps | wall-clock per seed |",
-        "|---|---|---:|---:|---|---:|---:|---:|",
+        "| task | method | seeds | success rate | per seed | at step 0 | env steps | wall-clock per seed | rewards |",
+        "|---|---|---:|---:|---|---:|---:|---:|---:|",
     ]
     for (task, method), results in sorted(groups.items()):
         rates = np.array([r["success_rate"] for r in results])
@@ -106,9 +109,12 @@ def table_lines(groups: dict[tuple[str, str], list[dict]]) -> list[str]:
         steps = int(np.mean([r["env_steps"] for r in results]))
         starts = [r["curve"][0][1] for r in results if len(r["curve"]) > 1 and r["curve"][0][0] == 0]
         start = f"{np.mean(starts):.1%}" if len(starts) == len(results) else "-"
+        # the reward revision an RL row was trained with (behaviour cloning never sees the reward)
+        revisions = sorted({r["reward_revision"] for r in results}) if steps else []
+        rewards = "/".join(f"rev. {v}" for v in revisions) or "-"
         lines.append(
             f"| {task} | {method} | {len(results)} | **{rates.mean():.1%} ± {rates.std():.1%}** | [{per_seed}] "
-            f"| {start} | {steps:,} | {walls.mean():.0f} s |"
+            f"| {start} | {steps:,} | {walls.mean():.0f} s | {rewards} |"
         )
     return lines
 

@@ -28,6 +28,10 @@ def test_the_quick_suite_records_demos_trains_each_method_and_writes_the_table_a
     assert [row.split("|")[2].strip() for row in rows] == ["bc", "rlpd", "sac"]
     starts = [row.split("|")[6].strip() for row in rows]
     assert starts[0] == "-" and all(v.endswith("%") for v in starts[1:])  # BC has no step 0; RL methods do
+    from embodia.envs.tasks.base import REWARD_REVISION
+
+    rewards = [row.split("|")[9].strip() for row in rows]  # the reward revision each RL row was trained with
+    assert rewards == ["-", f"rev. {REWARD_REVISION}", f"rev. {REWARD_REVISION}"]
     assert (tmp_path / "runs" / "demos" / "Reach-v0-dart0.1-successes" / "summary.json").exists()
     pixels = np.asarray(Image.open(tmp_path / "learning_suite_Reach.png").convert("L"))
     assert pixels.shape[0] > 100 and pixels.std() > 5  # a drawn plot, not a blank image

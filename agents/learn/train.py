@@ -59,6 +59,7 @@ from embodia.envs.record.episode import (
 )
 from embodia.envs.record.recorder import uncut
 from embodia.envs.record.replay import OBSERVATION_OPTIONS
+from embodia.envs.tasks.base import REWARD_REVISION
 from embodia.envs.tasks.registry import task_spec
 
 RUN_FORMAT = "embodia.train"
@@ -295,7 +296,7 @@ def run_record(env_id: str, algo: str, seed: int, config: TrainConfig, policy_cl
         "config": config.to_dict(),
         "env_kwargs": env_kwargs(config),
         "policy_class": policy_class,
-        "versions": {**package_versions(), "torch": torch.__version__},
+        "versions": {**package_versions(), "torch": torch.__version__, "rewards": REWARD_REVISION},
         "created_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
     }
 

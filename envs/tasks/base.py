@@ -231,6 +231,13 @@ class Task(abc.ABC):
         raise NotImplementedError(f"{type(self).__name__} has no goal interface")
 
 
+#: The revision of the dense rewards, recorded with every training run so that a results table can say which rewards
+#: an RL row was trained with. 1: the staged terms of the first round, with the success step paying the rest of the
+#: episode. 2: carry terms measured to the drop line, stages held full through the stages after them, reach and carry
+#: shaped across the work cell (``approach``), ConveyorSort's progress outweighing a part's shaping.
+REWARD_REVISION = 2
+
+
 def per_sim_uniform(rngs: list[np.random.Generator], low, high, shape: tuple[int, ...] = ()) -> np.ndarray:
     """One uniform draw of ``shape`` per simulation, from that simulation's own generator."""
     return np.stack([rng.uniform(low, high, size=shape) for rng in rngs])
