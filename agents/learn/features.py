@@ -91,17 +91,19 @@ def jaw_headings(observations: Any) -> tuple[torch.Tensor, torch.Tensor, torch.T
 
 def yaw_features(observations: Any, keys: tuple[str, ...]) -> torch.Tensor:
     """(n, YAW_FEATURES_PER_OBJECT * objects + JAW_OFFSETS): per object, sin/cos of every harmonic of its yaw
-    against the neutral jaw at home and here and of the jaw against it; then the jaw's offsets from both."""
+    against the neutral jaw at home and here and of the jaw against it; then the jaw's offsets from both.
+
+    Computed for all objects, angles and harmonics in one product: an RLPD update calls this eight or nine times
+    (actor, critics, targets, the clone), and op by op it took 0.65 ms a call, 11% of the training time."""
     jaw, home, here = jaw_headings(observations)
-    columns = []
-    for key in keys:
-        quats = observations[key].reshape(len(jaw), -1, 4)
-        for k in range(quats.shape[1]):
-            part = quat_yaw(quats[:, k])
-            for angle in (part + torch.pi / 2 - home, part + torch.pi / 2 - here, jaw - part):
-                columns += [f(h * angle) for h in HARMONICS for f in (torch.sin, torch.cos)]
-    columns += [_wrap(jaw - home), _wrap(jaw - here)]
-    return torch.stack(columns, dim=1)
+    quats = torch.cat([observations[key].reshape(len(jaw), -1, 4) for key in keys], dim=1)
+    parts = quat_yaw(quats)  # (n, objects)
+    facing = parts + torch.pi / 2
+    angles = torch.stack([facing - home[:, None], facing - here[:, None], jaw[:, None] - parts], dim=2)
+    harmonics = angles[..., None] * torch.tensor(HARMONICS, dtype=angles.dtype)  # (n, objects, 3, harmonics)
+    waves = torch.stack([torch.sin(harmonics), torch.cos(harmonics)], dim=-1)  # sin, cos per harmonic
+    offsets = torch.stack([_wrap(jaw - home), _wrap(jaw - here)], dim=1)
+    return torch.cat([waves.flatten(1), offsets], dim=1)
 
 
 def fine_features(observations: Any, keys: tuple[str, ...]) -> torch.Tensor:
