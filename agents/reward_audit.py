@@ -54,7 +54,7 @@ def held_path_returns(env_id: str, seed: int, hold_points: int = 8, **config) ->
     """
     if hold_points < 1:
         raise ValueError(f"hold_points={hold_points!r}; valid: an integer >= 1")
-    success_step = _expert_success_step(env_id, seed, **config)
+    success_step = expert_reward_path(env_id, seed, **config).success_step
     if success_step is None:
         raise ValueError(f"the {env_id} expert does not succeed on seed {seed}: no finish to compare the stalls with")
     holds = np.unique(np.linspace(0, success_step - 1, hold_points + 1)[1:].astype(int))
@@ -102,23 +102,6 @@ def held_path_returns(env_id: str, seed: int, hold_points: int = 8, **config) ->
     )
 
 
-def _expert_success_step(env_id: str, seed: int, **config) -> int | None:
-    env = make_batched(env_id, 1, **config)
-    expert = make_expert(env_id, 1)
-    obs, info = env.reset(seeds=[seed])
-    expert.reset(np.arange(1))
-    try:
-        for step in range(1, env.config.episode_steps + 1):
-            obs, _, terminated, truncated, info = env.step(expert.act(obs, info))
-            if info["success"][0]:
-                return step
-            if terminated[0] or truncated[0]:
-                return None
-        return None
-    finally:
-        env.close()
-
-
 #: the first second of an episode is left out of the drawdown: a scene settles in it (BlanketCover's cloth drapes and
 #: its covered share falls from 0.5 to 0.3 before the arm has moved)
 SETTLE_STEPS = 20
@@ -132,6 +115,7 @@ class ExpertRewardPath:
     env_id: str
     seed: int
     shares: tuple[float, ...]
+    success_step: int | None  # the control step (1-based) the expert succeeded at, None if it did not
 
     @property
     def drawdown(self) -> float:
@@ -152,14 +136,16 @@ def expert_reward_path(env_id: str, seed: int, **config) -> ExpertRewardPath:
     full_rate = env.config.full_dense_rate()
     obs, info = env.reset(seeds=[seed])
     expert.reset(np.arange(1))
-    shares = []
+    shares, success_step = [], None
     try:
-        for _ in range(env.config.episode_steps):
+        for step in range(1, env.config.episode_steps + 1):
             obs, _, terminated, truncated, info = env.step(expert.act(obs, info))
-            if info["success"][0] or terminated[0] or truncated[0]:
+            if info["success"][0]:
+                success_step = step
+            if success_step or terminated[0] or truncated[0]:
                 break
             terms = info["reward_terms"]
             shares.append(sum(w * float(terms[name][0]) for name, w in weights.items()) / full_rate)
     finally:
         env.close()
-    return ExpertRewardPath(env_id, seed, tuple(shares))
+    return ExpertRewardPath(env_id, seed, tuple(shares), success_step)
