@@ -97,7 +97,7 @@ class ConveyorSortConfig(TaskConfig):
     w_reach: float = 1.0
     w_grasp: float = 1.0
     w_carry: float = 2.0
-    w_progress: float = 30.0  # a sorted part's share (5) outweighs the shaping it gives up (reach, grasp, carry: 4)
+    w_progress: float = 30.0  # weight of progress: a sorted part's share (5) outweighs its shaping (4)
     w_no_mistakes: float = 2.0
     w_success: float = 10.0
 
