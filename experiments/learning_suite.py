@@ -14,11 +14,14 @@ episodes it finished with DART noise 0.1 on the arm (seeds from 0, skipping thos
 ``runs/suite/<Task>-<method>-s<seed>``; a finished one is kept, an interrupted one resumed (from its latest
 checkpoint, with its replay buffer). ``--workers N`` runs the grid's trials as Ray tasks, at most N at a time
 (``embodia.agents.learn.sweep``; ``--ray-address`` joins a cluster whose nodes share the runs folder); a trial
-whose worker dies resumes from its checkpoint elsewhere. Evaluation episodes
-are seeded from 1,000,000 (``TrainConfig.eval_seed``), disjoint from the demonstrations. Writes
-``experiments/results/learning_suite.md`` (success mean ± std over seeds, per-seed values, the success at step 0,
-env steps, wall-clock)
-and ``learning_suite_<Task>.png`` (success against env steps, every method).
+whose worker dies resumes from its checkpoint elsewhere. Evaluation episodes are seeded from 1,000,000
+(``TrainConfig.eval_seed``), disjoint from the demonstrations.
+
+Each finished run's result (final evaluation, curve, reward revision) is kept in
+``experiments/results/learning_suite_runs/<run>.json``, committed, and the table is built from those, so a row
+survives its run folder. Writes ``experiments/results/learning_suite.md`` (success mean ± std over seeds, per-seed
+values, the success at step 0, env steps, wall-clock) and ``learning_suite_<Task>.png`` (success against env
+steps, every method).
 """
 
 from __future__ import annotations
@@ -27,7 +30,17 @@ import argparse
 import os
 from pathlib import Path
 
-from train_grid import CONFIGS, RESULTS, ROOT, collect_results, make_trial, plot_curves, report, table_lines
+from train_grid import (
+    CONFIGS,
+    RESULTS,
+    ROOT,
+    archive_results,
+    collect_results,
+    make_trial,
+    plot_curves,
+    report,
+    table_lines,
+)
 
 SUITE_CONFIGS = CONFIGS / "suite"
 RUNS = ROOT / "runs" / "suite"
@@ -70,8 +83,12 @@ def method_config(method: str, task: str, demos: Path, quick: bool):
 
 
 def write_report(runs: Path, results: Path) -> Path:
-    groups = collect_results(runs)
-    results.mkdir(parents=True, exist_ok=True)
+    """The table and curves from every result kept in ``results/learning_suite_runs/`` (committed), after copying
+    in the finished runs of ``runs``: a row stays when its run folder is on another machine or gone."""
+    archive = results / "learning_suite_runs"
+    for path in archive_results(runs, archive):
+        print(f"kept {path}")
+    groups = collect_results(runs, archive)
     header = [
         "# Learning baselines: every task, one recipe per method",
         "",

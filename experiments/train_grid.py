@@ -60,17 +60,44 @@ def report(trial: Any, result: dict) -> None:
               flush=True)  # fmt: skip
 
 
-def collect_results(runs: Path) -> dict[tuple[str, str], list[dict]]:
-    groups: dict[tuple[str, str], list[dict]] = {}
+def collect_results(runs: Path, archive: Path | None = None) -> dict[tuple[str, str], list[dict]]:
+    """Every finished run's final evaluation, curve and reward revision, grouped by (task, method): the records
+    kept in ``archive`` (``archive_results``), replaced by the run folders in ``runs`` that hold the same run."""
+    records = {path.stem: json.loads(path.read_text()) for path in sorted(archive.glob("*.json"))} if archive else {}
     for eval_path in sorted(runs.glob("*/eval.json")):
-        task, method, _ = eval_path.parent.name.rsplit("-", 2)
-        result = json.loads(eval_path.read_text())
-        result["curve"] = read_curve(eval_path.parent)
-        record = eval_path.parent / "run.json"
-        versions = json.loads(record.read_text()).get("versions", {}) if record.exists() else {}
-        result["reward_revision"] = versions.get("rewards", 1)  # runs before the revision was recorded: the first
+        records[eval_path.parent.name] = run_result(eval_path.parent)
+    groups: dict[tuple[str, str], list[dict]] = {}
+    for name, result in sorted(records.items()):
+        task, method, _ = name.rsplit("-", 2)
         groups.setdefault((task, method), []).append(result)
     return groups
+
+
+def run_result(run_dir: Path) -> dict:
+    """A finished run's final evaluation (``eval.json``) with its curve and the reward revision it trained on."""
+    result = json.loads((run_dir / "eval.json").read_text())
+    result["curve"] = read_curve(run_dir)
+    record = run_dir / "run.json"
+    versions = json.loads(record.read_text()).get("versions", {}) if record.exists() else {}
+    result["reward_revision"] = versions.get("rewards", 1)  # runs before the revision was recorded: the first
+    return result
+
+
+def archive_results(runs: Path, archive: Path) -> list[Path]:
+    """Keep each finished run's result in ``archive/<run>.json``, a few kilobytes that go into git.
+
+    Why: a run folder holds checkpoints and replay buffers far too large to commit, so it lives only on the machine
+    that trained it; a table rebuilt from run folders alone would drop every row whose folder is gone. A record is
+    rewritten only from its own run folder (a rerun replaces the row it reruns; git keeps the one before)."""
+    archive.mkdir(parents=True, exist_ok=True)
+    written = []
+    for eval_path in sorted(runs.glob("*/eval.json")):
+        path = archive / f"{eval_path.parent.name}.json"
+        text = json.dumps(run_result(eval_path.parent), indent=1) + "\n"
+        if not path.exists() or path.read_text() != text:
+            path.write_text(text)
+            written.append(path)
+    return written
 
 
 def read_curve(run_dir: Path) -> list[tuple[float, float]]:
@@ -107,7 +134,7 @@ def table_lines(groups: dict[tuple[str, str], list[dict]]) -> list[str]:
         walls = np.array([r["train_wall_s"] for r in results])
         per_seed = ", ".join(f"{v:.0%}" for v in rates)
         steps = int(np.mean([r["env_steps"] for r in results]))
-        starts = [r["curve"][0][1] for r in results if len(r["curve"]) > 1 and r["curve"][0][0] == 0]
+        starts = [start_success(r) for r in results if start_success(r) is not None]
         start = f"{np.mean(starts):.1%}" if len(starts) == len(results) else "-"
         # the reward revision an RL row was trained with (behaviour cloning never sees the reward)
         revisions = sorted({r["reward_revision"] for r in results}) if steps else []
@@ -117,6 +144,15 @@ def table_lines(groups: dict[tuple[str, str], list[dict]]) -> list[str]:
             f"| {start} | {steps:,} | {walls.mean():.0f} s | {rewards} |"
         )
     return lines
+
+
+def start_success(result: dict) -> float | None:
+    """A run's success before its first env step: its curve's first point, or for a record rebuilt from the table
+    after its run folder was lost (``curve_lost``), the figure the table gave."""
+    curve = result["curve"]
+    if len(curve) > 1 and curve[0][0] == 0:
+        return curve[0][1]
+    return result.get("start_success")
 
 
 def plot_curves(groups: dict[tuple[str, str], list[dict]], results_dir: Path, prefix: str = "learning") -> list[Path]:
@@ -129,6 +165,10 @@ def plot_curves(groups: dict[tuple[str, str], list[dict]], results_dir: Path, pr
 
     written = []
     for task in sorted({t for t, _ in groups}):
+        lost = sorted({m for (t, m), rs in groups.items() if t == task for r in rs if r.get("curve_lost")})
+        if lost:  # redrawing would drop those curves: the figure drawn while they existed stays
+            print(f"kept {results_dir / f'{prefix}_{task}.png'}: the curves of {', '.join(lost)} were not kept")
+            continue
         methods = [
             (m, rs) for (t, m), rs in sorted(groups.items()) if t == task and any(len(r["curve"]) > 1 for r in rs)
         ]

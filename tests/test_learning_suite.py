@@ -35,6 +35,12 @@ def test_the_quick_suite_records_demos_trains_each_method_and_writes_the_table_a
     assert (tmp_path / "runs" / "demos" / "Reach-v0-dart0.1-successes" / "summary.json").exists()
     pixels = np.asarray(Image.open(tmp_path / "learning_suite_Reach.png").convert("L"))
     assert pixels.shape[0] > 100 and pixels.std() > 5  # a drawn plot, not a blank image
+    # every row survives its run folder (checkpoints stay on the machine that trained; the results are committed)
+    kept = sorted(path.name for path in (tmp_path / "learning_suite_runs").glob("*.json"))
+    assert kept == ["Reach-bc-s0.json", "Reach-rlpd-s0.json", "Reach-sac-s0.json"]
+    (tmp_path / "runs").rename(tmp_path / "elsewhere")
+    assert learning_suite.main(["--report-only", "--runs", str(tmp_path / "runs"), "--results", str(tmp_path)]) == 0
+    assert (tmp_path / "learning_suite.md").read_text() == table
 
 
 def test_the_quick_suite_refuses_to_write_over_the_real_results():
