@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from train_grid import CONFIGS, RESULTS, ROOT, collect_results, train_one
+from train_grid import CONFIGS, RESULTS, ROOT, archive_results, collect_results, train_one
 
 TASKS = ("Feeding", "Drinking", "BedBathing", "FetchDropped", "DrawerFetch", "BlanketCover")
 METHODS = ("bc", "sac+demos_td3bc")
@@ -159,10 +159,18 @@ def main(argv: list[str] | None = None) -> int:
                 ensure_demos(task, method)
                 for seed in args.seeds:
                     train_one(task, method, seed, args.runs)
-                write_table(collect_results(args.runs), demo_summaries(), RESULTS / "learning_care.md")
-    path = write_table(collect_results(args.runs), demo_summaries(), RESULTS / "learning_care.md")
+                write_table(kept_results(args.runs), demo_summaries(), RESULTS / "learning_care.md")
+    path = write_table(kept_results(args.runs), demo_summaries(), RESULTS / "learning_care.md")
     print(f"wrote {path}")
     return 0
+
+
+def kept_results(runs: Path) -> dict[tuple[str, str], list[dict]]:
+    """The results of ``runs`` and of those kept in ``RESULTS/learning_care_runs`` (committed; see
+    ``train_grid.archive_results``)."""
+    archive = RESULTS / "learning_care_runs"
+    archive_results(runs, archive)
+    return collect_results(runs, archive)
 
 
 if __name__ == "__main__":

@@ -23,20 +23,11 @@ import numpy as np
 from embodia.agents.learn.algorithms import ALGORITHMS
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from train_grid import RESULTS, RUNS, collect_results
+from train_grid import RESULTS, RUNS, archive_results, collect_results
 
 #: the reinforcement-learning algorithms (stable-baselines3 steps them); a method is <algo> or <algo>_<variant>
 RL_ALGOS = tuple(name for name, algorithm in ALGORITHMS.items() if algorithm.checkpoints)
 TARGET_SUCCESS = 0.9
-
-
-def read_curve_with_wall(run_dir: Path) -> np.ndarray:
-    """Rows of (env steps, wall-clock s, success rate) from a run's ``curve.csv``."""
-    path = run_dir / "curve.csv"
-    if not path.exists():
-        return np.zeros((0, 3))
-    rows = [line.split(",") for line in path.read_text().splitlines()[1:]]
-    return np.array([(float(r[0]), float(r[1]), float(r[2])) for r in rows]).reshape(-1, 3)
 
 
 def first_reaching(curve: np.ndarray, rate: float) -> tuple[float, float] | None:
@@ -46,10 +37,18 @@ def first_reaching(curve: np.ndarray, rate: float) -> tuple[float, float] | None
 
 
 def rl_groups(runs: Path) -> dict[tuple[str, str], list[dict]]:
-    groups = {key: results for key, results in collect_results(runs).items() if key[1].split("_")[0] in RL_ALGOS}
-    for (task, method), results in groups.items():
+    """The RL runs of ``runs`` and of the kept results (``RESULTS/learning_runs``), each with ``curve3``: rows of
+    (env steps, wall-clock s, success rate) at its evaluations."""
+    archive = RESULTS / "learning_runs"
+    archive_results(runs, archive)
+    groups = collect_results(runs, archive)
+    groups = {key: results for key, results in groups.items() if key[1].split("_")[0] in RL_ALGOS}
+    for results in groups.values():
         for result in results:
-            result["curve3"] = read_curve_with_wall(runs / f"{task}-{method}-s{result['seed']}")
+            steps = [(step, rate) for step, rate in result["curve"]]
+            walls = result.get("curve_wall_s", [])
+            rows = [(step, wall, rate) for (step, rate), wall in zip(steps, walls, strict=True)]
+            result["curve3"] = np.array(rows, dtype=float).reshape(-1, 3)
     return groups
 
 

@@ -13,6 +13,7 @@ Writes ``experiments/results/learning.md`` (success rate mean and spread over se
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import os
 import sys
@@ -77,6 +78,7 @@ def run_result(run_dir: Path) -> dict:
     """A finished run's final evaluation (``eval.json``) with its curve and the reward revision it trained on."""
     result = json.loads((run_dir / "eval.json").read_text())
     result["curve"] = read_curve(run_dir)
+    result["curve_wall_s"] = [wall for wall, _ in read_curve(run_dir, "wall_s")]
     record = run_dir / "run.json"
     versions = json.loads(record.read_text()).get("versions", {}) if record.exists() else {}
     result["reward_revision"] = versions.get("rewards", 1)  # runs before the revision was recorded: the first
@@ -100,12 +102,13 @@ def archive_results(runs: Path, archive: Path) -> list[Path]:
     return written
 
 
-def read_curve(run_dir: Path) -> list[tuple[float, float]]:
+def read_curve(run_dir: Path, x: str = "env_steps") -> list[tuple[float, float]]:
+    """(``x``, success rate) at each evaluation of a run's ``curve.csv``; ``x`` is env_steps or wall_s."""
     path = run_dir / "curve.csv"
     if not path.exists():
         return []
-    rows = [line.split(",") for line in path.read_text().splitlines()[1:]]
-    return [(float(r[0]), float(r[2])) for r in rows]
+    with open(path) as f:
+        return [(float(row[x]), float(row["success_rate"])) for row in csv.DictReader(f)]
 
 
 def write_table(groups: dict[tuple[str, str], list[dict]], out: Path, command: str) -> None:
@@ -227,8 +230,9 @@ def main(argv: list[str] | None = None) -> int:
             for method in args.methods:
                 for seed in args.seeds:
                     train_one(task, method, seed, args.runs)
-    groups = collect_results(args.runs)
-    args.results.mkdir(parents=True, exist_ok=True)
+    archive = args.results / "learning_runs"
+    archive_results(args.runs, archive)
+    groups = collect_results(args.runs, archive)
     write_table(groups, args.results / "learning.md", "python experiments/train_grid.py --report-only (after the runs)")
     for path in plot_curves(groups, args.results):
         print(f"wrote {path}")
