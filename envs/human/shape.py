@@ -55,17 +55,39 @@ def body_shape(config: HumanConfig) -> BodyShape:
     """Compile ``config``'s person in their furniture and let them settle there (cached per process, and on disk
     between processes: ``shape_cache``)."""
     from embodia.envs.human.person import add_person  # person composes this module
-    from embodia.envs.scene.props import add_room
+    from embodia.envs.scene.props import add_shared_materials
 
     kept = shape_cache.load(config)
     if kept is not None:
         return BodyShape(config=config, model=kept[0], rest=kept[1])
-    builder = SceneBuilder("body_shape")
-    add_room(builder)
+    # geometry only: without the room's floor and textures the model is 1/50 the size, so a cached shape loads
+    # in a fraction of the time (a reset that meets a new shape paid ~6 ms to load the sky's texture)
+    builder = SceneBuilder("body_shape", sky=False)
+    add_shared_materials(builder)
     add_person(builder, config, TEMPLATE_NAME, (0.0, 0.0, 0.0), 0.0)
     shape = BodyShape(config=config, model=builder.build(), rest=resting_pose(config))
     shape_cache.save(config, shape.model, shape.rest)
     return shape
+
+
+@dataclass(frozen=True)
+class LayoutPlan:
+    """Where a shape's compiled values go in a task's model (``ShapeBinding._make_plan``): index arrays, so that
+    laying out a new shape is a handful of gathers rather than a walk over named bodies, geoms and sites."""
+
+    bodies: np.ndarray  # the template's bodies, in the binding's body order
+    placed: np.ndarray  # (bodies,) bool: placed per episode, so the task model's own pose is kept
+    geom_rows: np.ndarray  # our geom rows the template fills ...
+    geom_sources: np.ndarray  # ... from these template geoms
+    attached_geom_rows: np.ndarray  # a task's own geoms on the person: moved with ...
+    attached_geom_anchors: np.ndarray  # ... these template sites, ...
+    geom_anchor_pos: np.ndarray  # ... from where those sites are in the task's model
+    site_rows: np.ndarray
+    site_sources: np.ndarray
+    attached_site_rows: np.ndarray
+    attached_site_anchors: np.ndarray
+    site_anchor_pos: np.ndarray
+    same: tuple[tuple[str, np.ndarray, np.ndarray], ...]  # (kind, ours, theirs) whose compiler flags must match
 
 
 def _subtree(model: mujoco.MjModel, roots: list[int]) -> list[int]:
@@ -113,6 +135,7 @@ class ShapeBinding:
         #: ("geom" or "site", id) of a task's own geom or site on the person -> the person's site it follows
         self.attached: dict[tuple[str, int], int] = {}
         self._rows: dict[HumanConfig, dict[str, np.ndarray]] = {}
+        self._plans: dict[tuple, LayoutPlan] = {}
 
     def attach(self, site: str, geoms: tuple[str, ...] = (), sites: tuple[str, ...] = ()) -> None:
         """Keep the task's ``geoms`` and ``sites`` (on the person's bodies) where they are relative to ``site``."""
@@ -120,6 +143,7 @@ class ShapeBinding:
         self.attached |= {("geom", self.model.geom(g).id): anchor for g in geoms}
         self.attached |= {("site", self.model.site(x).id): anchor for x in sites}
         self._rows.clear()
+        self._plans.clear()
 
     def rows(self, shape: BodyShape) -> dict[str, np.ndarray]:
         """The values of ``shape`` laid out as this model's rows (checked to fit once per shape)."""
@@ -130,49 +154,90 @@ class ShapeBinding:
     def _lay_out(self, shape: BodyShape) -> dict[str, np.ndarray]:
         model, tpl = self.model, shape.model
         who = f"a {shape.config.sex} person at stature percentile {shape.config.stature_percentile:g}"
-        if _person_bodies(tpl, TEMPLATE_NAME) != self.suffixes:
-            raise ValueError(f"{who} is built from other bodies than the scene's person; the body cannot vary")
-        bodies = np.array([tpl.body(TEMPLATE_NAME + s).id for s in self.suffixes])
-        rows = {f: getattr(tpl, f)[bodies].copy() for f in BODY_FIELDS}
-        placed = model.body_parentid[self.bodies] == 0  # the free root and the mocap furniture: placed per episode
-        for f in ("body_pos", "body_quat"):
-            rows[f][placed] = getattr(model, f)[self.bodies[placed]]
-        rows |= {f: getattr(model, f)[self.geoms].copy() for f in GEOM_FIELDS}
-        rows |= {f: getattr(model, f)[self.sites].copy() for f in SITE_FIELDS}
-        row_of_geom = {int(g): k for k, g in enumerate(self.geoms)}
-        for ours, theirs in zip(self.bodies, bodies, strict=True):
-            self._check_same(tpl, who, "body", ours, theirs)
-            person_geoms = _geoms_of(tpl, theirs)
-            for k, geom in enumerate(_geoms_of(model, ours)):
-                if k < len(person_geoms):
-                    self._check_same(tpl, who, "geom", geom, person_geoms[k])
-                    for f in GEOM_FIELDS:
-                        rows[f][row_of_geom[int(geom)]] = getattr(tpl, f)[person_geoms[k]]
-                else:
-                    row = row_of_geom[int(geom)]
-                    rows["geom_pos"][row] += self._displacement(tpl, who, ("geom", int(geom)))
-        for row, site in enumerate(self.sites):
-            name = model.site(site).name
-            if (
-                name.startswith(self.name)
-                and mujoco.mj_name2id(tpl, mujoco.mjtObj.mjOBJ_SITE, TEMPLATE_NAME + name[len(self.name) :]) >= 0
-            ):
-                theirs = tpl.site(TEMPLATE_NAME + name[len(self.name) :]).id
-                for f in SITE_FIELDS:
-                    rows[f][row] = getattr(tpl, f)[theirs]
-            else:
-                rows["site_pos"][row] += self._displacement(tpl, who, ("site", int(site)))
+        plan = self._plan(tpl, who)
+        for kind, ours, theirs in plan.same:  # the compiler's flags must match for the model to be shared
+            for field in STRUCTURE_FIELDS:
+                if field.startswith(kind):
+                    differs = np.flatnonzero(getattr(model, field)[ours] != getattr(tpl, field)[theirs])
+                    if len(differs):
+                        name = (model.geom if kind == "geom" else model.body)(int(ours[differs[0]])).name
+                        raise ValueError(f"{field} of {name} differs in {who}; the body cannot vary")
+        rows = {f: getattr(tpl, f)[plan.bodies] for f in BODY_FIELDS}  # fancy indexing: copies
+        for f in ("body_pos", "body_quat"):  # the free root and the mocap furniture: placed per episode
+            rows[f][plan.placed] = getattr(model, f)[self.bodies[plan.placed]]
+        rows |= {f: getattr(model, f)[self.geoms] for f in GEOM_FIELDS}
+        for f in GEOM_FIELDS:
+            rows[f][plan.geom_rows] = getattr(tpl, f)[plan.geom_sources]
+        rows["geom_pos"][plan.attached_geom_rows] += tpl.site_pos[plan.attached_geom_anchors] - plan.geom_anchor_pos
+        rows |= {f: getattr(model, f)[self.sites] for f in SITE_FIELDS}
+        for f in SITE_FIELDS:
+            rows[f][plan.site_rows] = getattr(tpl, f)[plan.site_sources]
+        rows["site_pos"][plan.attached_site_rows] += tpl.site_pos[plan.attached_site_anchors] - plan.site_anchor_pos
         rows["bvh_aabb"] = self._bounding_volumes(rows)
         return rows
 
-    def _check_same(self, tpl: mujoco.MjModel, who: str, kind: str, ours: int, theirs: int) -> None:
-        for field in STRUCTURE_FIELDS:
-            if field.startswith(kind) and getattr(self.model, field)[ours] != getattr(tpl, field)[theirs]:
-                name = (self.model.geom if kind == "geom" else self.model.body)(ours).name
-                raise ValueError(f"{field} of {name} differs in {who}; the body cannot vary")
+    def _plan(self, tpl: mujoco.MjModel, who: str) -> LayoutPlan:
+        """Which of ``tpl``'s rows fill which of ours; the same for every shape compiled from the same tree, so
+        it is worked out (with its names looked up) once per tree rather than once per shape."""
+        signature = (tpl.names, tpl.body_parentid.tobytes(), tpl.body_geomnum.tobytes(), tpl.nsite)
+        if signature not in self._plans:
+            self._plans[signature] = self._make_plan(tpl, who)
+        return self._plans[signature]
 
-    def _displacement(self, tpl: mujoco.MjModel, who: str, key: tuple[str, int]) -> np.ndarray:
-        """How far the person's site that ``key`` (a task's geom or site) follows moved in its body's frame."""
+    def _make_plan(self, tpl: mujoco.MjModel, who: str) -> LayoutPlan:
+        model = self.model
+        if _person_bodies(tpl, TEMPLATE_NAME) != self.suffixes:
+            raise ValueError(f"{who} is built from other bodies than the scene's person; the body cannot vary")
+        bodies = np.array([tpl.body(TEMPLATE_NAME + s).id for s in self.suffixes])
+        row_of_geom = {int(g): k for k, g in enumerate(self.geoms)}
+        geom_rows, geom_sources, attached_geoms, geom_pairs = [], [], [], []
+        for ours, theirs in zip(self.bodies, bodies, strict=True):
+            person_geoms = _geoms_of(tpl, theirs)
+            for k, geom in enumerate(_geoms_of(model, ours)):
+                if k < len(person_geoms):
+                    geom_rows.append(row_of_geom[int(geom)])
+                    geom_sources.append(person_geoms[k])
+                    geom_pairs.append((int(geom), int(person_geoms[k])))
+                else:
+                    attached_geoms.append((row_of_geom[int(geom)], self._anchor(tpl, ("geom", int(geom)))))
+        site_rows, site_sources, attached_sites = [], [], []
+        for row, site in enumerate(self.sites):
+            name = model.site(site).name
+            theirs = TEMPLATE_NAME + name[len(self.name) :]
+            if name.startswith(self.name) and mujoco.mj_name2id(tpl, mujoco.mjtObj.mjOBJ_SITE, theirs) >= 0:
+                site_rows.append(row)
+                site_sources.append(tpl.site(theirs).id)
+            else:
+                attached_sites.append((row, self._anchor(tpl, ("site", int(site)))))
+
+        def columns(pairs: list[tuple[int, tuple[int, int]]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+            rows = np.array([row for row, _ in pairs], dtype=int)
+            theirs = np.array([anchor[0] for _, anchor in pairs], dtype=int)
+            ours = np.array([anchor[1] for _, anchor in pairs], dtype=int)
+            return rows, theirs, model.site_pos[ours].reshape(-1, 3)
+
+        geom_pairs_array = np.array(geom_pairs, dtype=int).reshape(-1, 2)
+        attached_geom_rows, attached_geom_anchors, geom_anchor_pos = columns(attached_geoms)
+        attached_site_rows, attached_site_anchors, site_anchor_pos = columns(attached_sites)
+        return LayoutPlan(
+            bodies=bodies,
+            placed=model.body_parentid[self.bodies] == 0,
+            geom_rows=np.array(geom_rows, dtype=int),
+            geom_sources=np.array(geom_sources, dtype=int),
+            attached_geom_rows=attached_geom_rows,
+            attached_geom_anchors=attached_geom_anchors,
+            geom_anchor_pos=geom_anchor_pos,
+            site_rows=np.array(site_rows, dtype=int),
+            site_sources=np.array(site_sources, dtype=int),
+            attached_site_rows=attached_site_rows,
+            attached_site_anchors=attached_site_anchors,
+            site_anchor_pos=site_anchor_pos,
+            same=(("body", self.bodies, bodies), ("geom", geom_pairs_array[:, 0], geom_pairs_array[:, 1])),
+        )
+
+    def _anchor(self, tpl: mujoco.MjModel, key: tuple[str, int]) -> tuple[int, int]:
+        """(the template's site, ours) that ``key`` (a task's geom or site on the person) follows: it moves by as
+        much as that site moved in its body's frame."""
         if key not in self.attached:
             kind, index = key
             name = (self.model.geom if kind == "geom" else self.model.site)(index).name
@@ -181,38 +246,36 @@ class ShapeBinding:
                 "(Person.shape_binding.attach) so it follows the body's size"
             )
         anchor = self.model.site(self.attached[key]).name
-        theirs = tpl.site(TEMPLATE_NAME + anchor[len(self.name) :]).id
-        return tpl.site_pos[theirs] - self.model.site_pos[self.attached[key]]
+        return tpl.site(TEMPLATE_NAME + anchor[len(self.name) :]).id, self.attached[key]
 
     def _bounding_volumes(self, rows: dict[str, np.ndarray]) -> np.ndarray:
         """This model's bounding-volume trees of the person's bodies, boxed around the shape's geoms.
 
         MuJoCo keeps a box per body node in the body's inertial frame: a leaf boxes its geom's own box, a node
-        its two children (as the compiler does: checked to 1e-15 against compiled models in the tests).
+        its two children (as the compiler does: checked to 1e-15 against compiled models in the tests). The
+        leaves are boxed all at once (a reset that meets a new shape pays for this).
         """
         model = self.model
         row_of_geom = {int(g): k for k, g in enumerate(self.geoms)}
-        boxes = []
-        for row, body in enumerate(self.bodies):
-            adr, count = model.body_bvhadr[body], model.body_bvhnum[body]
-            if count == 0:
-                continue
-            ipos, iquat = rows["body_ipos"][row], rows["body_iquat"][row]
-            body_boxes = np.zeros((count, 6))
-            for node in reversed(range(count)):  # children come after their parent
-                child = model.bvh_child[adr + node]
-                if child[0] < 0:
-                    g = row_of_geom[int(model.bvh_nodeid[adr + node])]
-                    body_boxes[node] = leaf_box(
-                        rows["geom_pos"][g], rows["geom_quat"][g], rows["geom_aabb"][g], ipos, iquat
-                    )
-                else:
-                    a, b = body_boxes[child[0]], body_boxes[child[1]]
-                    low = np.minimum(a[:3] - a[3:], b[:3] - b[3:])
-                    high = np.maximum(a[:3] + a[3:], b[:3] + b[3:])
-                    body_boxes[node] = np.concatenate([(low + high) / 2, (high - low) / 2])
-            boxes.append(body_boxes)
-        return np.concatenate(boxes) if boxes else np.zeros((0, 6))
+        starts = np.array([model.body_bvhadr[b] for b in self.bodies])
+        counts = np.array([model.body_bvhnum[b] for b in self.bodies])
+        nodes = np.concatenate([np.arange(a, a + n) for a, n in zip(starts, counts, strict=True)] + [[]]).astype(int)
+        body_row = np.repeat(np.arange(len(self.bodies)), counts)
+        leaf = model.bvh_child[nodes, 0] < 0
+        geom = np.array([row_of_geom[int(g)] for g in model.bvh_nodeid[nodes[leaf]]], dtype=int)
+        boxes = np.zeros((len(nodes), 6))
+        body = body_row[leaf]
+        boxes[leaf] = leaf_boxes(
+            rows["geom_pos"][geom], rows["geom_quat"][geom], rows["geom_aabb"][geom],
+            rows["body_ipos"][body], rows["body_iquat"][body],
+        )  # fmt: skip
+        first_row = np.repeat(np.cumsum(counts) - counts, counts)  # the row of each node's body's root node
+        for k in reversed(np.flatnonzero(~leaf)):  # children come after their parent (child ids count per body)
+            a, b = boxes[first_row[k] + model.bvh_child[nodes[k]]]
+            low = np.minimum(a[:3] - a[3:], b[:3] - b[3:])
+            high = np.maximum(a[:3] + a[3:], b[:3] + b[3:])
+            boxes[k] = np.concatenate([(low + high) / 2, (high - low) / 2])
+        return boxes
 
     def shape_of(self, person: HumanConfig) -> BodyShape:
         """The compiled body of ``person`` (their sex and stature) in this scene's posture and furniture."""
@@ -238,16 +301,25 @@ def _geoms_of(model: mujoco.MjModel, body: int) -> np.ndarray:
     return np.arange(model.body_geomadr[body], model.body_geomadr[body] + model.body_geomnum[body])
 
 
-def _quat_mat(quat: np.ndarray) -> np.ndarray:
-    matrix = np.zeros(9)
-    mujoco.mju_quat2Mat(matrix, quat)
-    return matrix.reshape(3, 3)
+def _quat_mats(quats: np.ndarray) -> np.ndarray:
+    """Rotation matrices (n, 3, 3) of unit quaternions (n, 4), w first."""
+    w, x, y, z = quats.T
+    return np.stack([
+        np.stack([1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)], axis=-1),
+        np.stack([2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)], axis=-1),
+        np.stack([2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)], axis=-1),
+    ], axis=1)  # fmt: skip
 
 
-def leaf_box(pos: np.ndarray, quat: np.ndarray, aabb: np.ndarray, ipos: np.ndarray, iquat: np.ndarray) -> np.ndarray:
-    """(centre, half size) in the body's inertial frame of the box around a geom's own box ``aabb`` (centre, half
-    size, in the geom's frame) for a geom at ``pos``/``quat`` in a body whose inertial frame is ``ipos``/``iquat``."""
-    corners = np.array([[x, y, z] for x in (-1, 1) for y in (-1, 1) for z in (-1, 1)]) * aabb[3:] + aabb[:3]
-    in_inertial = (corners @ _quat_mat(quat).T + pos - ipos) @ _quat_mat(iquat)
-    low, high = in_inertial.min(axis=0), in_inertial.max(axis=0)
-    return np.concatenate([(low + high) / 2, (high - low) / 2])
+CORNERS = np.array([[x, y, z] for x in (-1, 1) for y in (-1, 1) for z in (-1, 1)], dtype=float)
+
+
+def leaf_boxes(pos: np.ndarray, quat: np.ndarray, aabb: np.ndarray, ipos: np.ndarray, iquat: np.ndarray) -> np.ndarray:
+    """(centre, half size) in the body's inertial frame of the box around each geom's own box ``aabb`` (centre,
+    half size, in the geom's frame), for geoms at ``pos``/``quat`` in bodies whose inertial frames are
+    ``ipos``/``iquat``; every argument has a row per geom."""
+    corners = CORNERS[None] * aabb[:, None, 3:] + aabb[:, None, :3]  # (n, 8, 3) in the geom's frame
+    in_body = np.einsum("nij,nkj->nki", _quat_mats(quat), corners) + (pos - ipos)[:, None]
+    in_inertial = np.einsum("nji,nkj->nki", _quat_mats(iquat), in_body)
+    low, high = in_inertial.min(axis=1), in_inertial.max(axis=1)
+    return np.concatenate([(low + high) / 2, (high - low) / 2], axis=1)

@@ -3,9 +3,9 @@
 Why: each person shape (sex, stature percentile, structure: up to 198 per care task) is compiled in its furniture
 and settled there once per process (``shape.body_shape``, about 35 ms). Every fresh process (each Ray worker,
 each test, each CLI run) paid that in its first episodes: a reset that met a new shape took 23-41 ms instead of
-2-3. The cache keeps each shape's compiled model as MJB, MuJoCo's exact binary form (zlib-compressed: the room's
-textures make it 1.4 MB, 60 kB compressed), and its resting pose, in one ``.npz`` per shape, so a loaded shape is
-the one compiling and settling would give, bit for bit.
+2-3. The cache keeps each shape's compiled model as MJB, MuJoCo's exact binary form (zlib-compressed, about
+10 kB: the model holds the person and their furniture, no floor or textures), and its resting pose, in one
+``.npz`` per shape, so a loaded shape is the one compiling and settling would give, bit for bit.
 
 The key covers everything that makes an entry: the person's configuration, the mujoco version, the machine type,
 and the source of the modules that build and settle the person and their furniture (``envs/human``,

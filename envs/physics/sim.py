@@ -107,23 +107,29 @@ class Simulation:
             self._expanded_names = [n for n in sorted(MODEL_FIELDS) if self.batch.expanded(n) is not None]
         return {name: self.batch.expanded(name) for name in self._expanded_names}
 
-    def set_body_mass(self, ids: np.ndarray, body: int, mass_kg: np.ndarray) -> None:
-        """Give ``body`` a per-simulation mass; its inertia scales with it (same shape, same density field).
+    def set_body_mass(self, ids: np.ndarray, body: int | np.ndarray, mass_kg: np.ndarray) -> None:
+        """Give ``body`` (one body or several) a per-simulation mass; its inertia scales with it (same shape, same
+        density field). ``mass_kg``: (len(ids),), the same for every body, or (len(ids), bodies).
 
         A light part with its compiled inertia would let the 70 N jaws sink into it, so mass never changes alone.
         """
-        scale = np.asarray(mass_kg, dtype=float) / self.model.body_mass[body]
-        self.per_sim_model_field("body_mass")[ids, body] = mass_kg
-        self.per_sim_model_field("body_inertia")[ids, body] = np.outer(scale, self.model.body_inertia[body])
+        bodies = np.atleast_1d(body)
+        mass = np.asarray(mass_kg, dtype=float).reshape(len(ids), -1)  # (k, 1) or (k, bodies)
+        scale = mass / self.model.body_mass[bodies]  # (k, bodies)
+        rows = (np.asarray(ids)[:, None], bodies[None])
+        self.per_sim_model_field("body_mass")[rows] = mass
+        self.per_sim_model_field("body_inertia")[rows] = scale[..., None] * self.model.body_inertia[bodies]
 
     def reset_to_home(self, ids: np.ndarray) -> None:
         """Reset ``ids`` to the home keyframe without computing anything; call ``forward`` after writing state."""
         self.generation += 1
         self.batch.reset(ids, keyframe=self.home_key, stage=mujoco.mjtStage.mjSTAGE_NONE)
 
-    def forward(self, ids: np.ndarray) -> None:
+    def forward(self, ids: np.ndarray, stage: mujoco.mjtStage = mujoco.mjtStage.mjSTAGE_ACC) -> None:
+        """MuJoCo's forward computation for ``ids`` up to ``stage`` (all of it by default; positions alone where
+        only where things are is needed)."""
         self.generation += 1
-        self.batch.forward(ids)
+        self.batch.forward(ids, stage=stage)
 
     def step(self) -> np.ndarray:
         """Advance every simulation by one control period; return a (n,) mask of unstable simulations.

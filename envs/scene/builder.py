@@ -50,7 +50,8 @@ class PhysicsOptions:
 class SceneBuilder:
     """Owns one ``MjSpec`` and offers small verbs to compose a scene."""
 
-    def __init__(self, name: str, physics: PhysicsOptions | None = None) -> None:
+    def __init__(self, name: str, physics: PhysicsOptions | None = None, sky: bool = True) -> None:
+        """``sky``: the skybox texture (1.2 MB of the compiled model); off for a model that is never drawn."""
         physics = physics or PhysicsOptions()
         spec = mujoco.MjSpec()
         spec.modelname = name
@@ -74,10 +75,11 @@ class SceneBuilder:
         self.spec = spec
         self._home_joint_values: dict[str, float] = {}
         self._home_ctrl_values: dict[str, float] = {}
-        self._add_default_assets()
+        if sky:
+            self._add_sky()
 
     # ----------------------------------------------------------------------------------- assets
-    def _add_default_assets(self) -> None:
+    def _add_sky(self) -> None:
         spec = self.spec
         spec.add_texture(
             name="skybox",

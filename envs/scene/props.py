@@ -22,6 +22,11 @@ def add_room(builder: SceneBuilder, floor: str = "tile") -> None:
     builder.world.add_geom(name="floor", type=GEOM.mjGEOM_PLANE, size=[4, 4, 0.05], material="floor")
     builder.add_light(pos=(0.6, -1.2, 2.6), target=(0.5, 0.0, 0.7))
     builder.add_light(pos=(-0.6, 1.0, 2.4), target=(0.5, 0.0, 0.7), cast_shadow=False)
+    add_shared_materials(builder)
+
+
+def add_shared_materials(builder: SceneBuilder) -> None:
+    """The plain materials every scene's pieces name (no textures: a model that needs only geometry stays small)."""
     for name, rgba in {
         "steel": (0.6, 0.62, 0.66, 1),
         "dark_steel": (0.25, 0.27, 0.3, 1),

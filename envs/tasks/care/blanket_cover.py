@@ -220,7 +220,7 @@ class BlanketCover(Task):
         base = BED_POS + np.column_stack([jitter, np.zeros(n)])
         self.person.initialize(sim, ids, rngs, self.person.rest_targets(n), base)
         self._leg_points(sim, ids)
-        sim.forward(ids)  # the person's pose: where their feet are
+        sim.forward(ids, stage=mujoco.mjtStage.mjSTAGE_POS)  # the person's pose: where their feet are
         drop_z = self._feet_top(sim, ids) + SHAPE.cloth_radius_m + DROP_ABOVE_FEET_M
         hem_x = base[:, 0] + per_sim_uniform(rngs, *cfg.blanket_x_range_m)
         centre_y = base[:, 1] + per_sim_uniform(rngs, *cfg.blanket_y_range_m)
@@ -231,8 +231,7 @@ class BlanketCover(Task):
         sim.qpos[ids[:, None, None], self.vertex_qpos[None]] = folded - self.vertex_rest[None]
         sim.qvel[ids[:, None, None], self.vertex_dof[None]] = 0.0
         vertex_mass = mass / len(self.vertex_bodies)
-        for body in self.vertex_bodies:
-            sim.set_body_mass(ids, body, vertex_mass)
+        sim.set_body_mass(ids, self.vertex_bodies, vertex_mass)
         hem = folded[:, : SHAPE.columns].mean(axis=1)
         sim.qpos[ids, self.hem_qpos : self.hem_qpos + 3] = hem - self.hem_rest
         sim.qpos[ids, self.hem_qpos + 3 : self.hem_qpos + 5] = 0.0  # along the bed's width, flat

@@ -253,13 +253,12 @@ class MouthDelivery(Task):
         mass = per_sim_uniform(rngs, *cfg.particle_mass_kg, (k,))
         friction = per_sim_uniform(rngs, *cfg.particle_friction, (k,))
         geom_friction = sim.per_sim_model_field("geom_friction")
-        for j in range(k):
-            sim.set_body_mass(ids, self.particle_bodies[j], mass[:, j])
-            geom_friction[ids, self.particle_geoms[j], 0] = friction[:, j]
-            adr, dof = self.particle_qpos[j], self.particle_dof[j]
-            sim.qpos[ids, adr : adr + 3] = world[:, j]
-            sim.qpos[ids, adr + 3 : adr + 7] = [1.0, 0.0, 0.0, 0.0]
-            sim.qvel[ids, dof : dof + 6] = 0.0
+        sim.set_body_mass(ids, self.particle_bodies, mass)
+        geom_friction[ids[:, None], self.particle_geoms[None], 0] = friction
+        rows = ids[:, None, None]
+        sim.qpos[rows, self.particle_qpos[None, :, None] + np.arange(3)] = world  # each free joint: position
+        sim.qpos[rows, self.particle_qpos[None, :, None] + np.arange(3, 7)] = [1.0, 0.0, 0.0, 0.0]  # and quaternion
+        sim.qvel[rows, self.particle_dof[None, :, None] + np.arange(6)] = 0.0
         sim.set_const(ids)
 
     def before_physics(self, sim: Simulation) -> None:
