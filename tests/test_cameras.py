@@ -120,3 +120,28 @@ def test_segmentation_names_the_body_under_each_pixel_and_background_is_minus_on
     names = {env.model.body(int(b)).name for b in np.unique(bodies) if b >= 0}
     assert "robot/hand" in names and "bin" in names
     assert rgb.std() > 10  # a real picture where the segments are
+
+
+def test_the_fast_preset_draws_the_floor_where_the_quality_preset_does():
+    """The fast preset draws planes as thin boxes (software GL draws a plane as a fine grid): the floor's surface
+    must stay where it is, in a care task too, whose per-simulation model values each load copies in."""
+    env = BatchedEnv(task_spec("embodia/Handover-v0").task, 2)
+    env.reset(seeds=[0, 1])
+    floor = env.model.geom("floor").id
+    depths = {}
+    for preset in ("fast", "quality"):
+        renderer = SimRenderer(env.model, 96, 128, preset=preset)
+        try:
+            for sim_id in (0, 1):
+                renderer.load(env.sim, sim_id)
+                ids = renderer.object_ids("front")
+                on_floor = (ids[..., 0] == floor) & (ids[..., 1] == 5)  # mjOBJ_GEOM
+                depths[preset, sim_id] = (renderer.render("front", depth=True), on_floor)
+        finally:
+            renderer.close()
+    for sim_id in (0, 1):
+        (fast, fast_floor), (quality, quality_floor) = depths["fast", sim_id], depths["quality", sim_id]
+        both = fast_floor & quality_floor
+        assert both.mean() > 0.1  # the floor is in view, and drawn in both
+        # the box's top face is the plane: to 1e-6 of the distance (1 mm above it: 7e-4)
+        assert (np.abs(fast[both] - quality[both]) / quality[both]).max() < 1e-4
