@@ -132,6 +132,7 @@ class ShapeBinding:
             "bvh_aabb": np.concatenate(bvh_rows),
         }
         self.scaled_rows = np.searchsorted(self.bodies, self.scaled_bodies)  # where the scaled bodies are in rows
+        self._trees, self._tree_order = _bounding_trees(model, self.bodies, self.geoms)
         #: ("geom" or "site", id) of a task's own geom or site on the person -> the person's site it follows
         self.attached: dict[tuple[str, int], int] = {}
         self._rows: dict[HumanConfig, dict[str, np.ndarray]] = {}
@@ -252,30 +253,21 @@ class ShapeBinding:
         """This model's bounding-volume trees of the person's bodies, boxed around the shape's geoms.
 
         MuJoCo keeps a box per body node in the body's inertial frame: a leaf boxes its geom's own box, a node
-        its two children (as the compiler does: checked to 1e-15 against compiled models in the tests). The
-        leaves are boxed all at once (a reset that meets a new shape pays for this).
+        its two children (as the compiler does: checked to 1e-15 against compiled models in the tests). The trees'
+        layout is this model's (``_bounding_trees``); the leaves are boxed all at once.
         """
-        model = self.model
-        row_of_geom = {int(g): k for k, g in enumerate(self.geoms)}
-        starts = np.array([model.body_bvhadr[b] for b in self.bodies])
-        counts = np.array([model.body_bvhnum[b] for b in self.bodies])
-        nodes = np.concatenate([np.arange(a, a + n) for a, n in zip(starts, counts, strict=True)] + [[]]).astype(int)
-        body_row = np.repeat(np.arange(len(self.bodies)), counts)
-        leaf = model.bvh_child[nodes, 0] < 0
-        geom = np.array([row_of_geom[int(g)] for g in model.bvh_nodeid[nodes[leaf]]], dtype=int)
-        boxes = np.zeros((len(nodes), 6))
-        body = body_row[leaf]
-        boxes[leaf] = leaf_boxes(
-            rows["geom_pos"][geom], rows["geom_quat"][geom], rows["geom_aabb"][geom],
-            rows["body_ipos"][body], rows["body_iquat"][body],
+        nodes, leaf_geoms, leaf_bodies, internal, children = self._trees  # internal, children: per level
+        boxes = np.zeros((nodes, 6))
+        boxes[: len(leaf_geoms)] = leaf_boxes(
+            rows["geom_pos"][leaf_geoms], rows["geom_quat"][leaf_geoms], rows["geom_aabb"][leaf_geoms],
+            rows["body_ipos"][leaf_bodies], rows["body_iquat"][leaf_bodies],
         )  # fmt: skip
-        first_row = np.repeat(np.cumsum(counts) - counts, counts)  # the row of each node's body's root node
-        for k in reversed(np.flatnonzero(~leaf)):  # children come after their parent (child ids count per body)
-            a, b = boxes[first_row[k] + model.bvh_child[nodes[k]]]
-            low = np.minimum(a[:3] - a[3:], b[:3] - b[3:])
-            high = np.maximum(a[:3] + a[3:], b[:3] + b[3:])
-            boxes[k] = np.concatenate([(low + high) / 2, (high - low) / 2])
-        return boxes
+        for level_rows, level_children in zip(internal, children, strict=True):  # lowest inner nodes first
+            a, b = boxes[level_children[:, 0]], boxes[level_children[:, 1]]
+            low = np.minimum(a[:, :3] - a[:, 3:], b[:, :3] - b[:, 3:])
+            high = np.maximum(a[:, :3] + a[:, 3:], b[:, :3] + b[:, 3:])
+            boxes[level_rows] = np.concatenate([(low + high) / 2, (high - low) / 2], axis=1)
+        return boxes[self._tree_order]
 
     def shape_of(self, person: HumanConfig) -> BodyShape:
         """The compiled body of ``person`` (their sex and stature) in this scene's posture and furniture."""
@@ -295,6 +287,34 @@ class ShapeBinding:
             for f in ("body_mass", "body_inertia"):
                 fields[f][sim_id, self.scaled_bodies] = rows[f][self.scaled_rows] * scale
         return shapes
+
+
+def _bounding_trees(model: mujoco.MjModel, bodies: np.ndarray, geoms: np.ndarray) -> tuple[tuple, np.ndarray]:
+    """The bounding-volume trees of ``bodies`` laid out for ``ShapeBinding._bounding_volumes``: the leaves first
+    (the row of each one's geom among ``geoms``, and of its body among ``bodies``), then the inner nodes level by
+    level from the lowest (each level's rows, and the rows of their two children), so that a level is boxed in
+    one product; and the order that puts the rows back in the model's node order (body by body, as ``bvh_aabb``
+    holds them)."""
+    row_of_geom = {int(g): k for k, g in enumerate(geoms)}
+    starts, counts = model.body_bvhadr[bodies], model.body_bvhnum[bodies]
+    nodes = np.concatenate([np.arange(a, a + n) for a, n in zip(starts, counts, strict=True)] + [[]]).astype(int)
+    body_rows = np.repeat(np.arange(len(bodies)), counts)
+    leaf = model.bvh_child[nodes, 0] < 0
+    # the new order: leaves, then inner nodes last-to-first within each body (a node's children come after it)
+    inner = np.flatnonzero(~leaf)[::-1]
+    order = np.concatenate([np.flatnonzero(leaf), inner])  # new row -> the node's row in the model's order
+    new_row = np.empty(len(nodes), dtype=int)
+    new_row[order] = np.arange(len(nodes))
+    first = np.repeat(np.cumsum(counts) - counts, counts)  # each node's body's first node, in the model's order
+    children = first[inner, None] + model.bvh_child[nodes[inner]]  # in the model's order
+    height = np.zeros(len(nodes), dtype=int)  # a leaf 0, an inner node one more than its higher child
+    for k, pair in zip(inner, children, strict=True):  # children first
+        height[k] = 1 + height[pair].max()
+    levels = [inner[height[inner] == h] for h in range(1, height.max(initial=0) + 1)]
+    child_rows = [new_row[first[level, None] + model.bvh_child[nodes[level]]] for level in levels]
+    leaf_geoms = np.array([row_of_geom[int(g)] for g in model.bvh_nodeid[nodes[leaf]]], dtype=int)
+    trees = (len(nodes), leaf_geoms, body_rows[leaf], [new_row[level] for level in levels], child_rows)
+    return trees, new_row
 
 
 def _geoms_of(model: mujoco.MjModel, body: int) -> np.ndarray:
