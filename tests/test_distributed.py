@@ -31,23 +31,41 @@ SMALL_VIDEO = (96, 128)
 
 
 def ray_command(*args: str, check: bool = True) -> None:
+    """Run the ``ray`` CLI of this environment; a failure raises with the tail of what it printed."""
     executable = shutil.which("ray", path=os.path.dirname(sys.executable)) or "ray"
-    subprocess.run([executable, *args], check=check, capture_output=True, timeout=180,
-                   env={**os.environ, "RAY_USAGE_STATS_ENABLED": "0"})  # fmt: skip
+    done = subprocess.run([executable, *args], capture_output=True, text=True, timeout=180,
+                          env={**os.environ, "RAY_USAGE_STATS_ENABLED": "0"})  # fmt: skip
+    if check and done.returncode != 0:
+        raise RuntimeError(f"ray {' '.join(args)} exited with {done.returncode}: {(done.stdout + done.stderr)[-2000:]}")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def start_cluster() -> str:
+    """A head node and one worker node on a free port; the address."""
+    port = free_port()
+    ray_command("start", "--head", "--node-ip-address", "127.0.0.1", "--port", str(port), "--num-cpus", "1",
+                "--include-dashboard", "false", "--disable-usage-stats")  # fmt: skip
+    address = f"127.0.0.1:{port}"
+    ray_command("start", "--address", address, "--node-ip-address", "127.0.0.1", "--num-cpus", "1")
+    return address
 
 
 @pytest.fixture(scope="module")
 def cluster():
     """A head node and one worker node, one CPU each, with Ray's token authentication, torn down after the
-    module's tests."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    address = f"127.0.0.1:{port}"
+    module's tests. Started a second time, on another port, when the first start fails: on a loaded two-core
+    machine a node can miss Ray's start-up deadline, or the free port be taken before Ray binds it."""
     try:
-        ray_command("start", "--head", "--node-ip-address", "127.0.0.1", "--port", str(port), "--num-cpus", "1",
-                    "--include-dashboard", "false", "--disable-usage-stats")  # fmt: skip
-        ray_command("start", "--address", address, "--node-ip-address", "127.0.0.1", "--num-cpus", "1")
+        try:
+            address = start_cluster()
+        except RuntimeError:
+            ray_command("stop", "--force", check=False)
+            address = start_cluster()
         yield address
     finally:
         ray_command("stop", "--force", check=False)
