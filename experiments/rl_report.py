@@ -45,9 +45,8 @@ def rl_groups(runs: Path) -> dict[tuple[str, str], list[dict]]:
     groups = {key: results for key, results in groups.items() if key[1].split("_")[0] in RL_ALGOS}
     for results in groups.values():
         for result in results:
-            steps = [(step, rate) for step, rate in result["curve"]]
             walls = result.get("curve_wall_s", [])
-            rows = [(step, wall, rate) for (step, rate), wall in zip(steps, walls, strict=True)]
+            rows = [(step, wall, rate) for (step, rate), wall in zip(result["curve"], walls, strict=True)]
             result["curve3"] = np.array(rows, dtype=float).reshape(-1, 3)
     return groups
 

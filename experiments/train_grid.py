@@ -13,7 +13,6 @@ Writes ``experiments/results/learning.md`` (success rate mean and spread over se
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
 import sys
@@ -23,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from embodia.agents.learn.algorithms import ALGOS
+from embodia.agents.learn.train import read_curve
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = ROOT / "experiments" / "configs"
@@ -77,8 +77,9 @@ def collect_results(runs: Path, archive: Path | None = None) -> dict[tuple[str, 
 def run_result(run_dir: Path) -> dict:
     """A finished run's final evaluation (``eval.json``) with its curve and the reward revision it trained on."""
     result = json.loads((run_dir / "eval.json").read_text())
-    result["curve"] = read_curve(run_dir)
-    result["curve_wall_s"] = [wall for wall, _ in read_curve(run_dir, "wall_s")]
+    rows = read_curve(run_dir)  # the periodic evaluations, curve.csv
+    result["curve"] = [(row["env_steps"], row["success_rate"]) for row in rows]
+    result["curve_wall_s"] = [row["wall_s"] for row in rows]
     record = run_dir / "run.json"
     versions = json.loads(record.read_text()).get("versions", {}) if record.exists() else {}
     result["reward_revision"] = versions.get("rewards", 1)  # runs before the revision was recorded: the first
@@ -100,15 +101,6 @@ def archive_results(runs: Path, archive: Path) -> list[Path]:
             path.write_text(text)
             written.append(path)
     return written
-
-
-def read_curve(run_dir: Path, x: str = "env_steps") -> list[tuple[float, float]]:
-    """(``x``, success rate) at each evaluation of a run's ``curve.csv``; ``x`` is env_steps or wall_s."""
-    path = run_dir / "curve.csv"
-    if not path.exists():
-        return []
-    with open(path) as f:
-        return [(float(row[x]), float(row["success_rate"])) for row in csv.DictReader(f)]
 
 
 def write_table(groups: dict[tuple[str, str], list[dict]], out: Path, command: str) -> None:
