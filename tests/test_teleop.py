@@ -152,18 +152,36 @@ def test_keys_grasp_and_lift_the_part_in_bin_picking_and_the_key_presses_show_in
         page = new_page()
         page.goto(server.url)
         operator = KeyboardOperator(page, session, make_expert("embodia/BinPicking-v0", 1))
-        operator.run_episode(timeout_s=90)
-    episode = read_episode(recorded(session)[0])
+        last = until_success(operator, timeout_s=90)
+    path = recorded(session)[last["episode"]]
+    episode = read_episode(path)
     assert episode.info["grasped"].any()
     assert episode.info["lift_m"].max() > 0.03  # held 3 cm above where it lay
-    assert check_episode(recorded(session)[0], episode) == []
+    assert check_episode(path, episode) == []
     # the expert on the same seed moves smoothly; keys give each axis all or nothing
-    run_episodes("embodia/BinPicking-v0", episodes=1, seed=0, record_dir=tmp_path / "expert", progress=False,
-                 video=False, env_kwargs={"control_mode": "ee_delta"})  # fmt: skip
+    run_episodes("embodia/BinPicking-v0", episodes=1, seed=episode.metadata["seed"], record_dir=tmp_path / "expert",
+                 progress=False, video=False, env_kwargs={"control_mode": "ee_delta"})  # fmt: skip
     expert = demonstration_quality(read_episode(tmp_path / "expert" / "episode_0000.npz"))
     by_keys = demonstration_quality(episode)
     assert by_keys["rms_jerk_m_s3"] > 1.5 * expert["rms_jerk_m_s3"], (by_keys, expert)
     assert expert["idle_fraction"] < 0.1 and 0.2 < by_keys["path_length_m"] / expert["path_length_m"] < 5
+
+
+def until_success(operator: KeyboardOperator, tries: int = 3, watch=None, timeout_s: float = 60.0) -> dict:
+    """The last status of the first attempt that succeeds, within ``tries`` attempts.
+
+    The session steps at the control rate whatever the operator does, as it would for a person; on a loaded
+    machine the scripted operator falls a frame or two behind (it then holds each key longer) and may knock the
+    bottle over, as a person with a lagging view would. The page's behaviour is what these tests check, so a
+    failed attempt is followed by the next one (as a person would try again), and all outcomes are reported.
+    """
+    outcomes = []
+    for _ in range(tries):
+        last = operator.run_episode(timeout_s=timeout_s, watch=watch)["last"]
+        outcomes.append(last)
+        if last["outcome"] == "success":
+            return last
+    pytest.fail(f"no attempt succeeded in {tries}: {outcomes}")
 
 
 def test_the_page_shows_the_forces_on_the_person_and_warns_when_the_robot_is_near(tmp_path, new_page) -> None:
@@ -171,19 +189,20 @@ def test_the_page_shows_the_forces_on_the_person_and_warns_when_the_robot_is_nea
         page = new_page()
         page.goto(server.url)
         operator = KeyboardOperator(page, session, make_expert("embodia/Handover-v0", 1))
-        warned, nearest = False, []
-        while True:
-            status = operator.step()
-            if not status["running"] and nearest:
-                break
-            if status["running"]:
-                nearest.append(status["safety"]["nearest_distance_m"])
-                warned = warned or "NEAR THE PERSON" in page.locator("#banner").inner_text()
+        shown: dict[int, list] = {}  # per attempt: (nearest distance, whether the banner warned) at each frame
+
+        def watch(status: dict) -> None:
+            warned = "NEAR THE PERSON" in page.locator("#banner").inner_text()
+            shown.setdefault(status["episode"], []).append((status["safety"]["nearest_distance_m"], warned))
+
+        last = until_success(operator, watch=watch)
         assert page.locator("#safety").is_visible()
         assert page.locator("#force").inner_text().endswith(" N") or "N (" in page.locator("#force").inner_text()
-    assert min(nearest) < 0.10 and warned  # the bottle was handed to her: the page said the robot was close
-    episode = read_episode(recorded(session)[0])
-    assert np.isclose(episode.info["safety/nearest_distance_m"].min(), min(nearest), atol=1e-3)
+    nearest = min(distance for distance, _ in shown[last["episode"]])
+    warned = any(warned for _, warned in shown[last["episode"]])
+    assert nearest < 0.10 and warned  # the bottle was handed to her: the page said the robot was close
+    episode = read_episode(recorded(session)[last["episode"]])
+    assert np.isclose(episode.info["safety/nearest_distance_m"].min(), nearest, atol=1e-3)
 
 
 FAKE_GAMEPAD = """

@@ -14,6 +14,7 @@ step (the page's input handling, the control messages, the server's lease and th
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -95,14 +96,19 @@ class KeyboardOperator:
             self.page.keyboard.up(key)
         self.held = set()
 
-    def run_episode(self, timeout_s: float = 60.0) -> dict[str, Any]:
-        """Follow the policy until the episode in progress ends; the page's last status of it."""
+    def run_episode(
+        self, timeout_s: float = 60.0, watch: Callable[[dict[str, Any]], None] | None = None
+    ) -> dict[str, Any]:
+        """Follow the policy until the episode in progress ends; the page's last status of it. ``watch`` sees
+        the status of every frame acted on while the episode runs (what the page showed then)."""
         deadline = time.monotonic() + timeout_s
         started = None
         while time.monotonic() < deadline:
             status = self.step()
             if status["running"]:
                 started = status["episode"] if started is None else started
+                if watch is not None:
+                    watch(status)
             elif started is not None:
                 self.release()
                 return status
