@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -249,11 +248,11 @@ def test_a_thousand_episodes_render_one_lazy_page(page, site, tmp_path: Path) ->
         synthetic.append(row)
     write_site(big, tmp_path / "big", synthetic, plots={}, skipped=[Skipped("run_00/episode_0100.npz", "truncated")])
 
-    started = time.perf_counter()
     open_page(page, big / "index.html")
-    elapsed_s = time.perf_counter() - started
-    assert elapsed_s < 5.0, f"the gallery of 1,000 episodes took {elapsed_s:.1f} s"
     assert page.text_content("#count") == "1000 of 1000 episodes"
+    # what keeps a large gallery fast is structural (a page of cards in the DOM, lazy images, no video elements),
+    # so that is what is checked: a timed assertion would fail on a loaded machine, not on a slow page
+    assert page.locator(".card").count() == 48
     assert page.locator("video").count() == 0
     images = page.eval_on_selector_all(".card img", "imgs => imgs.map(i => i.loading)")
     assert 0 < len(images) <= 48 and set(images) == {"lazy"}
