@@ -31,6 +31,7 @@ from embodia.agents.experts import make_expert
 from embodia.envs.record.dataset import check_episode, load_minari, open_dataset, read_episode, validate
 from embodia.envs.record.lerobot_export import export_lerobot
 from embodia.envs.record.quality import demonstration_quality
+from embodia.envs.record.recorder import episode_stem
 from embodia.review.collect import episode_id
 from embodia.review.site import build_site
 from embodia.teleop.driver import KeyboardOperator, keys_for
@@ -97,6 +98,11 @@ def recorded(session: TeleopSession) -> list[Path]:
     return sorted(session.recorder.out_dir.glob("episode_*.npz"))
 
 
+def kept_file(session: TeleopSession, last: dict) -> Path:
+    """The file of the attempt the page's ``last`` status describes (named by the recorder's episode number)."""
+    return session.recorder.out_dir / f"{episode_stem(last['episode'])}.npz"
+
+
 # ------------------------------------------------------------------------------------------- in the browser
 def test_keys_bring_reach_to_success_and_the_attempts_replay_bit_for_bit_as_a_minari_dataset(
     tmp_path, new_page, monkeypatch
@@ -153,7 +159,7 @@ def test_keys_grasp_and_lift_the_part_in_bin_picking_and_the_key_presses_show_in
         page.goto(server.url)
         operator = KeyboardOperator(page, session, make_expert("embodia/BinPicking-v0", 1))
         last = until_success(operator, timeout_s=90)
-    path = recorded(session)[last["episode"]]
+    path = kept_file(session, last)
     episode = read_episode(path)
     assert episode.info["grasped"].any()
     assert episode.info["lift_m"].max() > 0.03  # held 3 cm above where it lay
@@ -201,7 +207,7 @@ def test_the_page_shows_the_forces_on_the_person_and_warns_when_the_robot_is_nea
     nearest = min(distance for distance, _ in shown[last["episode"]])
     warned = any(warned for _, warned in shown[last["episode"]])
     assert nearest < 0.10 and warned  # the bottle was handed to her: the page said the robot was close
-    episode = read_episode(recorded(session)[last["episode"]])
+    episode = read_episode(kept_file(session, last))
     assert np.isclose(episode.info["safety/nearest_distance_m"].min(), nearest, atol=1e-3)
 
 
