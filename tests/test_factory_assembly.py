@@ -108,6 +108,51 @@ def test_nut_on_the_bench_is_not_engaged_and_its_inertia_follows_its_mass():
     assert np.allclose(inertia / mass[:, None], env.model.body_inertia[body] / env.model.body_mass[body])
 
 
+def test_the_threads_are_drawn_as_one_light_mesh_each_and_collide_as_capsules():
+    """The capsules that carry the helix collide but are not drawn; each thread is drawn as one mesh that neither
+    collides nor weighs, lying on the same helix (a bolt's 120 drawn capsules were 4/5 of an 84x84 frame)."""
+    import mujoco
+
+    from embodia.envs.core.rendering import SimRenderer
+    from embodia.envs.scene.builder import HIDDEN_GROUP
+    from embodia.envs.tasks.factory.nut_bolt import BOLT_THREAD
+
+    env = make_batched(NUT, 1)
+    env.reset(seeds=[0])
+    model = env.model
+    for thread, helix_turns in (("bolt_thread", BOLT_THREAD.turns), ("nut_thread", 3)):
+        capsules = [g for g in range(model.ngeom) if model.geom(g).name.startswith(f"{thread}_") and
+                    model.geom_type[g] == mujoco.mjtGeom.mjGEOM_CAPSULE]  # fmt: skip
+        assert len(capsules) == 12 * helix_turns
+        assert (model.geom_group[capsules] == HIDDEN_GROUP).all() and (model.geom_contype[capsules] > 0).all()
+        drawn = model.geom(f"{thread}_visual").id
+        assert model.geom_contype[drawn] == model.geom_conaffinity[drawn] == 0
+        assert model.geom_group[drawn] < HIDDEN_GROUP
+    # the bolt's mesh lies on its helix: every vertex within the wire's radius of the centre line's cylinder
+    drawn = model.geom("bolt_thread_visual").id
+    mesh = model.geom_dataid[drawn]
+    vertices = model.mesh_vert[model.mesh_vertadr[mesh] : model.mesh_vertadr[mesh] + model.mesh_vertnum[mesh]]
+    rotation = np.zeros(9)
+    mujoco.mju_quat2Mat(rotation, model.geom_quat[drawn])
+    in_body = model.geom_pos[drawn] + vertices @ rotation.reshape(3, 3).T
+    radial = np.linalg.norm(in_body[:, :2], axis=1)
+    assert np.allclose(radial, BOLT_THREAD.radius_m, atol=BOLT_THREAD.wire_radius_m * 1.01)
+    low, high = BOLT_THREAD.start_z_m, BOLT_THREAD.top_z_m
+    assert in_body[:, 2].min() > low - 2 * BOLT_THREAD.wire_radius_m
+    assert in_body[:, 2].max() < high + 2 * BOLT_THREAD.wire_radius_m
+    # what the work camera draws of the bolt is the mesh, never a capsule
+    renderer = SimRenderer(model, 240, 320, "fast")
+    try:
+        renderer.load(env.sim, 0)
+        ids = renderer.object_ids("work")
+    finally:
+        renderer.close()
+    geoms = set(np.unique(ids[..., 0][ids[..., 1] == mujoco.mjtObj.mjOBJ_GEOM]).tolist())
+    assert model.geom("bolt_thread_visual").id in geoms
+    assert not any(model.geom(g).name.startswith("bolt_thread_") and g != drawn for g in geoms)
+    env.close()
+
+
 def _nut_on_the_thread(turns_down: float, yaw: float, helix_offset_m: float = 0.0):
     """An env whose nut stands on the bolt's axis, ``turns_down`` turns down its thread at ``yaw``, displaced
     ``helix_offset_m`` along the axis from where the helix puts it (0: its ridge between the bolt's)."""

@@ -16,6 +16,8 @@ import numpy as np
 from embodia.envs.validation import Bounds, check_fields, option
 
 GEOM = mujoco.mjtGeom
+#: the geom group of what collides but is not drawn (MuJoCo's default visual options draw groups 0-2 only)
+HIDDEN_GROUP = 3
 
 
 def look_at_xyaxes(pos: Sequence[float], target: Sequence[float], up=(0.0, 0.0, 1.0)) -> list[float]:

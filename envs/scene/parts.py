@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import mujoco
 import numpy as np
 
-from embodia.envs.scene.builder import GEOM
+from embodia.envs.scene.builder import GEOM, HIDDEN_GROUP
 from embodia.envs.scene.contact_groups import THREAD_CONAFFINITY, THREAD_CONTYPE
 
 
@@ -186,10 +186,47 @@ class Helix:
         return self.start_z_m + self.pitch_m * self.turns
 
 
-def add_thread(body: mujoco.MjsBody, name: str, helix: Helix, material: str, contact: Contact, **kwargs) -> None:
+#: sides of the drawn thread's cross-section (four gave the same frame time and a coarser crest)
+THREAD_VISUAL_SIDES = 6
+
+
+def helix_tube(helix: Helix, radius_m: float, sides: int = THREAD_VISUAL_SIDES) -> tuple[np.ndarray, np.ndarray]:
+    """(vertices (k, 3), faces (f, 3)) of a closed tube of ``sides`` flat faces around ``helix``'s centre line,
+    one ring of vertices per point of ``Helix.points`` and a cap at each end, faces wound outwards."""
+    points = helix.points()
+    tangent = np.gradient(points, axis=0)
+    tangent /= np.linalg.norm(tangent, axis=1, keepdims=True)
+    radial = points * [1.0, 1.0, 0.0]
+    radial -= np.sum(radial * tangent, axis=1, keepdims=True) * tangent  # square to the tangent
+    radial /= np.linalg.norm(radial, axis=1, keepdims=True)
+    binormal = np.cross(tangent, radial)
+    angle = 2 * np.pi * np.arange(sides) / sides
+    rings = points[:, None] + radius_m * (
+        np.cos(angle)[None, :, None] * radial[:, None] + np.sin(angle)[None, :, None] * binormal[:, None]
+    )
+    count = len(points)
+    index = np.arange(count * sides).reshape(count, sides)
+    here, ahead = index[:-1], index[1:]
+    side = np.roll(np.arange(sides), -1)
+    quads_a = np.stack([here, here[:, side], ahead[:, side]], axis=-1).reshape(-1, 3)
+    quads_b = np.stack([here, ahead[:, side], ahead], axis=-1).reshape(-1, 3)
+    fan = np.arange(1, sides - 1)
+    start = np.stack([np.zeros_like(fan), fan + 1, fan], axis=-1)  # wound against the tangent: faces backwards
+    end = (count - 1) * sides + np.stack([np.zeros_like(fan), fan, fan + 1], axis=-1)
+    return rings.reshape(-1, 3), np.concatenate([quads_a, quads_b, start, end])
+
+
+def add_thread(
+    spec: mujoco.MjSpec, body: mujoco.MjsBody, name: str, helix: Helix, material: str, contact: Contact, **kwargs
+) -> None:
     """A screw thread's ridge as a chain of capsules along ``helix``: each chord rises exactly with the helix, so a
     nut's ridge laid between a bolt's turns can only move along the helix (turning one way screws it down, the
-    other way up), and capsule-capsule contacts are analytic. Threads touch only threads (``contact_groups``)."""
+    other way up), and capsule-capsule contacts are analytic. Threads touch only threads (``contact_groups``).
+
+    The capsules collide but are not drawn (``HIDDEN_GROUP``): each is a hundred-odd triangles, and a bolt's 120
+    were four fifths of NutBolt's 84x84 frame in software GL. What is drawn is one massless, non-colliding mesh,
+    a six-sided tube along the same helix (``helix_tube``), a tenth of the triangles; the rollouts are
+    bit-identical with or without it."""
     points = helix.points()
     for k, (start, end) in enumerate(itertools.pairwise(points)):
         body.add_geom(
@@ -200,9 +237,24 @@ def add_thread(body: mujoco.MjsBody, name: str, helix: Helix, material: str, con
             material=material,
             contype=THREAD_CONTYPE,
             conaffinity=THREAD_CONAFFINITY,
+            group=HIDDEN_GROUP,
             **contact.kwargs(),
             **kwargs,
         )
+    vertices, faces = helix_tube(helix, helix.wire_radius_m)
+    mesh = spec.add_mesh(name=f"{name}_visual", uservert=vertices.ravel().tolist(), userface=faces.ravel().tolist())
+    mesh.inertia = (
+        mujoco.mjtMeshInertia.mjMESH_INERTIA_SHELL
+    )  # a thin tube: its volume is no concern of a mass-less geom
+    body.add_geom(
+        name=f"{name}_visual",
+        type=GEOM.mjGEOM_MESH,
+        meshname=f"{name}_visual",
+        material=material,
+        contype=0,
+        conaffinity=0,
+        mass=0.0,
+    )
 
 
 def add_spur_teeth(

@@ -30,7 +30,7 @@ from embodia.envs.physics.context import BindContext
 from embodia.envs.physics.per_state import once_per_state
 from embodia.envs.physics.sim import Simulation, joint_addresses
 from embodia.envs.scene import panda, props, tableware
-from embodia.envs.scene.builder import GEOM, SceneBuilder
+from embodia.envs.scene.builder import GEOM, HIDDEN_GROUP, SceneBuilder
 from embodia.envs.tasks import criteria
 from embodia.envs.tasks.base import Task, approach, per_sim_uniform
 from embodia.envs.tasks.care.common import PERSON_EPISODE_STATE, CareTaskConfig
@@ -73,7 +73,7 @@ CAVITY_GEOMS = ("mouth_floor", "mouth_left", "mouth_right", "mouth_back", "mouth
 
 
 def add_mouth_cavity(builder: SceneBuilder, neck_body: str, mouth_site: str) -> None:
-    """The cavity geoms on the head (touching only particles); invisible (group 3)."""
+    """The cavity geoms on the head (touching only particles); not drawn (``HIDDEN_GROUP``)."""
     neck = builder.spec.body(neck_body)
     mouth = np.array(builder.spec.site(mouth_site).pos)
     length = MOUTH_BEHIND_M + CAVITY_SHELF_M
@@ -84,7 +84,7 @@ def add_mouth_cavity(builder: SceneBuilder, neck_body: str, mouth_site: str) -> 
         "type": GEOM.mjGEOM_BOX,
         "contype": tableware.MOUTH_CONTYPE,
         "conaffinity": tableware.FOOD_CONTYPE,
-        "group": 3,
+        "group": HIDDEN_GROUP,
         "mass": 0.0,  # part of the head, whose mass is the person's (``shape.ShapeBinding.attach``)
         "rgba": [0.55, 0.15, 0.15, 0.4],
     }

@@ -129,7 +129,9 @@ class NutBolt(Task):
             contact=NUT_CONTACT,
             density_kg_m3=STEEL_DENSITY_KG_M3,
         )
-        parts.add_thread(nut, "nut_thread", NUT_THREAD, "nut", THREAD_CONTACT, density=STEEL_DENSITY_KG_M3)
+        parts.add_thread(
+            builder.spec, nut, "nut_thread", NUT_THREAD, "nut", THREAD_CONTACT, density=STEEL_DENSITY_KG_M3
+        )
         builder.add_camera("front", pos=(1.0, -0.4, 1.1), target=(0.5, -0.02, 0.8), fovy_deg=40)
         builder.add_camera("side", pos=(0.55, -0.9, 1.1), target=(0.52, 0.1, 0.78), fovy_deg=45)
         builder.add_camera("top", pos=(0.5, 0.0, 1.9), target=(0.5, 0.0, 0.75), fovy_deg=50)
@@ -167,7 +169,7 @@ class NutBolt(Task):
             conaffinity=1 | THREAD_CONAFFINITY,
             **BOLT_CONTACT.kwargs(),
         )
-        parts.add_thread(bolt, "bolt_thread", BOLT_THREAD, "steel", THREAD_CONTACT)
+        parts.add_thread(builder.spec, bolt, "bolt_thread", BOLT_THREAD, "steel", THREAD_CONTACT)
         bolt.add_site(name="bolt_seat", pos=[0, 0, HEAD_TOP_M], size=[0.004, 0, 0], group=4)
         bolt.add_site(name="bolt_thread_top", pos=[0, 0, BOLT_THREAD.top_z_m], size=[0.004, 0, 0], group=4)
 
