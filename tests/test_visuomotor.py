@@ -12,7 +12,7 @@ import torch
 from gymnasium import spaces
 
 from embodia.agents.learn import train as training
-from embodia.agents.learn.bc import train_bc
+from embodia.agents.learn.bc import hidden_state_targets, train_bc
 from embodia.agents.learn.collect import collect_demonstrations
 from embodia.agents.learn.config import ConfigError, TrainConfig
 from embodia.agents.learn.dataset import DatasetError, load_demonstrations
@@ -152,6 +152,35 @@ def test_predicting_the_hidden_task_state_teaches_the_image_features_where_the_p
     assert history.hidden_state_loss[0] > 0.5 and history.hidden_state_loss[-1] < 0.5 * history.hidden_state_loss[0]
     with pytest.raises(ConfigError, match=r"bc_aux_state=1.0 predicts.*needs obs_mode pixels and policy_state robot"):
         TrainConfig(obs_mode="pixels", bc_aux_state=1.0)
+
+
+def test_the_auxiliary_targets_can_resolve_the_grasp_to_the_millimetre(tmp_path):
+    """bc_aux_features adds the state recipe's features of the hidden state to the auxiliary targets: within 4 cm of
+    the part, standardised offsets barely move, their 1 cm squashed copies move by most of a standard deviation."""
+    collect_demonstrations(BIN, 2, tmp_path / "whole", seed=5, num_envs=2)  # whole episodes: the grasp in them
+    probe = make_batched(BIN, 1)
+    state, action = probe.single_observation_space, probe.single_action_space
+    probe.close()
+    loaded = load_demonstrations(tmp_path / "whole", BIN, state, action)
+    robot_only = spaces.Dict({k: box for k, box in state.spaces.items() if k.startswith("robot_")})
+    plain = hidden_state_targets(loaded, robot_only)
+    with_features = hidden_state_targets(loaded, robot_only, "yaw+fine")
+    assert with_features.shape[0] == plain.shape[0] and with_features.shape[1] > plain.shape[1]
+    assert np.allclose(with_features[:, : plain.shape[1]], plain)
+    offset = loaded.observations["task_part_to_tcp"]
+    approach = (np.linalg.norm(offset, axis=1) > 0.003) & (np.linalg.norm(offset, axis=1) < 0.04)
+    assert approach.sum() > 10
+    raw_columns = sorted(k for k in loaded.observations if k.startswith("task_"))
+    start = sum(
+        int(np.prod(loaded.observations[k].shape[1:])) for k in raw_columns[: raw_columns.index("task_part_to_tcp")]
+    )
+    coarse = plain[approach, start : start + 2].std(axis=0)  # x and y, standardised over the whole episode
+    fine = with_features[approach][:, -6:-4].std(axis=0)  # the last relative vector's 1 cm copies: part to TCP
+    assert (fine > 2.5 * coarse).all(), (coarse, fine)
+    with pytest.raises(ConfigError, match=r"bc_aux_features='fine'.*set bc_aux_state > 0"):
+        TrainConfig(obs_mode="pixels", policy_state="robot", bc_aux_features="fine")
+    with pytest.raises(ConfigError, match=r"bc_aux_features='sharp' is not valid; valid:"):
+        TrainConfig(obs_mode="pixels", policy_state="robot", bc_aux_state=1.0, bc_aux_features="sharp")
 
 
 def test_the_visual_extractor_refuses_a_space_without_images():

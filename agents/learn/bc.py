@@ -21,6 +21,7 @@ from stable_baselines3.sac.policies import SACPolicy
 
 from embodia.agents.learn.config import TrainConfig
 from embodia.agents.learn.dataset import Demonstrations, flatten_observations, is_image_key
+from embodia.agents.learn.features import state_features
 from embodia.agents.learn.networks import NormalizedExtractor, input_mask, normalisation_stats
 
 ACTION_TARGET_LIMIT = 0.999  # tanh never reaches +-1; the clipped target keeps the loss finite-gradiented
@@ -111,13 +112,17 @@ def bc_loss(policy: SACPolicy, inputs: Any, actions: torch.Tensor) -> torch.Tens
     return torch.mean((policy.actor(inputs, deterministic=True) - actions) ** 2)
 
 
-def hidden_state_targets(demos: Demonstrations, observation_space: spaces.Space) -> np.ndarray:
-    """(N, D) the task's state entries the policy does not see (``task_*``), standardised: ``bc_aux_state``'s
-    targets."""
+def hidden_state_targets(demos: Demonstrations, observation_space: spaces.Space, features: str = "") -> np.ndarray:
+    """(N, D) the task's state entries the policy does not see (``task_*``), standardised, and with ``features``
+    (``bc_aux_features``) those features of them, standardised too: ``bc_aux_state``'s targets."""
     hidden = sorted(k for k in demos.observations if k.startswith("task_") and k not in observation_space.spaces)
     if not hidden:
         raise ValueError("bc_aux_state needs the task's state in the demonstrations; they hold no task_* entries")
-    values = np.concatenate([demos.observations[k].reshape(len(demos), -1) for k in hidden], axis=1)
+    columns = [demos.observations[k].reshape(len(demos), -1) for k in hidden]
+    if features:
+        derived = state_features(demos.observations, hidden, features).numpy()
+        columns.append(derived.astype(np.result_type(*columns)))  # the entries' own statistics stay as they were
+    values = np.concatenate(columns, axis=1)
     return ((values - values.mean(axis=0)) / (values.std(axis=0) + 1e-6)).astype(np.float32)
 
 
@@ -201,7 +206,7 @@ def train_bc(
     noise_scale = config.bc_obs_noise * torch.as_tensor(stats["std"], dtype=torch.float32)
     parameters = list(policy.actor.parameters())
     if config.bc_aux_state > 0:
-        hidden_state = hidden_state_targets(demos, observation_space)
+        hidden_state = hidden_state_targets(demos, observation_space, config.bc_aux_features)
         head = torch.nn.Linear(policy.actor.features_dim, hidden_state.shape[1])
         parameters += list(head.parameters())
     optimizer = torch.optim.Adam(parameters, lr=config.bc_learning_rate)

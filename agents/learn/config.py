@@ -91,6 +91,10 @@ class TrainConfig:
     #: encoder where the objects are (privileged supervision, as in asymmetric actor-critic, Pinto et al. 2018);
     #: the saved policy never sees that state
     bc_aux_state: float = 0.0
+    #: bc_aux_state's targets also hold these features of the hidden state, as policy_features names them (yaw,
+    #: fine, yaw+fine: features.py): standardised entries resolve a grasp offset of millimetres no better than
+    #: the state policy's input did, so the encoder is not pushed to find the object to the millimetre
+    bc_aux_features: str = ""
     #: bc: > 0 keeps an exponential moving average of the weights with this decay per gradient step and saves it
     #: instead of the last weights (Polyak averaging; diffusion and action-chunking policies train this way, Chi et
     #: al., RSS 2023): the last step's weights depend on the last few batches, their average much less
@@ -170,6 +174,12 @@ class TrainConfig:
             raise ConfigError(
                 f"bc_aux_state={self.bc_aux_state!r} predicts the task's state from images the policy sees instead "
                 "of it: it needs obs_mode pixels and policy_state robot"
+            )
+        if self.bc_aux_features not in POLICY_FEATURES:
+            raise ConfigError(f"bc_aux_features={self.bc_aux_features!r} is not valid; valid: {POLICY_FEATURES}")
+        if self.bc_aux_features and self.bc_aux_state <= 0:
+            raise ConfigError(
+                f"bc_aux_features={self.bc_aux_features!r} adds targets to bc_aux_state's loss: set bc_aux_state > 0"
             )
         if self.demo_policy_std < 0:
             raise ConfigError(f"demo_policy_std={self.demo_policy_std!r} must be 0 (keep) or a positive std")

@@ -113,6 +113,27 @@ def fine_features(observations: Any, keys: tuple[str, ...]) -> torch.Tensor:
     return torch.cat([torch.tanh(v / scale) for v in vectors for scale in FINE_SCALES_M], dim=1)
 
 
+def state_features(observations: dict[str, Any], keys: list[str], which: str) -> torch.Tensor:
+    """(n, F) the ``which`` features (``yaw``, ``fine``, ``yaw+fine``) of the entries ``keys`` of ``observations``
+    ((n, ...) arrays, the robot's TCP pose among them for yaw): what a state policy with those policy features
+    derives from them, for a visual policy's auxiliary targets."""
+    chosen = {key: spaces.Box(-float("inf"), float("inf"), shape=observations[key].shape[1:]) for key in keys}
+    tensors = {key: torch.as_tensor(value, dtype=torch.float32) for key, value in observations.items()
+               if key in chosen or key in ROBOT_KEYS}  # fmt: skip
+    parts = []
+    if "yaw" in which.split("+"):
+        missing = [key for key in ROBOT_KEYS if key not in tensors]
+        if missing:
+            raise ValueError(f"yaw features need the observation entries {', '.join(missing)}")
+        parts.append(yaw_features(tensors, orientation_keys(spaces.Dict(chosen))))
+    if "fine" in which.split("+"):
+        fine_keys = relative_vector_keys(spaces.Dict(chosen))
+        if fine_keys:
+            parts.append(fine_features(tensors, fine_keys))
+    n = len(next(iter(observations.values())))
+    return torch.cat(parts, dim=1) if parts else torch.zeros((n, 0))
+
+
 class _PolicyFeatures(NormalizedExtractor):
     """The normalised observation followed by the features its class switches on (``yaw``, ``fine``)."""
 
