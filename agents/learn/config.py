@@ -168,19 +168,7 @@ class TrainConfig:
             )
         self._check_ppo()
         self._check_bc_optimisation()
-        if self.bc_aux_state < 0:
-            raise ConfigError(f"bc_aux_state={self.bc_aux_state!r} must be >= 0 (0: no auxiliary loss)")
-        if self.bc_aux_state > 0 and (self.obs_mode != "pixels" or self.policy_state != "robot"):
-            raise ConfigError(
-                f"bc_aux_state={self.bc_aux_state!r} predicts the task's state from images the policy sees instead "
-                "of it: it needs obs_mode pixels and policy_state robot"
-            )
-        if self.bc_aux_features not in POLICY_FEATURES:
-            raise ConfigError(f"bc_aux_features={self.bc_aux_features!r} is not valid; valid: {POLICY_FEATURES}")
-        if self.bc_aux_features and self.bc_aux_state <= 0:
-            raise ConfigError(
-                f"bc_aux_features={self.bc_aux_features!r} adds targets to bc_aux_state's loss: set bc_aux_state > 0"
-            )
+        self._check_bc_auxiliary()
         if self.demo_policy_std < 0:
             raise ConfigError(f"demo_policy_std={self.demo_policy_std!r} must be 0 (keep) or a positive std")
         if self.rlpd_start not in RLPD_STARTS:
@@ -228,6 +216,21 @@ class TrainConfig:
         if self.bc_lr_schedule not in BC_LR_SCHEDULES:
             raise ConfigError(
                 f"bc_lr_schedule={self.bc_lr_schedule!r} is not valid; valid: {', '.join(BC_LR_SCHEDULES)}"
+            )
+
+    def _check_bc_auxiliary(self) -> None:
+        if self.bc_aux_state < 0:
+            raise ConfigError(f"bc_aux_state={self.bc_aux_state!r} must be >= 0 (0: no auxiliary loss)")
+        if self.bc_aux_state > 0 and (self.obs_mode != "pixels" or self.policy_state != "robot"):
+            raise ConfigError(
+                f"bc_aux_state={self.bc_aux_state!r} predicts the task's state from images the policy sees instead "
+                "of it: it needs obs_mode pixels and policy_state robot"
+            )
+        if self.bc_aux_features not in POLICY_FEATURES:
+            raise ConfigError(f"bc_aux_features={self.bc_aux_features!r} is not valid; valid: {POLICY_FEATURES}")
+        if self.bc_aux_features and self.bc_aux_state <= 0:
+            raise ConfigError(
+                f"bc_aux_features={self.bc_aux_features!r} adds targets to bc_aux_state's loss: set bc_aux_state > 0"
             )
 
     def _check_ppo(self) -> None:
