@@ -120,13 +120,13 @@ def state_features(observations: dict[str, Any], keys: list[str], which: str) ->
     chosen = {key: spaces.Box(-float("inf"), float("inf"), shape=observations[key].shape[1:]) for key in keys}
     tensors = {key: torch.as_tensor(value, dtype=torch.float32) for key, value in observations.items()
                if key in chosen or key in ROBOT_KEYS}  # fmt: skip
-    parts = []
-    if "yaw" in which.split("+"):
+    parts, named = [], set(which.split("+"))
+    if "yaw" in named:
         missing = [key for key in ROBOT_KEYS if key not in tensors]
         if missing:
             raise ValueError(f"yaw features need the observation entries {', '.join(missing)}")
         parts.append(yaw_features(tensors, orientation_keys(spaces.Dict(chosen))))
-    if "fine" in which.split("+"):
+    if "fine" in named:
         fine_keys = relative_vector_keys(spaces.Dict(chosen))
         if fine_keys:
             parts.append(fine_features(tensors, fine_keys))
