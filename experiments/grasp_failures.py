@@ -1,0 +1,90 @@
+"""Why a BinPicking policy's recorded episodes fail: by part kind, and at the moment it first closes its jaws.
+
+    embodia eval RUN --episodes 30 --record runs/scratch/diag      # a trained policy's episodes, recorded
+    python experiments/grasp_failures.py runs/scratch/diag runs/demos/BinPicking-v0-dart0.1-successes-200
+
+The expert turns its jaws to the part's faces (yaw) and closes with the TCP at the part's centre; a clone that
+finds the part but misses its yaw lands its fingers on the part's top and stalls above it. For each folder this
+prints how many episodes each part kind placed, then per failed episode the jaw-to-part yaw error at the first
+close command (modulo the part's symmetry: a cube's quarter turn, a block's half turn; a cylinder has none), the
+TCP's height above the part's centre then, and the closest approach of the TCP to the part over the episode
+(and how much of it is sideways).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import mujoco
+import numpy as np
+
+import embodia  # noqa: F401  (headless GL backend before mujoco loads)
+from embodia.envs.record.episode import load_episode
+from embodia.envs.tasks.factory.bin_picking import PARTS
+from embodia.envs.tasks.factory.palletizing import quat_yaw
+
+
+def symmetry_rad(kind: int) -> float | None:
+    """The turn after which the part looks the same to the jaws; None for a cylinder (every yaw)."""
+    part = PARTS[kind]
+    if part.geom == mujoco.mjtGeom.mjGEOM_CYLINDER:
+        return None
+    return np.pi / 2 if part.half_size[0] == part.half_size[1] else np.pi
+
+
+def first_close(episode) -> dict[str, float | int | str | bool]:
+    """The episode's figures at its first close command (the last step if it never closes)."""
+    obs, grip = episode.observations, episode.actions[:, -1]
+    step = int(np.argmax(grip < 0)) if (grip < 0).any() else len(grip) - 1
+    kind = int(np.argmax(obs["task_part_kind"][step]))
+    turn = symmetry_rad(kind)
+    yaw_error = float("nan")
+    if turn is not None:
+        error = quat_yaw(obs["robot_tcp_quat"][step]) - quat_yaw(obs["task_part_quat"][step])
+        yaw_error = float(np.degrees(np.abs((error + turn / 2) % turn - turn / 2)))
+    to_part = obs["task_part_to_tcp"]  # the part minus the TCP
+    distance = np.linalg.norm(to_part, axis=1)
+    closest = int(np.argmin(distance))
+    return {
+        "kind": PARTS[kind].name,
+        "success": bool(episode.info["success"].any()),
+        "grasped": bool(episode.info["grasped"].any()),
+        "step": step,
+        "yaw_error_deg": yaw_error,
+        "above_part_cm": float(-to_part[step, 2] * 100),
+        "closest_cm": float(distance[closest] * 100),
+        "closest_sideways_cm": float(np.linalg.norm(to_part[closest, :2]) * 100),
+    }
+
+
+def report(folder: Path) -> None:
+    rows = [first_close(load_episode(path)) for path in sorted(folder.glob("episode_*.npz"))]
+    if not rows:
+        raise SystemExit(f"{folder}: no episode_*.npz files; record some with `embodia eval RUN --record DIR`")
+    placed = {part.name: [r["success"] for r in rows if r["kind"] == part.name] for part in PARTS}
+    counts = ", ".join(f"{name} {sum(v)} of {len(v)}" for name, v in placed.items())
+    print(f"{folder}: {len(rows)} episodes, placed {sum(r['success'] for r in rows)}; by part: {counts}")
+    for kind in PARTS:
+        errors = [r["yaw_error_deg"] for r in rows if r["kind"] == kind.name and r["success"]]
+        if errors and not np.isnan(errors[0]):
+            print(f"  placed {kind.name}s: yaw error at the first close {min(errors):.0f}-{max(errors):.0f} degrees")
+    for r in rows:
+        if r["success"]:
+            continue
+        yaw = "any yaw" if np.isnan(r["yaw_error_deg"]) else f"yaw error {r['yaw_error_deg']:4.0f} deg"
+        print(f"  failed {r['kind']:8s} {'grasped' if r['grasped'] else 'never grasped':13s} first close at step "
+              f"{r['step']:3d}: {yaw}, TCP {r['above_part_cm']:4.1f} cm above the part; "
+              f"closest {r['closest_cm']:.1f} cm ({r['closest_sideways_cm']:.1f} sideways)")  # fmt: skip
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("folders", nargs="+", type=Path, help="folders of recorded BinPicking episodes")
+    for folder in parser.parse_args(argv).folders:
+        report(folder)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
