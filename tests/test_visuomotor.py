@@ -17,7 +17,7 @@ from embodia.agents.learn.collect import collect_demonstrations
 from embodia.agents.learn.config import ConfigError, TrainConfig
 from embodia.agents.learn.dataset import DatasetError, load_demonstrations
 from embodia.agents.learn.trained import load_trained_policy
-from embodia.agents.learn.vision import SpatialSoftArgmax, VisualExtractor, random_shift
+from embodia.agents.learn.vision import GRID_CHANNELS, KEYPOINTS, SpatialSoftArgmax, VisualExtractor, random_shift
 from embodia.envs.core.batched_env import make_batched
 from embodia.envs.record import replay
 from embodia.envs.record.episode import load_episode
@@ -92,10 +92,11 @@ def test_spatial_soft_argmax_finds_a_bright_spot_and_the_shift_moves_pixels_only
         assert any(torch.equal(windows[:, i, j], interior[k]) for i in range(5) for j in range(5))
 
 
-def test_a_robot_only_pixels_policy_trains_loads_and_acts_on_camera_images(demos, tmp_path):
+@pytest.mark.parametrize("image_grid", [0, 2])
+def test_a_robot_only_pixels_policy_trains_loads_and_acts_on_camera_images(demos, tmp_path, image_grid):
     config = TrainConfig(demos=str(demos), demo_episodes=3, obs_mode="pixels", policy_state="robot",
                          env_kwargs={**SHORT, "cameras": list(CAMERAS), "image_size": list(SIZE),
-                                     "instruction_features": 16}, bc_chunk=2,
+                                     "instruction_features": 16}, bc_chunk=2, image_grid=image_grid,
                          net_arch=[16], bc_epochs=2, final_eval_episodes=2)  # fmt: skip
     result = training.train(BIN, "bc", config, 0, tmp_path / "run", progress=False)
     assert result["episodes"] == 2
@@ -106,7 +107,12 @@ def test_a_robot_only_pixels_policy_trains_loads_and_acts_on_camera_images(demos
     seen = set(policy.observation_space.spaces)
     # the words were not recorded: they are computed from the recorded draws, as the images are
     assert {"camera_front", "camera_robot_wrist", "robot_tcp_pos", "instruction_words"} <= seen
-    assert policy.actor.features_extractor.encoders["camera_front"].film is not None
+    extractor = policy.actor.features_extractor
+    assert extractor.encoders["camera_front"].film is not None
+    # the saved policy keeps its grid: each camera's keypoints (x, y, activation), then its pooled picture
+    assert (extractor.encoders["camera_front"].grid is not None) == (image_grid > 0)
+    vector_size = extractor.vector.features_dim
+    assert extractor.features_dim == vector_size + len(CAMERAS) * (3 * KEYPOINTS + GRID_CHANNELS * image_grid**2)
     assert not any(k.startswith("task_") for k in seen)  # nothing of the task but what the cameras show
     env = make_batched(BIN, 2, **trained.env_kwargs)
     try:
@@ -125,6 +131,10 @@ def test_bad_visuomotor_settings_name_what_is_valid(demos, tmp_path):
         TrainConfig(obs_mode="flat", policy_state="robot")
     with pytest.raises(ConfigError, match=r"policy_state='eyes'.*valid: all, robot"):
         TrainConfig(policy_state="eyes")
+    with pytest.raises(ConfigError, match=r"image_grid=9 is not valid; valid: 0 \(keypoints only\) to 8"):
+        TrainConfig(obs_mode="pixels", policy_state="robot", image_grid=9)
+    with pytest.raises(ConfigError, match=r"image_grid=2 pools camera images: it needs obs_mode pixels"):
+        TrainConfig(obs_mode="dict", image_grid=2)
     pixels = TrainConfig(demos=str(demos), demo_episodes=3, obs_mode="pixels", env_kwargs=SHORT)
     with pytest.raises(training.RunError, match=r"pixels and policy_state: robot train bc.*not rlpd"):
         training.train(BIN, "rlpd", pixels, 0, tmp_path / "run")

@@ -23,6 +23,7 @@ from embodia.agents.learn.config import TrainConfig
 from embodia.agents.learn.dataset import Demonstrations, flatten_observations, is_image_key
 from embodia.agents.learn.features import state_features
 from embodia.agents.learn.networks import NormalizedExtractor, input_mask, normalisation_stats
+from embodia.agents.learn.vision import VisualExtractor
 
 ACTION_TARGET_LIMIT = 0.999  # tanh never reaches +-1; the clipped target keeps the loss finite-gradiented
 
@@ -51,8 +52,14 @@ def make_policy(
         lr_schedule=lambda _: config.learning_rate,
         net_arch=list(config.net_arch),
         features_extractor_class=extractor_class,
-        features_extractor_kwargs=dict(stats),
+        features_extractor_kwargs=dict(stats) | extractor_options(extractor_class, config),
     )
+
+
+def extractor_options(extractor_class: type, config: TrainConfig) -> dict[str, Any]:
+    """The config's settings an extractor class takes besides the statistics: a visual one, its image grid (left
+    out at 0, so that a policy saved before the option loads as it was)."""
+    return {"grid": config.image_grid} if issubclass(extractor_class, VisualExtractor) and config.image_grid else {}
 
 
 def policy_inputs(demos: Demonstrations, observation_space: spaces.Space, next_obs: bool = False) -> Any:

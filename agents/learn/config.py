@@ -18,6 +18,7 @@ from embodia.agents.learn.algorithms import ALGOS as ALGOS  # the algorithm name
 OBS_MODES = ("flat", "dict", "goal", "pixels")
 #: which state entries a policy sees: all of them, or only the robot's own (``robot_*``: proprioception)
 POLICY_STATES = ("all", "robot")
+MAX_IMAGE_GRID = 8  # image_grid's largest side: 8 x 8 cells of 8 channels is 512 features a camera
 DEMO_LOSSES = ("aux", "qfilter")
 RLPD_STARTS = ("clone", "scratch")
 RLPD_ACTOR_LOSSES = ("sac", "awac")
@@ -40,6 +41,9 @@ class TrainConfig:
     #: "all" state entries, or only the "robot"'s own (bc): with pixels, a policy that knows the task only from
     #: what its cameras see, as a real robot does
     policy_state: str = "all"
+    #: pixels: beside each camera's keypoints, its last feature maps pooled to image_grid x image_grid cells
+    #: (agents/learn/vision.py): keypoints say where things are, little of how they are turned; 0: keypoints only
+    image_grid: int = 0
     env_kwargs: dict = field(default_factory=dict)  # task config fields and env options
     # networks and optimisation
     net_arch: list = field(default_factory=lambda: [256, 256])
@@ -161,11 +165,7 @@ class TrainConfig:
             raise ConfigError(
                 f"policy_state={self.policy_state!r} chooses Dict entries: it needs obs_mode dict or pixels"
             )
-        if self.obs_mode == "pixels" and self.policy_features:
-            raise ConfigError(
-                f"policy_features={self.policy_features!r} derives features from the task's state entries; a pixels "
-                "policy encodes its images (agents/learn/vision.py); set policy_features: ''"
-            )
+        self._check_pixels()
         self._check_ppo()
         self._check_bc_optimisation()
         self._check_bc_auxiliary()
@@ -209,6 +209,20 @@ class TrainConfig:
             raise ConfigError(f"sac_ent_coef={self.sac_ent_coef!r} is not valid; valid: auto, auto_0.1, 0.05, ...")
         if self.her and self.obs_mode != "goal":
             raise ConfigError("her: true needs obs_mode: goal (achieved and desired goals in the observation)")
+
+    def _check_pixels(self) -> None:
+        if self.obs_mode == "pixels" and self.policy_features:
+            raise ConfigError(
+                f"policy_features={self.policy_features!r} derives features from the task's state entries; a pixels "
+                "policy encodes its images (agents/learn/vision.py); set policy_features: ''"
+            )
+        if not (isinstance(self.image_grid, int) and 0 <= self.image_grid <= MAX_IMAGE_GRID):
+            raise ConfigError(
+                f"image_grid={self.image_grid!r} is not valid; valid: 0 (keypoints only) to {MAX_IMAGE_GRID} "
+                "cells a side"
+            )
+        if self.image_grid and self.obs_mode != "pixels":
+            raise ConfigError(f"image_grid={self.image_grid!r} pools camera images: it needs obs_mode pixels")
 
     def _check_bc_optimisation(self) -> None:
         if not 0.0 <= self.bc_ema_decay < 1.0:

@@ -4,10 +4,15 @@ Small because it trains on two CPU cores: four convolutions (the first two with 
 is where things are, not a flattened feature map: a spatial soft-argmax turns every channel of the last layer into
 the expected image coordinates of what that channel responds to (Levine et al., JMLR 2016; robomimic's image
 policies use it, Mandlekar et al., CoRL 2021), plus the channel's mean activation (whether it is in view at all).
-Keypoints are what a reaching and grasping policy needs, with far fewer weights after the convolutions than a
-flattened map. While training, every image is shifted by up to ``SHIFT_PX`` pixels at random (DrQ's augmentation,
-Yarats et al., ICLR 2021): two hundred demonstrations are few images, and a policy that keys on single pixels does
-not survive the evaluation's other seeds.
+Keypoints are what a reaching policy needs, with far fewer weights after the convolutions than a flattened map.
+They say where things are and little of how they are turned: BinPicking's clone found the requested part but
+not its yaw, and its jaws landed on a cube's or a block's top. ``grid`` > 0 adds, per camera, the last maps
+reduced to ``GRID_CHANNELS`` channels and average-pooled to ``grid`` x ``grid`` cells: a coarse picture of what is
+where, in which an edge's direction survives.
+
+While training, every image is shifted by up to ``SHIFT_PX`` pixels at random (DrQ's augmentation, Yarats et al.,
+ICLR 2021): two hundred demonstrations are few images, and a policy that keys on single pixels does not survive
+the evaluation's other seeds.
 
 The vector entries (proprioception, and the instruction's words when given) are standardised as
 ``NormalizedExtractor`` does, with statistics from the demonstrations saved inside the policy. Where a scene holds
@@ -24,11 +29,13 @@ from gymnasium import spaces
 from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
 from torch import nn
 
+from embodia.agents.learn.config import MAX_IMAGE_GRID
 from embodia.agents.learn.networks import NormalizedExtractor
 
 KEYPOINTS = 32  # channels of the last layer, each one soft-argmax (x, y) and one mean activation
 SHIFT_PX = 4  # the largest random shift while training (DrQ uses 4 px at 84 x 84)
 CHANNELS = (16, 32, 32)
+GRID_CHANNELS = 8  # channels of the pooled picture that ``grid`` adds per camera
 WORDS_KEY = "instruction_words"  # the env's instruction_features entry (features.py reads it too)
 
 
@@ -68,7 +75,7 @@ class CameraEncoder(nn.Module):
     before it, a shift the words learnt early switched a whole camera off for good (every channel below zero, no
     gradient; seen on BinPicking's front camera)."""
 
-    def __init__(self, in_channels: int, words: int = 0) -> None:
+    def __init__(self, in_channels: int, words: int = 0, grid: int = 0) -> None:
         super().__init__()
         first, second, third = CHANNELS
         self.trunk = nn.Sequential(
@@ -84,20 +91,27 @@ class CameraEncoder(nn.Module):
             nn.init.zeros_(self.film.weight)
             nn.init.zeros_(self.film.bias)
         self.keypoints = nn.Sequential(nn.Conv2d(third, KEYPOINTS, 1), SpatialSoftArgmax())
+        self.grid = None
+        if grid:
+            self.grid = nn.Sequential(
+                nn.Conv2d(third, GRID_CHANNELS, 1), nn.ReLU(), nn.AdaptiveAvgPool2d(grid), nn.Flatten()
+            )
 
     def forward(self, images: torch.Tensor, words: torch.Tensor | None = None) -> torch.Tensor:
         maps = self.trunk(images)
         if self.film is not None and words is not None:
             scale, shift = self.film(words).chunk(2, dim=1)
             maps = maps * (1.0 + scale[:, :, None, None]) + shift[:, :, None, None]
-        return self.keypoints(maps)
+        if self.grid is None:
+            return self.keypoints(maps)
+        return torch.cat([self.keypoints(maps), self.grid(maps)], dim=1)
 
 
 class VisualExtractor(BaseFeaturesExtractor):
     """Images through a CNN each (keypoints), the other entries standardised; all concatenated.
 
     ``mean``, ``std`` and ``mask`` are the statistics of the vector entries only (sorted keys, images left out),
-    as ``normalisation_stats`` computes them.
+    as ``normalisation_stats`` computes them; ``grid`` (0: keypoints only) adds each camera's pooled picture.
     """
 
     def __init__(
@@ -106,20 +120,26 @@ class VisualExtractor(BaseFeaturesExtractor):
         mean: list[float] | None = None,
         std: list[float] | None = None,
         mask: list[float] | None = None,
+        grid: int = 0,
     ):
+        if not 0 <= grid <= MAX_IMAGE_GRID:
+            raise ValueError(f"grid={grid!r} is not valid; valid: 0 (keypoints only) to {MAX_IMAGE_GRID} cells a side")
         if not isinstance(observation_space, spaces.Dict) or not image_keys(observation_space):
             raise ValueError("VisualExtractor needs a Dict observation with at least one (H, W, C) image entry")
         cameras = image_keys(observation_space)
         vector_space = spaces.Dict({k: v for k, v in observation_space.spaces.items() if k not in cameras})
         vector = NormalizedExtractor(vector_space, mean, std, mask) if vector_space.spaces else None
         vector_size = vector.features_dim if vector is not None else 0
-        super().__init__(observation_space, features_dim=vector_size + 3 * KEYPOINTS * len(cameras))
+        per_camera = 3 * KEYPOINTS + GRID_CHANNELS * grid * grid
+        super().__init__(observation_space, features_dim=vector_size + per_camera * len(cameras))
         self.cameras = cameras
         self.vector = vector
         words = observation_space.spaces.get(WORDS_KEY)
         self.words = int(words.shape[-1]) if words is not None else 0
         # module names may not hold '.'; image keys never do (batched_env.image_key)
-        self.encoders = nn.ModuleDict({k: CameraEncoder(observation_space[k].shape[-1], self.words) for k in cameras})
+        self.encoders = nn.ModuleDict(
+            {k: CameraEncoder(observation_space[k].shape[-1], self.words, grid) for k in cameras}
+        )
 
     def forward(self, observations: dict[str, Any]) -> torch.Tensor:
         parts = []
