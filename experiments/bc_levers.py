@@ -4,6 +4,8 @@
     python experiments/bc_levers.py fit --task Handover --demos runs/demos/Handover-v0-dart02 --seeds 0 1 2 \\
         --label "DART 0.2" [--net 512 512] [--epochs 300] [--features yaw+fine]
     python experiments/bc_levers.py collect --task Handover --noise 0.2   # -> runs/demos/Handover-v0-dart0.2
+    python experiments/bc_levers.py collect --task BinPicking --pushes 0.08 --episodes 200 --successes-only
+        # -> runs/demos/BinPicking-v0-dart0.1-push0.08-successes-200 (held pushes, agents/learn/collect.py)
 
 Every fit uses 100 demonstrations and is evaluated on the same 100 episodes seeded 1,000,000 + k; each row is
 appended to ``runs/bc_levers/rows.jsonl`` and ``experiments/results/learning_bc_levers.md`` is rebuilt from it.
@@ -185,6 +187,9 @@ def main() -> None:
     parser.add_argument("--no-early-stop", action="store_true", help="train all --epochs, keep the last weights")
     parser.add_argument("--obs-noise", type=float, default=0.0, help="bc_obs_noise")
     parser.add_argument("--noise", type=float, default=0.1, help="collect: DART action noise std")
+    parser.add_argument("--pushes", type=float, default=0.0, help="collect: chance per step of a held push")
+    parser.add_argument("--episodes", type=int, default=100, help="collect: demonstrations to record")
+    parser.add_argument("--successes-only", action="store_true", help="collect: keep the finished episodes only")
     parser.add_argument("--out", type=Path, help="collect: demo folder (default runs/demos/<Task>-v0-dart<noise>)")
     parser.add_argument("--save", action="store_true", help="fit: keep policy.zip per seed")
     args = parser.parse_args()
@@ -206,9 +211,12 @@ def main() -> None:
     elif args.command == "collect":
         from embodia.agents.learn.collect import collect_demonstrations
 
-        folder = args.out or DEMOS / f"{args.task}-v0-dart{args.noise:g}"
-        print(collect_demonstrations(f"embodia/{args.task}-v0", 100, folder, seed=0, num_envs=10,
-                                     action_noise=args.noise, overwrite=True))  # fmt: skip
+        name = f"{args.task}-v0-dart{args.noise:g}" + (f"-push{args.pushes:g}" if args.pushes else "")
+        if args.successes_only:
+            name += f"-successes-{args.episodes}"
+        print(collect_demonstrations(f"embodia/{args.task}-v0", args.episodes, args.out or DEMOS / name, seed=0,
+                                     num_envs=10, action_noise=args.noise, disturbance_rate=args.pushes,
+                                     overwrite=True, successes_only=args.successes_only))  # fmt: skip
     elif args.command == "fit":
         OUT.mkdir(parents=True, exist_ok=True)
         extra = {"bc_obs_noise": args.obs_noise} if args.obs_noise else {}

@@ -5,6 +5,14 @@ errors then lead it to states no demonstration covers, and errors compound. DART
 "DART: Noise Injection for Robust Imitation Learning") executes the expert's action plus Gaussian noise while
 recording the expert's clean action as the label, so the demonstrations show how the expert recovers from
 perturbations. ``action_noise=0`` gives plain expert demonstrations.
+
+Gaussian noise alone never takes a high-gain expert far: it corrects each step's push within the step, so the
+demonstrations hold errors of a few millimetres and degrees. A clone's own errors are systematic and larger
+(BinPicking's visual clone arrived over a cube with its jaws 20-40 degrees off, and no demonstration showed the
+expert turning from there). ``disturbance_rate`` adds pushes the expert cannot cancel at once: with that
+probability per step, the arm executes one random action, uniform in [-1, 1] per arm dimension, held for
+``DISTURBANCE_STEPS`` steps (up to 0.72 rad of yaw, or a hand's breadth of travel), while the label stays the
+expert's; then the expert brings it back, and every frame of the detour and the return is a labelled recovery.
 """
 
 from __future__ import annotations
@@ -25,24 +33,43 @@ from embodia.envs.record.recorder import episode_stem, per_sim_model, prepare_re
 MAX_ATTEMPTS_PER_DEMO = 5
 #: separates the noise stream from the env's, which uses the episode seed itself
 NOISE_STREAM = 2
+#: how long one disturbance holds its random arm action
+DISTURBANCE_STEPS = 6
 
 
 class DartNoise:
-    """Gaussian noise on ``dims`` of the executed action, from a per-episode stream (``NOISE_STREAM``)."""
+    """Gaussian noise on ``dims`` of the executed action, and (``disturbance_rate`` > 0) held random pushes, from a
+    per-episode stream (``NOISE_STREAM``)."""
 
-    def __init__(self, scale: float, dims: slice) -> None:
-        self.scale, self.dims = scale, dims
+    def __init__(self, scale: float, dims: slice, disturbance_rate: float = 0.0) -> None:
+        if not 0.0 <= disturbance_rate <= 1.0:
+            raise ValueError(
+                f"disturbance_rate={disturbance_rate!r} is not valid; valid: a probability per step, 0 to 1"
+            )
+        self.scale, self.dims, self.disturbance_rate = scale, dims, disturbance_rate
         self.rngs: dict[int, np.random.Generator] = {}
+        self.pushes: dict[int, tuple[np.ndarray, int]] = {}  # slot -> (held action, steps left)
 
     def episode_started(self, slot: int, episode: int, seed: int, obs: Any, info: dict[str, Any]) -> None:
         self.rngs[slot] = np.random.default_rng([seed, NOISE_STREAM])
+        self.pushes.pop(slot, None)
 
     def executed(self, label: np.ndarray, obs: Any, info: dict[str, Any], active: np.ndarray) -> np.ndarray:
         executed = label.copy()
-        if self.scale > 0:
-            width = len(range(*self.dims.indices(label.shape[1])))
-            for slot in active:
-                executed[slot, self.dims] += self.rngs[int(slot)].normal(0.0, self.scale, size=width)
+        width = len(range(*self.dims.indices(label.shape[1])))
+        for slot in (int(s) for s in active):
+            rng = self.rngs[slot]
+            if self.disturbance_rate > 0:  # drawn only when asked for: older demonstrations' streams stay as they were
+                push, left = self.pushes.pop(slot, (None, 0))
+                if left == 0 and rng.random() < self.disturbance_rate:
+                    push, left = rng.uniform(-1.0, 1.0, size=width), DISTURBANCE_STEPS
+                if left > 0:
+                    executed[slot, self.dims] = push
+                    if left > 1:
+                        self.pushes[slot] = (push, left - 1)
+                    continue
+            if self.scale > 0:
+                executed[slot, self.dims] += rng.normal(0.0, self.scale, size=width)
         return np.clip(executed, -1.0, 1.0)
 
 
@@ -81,6 +108,7 @@ def collect_demonstrations(
     num_envs: int = 10,
     action_noise: float = 0.0,
     noise_dims: slice = slice(0, 6),
+    disturbance_rate: float = 0.0,
     env_kwargs: dict[str, Any] | None = None,
     overwrite: bool = False,
     successes_only: bool = False,
@@ -88,11 +116,13 @@ def collect_demonstrations(
     """Record ``episodes`` expert episodes (seeds ``seed + k``) into ``out_dir``; return success statistics.
 
     The executed action is the expert's plus N(0, ``action_noise``) on ``noise_dims`` (the arm; the gripper
-    stays clean); the recorded action is the expert's own. ``successes_only``: keep only the episodes the noisy
+    stays clean); the recorded action is the expert's own. ``disturbance_rate``: the chance per step of a held random
+    push on ``noise_dims`` (see the module's docstring). ``successes_only``: keep only the episodes the noisy
     expert finished, running further seeds until ``episodes`` are kept (a clone of failures learns to fail: the
     threading expert under noise 0.1 finishes a third of its episodes); at most ``MAX_ATTEMPTS_PER_DEMO`` times
     as many episodes are tried, then ``RuntimeError``.
     """
+    dart = DartNoise(action_noise, noise_dims, disturbance_rate)  # bad values refused before the folder is touched
     out = Path(out_dir)
     prepare_record_dir(out, overwrite)
     kwargs = dict(env_kwargs or {})
@@ -100,11 +130,13 @@ def collect_demonstrations(
     env = make_batched(env_id, num_envs, **kwargs)
     expert = make_expert(env_id, num_envs)
     policy = f"expert+dart({action_noise})" if action_noise > 0 else "expert"
+    if disturbance_rate > 0:
+        policy += f"+pushes({disturbance_rate})"
     control_hz = float(env.config.control_hz)
     write_json(out / "meta.json", {"format": "embodia.run", "schema_version": 1, "env_id": env_id,
                                    "env_kwargs": kwargs, "policy": policy, "seed": seed, "episodes": episodes,
-                                   "action_noise": action_noise, "successes_only": successes_only})  # fmt: skip
-    dart = DartNoise(action_noise, noise_dims)
+                                   "action_noise": action_noise, "disturbance_rate": disturbance_rate,
+                                   "successes_only": successes_only})  # fmt: skip
     writer = EpisodeFiles(env, out, lambda k, episode_seed: episode_metadata(
         env_id, kwargs, episode_seed, policy, control_hz, episode=k), overwrite, successes_only)  # fmt: skip
     results: list[EpisodeResult] = []
