@@ -20,9 +20,9 @@ import mujoco
 import numpy as np
 
 import embodia  # noqa: F401  (headless GL backend before mujoco loads)
+from embodia.envs.core.angles import quat_yaw, wrap
 from embodia.envs.record.episode import load_episode
 from embodia.envs.tasks.factory.bin_picking import PARTS
-from embodia.envs.tasks.factory.palletizing import quat_yaw
 
 
 def symmetry_rad(kind: int) -> float | None:
@@ -42,7 +42,7 @@ def first_close(episode) -> dict[str, float | int | str | bool]:
     yaw_error = float("nan")
     if turn is not None:
         error = quat_yaw(obs["robot_tcp_quat"][step]) - quat_yaw(obs["task_part_quat"][step])
-        yaw_error = float(np.degrees(np.abs((error + turn / 2) % turn - turn / 2)))
+        yaw_error = float(np.degrees(np.abs(wrap(error, turn))))
     to_part = obs["task_part_to_tcp"]  # the part minus the TCP
     distance = np.linalg.norm(to_part, axis=1)
     closest = int(np.argmin(distance))

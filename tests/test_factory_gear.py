@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from embodia.agents.experts import make_expert
+from embodia.envs.core.angles import quat_yaw, wrap
 from embodia.envs.core.batched_env import BatchedEnv, make_batched
 from embodia.envs.scene import parts
 from embodia.envs.tasks.factory import gear_assembly as ga
@@ -66,14 +67,14 @@ def drive_fixed_gear(model, data, speed_rad_s: float, steps: int) -> tuple[float
     gear's turn, loose gear's turn), radians."""
     fixed_dof = model.jnt_dofadr[model.joint("fixed_gear").id]
     gear = model.body("gear").id
-    fixed0, gear0 = data.qpos[model.jnt_qposadr[model.joint("fixed_gear").id]], ga.gear_yaw(data.xquat[gear][None])[0]
+    fixed0, gear0 = data.qpos[model.jnt_qposadr[model.joint("fixed_gear").id]], quat_yaw(data.xquat[gear][None])[0]
     turned = 0.0
     previous = gear0
     for _ in range(steps):
         data.qfrc_applied[fixed_dof] = np.clip(0.5 * (speed_rad_s - data.qvel[fixed_dof]), -0.2, 0.2)
         mujoco.mj_step(model, data)
-        yaw = ga.gear_yaw(data.xquat[gear][None])[0]
-        turned += ga.wrap(yaw - previous, 2 * np.pi)
+        yaw = quat_yaw(data.xquat[gear][None])[0]
+        turned += wrap(yaw - previous, 2 * np.pi)
         previous = yaw
     fixed1 = data.qpos[model.jnt_qposadr[model.joint("fixed_gear").id]]
     return fixed1 - fixed0, turned
@@ -128,9 +129,7 @@ def test_a_gear_dropped_onto_its_shaft_slides_into_mesh(phase_offset_teeth):
     fixed_axis = data.xpos[model.body("fixed_gear").id]
     line = np.arctan2(seat[1] - fixed_axis[1], seat[0] - fixed_axis[0])
     fixed_angle = data.qpos[model.jnt_qposadr[model.joint("fixed_gear").id]]
-    error_rad = ga.wrap(
-        ga.gear_yaw(data.xquat[gear][None])[0] - ga.mesh_yaw(fixed_angle, line), 2 * np.pi / ga.GEAR_TEETH
-    )
+    error_rad = wrap(quat_yaw(data.xquat[gear][None])[0] - ga.mesh_yaw(fixed_angle, line), 2 * np.pi / ga.GEAR_TEETH)
     assert abs(error_rad * ga.GEAR_PITCH_RADIUS_M) < ga.BACKLASH_M / 2 + 0.0005
 
 

@@ -86,13 +86,13 @@ def test_yaw_features_match_the_experts_angles():
     import torch
 
     from embodia.agents.experts import motion
-    from embodia.agents.experts.bin_picking import quat_yaw
     from embodia.agents.learn.features import (
         JAW_OFFSETS,
         NEUTRAL_JAW_YAW_RAD,
         YAW_FEATURES_PER_OBJECT,
         YawFeaturesExtractor,
     )
+    from embodia.envs.core.angles import quat_yaw
 
     env = make_batched(BIN, 3, obs_mode="dict")
     env.reset(np.arange(3), [0, 1, 2])

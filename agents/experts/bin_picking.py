@@ -7,6 +7,7 @@ import numpy as np
 
 from embodia.agents.experts import motion, register_expert
 from embodia.agents.experts.pick_place import PickAndPlace, PickPlaceGoal
+from embodia.envs.core.angles import quat_yaw
 from embodia.envs.tasks.factory.bin_picking import PARTS
 
 #: yaw period of an equivalent grasp and pocket fit for each part kind (cube, cylinder, block); 0: any yaw
@@ -16,11 +17,6 @@ NEUTRAL_JAW_YAW = -0.785
 REST_HEIGHT_M = np.array([part.rest_height_m for part in PARTS])
 TRAVEL_HEIGHT_M = 0.12
 RELEASE_GAP_M = 0.006
-
-
-def quat_yaw(quat: np.ndarray) -> np.ndarray:
-    w, x, y, z = quat.T
-    return np.arctan2(2 * (w * z + x * y), 1 - 2 * (y * y + z * z))
 
 
 @register_expert("embodia/BinPicking-v0")

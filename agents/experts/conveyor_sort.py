@@ -22,6 +22,7 @@ from embodia.agents.experts.pick_place import (
     PickPlaceGoal,
     PickPlaceTiming,
 )
+from embodia.envs.core.angles import quat_yaw
 from embodia.envs.tasks.factory.conveyor_sort import (
     BELT_TOP_Z,
     BELT_X,
@@ -32,7 +33,6 @@ from embodia.envs.tasks.factory.conveyor_sort import (
     PART_HALF,
     PART_KIND,
 )
-from embodia.envs.tasks.factory.palletizing import quat_yaw
 
 NEUTRAL_JAW_YAW = -0.785  # jaw yaw, relative to the base's heading to the TCP, with joint 7 mid-range
 #: yaw period of an equivalent grasp per kind (cube and plate are square, the bar is not)

@@ -9,16 +9,12 @@ from __future__ import annotations
 import numpy as np
 
 from embodia.envs.control.controllers import EndEffectorDelta
+from embodia.envs.core.angles import wrap
 from embodia.envs.scene import panda
 
 POSITION_SCALE_M = EndEffectorDelta.position_scale_m
 ROTATION_SCALE_RAD = EndEffectorDelta.rotation_scale_rad
 DOWN = np.array([0.0, 0.0, -1.0])
-
-
-def wrap(angle: np.ndarray, period: float) -> np.ndarray:
-    """Wrap into [-period/2, period/2)."""
-    return (angle + period / 2) % period - period / 2
 
 
 #: the jaw's yaw relative to the TCP's bearing from the arm's base with joint 7 mid-range (q7 = 0; joint 7 turns

@@ -51,6 +51,7 @@ from dataclasses import dataclass
 import mujoco
 import numpy as np
 
+from embodia.envs.core.angles import quat_yaw, wrap
 from embodia.envs.physics.context import BindContext
 from embodia.envs.physics.per_state import once_per_state
 from embodia.envs.physics.robot import RIGID_HOLD_BAND_M
@@ -105,16 +106,6 @@ FIXED_BASE_Z_M = SEAT_Z_M + TOOTH_WIDTH_M / 2 + 0.0005
 GEAR_DENSITY_KG_M3 = 7850.0  # steel; IndustReal's printed gears (1000) are too light for 70 N jaws (see below)
 GEAR_CONTACT = parts.Contact(friction=(0.5, 0.005, 0.0001))
 FIXTURE_CONTACT = parts.Contact(friction=(0.3, 0.005, 0.0001))
-
-
-def gear_yaw(quat: np.ndarray) -> np.ndarray:
-    """Yaw of (n, 4) wxyz quaternions of bodies that stay nearly level."""
-    w, x, y, z = quat.T
-    return np.arctan2(2 * (w * z + x * y), 1 - 2 * (y * y + z * z))
-
-
-def wrap(angle: np.ndarray, period: float) -> np.ndarray:
-    return (angle + period / 2) % period - period / 2
 
 
 def mesh_yaw(fixed_angle_rad: np.ndarray, line_angle_rad: np.ndarray) -> np.ndarray:
@@ -352,7 +343,7 @@ class GearAssembly(Task):
         fixed_axis = sim.xpos[:, self.fixed_body]
         line = np.arctan2(seat[:, 1] - fixed_axis[:, 1], seat[:, 0] - fixed_axis[:, 0])
         needed = mesh_yaw(sim.qpos[:, self.fixed_qpos], line)
-        error_rad = wrap(gear_yaw(sim.xquat[:, self.gear_body]) - needed, 2 * np.pi / GEAR_TEETH)
+        error_rad = wrap(quat_yaw(sim.xquat[:, self.gear_body]) - needed, 2 * np.pi / GEAR_TEETH)
         return error_rad * GEAR_PITCH_RADIUS_M, needed
 
     def evaluate(self, sim: Simulation) -> dict[str, np.ndarray]:

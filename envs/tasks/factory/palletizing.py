@@ -30,6 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from embodia.envs.core.angles import quat_yaw, wrap
 from embodia.envs.physics.context import BindContext
 from embodia.envs.physics.per_state import once_per_state
 from embodia.envs.physics.sim import Simulation
@@ -71,17 +72,6 @@ def layer_pattern(layers: int) -> tuple[np.ndarray, np.ndarray]:
                 centres.append((0.0, side * offset, z))
                 yaws.append(0.0)
     return np.array(centres), np.array(yaws)
-
-
-def quat_yaw(quat: np.ndarray) -> np.ndarray:
-    """Yaw of wxyz quaternions (..., 4)."""
-    w, x, y, z = np.moveaxis(quat, -1, 0)
-    return np.arctan2(2 * (w * z + x * y), 1 - 2 * (y * y + z * z))
-
-
-def half_turn_error(angle: np.ndarray) -> np.ndarray:
-    """|angle| wrapped to [0, pi/2]: the yaw error of a part that looks the same after half a turn."""
-    return np.abs((angle + np.pi / 2) % np.pi - np.pi / 2)
 
 
 #: the TCP within this of the box's centre, jaws around it: grasped
@@ -195,7 +185,7 @@ class Palletizing(Task):
         pos, quat, slots, slot_yaw = self._boxes(sim)
         lateral = np.linalg.norm(pos[..., :2] - slots[..., :2], axis=-1)
         upright = sim.xmat[:, self.box_bodies, 8] > UPRIGHT_COS
-        yaw_error = half_turn_error(quat_yaw(quat) - slot_yaw)
+        yaw_error = np.abs(wrap(quat_yaw(quat) - slot_yaw, np.pi))  # a box is the same after half a turn
         in_slot = (
             (lateral < cfg.slot_tolerance_m)
             & (np.abs(pos[..., 2] - slots[..., 2]) < SLOT_HEIGHT_TOLERANCE_M)
