@@ -20,8 +20,8 @@ import mujoco
 import numpy as np
 
 import embodia  # noqa: F401  (headless GL backend before mujoco loads)
-from embodia.envs.core.angles import quat_yaw, wrap
 from embodia.envs.record.episode import load_episode
+from embodia.envs.scene.angles import quat_yaw, wrap
 from embodia.envs.tasks.factory.bin_picking import PARTS
 
 

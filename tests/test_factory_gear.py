@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from embodia.agents.experts import make_expert
-from embodia.envs.core.angles import quat_yaw, wrap
 from embodia.envs.core.batched_env import BatchedEnv, make_batched
 from embodia.envs.scene import parts
+from embodia.envs.scene.angles import quat_yaw, wrap
 from embodia.envs.tasks.factory import gear_assembly as ga
 
 GEAR = "embodia/GearAssembly-v0"

@@ -92,7 +92,7 @@ def test_yaw_features_match_the_experts_angles():
         YAW_FEATURES_PER_OBJECT,
         YawFeaturesExtractor,
     )
-    from embodia.envs.core.angles import quat_yaw
+    from embodia.envs.scene.angles import quat_yaw
 
     env = make_batched(BIN, 3, obs_mode="dict")
     env.reset(np.arange(3), [0, 1, 2])

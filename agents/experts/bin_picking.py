@@ -7,7 +7,7 @@ import numpy as np
 
 from embodia.agents.experts import motion, register_expert
 from embodia.agents.experts.pick_place import PickAndPlace, PickPlaceGoal
-from embodia.envs.core.angles import quat_yaw
+from embodia.envs.scene.angles import quat_yaw
 from embodia.envs.tasks.factory.bin_picking import PARTS
 
 #: yaw period of an equivalent grasp and pocket fit for each part kind (cube, cylinder, block); 0: any yaw

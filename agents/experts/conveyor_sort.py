@@ -22,7 +22,7 @@ from embodia.agents.experts.pick_place import (
     PickPlaceGoal,
     PickPlaceTiming,
 )
-from embodia.envs.core.angles import quat_yaw
+from embodia.envs.scene.angles import quat_yaw
 from embodia.envs.tasks.factory.conveyor_sort import (
     BELT_TOP_Z,
     BELT_X,

@@ -11,7 +11,7 @@ from embodia.agents.experts import motion, register_expert
 from embodia.agents.experts.bin_picking import NEUTRAL_JAW_YAW
 from embodia.agents.experts.insertion import GuidedInsertion
 from embodia.agents.experts.pick_place import PickPlaceGoal, PickPlaceTiming
-from embodia.envs.core.angles import quat_yaw
+from embodia.envs.scene.angles import quat_yaw
 from embodia.envs.tasks.factory.gear_assembly import FIXED_FACE_M, GEAR_TEETH, HUB_HEIGHT_M, SHAFT_ABOVE_SEAT_M
 
 FLAT_PERIOD_RAD = np.pi  # the hub's two plates face along the gear's x axis

@@ -9,8 +9,8 @@ from __future__ import annotations
 import numpy as np
 
 from embodia.envs.control.controllers import EndEffectorDelta
-from embodia.envs.core.angles import wrap
 from embodia.envs.scene import panda
+from embodia.envs.scene.angles import wrap
 
 POSITION_SCALE_M = EndEffectorDelta.position_scale_m
 ROTATION_SCALE_RAD = EndEffectorDelta.rotation_scale_rad

@@ -15,7 +15,7 @@ import numpy as np
 from embodia.agents.experts import motion, register_expert
 from embodia.agents.experts.insertion import GuidedInsertion
 from embodia.agents.experts.pick_place import RELEASE, PickPlaceGoal, PickPlaceTiming
-from embodia.envs.core.angles import quat_yaw
+from embodia.envs.scene.angles import quat_yaw
 from embodia.envs.tasks.factory.nut_bolt import NUT_HEIGHT_M, NUT_THREAD, PITCH_M, NutBoltConfig
 
 FLAT_PERIOD_RAD = np.pi / 3

@@ -12,7 +12,7 @@ import numpy as np
 
 from embodia.agents.experts import motion, register_expert
 from embodia.agents.experts.pick_place import APPROACH, RETREAT, PickAndPlace, PickPlaceGoal
-from embodia.envs.core.angles import quat_yaw
+from embodia.envs.scene.angles import quat_yaw
 
 #: jaw yaw, relative to the base's heading to the TCP, with joint 7 mid-range (jaw yaw 0 is q7 = -0.785)
 NEUTRAL_JAW_YAW = -0.785

@@ -51,12 +51,12 @@ from dataclasses import dataclass
 import mujoco
 import numpy as np
 
-from embodia.envs.core.angles import quat_yaw, wrap
 from embodia.envs.physics.context import BindContext
 from embodia.envs.physics.per_state import once_per_state
 from embodia.envs.physics.robot import RIGID_HOLD_BAND_M
 from embodia.envs.physics.sim import Simulation, joint_addresses
 from embodia.envs.scene import parts
+from embodia.envs.scene.angles import quat_yaw, wrap
 from embodia.envs.scene.builder import GEOM, SceneBuilder
 from embodia.envs.scene.parts import yaw_quat
 from embodia.envs.scene.workbench import BENCH_TOP_Z, add_workbench_cell

@@ -30,11 +30,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from embodia.envs.core.angles import quat_yaw, wrap
 from embodia.envs.physics.context import BindContext
 from embodia.envs.physics.per_state import once_per_state
 from embodia.envs.physics.sim import Simulation
 from embodia.envs.scene import logistics, panda, props
+from embodia.envs.scene.angles import quat_yaw, wrap
 from embodia.envs.scene.builder import SceneBuilder
 from embodia.envs.scene.parts import yaw_quat
 from embodia.envs.scene.workbench import BENCH_CENTER_XY, BENCH_HALF_XY, BENCH_TOP_Z, ROBOT_BASE
