@@ -3,6 +3,11 @@ the label stays the expert's, and older DART streams are unchanged."""
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -63,3 +68,32 @@ def test_a_disturbance_rate_that_is_not_a_probability_is_refused_before_anything
     with pytest.raises(ValueError, match=r"disturbance_rate=.* is not valid; valid: a probability per step, 0 to 1"):
         collect_demonstrations(REACH, 2, tmp_path / "demos", disturbance_rate=rate)
     assert not (tmp_path / "demos").exists()
+
+
+@pytest.mark.parametrize(
+    ("folder", "expected"),
+    [
+        ("Reach-v0-dart0.1", "collect --task Reach --noise 0.1 --out"),
+        ("BinPicking-v0-dart0.1-successes", "--noise 0.1 --successes-only --episodes 7 --out"),
+        ("BinPicking-v0-dart0.1-push0.08-successes-200", "--noise 0.1 --pushes 0.08 --successes-only --episodes 200"),
+    ],
+)
+def test_a_missing_demo_folder_names_the_command_that_records_it_with_its_noise_pushes_and_count(folder, expected):
+    from embodia.agents.learn.config import TrainConfig
+    from embodia.agents.learn.train import collect_command
+
+    command = collect_command("embodia/BinPicking-v0", TrainConfig(demos=f"runs/demos/{folder}", demo_episodes=7))
+    assert command.startswith("python experiments/bc_levers.py collect") and expected in command
+    assert command.endswith(f"--out runs/demos/{folder}")
+
+
+def test_bc_levers_collect_records_pushed_demonstrations_with_the_settings_asked_for(tmp_path):
+    script = Path(__file__).resolve().parents[1] / "experiments" / "bc_levers.py"
+    out = tmp_path / "demos"
+    options = ["--pushes", "0.1", "--episodes", "2", "--successes-only", "--out", str(out)]
+    subprocess.run(
+        [sys.executable, str(script), "collect", "--task", "Reach", *options], check=True, capture_output=True
+    )
+    meta = json.loads((out / "meta.json").read_text())
+    assert meta["disturbance_rate"] == 0.1 and meta["successes_only"] and meta["episodes"] == 2
+    assert len(list(out.glob("episode_*.npz"))) == 2

@@ -155,10 +155,18 @@ def _load_demos(env_id: str, config: TrainConfig, task: TaskSpaces | None = None
 
 def collect_command(env_id: str, config: TrainConfig) -> str:
     """The command that records ``config.demos`` as a run folder of the task's expert (seeds 0..); a folder named
-    ``<Task>-v0-dart<noise>`` holds DART demonstrations, which experiments/bc_levers.py records."""
-    dart = re.fullmatch(r"(\w+)-v0-dart([0-9.]+)", Path(config.demos).name)
+    ``<Task>-v0-dart<noise>[-push<rate>][-successes[-<episodes>]]`` holds DART demonstrations (with held pushes,
+    finished episodes only), which experiments/bc_levers.py records under exactly those settings."""
+    name = r"(\w+)-v0-dart([0-9.]+)(?:-push([0-9.]+))?(-successes(?:-(\d+))?)?"
+    dart = re.fullmatch(name, Path(config.demos).name)
     if dart:
-        return f"python experiments/bc_levers.py collect --task {dart[1]} --noise {dart[2]} --out {config.demos}"
+        task, noise, pushes, successes, episodes = dart.groups()
+        command = f"python experiments/bc_levers.py collect --task {task} --noise {noise}"
+        if pushes:
+            command += f" --pushes {pushes}"
+        if successes:
+            command += f" --successes-only --episodes {episodes or config.demo_episodes}"
+        return f"{command} --out {config.demos}"
     return (f"embodia run {env_id} --policy expert --episodes {config.demo_episodes} --seed 0 --num-envs 10 "
             f"--no-video --record {config.demos}")  # fmt: skip
 
