@@ -9,6 +9,11 @@ prints how many episodes each part kind placed, then per failed episode the jaw-
 close command (modulo the part's symmetry: a cube's quarter turn, a block's half turn; a cylinder has none), the
 TCP's height above the part's centre then, and the closest approach of the TCP to the part over the episode
 (and how much of it is sideways).
+
+For demonstrations it says what a clone could learn the last turn from: of the frames before the grasp with the
+hand over a cube or a block (``NEAR_SIDEWAYS_M``, ``NEAR_ABOVE_M``), how many show the jaws more than
+``OFF_YAW_DEG`` off its faces. The expert turns early and holds its yaw, so few do unless the demonstrations were
+pushed (``collect_demonstrations(..., disturbance_rate=...)``).
 """
 
 from __future__ import annotations
@@ -23,6 +28,12 @@ import embodia  # noqa: F401  (headless GL backend before mujoco loads)
 from embodia.envs.record.episode import load_episode
 from embodia.envs.scene.angles import quat_yaw, wrap
 from embodia.envs.tasks.factory.bin_picking import PARTS
+
+#: "over the part": the TCP within this sideways of the part's centre and at most NEAR_ABOVE_M above it
+NEAR_SIDEWAYS_M = 0.03
+NEAR_ABOVE_M = 0.12
+#: a jaw this far off a part's faces (modulo its symmetry) lands on the part's top
+OFF_YAW_DEG = 20.0
 
 
 def symmetry_rad(kind: int) -> float | None:
@@ -58,8 +69,25 @@ def first_close(episode) -> dict[str, float | int | str | bool]:
     }
 
 
+def yaw_errors_over_part(episode) -> np.ndarray:
+    """Degrees between the jaws and the part's faces (modulo its symmetry) in every frame before the first grasp
+    with the hand over a cube or a block; empty for a cylinder."""
+    obs = episode.observations
+    kind = int(np.argmax(obs["task_part_kind"][0]))
+    turn = symmetry_rad(kind)
+    grasped = episode.info["grasped"]
+    before = int(np.argmax(grasped)) if grasped.any() else len(grasped)
+    to_part = obs["task_part_to_tcp"][:before]
+    over = (np.linalg.norm(to_part[:, :2], axis=1) < NEAR_SIDEWAYS_M) & (-to_part[:, 2] <= NEAR_ABOVE_M)
+    if turn is None or not over.any():
+        return np.zeros(0)
+    error = quat_yaw(obs["robot_tcp_quat"][:before][over]) - quat_yaw(obs["task_part_quat"][:before][over])
+    return np.degrees(np.abs(wrap(error, turn)))
+
+
 def report(folder: Path) -> None:
-    rows = [first_close(load_episode(path)) for path in sorted(folder.glob("episode_*.npz"))]
+    episodes = [load_episode(path) for path in sorted(folder.glob("episode_*.npz"))]
+    rows = [first_close(episode) for episode in episodes]
     if not rows:
         raise SystemExit(f"{folder}: no episode_*.npz files; record some with `embodia eval RUN --record DIR`")
     placed = {part.name: [r["success"] for r in rows if r["kind"] == part.name] for part in PARTS}
@@ -69,6 +97,11 @@ def report(folder: Path) -> None:
         errors = [r["yaw_error_deg"] for r in rows if r["kind"] == kind.name and r["success"]]
         if errors and not np.isnan(errors[0]):
             print(f"  placed {kind.name}s: yaw error at the first close {min(errors):.0f}-{max(errors):.0f} degrees")
+    over = np.concatenate([yaw_errors_over_part(episode) for episode in episodes])
+    print(
+        f"  frames before the grasp over a cube or block: {len(over)}, the jaws more than {OFF_YAW_DEG:.0f} "
+        f"degrees off its faces in {int((over > OFF_YAW_DEG).sum())}"
+    )
     for r in rows:
         if r["success"]:
             continue

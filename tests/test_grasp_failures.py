@@ -15,7 +15,7 @@ from embodia.envs.scene.parts import yaw_quat
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "experiments"))
 try:
-    from grasp_failures import first_close, main
+    from grasp_failures import OFF_YAW_DEG, first_close, main, yaw_errors_over_part
 finally:
     sys.path.pop(0)
 
@@ -55,3 +55,18 @@ def test_a_turned_jaw_is_measured_modulo_the_parts_symmetry(expert_episodes) -> 
         error = first_close(episode)["yaw_error_deg"]
         expected = 10.0 if base["kind"] == "cube" else 80.0  # a quarter turn looks the same on a cube only
         assert error == pytest.approx(expected, abs=base["yaw_error_deg"] + 0.5)
+
+
+def test_frames_over_the_part_count_a_jaw_turned_off_its_faces(expert_episodes) -> None:
+    faced = 0
+    for path in sorted(expert_episodes.glob("episode_*.npz")):
+        episode = load_episode(path)
+        errors = yaw_errors_over_part(episode)
+        if first_close(episode)["kind"] == "cylinder":
+            assert len(errors) == 0
+            continue
+        faced += 1
+        assert len(errors) > 3 and (errors < OFF_YAW_DEG).all()  # the expert turned before it came over the part
+        episode.observations["robot_tcp_quat"] = turned(episode.observations["robot_tcp_quat"], 30.0)
+        assert (yaw_errors_over_part(episode) > OFF_YAW_DEG).all()
+    assert faced > 0
