@@ -45,7 +45,6 @@ from train_grid import (
 SUITE_CONFIGS = CONFIGS / "suite"
 RUNS = ROOT / "runs" / "suite"
 DEMOS = ROOT / "runs" / "demos"
-DEMO_NOISE = 0.1
 DEMO_EPISODES = 100
 #: --quick: Reach only, a handful of demonstrations and steps, so that CI runs the whole pipeline in seconds
 QUICK = dict(
@@ -54,17 +53,19 @@ QUICK = dict(
 )  # fmt: skip
 
 
-def demo_folder(task: str, demos: Path, episodes: int) -> Path:
-    """The task's demonstrations, recorded when missing (``episodes`` expert episodes, seeds 0..episodes-1); more
-    than the suite's 100 go to a folder of their own, ``...-successes-<episodes>``."""
+def demo_folder(task: str, demos: Path, episodes: int, noise: float, pushes: float) -> Path:
+    """The task's demonstrations, recorded when missing (``episodes`` finished expert episodes, seeds from 0, under
+    DART ``noise`` and held ``pushes``); more than the suite's 100 go to a folder of their own,
+    ``...-successes-<episodes>``, and the name says the noise and pushes (as bc_levers.py's collect names them)."""
     from embodia.agents.learn.collect import collect_demonstrations
 
-    folder = demos / f"{task}-v0-dart{DEMO_NOISE}-successes"
+    folder = demos / (f"{task}-v0-dart{noise:g}" + (f"-push{pushes:g}" if pushes else "") + "-successes")
     if episodes > DEMO_EPISODES:  # more than the suite's folder holds (a method may read fewer: the first ones)
         folder = folder.with_name(f"{folder.name}-{episodes}")
     if not (folder / "summary.json").exists():
         summary = collect_demonstrations(f"embodia/{task}-v0", episodes, folder, seed=0, num_envs=10,
-                                         action_noise=DEMO_NOISE, overwrite=True, successes_only=True)  # fmt: skip
+                                         action_noise=noise, disturbance_rate=pushes, overwrite=True,
+                                         successes_only=True)  # fmt: skip
         print(f"recorded {episodes} demonstrations of {task} into {folder} (the noisy expert finished "
               f"{summary['success_rate']:.0%} of {summary['attempted']} episodes)")  # fmt: skip
     return folder
@@ -77,7 +78,7 @@ def method_config(method: str, task: str, demos: Path, quick: bool):
     overrides = dict(QUICK) if quick else {}
     config = load_config(SUITE_CONFIGS / f"{method}.yaml", overrides)
     if ALGORITHMS[method.split("_")[0]].needs_demos:
-        folder = demo_folder(task, demos, config.demo_episodes)
+        folder = demo_folder(task, demos, config.demo_episodes, config.demo_noise, config.demo_pushes)
         config = load_config(SUITE_CONFIGS / f"{method}.yaml", {**overrides, "demos": str(folder)})
     return config
 

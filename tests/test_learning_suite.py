@@ -51,3 +51,28 @@ def test_the_quick_suite_refuses_to_write_over_the_real_results():
         sys.path.remove(str(EXPERIMENTS))
     with pytest.raises(SystemExit):
         learning_suite.main(["--quick"])
+
+
+def test_a_method_that_asks_for_pushed_demonstrations_gets_a_folder_whose_name_records_them_the_same_way(tmp_path):
+    from embodia.agents.learn.config import ConfigError, TrainConfig
+    from embodia.agents.learn.train import collect_command
+
+    sys.path.insert(0, str(EXPERIMENTS))
+    try:
+        import learning_suite
+    finally:
+        sys.path.remove(str(EXPERIMENTS))
+    folder, suite_default = (
+        tmp_path / "BinPicking-v0-dart0.3-push0.05-successes-200",
+        tmp_path / "Reach-v0-dart0.1-successes",
+    )
+    for recorded in (folder, suite_default):
+        recorded.mkdir()
+        (recorded / "summary.json").write_text("{}")  # already recorded: found, not recorded again
+    assert learning_suite.demo_folder("BinPicking", tmp_path, 200, 0.3, 0.05) == folder
+    assert learning_suite.demo_folder("Reach", tmp_path, 50, 0.1, 0.0) == suite_default  # the suite's names stay
+    command = collect_command("embodia/BinPicking-v0", TrainConfig(demos=str(folder), demo_episodes=200))
+    assert "--noise 0.3 --pushes 0.05 --successes-only --episodes 200" in command
+    for bad in ({"demo_noise": -0.1}, {"demo_pushes": 1.5}, {"demo_noise": float("nan")}):
+        with pytest.raises(ConfigError, match=f"{next(iter(bad))}=.* must be"):
+            TrainConfig(**bad)

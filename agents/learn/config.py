@@ -77,6 +77,10 @@ class TrainConfig:
     # demonstrations (BC, SAC+demos)
     demos: str = ""  # an embodia run folder or a Minari dataset id
     demo_episodes: int = 100
+    #: how experiments/learning_suite.py records a method's demonstrations when they are missing: DART noise on the
+    #: arm's actions and the chance per step of a held push (agents/learn/collect.py); the folder's name says both
+    demo_noise: float = 0.1
+    demo_pushes: float = 0.0
     bc_epochs: int = 300
     bc_batch_size: int = 256
     bc_learning_rate: float = 1e-3
@@ -152,6 +156,10 @@ class TrainConfig:
         for name in positive:
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name}={getattr(self, name)!r} must be a positive integer")
+        if not 0.0 <= self.demo_noise < float("inf"):
+            raise ConfigError(f"demo_noise={self.demo_noise!r} must be 0 (the expert's own actions) or a positive std")
+        if not 0.0 <= self.demo_pushes <= 1.0:
+            raise ConfigError(f"demo_pushes={self.demo_pushes!r} must be a probability per step, in [0, 1]")
         for name in ("demo_fraction", "bc_holdout_fraction"):
             if not 0.0 <= getattr(self, name) < 1.0:
                 raise ConfigError(f"{name}={getattr(self, name)!r} must be in [0, 1)")
