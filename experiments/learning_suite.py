@@ -8,9 +8,10 @@
     python experiments/learning_suite.py --quick --runs /tmp/suite --results /tmp/suite   # tiny; CI runs it
 
 A method is one config for all tasks, ``experiments/configs/suite/<method>.yaml``; its algorithm is the part
-before an underscore. Methods that learn from demonstrations record them first when missing: 100 expert
-episodes it finished with DART noise 0.1 on the arm (seeds from 0, skipping those it failed) into
-``runs/demos/<Task>-v0-dart0.1-successes``. Runs go to
+before an underscore. Methods that learn from demonstrations record them first when missing: ``demo_episodes``
+(100) expert episodes it finished under the config's DART noise on the arm (``demo_noise``, 0.1) and held pushes
+(``demo_pushes``, 0; seeds from 0, skipping those it failed) into ``runs/demos/<Task>-v0-dart0.1-successes``
+(``-push<p>`` when pushed, ``-<episodes>`` when more than 100). Runs go to
 ``runs/suite/<Task>-<method>-s<seed>``; a finished one is kept, an interrupted one resumed (from its latest
 checkpoint, with its replay buffer). ``--workers N`` runs the grid's trials as Ray tasks, at most N at a time
 (``embodia.agents.learn.sweep``; ``--ray-address`` joins a cluster whose nodes share the runs folder); a trial
