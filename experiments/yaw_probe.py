@@ -1,0 +1,119 @@
+"""Whether a visual policy's camera features say which way to turn the jaws: a linear probe on BinPicking frames.
+
+    python experiments/yaw_probe.py RUN DEMOS     # RUN: a visual BC run folder; DEMOS: demonstrations it did not see
+
+BinPicking's visual clone closes its jaws 15-40 degrees off a cube's faces. Either its images do not give it the
+part's yaw, or they do and the policy does not use it. This reads the frames of ``DEMOS`` with the hand over a
+cube or a block, jaws open and more than ``MIN_ERROR_DEG`` off the part's faces (modulo its symmetry; pushed
+demonstrations, ``collect_demonstrations(..., disturbance_rate=...)``, hold many), renders the images the policy
+was trained with from the recorded states, and fits a ridge regression from each camera's features (its encoder
+in ``agents/learn/vision.py``, frozen) to the sign of the yaw error, which way to turn. It is scored on held-out
+episodes (every third), against always answering the commoner way; the same encoder untrained and the robot's TCP
+orientation alone are the controls.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+import embodia  # noqa: F401  (headless GL backend before mujoco loads)
+from embodia.envs.scene.angles import quat_yaw, wrap
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from grasp_failures import NEAR_ABOVE_M, NEAR_SIDEWAYS_M, symmetry_rad
+
+ENV_ID = "embodia/BinPicking-v0"
+MIN_ERROR_DEG = 5.0
+OPEN_JAWS_M = 0.03  # before the grasp: the jaws still pre-opened
+RIDGE = 10.0
+IMAGE_OPTIONS = ("obs_mode", "cameras", "image_size", "instruction_features")
+
+
+def turn_probe(features: np.ndarray, turn_sign: np.ndarray, episode: np.ndarray) -> tuple[float, float, int]:
+    """(share of held-out frames whose turn direction a ridge regression on ``features`` gets right, share of the
+    commoner direction among them, held-out frames); every third episode is held out."""
+    episodes = np.unique(episode)
+    test = np.isin(episode, episodes[::3])
+    mean, std = features[~test].mean(0), features[~test].std(0) + 1e-6
+    design = np.c_[(features - mean) / std, np.ones(len(features))]
+    train = design[~test]
+    weights = np.linalg.solve(train.T @ train + RIDGE * np.eye(design.shape[1]), train.T @ turn_sign[~test])
+    right = float((np.sign(design[test] @ weights) == turn_sign[test]).mean())
+    commoner = float(max((turn_sign[test] > 0).mean(), (turn_sign[test] < 0).mean()))
+    return right, commoner, int(test.sum())
+
+
+def frames_off_yaw(obs: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """(rows with the hand over a cube or block, jaws open and more than MIN_ERROR_DEG off, their yaw errors)."""
+    kind = obs["task_part_kind"].argmax(1)
+    turns = np.array([symmetry_rad(k) or 0.0 for k in range(kind.max() + 1)])[kind]
+    to_part = obs["task_part_to_tcp"]
+    over = (np.linalg.norm(to_part[:, :2], axis=1) < NEAR_SIDEWAYS_M) & (-to_part[:, 2] <= NEAR_ABOVE_M)
+    over &= (obs["robot_gripper_width"].ravel() > OPEN_JAWS_M) & (turns > 0)
+    error = wrap(quat_yaw(obs["robot_tcp_quat"]) - quat_yaw(obs["task_part_quat"]), np.where(turns > 0, turns, 1.0))
+    rows = np.where(over & (np.abs(error) > np.radians(MIN_ERROR_DEG)))[0]
+    return rows, error[rows]
+
+
+def camera_features(extractor, obs: dict[str, np.ndarray], rows: np.ndarray) -> dict[str, np.ndarray]:
+    """Each camera's encoder output (keypoints, and the pooled grid when the policy has one) for ``rows``."""
+    out = {}
+    with torch.no_grad():
+        words = torch.as_tensor(obs["instruction_words"][rows]).float().flatten(1) if extractor.words else None
+        for key in extractor.cameras:
+            images = torch.as_tensor(obs[key][rows]).float().permute(0, 3, 1, 2) / 255.0  # as SB3 scales uint8
+            out[key] = extractor.encoders[key](images, words).numpy()
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("run", type=Path, help="a visual BC run folder (embodia train --algo bc, obs_mode pixels)")
+    parser.add_argument("demos", type=Path, help="BinPicking demonstrations the run was not trained on")
+    parser.add_argument("--episodes", type=int, default=80, help="demonstrations to read")
+    args = parser.parse_args(argv)
+    from embodia.agents.learn import train as training
+    from embodia.agents.learn.dataset import load_demonstrations
+    from embodia.agents.learn.vision import VisualExtractor
+    from embodia.envs.core.batched_env import make_batched
+
+    torch.set_num_threads(1)
+    record, policy = training.load_run_policy(args.run, ENV_ID)
+    options = {k: v for k, v in record["env_kwargs"].items() if k in IMAGE_OPTIONS}
+    if options.get("obs_mode") != "pixels":
+        raise SystemExit(f"{args.run}: not a visual policy (obs_mode {options.get('obs_mode')!r}, not 'pixels')")
+    env = make_batched(ENV_ID, 1, obs_mode="dict", instruction_features=options.get("instruction_features", 0))
+    demos = load_demonstrations(args.demos, ENV_ID, env.single_observation_space, env.single_action_space,
+                                max_episodes=args.episodes, image_options=options)  # fmt: skip
+    env.close()
+    obs = demos.observations
+    rows, error = frames_off_yaw(obs)
+    if len(rows) < 30:
+        raise SystemExit(f"{args.demos}: {len(rows)} frames over a part with the jaws off; record pushed ones")
+    sign, episode = np.sign(error), demos.episode[rows]
+    print(f"{args.demos}: {len(rows)} frames over a cube or block with the jaws {MIN_ERROR_DEG:.0f}+ degrees off "
+          f"(median {np.degrees(np.median(np.abs(error))):.0f}), {len(np.unique(episode))} episodes")  # fmt: skip
+    trained = getattr(policy, "features_extractor", None) or policy.actor.features_extractor
+    torch.manual_seed(0)
+    untrained = VisualExtractor(trained._observation_space, grid=int(record["config"].get("image_grid", 0)))
+    rows_out = []
+    for label, extractor in (("trained", trained), ("untrained", untrained)):
+        extractor.eval()
+        for key, features in camera_features(extractor, obs, rows).items():
+            rows_out.append((f"{label} encoder, {key}", features))
+    rows_out.append(("the TCP's orientation alone", obs["robot_tcp_quat"][rows]))
+    print("| features | which way to turn, held-out episodes | always the commoner way | frames |")
+    print("|---|---:|---:|---:|")
+    for label, features in rows_out:
+        right, commoner, frames = turn_probe(features, sign, episode)
+        print(f"| {label} | {right:.0%} | {commoner:.0%} | {frames} |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
