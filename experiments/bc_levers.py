@@ -209,11 +209,9 @@ def main() -> None:
         policy = SACPolicy.load(args.policy, device="cpu")
         print(diagnose(args.task, SB3Policy(policy), env_kwargs={"obs_mode": "dict"}))
     elif args.command == "collect":
-        from embodia.agents.learn.collect import collect_demonstrations
+        from embodia.agents.learn.collect import collect_demonstrations, demo_folder_name
 
-        name = f"{args.task}-v0-dart{args.noise:g}" + (f"-push{args.pushes:g}" if args.pushes else "")
-        if args.successes_only:
-            name += f"-successes-{args.episodes}"
+        name = demo_folder_name(args.task, args.noise, args.pushes, args.successes_only, args.episodes)
         print(collect_demonstrations(f"embodia/{args.task}-v0", args.episodes, args.out or DEMOS / name, seed=0,
                                      num_envs=10, action_noise=args.noise, disturbance_rate=args.pushes,
                                      overwrite=True, successes_only=args.successes_only))  # fmt: skip

@@ -69,20 +69,24 @@ def first_close(episode) -> dict[str, float | int | str | bool]:
     }
 
 
+def over_part_yaw(obs: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Per frame (any episodes, concatenated): whether the hand is over a cube or a block, and the jaws' yaw error
+    from its faces modulo its symmetry, in radians (meaningless where the part is a cylinder)."""
+    kind = obs["task_part_kind"].argmax(1)
+    turns = np.array([symmetry_rad(k) or 0.0 for k in range(len(PARTS))])[kind]
+    to_part = obs["task_part_to_tcp"]
+    over = (np.linalg.norm(to_part[:, :2], axis=1) < NEAR_SIDEWAYS_M) & (-to_part[:, 2] <= NEAR_ABOVE_M) & (turns > 0)
+    error = wrap(quat_yaw(obs["robot_tcp_quat"]) - quat_yaw(obs["task_part_quat"]), np.where(turns > 0, turns, 1.0))
+    return over, error
+
+
 def yaw_errors_over_part(episode) -> np.ndarray:
     """Degrees between the jaws and the part's faces (modulo its symmetry) in every frame before the first grasp
     with the hand over a cube or a block; empty for a cylinder."""
-    obs = episode.observations
-    kind = int(np.argmax(obs["task_part_kind"][0]))
-    turn = symmetry_rad(kind)
     grasped = episode.info["grasped"]
     before = int(np.argmax(grasped)) if grasped.any() else len(grasped)
-    to_part = obs["task_part_to_tcp"][:before]
-    over = (np.linalg.norm(to_part[:, :2], axis=1) < NEAR_SIDEWAYS_M) & (-to_part[:, 2] <= NEAR_ABOVE_M)
-    if turn is None or not over.any():
-        return np.zeros(0)
-    error = quat_yaw(obs["robot_tcp_quat"][:before][over]) - quat_yaw(obs["task_part_quat"][:before][over])
-    return np.degrees(np.abs(wrap(error, turn)))
+    over, error = over_part_yaw({key: values[:before] for key, values in episode.observations.items()})
+    return np.degrees(np.abs(error[over]))
 
 
 def report(folder: Path) -> None:

@@ -46,7 +46,6 @@ from train_grid import (
 SUITE_CONFIGS = CONFIGS / "suite"
 RUNS = ROOT / "runs" / "suite"
 DEMOS = ROOT / "runs" / "demos"
-DEMO_EPISODES = 100
 #: --quick: Reach only, a handful of demonstrations and steps, so that CI runs the whole pipeline in seconds
 QUICK = dict(
     demo_episodes=4, bc_epochs=2, total_steps=200, learning_starts=50, eval_every=100, eval_episodes=2,
@@ -58,11 +57,9 @@ def demo_folder(task: str, demos: Path, episodes: int, noise: float, pushes: flo
     """The task's demonstrations, recorded when missing (``episodes`` finished expert episodes, seeds from 0, under
     DART ``noise`` and held ``pushes``); more than the suite's 100 go to a folder of their own,
     ``...-successes-<episodes>``, and the name says the noise and pushes (as bc_levers.py's collect names them)."""
-    from embodia.agents.learn.collect import collect_demonstrations
+    from embodia.agents.learn.collect import collect_demonstrations, demo_folder_name
 
-    folder = demos / (f"{task}-v0-dart{noise:g}" + (f"-push{pushes:g}" if pushes else "") + "-successes")
-    if episodes > DEMO_EPISODES:  # more than the suite's folder holds (a method may read fewer: the first ones)
-        folder = folder.with_name(f"{folder.name}-{episodes}")
+    folder = demos / demo_folder_name(task, noise, pushes, True, episodes)  # fewer than 100: the first ones
     if not (folder / "summary.json").exists():
         summary = collect_demonstrations(f"embodia/{task}-v0", episodes, folder, seed=0, num_envs=10,
                                          action_noise=noise, disturbance_rate=pushes, overwrite=True,

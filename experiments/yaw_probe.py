@@ -22,10 +22,9 @@ import numpy as np
 import torch
 
 import embodia  # noqa: F401  (headless GL backend before mujoco loads)
-from embodia.envs.scene.angles import quat_yaw, wrap
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from grasp_failures import NEAR_ABOVE_M, NEAR_SIDEWAYS_M, symmetry_rad
+from grasp_failures import over_part_yaw
 
 ENV_ID = "embodia/BinPicking-v0"
 MIN_ERROR_DEG = 5.0
@@ -50,12 +49,8 @@ def turn_probe(features: np.ndarray, turn_sign: np.ndarray, episode: np.ndarray)
 
 def frames_off_yaw(obs: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     """(rows with the hand over a cube or block, jaws open and more than MIN_ERROR_DEG off, their yaw errors)."""
-    kind = obs["task_part_kind"].argmax(1)
-    turns = np.array([symmetry_rad(k) or 0.0 for k in range(kind.max() + 1)])[kind]
-    to_part = obs["task_part_to_tcp"]
-    over = (np.linalg.norm(to_part[:, :2], axis=1) < NEAR_SIDEWAYS_M) & (-to_part[:, 2] <= NEAR_ABOVE_M)
-    over &= (obs["robot_gripper_width"].ravel() > OPEN_JAWS_M) & (turns > 0)
-    error = wrap(quat_yaw(obs["robot_tcp_quat"]) - quat_yaw(obs["task_part_quat"]), np.where(turns > 0, turns, 1.0))
+    over, error = over_part_yaw(obs)
+    over &= obs["robot_gripper_width"].ravel() > OPEN_JAWS_M
     rows = np.where(over & (np.abs(error) > np.radians(MIN_ERROR_DEG)))[0]
     return rows, error[rows]
 

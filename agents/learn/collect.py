@@ -35,6 +35,17 @@ MAX_ATTEMPTS_PER_DEMO = 5
 NOISE_STREAM = 2
 #: how long one disturbance holds its random arm action
 DISTURBANCE_STEPS = 6
+#: a demonstration folder holding more finished episodes than this says how many in its name
+NAMED_EPISODES_ABOVE = 100
+
+
+def demo_folder_name(task: str, noise: float, pushes: float, successes_only: bool, episodes: int) -> str:
+    """``<Task>-v0-dart<noise>[-push<rate>][-successes[-<episodes>]]``: the settings a folder was recorded with
+    (``train.collect_command`` reads them back to name the command that records a missing one)."""
+    name = f"{task}-v0-dart{noise:g}" + (f"-push{pushes:g}" if pushes else "")
+    if successes_only:
+        name += "-successes" + (f"-{episodes}" if episodes > NAMED_EPISODES_ABOVE else "")
+    return name
 
 
 class DartNoise:
