@@ -269,3 +269,32 @@ def test_violations_terminate_and_penalize_when_asked():
         if (terminated | truncated).all():
             break
     assert ended_by_violation.any()  # the 0.3 N limit on the hand is exceeded by setting the bottle down
+
+
+def test_distances_to_the_person_match_a_point_by_point_segment_distance(scene):
+    """The monitor's distances are batched products; here each robot point and person geom pair is done by the
+    textbook (the point's projection on the segment, clamped, less the radius), around and touching the person."""
+    model, _ = scene
+    sim, _, monitor = start(scene, FOREARM_LEVEL)
+    adr = probe_qpos(model)
+    data = sim.batch.get_data(0)
+    rng = np.random.default_rng(3)
+    surface = data.geom_xpos[monitor.geom_ids]
+    checked = 0
+    for centre in surface[rng.choice(len(surface), 12, replace=False)]:
+        sim.qpos[0, adr] = centre + rng.normal(0.0, 0.08, 3)
+        sim.forward(np.array([0]))
+        points = monitor._robot_points(sim)
+        distance, region = monitor._distance_to_person(sim, points)
+        for p, point in enumerate(points[0]):
+            gaps = []
+            for g, geom in enumerate(monitor.geom_ids):
+                axis = data.geom_xmat[geom].reshape(3, 3)[:, monitor.geom_axis[0, g]]
+                half = monitor.geom_half_length[0, g]
+                start_, end = data.geom_xpos[geom] - axis * half, data.geom_xpos[geom] + axis * half
+                t = np.clip(np.dot(point - start_, end - start_) / max(np.dot(end - start_, end - start_), 1e-12), 0, 1)
+                gaps.append(np.linalg.norm(point - (start_ + t * (end - start_))) - monitor.geom_radius[0, g])
+            assert distance[0, p] == pytest.approx(max(min(gaps), 0.0), abs=1e-9)
+            assert region[0, p] == monitor.geom_region[int(np.argmin(gaps))]
+            checked += min(gaps) < 0.02
+    assert checked >= 3  # some of the points were at the person's surface or inside it

@@ -27,3 +27,18 @@ def test_every_stage_of_a_care_task_is_timed_and_the_stages_add_up_to_the_step()
 def test_a_task_without_a_person_has_no_safety_stage() -> None:
     times = stage_times("embodia/Reach-v0", steps=30)
     assert "safety monitor" not in times and times["physics"] > 0
+
+
+def test_the_vector_env_counts_its_autoresets_as_a_stage_of_its_step() -> None:
+    # Reach's episodes last 50 steps: after 50 warm-up steps, the 60 timed ones end every episode once more
+    times = stage_times("embodia/Reach-v0", steps=60, num_envs=4)
+    stages = ("physics", "control", "evaluate", "reward", "observe", "info", "reset")
+    assert all(times[stage] > 0 for stage in stages), times
+    parts = sum(v for k, v in times.items() if k not in NESTED | {"total", "rest", "beyond_physics"})
+    assert parts + times["rest"] == pytest.approx(times["total"])
+    assert times["rest"] > 0
+
+
+def test_no_simulations_is_refused_by_name() -> None:
+    with pytest.raises(ValueError, match="num_envs=0"):
+        stage_times("embodia/Reach-v0", steps=5, num_envs=0)
