@@ -6,6 +6,9 @@
     python experiments/bc_levers.py collect --task Handover --noise 0.2   # -> runs/demos/Handover-v0-dart0.2
     python experiments/bc_levers.py collect --task BinPicking --pushes 0.08 --episodes 200 --successes-only
         # -> runs/demos/BinPicking-v0-dart0.1-push0.08-successes-200 (held pushes, agents/learn/collect.py)
+    python experiments/bc_levers.py collect --task BinPicking --noise 0.3 --turn-within 0.04 --episodes 200 \
+        --successes-only
+        # -> runs/demos/BinPicking-v0-dart0.3-turn0.04-successes-200 (the jaws turned near the part)
 
 Every fit uses 100 demonstrations and is evaluated on the same 100 episodes seeded 1,000,000 + k; each row is
 appended to ``runs/bc_levers/rows.jsonl`` and ``experiments/results/learning_bc_levers.md`` is rebuilt from it.
@@ -188,6 +191,9 @@ def main() -> None:
     parser.add_argument("--obs-noise", type=float, default=0.0, help="bc_obs_noise")
     parser.add_argument("--noise", type=float, default=0.1, help="collect: DART action noise std")
     parser.add_argument("--pushes", type=float, default=0.0, help="collect: chance per step of a held push")
+    parser.add_argument(
+        "--turn-within", type=float, help="collect: the expert turns its jaws this close (m) to the part"
+    )
     parser.add_argument("--episodes", type=int, default=100, help="collect: demonstrations to record")
     parser.add_argument("--successes-only", action="store_true", help="collect: keep the finished episodes only")
     parser.add_argument("--out", type=Path, help="collect: demo folder (default runs/demos/<Task>-v0-dart<noise>)")
@@ -211,10 +217,14 @@ def main() -> None:
     elif args.command == "collect":
         from embodia.agents.learn.collect import collect_demonstrations, demo_folder_name
 
-        name = demo_folder_name(args.task, args.noise, args.pushes, args.successes_only, args.episodes)
+        name = demo_folder_name(
+            args.task, args.noise, args.pushes, args.successes_only, args.episodes, args.turn_within
+        )
+        options = {"turn_within_m": args.turn_within} if args.turn_within is not None else {}
         print(collect_demonstrations(f"embodia/{args.task}-v0", args.episodes, args.out or DEMOS / name, seed=0,
                                      num_envs=10, action_noise=args.noise, disturbance_rate=args.pushes,
-                                     overwrite=True, successes_only=args.successes_only))  # fmt: skip
+                                     overwrite=True, successes_only=args.successes_only,
+                                     expert_options=options))  # fmt: skip
     elif args.command == "fit":
         OUT.mkdir(parents=True, exist_ok=True)
         extra = {"bc_obs_noise": args.obs_noise} if args.obs_noise else {}

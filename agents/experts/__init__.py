@@ -10,6 +10,7 @@ The import lines at the end of this module load every expert (adding one is one 
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -40,9 +41,20 @@ def expert_class(env_id: str) -> type:
     return expert
 
 
-def make_expert(env_id: str, num_envs: int) -> Any:
-    """The scripted expert of task ``env_id`` for ``num_envs`` simulations."""
-    return expert_class(env_id)(num_envs)
+def expert_options(env_id: str) -> tuple[str, ...]:
+    """The options task ``env_id``'s expert takes (its constructor's keywords beyond the batch and the timing)."""
+    parameters = inspect.signature(expert_class(env_id).__init__).parameters
+    return tuple(name for name in parameters if name not in ("self", "num_envs", "timing"))
+
+
+def make_expert(env_id: str, num_envs: int, **options: Any) -> Any:
+    """The scripted expert of task ``env_id`` for ``num_envs`` simulations, with ``options`` (``expert_options``);
+    an option it does not take raises ValueError naming those it does."""
+    unknown = sorted(set(options) - set(expert_options(env_id)))
+    if unknown:
+        valid = ", ".join(expert_options(env_id)) or "none"
+        raise ValueError(f"expert option(s) {', '.join(unknown)} not valid for {env_id}'s expert; valid: {valid}")
+    return expert_class(env_id)(num_envs, **options)
 
 
 # isort: off

@@ -8,6 +8,7 @@ starts so that they never flip between equivalent yaws mid-motion.
 from __future__ import annotations
 
 import abc
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,17 +47,30 @@ class PickPlaceTiming:
     travel_tolerance_m: float = 0.012
     yaw_tolerance_rad: float = 0.05
     lost_distance_m: float = 0.05
+    #: turn the jaws to the grasp yaw only once the TCP is this close to the pre-grasp point (inf: from the start,
+    #: while travelling). A policy that sees through cameras learns the turn where its wrist camera shows the part
+    #: large: turned from the start, the expert's turn answers a yaw that the images of the start barely show
+    turn_within_m: float = float("inf")
+
+    def __post_init__(self) -> None:
+        if not self.turn_within_m >= 0:
+            raise ValueError(f"turn_within_m={self.turn_within_m!r} is not valid; valid: a distance >= 0 in metres")
 
 
 class PickAndPlace(abc.ABC):
     """The policy protocol (``reset``, ``act``) around the phase machine; an expert defines ``goal``."""
 
-    def __init__(self, num_envs: int, timing: PickPlaceTiming | None = None) -> None:
+    def __init__(
+        self, num_envs: int, timing: PickPlaceTiming | None = None, turn_within_m: float | None = None
+    ) -> None:
         self.timing = timing or PickPlaceTiming()
+        if turn_within_m is not None:
+            self.timing = dataclasses.replace(self.timing, turn_within_m=float(turn_within_m))
         self.phase = np.zeros(num_envs, dtype=np.int64)
         self.timer = np.zeros(num_envs, dtype=np.int64)
         self.jaw_goal = np.zeros(num_envs)
         self.yaw_active = np.zeros(num_envs, dtype=bool)
+        self.start_jaw = np.zeros(num_envs)  # the jaw yaw at the approach's start (``turn_within_m``)
 
     @abc.abstractmethod
     def goal(self, state: dict[str, np.ndarray]) -> PickPlaceGoal:
@@ -111,6 +125,10 @@ class PickAndPlace(abc.ABC):
         joint_way = motion.joint7_yaw_error(self.jaw_goal, jaw, tcp)
         yaw_error = np.where(np.abs(joint_way - yaw_error) > 1.0, joint_way, yaw_error)
         yaw_error = np.where(self.yaw_active & (phase < RELEASE), yaw_error, 0.0)
+        if np.isfinite(t.turn_within_m):  # on the way, hold the yaw the approach started with
+            self.start_jaw = np.where(starting & (phase == APPROACH), jaw, self.start_jaw)
+            far = (phase == APPROACH) & (np.linalg.norm(pregrasp - tcp, axis=1) > t.turn_within_m)
+            yaw_error = np.where(far, motion.wrap(self.start_jaw - jaw, 2 * np.pi), yaw_error)
 
         action = np.zeros((n, 7))
         slow = np.isin(phase, (DESCEND, LOWER))

@@ -39,10 +39,14 @@ DISTURBANCE_STEPS = 6
 NAMED_EPISODES_ABOVE = 100
 
 
-def demo_folder_name(task: str, noise: float, pushes: float, successes_only: bool, episodes: int) -> str:
-    """``<Task>-v0-dart<noise>[-push<rate>][-successes[-<episodes>]]``: the settings a folder was recorded with
-    (``train.collect_command`` reads them back to name the command that records a missing one)."""
+def demo_folder_name(
+    task: str, noise: float, pushes: float, successes_only: bool, episodes: int, turn_within_m: float | None = None
+) -> str:
+    """``<Task>-v0-dart<noise>[-push<rate>][-turn<metres>][-successes[-<episodes>]]``: the settings a folder was
+    recorded with (``train.collect_command`` reads them back to name the command that records a missing one);
+    ``turn_within_m``: the pick-and-place expert's option of that name."""
     name = f"{task}-v0-dart{noise:g}" + (f"-push{pushes:g}" if pushes else "")
+    name += f"-turn{turn_within_m:g}" if turn_within_m is not None else ""
     if successes_only:
         name += "-successes" + (f"-{episodes}" if episodes > NAMED_EPISODES_ABOVE else "")
     return name
@@ -123,6 +127,7 @@ def collect_demonstrations(
     env_kwargs: dict[str, Any] | None = None,
     overwrite: bool = False,
     successes_only: bool = False,
+    expert_options: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Record ``episodes`` expert episodes (seeds ``seed + k``) into ``out_dir``; return success statistics.
 
@@ -131,23 +136,26 @@ def collect_demonstrations(
     push on ``noise_dims`` (see the module's docstring). ``successes_only``: keep only the episodes the noisy
     expert finished, running further seeds until ``episodes`` are kept (a clone of failures learns to fail: the
     threading expert under noise 0.1 finishes a third of its episodes); at most ``MAX_ATTEMPTS_PER_DEMO`` times
-    as many episodes are tried, then ``RuntimeError``.
+    as many episodes are tried, then ``RuntimeError``. ``expert_options``: the expert's own (``experts.expert_options``;
+    the pick-and-place experts' ``turn_within_m``), in the folder's metadata and its policy name.
     """
     dart = DartNoise(action_noise, noise_dims, disturbance_rate)  # bad values refused before the folder is touched
+    options = dict(expert_options or {})
+    num_envs = max(1, min(num_envs, episodes))
+    expert = make_expert(env_id, num_envs, **options)  # so are options the expert does not take
     out = Path(out_dir)
     prepare_record_dir(out, overwrite)
     kwargs = dict(env_kwargs or {})
-    num_envs = max(1, min(num_envs, episodes))
     env = make_batched(env_id, num_envs, **kwargs)
-    expert = make_expert(env_id, num_envs)
-    policy = f"expert+dart({action_noise})" if action_noise > 0 else "expert"
+    policy = "expert" + (f"({', '.join(f'{k}={v}' for k, v in sorted(options.items()))})" if options else "")
+    policy += f"+dart({action_noise})" if action_noise > 0 else ""
     if disturbance_rate > 0:
         policy += f"+pushes({disturbance_rate})"
     control_hz = float(env.config.control_hz)
     write_json(out / "meta.json", {"format": "embodia.run", "schema_version": 1, "env_id": env_id,
                                    "env_kwargs": kwargs, "policy": policy, "seed": seed, "episodes": episodes,
                                    "action_noise": action_noise, "disturbance_rate": disturbance_rate,
-                                   "successes_only": successes_only})  # fmt: skip
+                                   "successes_only": successes_only, "expert_options": options})  # fmt: skip
     writer = EpisodeFiles(env, out, lambda k, episode_seed: episode_metadata(
         env_id, kwargs, episode_seed, policy, control_hz, episode=k), overwrite, successes_only)  # fmt: skip
     results: list[EpisodeResult] = []

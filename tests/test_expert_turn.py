@@ -1,0 +1,62 @@
+"""The pick-and-place expert's ``turn_within_m``: the jaws turn to the part near it, not on the way, and the
+expert still finishes; options an expert does not take are refused by name."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from embodia.agents.experts import expert_options, make_expert
+from embodia.agents.experts.motion import jaw_yaw
+from embodia.agents.experts.pick_place import APPROACH, PickPlaceTiming
+from embodia.agents.learn.collect import demo_folder_name
+from embodia.envs.core.batched_env import make_batched
+from embodia.envs.scene.angles import wrap
+
+BIN_PICKING = "embodia/BinPicking-v0"
+SIMS = 12
+FAR_M = 0.08  # the TCP this far or further from the pre-grasp point counts as on the way
+
+
+def turns_on_the_way(**options) -> tuple[np.ndarray, np.ndarray]:
+    """(degrees the jaws turned during the approach while far from the pre-grasp point, success) per simulation."""
+    env = make_batched(BIN_PICKING, SIMS)
+    expert = make_expert(BIN_PICKING, SIMS, **options)
+    obs, info = env.reset(seeds=list(range(40, 40 + SIMS)))
+    turned, success, done = np.zeros(SIMS), np.zeros(SIMS, dtype=bool), np.zeros(SIMS, dtype=bool)
+    approach_height = expert.timing.approach_height_m
+    for _ in range(300):
+        state = info["state"]
+        before = jaw_yaw(state["tcp_xmat"])
+        pregrasp = state["part_pos"] + [0.0, 0.0, approach_height]
+        far = (np.linalg.norm(pregrasp - state["tcp_pos"], axis=1) > FAR_M) & (expert.phase == APPROACH) & ~done
+        obs, _, terminated, truncated, info = env.step(expert.act(obs, info))
+        turned += np.where(far, np.abs(wrap(jaw_yaw(info["state"]["tcp_xmat"]) - before, 2 * np.pi)), 0.0)
+        success |= ~done & info["success"]
+        done |= terminated | truncated
+        if done.all():
+            break
+    env.close()
+    return np.degrees(turned), success
+
+
+def test_the_jaws_turn_near_the_part_not_on_the_way_and_the_expert_still_finishes():
+    default_turn, default_success = turns_on_the_way()
+    late_turn, late_success = turns_on_the_way(turn_within_m=0.04)
+    assert default_success.all() and late_success.all()
+    assert default_turn.max() > 20.0  # the default expert turns while it travels (the parts' yaws are random)
+    assert late_turn.max() < 2.0  # within 4 cm only: on the way the yaw is held
+
+
+def test_expert_options_are_the_experts_own_and_others_are_refused_by_name():
+    assert expert_options(BIN_PICKING) == ("turn_within_m",)
+    assert expert_options("embodia/Reach-v0") == ()
+    with pytest.raises(ValueError, match=r"expert option\(s\) turn_rate not valid .* valid: turn_within_m"):
+        make_expert(BIN_PICKING, 1, turn_rate=1.0)
+    with pytest.raises(ValueError, match=r"turn_within_m=-0.1 is not valid; valid: a distance >= 0"):
+        PickPlaceTiming(turn_within_m=-0.1)
+
+
+def test_the_demo_folder_says_the_turn_distance():
+    assert demo_folder_name("BinPicking", 0.3, 0.0, True, 200, 0.04) == "BinPicking-v0-dart0.3-turn0.04-successes-200"
+    assert demo_folder_name("BinPicking", 0.3, 0.0, True, 200) == "BinPicking-v0-dart0.3-successes-200"
