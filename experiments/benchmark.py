@@ -17,7 +17,8 @@ Figures per task:
   (pixel render: the same observations rendered alone, no step);
 - memory: resident set of a fresh process that makes one env and steps it 100 times;
 - stages: microseconds per single-env step in each stage (physics, control, the person, evaluate with the safety
-  monitor, reward, observe, info, the rest), so that a regression shows where (``step_stages.py``);
+  monitor, reward, observe, info, the rest), so that a regression shows where (``step_stages.py``); and the same
+  per step of the 64-simulation vector env, its autoresets a stage of their own (what vector@64 / raw pays);
 - recording slowdown: single env steps/s without / with the ``RecordEpisodes`` wrapper writing episode files (no
   video; the file writes at episode ends are timed), minus one.
 
@@ -58,6 +59,8 @@ FAST_RENDER = ((128, 128), "fast")  # (height, width), preset
 QUALITY_RENDER = ((480, 640), "quality")
 PIXEL_OBS = (16, (84, 84))  # simulations, (height, width) of obs_mode="pixels" with the fast preset
 STAGE_STEPS, STAGE_STEPS_QUICK = 3000, 500  # single-env steps the stage breakdown is timed over
+#: vector steps of the 64-simulation stage breakdown: two episodes' autoresets of the 200-step tasks
+VECTOR_STAGE_STEPS, VECTOR_STAGE_STEPS_QUICK = 420, 60
 ACTION_BANK = 256  # pre-drawn random actions, cycled, so that drawing them is not timed
 
 # Targets: (comparison, threshold). ">=" means the figure must be at least the threshold.
@@ -563,6 +566,18 @@ def main(argv: list[str] | None = None) -> int:
         "## Where the single env's step goes (µs per step; `experiments/step_stages.py`)",
         "",
         *stage_table(stages),
+        "",
+    ]
+    vector_stages = {}
+    for env_id in env_ids:
+        log(f"timing the stages of {env_id}'s {BATCH_SIMS}-simulation vector env")
+        steps = VECTOR_STAGE_STEPS_QUICK if args.quick else VECTOR_STAGE_STEPS
+        vector_stages[env_id] = stage_times(env_id, steps=steps, num_envs=BATCH_SIMS)
+    lines += [
+        f"## Where the {BATCH_SIMS}-simulation vector env's step goes (µs per vector step, its autoresets counted; "
+        f"`experiments/step_stages.py --num-envs {BATCH_SIMS}`)",
+        "",
+        *stage_table(vector_stages),
         "",
     ]
     for result in results:
