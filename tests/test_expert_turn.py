@@ -60,3 +60,12 @@ def test_expert_options_are_the_experts_own_and_others_are_refused_by_name():
 def test_the_demo_folder_says_the_turn_distance():
     assert demo_folder_name("BinPicking", 0.3, 0.0, True, 200, 0.04) == "BinPicking-v0-dart0.3-turn0.04-successes-200"
     assert demo_folder_name("BinPicking", 0.3, 0.0, True, 200) == "BinPicking-v0-dart0.3-successes-200"
+
+
+@pytest.mark.parametrize("options", [{"turn_within_m": -0.1}, {"turn_within_m": float("nan")}, {"turn_rate": 1.0}])
+def test_an_expert_option_that_is_not_valid_is_refused_before_the_demo_folder_is_written(tmp_path, options):
+    from embodia.agents.learn.collect import collect_demonstrations
+
+    with pytest.raises(ValueError, match="not valid"):
+        collect_demonstrations(BIN_PICKING, 2, tmp_path / "demos", expert_options=options)
+    assert not (tmp_path / "demos").exists()
