@@ -99,10 +99,9 @@ def stage_times(env_id: str, steps: int = 2000, seed: int = 0, num_envs: int = 1
         env.reset(seed=seed)
         actions = np.random.default_rng(seed).uniform(-1, 1, (256, *env.action_space.shape)).astype(np.float32)
         for k in range(50):  # warm-up
-            if not vector and any(env.step(actions[k % 256])[2:4]):
+            _, _, terminated, truncated, _ = env.step(actions[k % 256])
+            if not vector and (terminated or truncated):
                 env.reset()
-            elif vector:
-                env.step(actions[k % 256])
         for label in clock:
             clock[label] = 0.0
         total = 0.0
