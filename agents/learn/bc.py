@@ -21,7 +21,7 @@ from stable_baselines3.sac.policies import SACPolicy
 
 from embodia.agents.learn.config import TrainConfig
 from embodia.agents.learn.dataset import Demonstrations, flatten_observations, is_image_key
-from embodia.agents.learn.features import state_features
+from embodia.agents.learn.features import state_features, turn_targets
 from embodia.agents.learn.networks import NormalizedExtractor, input_mask, normalisation_stats
 from embodia.agents.learn.vision import VisualExtractor
 
@@ -35,6 +35,7 @@ class BCHistory:
     best_epoch: int = -1
     stopped_early: bool = False
     hidden_state_loss: list[float] = field(default_factory=list)  # bc_aux_state's prediction error, per epoch
+    turn_loss: list[float] = field(default_factory=list)  # bc_aux_turn's weighted prediction error, per epoch
 
 
 def make_policy(
@@ -133,15 +134,47 @@ def hidden_state_targets(demos: Demonstrations, observation_space: spaces.Space,
     return ((values - values.mean(axis=0)) / (values.std(axis=0) + 1e-6)).astype(np.float32)
 
 
-def losses_with_hidden_state(
-    policy: SACPolicy, head: torch.nn.Linear, inputs: Any, actions: torch.Tensor, state: torch.Tensor
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """The action loss and the error of ``head`` predicting the hidden state from the features the actor acts on
-    (one pass: SAC's deterministic action is the tanh of its mean)."""
+@dataclass
+class Auxiliary:
+    """A training-only linear head on the features the actor acts on, its targets (N, D) and optionally a weight
+    per target value (mean 1 over the demonstrations, so the loss keeps its scale); the saved policy has no head."""
+
+    head: torch.nn.Linear
+    targets: torch.Tensor
+    weights: torch.Tensor | None
+    loss_weight: float
+
+    def loss(self, features: torch.Tensor, batch: np.ndarray) -> torch.Tensor:
+        error = (self.head(features) - self.targets[batch]) ** 2
+        return torch.mean(error if self.weights is None else self.weights[batch] * error)
+
+
+def auxiliaries_for(demos: Demonstrations, observation_space: spaces.Space, config: TrainConfig,
+                    features_dim: int) -> dict[str, Auxiliary]:  # fmt: skip
+    """The config's auxiliary losses by the history's name for them: ``hidden_state`` (bc_aux_state), ``turn``
+    (bc_aux_turn)."""
+    auxiliaries = {}
+    if config.bc_aux_state > 0:
+        hidden = torch.as_tensor(hidden_state_targets(demos, observation_space, config.bc_aux_features))
+        head = torch.nn.Linear(features_dim, hidden.shape[1])
+        auxiliaries["hidden_state"] = Auxiliary(head, hidden, None, config.bc_aux_state)
+    if config.bc_aux_turn > 0:
+        targets, weights = turn_targets(demos.observations, config.bc_aux_turn_scale_m)
+        head = torch.nn.Linear(features_dim, targets.shape[1])
+        auxiliaries["turn"] = Auxiliary(head, targets, weights / weights.mean().clamp_min(1e-12), config.bc_aux_turn)
+    return auxiliaries
+
+
+def losses_with_auxiliaries(
+    policy: SACPolicy, auxiliaries: dict[str, Auxiliary], inputs: Any, actions: torch.Tensor, batch: np.ndarray
+) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """The action loss and each auxiliary head's error, from one pass of the actor's features (SAC's deterministic
+    action is the tanh of its mean)."""
     actor = policy.actor
     features = actor.extract_features(inputs, actor.features_extractor)
     predicted = torch.tanh(actor.mu(actor.latent_pi(features)))
-    return torch.mean((predicted - actions) ** 2), torch.mean((head(features) - state) ** 2)
+    losses = {name: auxiliary.loss(features, batch) for name, auxiliary in auxiliaries.items()}
+    return torch.mean((predicted - actions) ** 2), losses
 
 
 def batched_loss(policy: SACPolicy, inputs: Any, targets: np.ndarray, rows: np.ndarray, batch_size: int) -> float:
@@ -212,10 +245,9 @@ def train_bc(
     train_rows, held_rows = holdout_split(demos, config.bc_holdout_fraction, rng)
     noise_scale = config.bc_obs_noise * torch.as_tensor(stats["std"], dtype=torch.float32)
     parameters = list(policy.actor.parameters())
-    if config.bc_aux_state > 0:
-        hidden_state = hidden_state_targets(demos, observation_space, config.bc_aux_features)
-        head = torch.nn.Linear(policy.actor.features_dim, hidden_state.shape[1])
-        parameters += list(head.parameters())
+    auxiliaries = auxiliaries_for(demos, observation_space, config, policy.actor.features_dim)
+    for auxiliary in auxiliaries.values():
+        parameters += list(auxiliary.head.parameters())
     optimizer = torch.optim.Adam(parameters, lr=config.bc_learning_rate)
     schedule = learning_rate_schedule(optimizer, config, -(-len(train_rows) // config.bc_batch_size))
     average = WeightAverage(policy, config.bc_ema_decay) if config.bc_ema_decay > 0 else None
@@ -223,19 +255,20 @@ def train_bc(
     best_loss, best_state, stale = np.inf, copy.deepcopy(policy.state_dict()), 0
     for epoch in range(config.bc_epochs):
         order = rng.permutation(train_rows)
-        losses, hidden_losses = [], []
+        losses, auxiliary_losses = [], {name: [] for name in auxiliaries}
         for start in range(0, len(order), config.bc_batch_size):
             batch = order[start : start + config.bc_batch_size]
             batch_inputs = _rows(inputs, batch)
             if config.bc_obs_noise > 0 and not isinstance(batch_inputs, dict):
                 batch_inputs = batch_inputs + noise_scale * torch.randn_like(batch_inputs)
-            if config.bc_aux_state > 0:
-                actions, state = torch.as_tensor(targets[batch]), torch.as_tensor(hidden_state[batch])
-                loss, hidden_loss = losses_with_hidden_state(policy, head, batch_inputs, actions, state)
-                hidden_losses.append(hidden_loss.item())
-                loss = loss + config.bc_aux_state * hidden_loss
+            actions = torch.as_tensor(targets[batch])
+            if auxiliaries:
+                loss, extra = losses_with_auxiliaries(policy, auxiliaries, batch_inputs, actions, batch)
+                for name, value in extra.items():
+                    auxiliary_losses[name].append(value.item())
+                    loss = loss + auxiliaries[name].loss_weight * value
             else:
-                loss = bc_loss(policy, batch_inputs, torch.as_tensor(targets[batch]))
+                loss = bc_loss(policy, batch_inputs, actions)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
@@ -245,8 +278,8 @@ def train_bc(
                 average.update(policy)
             losses.append(loss.item())
         history.train_loss.append(float(np.mean(losses)))
-        if hidden_losses:
-            history.hidden_state_loss.append(float(np.mean(hidden_losses)))
+        for name, values in auxiliary_losses.items():
+            getattr(history, f"{name}_loss").append(float(np.mean(values)))
         rows = held_rows if len(held_rows) else train_rows
         held_loss = batched_loss(policy, inputs, targets, rows, config.bc_batch_size)
         history.holdout_loss.append(held_loss)

@@ -103,6 +103,12 @@ class TrainConfig:
     #: fine, yaw+fine: features.py): standardised entries resolve a grasp offset of millimetres no better than
     #: the state policy's input did, so the encoder is not pushed to find the object to the millimetre
     bc_aux_features: str = ""
+    #: bc with pixels and policy_state robot: weight of an auxiliary loss in which a linear head predicts, from the
+    #: features the actor acts on, the jaw's yaw against each object's (sin/cos of multiples 1, 2 and 4, folded as
+    #: the state recipe folds it: features.turn_targets), each frame weighted by exp(-object's distance from the
+    #: TCP / bc_aux_turn_scale_m): the turn before a grasp, asked for where the wrist camera sees the part
+    bc_aux_turn: float = 0.0
+    bc_aux_turn_scale_m: float = 0.05
     #: bc: > 0 keeps an exponential moving average of the weights with this decay per gradient step and saves it
     #: instead of the last weights (Polyak averaging; diffusion and action-chunking policies train this way, Chi et
     #: al., RSS 2023): the last step's weights depend on the last few batches, their average much less
@@ -248,6 +254,15 @@ class TrainConfig:
                 f"bc_aux_state={self.bc_aux_state!r} predicts the task's state from images the policy sees instead "
                 "of it: it needs obs_mode pixels and policy_state robot"
             )
+        if self.bc_aux_turn < 0:
+            raise ConfigError(f"bc_aux_turn={self.bc_aux_turn!r} must be >= 0 (0: no auxiliary loss)")
+        if self.bc_aux_turn > 0 and (self.obs_mode != "pixels" or self.policy_state != "robot"):
+            raise ConfigError(
+                f"bc_aux_turn={self.bc_aux_turn!r} predicts the jaw's yaw against the objects' from images the policy "
+                "sees instead of their orientations: it needs obs_mode pixels and policy_state robot"
+            )
+        if not self.bc_aux_turn_scale_m > 0:
+            raise ConfigError(f"bc_aux_turn_scale_m={self.bc_aux_turn_scale_m!r} must be > 0 (metres)")
         if self.bc_aux_features not in POLICY_FEATURES:
             raise ConfigError(f"bc_aux_features={self.bc_aux_features!r} is not valid; valid: {POLICY_FEATURES}")
         if self.bc_aux_features and self.bc_aux_state <= 0:

@@ -36,11 +36,13 @@ from embodia.agents.learn.vision import WORDS_KEY, VisualExtractor
 NEUTRAL_JAW_YAW_RAD = -0.785
 HARMONICS = (1.0, 2.0, 4.0)
 #: per object: three angles, each as sin and cos of every harmonic
-YAW_FEATURES_PER_OBJECT = 3 * 2 * len(HARMONICS)
+YAW_HARMONIC_COLUMNS = 2 * len(HARMONICS)  # one angle as sin and cos of every harmonic
+YAW_FEATURES_PER_OBJECT = 3 * YAW_HARMONIC_COLUMNS
 JAW_OFFSETS = 2
 #: the length scales of the squashed copies: the grasp and release tolerances are 6-12 mm (agents/experts/pick_place.py)
 FINE_SCALES_M = (0.01, 0.03)
 ROBOT_KEYS = ("robot_tcp_quat", "robot_tcp_pos")
+TOUCH_KEY = "robot_pads_touching"
 
 
 def relative_vector_keys(space: spaces.Space) -> tuple[str, ...]:
@@ -117,21 +119,61 @@ def state_features(observations: dict[str, Any], keys: list[str], which: str) ->
     """(n, F) the ``which`` features (``yaw``, ``fine``, ``yaw+fine``) of the entries ``keys`` of ``observations``
     ((n, ...) arrays, the robot's TCP pose among them for yaw): what a state policy with those policy features
     derives from them, for a visual policy's auxiliary targets."""
-    chosen = {key: spaces.Box(-float("inf"), float("inf"), shape=observations[key].shape[1:]) for key in keys}
+    chosen = _boxes({key: observations[key] for key in keys})
     tensors = {key: torch.as_tensor(value, dtype=torch.float32) for key, value in observations.items()
-               if key in chosen or key in ROBOT_KEYS}  # fmt: skip
+               if key in keys or key in ROBOT_KEYS}  # fmt: skip
     parts, named = [], set(which.split("+"))
     if "yaw" in named:
         missing = [key for key in ROBOT_KEYS if key not in tensors]
         if missing:
             raise ValueError(f"yaw features need the observation entries {', '.join(missing)}")
-        parts.append(yaw_features(tensors, orientation_keys(spaces.Dict(chosen))))
+        parts.append(yaw_features(tensors, orientation_keys(chosen)))
     if "fine" in named:
-        fine_keys = relative_vector_keys(spaces.Dict(chosen))
+        fine_keys = relative_vector_keys(chosen)
         if fine_keys:
             parts.append(fine_features(tensors, fine_keys))
     n = len(next(iter(observations.values())))
     return torch.cat(parts, dim=1) if parts else torch.zeros((n, 0))
+
+
+def turn_targets(observations: dict[str, Any], scale_m: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """(targets, weights), each (n, YAW_HARMONIC_COLUMNS x objects): per object with an orientation and an offset
+    from the TCP (``task_<object>_quat`` beside ``task_<object>_to_tcp``), sin/cos of every harmonic of the jaw's
+    yaw against the object's, and each column's weight exp(-distance / ``scale_m``), 0 while the pads touch.
+
+    The angle the jaws must close out before a grasp, folded as the state recipe folds it, weighted to where it
+    matters: averaged over every frame, most with the part out of the wrist camera's view, it did not teach the
+    wrist encoder to see the turn (experiments/yaw_probe.py)."""
+    pairs = [(key, key[: -len("_quat")] + "_to_tcp") for key in orientation_keys(_boxes(observations))]
+    pairs = [(quat, offset) for quat, offset in pairs if offset in observations]
+    if not pairs:
+        raise ValueError(
+            "turn targets need an object's orientation beside its offset from the TCP (task_<object>_quat and "
+            f"task_<object>_to_tcp); the observations hold {', '.join(sorted(observations))}"
+        )
+    missing = [key for key in ROBOT_KEYS if key not in observations]
+    if missing:
+        raise ValueError(f"turn targets need the observation entries {', '.join(missing)}")
+    jaw, _, _ = jaw_headings({key: torch.as_tensor(observations[key], dtype=torch.float32) for key in ROBOT_KEYS})
+    free = torch.ones(len(jaw))  # a frame whose pads touch something holds it: the turn is over
+    if TOUCH_KEY in observations:
+        free = (torch.as_tensor(observations[TOUCH_KEY]).reshape(len(jaw), -1).amax(dim=1) <= 0).float()
+    targets, weights = [], []
+    for quat_key, offset_key in pairs:
+        quats = torch.as_tensor(observations[quat_key], dtype=torch.float32).reshape(len(jaw), -1, 4)
+        offsets = torch.as_tensor(observations[offset_key], dtype=torch.float32).reshape(len(jaw), -1, 3)
+        if offsets.shape[1] != quats.shape[1]:
+            raise ValueError(f"{quat_key} holds {quats.shape[1]} objects but {offset_key} {offsets.shape[1]}")
+        harmonics = (jaw[:, None] - quat_yaw(quats))[..., None] * torch.tensor(HARMONICS)  # (n, objects, harmonics)
+        targets.append(torch.stack([torch.sin(harmonics), torch.cos(harmonics)], dim=-1).flatten(1))
+        near = torch.exp(-torch.linalg.norm(offsets, dim=-1) / scale_m) * free[:, None]  # (n, objects)
+        weights.append(near.repeat_interleave(YAW_HARMONIC_COLUMNS, dim=1))
+    return torch.cat(targets, dim=1), torch.cat(weights, dim=1)
+
+
+def _boxes(observations: dict[str, Any]) -> spaces.Dict:
+    return spaces.Dict({key: spaces.Box(-float("inf"), float("inf"), shape=value.shape[1:])
+                        for key, value in observations.items()})  # fmt: skip
 
 
 class _PolicyFeatures(NormalizedExtractor):
