@@ -247,20 +247,16 @@ class TrainConfig:
             )
 
     def _check_bc_auxiliary(self) -> None:
-        if self.bc_aux_state < 0:
-            raise ConfigError(f"bc_aux_state={self.bc_aux_state!r} must be >= 0 (0: no auxiliary loss)")
-        if self.bc_aux_state > 0 and (self.obs_mode != "pixels" or self.policy_state != "robot"):
-            raise ConfigError(
-                f"bc_aux_state={self.bc_aux_state!r} predicts the task's state from images the policy sees instead "
-                "of it: it needs obs_mode pixels and policy_state robot"
-            )
-        if self.bc_aux_turn < 0:
-            raise ConfigError(f"bc_aux_turn={self.bc_aux_turn!r} must be >= 0 (0: no auxiliary loss)")
-        if self.bc_aux_turn > 0 and (self.obs_mode != "pixels" or self.policy_state != "robot"):
-            raise ConfigError(
-                f"bc_aux_turn={self.bc_aux_turn!r} predicts the jaw's yaw against the objects' from images the policy "
-                "sees instead of their orientations: it needs obs_mode pixels and policy_state robot"
-            )
+        predicts = {"bc_aux_state": "the task's state", "bc_aux_turn": "the jaw's yaw against the objects'"}
+        for name, what in predicts.items():
+            weight = getattr(self, name)
+            if weight < 0:
+                raise ConfigError(f"{name}={weight!r} must be >= 0 (0: no auxiliary loss)")
+            if weight > 0 and (self.obs_mode != "pixels" or self.policy_state != "robot"):
+                raise ConfigError(
+                    f"{name}={weight!r} predicts {what} from images the policy sees instead of that state: it "
+                    "needs obs_mode pixels and policy_state robot"
+                )
         if not self.bc_aux_turn_scale_m > 0:
             raise ConfigError(f"bc_aux_turn_scale_m={self.bc_aux_turn_scale_m!r} must be > 0 (metres)")
         if self.bc_aux_features not in POLICY_FEATURES:
