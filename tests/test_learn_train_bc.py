@@ -238,12 +238,20 @@ def test_temporal_ensembling_averages_every_chunk_that_covers_the_step_and_reset
     policy.reset(np.array([0]))
     assert policy.act(obs, {})[0, 0] == 30.0  # a new episode starts from its own first chunk
 
+    newest_first = SB3Policy(Scripted(), chunk=3, ensemble_decay=-1.0)  # each step older weighs e times less
+    newest_first.act(obs, {})
+    assert newest_first.act(obs, {})[0, 0] == pytest.approx((11 + np.e * 20) / (1 + np.e))
+    for decay in (-1e4, 1e4):  # weights relative to the largest: no overflow to nan at any finite decay
+        extreme = SB3Policy(Scripted(), chunk=3, ensemble_decay=decay)
+        first, second = extreme.act(obs, {})[0, 0], extreme.act(obs, {})[0, 0]
+        assert first == 10.0 and second == (20.0 if decay < 0 else 11.0)
+
 
 def test_a_chunked_clone_trains_evaluates_and_loads_as_a_trained_policy(tmp_path):
     import numpy as np
 
     from embodia.agents.learn.collect import collect_demonstrations
-    from embodia.agents.learn.trained import load_trained_policy
+    from embodia.agents.learn.trained import PolicyLoadError, load_trained_policy
 
     collect_demonstrations(REACH, 4, tmp_path / "demos")
     config = TrainConfig(obs_mode="dict", demos=str(tmp_path / "demos"), demo_episodes=4, bc_chunk=4, **TINY_BC)
@@ -251,6 +259,18 @@ def test_a_chunked_clone_trains_evaluates_and_loads_as_a_trained_policy(tmp_path
     assert result["episodes"] == 2
     trained = load_trained_policy(tmp_path / "run", REACH)
     assert trained.actor.chunk == 4
+    assert trained.actor.ensemble_decay == config.bc_ensemble_decay  # acts as it was evaluated
+    record_path = tmp_path / "run" / "run.json"
+    record = json.loads(record_path.read_text())
+    record["config"]["bc_ensemble_decay"] = -1.0  # the run's own weighting, read back
+    record_path.write_text(json.dumps(record))
+    assert load_trained_policy(tmp_path / "run", REACH).actor.ensemble_decay == -1.0
+    for key, bad in (("bc_ensemble_decay", "fast"), ("bc_ensemble_decay", True), ("bc_chunk", 0), ("bc_chunk", 2.5)):
+        record_path.write_text(json.dumps({**record, "config": {**record["config"], key: bad}}))
+        with pytest.raises(PolicyLoadError, match=f"config.{key} must be"):
+            load_trained_policy(tmp_path / "run", REACH)
+    with pytest.raises(ConfigError, match="bc_ensemble_decay=inf must be a finite number"):
+        TrainConfig(bc_ensemble_decay=float("inf"))
     with pytest.raises(ConfigError, match="bc_chunk=2 works with plain BC"):
         TrainConfig(bc_chunk=2, dagger_rounds=1)
     with pytest.raises(training.RunError, match="bc_chunk=2 is for behaviour cloning"):

@@ -82,7 +82,8 @@ class NormalizedExtractor(BaseFeaturesExtractor):
 
 
 #: temporal ensembling: the weight of a chunk predicted i steps before the newest one that covers this step is
-#: exp(-decay * (k - 1 - i)), the oldest weighing most (ACT's m = 0.01 makes them nearly equal)
+#: exp(-decay * (k - 1 - i)), the oldest weighing most (ACT's m = 0.01 makes them nearly equal); the default of
+#: ``SB3Policy`` and of ``bc_ensemble_decay`` (a negative decay favours the newest chunk)
 ENSEMBLE_DECAY = 0.01
 
 
@@ -94,10 +95,11 @@ class SB3Policy:
     ensembling), so the executed actions stay smooth and a state the policy meets twice still moves on.
     """
 
-    def __init__(self, policy: Any, chunk: int = 1) -> None:
+    def __init__(self, policy: Any, chunk: int = 1, ensemble_decay: float = ENSEMBLE_DECAY) -> None:
         self.policy = policy
         self.flat = not isinstance(policy.observation_space, spaces.Dict)
         self.chunk = int(chunk)
+        self.ensemble_decay = float(ensemble_decay)
         self._chunks: np.ndarray | None = None  # (n, chunk, chunk, A): the last chunk predictions, newest first
         self._age = np.zeros(0, dtype=np.int64)  # (n,) predictions made since the simulation's episode started
 
@@ -124,6 +126,7 @@ class SB3Policy:
         self._age += 1
         steps_ago = np.arange(k)  # chunk i was predicted i steps ago; its entry i is for this step
         valid = steps_ago[None, :] < self._age[:, None]
-        weights = np.exp(-ENSEMBLE_DECAY * (k - 1 - steps_ago))[None, :] * valid
+        exponents = np.where(valid, -self.ensemble_decay * (k - 1 - steps_ago)[None, :], -np.inf)
+        weights = np.exp(exponents - exponents.max(axis=1, keepdims=True))  # relative to the largest: any decay
         this_step = self._chunks[:, steps_ago, steps_ago]  # (n, k, A)
         return (weights[:, :, None] * this_step).sum(axis=1) / weights.sum(axis=1, keepdims=True)

@@ -19,6 +19,7 @@ import dataclasses
 import datetime
 import importlib
 import json
+import math
 import os
 import pickle
 import re
@@ -478,7 +479,9 @@ def _train_bc(env_id, config, seed, run_dir, demos, task: TaskSpaces, progress, 
         (run_dir / "run.json").write_text(json.dumps(record, indent=2))
         policy.save(run_dir / "policy.zip")
         wall_s = time.perf_counter() - started
-        result = final_evaluation(env_id, SB3Policy(policy, config.bc_chunk), config, run_dir, "bc", seed, wall_s, 0)
+        result = final_evaluation(
+            env_id, SB3Policy(policy, config.bc_chunk, config.bc_ensemble_decay), config, run_dir, "bc", seed, wall_s, 0
+        )
         shown.evaluated(result["success_rate"])
     title = f"{env_id} {'bc + DAgger' if dagger else 'bc'}, seed {seed}"
     plot_bc_curve(run_dir / "curve.png", title, fits, result, validation)
@@ -593,10 +596,24 @@ def _read_record(run_dir: Path) -> dict[str, Any]:
         *(f"{k} must be an object" for k in ("env_kwargs", "config") if not isinstance(record[k], dict)),
         *(["policy_class must be text"] if not isinstance(record["policy_class"], str) else []),
         *(["seed must be an integer"] if seed is not None and not _is_seed(seed) else []),
+        *_wrong_acting_options(record["config"]),
     ]
     if wrong:
         raise RunError(f"{record_path}: {', '.join(wrong)}; train the policy again")
     return record
+
+
+def _wrong_acting_options(config: Any) -> list[str]:
+    """What is wrong with the options a loaded policy acts by (its chunk and their ensembling)."""
+    if not isinstance(config, dict):
+        return []
+    chunk, decay = config.get("bc_chunk", 1), config.get("bc_ensemble_decay", 0.0)
+    wrong = []
+    if not (_is_seed(chunk) and chunk >= 1):
+        wrong.append(f"config.bc_chunk must be a positive integer, not {chunk!r}")
+    if not (isinstance(decay, (int, float)) and not isinstance(decay, bool) and math.isfinite(decay)):
+        wrong.append(f"config.bc_ensemble_decay must be a finite number, not {decay!r}")
+    return wrong
 
 
 def _is_name(value: Any) -> bool:
