@@ -247,7 +247,20 @@ def test_temporal_ensembling_averages_every_chunk_that_covers_the_step_and_reset
         assert first == 10.0 and second == (20.0 if decay < 0 else 11.0)
 
 
-def test_a_chunked_clone_trains_evaluates_and_loads_as_a_trained_policy(tmp_path):
+def _experiment(name: str):
+    """A script of experiments/, imported as a module."""
+    import importlib
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "experiments"))
+    try:
+        return importlib.import_module(name)
+    finally:
+        sys.path.pop(0)
+
+
+def test_a_chunked_clone_trains_evaluates_and_loads_as_a_trained_policy(tmp_path, capsys):
     import numpy as np
 
     from embodia.agents.learn.collect import collect_demonstrations
@@ -271,6 +284,11 @@ def test_a_chunked_clone_trains_evaluates_and_loads_as_a_trained_policy(tmp_path
             load_trained_policy(tmp_path / "run", REACH)
     with pytest.raises(ConfigError, match="bc_ensemble_decay=inf must be a finite number"):
         TrainConfig(bc_ensemble_decay=float("inf"))
+    record_path.write_text(json.dumps(record))
+    sweep = _experiment("ensemble_sweep")  # the weighting chosen after training, on validation episodes
+    assert sweep.main([str(tmp_path / "run"), "--decays", "0.01", "-1", "--episodes", "2", "--num-envs", "2"]) == 0
+    table = capsys.readouterr().out.splitlines()
+    assert table[-2].startswith("| 0.01 | ") and table[-1].startswith("| -1 | ") and table[-1].count("%") == 1
     with pytest.raises(ConfigError, match="bc_chunk=2 works with plain BC"):
         TrainConfig(bc_chunk=2, dagger_rounds=1)
     with pytest.raises(training.RunError, match="bc_chunk=2 is for behaviour cloning"):
