@@ -7,7 +7,8 @@ The expert turns its jaws to the part's faces (yaw) and closes with the TCP at t
 finds the part but misses its yaw lands its fingers on the part's top and stalls above it. For each folder this
 prints how many episodes each part kind placed, then per failed episode the jaw-to-part yaw error at the first
 close command (modulo the part's symmetry: a cube's quarter turn, a block's half turn; a cylinder has none), the
-TCP's height above the part's centre then, and the closest approach of the TCP to the part over the episode
+TCP's height above the part's centre then and how far to its side, whether a finger stands on the part's top
+then (MuJoCo's contacts in the replayed state), and the closest approach of the TCP to the part over the episode
 (and how much of it is sideways).
 
 For demonstrations it says what a clone could learn the last turn from: of the frames before the grasp with the
@@ -26,6 +27,7 @@ import numpy as np
 
 import embodia  # noqa: F401  (headless GL backend before mujoco loads)
 from embodia.envs.record.episode import load_episode
+from embodia.envs.record.replay import make_replay_env, restore
 from embodia.envs.scene.angles import quat_yaw, wrap
 from embodia.envs.tasks.factory.bin_picking import PARTS
 
@@ -34,6 +36,8 @@ NEAR_SIDEWAYS_M = 0.03
 NEAR_ABOVE_M = 0.12
 #: a jaw this far off a part's faces (modulo its symmetry) lands on the part's top
 OFF_YAW_DEG = 20.0
+#: a finger-part contact whose normal's vertical component is above this presses on the part's top face
+ON_TOP_NORMAL_Z = 0.7
 
 
 def symmetry_rad(kind: int) -> float | None:
@@ -42,6 +46,27 @@ def symmetry_rad(kind: int) -> float | None:
     if part.geom == mujoco.mjtGeom.mjGEOM_CYLINDER:
         return None
     return np.pi / 2 if part.half_size[0] == part.half_size[1] else np.pi
+
+
+def finger_on_top(episode, step: int) -> bool:
+    """Whether a finger stands on the requested part's top in recorded state ``step`` (a contact between a finger
+    and the part whose normal is within ``ON_TOP_NORMAL_Z`` of vertical), read from MuJoCo's contacts in the state
+    replayed on the episode's own model values."""
+    env = make_replay_env(episode)
+    try:
+        restore(env, episode, step)
+        model = env.sim.batch.get_model(0)
+        data = env.sim.batch.get_data(0)
+        mujoco.mj_forward(model, data)
+        part = model.body(f"part_{PARTS[int(np.argmax(episode.observations['task_part_kind'][step]))].name}").id
+        fingers = {model.body(f"robot/{side}_finger").id for side in ("left", "right")}
+        for contact in data.contact[: data.ncon]:
+            bodies = {int(model.geom_bodyid[contact.geom1]), int(model.geom_bodyid[contact.geom2])}
+            if part in bodies and bodies & fingers and abs(contact.frame[2]) > ON_TOP_NORMAL_Z:
+                return True
+        return False
+    finally:
+        env.close()
 
 
 def first_close(episode) -> dict[str, float | int | str | bool]:
@@ -66,6 +91,8 @@ def first_close(episode) -> dict[str, float | int | str | bool]:
         "above_part_cm": float(-to_part[step, 2] * 100),
         "closest_cm": float(distance[closest] * 100),
         "closest_sideways_cm": float(np.linalg.norm(to_part[closest, :2]) * 100),
+        "sideways_cm": float(np.linalg.norm(to_part[step, :2]) * 100),
+        "finger_on_top": finger_on_top(episode, step),
     }
 
 
@@ -106,13 +133,18 @@ def report(folder: Path) -> None:
         f"  frames before the grasp over a cube or block: {len(over)}, the jaws more than {OFF_YAW_DEG:.0f} "
         f"degrees off its faces in {int((over > OFF_YAW_DEG).sum())}"
     )
-    for r in rows:
-        if r["success"]:
-            continue
+    failed = [r for r in rows if not r["success"]]
+    on_top = [r for r in failed if r["finger_on_top"]]
+    if on_top:
+        sideways = [r["sideways_cm"] for r in on_top]
+        print(f"  failed with a finger standing on the part's top at the first close: {len(on_top)} of {len(failed)}, "
+              f"the TCP {min(sideways):.1f}-{max(sideways):.1f} cm to the side of the part's centre")  # fmt: skip
+    for r in failed:
         yaw = "any yaw" if np.isnan(r["yaw_error_deg"]) else f"yaw error {r['yaw_error_deg']:4.0f} deg"
         print(f"  failed {r['kind']:8s} {'grasped' if r['grasped'] else 'never grasped':13s} first close at step "
               f"{r['step']:3d}: {yaw}, TCP {r['above_part_cm']:4.1f} cm above the part; "
-              f"closest {r['closest_cm']:.1f} cm ({r['closest_sideways_cm']:.1f} sideways)")  # fmt: skip
+              f"closest {r['closest_cm']:.1f} cm ({r['closest_sideways_cm']:.1f} sideways)"
+              + ("; a finger on its top" if r["finger_on_top"] else ""))  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:

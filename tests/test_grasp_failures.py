@@ -12,6 +12,7 @@ import pytest
 from embodia.agents.learn.collect import collect_demonstrations
 from embodia.envs.record.episode import load_episode
 from embodia.envs.scene.parts import yaw_quat
+from embodia.envs.tasks.factory.bin_picking import PARTS
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "experiments"))
 try:
@@ -70,3 +71,35 @@ def test_frames_over_the_part_count_a_jaw_turned_off_its_faces(expert_episodes) 
         episode.observations["robot_tcp_quat"] = turned(episode.observations["robot_tcp_quat"], 30.0)
         assert (yaw_errors_over_part(episode) > OFF_YAW_DEG).all()
     assert faced > 0
+
+
+def test_a_finger_standing_on_the_part_is_read_from_the_replayed_contacts(expert_episodes) -> None:
+    import mujoco
+
+    from embodia.envs.record.replay import make_replay_env, restore
+
+    episode = load_episode(sorted(expert_episodes.glob("episode_*.npz"))[0])
+    close = first_close(episode)
+    assert close["finger_on_top"] is False  # the expert's jaws straddle the part
+    step = close["step"]
+    env = make_replay_env(episode)
+    try:  # raise the part from below the left finger until the two touch: the finger then stands on its top
+        restore(env, episode, step)
+        model, data = env.sim.batch.get_model(0), env.sim.batch.get_data(0)
+        kind = PARTS[int(np.argmax(episode.observations["task_part_kind"][step]))].name
+        part, adr = model.body(f"part_{kind}").id, model.jnt_qposadr[model.joint(f"part_{kind}").id]
+        fingers = {model.body(f"robot/{side}_finger").id for side in ("left", "right")}
+        mujoco.mj_forward(model, data)
+        under = data.xpos[model.body("robot/left_finger").id].copy()
+        for rise in np.arange(-0.12, 0.05, 0.001):
+            data.qpos[adr : adr + 3] = under + np.array([0.0, 0.0, rise])
+            mujoco.mj_forward(model, data)
+            pairs = [{model.geom_bodyid[c.geom1], model.geom_bodyid[c.geom2]} for c in data.contact[: data.ncon]]
+            if any(part in pair and pair & fingers for pair in pairs):
+                break
+        else:
+            pytest.fail("the part never met the finger")
+        mujoco.mj_getState(model, data, episode.mj_state[step], mujoco.mjtState.mjSTATE_INTEGRATION)
+    finally:
+        env.close()
+    assert first_close(episode)["finger_on_top"] is True
