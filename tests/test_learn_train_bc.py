@@ -241,10 +241,13 @@ def test_temporal_ensembling_averages_every_chunk_that_covers_the_step_and_reset
     newest_first = SB3Policy(Scripted(), chunk=3, ensemble_decay=-1.0)  # each step older weighs e times less
     newest_first.act(obs, {})
     assert newest_first.act(obs, {})[0, 0] == pytest.approx((11 + np.e * 20) / (1 + np.e))
-    for decay in (-1e4, 1e4):  # weights relative to the largest: no overflow to nan at any finite decay
+    for decay in (-350.0, 350.0):  # the largest weighting float64 holds: the newest, or the oldest, alone
         extreme = SB3Policy(Scripted(), chunk=3, ensemble_decay=decay)
         first, second = extreme.act(obs, {})[0, 0], extreme.act(obs, {})[0, 0]
         assert first == 10.0 and second == (20.0 if decay < 0 else 11.0)
+    for decay in (-351.0, float("nan"), float("inf")):  # exp would overflow (or is not a weight)
+        with pytest.raises(ValueError, match=r"bc_ensemble_decay=.* with bc_chunk=3 is not valid"):
+            SB3Policy(Scripted(), chunk=3, ensemble_decay=decay)
 
 
 def _experiment(name: str):
@@ -278,12 +281,15 @@ def test_a_chunked_clone_trains_evaluates_and_loads_as_a_trained_policy(tmp_path
     record["config"]["bc_ensemble_decay"] = -1.0  # the run's own weighting, read back
     record_path.write_text(json.dumps(record))
     assert load_trained_policy(tmp_path / "run", REACH).actor.ensemble_decay == -1.0
-    for key, bad in (("bc_ensemble_decay", "fast"), ("bc_ensemble_decay", True), ("bc_chunk", 0), ("bc_chunk", 2.5)):
+    bad_options = [("bc_ensemble_decay", "fast"), ("bc_ensemble_decay", True), ("bc_ensemble_decay", 500.0)]
+    for key, bad in [*bad_options, ("bc_chunk", 0), ("bc_chunk", 2.5)]:
         record_path.write_text(json.dumps({**record, "config": {**record["config"], key: bad}}))
-        with pytest.raises(PolicyLoadError, match=f"config.{key} must be"):
+        with pytest.raises(PolicyLoadError, match=rf"config\.{key}( must be|=.* is not valid)"):
             load_trained_policy(tmp_path / "run", REACH)
-    with pytest.raises(ConfigError, match="bc_ensemble_decay=inf must be a finite number"):
-        TrainConfig(bc_ensemble_decay=float("inf"))
+    for decay in (float("inf"), float("nan"), 101.0):
+        with pytest.raises(ConfigError, match=r"bc_ensemble_decay=.* with bc_chunk=8 is not valid.*<= 700"):
+            TrainConfig(bc_chunk=8, bc_ensemble_decay=decay)
+    assert TrainConfig(bc_chunk=8, bc_ensemble_decay=-100.0).bc_ensemble_decay == -100.0
     record_path.write_text(json.dumps(record))
     sweep = _experiment("ensemble_sweep")  # the weighting chosen after training, on validation episodes
     assert sweep.main([str(tmp_path / "run"), "--decays", "0.01", "-1", "--episodes", "2", "--num-envs", "2"]) == 0

@@ -14,6 +14,8 @@ import torch
 from gymnasium import spaces
 from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
 
+from embodia.agents.learn.config import MAX_ENSEMBLE_EXPONENT, ensemble_decay_error
+
 STD_FLOOR = 1e-2  # inputs that barely vary in the statistics sample are not blown up into noise
 CLIP = 10.0
 
@@ -100,6 +102,8 @@ class SB3Policy:
         self.flat = not isinstance(policy.observation_space, spaces.Dict)
         self.chunk = int(chunk)
         self.ensemble_decay = float(ensemble_decay)
+        if not abs(self.ensemble_decay) * (self.chunk - 1) <= MAX_ENSEMBLE_EXPONENT:
+            raise ValueError(ensemble_decay_error(self.ensemble_decay, self.chunk))
         self._chunks: np.ndarray | None = None  # (n, chunk, chunk, A): the last chunk predictions, newest first
         self._age = np.zeros(0, dtype=np.int64)  # (n,) predictions made since the simulation's episode started
 
@@ -126,7 +130,6 @@ class SB3Policy:
         self._age += 1
         steps_ago = np.arange(k)  # chunk i was predicted i steps ago; its entry i is for this step
         valid = steps_ago[None, :] < self._age[:, None]
-        exponents = np.where(valid, -self.ensemble_decay * (k - 1 - steps_ago)[None, :], -np.inf)
-        weights = np.exp(exponents - exponents.max(axis=1, keepdims=True))  # relative to the largest: any decay
+        weights = np.exp(-self.ensemble_decay * (k - 1 - steps_ago))[None, :] * valid
         this_step = self._chunks[:, steps_ago, steps_ago]  # (n, k, A)
         return (weights[:, :, None] * this_step).sum(axis=1) / weights.sum(axis=1, keepdims=True)

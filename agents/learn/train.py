@@ -19,7 +19,6 @@ import dataclasses
 import datetime
 import importlib
 import json
-import math
 import os
 import pickle
 import re
@@ -36,7 +35,7 @@ from stable_baselines3.common.callbacks import BaseCallback, CallbackList
 
 from embodia.agents.learn.algorithms import ALGORITHMS, ALGOS, Algorithm
 from embodia.agents.learn.bc import demo_stats, train_bc
-from embodia.agents.learn.config import TrainConfig
+from embodia.agents.learn.config import MAX_ENSEMBLE_EXPONENT, TrainConfig, ensemble_decay_error
 from embodia.agents.learn.dagger import train_dagger
 from embodia.agents.learn.dataset import DatasetError, Demonstrations, load_demonstrations
 from embodia.agents.learn.demo_sac import attach_demonstrations, set_initial_std  # noqa: F401 (used from here)
@@ -611,8 +610,10 @@ def _wrong_acting_options(config: Any) -> list[str]:
     wrong = []
     if not (_is_seed(chunk) and chunk >= 1):
         wrong.append(f"config.bc_chunk must be a positive integer, not {chunk!r}")
-    if not (isinstance(decay, (int, float)) and not isinstance(decay, bool) and math.isfinite(decay)):
-        wrong.append(f"config.bc_ensemble_decay must be a finite number, not {decay!r}")
+    if not (isinstance(decay, (int, float)) and not isinstance(decay, bool)):
+        wrong.append(f"config.bc_ensemble_decay must be a number, not {decay!r}")
+    elif not wrong and not abs(decay) * (chunk - 1) <= MAX_ENSEMBLE_EXPONENT:
+        wrong.append(f"config.{ensemble_decay_error(decay, chunk)}")
     return wrong
 
 
