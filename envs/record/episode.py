@@ -138,18 +138,24 @@ def to_json(value: Any) -> str:
 
 
 def flatten_info(info: Mapping[str, Any], prefix: str = "") -> dict[str, np.ndarray]:
-    """Scalar info entries (per simulation) as ``name`` or ``group/name`` arrays; ``state`` is left out."""
+    """Scalar info entries (per simulation) as ``<prefix>name`` or ``<prefix>group/name`` arrays; the top level's
+    ``SKIPPED_INFO`` entries (``state``, ``instruction``) are left out. The recorder flattens every step's info
+    with its ``info/`` prefix in one pass, into one dict."""
     flat: dict[str, np.ndarray] = {}
-    for key, value in info.items():
-        if not prefix and key in SKIPPED_INFO:
-            continue
-        if type(value) is np.ndarray:  # the common case first: the recorder flattens every step's info
-            flat[f"{prefix}{key}"] = value
-        elif isinstance(value, Mapping):
-            flat.update(flatten_info(value, f"{prefix}{key}/"))
-        else:
-            flat[f"{prefix}{key}"] = np.asarray(value)
+    _flatten_into(flat, info, prefix, SKIPPED_INFO)
     return flat
+
+
+def _flatten_into(flat: dict[str, np.ndarray], info: Mapping[str, Any], prefix: str, skipped: tuple) -> None:
+    for key, value in info.items():
+        if key in skipped:
+            continue
+        if type(value) is np.ndarray:  # the common case first
+            flat[prefix + key] = value
+        elif isinstance(value, Mapping):
+            _flatten_into(flat, value, prefix + key + "/", ())
+        else:
+            flat[prefix + key] = np.asarray(value)
 
 
 @dataclass

@@ -32,6 +32,7 @@ import threading
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -446,6 +447,7 @@ class EpisodeRecorder:
             truncated=np.array(truncated, dtype=bool),
         )
         self._history.append(row)
+        ended = not self._running  # nothing running: the history keeps only its last row
         for sim_id, running in list(self._running.items()):
             running.episode_return += float(reward[sim_id])
             running.steps += 1
@@ -453,7 +455,9 @@ class EpisodeRecorder:
                 self._add_frame(running, sim_id, running.steps, float(reward[sim_id]))
             if terminated[sim_id] or truncated[sim_id]:
                 self._finish(sim_id)
-        self._trim()
+                ended = True
+        if ended:  # the oldest running episode's start moves only when one ends
+            self._trim()
 
     def end_episode(self, sim_id: int, **metadata: Any) -> dict[str, Any] | None:
         """Write the episode running in ``sim_id`` as it stands, though the env has not ended it: a person stopped
@@ -477,7 +481,7 @@ class EpisodeRecorder:
             row = {f"obs/{k}": np.array(v) for k, v in obs.items() if k != "instruction"}
         else:
             row = {"obs/flat": np.array(obs)}
-        row.update({f"info/{k}": v for k, v in flatten_info(info).items()})
+        row.update(flatten_info(info, "info/"))
         row["mj_state"] = self.env.sim.states()
         return row
 
@@ -510,7 +514,7 @@ class EpisodeRecorder:
 
         def column(name: str, source: list[dict[str, np.ndarray]]) -> np.ndarray:
             if self.env.num_sims == 1:  # the whole row is the simulation's: joined, no per-row indexing
-                return np.concatenate([r[name] for r in source])
+                return np.concatenate(list(map(itemgetter(name), source)))
             return np.stack([r[name][sim_id] for r in source])
 
         obs_keys = [k for k in first if k.startswith("obs/")]
