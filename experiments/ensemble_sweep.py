@@ -20,7 +20,7 @@ import warnings
 import embodia  # noqa: F401  (headless GL backend before mujoco loads)
 from embodia.agents.learn.rollout import evaluate_success
 from embodia.agents.learn.train import VALIDATION_SEED
-from embodia.agents.learn.trained import load_trained_policy
+from embodia.agents.learn.trained import PolicyLoadError, load_trained_policy
 
 DECAYS = (0.01, -0.3, -0.6, -1.0, -1.5, -2.5)
 
@@ -35,7 +35,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the code-equivalence warning: the run is named on the command line
-        trained = load_trained_policy(args.run)
+        try:
+            trained = load_trained_policy(args.run)
+        except PolicyLoadError as error:
+            parser.error(str(error))
     if trained.actor.chunk < 2:
         parser.error(f"{args.run} acts one action per step (bc_chunk 1): it has no ensemble to weigh")
     print(f"{trained.env_id}, chunk {trained.actor.chunk}, {args.episodes} episodes from seed {args.seed}")
