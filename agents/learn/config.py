@@ -35,8 +35,11 @@ class ConfigError(ValueError):
 MAX_ENSEMBLE_EXPONENT = 700.0
 
 
-def ensemble_decay_error(decay: float, chunk: int) -> str:
-    """Why a chunk ensemble cannot weigh its chunks by ``decay`` (config and loaded policies say it alike)."""
+def ensemble_decay_problem(decay: float, chunk: int) -> str | None:
+    """Why a chunk ensemble cannot weigh its chunks by ``decay``, or None when it can (the config, the policy and
+    a loaded run's record check it alike)."""
+    if abs(decay) * (chunk - 1) <= MAX_ENSEMBLE_EXPONENT:  # False for nan
+        return None
     return (
         f"bc_ensemble_decay={decay!r} with bc_chunk={chunk} is not valid: the weights are exp(decay * steps), "
         f"up to exp({abs(decay) * (chunk - 1):g}); valid: a finite decay with |decay| * (bc_chunk - 1) <= "
@@ -258,8 +261,9 @@ class TrainConfig:
             raise ConfigError(f"image_grid={self.image_grid!r} pools camera images: it needs obs_mode pixels")
 
     def _check_bc_optimisation(self) -> None:
-        if not abs(self.bc_ensemble_decay) * (self.bc_chunk - 1) <= MAX_ENSEMBLE_EXPONENT:  # nan too
-            raise ConfigError(ensemble_decay_error(self.bc_ensemble_decay, self.bc_chunk))
+        problem = ensemble_decay_problem(self.bc_ensemble_decay, self.bc_chunk)
+        if problem:
+            raise ConfigError(problem)
         if not 0.0 <= self.bc_ema_decay < 1.0:
             raise ConfigError(f"bc_ema_decay={self.bc_ema_decay!r} must be in [0, 1) (0: no averaging)")
         if self.bc_lr_schedule not in BC_LR_SCHEDULES:

@@ -14,7 +14,7 @@ import torch
 from gymnasium import spaces
 from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
 
-from embodia.agents.learn.config import MAX_ENSEMBLE_EXPONENT, ensemble_decay_error
+from embodia.agents.learn.config import ensemble_decay_problem
 
 STD_FLOOR = 1e-2  # inputs that barely vary in the statistics sample are not blown up into noise
 CLIP = 10.0
@@ -102,8 +102,9 @@ class SB3Policy:
         self.flat = not isinstance(policy.observation_space, spaces.Dict)
         self.chunk = int(chunk)
         self.ensemble_decay = float(ensemble_decay)
-        if not abs(self.ensemble_decay) * (self.chunk - 1) <= MAX_ENSEMBLE_EXPONENT:
-            raise ValueError(ensemble_decay_error(self.ensemble_decay, self.chunk))
+        problem = ensemble_decay_problem(self.ensemble_decay, self.chunk)
+        if problem:
+            raise ValueError(problem)
         self._chunks: np.ndarray | None = None  # (n, chunk, chunk, A): the last chunk predictions, newest first
         self._age = np.zeros(0, dtype=np.int64)  # (n,) predictions made since the simulation's episode started
 

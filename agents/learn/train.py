@@ -35,12 +35,18 @@ from stable_baselines3.common.callbacks import BaseCallback, CallbackList
 
 from embodia.agents.learn.algorithms import ALGORITHMS, ALGOS, Algorithm
 from embodia.agents.learn.bc import demo_stats, train_bc
-from embodia.agents.learn.config import MAX_ENSEMBLE_EXPONENT, TrainConfig, ensemble_decay_error
+from embodia.agents.learn.config import TrainConfig, ensemble_decay_problem
 from embodia.agents.learn.dagger import train_dagger
 from embodia.agents.learn.dataset import DatasetError, Demonstrations, load_demonstrations
 from embodia.agents.learn.demo_sac import attach_demonstrations, set_initial_std  # noqa: F401 (used from here)
 from embodia.agents.learn.features import EXTRACTORS, extractor_for
-from embodia.agents.learn.networks import NormalizedExtractor, SB3Policy, flatten_batch, normalisation_stats
+from embodia.agents.learn.networks import (
+    ENSEMBLE_DECAY,
+    NormalizedExtractor,
+    SB3Policy,
+    flatten_batch,
+    normalisation_stats,
+)
 from embodia.agents.learn.plots import plot_bc_curve, plot_rl_curve
 from embodia.agents.learn.progress import BCProgress, Progress
 from embodia.agents.learn.rollout import evaluate_success
@@ -606,15 +612,13 @@ def _wrong_acting_options(config: Any) -> list[str]:
     """What is wrong with the options a loaded policy acts by (its chunk and their ensembling)."""
     if not isinstance(config, dict):
         return []
-    chunk, decay = config.get("bc_chunk", 1), config.get("bc_ensemble_decay", 0.0)
-    wrong = []
+    chunk, decay = config.get("bc_chunk", 1), config.get("bc_ensemble_decay", ENSEMBLE_DECAY)
     if not (_is_seed(chunk) and chunk >= 1):
-        wrong.append(f"config.bc_chunk must be a positive integer, not {chunk!r}")
+        return [f"config.bc_chunk must be a positive integer, not {chunk!r}"]
     if not (isinstance(decay, (int, float)) and not isinstance(decay, bool)):
-        wrong.append(f"config.bc_ensemble_decay must be a number, not {decay!r}")
-    elif not wrong and not abs(decay) * (chunk - 1) <= MAX_ENSEMBLE_EXPONENT:
-        wrong.append(f"config.{ensemble_decay_error(decay, chunk)}")
-    return wrong
+        return [f"config.bc_ensemble_decay must be a number, not {decay!r}"]
+    problem = ensemble_decay_problem(decay, chunk)
+    return [f"config.{problem}"] if problem else []
 
 
 def _is_name(value: Any) -> bool:
