@@ -17,7 +17,7 @@ import time
 import gymnasium as gym
 
 import embodia  # noqa: F401  (registers the tasks)
-from embodia.envs.human.shape_cache import cache_dir
+from embodia.envs.human.shape_cache import ENTRY_SUFFIX, cache_dir
 
 CARE_TASKS = ("Handover", "BlanketCover", "DrawerFetch", "FetchDropped", "BedBathing", "Feeding", "Drinking")
 SEEDS = 50
@@ -34,7 +34,7 @@ def main() -> None:
     tasks = sys.argv[1:] or CARE_TASKS
     os.environ.setdefault("MUJOCO_GL", "egl")
     folder = cache_dir()
-    entries = len(list(folder.glob("*.npz"))) if folder is not None and folder.exists() else 0
+    entries = len(list(folder.glob(f"*{ENTRY_SUFFIX}"))) if folder is not None and folder.exists() else 0
     print(f"shape cache: {folder or 'off'} ({entries} entries at the start); load average {os.getloadavg()[0]:.2f}")
     print("| task | first pass ms per reset | again ms per reset |")
     print("|---|---:|---:|")

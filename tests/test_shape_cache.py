@@ -41,7 +41,7 @@ def forbid_computing(monkeypatch) -> None:
 
 def test_a_loaded_shape_is_the_compiled_and_settled_one_bit_for_bit(cache, monkeypatch) -> None:
     computed = shape.body_shape(CONFIG)
-    assert len(list(cache.glob("*.npz"))) == 1
+    assert len(list(cache.glob(f"*{shape_cache.ENTRY_SUFFIX}"))) == 1
     shape.body_shape.cache_clear()
     forbid_computing(monkeypatch)
     loaded = shape.body_shape(CONFIG)
@@ -52,7 +52,7 @@ def test_a_loaded_shape_is_the_compiled_and_settled_one_bit_for_bit(cache, monke
 
 def test_a_damaged_entry_is_computed_again_and_replaced(cache) -> None:
     computed = shape.body_shape(CONFIG)
-    (entry,) = cache.glob("*.npz")
+    (entry,) = cache.glob(f"*{shape_cache.ENTRY_SUFFIX}")
     entry.write_bytes(entry.read_bytes()[:100])  # a write cut short, or a damaged disk
     shape.body_shape.cache_clear()
     again = shape.body_shape(CONFIG)
@@ -92,6 +92,6 @@ def test_episodes_are_the_same_with_the_cache_off_filled_and_read(tmp_path) -> N
 
     off = run("off")
     filled = run(str(tmp_path))  # computes and writes the entries
-    assert list((tmp_path / shape_cache.FOLDER).glob("*.npz"))
+    assert list((tmp_path / shape_cache.FOLDER).glob(f"*{shape_cache.ENTRY_SUFFIX}"))
     read = run(str(tmp_path))  # loads them
     assert off == filled == read
