@@ -18,6 +18,7 @@ import time
 import warnings
 
 import embodia  # noqa: F401  (headless GL backend before mujoco loads)
+from embodia.agents.learn.config import ensemble_decay_problem
 from embodia.agents.learn.rollout import evaluate_success
 from embodia.agents.learn.train import VALIDATION_SEED
 from embodia.agents.learn.trained import PolicyLoadError, load_trained_policy
@@ -41,6 +42,9 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(str(error))
     if trained.actor.chunk < 2:
         parser.error(f"{args.run} acts one action per step (bc_chunk 1): it has no ensemble to weigh")
+    problems = [ensemble_decay_problem(decay, trained.actor.chunk) for decay in args.decays]
+    if any(problems):
+        parser.error(next(p for p in problems if p))
     print(f"{trained.env_id}, chunk {trained.actor.chunk}, {args.episodes} episodes from seed {args.seed}")
     print("| bc_ensemble_decay | success | s |")
     print("|---:|---:|---:|")

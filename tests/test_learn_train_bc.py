@@ -295,6 +295,9 @@ def test_a_chunked_clone_trains_evaluates_and_loads_as_a_trained_policy(tmp_path
     assert sweep.main([str(tmp_path / "run"), "--decays", "0.01", "-1", "--episodes", "2", "--num-envs", "2"]) == 0
     table = capsys.readouterr().out.splitlines()
     assert table[-2].startswith("| 0.01 | ") and table[-1].startswith("| -1 | ") and table[-1].count("%") == 1
+    with pytest.raises(SystemExit):  # a weighting the ensemble cannot compute, refused before any episode
+        sweep.main([str(tmp_path / "run"), "--decays", "-1", "1000"])
+    assert "bc_ensemble_decay=1000.0 with bc_chunk=4 is not valid" in capsys.readouterr().err
     with pytest.raises(ConfigError, match="bc_chunk=2 works with plain BC"):
         TrainConfig(bc_chunk=2, dagger_rounds=1)
     with pytest.raises(training.RunError, match="bc_chunk=2 is for behaviour cloning"):

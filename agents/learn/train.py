@@ -608,6 +608,12 @@ def _read_record(run_dir: Path) -> dict[str, Any]:
     return record
 
 
+def acting_options(record: dict[str, Any]) -> tuple[int, float]:
+    """(bc_chunk, bc_ensemble_decay) a run's policy acts by, from its record (checked when it was read)."""
+    config = record.get("config", {})
+    return int(config.get("bc_chunk", 1)), float(config.get("bc_ensemble_decay", ENSEMBLE_DECAY))
+
+
 def _wrong_acting_options(config: Any) -> list[str]:
     """What is wrong with the options a loaded policy acts by (its chunk and their ensembling)."""
     if not isinstance(config, dict):
@@ -836,7 +842,7 @@ def load_run_policy(path: str | Path, env_id: str | None = None) -> tuple[dict[s
             policy = _load_policy_file(model_path, record)
             trained = space_layout(policy.observation_space)
         check_layout(model_path, record["env_id"], trained, now)
-        chunk = int(record.get("config", {}).get("bc_chunk", 1))  # a BC policy may predict several steps at once
+        chunk, _ = acting_options(record)  # a BC policy may predict several steps at once
         if tuple(policy.action_space.shape) != (chunk * env.single_action_space.shape[0],):
             raise RunError(
                 f"{model_path} acts with {policy.action_space.shape[0]} values, {record['env_id']} with "

@@ -48,7 +48,7 @@ def load_trained_policy(path: str | Path, env_id: str | None = None) -> TrainedP
     """
     try:
         from embodia.agents.learn import train as training
-        from embodia.agents.learn.networks import ENSEMBLE_DECAY, SB3Policy
+        from embodia.agents.learn.networks import SB3Policy
     except ImportError as error:
         missing = error.name or "a package"
         raise PolicyLoadError(
@@ -66,9 +66,7 @@ def load_trained_policy(path: str | Path, env_id: str | None = None) -> TrainedP
         "policy_seed": record.get("seed"),
         "policy_network": record["policy_class"],
     }
-    config = record.get("config", {})
-    chunk = int(config.get("bc_chunk", 1))  # a BC run with action chunks executes them, ensembled as it was told
-    actor = SB3Policy(policy, chunk, float(config.get("bc_ensemble_decay", ENSEMBLE_DECAY)))
+    actor = SB3Policy(policy, *training.acting_options(record))  # chunks executed and ensembled as it was told
     return TrainedPolicy(actor, f"{record['algo']} ({model_file})", record["env_id"],
                          dict(record["env_kwargs"]), info)  # fmt: skip
 

@@ -32,7 +32,6 @@ import threading
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -514,7 +513,7 @@ class EpisodeRecorder:
 
         def column(name: str, source: list[dict[str, np.ndarray]]) -> np.ndarray:
             if self.env.num_sims == 1:  # the whole row is the simulation's: joined, no per-row indexing
-                return np.concatenate(list(map(itemgetter(name), source)))
+                return np.concatenate([r[name] for r in source])
             return np.stack([r[name][sim_id] for r in source])
 
         obs_keys = [k for k in first if k.startswith("obs/")]
