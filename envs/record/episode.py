@@ -46,6 +46,7 @@ from typing import Any
 import numpy as np
 from numpy.lib import format as npy_format
 
+from embodia.envs.record import npz_writer
 from embodia.envs.record.atomic import atomic_write, json_default
 from embodia.envs.tasks.base import MAX_EPISODE_STEPS
 from embodia.envs.tasks.instructions import MAX_INSTRUCTION_CHARS
@@ -329,10 +330,7 @@ COMPRESS_LEVEL = 1
 
 def write_npz(file: Any, arrays: Mapping[str, np.ndarray]) -> None:
     """``np.savez_compressed``'s file (a zip of ``.npy`` members, deflated), at ``COMPRESS_LEVEL``."""
-    with zipfile.ZipFile(file, "w", zipfile.ZIP_DEFLATED, compresslevel=COMPRESS_LEVEL) as archive:
-        for name, array in arrays.items():
-            with archive.open(f"{name}.npy", "w", force_zip64=True) as member:
-                npy_format.write_array(member, np.asanyarray(array), allow_pickle=False)
+    npz_writer.write_npz(file, arrays, COMPRESS_LEVEL)
 
 
 def load_episode(path: str | os.PathLike) -> Episode:
