@@ -17,7 +17,7 @@ import pytest
 import embodia  # noqa: F401  (selects the GL backend before mujoco loads)
 from embodia.agents.experts.bin_picking import BinPickingExpert
 from embodia.envs.core.batched_env import BatchedEnv, make_batched, take
-from embodia.envs.record.atomic import atomic_write
+from embodia.envs.record.atomic import atomic_write, folder_sync_once
 from embodia.envs.record.episode import (
     FORMAT,
     Episode,
@@ -237,3 +237,41 @@ def test_the_same_episode_makes_the_same_file_in_any_process(tmp_path):
         subprocess.run([sys.executable, "-c", script, str(tmp_path / hash_seed)], check=True, env=env, timeout=300)
     first, second = (tmp_path / seed / "episode_0000.npz" for seed in ("1", "2"))
     assert first.read_bytes() == second.read_bytes()
+
+
+def test_a_recorded_episode_syncs_each_file_and_its_folder_once(tmp_path: Path, monkeypatch) -> None:
+    """Every file is fsynced before its rename; the folder once per episode (its renames made durable together),
+    not once per file: each folder fsync is a journal commit on the writer thread."""
+    synced: list[str] = []
+    real_fsync = os.fsync
+
+    def recording_fsync(fd: int) -> None:
+        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", recording_fsync)
+    from embodia.agents.evaluate import run_episodes
+
+    run_episodes(ENV_ID, episodes=2, seed=3, record_dir=tmp_path / "run", progress=False, video=False)
+    folder = str((tmp_path / "run").resolve())
+    kinds = []  # each fsync: an episode's file (its temporary name), the folder, or another file of the run
+    for path in synced:
+        name = Path(path).name
+        kinds.append(name.split(".")[1] if name.startswith(".episode_") else "folder" if path == folder else "other")
+    assert kinds.count("episode_0000") == kinds.count("episode_0001") == 2  # the JSON and the .npz
+    for stem in ("episode_0000", "episode_0001"):
+        first = kinds.index(stem)
+        assert kinds[first : first + 3] == [stem, stem, "folder"]  # both files, then their folder once
+
+
+def test_files_published_before_an_error_still_have_their_folder_synced(tmp_path: Path, monkeypatch) -> None:
+    synced: list[str] = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: (synced.append(os.readlink(f"/proc/self/fd/{fd}")), real_fsync(fd)))
+    with pytest.raises(RuntimeError), folder_sync_once():
+        with atomic_write(tmp_path / "a.json") as tmp:
+            tmp.write_text("{}")
+        assert str(tmp_path.resolve()) not in synced  # deferred to the block's end
+        raise RuntimeError("the next file failed")
+    assert (tmp_path / "a.json").read_text() == "{}"
+    assert synced[-1] == str(tmp_path.resolve())

@@ -47,7 +47,7 @@ import numpy as np
 from numpy.lib import format as npy_format
 
 from embodia.envs.record import npz_writer
-from embodia.envs.record.atomic import atomic_write, json_default
+from embodia.envs.record.atomic import atomic_file, json_default
 from embodia.envs.tasks.base import MAX_EPISODE_STEPS
 from embodia.envs.tasks.instructions import MAX_INSTRUCTION_CHARS
 
@@ -317,7 +317,7 @@ def save_episode(episode: Episode, path: str | os.PathLike, overwrite: bool = Fa
             EpisodeLimitWarning,
             stacklevel=2,
         )
-    with atomic_write(path, overwrite=overwrite) as tmp, open(tmp, "wb") as f:
+    with atomic_file(path, overwrite=overwrite) as f:
         write_npz(f, arrays)
     return path
 

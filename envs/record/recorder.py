@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 
 from embodia.envs.core.rendering import RENDER_PRESETS, SimRenderer
-from embodia.envs.record.atomic import atomic_write, write_json
+from embodia.envs.record.atomic import atomic_write, folder_sync_once, write_json
 from embodia.envs.record.episode import Episode, episode_metadata, flatten_info, package_versions
 from embodia.envs.record.frames import draw_overlay, overlay_lines, tile
 from embodia.envs.record.results import episode_result, summarize
@@ -548,11 +548,12 @@ class EpisodeRecorder:
 
     def _write(self, stem: str, result: dict[str, Any], episode: Episode, gif_frames: list[np.ndarray]) -> None:
         """The episode's files, on the writer thread: compression and fsync release the GIL, so the run goes on."""
-        if gif_frames:
-            fps = self.env.config.control_hz / 2
-            write_gif(self.out_dir / f"{stem}.gif", gif_frames, fps=fps, overwrite=self.overwrite)
-        write_json(self.out_dir / f"{stem}.json", result, overwrite=self.overwrite)
-        episode.save(self.out_dir / f"{stem}.npz", overwrite=self.overwrite)  # last: the episode is complete
+        with folder_sync_once():
+            if gif_frames:
+                fps = self.env.config.control_hz / 2
+                write_gif(self.out_dir / f"{stem}.gif", gif_frames, fps=fps, overwrite=self.overwrite)
+            write_json(self.out_dir / f"{stem}.json", result, overwrite=self.overwrite)
+            episode.save(self.out_dir / f"{stem}.npz", overwrite=self.overwrite)  # last: the episode is complete
 
     def _collect_writes(self, wait: bool) -> None:
         """Re-raise the error of a failed write (a full disk, a file in the way); ``wait`` for all of them."""
