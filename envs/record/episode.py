@@ -151,9 +151,9 @@ def _flatten_into(flat: dict[str, np.ndarray], info: Mapping[str, Any], prefix: 
     for key, value in info.items():
         if key in skipped:
             continue
-        if type(value) is np.ndarray:  # the common case first
+        if type(value) is np.ndarray:  # the common cases first: an array, a plain dict (an ABC check costs more)
             flat[prefix + key] = value
-        elif isinstance(value, Mapping):
+        elif type(value) is dict or isinstance(value, Mapping):
             _flatten_into(flat, value, prefix + key + "/", ())
         else:
             flat[prefix + key] = np.asarray(value)

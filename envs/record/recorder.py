@@ -439,12 +439,10 @@ class EpisodeRecorder:
         info: Mapping[str, Any],
     ) -> None:
         row = self._row(obs, info)
-        row.update(
-            actions=np.array(action, dtype=np.float64),
-            rewards=np.array(reward, dtype=np.float64),
-            terminated=np.array(terminated, dtype=bool),
-            truncated=np.array(truncated, dtype=bool),
-        )
+        row["actions"] = np.array(action, dtype=np.float64)
+        row["rewards"] = np.array(reward, dtype=np.float64)
+        row["terminated"] = np.array(terminated, dtype=bool)
+        row["truncated"] = np.array(truncated, dtype=bool)
         self._history.append(row)
         ended = not self._running  # nothing running: the history keeps only its last row
         for sim_id, running in list(self._running.items()):
