@@ -17,6 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
+from embodia.commands.common import task_name_arg
+
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = ROOT / "experiments" / "configs"
 RESULTS = ROOT / "experiments" / "results"
@@ -143,7 +145,7 @@ def write_table(command: str) -> Path:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--tasks", nargs="+", default=["BinPicking", "Handover"])
+    parser.add_argument("--tasks", nargs="+", default=["BinPicking", "Handover"], type=task_name_arg)
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--iterations", type=int, default=3, help="DAgger rounds after the initial BC fit")
     parser.add_argument("--episodes", type=int, default=32, help="expert-labelled rollouts per DAgger round")

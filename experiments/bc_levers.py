@@ -199,9 +199,9 @@ def main() -> None:
     parser.add_argument("--out", type=Path, help="collect: demo folder (default runs/demos/<Task>-v0-dart<noise>)")
     parser.add_argument("--save", action="store_true", help="fit: keep policy.zip per seed")
     args = parser.parse_args()
-    from embodia.envs.tasks.registry import TASKS
+    from embodia.envs.tasks.registry import TASKS, short_name
 
-    tasks = sorted(env_id[len("embodia/") : -len("-v0")] for env_id in TASKS)
+    tasks = sorted(short_name(env_id) for env_id in TASKS)
     if args.task not in tasks:
         parser.error(f"--task {args.task!r} is not a registered task; valid: {', '.join(tasks)}")
     if args.command == "diagnose" and args.task not in PLACED:

@@ -47,6 +47,7 @@ from step_stages import stage_times
 from step_stages import table as stage_table
 
 import embodia  # selects the OpenGL backend before mujoco is imported
+from embodia.commands.common import task_id_arg
 from embodia.envs.core.batched_env import make_batched
 from embodia.envs.record.wrappers import RecordEpisodes
 from embodia.envs.tasks.registry import TASKS
@@ -529,28 +530,18 @@ def task_table(result: TaskResult) -> list[str]:
     return [*lines, ""]
 
 
-def resolve_tasks(names: list[str] | None) -> list[str]:
-    if not names:
-        return list(TASKS)
-    chosen = []
-    for name in names:
-        env_id = name if "/" in name else f"embodia/{name}"
-        if env_id not in TASKS:
-            raise SystemExit(f"unknown task {name!r}; valid: {', '.join(TASKS)}")
-        chosen.append(env_id)
-    return chosen
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="short timing windows (seconds, noisier figures)")
-    parser.add_argument("--tasks", nargs="+", metavar="ID", help="task ids (default: every registered task)")
+    parser.add_argument(
+        "--tasks", nargs="+", type=task_id_arg, metavar="ID", help="task names or ids (default: every registered task)"
+    )
     parser.add_argument("--out", type=Path, help="also write the markdown to this file")
     peers_help = "also run robosuite, Meta-World and Gymnasium-Robotics from their venvs in DIR (peers.py)"
     parser.add_argument("--peers", type=Path, metavar="DIR", help=peers_help)
     args = parser.parse_args(argv)
 
-    env_ids = resolve_tasks(args.tasks)
+    env_ids = args.tasks or list(TASKS)
     budget = QUICK if args.quick else FULL
     lines = header("quick" if args.quick else "full")
     results = []

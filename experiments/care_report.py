@@ -28,6 +28,7 @@ import safety_report
 
 import embodia  # noqa: F401  (registers the tasks; headless GL backend)
 from embodia.agents.evaluate import run_episodes
+from embodia.commands.common import task_id_arg
 from embodia.envs.safety import iso15066
 from embodia.envs.tasks.registry import TASKS
 
@@ -76,7 +77,9 @@ def main() -> None:
     parser.add_argument("--random-episodes", type=int, default=50)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--num-envs", type=int, default=16)
-    parser.add_argument("--task", action="append", help="only these task ids (default: every care task)")
+    parser.add_argument(
+        "--task", action="append", type=task_id_arg, help="only these task names or ids (default: every care task)"
+    )
     parser.add_argument("--out", type=Path, help="also write the table to this file")
     args = parser.parse_args()
     tasks = care_tasks()

@@ -46,9 +46,9 @@ def measure(env_id: str, episodes: int, folder: Path, video: bool) -> dict[str, 
 
 
 def main() -> None:
-    from embodia.envs.tasks.registry import TASKS
+    from embodia.envs.tasks.registry import TASKS, short_name
 
-    every_task = [env_id.split("/")[1].removesuffix("-v0") for env_id in TASKS]
+    every_task = [short_name(env_id) for env_id in TASKS]
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tasks", nargs="+", default=every_task, choices=every_task, metavar="TASK")
     parser.add_argument("--episodes", type=int, default=32, help="episodes per task without video")

@@ -18,6 +18,7 @@ import numpy as np
 
 import embodia  # noqa: F401  (headless GL backend before mujoco loads)
 from embodia.agents.experts import make_expert
+from embodia.commands.common import task_id_arg
 from embodia.envs.core.batched_env import make_batched
 from embodia.envs.tasks.registry import TASKS
 
@@ -42,11 +43,11 @@ def expert_step_ms(env_id: str, seed: int, **config) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tasks", nargs="+", help="task names or ids (default: every care task)")
+    parser.add_argument("--tasks", nargs="+", type=task_id_arg, help="task names or ids (default: every care task)")
     parser.add_argument("--episodes", type=int, default=3, help="expert episodes per task, seeds 10000...")
     args = parser.parse_args(argv)
     care = [env_id for env_id, entry in TASKS.items() if entry.summary.startswith("elder care")]
-    tasks = [t if "/" in t else f"embodia/{t}-v0" for t in args.tasks] if args.tasks else care
+    tasks = args.tasks or care
     print("| task | ms per control step (median of episode means) |\n|---|---:|")
     for env_id in tasks:
         ms = np.median([expert_step_ms(env_id, 10_000 + k) for k in range(args.episodes)])

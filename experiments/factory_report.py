@@ -16,6 +16,7 @@ from typing import Any
 
 import embodia  # noqa: F401  (registers the tasks; headless GL backend)
 from embodia.agents.evaluate import run_episodes
+from embodia.commands.common import task_id_arg
 
 #: (task id, env kwargs): one table row each
 CASES: list[tuple[str, dict[str, Any]]] = [
@@ -39,12 +40,17 @@ def main() -> None:
     parser.add_argument("--episodes", type=int, default=200)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--num-envs", type=int, default=16)
-    parser.add_argument("--task", action="append", help="only these task ids (default: every case)")
+    parser.add_argument(
+        "--task", action="append", type=task_id_arg, help="only these task names or ids (default: every case)"
+    )
     parser.add_argument("--out", type=Path, help="also write the table to this file")
     args = parser.parse_args()
     from embodia.envs.tasks.registry import TASKS
 
     cases = [(t, kw) for t, kw in CASES if t in TASKS and (args.task is None or t in args.task)]
+    reported = sorted({t for t, _ in CASES})
+    for task in set(args.task or ()) - set(reported):
+        parser.error(f"--task {task}: not in this report; its tasks: {', '.join(reported)}")
     lines = [
         f"| task | kwargs | expert success ({args.episodes} seeds from {args.seed}) | mean length (steps) |",
         "|---|---|---|---:|",

@@ -43,6 +43,8 @@ from train_grid import (
     table_lines,
 )
 
+from embodia.commands.common import task_name_arg
+
 SUITE_CONFIGS = CONFIGS / "suite"
 RUNS = ROOT / "runs" / "suite"
 DEMOS = ROOT / "runs" / "demos"
@@ -112,12 +114,14 @@ def write_report(runs: Path, results: Path) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from embodia.envs.tasks.registry import TASKS
+    from embodia.envs.tasks.registry import TASKS, short_name
 
-    every_task = [env_id.split("/")[1].removesuffix("-v0") for env_id in TASKS]
+    every_task = [short_name(env_id) for env_id in TASKS]
     methods = sorted(path.stem for path in SUITE_CONFIGS.glob("*.yaml"))
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tasks", nargs="+", default=every_task, help="task names without embodia/ and -v0")
+    parser.add_argument(
+        "--tasks", nargs="+", default=every_task, type=task_name_arg, help="task names without embodia/ and -v0"
+    )
     parser.add_argument("--methods", nargs="+", default=["bc"], help=f"one of {', '.join(methods)}")
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--runs", type=Path, default=RUNS)

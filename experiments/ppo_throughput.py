@@ -24,6 +24,7 @@ import torch
 import embodia  # noqa: F401  (registers the tasks; headless GL backend)
 from embodia.agents.learn.features import EXTRACTORS
 from embodia.agents.learn.vec_env import EmbodiaVecEnv
+from embodia.commands.common import task_id_arg
 
 ROLLOUT = 4096
 BATCHED_SIMS = 64
@@ -58,14 +59,14 @@ def main(argv: list[str] | None = None) -> int:
     from stable_baselines3.common.vec_env import SubprocVecEnv
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--task", default="Reach")
+    parser.add_argument("--task", default="Reach", type=task_id_arg, help="a task name or id")
     parser.add_argument("--steps", type=int, default=10 * ROLLOUT, help="env steps per measurement")
     parser.add_argument("--workers", type=int, nargs="+", default=[2, 8], help="SubprocVecEnv process counts")
     parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args(argv)
     os.environ.setdefault("MUJOCO_GL", "egl")
     torch.set_num_threads(1)
-    env_id = args.task if "/" in args.task else f"embodia/{args.task}-v0"
+    env_id = args.task
     rates: dict[str, list[float]] = {}
     for _ in range(args.rounds):
         rate = steps_per_second(EmbodiaVecEnv(env_id, BATCHED_SIMS, 0, obs_mode="dict"), args.steps)

@@ -19,6 +19,7 @@ import mujoco
 import numpy as np
 
 import embodia  # noqa: F401  (selects the GL backend before mujoco renders)
+from embodia.commands.common import task_name_arg
 from embodia.envs.core.batched_env import BatchedEnv
 from embodia.envs.core.render_pool import RenderPool
 from embodia.envs.core.rendering import SimRenderer
@@ -101,7 +102,7 @@ def pool_fps(env: BatchedEnv, workers: int) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--task", default="BinPicking")
+    parser.add_argument("--task", default="BinPicking", type=task_name_arg)
     args = parser.parse_args()
     env = BatchedEnv(task_spec(f"embodia/{args.task}-v0").task, SIMS)
     env.reset(seeds=list(range(SIMS)))

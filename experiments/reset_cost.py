@@ -10,13 +10,14 @@ shape now in memory. Run it twice with the cache on to see a filled cache: the f
 
 from __future__ import annotations
 
+import argparse
 import os
-import sys
 import time
 
 import gymnasium as gym
 
 import embodia  # noqa: F401  (registers the tasks)
+from embodia.commands.common import task_name_arg
 from embodia.envs.human.shape_cache import ENTRY_SUFFIX, cache_dir
 
 CARE_TASKS = ("Handover", "BlanketCover", "DrawerFetch", "FetchDropped", "BedBathing", "Feeding", "Drinking")
@@ -31,7 +32,9 @@ def reset_ms(env: gym.Env) -> float:
 
 
 def main() -> None:
-    tasks = sys.argv[1:] or CARE_TASKS
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("tasks", nargs="*", type=task_name_arg, help="task names or ids (default: the care tasks)")
+    tasks = parser.parse_args().tasks or CARE_TASKS
     os.environ.setdefault("MUJOCO_GL", "egl")
     folder = cache_dir()
     entries = len(list(folder.glob(f"*{ENTRY_SUFFIX}"))) if folder is not None and folder.exists() else 0

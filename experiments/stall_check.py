@@ -23,17 +23,18 @@ from pathlib import Path
 
 import embodia  # noqa: F401  (headless GL backend before mujoco loads)
 from embodia.agents.reward_audit import expert_reward_path, held_path_returns
+from embodia.commands.common import task_id_arg
 from embodia.envs.tasks.registry import TASKS
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tasks", nargs="+", help="task names or ids (default: every task)")
+    parser.add_argument("--tasks", nargs="+", type=task_id_arg, help="task names or ids (default: every task)")
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--hold-points", type=int, default=12, help="simulated hold steps per episode")
     parser.add_argument("--out", type=Path, help="also write the table to this file")
     args = parser.parse_args(argv)
-    tasks = [t if "/" in t else f"embodia/{t}-v0" for t in args.tasks] if args.tasks else list(TASKS)
+    tasks = args.tasks or list(TASKS)
     lines = [
         "| task | seed | success at step | expert return | best simulated stall | best estimated stall (any step) "
         "| margin (expert / best stall) | drawdown of the expert's path |",

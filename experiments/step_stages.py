@@ -32,6 +32,7 @@ import gymnasium as gym
 import numpy as np
 
 import embodia  # noqa: F401  (registers the tasks; selects the OpenGL backend)
+from embodia.commands.common import task_id_arg
 
 #: (label, owner path from the BatchedEnv, method name); the owner path "" is the BatchedEnv itself
 STAGES = (
@@ -143,12 +144,12 @@ def main() -> None:
     from embodia.envs.tasks.registry import TASKS
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tasks", nargs="+", help="task names (default: every task)")
+    parser.add_argument("--tasks", nargs="+", type=task_id_arg, help="task names or ids (default: every task)")
     parser.add_argument("--steps", type=int, default=2000)
     parser.add_argument("--num-envs", type=int, default=1, help="> 1: the vector env of that many simulations")
     args = parser.parse_args()
     os.environ.setdefault("MUJOCO_GL", "egl")
-    env_ids = [f"embodia/{t}-v0" for t in args.tasks] if args.tasks else list(TASKS)
+    env_ids = args.tasks or list(TASKS)
     which = "single-env step" if args.num_envs == 1 else f"step of the {args.num_envs}-simulation vector env"
     print(f"microseconds per {which}, {args.steps} random-action steps; load average "
           f"{os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")  # fmt: skip

@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 
 from embodia.agents.experts import make_expert
+from embodia.commands.common import task_id_arg
 from embodia.teleop.driver import KeyboardOperator
 from embodia.teleop.server import TeleopServer
 from embodia.teleop.session import TeleopOptions, TeleopSession
@@ -30,7 +31,7 @@ from embodia.teleop.session import TeleopOptions, TeleopSession
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--task", default="embodia/BinPicking-v0")
+    parser.add_argument("--task", default="embodia/BinPicking-v0", type=task_id_arg)
     parser.add_argument("--episodes", type=int, default=100, help="successful attempts to record")
     parser.add_argument("--max-attempts", type=int, default=1000)
     parser.add_argument("--out", type=Path, required=True)

@@ -26,6 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
+from embodia.commands.common import task_id_arg
+
 KEYS = ("KeyW", "KeyA", "KeyS", "KeyD", "KeyR", "KeyF")
 
 
@@ -72,7 +74,7 @@ def measure(task: str, size: str, seconds: float, browser) -> dict[str, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--task", default="embodia/Reach-v0")
+    parser.add_argument("--task", default="embodia/Reach-v0", type=task_id_arg)
     parser.add_argument("--sizes", nargs="+", default=["240x320", "480x640"], help="HEIGHTxWIDTH of the live view")
     parser.add_argument("--seconds", type=float, default=20.0)
     args = parser.parse_args()

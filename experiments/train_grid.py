@@ -23,6 +23,7 @@ import numpy as np
 
 from embodia.agents.learn.algorithms import ALGOS
 from embodia.agents.learn.train import read_curve
+from embodia.commands.common import task_name_arg
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = ROOT / "experiments" / "configs"
@@ -199,7 +200,9 @@ def plot_curves(groups: dict[tuple[str, str], list[dict]], results_dir: Path, pr
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tasks", nargs="+", default=["Reach"], help="task names without embodia/ and -v0")
+    parser.add_argument(
+        "--tasks", nargs="+", default=["Reach"], type=task_name_arg, help="task names without embodia/ and -v0"
+    )
     parser.add_argument(
         "--methods",
         nargs="+",

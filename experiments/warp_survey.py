@@ -55,11 +55,6 @@ OVERFLOW_ERRORS = ("NEFC", "NJMAX_NNZ", "BROADPHASE", "NARROWPHASE", "CCD", "HFI
 # Parent (this repo's venv): export the models, run one child per model, print the table.
 
 
-def short_name(env_id: str) -> str:
-    """``embodia/BinPicking-v0`` -> ``BinPicking``."""
-    return env_id.split("/")[-1].rsplit("-v", 1)[0]
-
-
 def model_summary(model: Any) -> dict[str, Any]:
     """What of MuJoCo a compiled model uses: sizes, geom and sensor types, numerics and option flags."""
     import mujoco
@@ -104,6 +99,7 @@ def export_models(env_ids: list[str], out_dir: Path, seed: int) -> dict[str, dic
 
     import embodia  # noqa: F401  (registers the tasks; selects the OpenGL backend)
     from embodia.envs.core.batched_env import make_batched
+    from embodia.envs.tasks.registry import short_name
 
     out_dir.mkdir(parents=True, exist_ok=True)
     summaries = {}
@@ -224,7 +220,7 @@ def parent(args: argparse.Namespace) -> int:
         return 0
     print(f"warp_survey: mujoco, warp in the Warp venv: {probe.stdout.strip()}", file=sys.stderr)
 
-    from embodia.envs.tasks.registry import TASKS
+    from embodia.envs.tasks.registry import TASKS, short_name
 
     env_ids = [env_id for env_id in TASKS if not args.tasks or short_name(env_id) in args.tasks]
     unknown = set(args.tasks or ()) - {short_name(env_id) for env_id in TASKS}

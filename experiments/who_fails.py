@@ -13,9 +13,11 @@ from __future__ import annotations
 import argparse
 
 import numpy as np
+from care_report import care_tasks
 
 import embodia  # noqa: F401  (headless GL backend before mujoco loads)
 from embodia.agents.experts import make_expert
+from embodia.commands.common import task_id_arg
 from embodia.envs.core.batched_env import make_batched
 from embodia.envs.human.config import SEXES
 from embodia.envs.safety import iso15066
@@ -23,12 +25,14 @@ from embodia.envs.safety import iso15066
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--task", required=True, help="a care task's name or id, e.g. Drinking")
+    parser.add_argument("--task", required=True, type=task_id_arg, help="a care task's name or id, e.g. Drinking")
     parser.add_argument("--episodes", type=int, default=200)
     parser.add_argument("--seed", type=int, default=0, help="the first seed")
     parser.add_argument("--top", type=int, default=4, help="how many of the hardest contacts to list")
     args = parser.parse_args(argv)
-    env_id = args.task if "/" in args.task else f"embodia/{args.task}-v0"
+    env_id = args.task
+    if env_id not in care_tasks():
+        parser.error(f"--task {env_id}: not a care task (no person to fail with); valid: {', '.join(care_tasks())}")
     n, seeds = args.episodes, list(range(args.seed, args.seed + args.episodes))
     env = make_batched(env_id, n)
     expert = make_expert(env_id, n)

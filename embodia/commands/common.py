@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from embodia.envs.tasks.registry import TASKS
+from embodia.envs.tasks.registry import TASKS, resolve_task, short_name
 
 USAGE_ERROR = 2
 #: the largest image side a command accepts (the env's own limit for render and pixel sizes)
@@ -20,6 +20,19 @@ def check_task(env_id: str) -> str:
     if env_id not in TASKS:
         raise UsageError(f"unknown task {env_id!r}; valid: {', '.join(TASKS)}")
     return env_id
+
+
+def task_id_arg(text: str) -> str:
+    """An argparse type: a task's id or short name (``BinPicking``), as its id; unknown ones are usage errors."""
+    try:
+        return resolve_task(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def task_name_arg(text: str) -> str:
+    """``task_id_arg`` for scripts that name tasks by their short names (``BinPicking``)."""
+    return short_name(task_id_arg(text))
 
 
 def size_arg(text: str) -> tuple[int, int]:

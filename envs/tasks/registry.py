@@ -63,6 +63,22 @@ def task_spec(env_id: str) -> TaskSpec:
     return spec
 
 
+def short_name(env_id: str) -> str:
+    """``embodia/BinPicking-v0`` -> ``BinPicking``: how scripts and file names call a task."""
+    return env_id.split("/")[-1].rsplit("-v", 1)[0]
+
+
+def resolve_task(name: str) -> str:
+    """The registered id of ``name``, given as an id (``embodia/BinPicking-v0``) or a short name (``BinPicking``);
+    an unknown one raises ValueError naming it and the valid short names."""
+    if name in TASKS:
+        return name
+    by_short_name = {short_name(env_id): env_id for env_id in TASKS}
+    if name not in by_short_name:
+        raise ValueError(f"unknown task {name!r}; valid: {', '.join(by_short_name)} (or their ids, embodia/NAME-v0)")
+    return by_short_name[name]
+
+
 def env_id_of(task_cls: type[Task]) -> str | None:
     """The env id ``task_cls`` is registered as, or None."""
     return next((spec.env_id for spec in TASKS.values() if spec.task is task_cls), None)
