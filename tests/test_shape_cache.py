@@ -95,3 +95,42 @@ def test_episodes_are_the_same_with_the_cache_off_filled_and_read(tmp_path) -> N
     assert list((tmp_path / shape_cache.FOLDER).glob(f"*{shape_cache.ENTRY_SUFFIX}"))
     read = run(str(tmp_path))  # loads them
     assert off == filled == read
+
+
+def test_a_flipped_bit_anywhere_in_an_entry_is_caught(cache) -> None:
+    computed = shape.body_shape(CONFIG)
+    (entry,) = cache.glob(f"*{shape_cache.ENTRY_SUFFIX}")
+    whole = entry.read_bytes()
+    for at in (len(shape_cache.ENTRY_MAGIC) + 10, len(whole) // 3, len(whole) - 5):  # pose, arrays, model
+        damaged = bytearray(whole)
+        damaged[at] ^= 0x10
+        entry.write_bytes(bytes(damaged))
+        assert shape_cache.load(CONFIG) is None
+    entry.write_bytes(whole)
+    kept = shape_cache.load(CONFIG)
+    assert kept is not None and set(kept.fields) == set(computed.fields)
+    for name, values in computed.fields.items():
+        assert kept.fields[name].dtype == values.dtype and np.array_equal(kept.fields[name], values), name
+        assert not kept.fields[name].flags.writeable  # views of the entry: a layout copies what it changes
+
+
+def test_shapes_met_after_the_first_are_laid_out_without_loading_a_model(cache, monkeypatch) -> None:
+    """The first shape of a task's body tree makes its layout plan from the model; every later shape is laid out
+    from the entry's arrays alone (MjModel.from_binary_path cost 0.4-0.7 ms of a first meeting)."""
+    from embodia.envs.core.batched_env import make_batched
+
+    seeds = list(range(6))
+    filling = make_batched("embodia/Handover-v0", 1)
+    for seed in seeds:
+        filling.reset(seeds=[seed])
+    reference = [filling.reset(seeds=[seed])[0] for seed in seeds]
+    shape.body_shape.cache_clear()
+    loads = []
+    real_model = shape_cache.Kept.model
+    monkeypatch.setattr(shape_cache.Kept, "model", lambda kept: loads.append(1) or real_model(kept))
+    env = make_batched("embodia/Handover-v0", 1)
+    observed = [env.reset(seeds=[seed])[0] for seed in seeds]
+    assert shape.body_shape.cache_info().currsize >= 3  # several shapes met, ...
+    assert len(loads) == 1  # ... one model loaded
+    for a, b in zip(reference, observed, strict=True):
+        assert all(np.array_equal(a[k], b[k]) for k in a)

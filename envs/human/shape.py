@@ -15,8 +15,9 @@ holds (``per_sim_model``), so a replay restores the very same body.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 
 import mujoco
 import numpy as np
@@ -36,13 +37,31 @@ STRUCTURE_FIELDS = ("body_sameframe", "body_simple", "geom_sameframe", "site_sam
 TEMPLATE_NAME = "person"
 
 
-@dataclass(frozen=True)
+#: what a layout reads of a compiled shape: its values, the compiler's flags, and the tree's signature
+TEMPLATE_FIELDS = (*BODY_FIELDS, *GEOM_FIELDS, *SITE_FIELDS, *STRUCTURE_FIELDS, "body_parentid", "body_geomnum")
+
+
+@dataclass(frozen=True, eq=False)
 class BodyShape:
     """One sex and stature, compiled: values per body, geom and site of the person and their furniture."""
 
     config: HumanConfig
-    model: mujoco.MjModel  # the person alone in the furniture, names prefixed ``TEMPLATE_NAME``
     rest: RestingPose
+    #: ``TEMPLATE_FIELDS`` of the compiled model (the person alone in the furniture, names prefixed
+    #: ``TEMPLATE_NAME``), and its names (``names``, as bytes): all a layout reads once its plan is made
+    fields: dict[str, np.ndarray]
+    load_model: Callable[[], mujoco.MjModel] = dataclasses.field(repr=False, compare=False)
+
+    @property
+    def model(self) -> mujoco.MjModel:
+        """The compiled model itself: a layout needs it only to make its plan, once per body tree."""
+        return self.load_model()
+
+
+def template_fields(model: mujoco.MjModel) -> dict[str, np.ndarray]:
+    fields = {name: getattr(model, name).copy() for name in TEMPLATE_FIELDS}
+    fields["names"] = np.frombuffer(model.names, dtype=np.uint8).copy()
+    return fields
 
 
 def shape_config(structure: HumanConfig, sex: str, percentile: int) -> HumanConfig:
@@ -59,15 +78,16 @@ def body_shape(config: HumanConfig) -> BodyShape:
 
     kept = shape_cache.load(config)
     if kept is not None:
-        return BodyShape(config=config, model=kept[0], rest=kept[1])
+        return BodyShape(config=config, rest=kept.rest, fields=kept.fields, load_model=cache(kept.model))
     # geometry only: without the room's floor and textures the model is 1/50 the size, so a cached shape loads
     # in a fraction of the time (a reset that meets a new shape paid ~6 ms to load the sky's texture)
     builder = SceneBuilder("body_shape", sky=False)
     add_shared_materials(builder)
     add_person(builder, config, TEMPLATE_NAME, (0.0, 0.0, 0.0), 0.0)
-    shape = BodyShape(config=config, model=builder.build(), rest=resting_pose(config))
-    shape_cache.save(config, shape.model, shape.rest)
-    return shape
+    model, rest = builder.build(), resting_pose(config)
+    fields = template_fields(model)
+    shape_cache.save(config, model, rest, fields)
+    return BodyShape(config=config, rest=rest, fields=fields, load_model=lambda: model)
 
 
 @dataclass(frozen=True)
@@ -153,36 +173,39 @@ class ShapeBinding:
         return self._rows[shape.config]
 
     def _lay_out(self, shape: BodyShape) -> dict[str, np.ndarray]:
-        model, tpl = self.model, shape.model
+        model, tpl = self.model, shape.fields
         who = f"a {shape.config.sex} person at stature percentile {shape.config.stature_percentile:g}"
-        plan = self._plan(tpl, who)
+        plan = self._plan(shape, who)
         for kind, ours, theirs in plan.same:  # the compiler's flags must match for the model to be shared
             for field in STRUCTURE_FIELDS:
                 if field.startswith(kind):
-                    differs = np.flatnonzero(getattr(model, field)[ours] != getattr(tpl, field)[theirs])
+                    differs = np.flatnonzero(getattr(model, field)[ours] != tpl[field][theirs])
                     if len(differs):
                         name = (model.geom if kind == "geom" else model.body)(int(ours[differs[0]])).name
                         raise ValueError(f"{field} of {name} differs in {who}; the body cannot vary")
-        rows = {f: getattr(tpl, f)[plan.bodies] for f in BODY_FIELDS}  # fancy indexing: copies
+        rows = {f: tpl[f][plan.bodies] for f in BODY_FIELDS}  # fancy indexing: copies
         for f in ("body_pos", "body_quat"):  # the free root and the mocap furniture: placed per episode
             rows[f][plan.placed] = getattr(model, f)[self.bodies[plan.placed]]
         rows |= {f: getattr(model, f)[self.geoms] for f in GEOM_FIELDS}
         for f in GEOM_FIELDS:
-            rows[f][plan.geom_rows] = getattr(tpl, f)[plan.geom_sources]
-        rows["geom_pos"][plan.attached_geom_rows] += tpl.site_pos[plan.attached_geom_anchors] - plan.geom_anchor_pos
+            rows[f][plan.geom_rows] = tpl[f][plan.geom_sources]
+        rows["geom_pos"][plan.attached_geom_rows] += tpl["site_pos"][plan.attached_geom_anchors] - plan.geom_anchor_pos
         rows |= {f: getattr(model, f)[self.sites] for f in SITE_FIELDS}
         for f in SITE_FIELDS:
-            rows[f][plan.site_rows] = getattr(tpl, f)[plan.site_sources]
-        rows["site_pos"][plan.attached_site_rows] += tpl.site_pos[plan.attached_site_anchors] - plan.site_anchor_pos
+            rows[f][plan.site_rows] = tpl[f][plan.site_sources]
+        rows["site_pos"][plan.attached_site_rows] += tpl["site_pos"][plan.attached_site_anchors] - plan.site_anchor_pos
         rows["bvh_aabb"] = self._bounding_volumes(rows)
         return rows
 
-    def _plan(self, tpl: mujoco.MjModel, who: str) -> LayoutPlan:
-        """Which of ``tpl``'s rows fill which of ours; the same for every shape compiled from the same tree, so
-        it is worked out (with its names looked up) once per tree rather than once per shape."""
-        signature = (tpl.names, tpl.body_parentid.tobytes(), tpl.body_geomnum.tobytes(), tpl.nsite)
+    def _plan(self, shape: BodyShape, who: str) -> LayoutPlan:
+        """Which of the shape's rows fill which of ours; the same for every shape compiled from the same tree, so
+        it is worked out (with its names looked up in the compiled model) once per tree rather than once per
+        shape."""
+        tpl = shape.fields
+        signature = (tpl["names"].tobytes(), tpl["body_parentid"].tobytes(), tpl["body_geomnum"].tobytes())
+        signature += (len(tpl["site_pos"]),)
         if signature not in self._plans:
-            self._plans[signature] = self._make_plan(tpl, who)
+            self._plans[signature] = self._make_plan(shape.model, who)
         return self._plans[signature]
 
     def _make_plan(self, tpl: mujoco.MjModel, who: str) -> LayoutPlan:

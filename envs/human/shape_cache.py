@@ -6,8 +6,11 @@ each test, each CLI run) paid that in its first episodes: a reset that met a new
 2-3. The cache keeps each shape's compiled model as MJB, MuJoCo's exact binary form (zlib-compressed, about
 10 kB: the model holds the person and their furniture, no floor or textures), and its resting pose, in one file
 per shape, so a loaded shape is the one compiling and settling would give, bit for bit. The file is raw bytes
-(``ENTRY_MAGIC``, the pose as 8 float64, then the compressed MJB) rather than an ``.npz``: reading four members of
-a zip cost 0.5 ms of the 1.5 ms a first meeting with a shape took.
+(``ENTRY_MAGIC``, a CRC of the rest, the pose as 8 float64, the model's arrays a layout reads, then the compressed
+MJB) rather than an ``.npz``: reading four members of a zip cost 0.5 ms of the 1.5 ms a first meeting with a shape
+took. The arrays come first and the MJB is turned into a model only when asked (``Kept.model``): a task lays a new
+shape out from its arrays alone, and needs a model only for the first shape of each body tree it binds (its
+layout plan), so each further shape no longer pays the 0.4-0.7 ms of ``MjModel.from_binary_path``.
 
 The key covers everything that makes an entry: the person's configuration, the mujoco version, the machine type,
 and the source of the modules that build and settle the person and their furniture (``envs/human``,
@@ -25,6 +28,7 @@ import functools
 import hashlib
 import os
 import platform
+import struct
 import tempfile
 import zlib
 from pathlib import Path
@@ -42,7 +46,7 @@ FOLDER = "body-shapes"
 MODEL_NAME = "shape.mjb"  # the name the compressed MJB is loaded under (MuJoCo's in-memory files)
 ENTRY_SUFFIX = ".shape"
 #: an entry's first bytes: the format and its version (a file of another layout is not read as this one)
-ENTRY_MAGIC = b"embodia-shape-1\n"
+ENTRY_MAGIC = b"embodia-shape-2\n"
 POSE_VALUES = 8  # the resting pose after the magic: pos (3), quat (4), speed_m_s, as little-endian float64
 
 
@@ -73,39 +77,99 @@ def entry_key(config: HumanConfig) -> str:
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:32]
 
 
-def load(config: HumanConfig) -> tuple[mujoco.MjModel, RestingPose] | None:
-    """``config``'s compiled model and resting pose from the cache; None when absent, off or unreadable."""
+@dataclasses.dataclass(frozen=True)
+class Kept:
+    """A cached shape: its arrays and resting pose at once, its model from the compressed MJB when asked."""
+
+    fields: dict[str, np.ndarray]  # read-only views of the entry's bytes
+    rest: RestingPose
+    compressed_model: bytes
+
+    def model(self) -> mujoco.MjModel:
+        return mujoco.MjModel.from_binary_path(MODEL_NAME, {MODEL_NAME: zlib.decompress(self.compressed_model)})
+
+
+#: each array of the fields block: its name's length, then (after the name) dtype (3 chars: ``<f8``), ndim
+ARRAY_HEADER = struct.Struct("<B")
+ARRAY_TYPE = struct.Struct("<3sB")
+CHECKED = struct.Struct("<I")  # the CRC-32 after the magic, and the fields block's length after the pose
+
+
+def pack_fields(fields: dict[str, np.ndarray]) -> bytes:
+    """The arrays as bytes: per array its name, dtype, shape and C-ordered data."""
+    parts = []
+    for name, array in fields.items():
+        array = np.ascontiguousarray(array)
+        dtype = array.dtype.str.encode()
+        if len(dtype) != 3 or array.dtype.hasobject:
+            raise ValueError(f"{name}: dtype {array.dtype} is not a plain number type")
+        parts += [ARRAY_HEADER.pack(len(name)), name.encode(), ARRAY_TYPE.pack(dtype, array.ndim)]
+        parts += [struct.pack(f"<{array.ndim}I", *array.shape), array.tobytes()]
+    return b"".join(parts)
+
+
+def unpack_fields(block: memoryview) -> dict[str, np.ndarray]:
+    """``pack_fields``' arrays, as read-only views of ``block``."""
+    fields, at = {}, 0
+    while at < len(block):
+        (name_size,) = ARRAY_HEADER.unpack_from(block, at)
+        at += ARRAY_HEADER.size
+        name = bytes(block[at : at + name_size]).decode()
+        at += name_size
+        dtype, ndim = ARRAY_TYPE.unpack_from(block, at)
+        at += ARRAY_TYPE.size
+        shape = struct.unpack_from(f"<{ndim}I", block, at)
+        at += 4 * ndim
+        dtype = np.dtype(dtype.decode())
+        count = int(np.prod(shape))
+        fields[name] = np.frombuffer(block, dtype=dtype, count=count, offset=at).reshape(shape)
+        at += count * dtype.itemsize
+    return fields
+
+
+def load(config: HumanConfig) -> Kept | None:
+    """``config``'s cached shape; None when absent, off or unreadable (checked by its CRC)."""
     folder = cache_dir()
     if folder is None:
         return None
     path = folder / f"{entry_key(config)}{ENTRY_SUFFIX}"
-    start = len(ENTRY_MAGIC)
+    start = len(ENTRY_MAGIC) + CHECKED.size
     try:
         entry = path.read_bytes()
-        if not entry.startswith(ENTRY_MAGIC):
+        if not entry.startswith(ENTRY_MAGIC) or len(entry) < start:
             return None  # another format, or a write cut short
+        (crc,) = CHECKED.unpack_from(entry, len(ENTRY_MAGIC))
+        if zlib.crc32(memoryview(entry)[start:]) != crc:
+            return None  # damaged: computed again
         values = np.frombuffer(entry, dtype="<f8", count=POSE_VALUES, offset=start)
-        binary = zlib.decompress(entry[start + 8 * POSE_VALUES :])
-        model = mujoco.MjModel.from_binary_path(MODEL_NAME, {MODEL_NAME: binary})
-    except (OSError, ValueError, zlib.error):  # absent or damaged (zlib checks its data): computed again
+        at = start + 8 * POSE_VALUES
+        (fields_size,) = CHECKED.unpack_from(entry, at)
+        at += CHECKED.size
+        fields = unpack_fields(memoryview(entry)[at : at + fields_size])
+        compressed = entry[at + fields_size :]
+    except (OSError, ValueError, struct.error):
         return None
-    return model, RestingPose(values[:3].astype(float), values[3:7].astype(float), float(values[7]))
+    rest = RestingPose(values[:3].astype(float), values[3:7].astype(float), float(values[7]))
+    return Kept(fields, rest, compressed)
 
 
-def save(config: HumanConfig, model: mujoco.MjModel, rest: RestingPose) -> None:
-    """Keep ``config``'s compiled model and resting pose; a folder that cannot be written is skipped."""
+def save(config: HumanConfig, model: mujoco.MjModel, rest: RestingPose, fields: dict[str, np.ndarray]) -> None:
+    """Keep ``config``'s compiled model, the ``fields`` a layout reads and the resting pose; a folder that cannot
+    be written is skipped."""
     folder = cache_dir()
     if folder is None:
         return
     binary = np.zeros(mujoco.mj_sizeModel(model), dtype=np.uint8)
     mujoco.mj_saveModel(model, None, binary)
+    pose = np.concatenate([rest.pos, rest.quat, [rest.speed_m_s]]).astype("<f8")
+    block = pack_fields(fields)
+    body = pose.tobytes() + CHECKED.pack(len(block)) + block + zlib.compress(binary.tobytes(), 1)
     try:
         folder.mkdir(parents=True, exist_ok=True)
         handle, temporary = tempfile.mkstemp(prefix=".shape-", suffix=ENTRY_SUFFIX, dir=folder)
         try:
-            pose = np.concatenate([rest.pos, rest.quat, [rest.speed_m_s]]).astype("<f8")
             with os.fdopen(handle, "wb") as file:
-                file.write(ENTRY_MAGIC + pose.tobytes() + zlib.compress(binary.tobytes(), 1))
+                file.write(ENTRY_MAGIC + CHECKED.pack(zlib.crc32(body)) + body)
             os.replace(temporary, folder / f"{entry_key(config)}{ENTRY_SUFFIX}")
         finally:
             if os.path.exists(temporary):
