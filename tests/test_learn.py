@@ -206,6 +206,37 @@ def test_ppo_takes_its_advantage_and_update_settings_from_the_config(tmp_path):
         TrainConfig(gae_lambda=1.5)
 
 
+def test_a_linear_learning_rate_reaches_zero_at_the_last_update_and_survives_a_save(tmp_path):
+    from stable_baselines3 import PPO
+
+    from embodia.agents.learn.vec_env import EmbodiaVecEnv
+
+    config = TrainConfig(lr_schedule="linear", learning_rate=1e-3, n_steps=16, **TINY)  # 64 steps a rollout
+    env = EmbodiaVecEnv(REACH, 4, 0, **training.env_kwargs(config))
+    try:
+        model = training.build_model("ppo", config, env, {}, tmp_path, 0)
+        rates = []
+        original_train = model.train
+
+        def train_and_note() -> None:
+            original_train()
+            rates.append(model.policy.optimizer.param_groups[0]["lr"])
+
+        model.train = train_and_note
+        model.learn(192)  # three rollouts: updated with 2/3, 1/3 and none of training left
+        assert rates == pytest.approx([1e-3 * 2 / 3, 1e-3 / 3, 0.0])
+        del model.train  # the class's own again, for saving
+        model.save(tmp_path / "model.zip")
+        loaded = PPO.load(tmp_path / "model.zip", env=env, device="cpu")
+        assert loaded.lr_schedule(0.5) == pytest.approx(5e-4)
+    finally:
+        env.close()
+    constant = training.build_model("ppo", TrainConfig(learning_rate=1e-3, **TINY), env, {}, tmp_path, 0)
+    assert constant.lr_schedule(0.1) == pytest.approx(1e-3)
+    with pytest.raises(ConfigError, match=r"lr_schedule='cosine' is not valid; valid: constant, linear"):
+        TrainConfig(lr_schedule="cosine")
+
+
 def test_normalize_reward_divides_what_the_learner_sees_by_the_full_dense_rate(tmp_path):
     from embodia.agents.learn.vec_env import EmbodiaVecEnv
 

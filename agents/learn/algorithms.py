@@ -67,6 +67,23 @@ def _sac_with_demos() -> type:
     return SACWithDemos
 
 
+class LinearToZero:
+    """An SB3 learning-rate schedule: ``start`` at the first step, zero at the last (SB3 passes the share of
+    training left, 1 to 0; a resumed run continues the same line). A class, not a lambda, so a saved model
+    names it plainly."""
+
+    def __init__(self, start: float) -> None:
+        self.start = start
+
+    def __call__(self, progress_remaining: float) -> float:
+        return self.start * progress_remaining
+
+
+def learning_rate(config: TrainConfig) -> float | LinearToZero:
+    """What SB3 is given as ``learning_rate``: the rate, or its schedule (``lr_schedule``)."""
+    return LinearToZero(config.learning_rate) if config.lr_schedule == "linear" else config.learning_rate
+
+
 def _ppo_options(config: TrainConfig, env: Any) -> dict[str, Any]:
     return dict(n_steps=config.n_steps, batch_size=config.batch_size, n_epochs=config.n_epochs,
                 ent_coef=config.ent_coef, gae_lambda=config.gae_lambda, clip_range=config.clip_range,

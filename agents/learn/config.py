@@ -23,6 +23,7 @@ DEMO_LOSSES = ("aux", "qfilter")
 RLPD_STARTS = ("clone", "scratch")
 RLPD_ACTOR_LOSSES = ("sac", "awac")
 BC_LR_SCHEDULES = ("constant", "cosine")
+LR_SCHEDULES = ("constant", "linear")
 POLICY_FEATURES = ("", "yaw", "fine", "yaw+fine")  # agents/learn/features.py EXTRACTORS
 
 
@@ -65,6 +66,10 @@ class TrainConfig:
     # networks and optimisation
     net_arch: list = field(default_factory=lambda: [256, 256])
     learning_rate: float = 3e-4
+    #: RL (PPO, SAC, TD3, RLPD): "constant", or "linear": annealed from learning_rate to zero over total_steps, as
+    #: PPO's reference implementations anneal it (Huang et al., "The 37 implementation details of PPO", ICLR blog
+    #: track 2022): the last updates move the policy little, so the final weights are not those of one noisy update
+    lr_schedule: str = "constant"
     batch_size: int = 256
     gamma: float = 0.99
     # off-policy (SAC, TD3)
@@ -266,6 +271,8 @@ class TrainConfig:
             raise ConfigError(problem)
         if not 0.0 <= self.bc_ema_decay < 1.0:
             raise ConfigError(f"bc_ema_decay={self.bc_ema_decay!r} must be in [0, 1) (0: no averaging)")
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise ConfigError(f"lr_schedule={self.lr_schedule!r} is not valid; valid: {', '.join(LR_SCHEDULES)}")
         if self.bc_lr_schedule not in BC_LR_SCHEDULES:
             raise ConfigError(
                 f"bc_lr_schedule={self.bc_lr_schedule!r} is not valid; valid: {', '.join(BC_LR_SCHEDULES)}"

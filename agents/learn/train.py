@@ -33,7 +33,7 @@ import torch
 from gymnasium import spaces
 from stable_baselines3.common.callbacks import BaseCallback, CallbackList
 
-from embodia.agents.learn.algorithms import ALGORITHMS, ALGOS, Algorithm
+from embodia.agents.learn.algorithms import ALGORITHMS, ALGOS, Algorithm, learning_rate
 from embodia.agents.learn.bc import demo_stats, train_bc
 from embodia.agents.learn.config import TrainConfig, ensemble_decay_problem
 from embodia.agents.learn.dagger import train_dagger
@@ -210,7 +210,7 @@ def build_model(algo: str, config: TrainConfig, env: EmbodiaVecEnv, stats: dict,
 
         policy = RLPD.policy_aliases[policy]
     common = dict(
-        learning_rate=config.learning_rate,
+        learning_rate=learning_rate(config),
         gamma=config.gamma,
         seed=seed,
         device="cpu",
