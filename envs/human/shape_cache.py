@@ -147,7 +147,7 @@ def load(config: HumanConfig) -> Kept | None:
         at += CHECKED.size
         fields = unpack_fields(memoryview(entry)[at : at + fields_size])
         compressed = entry[at + fields_size :]
-    except (OSError, ValueError, struct.error):
+    except (OSError, ValueError, TypeError, struct.error):  # unreadable: computed again
         return None
     rest = RestingPose(values[:3].astype(float), values[3:7].astype(float), float(values[7]))
     return Kept(fields, rest, compressed)
