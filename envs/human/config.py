@@ -13,7 +13,7 @@ Ranges and their sources:
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 
@@ -60,7 +60,7 @@ class HumanConfig:
 
     def numeric(self) -> dict[str, float]:
         """Every parameter as a number (sex and posture as their index), for ``info["human"]``."""
-        values = asdict(self)
+        values = {f.name: getattr(self, f.name) for f in fields(self)}  # flat: asdict's deep copy costs 4x
         values["sex"] = SEXES.index(self.sex)
         values["posture"] = POSTURES.index(self.posture)
         return {k: float(v) for k, v in values.items()}

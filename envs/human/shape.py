@@ -64,6 +64,7 @@ def template_fields(model: mujoco.MjModel) -> dict[str, np.ndarray]:
     return fields
 
 
+@lru_cache(maxsize=1024)  # a reset asks for it every episode; building a config checks every field
 def shape_config(structure: HumanConfig, sex: str, percentile: int) -> HumanConfig:
     """The structure (posture, backrest, built mass) with another sex and stature."""
     return dataclasses.replace(structure, sex=sex, stature_percentile=float(percentile))
