@@ -120,10 +120,10 @@ def main(argv: list[str] | None = None) -> int:
     methods = sorted(path.stem for path in SUITE_CONFIGS.glob("*.yaml"))
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--tasks", nargs="+", default=every_task, type=task_name_arg, help="task names without embodia/ and -v0"
+        "--tasks", nargs="+", type=task_name_arg, help="task names without embodia/ and -v0 (default: every task)"
     )
-    parser.add_argument("--methods", nargs="+", default=["bc"], help=f"one of {', '.join(methods)}")
-    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    parser.add_argument("--methods", nargs="+", help=f"one or more of {', '.join(methods)} (default: bc)")
+    parser.add_argument("--seeds", nargs="+", type=int, help="default: 0 1 2")
     parser.add_argument("--runs", type=Path, default=RUNS)
     parser.add_argument("--demos", type=Path, default=DEMOS)
     parser.add_argument("--results", type=Path, default=RESULTS)
@@ -136,12 +136,19 @@ def main(argv: list[str] | None = None) -> int:
     if args.quick:
         if args.runs == RUNS or args.results == RESULTS:
             parser.error("--quick writes tiny results: give it its own --runs and --results folders")
+        chosen = [f"--{name}" for name in ("tasks", "methods", "seeds") if getattr(args, name) is not None]
+        if chosen:
+            parser.error(f"--quick runs its own set (Reach; bc, rlpd and sac; seed 0): drop {', '.join(chosen)}")
         args.tasks, args.methods, args.seeds = ["Reach"], ["bc", "rlpd", "sac"], [0]
         args.demos = args.runs / "demos"
-    unknown = sorted(set(args.tasks) - set(every_task)) + sorted(set(args.methods) - set(methods))
+    args.tasks = args.tasks or every_task
+    args.methods = args.methods or ["bc"]
+    args.seeds = [0, 1, 2] if args.seeds is None else args.seeds
+    if any(seed < 0 for seed in args.seeds):
+        parser.error(f"--seeds must be 0 or more, got {' '.join(map(str, args.seeds))}")
+    unknown = sorted(set(args.methods) - set(methods))
     if unknown:
-        parser.error(f"unknown task or method {', '.join(unknown)}; tasks: {', '.join(every_task)}; methods: "
-                     f"{', '.join(methods)}")  # fmt: skip
+        parser.error(f"unknown method {', '.join(unknown)}; valid: {', '.join(methods)}")
     if args.workers is not None and args.workers < 1:
         parser.error(f"--workers must be at least 1, got {args.workers}")
     if args.ray_address and args.workers is None:

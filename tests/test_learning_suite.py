@@ -76,3 +76,31 @@ def test_a_method_that_asks_for_pushed_demonstrations_gets_a_folder_whose_name_r
     for bad in ({"demo_noise": -0.1}, {"demo_pushes": 1.5}, {"demo_noise": float("nan")}):
         with pytest.raises(ConfigError, match=f"{next(iter(bad))}=.* must be"):
             TrainConfig(**bad)
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (
+            ["--quick", "--tasks", "BinPicking"],
+            "--quick runs its own set (Reach; bc, rlpd and sac; seed 0): drop --tasks",
+        ),
+        (["--quick", "--seeds", "3"], "drop --seeds"),
+        (["--seeds", "-1", "--report-only"], "--seeds must be 0 or more, got -1"),
+        (["--methods", "ppo_fast", "--report-only"], "unknown method ppo_fast; valid: bc, "),
+    ],
+)
+def test_arguments_the_suite_would_ignore_or_fail_on_later_are_refused_in_one_line(argv, message, tmp_path, capsys):
+    """--quick used to replace --tasks silently (a BinPicking run that trained Reach); a negative seed failed
+    deep inside the learner."""
+    sys.path.insert(0, str(EXPERIMENTS))
+    try:
+        import learning_suite
+    finally:
+        sys.path.remove(str(EXPERIMENTS))
+    folders = ["--runs", str(tmp_path / "runs"), "--results", str(tmp_path / "results")]
+    with pytest.raises(SystemExit) as stop:
+        learning_suite.main([*argv, *folders])
+    assert stop.value.code == 2
+    assert message in capsys.readouterr().err.strip().splitlines()[-1]
+    assert not (tmp_path / "results").exists()  # nothing run, nothing written
