@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from embodia.commands.common import task_name_arg
+from embodia.commands.common import positive_int, seed_int, task_name_arg
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = ROOT / "experiments" / "configs"
@@ -146,9 +146,9 @@ def write_table(command: str) -> Path:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tasks", nargs="+", default=["BinPicking", "Handover"], type=task_name_arg)
-    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    parser.add_argument("--seeds", nargs="+", type=seed_int, default=[0, 1, 2])
     parser.add_argument("--iterations", type=int, default=3, help="DAgger rounds after the initial BC fit")
-    parser.add_argument("--episodes", type=int, default=32, help="expert-labelled rollouts per DAgger round")
+    parser.add_argument("--episodes", type=positive_int, default=32, help="expert-labelled rollouts per DAgger round")
     parser.add_argument("--validation", type=int, default=30, help="validation episodes that pick the round")
     parser.add_argument("--every-round", action="store_true", help="evaluate after every round, not first and last")
     parser.add_argument("--report-only", action="store_true")

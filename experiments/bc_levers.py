@@ -27,6 +27,8 @@ from pathlib import Path
 
 import numpy as np
 
+from embodia.commands.common import positive_int, seed_int
+
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = ROOT / "experiments" / "configs"
 RESULTS = ROOT / "experiments" / "results"
@@ -181,7 +183,7 @@ def main() -> None:
     parser.add_argument("--task", default="BinPicking", help="a registered task without 'embodia/' and '-v0'")
     parser.add_argument("--policy", help="diagnose: a saved SB3 policy.zip (a pickle: only load your own files)")
     parser.add_argument("--demos", type=Path)
-    parser.add_argument("--seeds", nargs="+", type=int, default=[0])
+    parser.add_argument("--seeds", nargs="+", type=seed_int, default=[0])
     parser.add_argument("--label", default="")
     parser.add_argument("--net", nargs="+", type=int)
     parser.add_argument("--epochs", type=int)
@@ -194,7 +196,7 @@ def main() -> None:
     parser.add_argument(
         "--turn-within", type=float, help="collect: the expert turns its jaws this close (m) to the part"
     )
-    parser.add_argument("--episodes", type=int, default=100, help="collect: demonstrations to record")
+    parser.add_argument("--episodes", type=positive_int, default=100, help="collect: demonstrations to record")
     parser.add_argument("--successes-only", action="store_true", help="collect: keep the finished episodes only")
     parser.add_argument("--out", type=Path, help="collect: demo folder (default runs/demos/<Task>-v0-dart<noise>)")
     parser.add_argument("--save", action="store_true", help="fit: keep policy.zip per seed")

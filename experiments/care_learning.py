@@ -25,6 +25,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from train_grid import CONFIGS, RESULTS, ROOT, archive_results, collect_results, train_one
 
+from embodia.commands.common import seed_int
+
 TASKS = ("Feeding", "Drinking", "BedBathing", "FetchDropped", "DrawerFetch", "BlanketCover")
 METHODS = ("bc", "sac+demos_td3bc")
 RUNS = ROOT / "runs" / "care"
@@ -140,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tasks", nargs="+", default=list(TASKS), choices=TASKS)
     parser.add_argument("--methods", nargs="+", default=list(METHODS), help="config names, e.g. bc sac+demos_td3bc")
-    parser.add_argument("--seeds", nargs="+", type=int, default=[0])
+    parser.add_argument("--seeds", nargs="+", type=seed_int, default=[0])
     parser.add_argument("--runs", type=Path, default=RUNS)
     parser.add_argument("--report-only", action="store_true", help="only rebuild the table")
     args = parser.parse_args(argv)

@@ -22,6 +22,7 @@ from embodia.agents.learn.config import ensemble_decay_problem
 from embodia.agents.learn.rollout import evaluate_success
 from embodia.agents.learn.train import VALIDATION_SEED
 from embodia.agents.learn.trained import PolicyLoadError, load_trained_policy
+from embodia.commands.common import positive_int, seed_int
 
 DECAYS = (0.01, -0.3, -0.6, -1.0, -1.5, -2.5)
 
@@ -30,9 +31,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("run", help="a BC run folder with bc_chunk > 1")
     parser.add_argument("--decays", type=float, nargs="+", default=list(DECAYS))
-    parser.add_argument("--episodes", type=int, default=100)
-    parser.add_argument("--seed", type=int, default=VALIDATION_SEED, help="the first episode seed")
-    parser.add_argument("--num-envs", type=int, default=20, help="as the final evaluation runs them")
+    parser.add_argument("--episodes", type=positive_int, default=100)
+    parser.add_argument("--seed", type=seed_int, default=VALIDATION_SEED, help="the first episode seed")
+    parser.add_argument("--num-envs", type=positive_int, default=20, help="as the final evaluation runs them")
     args = parser.parse_args(argv)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the code-equivalence warning: the run is named on the command line

@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 
 from embodia.agents.evaluate import run_episodes
+from embodia.commands.common import positive_int
 
 SIMULATIONS = 8
 
@@ -51,7 +52,7 @@ def main() -> None:
     every_task = [short_name(env_id) for env_id in TASKS]
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tasks", nargs="+", default=every_task, choices=every_task, metavar="TASK")
-    parser.add_argument("--episodes", type=int, default=32, help="episodes per task without video")
+    parser.add_argument("--episodes", type=positive_int, default=32, help="episodes per task without video")
     parser.add_argument("--video-episodes", type=int, default=8, help="episodes per task with video (0: skip)")
     args = parser.parse_args()
     os.environ.setdefault("MUJOCO_GL", "egl")

@@ -18,7 +18,7 @@ import numpy as np
 
 import embodia  # noqa: F401  (headless GL backend before mujoco loads)
 from embodia.agents.experts import make_expert
-from embodia.commands.common import task_id_arg
+from embodia.commands.common import positive_int, task_id_arg
 from embodia.envs.core.batched_env import make_batched
 from embodia.envs.tasks.registry import TASKS
 
@@ -44,7 +44,7 @@ def expert_step_ms(env_id: str, seed: int, **config) -> float:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tasks", nargs="+", type=task_id_arg, help="task names or ids (default: every care task)")
-    parser.add_argument("--episodes", type=int, default=3, help="expert episodes per task, seeds 10000...")
+    parser.add_argument("--episodes", type=positive_int, default=3, help="expert episodes per task, seeds 10000...")
     args = parser.parse_args(argv)
     care = [env_id for env_id, entry in TASKS.items() if entry.summary.startswith("elder care")]
     tasks = args.tasks or care

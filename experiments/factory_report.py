@@ -16,7 +16,7 @@ from typing import Any
 
 import embodia  # noqa: F401  (registers the tasks; headless GL backend)
 from embodia.agents.evaluate import run_episodes
-from embodia.commands.common import task_id_arg
+from embodia.commands.common import positive_int, seed_int, task_id_arg
 
 #: (task id, env kwargs): one table row each
 CASES: list[tuple[str, dict[str, Any]]] = [
@@ -37,9 +37,9 @@ def describe(kwargs: dict[str, Any]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--episodes", type=int, default=200)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--num-envs", type=int, default=16)
+    parser.add_argument("--episodes", type=positive_int, default=200)
+    parser.add_argument("--seed", type=seed_int, default=0)
+    parser.add_argument("--num-envs", type=positive_int, default=16)
     parser.add_argument(
         "--task", action="append", type=task_id_arg, help="only these task names or ids (default: every case)"
     )

@@ -28,6 +28,8 @@ from pathlib import Path
 import numpy as np
 from train_grid import ROOT
 
+from embodia.commands.common import positive_int, seed_int
+
 TASK = "embodia/BinPicking-v0"
 BUCKETS = 128
 ENV_KWARGS = {"goal_in_words": True, "instruction_features": BUCKETS}
@@ -118,8 +120,8 @@ def evaluate(run: Path, episodes: int, condition: str) -> tuple[float, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--episodes", type=int, default=100, help="evaluation episodes per seed and condition")
+    parser.add_argument("--seeds", type=seed_int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--episodes", type=positive_int, default=100, help="evaluation episodes per seed and condition")
     parser.add_argument("--demos", type=int, default=300, help="demonstrations (the suite's BC uses 100)")
     args = parser.parse_args()
     demos = demonstrations(args.demos)

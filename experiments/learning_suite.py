@@ -43,7 +43,7 @@ from train_grid import (
     table_lines,
 )
 
-from embodia.commands.common import task_name_arg
+from embodia.commands.common import seed_int, task_name_arg
 
 SUITE_CONFIGS = CONFIGS / "suite"
 RUNS = ROOT / "runs" / "suite"
@@ -123,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
         "--tasks", nargs="+", type=task_name_arg, help="task names without embodia/ and -v0 (default: every task)"
     )
     parser.add_argument("--methods", nargs="+", help=f"one or more of {', '.join(methods)} (default: bc)")
-    parser.add_argument("--seeds", nargs="+", type=int, help="default: 0 1 2")
+    parser.add_argument("--seeds", nargs="+", type=seed_int, help="default: 0 1 2")
     parser.add_argument("--runs", type=Path, default=RUNS)
     parser.add_argument("--demos", type=Path, default=DEMOS)
     parser.add_argument("--results", type=Path, default=RESULTS)
@@ -144,8 +144,6 @@ def main(argv: list[str] | None = None) -> int:
     args.tasks = args.tasks or every_task
     args.methods = args.methods or ["bc"]
     args.seeds = [0, 1, 2] if args.seeds is None else args.seeds
-    if any(seed < 0 for seed in args.seeds):
-        parser.error(f"--seeds must be 0 or more, got {' '.join(map(str, args.seeds))}")
     unknown = sorted(set(args.methods) - set(methods))
     if unknown:
         parser.error(f"unknown method {', '.join(unknown)}; valid: {', '.join(methods)}")

@@ -13,6 +13,7 @@ import numpy as np
 
 import embodia  # noqa: F401  (headless GL backend before mujoco loads)
 from embodia.agents.experts import make_expert
+from embodia.commands.common import seed_int
 from embodia.envs.core.batched_env import BatchedEnv, make_batched
 from embodia.envs.record.video import write_gif
 from embodia.envs.tasks.registry import TASKS
@@ -58,7 +59,7 @@ def task_media(env_id: str, seed: int, out: Path) -> tuple[Path, Path]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seed", type=int, default=3)
+    parser.add_argument("--seed", type=seed_int, default=3)
     parser.add_argument("--task", action="append", choices=list(TASKS), help="only these tasks (default: all)")
     args = parser.parse_args()
     MEDIA.mkdir(parents=True, exist_ok=True)

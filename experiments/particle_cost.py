@@ -23,6 +23,7 @@ import mujoco
 import numpy as np
 
 from embodia.agents.experts import expert_class
+from embodia.commands.common import positive_int
 from embodia.envs.core.batched_env import BatchedEnv, make_batched
 from embodia.envs.tasks.care.drinking import Drinking
 
@@ -74,7 +75,9 @@ def raw_physics_us(env: BatchedEnv, states: list[np.ndarray]) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--counts", nargs="+", type=int, default=[1, 5, 10, 20])
-    parser.add_argument("--steps", type=int, default=240, help="control steps per count (one Drinking episode)")
+    parser.add_argument(
+        "--steps", type=positive_int, default=240, help="control steps per count (one Drinking episode)"
+    )
     args = parser.parse_args()
     os.environ.setdefault("MUJOCO_GL", "egl")
     if any(k < 1 or k > 20 for k in args.counts):

@@ -24,7 +24,7 @@ import torch
 import embodia  # noqa: F401  (registers the tasks; headless GL backend)
 from embodia.agents.learn.features import EXTRACTORS
 from embodia.agents.learn.vec_env import EmbodiaVecEnv
-from embodia.commands.common import task_id_arg
+from embodia.commands.common import positive_int, task_id_arg
 
 ROLLOUT = 4096
 BATCHED_SIMS = 64
@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--task", default="Reach", type=task_id_arg, help="a task name or id")
-    parser.add_argument("--steps", type=int, default=10 * ROLLOUT, help="env steps per measurement")
+    parser.add_argument("--steps", type=positive_int, default=10 * ROLLOUT, help="env steps per measurement")
     parser.add_argument("--workers", type=int, nargs="+", default=[2, 8], help="SubprocVecEnv process counts")
     parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args(argv)

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from embodia.agents.distributed import ray_session
 from embodia.agents.evaluate import run_episodes
-from embodia.commands.common import task_id_arg
+from embodia.commands.common import positive_int, task_id_arg
 
 
 def timed_run(task: str, episodes: int, num_envs: int, folder: Path, video: bool, workers: int) -> tuple[float, float]:
@@ -42,8 +42,8 @@ def timed_run(task: str, episodes: int, num_envs: int, folder: Path, video: bool
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--task", default="embodia/BinPicking-v0", type=task_id_arg)
-    parser.add_argument("--episodes", type=int, default=96)
-    parser.add_argument("--num-envs", type=int, default=8, help="simulations per process or worker")
+    parser.add_argument("--episodes", type=positive_int, default=96)
+    parser.add_argument("--num-envs", type=positive_int, default=8, help="simulations per process or worker")
     parser.add_argument("--video", action="store_true", help="record MP4s (320x240) too")
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="ray-scaling-"))

@@ -18,7 +18,7 @@ os.environ.setdefault("MUJOCO_GL", "egl")
 import numpy as np
 
 from embodia.agents.experts import make_expert
-from embodia.commands.common import task_id_arg
+from embodia.commands.common import positive_int, seed_int, task_id_arg
 from embodia.envs.core.batched_env import make_batched
 from embodia.envs.safety import iso15066
 
@@ -108,9 +108,9 @@ def report(task_id: str, out: dict[str, np.ndarray]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--task", default="embodia/Handover-v0", type=task_id_arg)
-    parser.add_argument("--episodes", type=int, default=200)
-    parser.add_argument("--num-envs", type=int, default=16)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--episodes", type=positive_int, default=200)
+    parser.add_argument("--num-envs", type=positive_int, default=16)
+    parser.add_argument("--seed", type=seed_int, default=0)
     args = parser.parse_args()
     out = run(args.task, args.episodes, args.num_envs, args.seed)
     print(report(args.task, out))

@@ -23,14 +23,14 @@ from pathlib import Path
 
 import embodia  # noqa: F401  (headless GL backend before mujoco loads)
 from embodia.agents.reward_audit import expert_reward_path, held_path_returns
-from embodia.commands.common import task_id_arg
+from embodia.commands.common import seed_int, task_id_arg
 from embodia.envs.tasks.registry import TASKS
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tasks", nargs="+", type=task_id_arg, help="task names or ids (default: every task)")
-    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    parser.add_argument("--seeds", nargs="+", type=seed_int, default=[0, 1, 2])
     parser.add_argument("--hold-points", type=int, default=12, help="simulated hold steps per episode")
     parser.add_argument("--out", type=Path, help="also write the table to this file")
     args = parser.parse_args(argv)

@@ -32,7 +32,7 @@ import gymnasium as gym
 import numpy as np
 
 import embodia  # noqa: F401  (registers the tasks; selects the OpenGL backend)
-from embodia.commands.common import task_id_arg
+from embodia.commands.common import positive_int, task_id_arg
 
 #: (label, owner path from the BatchedEnv, method name); the owner path "" is the BatchedEnv itself
 STAGES = (
@@ -145,8 +145,8 @@ def main() -> None:
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tasks", nargs="+", type=task_id_arg, help="task names or ids (default: every task)")
-    parser.add_argument("--steps", type=int, default=2000)
-    parser.add_argument("--num-envs", type=int, default=1, help="> 1: the vector env of that many simulations")
+    parser.add_argument("--steps", type=positive_int, default=2000)
+    parser.add_argument("--num-envs", type=positive_int, default=1, help="> 1: the vector env of that many simulations")
     args = parser.parse_args()
     os.environ.setdefault("MUJOCO_GL", "egl")
     env_ids = args.tasks or list(TASKS)

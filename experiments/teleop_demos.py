@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 from embodia.agents.experts import make_expert
-from embodia.commands.common import task_id_arg
+from embodia.commands.common import positive_int, seed_int, task_id_arg
 from embodia.teleop.driver import KeyboardOperator
 from embodia.teleop.server import TeleopServer
 from embodia.teleop.session import TeleopOptions, TeleopSession
@@ -32,10 +32,10 @@ from embodia.teleop.session import TeleopOptions, TeleopSession
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--task", default="embodia/BinPicking-v0", type=task_id_arg)
-    parser.add_argument("--episodes", type=int, default=100, help="successful attempts to record")
+    parser.add_argument("--episodes", type=positive_int, default=100, help="successful attempts to record")
     parser.add_argument("--max-attempts", type=int, default=1000)
     parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=seed_int, default=0)
     parser.add_argument("--size", default="120x160", help="live view HEIGHTxWIDTH (the operator reads no pixels)")
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright

@@ -23,7 +23,7 @@ import numpy as np
 
 from embodia.agents.learn.algorithms import ALGOS
 from embodia.agents.learn.train import read_curve
-from embodia.commands.common import task_name_arg
+from embodia.commands.common import seed_int, task_name_arg
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = ROOT / "experiments" / "configs"
@@ -209,7 +209,7 @@ def main(argv: list[str] | None = None) -> int:
         default=["sac"],
         help=f"config names: ALGO or ALGO_VARIANT (sac_her), ALGO one of {', '.join(ALGOS)}",
     )
-    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    parser.add_argument("--seeds", nargs="+", type=seed_int, default=[0, 1, 2])
     parser.add_argument("--runs", type=Path, default=RUNS)
     parser.add_argument("--results", type=Path, default=RESULTS)
     parser.add_argument("--report-only", action="store_true", help="only rebuild the table and the plots")

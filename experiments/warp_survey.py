@@ -381,6 +381,12 @@ def main() -> int:
     parser.add_argument("--json", help="write every figure here")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    # checked here, not by embodia's argparse types: the worker runs in the Warp venv, which has no embodia
+    for name in ("steps", "timing_steps", "nworld"):
+        if getattr(args, name) < 1:
+            parser.error(f"--{name.replace('_', '-')} must be 1 or more, got {getattr(args, name)}")
+    if args.seed < 0:
+        parser.error(f"--seed is 0 or more, got {args.seed}")
     if args.worker:
         result = worker(args)
         print(RESULT_MARK + json.dumps(result), flush=True)

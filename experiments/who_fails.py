@@ -17,7 +17,7 @@ from care_report import care_tasks
 
 import embodia  # noqa: F401  (headless GL backend before mujoco loads)
 from embodia.agents.experts import make_expert
-from embodia.commands.common import task_id_arg
+from embodia.commands.common import positive_int, seed_int, task_id_arg
 from embodia.envs.core.batched_env import make_batched
 from embodia.envs.human.config import SEXES
 from embodia.envs.safety import iso15066
@@ -26,8 +26,8 @@ from embodia.envs.safety import iso15066
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--task", required=True, type=task_id_arg, help="a care task's name or id, e.g. Drinking")
-    parser.add_argument("--episodes", type=int, default=200)
-    parser.add_argument("--seed", type=int, default=0, help="the first seed")
+    parser.add_argument("--episodes", type=positive_int, default=200)
+    parser.add_argument("--seed", type=seed_int, default=0, help="the first seed")
     parser.add_argument("--top", type=int, default=4, help="how many of the hardest contacts to list")
     args = parser.parse_args(argv)
     env_id = args.task

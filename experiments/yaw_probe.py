@@ -32,6 +32,8 @@ import embodia  # noqa: F401  (headless GL backend before mujoco loads)
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from grasp_failures import over_part_yaw
 
+from embodia.commands.common import positive_int
+
 ENV_ID = "embodia/BinPicking-v0"
 MIN_ERROR_DEG = 5.0
 OPEN_JAWS_M = 0.03  # before the grasp: the jaws still pre-opened
@@ -110,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("run", type=Path, nargs="?", help="a visual BC run (embodia train --algo bc, obs_mode pixels)")
     parser.add_argument("demos", type=Path, help="BinPicking demonstrations the run was not trained on")
-    parser.add_argument("--episodes", type=int, default=80, help="demonstrations to read")
+    parser.add_argument("--episodes", type=positive_int, default=80, help="demonstrations to read")
     parser.add_argument("--supervised", action="store_true", help="train the encoder on the turn direction alone")
     parser.add_argument("--grid", type=int, nargs="+", default=[0, 4], help="--supervised: image_grid values")
     parser.add_argument("--epochs", type=int, default=150, help="--supervised: passes over the training frames")

@@ -1,8 +1,10 @@
-"""Every experiment script that takes a task refuses an unknown one in one line, naming it and the valid ones."""
+"""Experiment scripts refuse bad arguments in one usage line: an unknown task (naming it and the valid ones), a
+count below 1 or a negative seed (which failed deep inside, as tracebacks or divisions by zero)."""
 
 from __future__ import annotations
 
 import argparse
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -79,3 +81,24 @@ def test_a_report_refuses_a_task_it_does_not_cover(tmp_path: Path) -> None:
         )  # fmt: skip
         assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr[-2000:]
         assert "embodia/Reach-v0" in result.stderr.strip().splitlines()[-1]
+
+
+#: each script's first count or seed option: every one of them goes through commands.common's argparse types
+NUMBER_FLAG = re.compile(r'add_argument\(\s*"--(episodes|num-envs|steps|seed|seeds)"')
+NUMBER_OPTIONS = {
+    path.name: NUMBER_FLAG.search(path.read_text()).group(1)
+    for path in sorted(EXPERIMENTS.glob("*.py"))
+    if NUMBER_FLAG.search(path.read_text())
+}
+
+
+@pytest.mark.parametrize("script", sorted(NUMBER_OPTIONS))
+def test_a_count_below_one_or_a_negative_seed_is_a_one_line_usage_error(script: str, tmp_path: Path) -> None:
+    flag = NUMBER_OPTIONS[script]
+    value = "-1" if flag.startswith("seed") else "0"
+    result = subprocess.run(
+        [sys.executable, str(EXPERIMENTS / script), f"--{flag}", value],
+        capture_output=True, text=True, timeout=120, cwd=tmp_path, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr[-2000:]
+    assert f"--{flag}" in result.stderr.strip().splitlines()[-1]

@@ -86,7 +86,7 @@ def test_a_method_that_asks_for_pushed_demonstrations_gets_a_folder_whose_name_r
             "--quick runs its own set (Reach; bc, rlpd and sac; seed 0): drop --tasks",
         ),
         (["--quick", "--seeds", "3"], "drop --seeds"),
-        (["--seeds", "-1", "--report-only"], "--seeds must be 0 or more, got -1"),
+        (["--seeds", "-1", "--report-only"], "argument --seeds: a seed is 0 or more, got -1"),
         (["--methods", "ppo_fast", "--report-only"], "unknown method ppo_fast; valid: bc, "),
     ],
 )

@@ -35,6 +35,29 @@ def task_name_arg(text: str) -> str:
     return short_name(task_id_arg(text))
 
 
+def positive_int(text: str) -> int:
+    """An argparse type: a count of 1 or more (episodes, simulations, steps)."""
+    value = _int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, got {value}")
+    return value
+
+
+def seed_int(text: str) -> int:
+    """An argparse type: a seed, 0 or more (numpy's generators refuse negative ones)."""
+    value = _int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"a seed is 0 or more, got {value}")
+    return value
+
+
+def _int(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+
+
 def size_arg(text: str) -> tuple[int, int]:
     """``HEIGHTxWIDTH`` (e.g. ``480x640``), each side 1 to ``MAX_IMAGE_SIDE``."""
     try:
