@@ -59,6 +59,8 @@ class BodyShape:
 
 
 def template_fields(model: mujoco.MjModel) -> dict[str, np.ndarray]:
+    """Copies of what a layout reads of a compiled shape (``BodyShape.fields``), so that a cached shape can be
+    laid out without loading its model."""
     fields = {name: getattr(model, name).copy() for name in TEMPLATE_FIELDS}
     fields["names"] = np.frombuffer(model.names, dtype=np.uint8).copy()
     return fields
