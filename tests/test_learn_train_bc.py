@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shlex
 
@@ -134,6 +135,42 @@ def test_weight_averaging_saves_the_exponential_average_of_the_weights(tmp_path)
         TrainConfig(bc_ema_decay=1.0)
     with pytest.raises(ConfigError, match=r"bc_lr_schedule='step' is not valid; valid: constant, cosine"):
         TrainConfig(bc_lr_schedule="step")
+
+
+def test_weight_decay_shrinks_the_weight_matrices_only(tmp_path):
+    import torch
+
+    from embodia.agents.learn.bc import bc_optimizer, train_bc
+    from embodia.agents.learn.dataset import load_demonstrations
+    from embodia.envs.core.batched_env import make_batched
+
+    layer = torch.nn.Linear(3, 2)
+    weight, bias = layer.weight.detach().clone(), layer.bias.detach().clone()
+    optimizer = bc_optimizer(list(layer.parameters()), TrainConfig(bc_learning_rate=0.01, bc_weight_decay=0.5))
+    for _ in range(4):  # no gradient: Adam's step is zero, so only the decay moves the weights
+        optimizer.zero_grad()
+        (0.0 * layer(torch.ones(1, 3)).sum()).backward()
+        optimizer.step()
+    torch.testing.assert_close(layer.weight.detach(), weight * (1 - 0.01 * 0.5) ** 4)  # lr x decay per step
+    assert torch.equal(layer.bias.detach(), bias)  # biases and norms are not decayed
+    assert type(bc_optimizer(list(layer.parameters()), TrainConfig())) is torch.optim.Adam  # 0: runs as before
+
+    folder = tmp_path / "demos"
+    assert main(["run", REACH, "--episodes", "2", "--num-envs", "2", "--no-video", "--quiet", "--record",
+                 str(folder)]) == 0  # fmt: skip
+    env = make_batched(REACH, 1)
+    space, actions = env.single_observation_space, env.single_action_space
+    demos = load_demonstrations(folder, REACH, space, actions)
+    config = TrainConfig(net_arch=[16], bc_epochs=3, bc_early_stopping=False, bc_learning_rate=0.01)
+    plain, _ = train_bc(demos, space, actions, config, seed=0)
+    decayed, _ = train_bc(demos, space, actions, dataclasses.replace(config, bc_weight_decay=0.9), seed=0)
+    matrices = [k for k, v in plain.actor.state_dict().items() if v.dim() > 1 and not k.startswith("log_std")]
+    assert matrices
+    for key in matrices:  # the same seed and batches: every weight matrix the loss trains ends smaller
+        assert decayed.actor.state_dict()[key].norm() < plain.actor.state_dict()[key].norm(), key
+    for bad in (1.0, -0.1, float("nan")):
+        with pytest.raises(ConfigError, match=r"bc_weight_decay=.* must be in \[0, 1\)"):
+            TrainConfig(bc_weight_decay=bad)
 
 
 def test_precision_features_are_the_squashed_relative_vectors_found_by_name():

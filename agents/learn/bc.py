@@ -189,6 +189,16 @@ def batched_loss(policy: SACPolicy, inputs: Any, targets: np.ndarray, rows: np.n
     return total / len(rows)
 
 
+def bc_optimizer(parameters: list[torch.nn.Parameter], config: TrainConfig) -> torch.optim.Optimizer:
+    """Adam, or with ``bc_weight_decay`` AdamW decaying the weight matrices and kernels (not biases or norms)."""
+    if config.bc_weight_decay == 0:
+        return torch.optim.Adam(parameters, lr=config.bc_learning_rate)
+    decayed = [p for p in parameters if p.dim() > 1]
+    kept = [p for p in parameters if p.dim() <= 1]
+    groups = [{"params": decayed, "weight_decay": config.bc_weight_decay}, {"params": kept, "weight_decay": 0.0}]
+    return torch.optim.AdamW(groups, lr=config.bc_learning_rate)
+
+
 def learning_rate_schedule(optimizer: torch.optim.Optimizer, config: TrainConfig, steps_per_epoch: int) -> Any:
     """``bc_lr_schedule``'s scheduler, stepped once per gradient step; None for a constant rate."""
     if config.bc_lr_schedule == "cosine":
@@ -248,7 +258,7 @@ def train_bc(
     auxiliaries = auxiliaries_for(demos, observation_space, config, policy.actor.features_dim)
     for auxiliary in auxiliaries.values():
         parameters += list(auxiliary.head.parameters())
-    optimizer = torch.optim.Adam(parameters, lr=config.bc_learning_rate)
+    optimizer = bc_optimizer(parameters, config)
     schedule = learning_rate_schedule(optimizer, config, -(-len(train_rows) // config.bc_batch_size))
     average = WeightAverage(policy, config.bc_ema_decay) if config.bc_ema_decay > 0 else None
     history = BCHistory()
