@@ -7,6 +7,7 @@ from __future__ import annotations
 import filecmp
 import json
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -20,8 +21,11 @@ import pytest
 from process_support import sigint_as_in_a_terminal
 
 # Ray's token authentication, as a cluster started with `ray start` uses it: read when ray is imported, so set
-# before (the token itself is the one the head node writes to ~/.ray/auth_token)
+# before. `ray start --head` does not make a token (only `ray.init` does, in ~/.ray/auth_token), so on a machine
+# that has never run Ray it refused to start; the nodes and drivers these tests start share one made here
 os.environ.setdefault("RAY_AUTH_MODE", "token")
+if not (Path.home() / ".ray" / "auth_token").exists():
+    os.environ.setdefault("RAY_AUTH_TOKEN", secrets.token_hex(32))
 ray = pytest.importorskip("ray")
 
 from embodia.agents.evaluate import run_episodes  # noqa: E402
