@@ -24,6 +24,7 @@ UNKNOWN_TASK = {
     "episode_costs.py": ["--tasks", "Nope"],
     "expert_step_cost.py": ["--tasks", "Nope"],
     "factory_report.py": ["--task", "Nope"],
+    "hold_drift.py": ["--task", "Nope"],
     "learning_suite.py": ["--tasks", "Nope"],
     "ppo_throughput.py": ["--task", "Nope"],
     "ray_scaling.py": ["--task", "Nope"],
