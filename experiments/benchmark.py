@@ -34,7 +34,6 @@ import argparse
 import datetime
 import os
 import platform
-import subprocess
 import sys
 import tempfile
 import time
@@ -44,6 +43,7 @@ from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
+from fresh_process import memory_mb, reset_ms
 from peers import peer_rows, peer_table
 from step_stages import stage_times
 from step_stages import table as stage_table
@@ -193,43 +193,6 @@ def recording_overhead(env_id: str, budget: Budget) -> tuple[float, float]:
     return max(plain), max(recorded)
 
 
-RESET_SCRIPT = """
-import sys
-import time
-import gymnasium as gym
-import embodia
-
-env = gym.make(sys.argv[1])
-env.reset(seed=0)
-resets = int(sys.argv[2])
-start = time.perf_counter()
-for seed in range(1, resets + 1):
-    env.reset(seed=seed)
-print((time.perf_counter() - start) / resets * 1e3)
-"""
-
-
-def reset_ms(env_id: str, budget: Budget) -> float:
-    """Mean ms of the first ``budget.resets`` seeded resets of a new env in a new process, the person shapes they
-    meet in the on-disk cache (``envs/human/shape_cache.py``): what a user's process pays on every run but the
-    machine's first. A first process fills the cache and its figure is dropped. Timed in this process instead, the
-    figure depended on which shapes earlier stages had left in memory, and on a fresh machine it counted compiling
-    them."""
-    run_script(RESET_SCRIPT, env_id, budget.resets)  # fills the cache
-    return float(run_script(RESET_SCRIPT, env_id, budget.resets).split()[-1])
-
-
-def run_script(script: str, *args: object) -> str:
-    """The standard output of ``script`` run by this Python in a new process; its last error line raised."""
-    result = subprocess.run(
-        [sys.executable, "-c", script, *map(str, args)], capture_output=True, text=True, timeout=600, check=False
-    )
-    if result.returncode != 0:
-        lines = (result.stderr or result.stdout).strip().splitlines()
-        raise RuntimeError(lines[-1] if lines else f"exit code {result.returncode}")
-    return result.stdout
-
-
 def vector_env_rate(env_id: str, num_envs: int, budget: Budget) -> tuple[float, int]:
     """(env steps per second summed over ``num_envs`` simulations, threads of its batch)."""
     envs = gym.make_vec(env_id, num_envs=num_envs)
@@ -328,37 +291,6 @@ def pixel_obs_fps(env_id: str, budget: Budget) -> tuple[float, float]:
         core.close()
 
 
-MEMORY_SCRIPT = """
-import sys
-import numpy as np
-import gymnasium as gym
-import embodia
-
-env = gym.make(sys.argv[1])
-env.reset(seed=0)
-rng = np.random.default_rng(0)
-for _ in range(int(sys.argv[2])):
-    action = rng.uniform(-1, 1, env.action_space.shape).astype(np.float32)
-    _, _, terminated, truncated, _ = env.step(action)
-    if terminated or truncated:
-        env.reset()
-try:
-    with open("/proc/self/status") as status:
-        fields = dict(line.split(":", 1) for line in status if ":" in line)
-    print(int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024)
-except OSError:
-    import resource
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(peak, peak)
-"""
-
-
-def memory_mb(env_id: str) -> tuple[float, float]:
-    """(current, peak) resident MB of a fresh process that makes ``env_id`` and steps it ``MEMORY_STEPS`` times."""
-    current, peak = (float(v) for v in run_script(MEMORY_SCRIPT, env_id, MEMORY_STEPS).split()[-2:])
-    return current, peak
-
-
 # ---------------------------------------------------------------------------------------------------- one task
 def benchmark_task(env_id: str, budget: Budget) -> TaskResult:
     result = TaskResult(env_id)
@@ -416,7 +348,7 @@ def benchmark_task(env_id: str, budget: Budget) -> TaskResult:
         return run
 
     def resets() -> None:
-        fig["reset_ms"] = reset_ms(env_id, budget)
+        fig["reset_ms"] = reset_ms(env_id, budget.resets)
         add("reset, mean ms", f"{fig['reset_ms']:.2f}", "reset_ms", fig["reset_ms"])
 
     def render(spec: tuple[tuple[int, int], str], name: str | None, min_frames: int) -> Callable[[], None]:
@@ -437,7 +369,7 @@ def benchmark_task(env_id: str, budget: Budget) -> TaskResult:
         add("recording slowdown: plain / recorded - 1", value, "recording_overhead", fig["recording_overhead"])
 
     def memory() -> None:
-        current, peak = memory_mb(env_id)
+        current, peak = memory_mb(env_id, MEMORY_STEPS)
         fig["memory_mb"] = current
         value = f"{current:.0f} (peak {peak:.0f})"
         add(f"one env process, {MEMORY_STEPS} steps, resident MB", value, "memory_mb", current)

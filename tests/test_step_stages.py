@@ -47,14 +47,14 @@ def test_no_simulations_is_refused_by_name() -> None:
 def test_the_benchmark_times_resets_in_a_new_process_after_another_filled_the_shape_cache(tmp_path, monkeypatch):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "experiments"))
     try:
-        from benchmark import QUICK, reset_ms
+        from fresh_process import reset_ms
     finally:
         sys.path.pop(0)
     from embodia.envs.human import shape
 
     monkeypatch.setenv("EMBODIA_CACHE_DIR", str(tmp_path))
     before = shape.body_shape.cache_info().currsize
-    figure = reset_ms("embodia/Handover-v0", QUICK)
+    figure = reset_ms("embodia/Handover-v0", 10)
     assert 0 < figure < 1000
     assert list((tmp_path / "body-shapes").glob("*.shape"))  # the first process filled the cache it read
     assert shape.body_shape.cache_info().currsize == before  # nothing was laid out in this process
