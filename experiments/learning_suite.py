@@ -62,7 +62,17 @@ def demo_folder(task: str, demos: Path, episodes: int, noise: float, pushes: flo
     from embodia.agents.learn.collect import collect_demonstrations, demo_folder_name
 
     folder = demos / demo_folder_name(task, noise, pushes, True, episodes)  # fewer than 100: the first ones
-    if not (folder / "summary.json").exists():
+    if (folder / "summary.json").exists():
+        from embodia.agents.learn.dataset import controller_revisions
+        from embodia.envs.record.episode import read_json_file
+
+        recorded, installed = controller_revisions(read_json_file(folder / "meta.json", what="a run's metadata"))
+        if recorded != installed:  # a table row must say which controller it learnt on, demonstrations included
+            raise SystemExit(
+                f"{folder} was recorded with the arm controllers' revision {recorded}, this embodia's is {installed}: "
+                "move it away (it is kept, not overwritten) and run again to record the demonstrations anew"
+            )
+    else:
         summary = collect_demonstrations(f"embodia/{task}-v0", episodes, folder, seed=0, num_envs=10,
                                          action_noise=noise, disturbance_rate=pushes, overwrite=True,
                                          successes_only=True)  # fmt: skip
@@ -102,7 +112,10 @@ def write_report(runs: Path, results: Path) -> Path:
         "before its first environment step: for RLPD, which starts from the BC recipe's clone, the start it must",
         "improve on. Rewards: the revision of the dense rewards an RL row was trained with (`REWARD_REVISION` in",
         "`envs/tasks/base.py`; rev. 2 holds each stage's term through the stages after it and shapes carries across",
-        "the work cell); a row of an older revision is kept until it is rerun. Curves: `learning_suite_<Task>.png`.",
+        "the work cell); a row of an older revision is kept until it is rerun. Controller: the revision of the arm's",
+        "controllers a row learnt and was evaluated on (`CONTROLLER_REVISION` in `envs/control/controllers.py`; rev. 2",
+        "holds the TCP still on a zero arm action, where rev. 1 let it creep towards home). Curves:",
+        "`learning_suite_<Task>.png`.",
         "",
     ]
     out = results / "learning_suite.md"

@@ -84,6 +84,7 @@ def run_result(run_dir: Path) -> dict:
     record = run_dir / "run.json"
     versions = json.loads(record.read_text()).get("versions", {}) if record.exists() else {}
     result["reward_revision"] = versions.get("rewards", 1)  # runs before the revision was recorded: the first
+    result["controller_revision"] = int(versions.get("controller", 1))  # likewise
     return result
 
 
@@ -122,8 +123,9 @@ def table_lines(groups: dict[tuple[str, str], list[dict]]) -> list[str]:
     """The results table: a row per task and method, success mean ± std over seeds and per seed, and for a method
     that steps the env its success before any step (a clone-started method's BC start, which it must improve on)."""
     lines = [
-        "| task | method | seeds | success rate | per seed | at step 0 | env steps | wall-clock per seed | rewards |",
-        "|---|---|---:|---:|---|---:|---:|---:|---:|",
+        "| task | method | seeds | success rate | per seed | at step 0 | env steps | wall-clock per seed | rewards "
+        "| controller |",
+        "|---|---|---:|---:|---|---:|---:|---:|---:|---:|",
     ]
     for (task, method), results in sorted(groups.items()):
         rates = np.array([r["success_rate"] for r in results])
@@ -135,9 +137,11 @@ def table_lines(groups: dict[tuple[str, str], list[dict]]) -> list[str]:
         # the reward revision an RL row was trained with (behaviour cloning never sees the reward)
         revisions = sorted({r["reward_revision"] for r in results}) if steps else []
         rewards = "/".join(f"rev. {v}" for v in revisions) or "-"
+        # the arm's controller every row learnt on (BC's demonstrations were recorded through it too)
+        controllers = "/".join(f"rev. {v}" for v in sorted({r.get("controller_revision", 1) for r in results}))
         lines.append(
             f"| {task} | {method} | {len(results)} | **{rates.mean():.1%} ± {rates.std():.1%}** | [{per_seed}] "
-            f"| {start} | {steps:,} | {walls.mean():.0f} s | {rewards} |"
+            f"| {start} | {steps:,} | {walls.mean():.0f} s | {rewards} | {controllers} |"
         )
     return lines
 

@@ -134,6 +134,47 @@ def test_ee_delta_moves_the_tcp_where_commanded():
     assert 0.12 < moved[1] < 0.22 and np.abs(moved[[0, 2]]).max() < 0.02
 
 
+def _moved_then_released(env_id: str, move: dict[int, float], steps: int) -> tuple[dict, dict, gym.Env]:
+    """The observations just after an ``ee_delta`` arm action ``move`` (dimension -> value) held for ``steps`` and
+    then three zero actions (the servo settles), and the env, ready for more zero actions."""
+    env = gym.make(env_id, episode_steps=steps + 60)
+    obs, _ = env.reset(seed=0)
+    action = np.zeros(7, dtype=np.float32)
+    action[6] = 1.0  # jaws open, as they start
+    for dim, value in move.items():
+        action[dim] = value
+    for _ in range(steps):
+        obs, *_ = env.step(action)
+    action[:6] = 0.0
+    for _ in range(3):
+        obs, *_ = env.step(action)
+    return obs, action, env
+
+
+@pytest.mark.parametrize("move", [{2: 0.5}, {2: -0.5}, {0: 0.3, 2: 0.5, 5: 0.3}])
+def test_ee_delta_holds_the_tcp_still_on_a_zero_arm_action(move):
+    """The pull towards the home posture acts in the null space only: the TCP does not creep back towards home
+    (with the damped projector it crept 0.5-1.5 mm a step after a lift of 10-20 cm)."""
+    obs, hold, env = _moved_then_released("embodia/Reach-v0", move, 24)
+    start_pos, start_quat = obs["robot_tcp_pos"].copy(), obs["robot_tcp_quat"].copy()
+    for _ in range(10):
+        obs, *_ = env.step(hold)
+    moved_mm = np.linalg.norm(obs["robot_tcp_pos"] - start_pos) * 1e3
+    turned_deg = np.degrees(2 * np.arccos(min(1.0, abs(float(np.dot(obs["robot_tcp_quat"], start_quat))))))
+    assert moved_mm < 0.5, f"the TCP crept {moved_mm:.2f} mm in 10 steps of zero action"
+    assert turned_deg < 0.2, f"the TCP turned {turned_deg:.3f} degrees in 10 steps of zero action"
+
+
+def test_ee_delta_still_pulls_the_elbow_home_while_the_tcp_holds():
+    obs, hold, env = _moved_then_released("embodia/Reach-v0", {0: 0.3, 2: 0.5, 5: 0.3}, 24)
+    home = env.unwrapped.core.robot.home_qpos
+    start_pos, start_off_home = obs["robot_tcp_pos"].copy(), np.linalg.norm(obs["robot_joint_pos"] - home)
+    for _ in range(40):
+        obs, *_ = env.step(hold)
+    assert np.linalg.norm(obs["robot_joint_pos"] - home) < start_off_home - 0.005  # the joints moved homewards
+    assert np.linalg.norm(obs["robot_tcp_pos"] - start_pos) < 0.002  # the TCP stayed within 2 mm
+
+
 def test_grip_force_and_touch_in_newtons():
     from embodia.agents.experts.bin_picking import BinPickingExpert
 

@@ -138,6 +138,25 @@ def test_bad_input_is_refused_before_training(tmp_path, reach_demos):
         training.train(REACH, "sac", TrainConfig(), 0, tmp_path / "c", resume=True)
 
 
+def test_demonstrations_of_another_controller_revision_load_with_a_warning(tmp_path, reach_demos):
+    import shutil
+    import warnings
+
+    from embodia.agents.learn.dataset import DemonstrationVersionWarning
+
+    obs_space, act_space = spaces_of(REACH)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DemonstrationVersionWarning)  # this revision's: no warning
+        load_demonstrations(reach_demos, REACH, obs_space, act_space)
+    older = shutil.copytree(reach_demos, tmp_path / "older")
+    meta = json.loads((older / "meta.json").read_text())
+    del meta["versions"]["controller"]  # recorded before the revision was kept: the first
+    (older / "meta.json").write_text(json.dumps(meta))
+    with pytest.warns(DemonstrationVersionWarning, match="revision 1 .this embodia's is 2"):
+        demos = load_demonstrations(older, REACH, obs_space, act_space)
+    assert demos.num_episodes == 20  # still usable: the warning says what they are
+
+
 def test_cli_train_and_eval(tmp_path, reach_demos, capsys):
     config = tmp_path / "reach-bc.yaml"
     config.write_text(

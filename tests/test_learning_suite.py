@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -32,6 +33,10 @@ def test_the_quick_suite_records_demos_trains_each_method_and_writes_the_table_a
 
     rewards = [row.split("|")[9].strip() for row in rows]  # the reward revision each RL row was trained with
     assert rewards == ["-", f"rev. {REWARD_REVISION}", f"rev. {REWARD_REVISION}"]
+    from embodia.envs.control.controllers import CONTROLLER_REVISION
+
+    controllers = [row.split("|")[10].strip() for row in rows]  # the controller every row learnt on, BC's too
+    assert controllers == [f"rev. {CONTROLLER_REVISION}"] * 3
     assert (tmp_path / "runs" / "demos" / "Reach-v0-dart0.1-successes" / "summary.json").exists()
     pixels = np.asarray(Image.open(tmp_path / "learning_suite_Reach.png").convert("L"))
     assert pixels.shape[0] > 100 and pixels.std() > 5  # a drawn plot, not a blank image
@@ -56,6 +61,7 @@ def test_the_quick_suite_refuses_to_write_over_the_real_results():
 def test_a_method_that_asks_for_pushed_demonstrations_gets_a_folder_whose_name_records_them_the_same_way(tmp_path):
     from embodia.agents.learn.config import ConfigError, TrainConfig
     from embodia.agents.learn.train import collect_command
+    from embodia.envs.record.episode import package_versions
 
     sys.path.insert(0, str(EXPERIMENTS))
     try:
@@ -69,8 +75,15 @@ def test_a_method_that_asks_for_pushed_demonstrations_gets_a_folder_whose_name_r
     for recorded in (folder, suite_default):
         recorded.mkdir()
         (recorded / "summary.json").write_text("{}")  # already recorded: found, not recorded again
+        (recorded / "meta.json").write_text(json.dumps({"versions": package_versions()}))
     assert learning_suite.demo_folder("BinPicking", tmp_path, 200, 0.3, 0.05) == folder
     assert learning_suite.demo_folder("Reach", tmp_path, 50, 0.1, 0.0) == suite_default  # the suite's names stay
+    # recorded with the first controller (its versions name none): refused, not reused or recorded over
+    older = {k: v for k, v in package_versions().items() if k != "controller"}
+    (suite_default / "meta.json").write_text(json.dumps({"versions": older}))
+    with pytest.raises(SystemExit, match="recorded with the arm controllers' revision 1, this embodia's is 2"):
+        learning_suite.demo_folder("Reach", tmp_path, 50, 0.1, 0.0)
+    assert (suite_default / "summary.json").exists()
     command = collect_command("embodia/BinPicking-v0", TrainConfig(demos=str(folder), demo_episodes=200))
     assert "--noise 0.3 --pushes 0.05 --successes-only --episodes 200" in command
     for bad in ({"demo_noise": -0.1}, {"demo_pushes": 1.5}, {"demo_noise": float("nan")}):

@@ -137,6 +137,22 @@ def test_replay_warns_about_other_versions_and_reports_a_tampered_file(single_ru
     assert result.returncode == 1 and "re-simulated states: DIFFER from step 5" in result.stdout
 
 
+def test_a_recording_made_before_the_controller_revision_was_kept_replays_with_a_warning(single_run) -> None:
+    """An episode recorded with the first controller (whose zero action let the TCP creep) names no controller: the
+    replay says so rather than reporting a divergence it cannot help."""
+    from embodia.envs.control.controllers import CONTROLLER_REVISION
+
+    out, _ = single_run
+    episode = load_episode(out / "episode_0001.npz")
+    assert episode.metadata["versions"]["controller"] == str(CONTROLLER_REVISION)
+    assert replay.version_differences(episode.metadata) == {}
+    versions = {k: v for k, v in episode.metadata["versions"].items() if k != "controller"}
+    older = dataclasses.replace(episode, metadata={**episode.metadata, "versions": versions})
+    assert replay.version_differences(older.metadata) == {"controller": ("1", str(CONTROLLER_REVISION))}
+    with pytest.warns(replay.ReplayVersionWarning, match=f"controller 1 \\(now {CONTROLLER_REVISION}\\)"):
+        replay.make_replay_env(older).close()
+
+
 def test_replay_of_unknown_task_is_a_one_line_error(single_run, tmp_path: Path) -> None:
     out, _ = single_run
     episode = load_episode(out / "episode_0000.npz")

@@ -274,7 +274,7 @@ def test_on_screen_buttons_move_the_robot_while_held(tmp_path, new_page) -> None
     tcp_z = episode.observations["robot_tcp_pos"][:, 2]  # row k: the state before action k
     assert tcp_z[held[-1] + 1] - tcp_z[held[0]] > 0.04  # moved up while held
     after = tcp_z[held[-1] + 3 : held[-1] + 13]  # released: it stops (the servo settles within two steps)
-    assert len(after) == 10 and np.ptp(after) < 0.005
+    assert len(after) == 10 and np.ptp(after) < 0.001  # and holds: the pull towards home does not move the TCP
 
 
 def test_the_page_says_when_the_simulation_cannot_keep_the_control_rate(tmp_path, new_page, monkeypatch) -> None:

@@ -8,6 +8,7 @@ recorded MuJoCo states (exact, from any camera, at any size) when asked for. Tor
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,13 @@ from typing import Any
 import numpy as np
 from gymnasium import spaces
 
-from embodia.envs.record.episode import load_episode, read_json_file
+from embodia.envs.record.episode import (
+    CONTROLLER_VERSION,
+    load_episode,
+    package_versions,
+    read_json_file,
+    recorded_versions,
+)
 
 #: observation keys of images start with these (``envs/core/batched_env.py``, ``image_key``)
 IMAGE_KINDS = ("camera", "depth", "segmentation")
@@ -27,6 +34,16 @@ def is_image_key(key: str) -> bool:
 
 class DatasetError(ValueError):
     """A dataset that does not fit the task it is meant to train."""
+
+
+class DemonstrationVersionWarning(UserWarning):
+    """Demonstrations recorded with another revision of the arm controllers (``CONTROLLER_REVISION``)."""
+
+
+def controller_revisions(meta: dict[str, Any]) -> tuple[str, str]:
+    """(the controller revision a run's ``meta.json`` was recorded with, this embodia's)."""
+    recorded = recorded_versions(meta).get(CONTROLLER_VERSION, package_versions()[CONTROLLER_VERSION])
+    return recorded, package_versions()[CONTROLLER_VERSION]
 
 
 @dataclass
@@ -57,6 +74,15 @@ def _episodes_from_run(folder: Path) -> tuple[str, dict, list[tuple[dict, np.nda
     env_id, env_kwargs = meta.get("env_id"), meta.get("env_kwargs") or {}
     if not isinstance(env_id, str) or not isinstance(env_kwargs, dict):
         raise DatasetError(f"{meta_path}: 'env_id' must be a task id and 'env_kwargs' an object; record the run again")
+    recorded, installed = controller_revisions(meta)
+    if recorded != installed:
+        warnings.warn(
+            f"{folder} was recorded with the arm controllers' revision {recorded} (this embodia's is {installed}): "
+            "its actions move the arm a little differently here; record the demonstrations again to clone this "
+            "revision's",
+            DemonstrationVersionWarning,
+            stacklevel=3,
+        )
     files = sorted(folder.glob("episode_*.npz"))
     if not files:
         raise DatasetError(f"{folder} holds no episode files (episode_*.npz)")

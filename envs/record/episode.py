@@ -95,20 +95,40 @@ class EpisodeFileError(DataFileError):
     """A file that is not a readable embodia episode (corrupt, truncated, crafted, or another format)."""
 
 
+#: the entry of ``versions`` that names the arm controllers' revision (``CONTROLLER_REVISION``): a change to how an
+#: action moves the arm changes every recorded trajectory while the package's version may stay the same
+CONTROLLER_VERSION = "controller"
+#: what a recording made before its versions held ``CONTROLLER_VERSION`` was recorded with
+FIRST_CONTROLLER = "1"
+
+
 def package_versions() -> dict[str, str]:
-    """Versions that decide whether a recording replays bit-exactly (looked up once per process)."""
+    """Versions that decide whether a recording replays bit-exactly (looked up once per process): the packages',
+    and the revision of the arm controllers (``controller``)."""
     return dict(_package_versions())
 
 
 @functools.lru_cache(maxsize=1)
 def _package_versions() -> dict[str, str]:
+    from embodia.envs.control.controllers import CONTROLLER_REVISION
+
     versions = {}
     for name in ("embodia", "mujoco", "numpy"):
         try:
             versions[name] = importlib_metadata.version(name)
         except importlib_metadata.PackageNotFoundError:
             versions[name] = "unknown"
+    versions[CONTROLLER_VERSION] = str(CONTROLLER_REVISION)
     return versions
+
+
+def recorded_versions(metadata: Mapping[str, Any]) -> dict[str, str]:
+    """The ``versions`` a recording's metadata names, with the controller revision of a recording made before they
+    named it (the first); empty when it names none."""
+    recorded = {name: str(value) for name, value in (metadata.get("versions") or {}).items()}
+    if recorded:
+        recorded.setdefault(CONTROLLER_VERSION, FIRST_CONTROLLER)
+    return recorded
 
 
 def episode_metadata(

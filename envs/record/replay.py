@@ -24,7 +24,14 @@ import numpy as np
 from mujoco.batch import MODEL_FIELDS
 
 from embodia.envs.core.batched_env import BatchedEnv, EnvOptions, split_options, take
-from embodia.envs.record.episode import MAX_EPISODE_STEPS, DataFileError, Episode, one_line, package_versions
+from embodia.envs.record.episode import (
+    MAX_EPISODE_STEPS,
+    DataFileError,
+    Episode,
+    one_line,
+    package_versions,
+    recorded_versions,
+)
 from embodia.envs.record.frames import draw_overlay, overlay_lines, tile
 from embodia.envs.record.video import VideoWriter, write_gif
 from embodia.envs.tasks.base import Task
@@ -49,13 +56,14 @@ class ReplayError(DataFileError):
 
 
 def version_differences(metadata: dict[str, Any]) -> dict[str, tuple[str, str]]:
-    """``package -> (recorded, installed)`` for the versions that differ."""
-    recorded = metadata.get("versions") or {}
+    """``package -> (recorded, installed)`` for the versions that differ (``controller``: the arm controllers'
+    revision)."""
+    recorded = recorded_versions(metadata)
     installed = package_versions()
     return {
-        name: (str(recorded[name]), installed[name])
-        for name in ("embodia", "mujoco", "numpy")
-        if name in recorded and str(recorded[name]) != installed[name]
+        name: (recorded[name], installed[name])
+        for name in installed
+        if name in recorded and recorded[name] != installed[name]
     }
 
 
