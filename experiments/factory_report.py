@@ -31,6 +31,12 @@ CASES: list[tuple[str, dict[str, Any]]] = [
 ]
 
 
+OUT_HEADER = """# Factory tasks: scripted expert success
+
+Regenerate: `python experiments/factory_report.py --out experiments/results/factory.md` (2-core x86-64, no GPU).
+"""
+
+
 def describe(kwargs: dict[str, Any]) -> str:
     return ", ".join(f"`{k}={v}`" for k, v in kwargs.items()) or "defaults"
 
@@ -75,7 +81,7 @@ def main() -> None:
         print(line, f"<!-- {time.perf_counter() - start:.0f} s -->", flush=True)
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text("\n".join(lines) + "\n")
+        args.out.write_text(OUT_HEADER + "\n" + "\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":
