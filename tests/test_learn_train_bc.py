@@ -331,7 +331,15 @@ def test_a_chunked_clone_trains_evaluates_and_loads_as_a_trained_policy(tmp_path
     sweep = _experiment("ensemble_sweep")  # the weighting chosen after training, on validation episodes
     assert sweep.main([str(tmp_path / "run"), "--decays", "0.01", "-1", "--episodes", "2", "--num-envs", "2"]) == 0
     table = capsys.readouterr().out.splitlines()
-    assert table[-2].startswith("| 0.01 | ") and table[-1].startswith("| -1 | ") and table[-1].count("%") == 1
+    assert table[-2].split(" | ")[1:3] == ["4", "0.01"] and table[-1].split(" | ")[1:3] == ["4", "-1"]
+    assert table[-1].count("%") == 1
+    runs = [str(tmp_path / "run")] * 2  # a recipe's clones: each task's mean over its runs, per decay
+    assert sweep.main([*runs, "--decays", "0.01", "-1", "--episodes", "2", "--num-envs", "2", "--target", "0.5"]) == 0
+    summary = capsys.readouterr().out.splitlines()
+    assert summary[-3].startswith(f"| {REACH} | 2 | ") and summary[-2].startswith("| tasks at 50% or more | | ")
+    with pytest.raises(SystemExit):
+        sweep.main([str(tmp_path / "run"), "--target", "80"])
+    assert "--target 80.0 is not valid" in capsys.readouterr().err
     with pytest.raises(SystemExit):  # a weighting the ensemble cannot compute, refused before any episode
         sweep.main([str(tmp_path / "run"), "--decays", "-1", "1000"])
     assert "bc_ensemble_decay=1000.0 with bc_chunk=4 is not valid" in capsys.readouterr().err
