@@ -75,8 +75,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{args.episodes} episodes from seed {args.seed}")
     print("| run | chunk | bc_ensemble_decay | success | s |")
     print("|---|---:|---:|---:|---:|")
-    for run in args.runs:
-        trained = _load_chunked(parser, run, args.decays)
+    clones = [(run, _load_chunked(parser, run, args.decays)) for run in args.runs]  # every run checked first
+    for run, trained in clones:
         for decay in args.decays:
             trained.actor.ensemble_decay = decay
             start = time.perf_counter()
