@@ -26,6 +26,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from gymnasium import spaces
+from stable_baselines3.common.preprocessing import preprocess_obs
 
 import embodia  # noqa: F401  (headless GL backend before mujoco loads)
 
@@ -102,9 +104,10 @@ def camera_features(extractor, obs: dict[str, np.ndarray], rows: np.ndarray) -> 
     out = {}
     with torch.no_grad():
         words = torch.as_tensor(obs["instruction_words"][rows]).float().flatten(1) if extractor.words else None
-        for key in extractor.cameras:
-            images = torch.as_tensor(obs[key][rows]).float().permute(0, 3, 1, 2) / 255.0  # as SB3 scales uint8
-            out[key] = extractor.encoders[key](images, words).numpy()
+        images = {k: torch.as_tensor(obs[k][rows]) for keys in extractor.cameras.values() for k in keys}
+        scaled = preprocess_obs(images, spaces.Dict({k: extractor.observation_space[k] for k in images}))
+        for name, inputs in extractor.camera_images(scaled).items():
+            out[name] = extractor.encoders[name](inputs, words).numpy()
     return out
 
 

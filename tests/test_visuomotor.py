@@ -92,11 +92,11 @@ def test_spatial_soft_argmax_finds_a_bright_spot_and_the_shift_moves_pixels_only
         assert any(torch.equal(windows[:, i, j], interior[k]) for i in range(5) for j in range(5))
 
 
-@pytest.mark.parametrize("image_grid", [0, 2])
-def test_a_robot_only_pixels_policy_trains_loads_and_acts_on_camera_images(demos, tmp_path, image_grid):
+@pytest.mark.parametrize(("image_grid", "depth"), [(0, False), (2, True)])
+def test_a_robot_only_pixels_policy_trains_loads_and_acts_on_camera_images(demos, tmp_path, image_grid, depth):
     config = TrainConfig(demos=str(demos), demo_episodes=3, obs_mode="pixels", policy_state="robot",
                          env_kwargs={**SHORT, "cameras": list(CAMERAS), "image_size": list(SIZE),
-                                     "instruction_features": 16}, bc_chunk=2, image_grid=image_grid,
+                                     "instruction_features": 16, "depth": depth}, bc_chunk=2, image_grid=image_grid,
                          net_arch=[16], bc_epochs=2, final_eval_episodes=2)  # fmt: skip
     result = training.train(BIN, "bc", config, 0, tmp_path / "run", progress=False)
     assert result["episodes"] == 2
@@ -109,6 +109,10 @@ def test_a_robot_only_pixels_policy_trains_loads_and_acts_on_camera_images(demos
     assert {"camera_front", "camera_robot_wrist", "robot_tcp_pos", "instruction_words"} <= seen
     extractor = policy.actor.features_extractor
     assert extractor.encoders["camera_front"].film is not None
+    # a camera's depth (rendered from the recorded states too) is a fourth channel of its colour encoder
+    assert ({"depth_front", "depth_robot_wrist"} <= seen) == depth
+    assert set(extractor.encoders) == {"camera_front", "camera_robot_wrist"}
+    assert extractor.encoders["camera_front"].trunk[0].in_channels == (4 if depth else 3)
     # the saved policy keeps its grid: each camera's keypoints (x, y, activation), then its pooled picture
     assert (extractor.encoders["camera_front"].grid is not None) == (image_grid > 0)
     vector_size = extractor.vector.features_dim
@@ -196,3 +200,20 @@ def test_the_auxiliary_targets_can_resolve_the_grasp_to_the_millimetre(tmp_path)
 def test_the_visual_extractor_refuses_a_space_without_images():
     with pytest.raises(ValueError, match="at least one"):
         VisualExtractor(spaces.Dict({"robot_tcp_pos": spaces.Box(-1, 1, (3,))}))
+
+
+def test_depth_joins_its_cameras_colours_scaled_to_the_unit_range():
+    box = spaces.Box(0, 255, (8, 8, 3), np.uint8)
+    space = spaces.Dict({"camera_work": box, "depth_work": spaces.Box(0, np.inf, (8, 8, 1), np.float32),
+                         "depth_top": spaces.Box(0, np.inf, (8, 8, 1), np.float32),
+                         "segmentation_work": spaces.Box(0, 255, (8, 8, 1), np.uint8)})  # fmt: skip
+    extractor = VisualExtractor(space)
+    assert extractor.cameras == {"camera_work": ["camera_work", "depth_work"], "depth_top": ["depth_top"],
+                                 "segmentation_work": ["segmentation_work"]}  # fmt: skip
+    metres = torch.tensor([0.5, 1.0, 3.0, 80.0]).repeat_interleave(16).reshape(1, 8, 8, 1)
+    images = extractor.camera_images({"camera_work": torch.full((1, 8, 8, 3), 0.25), "depth_work": metres,
+                                      "depth_top": metres, "segmentation_work": torch.zeros(1, 8, 8, 1)})  # fmt: skip
+    assert images["camera_work"].shape == (1, 4, 8, 8)
+    assert torch.all(images["camera_work"][0, :3] == 0.25)
+    # 0.5 m and 1 m stay apart; everything past DEPTH_RANGE_M (a far wall, the sky at 80 m) is one "far"
+    assert images["camera_work"][0, 3, :, 0].tolist() == [0.25, 0.25, 0.5, 0.5, 1.0, 1.0, 1.0, 1.0]

@@ -53,7 +53,7 @@ from embodia.agents.learn.rollout import evaluate_success
 from embodia.agents.learn.vec_env import EmbodiaVecEnv
 from embodia.agents.learn.vision import VisualExtractor
 from embodia.agents.policy import class_name
-from embodia.envs.core.batched_env import make_batched
+from embodia.envs.core.batched_env import PIXEL_ONLY_OPTIONS, make_batched
 from embodia.envs.record.episode import (
     MAX_NAME_CHARS,
     DataFileError,
@@ -109,7 +109,8 @@ class TaskSpaces:
 def task_spaces(env_id: str, config: TrainConfig) -> TaskSpaces:
     """The spaces, from one env of one simulation built for it and closed at once (the flat observation is the
     dict one flattened, as the env flattens it)."""
-    probe = make_batched(env_id, 1, **{**config.env_kwargs, "obs_mode": "dict"})
+    state_kwargs = {k: v for k, v in config.env_kwargs.items() if k not in PIXEL_ONLY_OPTIONS}
+    probe = make_batched(env_id, 1, **{**state_kwargs, "obs_mode": "dict"})
     try:
         state, action = probe.single_observation_space, probe.single_action_space
         control_mode = probe.options.control_mode

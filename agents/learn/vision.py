@@ -14,6 +14,11 @@ While training, every image is shifted by up to ``SHIFT_PX`` pixels at random (D
 ICLR 2021): two hundred demonstrations are few images, and a policy that keys on single pixels does not survive
 the evaluation's other seeds.
 
+A camera's depth image (``depth=True``, metres) joins its colour image as a fourth channel of the same encoder,
+clipped at ``DEPTH_RANGE_M`` and scaled to [0, 1] as the colours are: the height of the hand over a part, which
+one colour camera only infers from size and shading (BinPicking's visual clone stopped about 2.5 cm above the
+part), is then read per pixel, at no extra convolutions.
+
 The vector entries (proprioception, and the instruction's words when given) are standardised as
 ``NormalizedExtractor`` does, with statistics from the demonstrations saved inside the policy. Where a scene holds
 several valid goals (BinPicking: which of three parts), only the instruction says which: its words also modulate
@@ -36,12 +41,27 @@ KEYPOINTS = 32  # channels of the last layer, each one soft-argmax (x, y) and on
 SHIFT_PX = 4  # the largest random shift while training (DrQ uses 4 px at 84 x 84)
 CHANNELS = (16, 32, 32)
 GRID_CHANNELS = 8  # channels of the pooled picture that ``grid`` adds per camera
+DEPTH_RANGE_M = 2.0  # depth beyond this (the far wall, the sky) is all one "far"; the work is 0.05-1.2 m away
 WORDS_KEY = "instruction_words"  # the env's instruction_features entry (features.py reads it too)
 
 
 def image_keys(space: spaces.Dict) -> list[str]:
     """The entries that are images, (H, W, C) boxes, in sorted order."""
     return sorted(k for k, box in space.spaces.items() if isinstance(box, spaces.Box) and len(box.shape) == 3)
+
+
+def camera_groups(keys: list[str]) -> dict[str, list[str]]:
+    """Image keys by the encoder that reads them: a camera's colour and depth images together, under the colour
+    key (so a colour-only policy's encoders keep their names), depth first where a camera has no colour; any other
+    image (segmentation) alone."""
+    groups: dict[str, list[str]] = {}
+    for key in keys:
+        kind, camera = key.split("_", 1)
+        if kind == "depth" and f"camera_{camera}" in keys:
+            groups[f"camera_{camera}"].append(key)
+        else:
+            groups[key] = [key]
+    return groups
 
 
 def random_shift(images: torch.Tensor, pixels: int) -> torch.Tensor:
@@ -126,8 +146,9 @@ class VisualExtractor(BaseFeaturesExtractor):
             raise ValueError(f"grid={grid!r} is not valid; valid: 0 (keypoints only) to {MAX_IMAGE_GRID} cells a side")
         if not isinstance(observation_space, spaces.Dict) or not image_keys(observation_space):
             raise ValueError("VisualExtractor needs a Dict observation with at least one (H, W, C) image entry")
-        cameras = image_keys(observation_space)
-        vector_space = spaces.Dict({k: v for k, v in observation_space.spaces.items() if k not in cameras})
+        images = image_keys(observation_space)
+        cameras = camera_groups(images)
+        vector_space = spaces.Dict({k: v for k, v in observation_space.spaces.items() if k not in images})
         vector = NormalizedExtractor(vector_space, mean, std, mask) if vector_space.spaces else None
         vector_size = vector.features_dim if vector is not None else 0
         per_camera = 3 * KEYPOINTS + GRID_CHANNELS * grid * grid
@@ -137,18 +158,31 @@ class VisualExtractor(BaseFeaturesExtractor):
         words = observation_space.spaces.get(WORDS_KEY)
         self.words = int(words.shape[-1]) if words is not None else 0
         # module names may not hold '.'; image keys never do (batched_env.image_key)
-        self.encoders = nn.ModuleDict(
-            {k: CameraEncoder(observation_space[k].shape[-1], self.words, grid) for k in cameras}
-        )
+        channels = {name: sum(observation_space[k].shape[-1] for k in keys) for name, keys in cameras.items()}
+        self.encoders = nn.ModuleDict({name: CameraEncoder(channels[name], self.words, grid) for name in cameras})
 
     def forward(self, observations: dict[str, Any]) -> torch.Tensor:
         parts = []
         if self.vector is not None:
             parts.append(self.vector({k: observations[k] for k in self.vector.keys}))
         words = observations[WORDS_KEY].flatten(1) if self.words else None
-        for key in self.cameras:
-            images = observations[key].float().permute(0, 3, 1, 2)  # SB3 scaled uint8 to [0, 1]; (n, C, H, W)
-            if self.training:
+        for name, images in self.camera_images(observations).items():
+            if self.training:  # colour and depth of a camera shift together
                 images = random_shift(images, SHIFT_PX)
-            parts.append(self.encoders[key](images, words))
+            parts.append(self.encoders[name](images, words))
         return torch.cat(parts, dim=1)
+
+    def camera_images(self, observations: dict[str, Any]) -> dict[str, torch.Tensor]:
+        """Each encoder's input, (n, C, H, W) in [0, 1], from observations as SB3 preprocesses them (uint8
+        images already scaled to [0, 1])."""
+        return {
+            name: torch.cat([_scaled(key, observations[key]) for key in keys], dim=-1).permute(0, 3, 1, 2)
+            for name, keys in self.cameras.items()
+        }
+
+
+def _scaled(key: str, images: torch.Tensor) -> torch.Tensor:
+    """(n, H, W, C) in [0, 1]: SB3 already scaled uint8 images; depth in metres is clipped and scaled here."""
+    if key.startswith("depth_"):
+        return images.float().clamp(0.0, DEPTH_RANGE_M) / DEPTH_RANGE_M
+    return images.float()

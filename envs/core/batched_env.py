@@ -102,7 +102,7 @@ class EnvOptions:
             raise ValueError(
                 f"cameras=() is empty; obs_mode={self.obs_mode!r} needs at least one camera, e.g. ('front',)"
             )
-        for name in ("depth", "segmentation"):
+        for name in PIXEL_ONLY_OPTIONS:
             if getattr(self, name) and self.obs_mode != "pixels":
                 raise ValueError(
                     f"{name}=True adds images to pixel observations; obs_mode={self.obs_mode!r} has none; "
@@ -115,6 +115,10 @@ class EnvOptions:
             )
         if len(set(self.cameras)) != len(self.cameras):
             raise ValueError(f"cameras={self.cameras!r} names a camera twice; valid: distinct camera names")
+
+
+#: options that add images to ``obs_mode="pixels"`` and are an error in any other mode
+PIXEL_ONLY_OPTIONS = ("depth", "segmentation")
 
 
 def image_key(kind: str, camera: str) -> str:
