@@ -188,6 +188,10 @@ def test_clone_proposals_act_as_the_clone_at_the_start_and_take_the_actor_only_w
     # the actor's action only where every critic values it above what any critic says of the clone's
     expected = torch.where(q_actor > q_clone, actor_actions, clone_actions)
     torch.testing.assert_close(acted, expected)
+    # the values the choice returns (the critic's target reuses them) are, to the bit, those of the chosen actions
+    with torch.no_grad():
+        chosen, _, values = policy.choose(obs, actor_actions, policy.critic_target)
+        assert torch.equal(values, policy.critic_target.all_q(obs, chosen))
     assert 0.0 <= model.logger.name_to_value["train/target_actor_share"] <= 1.0
     model.policy.save(tmp_path / "policy.zip")
     loaded = training._load_policy_file(tmp_path / "policy.zip", {"policy_class": training.class_name(type(policy))})

@@ -94,10 +94,15 @@ class LayerNormEnsembleCritic(BaseModel):
         layers.append(EnsembleLinear(n_critics, width, 1))
         self.q_ensemble = nn.Sequential(*layers)
 
-    def all_q(self, obs: Any, actions: torch.Tensor) -> torch.Tensor:
-        """(K, B, 1): every member's estimate."""
+    def features(self, obs: Any) -> torch.Tensor:
+        """The observation's features, for ``all_q`` of several actions in the same states (computed once)."""
         with torch.set_grad_enabled(not self.share_features_extractor and torch.is_grad_enabled()):
-            features = self.extract_features(obs, self.features_extractor)
+            return self.extract_features(obs, self.features_extractor)
+
+    def all_q(self, obs: Any, actions: torch.Tensor, features: torch.Tensor | None = None) -> torch.Tensor:
+        """(K, B, 1): every member's estimate (``features``: ``self.features(obs)``, when already computed)."""
+        if features is None:
+            features = self.features(obs)
         inputs = torch.cat([features, actions], dim=1)
         return self.q_ensemble(inputs.unsqueeze(0).expand(self.n_critics, -1, -1))
 
@@ -167,16 +172,20 @@ class _RLPDPolicyParts:
         return actor_action
 
     def choose(self, obs: Any, actor_action: torch.Tensor, critic: Any,
-               deterministic: bool = True) -> tuple[torch.Tensor, torch.Tensor]:  # fmt: skip
-        """(the chosen actions, (B, 1) True where the actor's proposal won) between the actor's and the clone's:
-        the actor's only where the ensemble's lowest value of it is above the ensemble's highest of the clone's."""
+               deterministic: bool = True) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:  # fmt: skip
+        """(the chosen actions, (B, 1) True where the actor's proposal won, (K, B, 1) ``critic``'s values of the
+        chosen actions) between the actor's and the clone's: the actor's only where the ensemble's lowest value of
+        it is above the ensemble's highest of the clone's. The values are those the choice was made on, row for
+        row what ``critic.all_q`` of the chosen actions gives, so the critic's target need not evaluate again."""
         with torch.no_grad():
             base = self.base_actor(obs, deterministic=deterministic)
-            q_actor = critic.all_q(obs, actor_action)
-            q_base = critic.all_q(obs, base)
+            features = critic.features(obs)
+            q_actor = critic.all_q(obs, actor_action, features)
+            q_base = critic.all_q(obs, base, features)
             # every critic values the actor's proposal above what any critic says of the clone's
             actor_wins = q_actor.min(dim=0).values > q_base.max(dim=0).values
-            return torch.where(actor_wins, actor_action, base), actor_wins
+            chosen = torch.where(actor_wins, actor_action, base)
+            return chosen, actor_wins, torch.where(actor_wins.unsqueeze(0), q_actor, q_base)
 
     def _predict(self, observation: Any, deterministic: bool = False) -> torch.Tensor:
         return self.env_action(observation, self.actor(observation, deterministic), deterministic=deterministic)
@@ -260,12 +269,14 @@ class RLPD(SACWithDemos):
         with torch.no_grad():
             next_actions, next_log_prob = self.actor.action_log_prob(batch.next_observations)
             if self.policy.clone_proposals:
-                next_actions, actor_wins = self.policy.choose(batch.next_observations, next_actions, self.critic_target)
+                next_actions, actor_wins, next_all = self.policy.choose(
+                    batch.next_observations, next_actions, self.critic_target
+                )
                 next_log_prob = next_log_prob.reshape(-1, 1) * actor_wins  # the clone's proposal: no entropy bonus
                 self._actor_share.append(actor_wins.float().mean().item())
             else:
                 next_actions = self.policy.env_action(batch.next_observations, next_actions)
-            next_all = self.critic_target.all_q(batch.next_observations, next_actions)
+                next_all = self.critic_target.all_q(batch.next_observations, next_actions)
             members = torch.randperm(next_all.shape[0])[: self.target_subset]
             next_q = next_all[members].min(dim=0).values
             if self.backup_entropy:
@@ -318,8 +329,9 @@ class RLPD(SACWithDemos):
         1,000 updates at a learning rate of 1e-5, and its success fell from 90% to 0%)."""
         obs = batch.observations
         with torch.no_grad():
-            q_taken = self.critic.all_q(obs, batch.actions).mean(dim=0)
-            value = self.critic.all_q(obs, policy_actions.detach()).mean(dim=0)
+            features = self.critic.features(obs)
+            q_taken = self.critic.all_q(obs, batch.actions, features).mean(dim=0)
+            value = self.critic.all_q(obs, policy_actions.detach(), features).mean(dim=0)
             advantage = q_taken - value
             scale = advantage.std().clamp(min=1e-6)
             weights = torch.exp(self.awac_beta * advantage / scale).clamp(max=AWAC_MAX_WEIGHT)
