@@ -55,8 +55,8 @@ def camera_groups(keys: list[str]) -> dict[str, list[str]]:
     key (so a colour-only policy's encoders keep their names), depth first where a camera has no colour; any other
     image (segmentation) alone."""
     groups: dict[str, list[str]] = {}
-    for key in keys:
-        kind, camera = key.split("_", 1)
+    for key in sorted(keys):  # a camera's colour key sorts before its depth key
+        kind, _, camera = key.partition("_")  # any image key, not only the env's ``kind_camera`` ones
         if kind == "depth" and f"camera_{camera}" in keys:
             groups[f"camera_{camera}"].append(key)
         else:
