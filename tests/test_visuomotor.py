@@ -92,6 +92,23 @@ def test_spatial_soft_argmax_finds_a_bright_spot_and_the_shift_moves_pixels_only
         assert any(torch.equal(windows[:, i, j], interior[k]) for i in range(5) for j in range(5))
 
 
+def test_the_shift_moves_each_image_by_its_own_drawn_offset_with_edges_replicated():
+    """DrQ's shift by its definition: output pixel (i, j) of image k is the input's pixel (i + dy_k, j + dx_k),
+    clamped to the image, with (dy_k, dx_k) the k-th of the two draws the shift makes."""
+    pixels, n, height, width = 3, 6, 9, 11
+    images = torch.rand(n, 2, height, width)
+    torch.manual_seed(7)
+    shifted = random_shift(images, pixels)
+    torch.manual_seed(7)
+    dy = torch.randint(0, 2 * pixels + 1, (n, 1))[:, 0] - pixels
+    dx = torch.randint(0, 2 * pixels + 1, (n, 1))[:, 0] - pixels
+    assert len(set(zip(dy.tolist(), dx.tolist(), strict=True))) > 1
+    for k in range(n):
+        rows = (torch.arange(height) + dy[k]).clamp(0, height - 1)
+        cols = (torch.arange(width) + dx[k]).clamp(0, width - 1)
+        assert torch.equal(shifted[k], images[k][:, rows][:, :, cols])
+
+
 @pytest.mark.parametrize(("image_grid", "depth"), [(0, False), (2, True)])
 def test_a_robot_only_pixels_policy_trains_loads_and_acts_on_camera_images(demos, tmp_path, image_grid, depth):
     config = TrainConfig(demos=str(demos), demo_episodes=3, obs_mode="pixels", policy_state="robot",
