@@ -9,6 +9,8 @@
     python experiments/bc_levers.py collect --task BinPicking --noise 0.3 --turn-within 0.04 --episodes 200 \
         --successes-only
         # -> runs/demos/BinPicking-v0-dart0.3-turn0.04-successes-200 (the jaws turned near the part)
+    python experiments/bc_levers.py collect --task BinPicking --noise 0.3 --turn-within 0.04 --pregrasp-open 0.08 \
+        --episodes 200 --successes-only   # -> ...-turn0.04-open0.08-successes-200 (the jaws opened wide)
 
 Every fit uses 100 demonstrations and is evaluated on the same 100 episodes seeded 1,000,000 + k; each row is
 appended to ``runs/bc_levers/rows.jsonl`` and ``experiments/results/learning_bc_levers.md`` is rebuilt from it.
@@ -196,6 +198,9 @@ def main() -> None:
     parser.add_argument(
         "--turn-within", type=float, help="collect: the expert turns its jaws this close (m) to the part"
     )
+    parser.add_argument(
+        "--pregrasp-open", type=float, help="collect: the expert opens its jaws at least this wide (m) before a grasp"
+    )
     parser.add_argument("--episodes", type=positive_int, default=100, help="collect: demonstrations to record")
     parser.add_argument("--successes-only", action="store_true", help="collect: keep the finished episodes only")
     parser.add_argument("--out", type=Path, help="collect: demo folder (default runs/demos/<Task>-v0-dart<noise>)")
@@ -220,9 +225,11 @@ def main() -> None:
         from embodia.agents.learn.collect import collect_demonstrations, demo_folder_name
 
         name = demo_folder_name(
-            args.task, args.noise, args.pushes, args.successes_only, args.episodes, args.turn_within
+            args.task, args.noise, args.pushes, args.successes_only, args.episodes, args.turn_within, args.pregrasp_open
         )
         options = {"turn_within_m": args.turn_within} if args.turn_within is not None else {}
+        if args.pregrasp_open is not None:
+            options["pregrasp_open_m"] = args.pregrasp_open
         print(collect_demonstrations(f"embodia/{args.task}-v0", args.episodes, args.out or DEMOS / name, seed=0,
                                      num_envs=10, action_noise=args.noise, disturbance_rate=args.pushes,
                                      overwrite=True, successes_only=args.successes_only,

@@ -77,6 +77,7 @@ def test_a_disturbance_rate_that_is_not_a_probability_is_refused_before_anything
         ("BinPicking-v0-dart0.1-successes", "--noise 0.1 --successes-only --episodes 7 --out"),
         ("BinPicking-v0-dart0.1-push0.08-successes-200", "--noise 0.1 --pushes 0.08 --successes-only --episodes 200"),
         ("BinPicking-v0-dart0.3-turn0.04-successes-200", "--noise 0.3 --turn-within 0.04 --successes-only --episodes"),
+        ("BinPicking-v0-dart0.3-turn0.04-open0.08-successes-200", "--turn-within 0.04 --pregrasp-open 0.08 --succ"),
     ],
 )
 def test_a_missing_demo_folder_names_the_command_that_records_it_with_its_noise_pushes_and_count(folder, expected):

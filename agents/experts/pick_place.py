@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from embodia.agents.experts import motion
+from embodia.envs.scene import panda
 
 APPROACH, DESCEND, GRASP, LIFT, CARRY, LOWER, RELEASE, RETREAT = range(8)
 PHASE_NAMES = ("approach", "descend", "grasp", "lift", "carry", "lower", "release", "retreat")
@@ -51,21 +52,36 @@ class PickPlaceTiming:
     #: while travelling). A policy that sees through cameras learns the turn where its wrist camera shows the part
     #: large: turned from the start, the expert's turn answers a yaw that the images of the start barely show
     turn_within_m: float = float("inf")
+    #: open the jaws at least this wide before a grasp (0: the expert's own width, the object's and a margin). A
+    #: clone misplaces the hand by a centimetre or more where the expert is within millimetres: with the jaws wide
+    #: a finger comes down beside the object rather than on its top, and a square part turned off the jaws fits
+    pregrasp_open_m: float = 0.0
 
     def __post_init__(self) -> None:
         if not self.turn_within_m >= 0:
             raise ValueError(f"turn_within_m={self.turn_within_m!r} is not valid; valid: a distance >= 0 in metres")
+        if not 0.0 <= self.pregrasp_open_m <= panda.GRIPPER_MAX_WIDTH_M:
+            raise ValueError(
+                f"pregrasp_open_m={self.pregrasp_open_m!r} is not valid; valid: 0 (the expert's own) to "
+                f"{panda.GRIPPER_MAX_WIDTH_M} m, the hand's stroke"
+            )
 
 
 class PickAndPlace(abc.ABC):
     """The policy protocol (``reset``, ``act``) around the phase machine; an expert defines ``goal``."""
 
     def __init__(
-        self, num_envs: int, timing: PickPlaceTiming | None = None, turn_within_m: float | None = None
+        self,
+        num_envs: int,
+        timing: PickPlaceTiming | None = None,
+        turn_within_m: float | None = None,
+        pregrasp_open_m: float | None = None,
     ) -> None:
         self.timing = timing or PickPlaceTiming()
         if turn_within_m is not None:
             self.timing = dataclasses.replace(self.timing, turn_within_m=float(turn_within_m))
+        if pregrasp_open_m is not None:
+            self.timing = dataclasses.replace(self.timing, pregrasp_open_m=float(pregrasp_open_m))
         self.phase = np.zeros(num_envs, dtype=np.int64)
         self.timer = np.zeros(num_envs, dtype=np.int64)
         self.jaw_goal = np.zeros(num_envs)
@@ -135,7 +151,8 @@ class PickAndPlace(abc.ABC):
         action[:, :3] = motion.translate(tcp, targets, max_speed=np.where(slow, 0.5, 1.0)[:, None])
         action[:, 3:6] = motion.point_down(xmat, yaw_error)
         holding = np.isin(phase, (GRASP, LIFT, CARRY, LOWER))
-        action[:, 6] = np.where(holding, motion.GRIPPER_CLOSE, motion.gripper_for_width(goal.pregrasp_width))
+        pregrasp_width = np.maximum(goal.pregrasp_width, t.pregrasp_open_m)
+        action[:, 6] = np.where(holding, motion.GRIPPER_CLOSE, motion.gripper_for_width(pregrasp_width))
         action[phase >= RELEASE, 6] = motion.GRIPPER_OPEN
 
         error = np.linalg.norm(targets - tcp, axis=1)
@@ -151,7 +168,7 @@ class PickAndPlace(abc.ABC):
             | ((phase == LIFT) & (error < 3 * t.travel_tolerance_m))
             | ((phase == CARRY) & (error < t.travel_tolerance_m) & yaw_done)
             | ((phase == LOWER) & (error < t.position_tolerance_m))
-            | ((phase == RELEASE) & ((state["gripper_width"] >= goal.pregrasp_width) | (self.timer >= t.release_steps)))
+            | ((phase == RELEASE) & ((state["gripper_width"] >= pregrasp_width) | (self.timer >= t.release_steps)))
         )
         lost = np.isin(phase, (LIFT, CARRY, LOWER)) & (np.linalg.norm(held_offset, axis=1) > t.lost_distance_m)
         self.phase = np.where(lost, APPROACH, np.where(advance, np.minimum(phase + 1, RETREAT), phase))

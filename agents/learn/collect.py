@@ -40,13 +40,20 @@ NAMED_EPISODES_ABOVE = 100
 
 
 def demo_folder_name(
-    task: str, noise: float, pushes: float, successes_only: bool, episodes: int, turn_within_m: float | None = None
+    task: str,
+    noise: float,
+    pushes: float,
+    successes_only: bool,
+    episodes: int,
+    turn_within_m: float | None = None,
+    pregrasp_open_m: float | None = None,
 ) -> str:
-    """``<Task>-v0-dart<noise>[-push<rate>][-turn<metres>][-successes[-<episodes>]]``: the settings a folder was
-    recorded with (``train.collect_command`` reads them back to name the command that records a missing one);
-    ``turn_within_m``: the pick-and-place expert's option of that name."""
+    """``<Task>-v0-dart<noise>[-push<rate>][-turn<metres>][-open<metres>][-successes[-<episodes>]]``: the settings
+    a folder was recorded with (``train.collect_command`` reads them back to name the command that records a missing
+    one); ``turn_within_m``, ``pregrasp_open_m``: the pick-and-place expert's options of those names."""
     name = f"{task}-v0-dart{noise:g}" + (f"-push{pushes:g}" if pushes else "")
     name += f"-turn{turn_within_m:g}" if turn_within_m is not None else ""
+    name += f"-open{pregrasp_open_m:g}" if pregrasp_open_m is not None else ""
     if successes_only:
         name += "-successes" + (f"-{episodes}" if episodes > NAMED_EPISODES_ABOVE else "")
     return name
@@ -137,7 +144,8 @@ def collect_demonstrations(
     expert finished, running further seeds until ``episodes`` are kept (a clone of failures learns to fail: the
     threading expert under noise 0.1 finishes a third of its episodes); at most ``MAX_ATTEMPTS_PER_DEMO`` times
     as many episodes are tried, then ``RuntimeError``. ``expert_options``: the expert's own (``experts.expert_options``;
-    the pick-and-place experts' ``turn_within_m``), in the folder's metadata and its policy name.
+    the pick-and-place experts' ``turn_within_m`` and ``pregrasp_open_m``), in the folder's metadata and its policy
+    name.
     """
     dart = DartNoise(action_noise, noise_dims, disturbance_rate)  # bad values refused before the folder is touched
     options = dict(expert_options or {})

@@ -162,18 +162,20 @@ def _load_demos(env_id: str, config: TrainConfig, task: TaskSpaces | None = None
 
 def collect_command(env_id: str, config: TrainConfig) -> str:
     """The command that records ``config.demos`` as a run folder of the task's expert (seeds 0..); a folder named
-    ``<Task>-v0-dart<noise>[-push<rate>][-turn<metres>][-successes[-<episodes>]]`` holds DART demonstrations (with
-    held pushes, the expert turning its jaws near the part, finished episodes only), which experiments/bc_levers.py
-    records under exactly those settings."""
-    name = r"(\w+)-v0-dart([0-9.]+)(?:-push([0-9.]+))?(?:-turn([0-9.]+))?(-successes(?:-(\d+))?)?"
+    ``<Task>-v0-dart<noise>[-push<rate>][-turn<metres>][-open<metres>][-successes[-<episodes>]]`` holds DART
+    demonstrations (with held pushes, the expert turning its jaws near the part, opening them this wide before a
+    grasp, finished episodes only), which experiments/bc_levers.py records under exactly those settings."""
+    name = r"(\w+)-v0-dart([0-9.]+)(?:-push([0-9.]+))?(?:-turn([0-9.]+))?(?:-open([0-9.]+))?(-successes(?:-(\d+))?)?"
     dart = re.fullmatch(name, Path(config.demos).name)
     if dart:
-        task, noise, pushes, turn, successes, episodes = dart.groups()
+        task, noise, pushes, turn, opening, successes, episodes = dart.groups()
         command = f"python experiments/bc_levers.py collect --task {task} --noise {noise}"
         if pushes:
             command += f" --pushes {pushes}"
         if turn:
             command += f" --turn-within {turn}"
+        if opening:
+            command += f" --pregrasp-open {opening}"
         if successes:
             command += f" --successes-only --episodes {episodes or config.demo_episodes}"
         return f"{command} --out {config.demos}"
