@@ -128,9 +128,66 @@ def test_shapes_met_after_the_first_are_laid_out_without_loading_a_model(cache, 
     loads = []
     real_model = shape_cache.Kept.model
     monkeypatch.setattr(shape_cache.Kept, "model", lambda kept: loads.append(1) or real_model(kept))
+    for layout in cache.glob(f"*{shape_cache.LAYOUT_SUFFIX}"):  # the shapes, not their layouts, on disk
+        layout.unlink()
     env = make_batched("embodia/Handover-v0", 1)
     observed = [env.reset(seeds=[seed])[0] for seed in seeds]
     assert shape.body_shape.cache_info().currsize >= 3  # several shapes met, ...
     assert len(loads) == 1  # ... one model loaded
     for a, b in zip(reference, observed, strict=True):
         assert all(np.array_equal(a[k], b[k]) for k in a)
+
+
+def binding_of(env_id: str):
+    from embodia.envs.core.batched_env import make_batched
+
+    return make_batched(env_id, 1).task.person.shape_binding
+
+
+def test_a_shape_laid_out_on_disk_is_the_layout_bit_for_bit_and_a_new_env_reads_only_that(cache) -> None:
+    """A task that has met a shape before reads it laid out: no shape entry, no model, no layout; the same rows
+    and resting pose to the bit, and the same episodes."""
+    from embodia.envs.core.batched_env import make_batched
+
+    seeds = list(range(6))
+    filling = make_batched("embodia/Feeding-v0", 1)  # Feeding attaches the mouth's geoms to the head
+    reference = [filling.reset(seeds=[seed])[0] for seed in seeds]
+    binding = filling.task.person.shape_binding
+    computed = {config: binding.rows(shape.body_shape(config)) for config in binding._laid_out}
+    assert len(list(cache.glob(f"*{shape_cache.LAYOUT_SUFFIX}"))) == len(computed) >= 3
+    shape.body_shape.cache_clear()
+    env = make_batched("embodia/Feeding-v0", 1)
+    observed = [env.reset(seeds=[seed])[0] for seed in seeds]
+    assert shape.body_shape.cache_info().misses == 0  # no shape loaded: their layouts were read
+    for a, b in zip(reference, observed, strict=True):
+        assert all(np.array_equal(a[k], b[k]) for k in a)
+    for config, rows in computed.items():
+        kept = env.task.person.shape_binding._laid_out[config]
+        assert kept.rows.keys() == rows.keys()
+        for field, values in rows.items():
+            assert kept.rows[field].dtype == values.dtype and np.array_equal(kept.rows[field], values), field
+        first = binding._laid_out[config].rest
+        assert np.array_equal(kept.rest.pos, first.pos) and np.array_equal(kept.rest.quat, first.quat)
+
+
+def test_a_layout_is_keyed_by_task_model_and_attachments_and_a_damaged_one_is_laid_out_again(cache) -> None:
+    feeding, handover = binding_of("embodia/Feeding-v0"), binding_of("embodia/Handover-v0")
+    config = shape.shape_config(feeding.structure, "female", 37)
+    assert feeding.layout_key(config) != handover.layout_key(shape.shape_config(handover.structure, "female", 37))
+    assert feeding.layout_key(config) == binding_of("embodia/Feeding-v0").layout_key(config)  # a stable key
+    assert feeding.layout_key(config) != feeding.layout_key(shape.shape_config(feeding.structure, "male", 37))
+    before = feeding.layout_key(config)
+    feeding.attached.clear()  # Feeding's mouth cavity no longer attached to the head: another layout
+    assert feeding.layout_key(config) != before
+    fresh = binding_of("embodia/Feeding-v0")
+    laid = fresh.laid_out(config)
+    (layout,) = cache.glob(f"*{shape_cache.LAYOUT_SUFFIX}")
+    whole = layout.read_bytes()
+    for at in (len(shape_cache.LAYOUT_MAGIC) + 10, len(whole) // 2, len(whole) - 3):
+        damaged = bytearray(whole)
+        damaged[at] ^= 0x04
+        layout.write_bytes(bytes(damaged))
+        assert shape_cache.load_layout(fresh.layout_key(config)) is None
+    again = binding_of("embodia/Feeding-v0").laid_out(config)  # laid out again, and the file replaced
+    assert all(np.array_equal(again.rows[f], laid.rows[f]) for f in laid.rows)
+    assert shape_cache.load_layout(fresh.layout_key(config)) is not None

@@ -8,13 +8,15 @@ geoms, and the bounding volumes collision detection culls with. Copying the comp
 recomputing them keeps one description of the body (``body.py``) and of its furniture (``person.add_person``).
 
 Stature is taken in whole percentiles (a step of 1.5-4 mm of stature), so a task draws from at most 99 shapes
-per sex, each compiled and settled once per process (~70 ms). The copied values are model fields a recording
-holds (``per_sim_model``), so a replay restores the very same body.
+per sex, each compiled and settled once per process (~70 ms), or read from the on-disk cache (``shape_cache``):
+the shape itself, and once a task has laid it out, its rows in that task's model (``ShapeBinding.laid_out``). The
+copied values are model fields a recording holds (``per_sim_model``), so a replay restores the very same body.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache, lru_cache
@@ -93,6 +95,14 @@ def body_shape(config: HumanConfig) -> BodyShape:
     return BodyShape(config=config, rest=rest, fields=fields, load_model=lambda: model)
 
 
+@dataclass(frozen=True, eq=False)
+class LaidOut:
+    """A shape as one task model's rows, and where the person rests in their furniture: all a reset needs of it."""
+
+    rest: RestingPose
+    rows: dict[str, np.ndarray]  # field -> values for ``ShapeBinding.targets[field]``
+
+
 @dataclass(frozen=True)
 class LayoutPlan:
     """Where a shape's compiled values go in a task's model (``ShapeBinding._make_plan``): index arrays, so that
@@ -160,6 +170,8 @@ class ShapeBinding:
         self.attached: dict[tuple[str, int], int] = {}
         self._rows: dict[HumanConfig, dict[str, np.ndarray]] = {}
         self._plans: dict[tuple, LayoutPlan] = {}
+        self._laid_out: dict[HumanConfig, LaidOut] = {}
+        self._model_digest: str | None = None
 
     def attach(self, site: str, geoms: tuple[str, ...] = (), sites: tuple[str, ...] = ()) -> None:
         """Keep the task's ``geoms`` and ``sites`` (on the person's bodies) where they are relative to ``site``."""
@@ -168,6 +180,31 @@ class ShapeBinding:
         self.attached |= {("site", self.model.site(x).id): anchor for x in sites}
         self._rows.clear()
         self._plans.clear()
+        self._laid_out.clear()
+
+    def layout_key(self, config: HumanConfig) -> str:
+        """The on-disk key of ``config``'s shape laid out in this model (``shape_cache.load_layout``): the shape's
+        own key, this model (every byte of it, digested once per binding) and the task's attached geoms and sites."""
+        if self._model_digest is None:
+            binary = np.zeros(mujoco.mj_sizeModel(self.model), dtype=np.uint8)
+            mujoco.mj_saveModel(self.model, None, binary)
+            self._model_digest = hashlib.sha256(binary).hexdigest()
+        parts = [shape_cache.entry_key(config), self._model_digest, self.name, repr(sorted(self.attached.items()))]
+        return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:32]
+
+    def laid_out(self, person: HumanConfig) -> LaidOut:
+        """``person``'s shape (their sex and stature) as this model's rows: kept per binding, and on disk between
+        processes, so that a reset meeting a shape this task has laid out before reads one small file."""
+        config = shape_config(self.structure, person.sex, int(person.stature_percentile))
+        if config not in self._laid_out:
+            key = self.layout_key(config)
+            kept = shape_cache.load_layout(key)
+            if kept is None:
+                shape = body_shape(config)
+                kept = (shape.rest, self.rows(shape))
+                shape_cache.save_layout(key, *kept)
+            self._laid_out[config] = LaidOut(*kept)
+        return self._laid_out[config]
 
     def rows(self, shape: BodyShape) -> dict[str, np.ndarray]:
         """The values of ``shape`` laid out as this model's rows (checked to fit once per shape)."""
@@ -299,15 +336,16 @@ class ShapeBinding:
         """The compiled body of ``person`` (their sex and stature) in this scene's posture and furniture."""
         return body_shape(shape_config(self.structure, person.sex, int(person.stature_percentile)))
 
-    def apply(self, sim: Simulation, ids: np.ndarray, people: list[HumanConfig]) -> list[BodyShape]:
+    def apply(self, sim: Simulation, ids: np.ndarray, people: list[HumanConfig]) -> list[LaidOut]:
         """Give simulations ``ids`` the bodies of ``people`` (their sex, stature and body mass: the segments'
-        masses and inertias scale so that the body weighs what was drawn); return their shapes. Run
-        ``set_const`` afterwards: the weights and inertias the solver derives at the reference pose change."""
-        shapes = [self.shape_of(p) for p in people]
+        masses and inertias scale so that the body weighs what was drawn); return their shapes laid out (each
+        with its resting pose). Run ``set_const`` afterwards: the weights and inertias the solver derives at the
+        reference pose change."""
+        shapes = [self.laid_out(p) for p in people]
         mass_scale = np.array([p.body_mass_kg for p in people]) / self.built_mass_kg
         fields = {f: sim.per_sim_model_field(f) for f in self.targets}
         for sim_id, shape, scale in zip(ids, shapes, mass_scale, strict=True):
-            rows = self.rows(shape)
+            rows = shape.rows
             for f, values in rows.items():
                 fields[f][sim_id, self.targets[f]] = values
             for f in ("body_mass", "body_inertia"):

@@ -12,6 +12,12 @@ took. The arrays come first and the MJB is turned into a model only when asked (
 shape out from its arrays alone, and needs a model only for the first shape of each body tree it binds (its
 layout plan), so each further shape no longer pays the 0.4-0.7 ms of ``MjModel.from_binary_path``.
 
+Beside each shape, a second kind of entry (``LAYOUT_SUFFIX``) keeps that shape laid out as one task model's rows
+(``ShapeBinding.laid_out``), with its resting pose: what a reset writes into the simulation. Laying a shape out (its
+bounding volumes above all) cost about half of what a reset that met a new shape paid for it; read back, a reset
+meets a new shape for the price of one small file. Its key adds a digest of the task model and of the task's
+attached geoms and sites to the shape's key, so another task, option or model gets entries of its own.
+
 The key covers everything that makes an entry: the person's configuration, the mujoco version, the machine type,
 and the source of the modules that build and settle the person and their furniture (``envs/human``,
 ``envs/scene``, ``envs/physics``). An edit or an upgrade therefore writes new entries rather than loading stale
@@ -49,6 +55,9 @@ ENTRY_SUFFIX = ".shape"
 #: an entry's first bytes: the format and its version (a file of another layout is not read as this one)
 ENTRY_MAGIC = b"embodia-shape-2\n"
 POSE_VALUES = 8  # the resting pose after the magic: pos (3), quat (4), speed_m_s, as little-endian float64
+LAYOUT_SUFFIX = ".layout"
+#: a laid-out shape's file: the magic, a CRC, the resting pose, then its rows in one task model (``pack_fields``)
+LAYOUT_MAGIC = b"embodia-layout-1\n"
 
 
 def cache_dir() -> Path | None:
@@ -133,30 +142,63 @@ def unpack_fields(block: memoryview) -> dict[str, np.ndarray]:
     return fields
 
 
+def _read_entry(path: Path, magic: bytes) -> memoryview | None:
+    """The checked bytes of an entry after its magic and CRC; None when absent, of another format or damaged."""
+    start = len(magic) + CHECKED.size
+    try:
+        entry = path.read_bytes()
+    except OSError:
+        return None
+    if not entry.startswith(magic) or len(entry) < start:
+        return None  # another format, or a write cut short
+    (crc,) = CHECKED.unpack_from(entry, len(magic))
+    body = memoryview(entry)[start:]
+    return body if zlib.crc32(body) == crc else None  # damaged: computed again
+
+
+def _pose(body: memoryview) -> RestingPose:
+    values = np.frombuffer(body, dtype="<f8", count=POSE_VALUES)
+    return RestingPose(values[:3].astype(float), values[3:7].astype(float), float(values[7]))
+
+
+def _pose_bytes(rest: RestingPose) -> bytes:
+    return np.concatenate([rest.pos, rest.quat, [rest.speed_m_s]]).astype("<f8").tobytes()
+
+
 def load(config: HumanConfig) -> Kept | None:
     """``config``'s cached shape; None when absent, off or unreadable (checked by its CRC)."""
     folder = cache_dir()
-    if folder is None:
+    body = None if folder is None else _read_entry(folder / f"{entry_key(config)}{ENTRY_SUFFIX}", ENTRY_MAGIC)
+    if body is None:
         return None
-    path = folder / f"{entry_key(config)}{ENTRY_SUFFIX}"
-    start = len(ENTRY_MAGIC) + CHECKED.size
     try:
-        entry = path.read_bytes()
-        if not entry.startswith(ENTRY_MAGIC) or len(entry) < start:
-            return None  # another format, or a write cut short
-        (crc,) = CHECKED.unpack_from(entry, len(ENTRY_MAGIC))
-        if zlib.crc32(memoryview(entry)[start:]) != crc:
-            return None  # damaged: computed again
-        values = np.frombuffer(entry, dtype="<f8", count=POSE_VALUES, offset=start)
-        at = start + 8 * POSE_VALUES
-        (fields_size,) = CHECKED.unpack_from(entry, at)
+        at = 8 * POSE_VALUES
+        (fields_size,) = CHECKED.unpack_from(body, at)
         at += CHECKED.size
-        fields = unpack_fields(memoryview(entry)[at : at + fields_size])
-        compressed = entry[at + fields_size :]
-    except (OSError, ValueError, TypeError, struct.error):  # unreadable: computed again
+        fields = unpack_fields(body[at : at + fields_size])
+        return Kept(fields, _pose(body), bytes(body[at + fields_size :]))
+    except (ValueError, TypeError, struct.error):  # unreadable: computed again
         return None
-    rest = RestingPose(values[:3].astype(float), values[3:7].astype(float), float(values[7]))
-    return Kept(fields, rest, compressed)
+
+
+def load_layout(key: str) -> tuple[RestingPose, dict[str, np.ndarray]] | None:
+    """A shape laid out as one task model's rows (``ShapeBinding.laid_out``), with its resting pose; None when
+    absent, off or unreadable."""
+    folder = cache_dir()
+    body = None if folder is None else _read_entry(folder / f"{key}{LAYOUT_SUFFIX}", LAYOUT_MAGIC)
+    if body is None:
+        return None
+    try:
+        return _pose(body), unpack_fields(body[8 * POSE_VALUES :])
+    except (ValueError, TypeError, struct.error):
+        return None
+
+
+def save_layout(key: str, rest: RestingPose, rows: dict[str, np.ndarray]) -> None:
+    """Keep a shape's rows in one task model (``load_layout``); a folder that cannot be written is skipped."""
+    folder = cache_dir()
+    if folder is not None:
+        _write_entry(folder, f"{key}{LAYOUT_SUFFIX}", LAYOUT_MAGIC, _pose_bytes(rest) + pack_fields(rows))
 
 
 def save(config: HumanConfig, model: mujoco.MjModel, rest: RestingPose, fields: dict[str, np.ndarray]) -> None:
@@ -167,16 +209,21 @@ def save(config: HumanConfig, model: mujoco.MjModel, rest: RestingPose, fields: 
         return
     binary = np.zeros(mujoco.mj_sizeModel(model), dtype=np.uint8)
     mujoco.mj_saveModel(model, None, binary)
-    pose = np.concatenate([rest.pos, rest.quat, [rest.speed_m_s]]).astype("<f8")
     block = pack_fields(fields)
-    body = pose.tobytes() + CHECKED.pack(len(block)) + block + zlib.compress(binary.tobytes(), 1)
+    body = _pose_bytes(rest) + CHECKED.pack(len(block)) + block + zlib.compress(binary.tobytes(), 1)
+    _write_entry(folder, f"{entry_key(config)}{ENTRY_SUFFIX}", ENTRY_MAGIC, body)
+
+
+def _write_entry(folder: Path, name: str, magic: bytes, body: bytes) -> None:
+    """``magic``, the CRC of ``body`` and ``body`` as ``folder/name``, under a temporary name renamed into place
+    (a reader never sees half an entry); a folder that cannot be written is skipped."""
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(prefix=".shape-", suffix=ENTRY_SUFFIX, dir=folder)
+        handle, temporary = tempfile.mkstemp(prefix=".entry-", suffix=".part", dir=folder)
         try:
             with os.fdopen(handle, "wb") as file:
-                file.write(ENTRY_MAGIC + CHECKED.pack(zlib.crc32(body)) + body)
-            os.replace(temporary, folder / f"{entry_key(config)}{ENTRY_SUFFIX}")
+                file.write(magic + CHECKED.pack(zlib.crc32(body)) + body)
+            os.replace(temporary, folder / name)
         finally:
             if os.path.exists(temporary):
                 os.unlink(temporary)
