@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache, lru_cache
@@ -172,6 +173,13 @@ class ShapeBinding:
         self._plans: dict[tuple, LayoutPlan] = {}
         self._laid_out: dict[HumanConfig, LaidOut] = {}
         self._model_digest: str | None = None
+        #: (field, start, end, shape) of each field's rows in a laid-out shape kept as one array (``targets`` order)
+        shapes = [(f, (len(rows), *getattr(model, f).shape[1:])) for f, rows in self.targets.items()]
+        self._row_sizes = np.cumsum([0] + [math.prod(shape) for _, shape in shapes])
+        self._row_slices = [
+            (f, int(a), int(b), shape)
+            for (f, shape), a, b in zip(shapes, self._row_sizes[:-1], self._row_sizes[1:], strict=True)
+        ]
 
     def attach(self, site: str, geoms: tuple[str, ...] = (), sites: tuple[str, ...] = ()) -> None:
         """Keep the task's ``geoms`` and ``sites`` (on the person's bodies) where they are relative to ``site``."""
@@ -199,11 +207,14 @@ class ShapeBinding:
         if config not in self._laid_out:
             key = self.layout_key(config)
             kept = shape_cache.load_layout(key)
-            if kept is None:
+            if kept is not None and kept[1].size == self._row_sizes[-1]:
+                rest, flat = kept
+                rows = {f: flat[a:b].reshape(shape) for f, a, b, shape in self._row_slices}
+            else:  # absent, or of another size (a file that is not this binding's)
                 shape = body_shape(config)
-                kept = (shape.rest, self.rows(shape))
-                shape_cache.save_layout(key, *kept)
-            self._laid_out[config] = LaidOut(*kept)
+                rest, rows = shape.rest, self.rows(shape)
+                shape_cache.save_layout(key, rest, np.concatenate([rows[f].ravel() for f in self.targets]))
+            self._laid_out[config] = LaidOut(rest, rows)
         return self._laid_out[config]
 
     def rows(self, shape: BodyShape) -> dict[str, np.ndarray]:

@@ -56,16 +56,22 @@ ENTRY_SUFFIX = ".shape"
 ENTRY_MAGIC = b"embodia-shape-2\n"
 POSE_VALUES = 8  # the resting pose after the magic: pos (3), quat (4), speed_m_s, as little-endian float64
 LAYOUT_SUFFIX = ".layout"
-#: a laid-out shape's file: the magic, a CRC, the resting pose, then its rows in one task model (``pack_fields``)
-LAYOUT_MAGIC = b"embodia-layout-1\n"
+#: a laid-out shape's file: the magic, a CRC, the resting pose, then its rows in one task model, every field's
+#: values one after another as float64 (the binding knows each field's shape: ``ShapeBinding.layout_key`` covers it)
+LAYOUT_MAGIC = b"embodia-layout-2\n"
 
 
 def cache_dir() -> Path | None:
     """The shapes' folder, or None when the cache is turned off."""
-    chosen = os.environ.get(CACHE_VARIABLE)
+    environ = os.environ
+    return _cache_dir(environ.get(CACHE_VARIABLE), environ.get("XDG_CACHE_HOME"), environ.get("HOME"))
+
+
+@functools.lru_cache(maxsize=8)  # asked at every new shape: pathlib's joins cost more than the file's read
+def _cache_dir(chosen: str | None, xdg_cache_home: str | None, home: str | None) -> Path | None:
     if chosen is not None:
         return None if chosen.strip().lower() in ("", "off", "0", "none") else Path(chosen) / FOLDER
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    base = xdg_cache_home or str(Path.home() / ".cache")
     return Path(base) / "embodia" / FOLDER
 
 
@@ -83,7 +89,8 @@ def source_digest() -> str:
 
 def entry_key(config: HumanConfig) -> str:
     """The file stem of ``config``'s entry."""
-    parts = [repr(dataclasses.astuple(config)), mujoco.__version__, platform.machine(), source_digest()]
+    values = tuple(getattr(config, field.name) for field in dataclasses.fields(config))  # astuple's deep copy: 4x
+    parts = [repr(values), mujoco.__version__, platform.machine(), source_digest()]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:32]
 
 
@@ -181,24 +188,22 @@ def load(config: HumanConfig) -> Kept | None:
         return None
 
 
-def load_layout(key: str) -> tuple[RestingPose, dict[str, np.ndarray]] | None:
-    """A shape laid out as one task model's rows (``ShapeBinding.laid_out``), with its resting pose; None when
-    absent, off or unreadable."""
+def load_layout(key: str) -> tuple[RestingPose, np.ndarray] | None:
+    """A shape laid out as one task model's rows (``ShapeBinding.laid_out``), with its resting pose: the rows as
+    one read-only float64 array, in the binding's order; None when absent, off or unreadable."""
     folder = cache_dir()
     body = None if folder is None else _read_entry(folder / f"{key}{LAYOUT_SUFFIX}", LAYOUT_MAGIC)
-    if body is None:
+    if body is None or len(body) % 8:
         return None
-    try:
-        return _pose(body), unpack_fields(body[8 * POSE_VALUES :])
-    except (ValueError, TypeError, struct.error):
-        return None
+    return _pose(body), np.frombuffer(body, dtype="<f8", offset=8 * POSE_VALUES)
 
 
-def save_layout(key: str, rest: RestingPose, rows: dict[str, np.ndarray]) -> None:
-    """Keep a shape's rows in one task model (``load_layout``); a folder that cannot be written is skipped."""
+def save_layout(key: str, rest: RestingPose, rows: np.ndarray) -> None:
+    """Keep a shape's rows in one task model (``load_layout``), as one float64 array; a folder that cannot be
+    written is skipped."""
     folder = cache_dir()
     if folder is not None:
-        _write_entry(folder, f"{key}{LAYOUT_SUFFIX}", LAYOUT_MAGIC, _pose_bytes(rest) + pack_fields(rows))
+        _write_entry(folder, f"{key}{LAYOUT_SUFFIX}", LAYOUT_MAGIC, _pose_bytes(rest) + rows.astype("<f8").tobytes())
 
 
 def save(config: HumanConfig, model: mujoco.MjModel, rest: RestingPose, fields: dict[str, np.ndarray]) -> None:
