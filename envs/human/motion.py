@@ -107,11 +107,11 @@ class HumanMotion:
         shocks = innovation * noise
         # the recurrence in Python floats: the same IEEE operations as numpy's, without a numpy call per step
         yaw, flexion, elbow = (spread_rad * noise[0]).tolist()  # the three DRIFT_JOINTS
-        path = [(yaw, flexion, elbow)]
+        path = [yaw, flexion, elbow]  # flat: numpy reads a list of floats 4x as fast as a list of tuples
         for yaw_shock, flexion_shock, elbow_shock in shocks[1:].tolist():
             yaw, flexion, elbow = decay * yaw + yaw_shock, decay * flexion + flexion_shock, decay * elbow + elbow_shock
-            path.append((yaw, flexion, elbow))
-        drift = np.array(path)
+            path += (yaw, flexion, elbow)
+        drift = np.array(path).reshape(self.steps, len(DRIFT_JOINTS))
         events = rng.uniform(size=self.steps) < person.head_turn_rate_hz * self.dt
         goals = rng.uniform(-HEAD_TURN_MAX_RAD, HEAD_TURN_MAX_RAD, size=self.steps) * person.rom_scale
         follow = float(1.0 - np.exp(-self.dt / HEAD_TURN_TIME_CONSTANT_S))
