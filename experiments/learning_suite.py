@@ -119,11 +119,34 @@ def write_report(runs: Path, results: Path) -> Path:
         "",
     ]
     out = results / "learning_suite.md"
-    out.write_text("\n".join(header + table_lines(groups)) + "\n")
+    out.write_text("\n".join(header + table_lines(groups) + budget_lines(groups)) + "\n")
     for path in plot_curves(groups, results, prefix="learning_suite"):
         print(f"wrote {path}")
     print(f"wrote {out}")
     return out
+
+
+def budget_lines(groups: dict[tuple[str, str], list[dict]]) -> list[str]:
+    """What the table costs to reproduce (issue 15 asks for a working day on this machine): every run's training
+    wall-clock summed per method and in all."""
+    hours: dict[str, list[float]] = {}
+    for (_, method), results in groups.items():
+        hours.setdefault(method, []).extend(r["train_wall_s"] / 3600 for r in results)
+    total = sum(sum(v) for v in hours.values())
+    lines = [
+        "",
+        "## Budget",
+        "",
+        "Training wall-clock of every run in the table, summed: one job at a time on this machine (each run's own",
+        "figure, measured with whatever else ran beside it).",
+        "",
+        "| method | runs | hours |",
+        "|---|---:|---:|",
+    ]
+    for method, values in sorted(hours.items(), key=lambda item: -sum(item[1])):
+        lines.append(f"| {method} | {len(values)} | {sum(values):.1f} |")
+    lines.append(f"| all | {sum(len(v) for v in hours.values())} | **{total:.1f}** |")
+    return lines
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -37,6 +37,14 @@ def test_the_quick_suite_records_demos_trains_each_method_and_writes_the_table_a
 
     controllers = [row.split("|")[10].strip() for row in rows]  # the controller every row learnt on, BC's too
     assert controllers == [f"rev. {CONTROLLER_REVISION}"] * 3
+    budget = table.split("## Budget")[1]  # what the table costs: each run's wall-clock, summed per method
+    walls = {
+        path.stem.split("-")[1]: json.loads(path.read_text())["train_wall_s"]
+        for path in (tmp_path / "learning_suite_runs").glob("*.json")
+    }
+    for method, wall in walls.items():
+        assert f"| {method} | 1 | {wall / 3600:.1f} |" in budget
+    assert f"| all | 3 | **{sum(walls.values()) / 3600:.1f}** |" in budget
     assert (tmp_path / "runs" / "demos" / "Reach-v0-dart0.1-successes" / "summary.json").exists()
     pixels = np.asarray(Image.open(tmp_path / "learning_suite_Reach.png").convert("L"))
     assert pixels.shape[0] > 100 and pixels.std() > 5  # a drawn plot, not a blank image
