@@ -69,13 +69,13 @@ def _segment_approximations(size: np.ndarray, kind: np.ndarray) -> tuple[np.ndar
     and type ``kind`` (geoms,) seen as segments with a radius: a capsule's or sphere's own; an ellipsoid's and a
     box's along its longest side (a box's radius covers its cross-section's corners; flat, so its curvature is
     ``FLAT_GEOM_RADIUS_M``)."""
-    order = np.argsort(size, axis=-1)
-    longest, middle, shortest = (np.take_along_axis(size, order[..., k : k + 1], axis=-1)[..., 0] for k in (2, 1, 0))
+    ordered = np.sort(size, axis=-1)  # once per reset: one sort, not an argsort and three gathers
+    shortest, middle, longest = ordered[..., 0], ordered[..., 1], ordered[..., 2]
     capsule = kind == mujoco.mjtGeom.mjGEOM_CAPSULE
     sphere = kind == mujoco.mjtGeom.mjGEOM_SPHERE
     ellipsoid = kind == mujoco.mjtGeom.mjGEOM_ELLIPSOID
     round_ = capsule | sphere
-    axis = np.where(round_, 2, order[..., 2])
+    axis = np.where(round_, 2, 2 - np.argmax(size[..., ::-1], axis=-1))  # the longest side; of equal ones, the last
     half = np.where(capsule, size[..., 1], np.where(sphere, 0.0, np.where(ellipsoid, longest - middle, longest)))
     radius = np.where(round_, size[..., 0], np.where(ellipsoid, middle, np.hypot(shortest, middle)))
     curvature = np.where(round_, size[..., 0], np.where(ellipsoid, shortest, FLAT_GEOM_RADIUS_M))
