@@ -228,7 +228,7 @@ def main() -> None:
             args.task, args.noise, args.pushes, args.successes_only, args.episodes, args.turn_within, args.pregrasp_open
         )
         asked = {"turn_within_m": args.turn_within, "pregrasp_open_m": args.pregrasp_open}
-        options = {name: value for name, value in asked.items() if value is not None}
+        options = {option: value for option, value in asked.items() if value is not None}
         print(collect_demonstrations(f"embodia/{args.task}-v0", args.episodes, args.out or DEMOS / name, seed=0,
                                      num_envs=10, action_noise=args.noise, disturbance_rate=args.pushes,
                                      overwrite=True, successes_only=args.successes_only,

@@ -191,3 +191,8 @@ def test_a_layout_is_keyed_by_task_model_and_attachments_and_a_damaged_one_is_la
     again = binding_of("embodia/Feeding-v0").laid_out(config)  # laid out again, and the file replaced
     assert all(np.array_equal(again.rows[f], laid.rows[f]) for f in laid.rows)
     assert shape_cache.load_layout(fresh.layout_key(config)) is not None
+    # a whole, checked file of another size (not this binding's rows) under the key: laid out again, not misread
+    shape_cache.save_layout(fresh.layout_key(config), laid.rest, np.zeros(7))
+    foreign = binding_of("embodia/Feeding-v0").laid_out(config)
+    assert all(np.array_equal(foreign.rows[f], laid.rows[f]) for f in laid.rows)
+    assert shape_cache.load_layout(fresh.layout_key(config))[1].size > 7  # and the file replaced

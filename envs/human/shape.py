@@ -169,7 +169,6 @@ class ShapeBinding:
         self._trees, self._tree_order = _bounding_trees(model, self.bodies, self.geoms)
         #: ("geom" or "site", id) of a task's own geom or site on the person -> the person's site it follows
         self.attached: dict[tuple[str, int], int] = {}
-        self._rows: dict[HumanConfig, dict[str, np.ndarray]] = {}
         self._plans: dict[tuple, LayoutPlan] = {}
         self._laid_out: dict[HumanConfig, LaidOut] = {}
         self._model_digest: str | None = None
@@ -186,7 +185,6 @@ class ShapeBinding:
         anchor = self.model.site(site).id
         self.attached |= {("geom", self.model.geom(g).id): anchor for g in geoms}
         self.attached |= {("site", self.model.site(x).id): anchor for x in sites}
-        self._rows.clear()
         self._plans.clear()
         self._laid_out.clear()
 
@@ -218,12 +216,7 @@ class ShapeBinding:
         return self._laid_out[config]
 
     def rows(self, shape: BodyShape) -> dict[str, np.ndarray]:
-        """The values of ``shape`` laid out as this model's rows (checked to fit once per shape)."""
-        if shape.config not in self._rows:
-            self._rows[shape.config] = self._lay_out(shape)
-        return self._rows[shape.config]
-
-    def _lay_out(self, shape: BodyShape) -> dict[str, np.ndarray]:
+        """The values of ``shape`` laid out as this model's rows, checked to fit (``laid_out`` keeps them)."""
         model, tpl = self.model, shape.fields
         who = f"a {shape.config.sex} person at stature percentile {shape.config.stature_percentile:g}"
         plan = self._plan(shape, who)
