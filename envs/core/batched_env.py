@@ -375,7 +375,7 @@ class BatchedEnv:
             if given.ndim != 1 or (given.size and given.dtype.kind not in "iu"):
                 raise ValueError(f"simulation ids {ids!r} are not valid; valid: a 1-d array of integer indices")
             ids = given.astype(np.int64)
-            if ids.size and (ids.min() < 0 or ids.max() >= self.num_sims or len(np.unique(ids)) != ids.size):
+            if ids.size and (ids.min() < 0 or ids.max() >= self.num_sims or len(set(ids.tolist())) != ids.size):
                 raise ValueError(
                     f"simulation ids {ids.tolist()} are not valid; valid: distinct indices 0 to {self.num_sims - 1}"
                 )

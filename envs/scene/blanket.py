@@ -195,10 +195,9 @@ def covered(vertices: np.ndarray, points: np.ndarray, below_tolerance_m: float =
     b = vertices[:, 1:, :-1].reshape(len(vertices), -1, 3)
     c = vertices[:, 1:, 1:].reshape(len(vertices), -1, 3)
     d = vertices[:, :-1, 1:].reshape(len(vertices), -1, 3)
-    hit = np.zeros(points.shape[:2], dtype=bool)
-    for p, q, r in ((a, b, c), (a, c, d)):
-        hit |= _over_triangles(p, q, r, points, below_tolerance_m)
-    return hit
+    # both triangles of every cell in one pass: half the numpy calls of one pass per triangle set
+    return _over_triangles(np.concatenate([a, a], axis=1), np.concatenate([b, c], axis=1),
+                           np.concatenate([c, d], axis=1), points, below_tolerance_m)  # fmt: skip
 
 
 def _over_triangles(p, q, r, points, below_tolerance_m):

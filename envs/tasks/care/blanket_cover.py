@@ -192,19 +192,18 @@ class BlanketCover(Task):
         """Points on the axis of each thigh and shank capsule in the root frame (the legs are rigid on it), and
         the capsules' radii, for each simulation's person: the points to cover are these raised by the radius,
         the top of the leg."""
-        pos, quat = sim.per_sim_model_field("geom_pos"), sim.per_sim_model_field("geom_quat")
-        size = sim.per_sim_model_field("geom_size")
-        fractions = np.linspace(-0.8, 0.8, POINTS_PER_SEGMENT)
-        rotation = np.zeros(9)
-        for sim_id in ids:
-            points, radii = [], []
-            for geom in self.leg_geoms:
-                mujoco.mju_quat2Mat(rotation, quat[sim_id, geom])
-                axis = rotation.reshape(3, 3)[:, 2]
-                radius, half_length = size[sim_id, geom, :2]
-                points.extend(pos[sim_id, geom] + axis * f * half_length for f in fractions)
-                radii.extend([radius] * POINTS_PER_SEGMENT)
-            self.leg_axis_points[sim_id], self.leg_radii[sim_id] = points, radii
+        pos = sim.per_sim_model_field("geom_pos")[np.ix_(ids, self.leg_geoms)]  # (k, G, 3)
+        q = sim.per_sim_model_field("geom_quat")[np.ix_(ids, self.leg_geoms)]  # (k, G, 4) wxyz
+        size = sim.per_sim_model_field("geom_size")[np.ix_(ids, self.leg_geoms)]
+        # the capsule's axis, the rotation's third column, with mju_quat2Mat's own operations (the same bits)
+        q0, q1, q2, q3 = np.moveaxis(q, -1, 0)
+        axis = np.stack(
+            [2 * (q1 * q3 + q0 * q2), 2 * (q2 * q3 - q0 * q1), q0 * q0 - q1 * q1 - q2 * q2 + q3 * q3], axis=-1
+        )
+        fractions = np.linspace(-0.8, 0.8, POINTS_PER_SEGMENT)[None, None, :, None]
+        points = pos[:, :, None] + axis[:, :, None] * fractions * size[:, :, None, None, 1]  # (k, G, F, 3)
+        self.leg_axis_points[ids] = points.reshape(len(ids), -1, 3)
+        self.leg_radii[ids] = np.repeat(size[..., 0], POINTS_PER_SEGMENT, axis=1)
 
     def _feet_top(self, sim: Simulation, ids: np.ndarray) -> np.ndarray:
         """(len(ids),) the height of the highest point of the person's feet."""
