@@ -225,6 +225,33 @@ def test_ppo_takes_its_advantage_and_update_settings_from_the_config(tmp_path):
         TrainConfig(gae_lambda=1.5)
 
 
+def test_ppo_with_state_dependent_exploration_repeats_its_noise_where_the_state_repeats(tmp_path):
+    """gSDE (use_sde): the exploration noise is a function of the state while its weights are held, so the same
+    observation draws the same noisy action; PPO's default noise differs at every draw."""
+    from embodia.agents.learn.vec_env import EmbodiaVecEnv
+
+    env = EmbodiaVecEnv(REACH, 2, 0, **training.env_kwargs(TrainConfig(**TINY)))
+    try:
+        obs = env.reset()
+        sde = training.build_model("ppo", TrainConfig(use_sde=True, log_std_init=-2.0, **TINY), env, {}, tmp_path, 0)
+        assert sde.use_sde and sde.sde_sample_freq == -1
+        assert torch.allclose(sde.policy.log_std, torch.full_like(sde.policy.log_std, -2.0))
+        sde.policy.reset_noise(2)
+        first, second = (sde.predict(obs, deterministic=False)[0] for _ in range(2))
+        mean = sde.predict(obs, deterministic=True)[0]
+        np.testing.assert_array_equal(first, second)
+        assert not np.allclose(first, mean)
+        plain = training.build_model("ppo", TrainConfig(**TINY), env, {}, tmp_path, 0)
+        assert not plain.use_sde
+        assert not np.array_equal(*(plain.predict(obs, deterministic=False)[0] for _ in range(2)))
+    finally:
+        env.close()
+    with pytest.raises(ConfigError, match=r"sde_sample_freq=0 must be -1 \(once per rollout\) or positive"):
+        TrainConfig(sde_sample_freq=0)
+    with pytest.raises(ConfigError, match=r"log_std_init=5.0 must be in \[-20, 2\]"):
+        TrainConfig(log_std_init=5.0)
+
+
 def test_a_linear_learning_rate_reaches_zero_at_the_last_update_and_survives_a_save(tmp_path):
     from stable_baselines3 import PPO
 

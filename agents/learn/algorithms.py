@@ -87,7 +87,12 @@ def learning_rate(config: TrainConfig) -> float | LinearToZero:
 def _ppo_options(config: TrainConfig, env: Any) -> dict[str, Any]:
     return dict(n_steps=config.n_steps, batch_size=config.batch_size, n_epochs=config.n_epochs,
                 ent_coef=config.ent_coef, gae_lambda=config.gae_lambda, clip_range=config.clip_range,
-                target_kl=config.target_kl or None)  # fmt: skip
+                target_kl=config.target_kl or None, use_sde=config.use_sde,
+                sde_sample_freq=config.sde_sample_freq)  # fmt: skip
+
+
+def _ppo_policy_options(config: TrainConfig) -> dict[str, Any]:
+    return {"log_std_init": config.log_std_init}
 
 
 def _off_policy_options(config: TrainConfig) -> dict[str, Any]:
@@ -165,7 +170,13 @@ ALGORITHMS: dict[str, Algorithm] = {
         Algorithm(
             "bc", "behaviour cloning of the demonstrations (with DAgger rounds: dagger_rounds)", needs_demos=True
         ),
-        Algorithm("ppo", "PPO from scratch", sb3_class=_stable_baselines("PPO"), options=_ppo_options),
+        Algorithm(
+            "ppo",
+            "PPO from scratch",
+            sb3_class=_stable_baselines("PPO"),
+            options=_ppo_options,
+            policy_options=_ppo_policy_options,
+        ),
         Algorithm(
             "sac",
             "SAC from scratch",

@@ -91,6 +91,13 @@ class TrainConfig:
     ent_coef: float = 0.0
     gae_lambda: float = 0.95  # PPO's generalised advantage estimation (Schulman et al., ICLR 2016)
     clip_range: float = 0.2
+    #: PPO's exploration noise drawn as a function of the policy's features (generalized state-dependent
+    #: exploration, gSDE: Raffin et al., CoRL 2021), its weights redrawn every ``sde_sample_freq`` steps (-1: once
+    #: per rollout). Noise drawn anew each step cannot close the jaws: the gripper's set point moves 5 mm a step,
+    #: so a grasp takes a dozen steps of one sign; gSDE's noise is the same wherever the state is the same.
+    use_sde: bool = False
+    sde_sample_freq: int = -1
+    log_std_init: float = 0.0  # PPO's initial log std (of the noise weights with use_sde)
     #: every learner: rewards divided by the task's full dense rate (the sum of its positive reward weights, the
     #: most a step can earn), so that a step earns at most 1 and the success step the steps left, on every task
     #: (ManiSkill's "normalized_dense" reward does the same); logged returns stay the task's own
@@ -201,6 +208,10 @@ class TrainConfig:
         for name in ("demo_fraction", "bc_holdout_fraction"):
             if not 0.0 <= getattr(self, name) < 1.0:
                 raise ConfigError(f"{name}={getattr(self, name)!r} must be in [0, 1)")
+        if self.sde_sample_freq < 1 and self.sde_sample_freq != -1:
+            raise ConfigError(f"sde_sample_freq={self.sde_sample_freq!r} must be -1 (once per rollout) or positive")
+        if not -20.0 <= self.log_std_init <= 2.0:
+            raise ConfigError(f"log_std_init={self.log_std_init!r} must be in [-20, 2] (a std of 2e-9 to 7.4)")
         if not (self.net_arch and all(isinstance(v, int) and v > 0 for v in self.net_arch)):
             raise ConfigError(f"net_arch={self.net_arch!r} must be a non-empty list of positive integers")
         if self.ignore_obs and self.obs_mode == "goal":
