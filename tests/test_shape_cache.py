@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 
 import mujoco
 import numpy as np
@@ -28,7 +29,7 @@ def model_bytes(model: mujoco.MjModel) -> bytes:
 def cache(tmp_path, monkeypatch):
     monkeypatch.setenv(shape_cache.CACHE_VARIABLE, str(tmp_path))
     shape.body_shape.cache_clear()
-    yield tmp_path / shape_cache.FOLDER
+    yield tmp_path / shape_cache.FOLDER / shape_cache.generation()
     shape.body_shape.cache_clear()
 
 
@@ -70,6 +71,32 @@ def test_a_change_of_source_or_config_is_a_new_entry_and_off_writes_nothing(cach
     assert shape_cache.cache_dir() is None and not cache.exists()
 
 
+def test_what_no_build_used_for_a_month_is_deleted_and_the_rest_kept(tmp_path, monkeypatch) -> None:
+    """An upgrade or an edit starts a new folder of entries; the old ones go once unused for UNUSED_DAYS, while a
+    build in use (another environment sharing the cache) keeps its folder by marking it at each process start."""
+    root = tmp_path / shape_cache.FOLDER
+    ours, stale, recent = root / shape_cache.generation(), root / "an-old-build", root / "another-build-in-use"
+    for folder in (ours, stale, recent):
+        (folder / f"x{shape_cache.ENTRY_SUFFIX}").parent.mkdir(parents=True)
+        (folder / f"x{shape_cache.ENTRY_SUFFIX}").write_bytes(b"entry")
+    old_loose, kept_loose = root / f"flat{shape_cache.LAYOUT_SUFFIX}", root / "notes.txt"
+    old_loose.write_bytes(b"an entry of the layout before folders")
+    kept_loose.write_text("not an entry")
+    month_ago = time.time() - (shape_cache.UNUSED_DAYS + 1) * 86400
+    for path in (ours, stale, old_loose, kept_loose):
+        os.utime(path, (month_ago, month_ago))
+    os.utime(recent, (time.time() - 86400,) * 2)
+    monkeypatch.setenv(shape_cache.CACHE_VARIABLE, str(tmp_path))
+    shape_cache._cache_dir.cache_clear()
+    try:
+        assert shape_cache.cache_dir() == ours
+    finally:
+        shape_cache._cache_dir.cache_clear()
+    assert sorted(p.name for p in root.iterdir()) == sorted([ours.name, recent.name, kept_loose.name])
+    assert time.time() - ours.stat().st_mtime < 60  # marked as used: another build's process keeps it
+    assert (ours / f"x{shape_cache.ENTRY_SUFFIX}").exists() and (recent / f"x{shape_cache.ENTRY_SUFFIX}").exists()
+
+
 EPISODES = """
 import json, sys, numpy as np, gymnasium as gym, embodia
 env = gym.make("embodia/Handover-v0")
@@ -92,7 +119,7 @@ def test_episodes_are_the_same_with_the_cache_off_filled_and_read(tmp_path) -> N
 
     off = run("off")
     filled = run(str(tmp_path))  # computes and writes the entries
-    assert list((tmp_path / shape_cache.FOLDER).glob(f"*{shape_cache.ENTRY_SUFFIX}"))
+    assert list((tmp_path / shape_cache.FOLDER).glob(f"*/*{shape_cache.ENTRY_SUFFIX}"))
     read = run(str(tmp_path))  # loads them
     assert off == filled == read
 

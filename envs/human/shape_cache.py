@@ -22,9 +22,12 @@ The key covers everything that makes an entry: the person's configuration, the m
 and the source of the modules that build and settle the person and their furniture (``envs/human``,
 ``envs/scene``, ``envs/physics``). An edit or an upgrade therefore writes new entries rather than loading stale
 ones. Where: ``$EMBODIA_CACHE_DIR``, else ``$XDG_CACHE_HOME/embodia``, else ``~/.cache/embodia``;
-``EMBODIA_CACHE_DIR=off`` turns it off. Entries are written under a temporary name and renamed into place, so
-processes sharing the folder never read a half-written one; an entry that cannot be read is computed again and
-replaced. A folder that cannot be written is skipped.
+``EMBODIA_CACHE_DIR=off`` turns it off. Each build (mujoco version, machine type, that source) keeps its entries in
+a folder of its own (``generation``), marked as used when a process first asks for it; the first time a process
+does, it deletes what no build has used for ``UNUSED_DAYS`` (the folders of earlier builds, and entries of the
+layout before folders), so that upgrades and edits do not grow the cache without end. Entries are written under a
+temporary name and renamed into place, so processes sharing the folder never read a half-written one; an entry that
+cannot be read is computed again and replaced. A folder that cannot be written is skipped.
 """
 
 from __future__ import annotations
@@ -35,8 +38,10 @@ import hashlib
 import math
 import os
 import platform
+import shutil
 import struct
 import tempfile
+import time
 import zlib
 from pathlib import Path
 
@@ -59,10 +64,12 @@ LAYOUT_SUFFIX = ".layout"
 #: a laid-out shape's file: the magic, a CRC, the resting pose, then its rows in one task model, every field's
 #: values one after another as float64 (the binding knows each field's shape: ``ShapeBinding.layout_key`` covers it)
 LAYOUT_MAGIC = b"embodia-layout-2\n"
+#: a build's folder (or an entry of the layout before folders) that no process has used for this long is deleted
+UNUSED_DAYS = 30
 
 
 def cache_dir() -> Path | None:
-    """The shapes' folder, or None when the cache is turned off."""
+    """This build's folder of shapes (``generation``), or None when the cache is turned off."""
     environ = os.environ
     return _cache_dir(environ.get(CACHE_VARIABLE), environ.get("XDG_CACHE_HOME"), environ.get("HOME"))
 
@@ -70,9 +77,43 @@ def cache_dir() -> Path | None:
 @functools.lru_cache(maxsize=8)  # asked at every new shape: pathlib's joins cost more than the file's read
 def _cache_dir(chosen: str | None, xdg_cache_home: str | None, home: str | None) -> Path | None:
     if chosen is not None:
-        return None if chosen.strip().lower() in ("", "off", "0", "none") else Path(chosen) / FOLDER
-    base = xdg_cache_home or str(Path.home() / ".cache")
-    return Path(base) / "embodia" / FOLDER
+        if chosen.strip().lower() in ("", "off", "0", "none"):
+            return None
+        root = Path(chosen) / FOLDER
+    else:
+        root = Path(xdg_cache_home or str(Path.home() / ".cache")) / "embodia" / FOLDER
+    folder = root / generation()
+    prune_unused(root, keep=folder)  # once per process and folder: this function's result is kept
+    return folder
+
+
+def generation() -> str:
+    """The name of this build's folder: what every entry key holds besides the person (mujoco, machine, source)."""
+    build = "\n".join([mujoco.__version__, platform.machine(), source_digest()])
+    return hashlib.sha256(build.encode()).hexdigest()[:16]
+
+
+def prune_unused(root: Path, keep: Path, unused_days: float = UNUSED_DAYS) -> None:
+    """Mark ``keep`` as used now, and delete from ``root`` the other builds' folders and loose entries (the layout
+    before folders) unused for ``unused_days``. Another build in use keeps its folder by marking it at its start; a
+    process still reading a deleted entry computes it again. A folder that cannot be changed is left as it is."""
+    now = time.time()
+    try:
+        if keep.is_dir():
+            os.utime(keep, (now, now))
+        paths = list(root.iterdir())
+    except OSError:  # no cache yet, or one this process may not change
+        return
+    for path in paths:
+        try:
+            if path == keep or now - path.stat().st_mtime < unused_days * 86400:
+                continue
+            if path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+            elif path.name.endswith((ENTRY_SUFFIX, LAYOUT_SUFFIX, ".part")):
+                path.unlink(missing_ok=True)
+        except OSError:  # gone meanwhile (another process pruned it), or not ours to delete
+            continue
 
 
 @functools.cache
