@@ -131,8 +131,7 @@ def source_digest() -> str:
 def entry_key(config: HumanConfig) -> str:
     """The file stem of ``config``'s entry."""
     values = tuple(getattr(config, field.name) for field in dataclasses.fields(config))  # astuple's deep copy: 4x
-    parts = [repr(values), mujoco.__version__, platform.machine(), source_digest()]
-    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:32]
+    return hashlib.sha256(f"{values!r}\n{generation()}".encode()).hexdigest()[:32]
 
 
 @dataclasses.dataclass(frozen=True)
