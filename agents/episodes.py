@@ -18,7 +18,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from embodia.agents.policy import Policy
-from embodia.envs.core.batched_env import BatchedEnv
+from embodia.envs.core.batched_env import BatchedEnv, check_seed
 
 
 @dataclass(frozen=True)
@@ -99,6 +99,15 @@ def episode_indices(episodes: int | Sequence[int]) -> list[int]:
     return indices
 
 
+def check_first_seed(seed: Any) -> int:
+    """A run's first seed (episode ``k`` is seeded ``seed + k``): a non-negative integer, refused with its value
+    before a run creates anything (a record folder, a dataset, a training run), not at its first reset."""
+    if seed is None:
+        raise ValueError("seed=None: a run seeds episode k with seed + k; valid: a non-negative integer")
+    check_seed(seed)
+    return int(seed)
+
+
 class EpisodeScheduler:
     """Runs episodes ``indices`` (seeds ``seed + k``) of ``policy`` on ``env``'s slots.
 
@@ -117,7 +126,7 @@ class EpisodeScheduler:
         policy_seed: Callable[[int], int | None] = lambda episode_seed: episode_seed,
         executed: Callable[[np.ndarray, Any, dict[str, Any], np.ndarray], np.ndarray] | None = None,
     ) -> None:
-        self.env, self.policy, self.seed = env, policy, int(seed)
+        self.env, self.policy, self.seed = env, policy, check_first_seed(seed)
         self.pending = episode_indices(episodes)
         self.order = list(self.pending)  # the indices as given: the order of ``run``'s results
         self.listeners = list(listeners)

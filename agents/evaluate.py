@@ -19,7 +19,7 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
-from embodia.agents.episodes import EpisodeResult, EpisodeScheduler
+from embodia.agents.episodes import EpisodeResult, EpisodeScheduler, check_first_seed
 from embodia.agents.experts import expert_class
 from embodia.agents.named_policies import POLICIES, make_policy, policy_seed
 from embodia.agents.policy import Policy, class_name
@@ -85,6 +85,7 @@ def run_episodes(
     """
     if not (isinstance(episodes, int) and episodes >= 1):
         raise ValueError(f"episodes must be a positive integer, got {episodes!r}")
+    seed = check_first_seed(seed)
     if actor is None and actor_factory is None and policy not in POLICIES:
         raise ValueError(f"unknown policy {policy!r}; valid: {', '.join(POLICIES)}")
     if workers or resume:

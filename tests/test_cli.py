@@ -174,3 +174,41 @@ def test_run_episodes_rejects_bad_arguments(tmp_path: Path) -> None:
         run_episodes(ENV_ID, "dance", episodes=1, progress=False)
     with pytest.raises(ValueError, match="unknown camera 'ceiling'"):
         run_episodes(ENV_ID, episodes=1, record_dir=tmp_path, render_camera="ceiling", progress=False)
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["run", "embodia/Reach-v0", "--episodes", "1", "--record", "{out}"],
+        ["collect", "embodia/Reach-v0", "--episodes", "1", "--out", "embodia/reach-bad-seed-v0"],
+        ["train", "embodia/Reach-v0", "--algo", "ppo", "--steps", "64", "--out", "{out}"],
+        ["eval", "{out}", "--episodes", "1"],
+        ["teleop", "embodia/Reach-v0", "--out", "{out}"],
+        ["dataset", "validate", "{out}"],
+    ],
+)
+def test_a_negative_seed_is_a_usage_error_before_anything_is_made(
+    tmp_path: Path, capsys: pytest.CaptureFixture, command: list[str]
+) -> None:
+    """Every ``--seed`` is parsed as a seed: refused in one line with its value (exit 2), no folder made."""
+    out = tmp_path / "out"
+    with pytest.raises(SystemExit) as exit_info:
+        main([part.format(out=out) for part in command] + ["--seed", "-1"])
+    assert exit_info.value.code == 2
+    assert "a seed is 0 or more, got -1" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_library_runs_refuse_a_bad_first_seed_before_making_files(tmp_path: Path) -> None:
+    from embodia.agents.learn.collect import collect_demonstrations
+    from embodia.agents.learn.config import load_config
+    from embodia.agents.learn.train import train
+
+    for seed, error in ((-1, ValueError), (None, ValueError), (1.5, TypeError), (True, TypeError)):
+        with pytest.raises(error, match="seed="):
+            run_episodes("embodia/Reach-v0", episodes=1, seed=seed, record_dir=tmp_path / "run", progress=False)
+        with pytest.raises(error, match="seed="):
+            collect_demonstrations("embodia/Reach-v0", 1, tmp_path / "demos", seed=seed)
+        with pytest.raises(error, match="seed="):
+            train("embodia/Reach-v0", "ppo", load_config(None, {"total_steps": 64}), seed, tmp_path / "train")
+    assert not any(tmp_path.iterdir())

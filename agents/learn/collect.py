@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from embodia.agents.episodes import EpisodeResult, EpisodeScheduler, StepOutcome
+from embodia.agents.episodes import EpisodeResult, EpisodeScheduler, StepOutcome, check_first_seed
 from embodia.agents.experts import make_expert
 from embodia.envs.core.batched_env import BatchedEnv, make_batched, take
 from embodia.envs.record.atomic import write_json
@@ -148,6 +148,7 @@ def collect_demonstrations(
     name.
     """
     dart = DartNoise(action_noise, noise_dims, disturbance_rate)  # bad values refused before the folder is touched
+    seed = check_first_seed(seed)
     options = dict(expert_options or {})
     num_envs = max(1, min(num_envs, episodes))
     expert = make_expert(env_id, num_envs, **options)  # so are options the expert does not take

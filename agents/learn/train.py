@@ -33,6 +33,7 @@ import torch
 from gymnasium import spaces
 from stable_baselines3.common.callbacks import BaseCallback, CallbackList
 
+from embodia.agents.episodes import check_first_seed
 from embodia.agents.learn.algorithms import ALGORITHMS, ALGOS, Algorithm, learning_rate
 from embodia.agents.learn.bc import demo_stats, train_bc
 from embodia.agents.learn.config import TrainConfig, ensemble_decay_problem
@@ -394,6 +395,7 @@ def train(
         raise RunError(f"unknown algorithm {algo!r}; valid: {', '.join(ALGOS)}")
     algorithm = ALGORITHMS[algo]
     task_spec(env_id)
+    seed = check_first_seed(seed)  # before the run folder is made
     if config.bc_chunk > 1 and algo != "bc":
         raise RunError(f"bc_chunk={config.bc_chunk} is for behaviour cloning; {algo} acts one action per step")
     if config.critic_layer_norm and not algorithm.soft_actor_critic:

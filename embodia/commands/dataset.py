@@ -14,7 +14,7 @@ import re
 import tempfile
 from pathlib import Path
 
-from embodia.commands.common import UsageError, add_distributed_arguments, check_task, distributed_options
+from embodia.commands.common import UsageError, add_distributed_arguments, check_task, distributed_options, seed_int
 
 #: Minari's dataset id syntax, (namespace/)name-vN, with the version required here so that ids are explicit
 MINARI_ID = re.compile(r"^(?:[-\w][-\w/]*[-\w]/)?[-\w]+-v\d+$")
@@ -113,8 +113,8 @@ def cmd_info(args: argparse.Namespace) -> int:
 def cmd_validate(args: argparse.Namespace) -> int:
     from embodia.envs.record import dataset as ds
 
-    if args.replay_sample < 0 or args.seed < 0:
-        raise UsageError("--replay-sample and --seed must be >= 0")
+    if args.replay_sample < 0:
+        raise UsageError(f"--replay-sample must be >= 0 (0: none), got {args.replay_sample}")
     dataset = open_or_fail(args.dataset)
     episodes, replayed, problems = ds.validate(dataset, replay_sample=args.replay_sample, seed=args.seed)
     for problem in problems:
@@ -211,7 +211,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     collect.add_argument("--episodes", type=int, default=100)
     collect.add_argument("--policy", choices=("expert", "random"), default="expert")
     collect.add_argument("--out", metavar="NAME", help="Minari dataset id (default embodia/<task>/<policy>-v0)")
-    collect.add_argument("--seed", type=int, default=0, help="episode k is seeded with SEED + k")
+    collect.add_argument("--seed", type=seed_int, default=0, help="episode k is seeded with SEED + k")
     collect.add_argument("--num-envs", type=int, default=8, help="simulations run side by side (results do not change)")
     collect.add_argument("--video", action="store_true", help="also record a small MP4 per episode (for review)")
     collect.add_argument("--overwrite", action="store_true", help="replace a dataset of the same id")
@@ -230,7 +230,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     validate = actions.add_parser("validate", help="schema, finite values, exact replay of a sample")
     validate.add_argument("dataset", metavar="DATASET")
     validate.add_argument("--replay-sample", type=int, default=3, help="episodes to replay exactly (0: none)")
-    validate.add_argument("--seed", type=int, default=0, help="which episodes the sample takes")
+    validate.add_argument("--seed", type=seed_int, default=0, help="which episodes the sample takes")
     validate.set_defaults(handler=cmd_validate)
     filt = actions.add_parser("filter", help="keep episodes by success, return or a review file's verdicts")
     filt.add_argument("dataset", metavar="DATASET")

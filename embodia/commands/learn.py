@@ -20,7 +20,7 @@ import warnings
 from pathlib import Path
 
 from embodia.agents.learn.algorithms import ALGORITHMS
-from embodia.commands.common import UsageError, add_distributed_arguments, check_task, distributed_options
+from embodia.commands.common import UsageError, add_distributed_arguments, check_task, distributed_options, seed_int
 
 MISSING_EXTRA = "training needs the learn extra: pip install 'embodia[learn]'"
 
@@ -154,7 +154,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     algo_help = "; ".join(f"{algorithm.name}: {algorithm.summary}" for algorithm in ALGORITHMS.values())
     train.add_argument("--algo", choices=ALGORITHMS, required=True, help=algo_help)
     train.add_argument("--config", type=Path, help="YAML config (experiments/configs/TASK-ALGO.yaml)")
-    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--seed", type=seed_int, default=0)
     train.add_argument("--out", type=Path, help="run folder (default runs/train/TASK-ALGO-sSEED)")
     train.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
     train.add_argument("--steps", type=int, help="override the config's total_steps")
@@ -170,7 +170,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         help="the run folder written by embodia train (or its policy.zip or a checkpoint)",
     )
     evaluate.add_argument("--episodes", type=int, default=20)
-    evaluate.add_argument("--seed", type=int, default=1_000_000, help="episode k is seeded SEED + k")
+    evaluate.add_argument("--seed", type=seed_int, default=1_000_000, help="episode k is seeded SEED + k")
     evaluate.add_argument("--num-envs", type=int, default=10)
     evaluate.add_argument("--record", metavar="DIR", type=Path, help="record episodes and videos for review")
     evaluate.add_argument("--no-video", action="store_true", help="record episode files without MP4s")

@@ -16,7 +16,14 @@ import sys
 import warnings
 from pathlib import Path
 
-from embodia.commands.common import UsageError, add_distributed_arguments, check_task, distributed_options, size_arg
+from embodia.commands.common import (
+    UsageError,
+    add_distributed_arguments,
+    check_task,
+    distributed_options,
+    seed_int,
+    size_arg,
+)
 from embodia.envs.core.rendering import RENDER_PRESETS
 
 POLICY_HELP = (
@@ -114,7 +121,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     run.add_argument("task", metavar="TASK", help="task id, e.g. embodia/BinPicking-v0")
     run.add_argument("--policy", default="expert", metavar="POLICY", help=POLICY_HELP)
     run.add_argument("--episodes", type=int, default=10)
-    run.add_argument("--seed", type=int, default=0, help="episode k is seeded with SEED + k")
+    run.add_argument("--seed", type=seed_int, default=0, help="episode k is seeded with SEED + k")
     run.add_argument("--num-envs", type=int, default=1, help="simulations run side by side (results do not change)")
     run.add_argument("--record", metavar="DIR", type=Path, help="write episodes, videos and summary.json here")
     run.add_argument(

@@ -12,7 +12,7 @@ import datetime
 import sys
 from pathlib import Path
 
-from embodia.commands.common import UsageError, check_task, size_arg
+from embodia.commands.common import UsageError, check_task, seed_int, size_arg
 from embodia.envs.core.rendering import RENDER_PRESETS
 
 
@@ -32,8 +32,6 @@ def cmd_teleop(args: argparse.Namespace) -> int:
     env_id = check_task(args.task)
     if not 0 <= args.port <= 65535:
         raise UsageError(f"--port must be 0..65535, got {args.port}")
-    if args.seed < 0:
-        raise UsageError(f"--seed must be >= 0, got {args.seed}")
     args.out = args.out or default_out(env_id)
     try:
         options = TeleopOptions(size=args.size, preset=args.preset, seed=args.seed, video=not args.no_video)
@@ -71,7 +69,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     teleop.add_argument("--out", type=Path, help="run folder to record into (default runs/teleop/TASK-TIME)")
     teleop.add_argument("--overwrite", action="store_true", help="replace a run already recorded in --out")
     teleop.add_argument("--episode-steps", type=int, help="the time limit in control steps (default: the task's)")
-    teleop.add_argument("--seed", type=int, default=0, help="episode k is seeded SEED + k (default 0)")
+    teleop.add_argument("--seed", type=seed_int, default=0, help="episode k is seeded SEED + k (default 0)")
     teleop.add_argument("--size", type=size_arg, default=(480, 640), help="live view HEIGHTxWIDTH (default 480x640)")
     teleop.add_argument(
         "--preset", choices=RENDER_PRESETS, default="fast", help="render preset of the live view (default fast)"
