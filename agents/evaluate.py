@@ -80,12 +80,11 @@ def run_episodes(
     MP4s, which cost most of the time; ``video_options`` chooses cameras, size, overlay, GIF); ``env_kwargs`` go
     to the env (task config fields and env options). ``actor`` replaces the named policy with a policy object
     (for example a trained one); ``policy`` then only names it in the records, and ``policy_info`` (where it
-    came from) goes to ``meta.json``. ``workers``, ``ray_address``, ``resume``, ``actor_factory``: the same run
-    over Ray workers (``_run_spread``).
+    came from) goes to ``meta.json``. ``workers``, ``ray_address``, ``resume``, ``actor_factory``: over Ray workers.
     """
+    seed = check_first_seed(seed)  # like the episodes, before anything is made
     if not (isinstance(episodes, int) and episodes >= 1):
         raise ValueError(f"episodes must be a positive integer, got {episodes!r}")
-    seed = check_first_seed(seed)
     if actor is None and actor_factory is None and policy not in POLICIES:
         raise ValueError(f"unknown policy {policy!r}; valid: {', '.join(POLICIES)}")
     if workers or resume:
