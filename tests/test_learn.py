@@ -314,3 +314,20 @@ def test_normalize_reward_divides_what_the_learner_sees_by_the_full_dense_rate(t
         plain.close(), scaled.close()
     with pytest.raises(training.RunError, match=r"scales the env's rewards, not those of the demonstrations rlpd"):
         training.train(REACH, "rlpd", TrainConfig(normalize_reward=True, demos=str(tmp_path)), 0, tmp_path / "r")
+
+
+def test_a_checkpoint_of_ppo_with_state_dependent_exploration_loads_and_acts_as_its_model(tmp_path):
+    """PPO hands ``use_sde`` to its policy beside ``policy_kwargs``: a checkpoint read without unpickling must
+    build the gSDE policy (its noise weights' shapes differ), or a run's checkpoints cannot be run or evaluated."""
+    config = TrainConfig(total_steps=256, n_steps=32, checkpoint_every=128, eval_every=10_000, use_sde=True,
+                         log_std_init=-2.0, **TINY)  # fmt: skip
+    training.train(REACH, "ppo", config, 0, tmp_path, progress=False, stop_after_steps=128)
+    checkpoint = training.latest_checkpoint(tmp_path)
+    with pytest.warns(UserWarning, match="code-equivalent"):
+        _, policy = training.load_run_policy(checkpoint, REACH)
+    assert policy.use_sde
+    from stable_baselines3 import PPO
+
+    model = PPO.load(checkpoint, device="cpu")
+    obs = policy.observation_space.sample()
+    np.testing.assert_array_equal(policy.predict(obs, deterministic=True)[0], model.predict(obs, deterministic=True)[0])

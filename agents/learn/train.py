@@ -754,6 +754,8 @@ def _load_checkpoint(
         if isinstance(value, str) and value.startswith("<"):
             value = _class_from_text(value, f"policy_kwargs.{key}", path)
         kwargs[key] = value
+    if data.get("use_sde") is True and "use_sde" not in kwargs:  # PPO hands gSDE to its policy beside policy_kwargs
+        kwargs["use_sde"] = True
     from stable_baselines3.common.policies import BasePolicy
 
     try:
