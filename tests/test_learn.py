@@ -331,3 +331,42 @@ def test_a_checkpoint_of_ppo_with_state_dependent_exploration_loads_and_acts_as_
     model = PPO.load(checkpoint, device="cpu")
     obs = policy.observation_space.sample()
     np.testing.assert_array_equal(policy.predict(obs, deterministic=True)[0], model.predict(obs, deterministic=True)[0])
+
+
+def test_running_normalization_merges_batches_as_if_seen_at_once():
+    """The running statistics equal numpy's over everything merged (float64, Chan et al.'s pairwise update);
+    entries that never vary keep the floor, so a constant input is not blown up."""
+    from gymnasium import spaces
+
+    from embodia.agents.learn.networks import STD_FLOOR, NormalizedExtractor
+
+    space = spaces.Dict({"b": spaces.Box(-9, 9, (2,)), "a": spaces.Box(-9, 9, (3,))})
+    extractor = NormalizedExtractor(space, running=True)
+    rng = np.random.default_rng(0)
+    batches = [{"a": rng.normal(1.0, 2.0, (n, 3)), "b": rng.normal(-3.0, 0.5, (n, 2))} for n in (7, 50, 1)]
+    batches[1]["b"][:, 1] = batches[0]["b"][0, 1]  # nearly constant: one batch varies it, two hold it
+    for batch in batches:
+        extractor.merge_statistics(batch)
+    rows = np.concatenate([np.concatenate([b["a"], b["b"]], axis=1) for b in batches])  # sorted keys: a, b
+    np.testing.assert_allclose(extractor.mean.numpy(), rows.mean(axis=0), rtol=1e-6)
+    np.testing.assert_allclose(extractor.std.numpy(), np.maximum(rows.std(axis=0), STD_FLOOR), rtol=1e-6)
+    assert int(extractor.seen_count) == 58
+    fixed = NormalizedExtractor(space)
+    with pytest.raises(RuntimeError, match="fixed"):
+        fixed.merge_statistics(batches[0])
+
+
+def test_ppo_with_running_normalization_follows_its_rollouts_and_its_checkpoint_keeps_them(tmp_path):
+    """Each finished rollout is merged before the next one is collected (not the last: training ends); the stats
+    are buffers of the policy, so its checkpoint acts with them. Other algorithms refuse the key."""
+    config = TrainConfig(total_steps=384, n_steps=32, checkpoint_every=384, eval_every=10_000, obs_mode="dict",
+                         running_normalization=True, **TINY)  # fmt: skip
+    training.train(REACH, "ppo", config, 0, tmp_path, progress=False)
+    checkpoint = training.latest_checkpoint(tmp_path)
+    with pytest.warns(UserWarning, match="code-equivalent"):
+        _, policy = training.load_run_policy(checkpoint, REACH)
+    extractor = policy.features_extractor
+    assert extractor.running and int(extractor.seen_count) == 2 * 32 * TINY["num_envs"]  # rollouts 1 and 2 of 3
+    np.testing.assert_allclose(extractor.mean.numpy(), extractor.seen_mean.numpy(), rtol=1e-6)
+    with pytest.raises(training.RunError, match="running_normalization: true works with ppo"):
+        training.train(REACH, "sac", TrainConfig(running_normalization=True, **TINY), 0, tmp_path / "sac")

@@ -55,7 +55,13 @@ def input_mask(dict_space: spaces.Dict, ignored: list[str]) -> np.ndarray:
 
 
 class NormalizedExtractor(BaseFeaturesExtractor):
-    """Concatenates the observation (Dict entries in sorted key order) and standardises it with fixed stats."""
+    """Concatenates the observation (Dict entries in sorted key order) and standardises it with fixed stats.
+
+    ``running``: the stats are those of every observation merged in so far (``merge_statistics``), kept as
+    buffers, so a checkpoint resumes from them and a saved policy acts with its last ones. RL from scratch starts
+    from a random-action rollout, where a part resting in its bin has a height that does not vary: floored at
+    ``STD_FLOOR``, a part lifted 10 cm is at the clip, and every height above looks the same to the policy.
+    """
 
     def __init__(
         self,
@@ -63,6 +69,7 @@ class NormalizedExtractor(BaseFeaturesExtractor):
         mean: list[float] | None = None,
         std: list[float] | None = None,
         mask: list[float] | None = None,
+        running: bool = False,
     ):
         size = observation_size(observation_space)
         super().__init__(observation_space, features_dim=size)
@@ -74,6 +81,32 @@ class NormalizedExtractor(BaseFeaturesExtractor):
         self.register_buffer("mean", mean_t)
         self.register_buffer("std", std_t)
         self.register_buffer("mask", torch.ones(size) if mask is None else torch.as_tensor(mask, dtype=torch.float32))
+        self.running = bool(running)
+        if self.running:  # count, mean and summed squared deviations of what has been merged, in float64
+            self.register_buffer("seen_count", torch.zeros((), dtype=torch.float64))
+            self.register_buffer("seen_mean", torch.zeros(size, dtype=torch.float64))
+            self.register_buffer("seen_m2", torch.zeros(size, dtype=torch.float64))
+
+    def merge_statistics(self, observations: Any) -> None:
+        """Merge a batch of observations ((N, ...) arrays, a Dict's entries or a flat one) into the running stats
+        (Chan, Golub and LeVeque's pairwise update) and standardise with them from now on."""
+        if not self.running:
+            raise RuntimeError("this extractor's statistics are fixed (running=False)")
+        if self.keys is not None:
+            batch = np.concatenate([np.asarray(observations[k], dtype=np.float64).reshape(len(observations[k]), -1)
+                                    for k in self.keys], axis=1)  # fmt: skip
+        else:
+            batch = np.asarray(observations, dtype=np.float64).reshape(len(observations), -1)
+        n, mean = float(batch.shape[0]), torch.as_tensor(batch.mean(axis=0))
+        m2 = torch.as_tensor(((batch - batch.mean(axis=0)) ** 2).sum(axis=0))
+        seen = float(self.seen_count)
+        total = seen + n
+        delta = mean - self.seen_mean
+        self.seen_mean += delta * (n / total)
+        self.seen_m2 += m2 + delta**2 * (seen * n / total)
+        self.seen_count.fill_(total)
+        self.mean.copy_(self.seen_mean.float())
+        self.std.copy_(torch.clamp(torch.sqrt(self.seen_m2 / total), min=STD_FLOOR).float())
 
     def forward(self, observations: Any) -> torch.Tensor:
         if self.keys is not None:

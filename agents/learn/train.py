@@ -289,6 +289,39 @@ class Bookkeeping(BaseCallback):
             path.unlink(missing_ok=True)
 
 
+class RunningNormalization(BaseCallback):
+    """``running_normalization``: each rollout's observations are merged into the policy's statistics when the
+    next rollout starts, after PPO trained on it, so that a rollout is trained on with the statistics it was
+    collected with (the probabilities of its actions are then the ones PPO's ratio starts from)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.pending: Any = None
+
+    def _on_rollout_end(self) -> None:
+        observations = self.model.rollout_buffer.observations  # (steps, envs, ...) per entry; the buffer is reused
+        if isinstance(observations, dict):
+            self.pending = {key: _rows(value) for key, value in observations.items()}
+        else:
+            self.pending = _rows(observations)
+
+    def _on_rollout_start(self) -> None:
+        if self.pending is None:
+            return
+        for module in self.model.policy.modules():
+            if isinstance(module, NormalizedExtractor) and module.running:
+                module.merge_statistics(self.pending)
+        self.pending = None
+
+    def _on_step(self) -> bool:
+        return True
+
+
+def _rows(steps_by_envs: np.ndarray) -> np.ndarray:
+    """(steps, envs, ...) as a copy of (steps * envs, ...) rows."""
+    return np.array(steps_by_envs.reshape(-1, *steps_by_envs.shape[2:]))
+
+
 def append_curve(run_dir: Path, steps: int, wall_s: float, result: dict[str, Any]) -> None:
     path = run_dir / "curve.csv"
     new = not path.exists()
@@ -408,6 +441,8 @@ def train(
         )
     if config.obs_mode == "pixels" and config.dagger_rounds:
         raise RunError("dagger_rounds with obs_mode: pixels is not supported; set dagger_rounds: 0")
+    if config.running_normalization and algo != "ppo":
+        raise RunError(f"running_normalization: true works with ppo (its rollouts set the statistics), not {algo}")
     if config.her and not algorithm.her:
         raise RunError(f"her: true works with {' and '.join(n for n, a in ALGORITHMS.items() if a.her)}, not {algo}")
     if config.normalize_reward and algorithm.needs_demos:
@@ -437,7 +472,8 @@ def train(
     bar = Progress(target, progress, f"{env_id} {algo}", last[0]["success_rate"] if last else None)
     book = Bookkeeping(run_dir, env_id, config, wall_before_s, bar)
     remaining = max(0, target - model.num_timesteps)
-    model.learn(remaining, callback=CallbackList([bar, book]), reset_num_timesteps=checkpoint is None,
+    callbacks = [bar, book] + ([RunningNormalization()] if config.running_normalization else [])
+    model.learn(remaining, callback=CallbackList(callbacks), reset_num_timesteps=checkpoint is None,
                 tb_log_name="run")  # fmt: skip
     book.checkpoint()
     result = None
@@ -464,6 +500,8 @@ def _resume_model(algorithm: Algorithm, checkpoint: Path, env: EmbodiaVecEnv, co
 def _new_model(env_id, algorithm: Algorithm, config, env, demos, run_dir: Path, seed: int) -> Any:
     """A new model, started (``algorithm.start``) and recorded in ``run.json``."""
     stats = demo_stats(demos, config) if demos is not None else _random_stats(env, seed)
+    if config.running_normalization:
+        stats = {**stats, "running": True}
     model = build_model(algorithm.name, config, env, stats, run_dir, seed)
     if algorithm.start is not None:
         algorithm.start(model, demos, env, config, seed)
