@@ -112,3 +112,23 @@ def test_rl_shows_the_evaluated_success_and_plots_its_curve(tmp_path, capfd):
     assert printed_tensorboard_folder(captured.out) == run / "tb"
     assert [row["env_steps"] for row in training.read_curve(run)] == [0, 100, 200]
     assert_a_drawn_png(run / "curve.png")
+
+
+def test_the_policy_probe_reports_each_episode_and_the_clipped_inputs(tmp_path):
+    """experiments/policy_probe.py on a PPO run of seconds with running normalisation: a line per held-out episode
+    with its distance to the goal, and the clip count over every step (Reach reports no lift)."""
+    import subprocess
+    import sys
+
+    config = TrainConfig(total_steps=256, n_steps=32, num_envs=4, net_arch=[16, 16], eval_every=10_000, eval_episodes=2,
+                         final_eval_episodes=2, obs_mode="dict", running_normalization=True)  # fmt: skip
+    training.train(REACH, "ppo", config, 0, tmp_path / "run", progress=False)
+    script = Path(__file__).resolve().parent.parent / "experiments" / "policy_probe.py"
+    result = subprocess.run([sys.executable, str(script), str(tmp_path / "run"), "--episodes", "3",
+                             "--goal-entry", "task_target_to_tcp"], capture_output=True, text=True, timeout=300,
+                            stdin=subprocess.DEVNULL)  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("embodia/Reach-v0") and "task_target_to_tcp closest / at the end" in lines[1]
+    assert [line.split(":")[0].strip() for line in lines[2:5]] == ["1000000", "1000001", "1000002"]
+    assert re.search(r"inputs at the clip \(10 std\) in the \d+ steps", result.stdout)
