@@ -368,5 +368,23 @@ def test_ppo_with_running_normalization_follows_its_rollouts_and_its_checkpoint_
     extractor = policy.features_extractor
     assert extractor.running and int(extractor.seen_count) == 2 * 32 * TINY["num_envs"]  # rollouts 1 and 2 of 3
     np.testing.assert_allclose(extractor.mean.numpy(), extractor.seen_mean.numpy(), rtol=1e-6)
-    with pytest.raises(training.RunError, match="running_normalization: true works with ppo"):
-        training.train(REACH, "sac", TrainConfig(running_normalization=True, **TINY), 0, tmp_path / "sac")
+    with pytest.raises(
+        training.RunError, match=r"running_normalization: true is for RL from scratch \(ppo, sac, td3\)"
+    ):
+        training.train(REACH, "rlpd", TrainConfig(running_normalization=True, **TINY), 0, tmp_path / "rlpd")
+
+
+def test_sac_with_running_normalization_merges_every_row_its_replay_buffer_gains(tmp_path):
+    """Off-policy: the rows added since the last rollout, merged when the next starts (not the last rollout's),
+    across the buffer's wrap (a buffer of 2 vector steps); the actor's, critic's and target's stats alike."""
+    config = TrainConfig(total_steps=96, learning_starts=16, buffer_size=10, checkpoint_every=96, eval_every=10_000,
+                         obs_mode="dict", running_normalization=True, **TINY)  # fmt: skip
+    training.train(REACH, "sac", config, 0, tmp_path, progress=False)
+    with pytest.warns(UserWarning, match="code-equivalent"):
+        _, policy = training.load_run_policy(training.latest_checkpoint(tmp_path), REACH)
+    from embodia.agents.learn.networks import NormalizedExtractor
+
+    extractors = [m for m in policy.modules() if isinstance(m, NormalizedExtractor)]  # actor, critic, target
+    assert len(extractors) == 3
+    assert all(int(e.seen_count) == 96 - TINY["num_envs"] for e in extractors)
+    assert all(torch.equal(e.mean, extractors[0].mean) for e in extractors)

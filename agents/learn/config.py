@@ -98,9 +98,9 @@ class TrainConfig:
     use_sde: bool = False
     sde_sample_freq: int = -1
     log_std_init: float = 0.0  # PPO's initial log std (of the noise weights with use_sde)
-    #: PPO's observation normalisation follows what its rollouts see (each rollout's observations merged into
-    #: the stats before the next is collected, as VecNormalize does in the RL Baselines3 Zoo's PPO settings),
-    #: instead of staying at a random-action rollout's, where a part never leaves its bin
+    #: RL from scratch (PPO, SAC, TD3): the observation normalisation follows what the rollouts see (each
+    #: rollout's observations merged into the stats before the next is collected, as VecNormalize does in the RL
+    #: Baselines3 Zoo's PPO settings), instead of staying at a random-action rollout's, where a part never moves
     running_normalization: bool = False
     #: every learner: rewards divided by the task's full dense rate (the sum of its positive reward weights, the
     #: most a step can earn), so that a step earns at most 1 and the success step the steps left, on every task

@@ -290,20 +290,31 @@ class Bookkeeping(BaseCallback):
 
 
 class RunningNormalization(BaseCallback):
-    """``running_normalization``: each rollout's observations are merged into the policy's statistics when the
-    next rollout starts, after PPO trained on it, so that a rollout is trained on with the statistics it was
-    collected with (the probabilities of its actions are then the ones PPO's ratio starts from)."""
+    """``running_normalization``: the observations of each rollout (PPO's, or the rows an off-policy learner
+    added to its replay buffer since the last) are merged into the policy's statistics when the next rollout
+    starts, after the model trained on them, so that PPO trains on a rollout with the statistics it was collected
+    with (the probabilities of its actions are then the ones its ratio starts from)."""
 
     def __init__(self) -> None:
         super().__init__()
         self.pending: Any = None
+        self.taken_steps = 0  # env steps whose replay rows were taken
 
     def _on_rollout_end(self) -> None:
-        observations = self.model.rollout_buffer.observations  # (steps, envs, ...) per entry; the buffer is reused
-        if isinstance(observations, dict):
-            self.pending = {key: _rows(value) for key, value in observations.items()}
+        rollout = getattr(self.model, "rollout_buffer", None)
+        if rollout is not None:  # PPO: the whole buffer, refilled every rollout
+            rows = np.arange(rollout.buffer_size)
+            observations = rollout.observations
         else:
-            self.pending = _rows(observations)
+            replay = self.model.replay_buffer  # the rows added since the last rollout end, before its position
+            added = (self.num_timesteps - self.taken_steps) // replay.n_envs
+            rows = (replay.pos - added + np.arange(added)) % replay.buffer_size
+            self.taken_steps = self.num_timesteps
+            observations = replay.observations
+        if isinstance(observations, dict):  # (rows, envs, ...) per entry, taken as a copy (the buffer is reused)
+            self.pending = {key: _rows(value[rows]) for key, value in observations.items()}
+        else:
+            self.pending = _rows(observations[rows])
 
     def _on_rollout_start(self) -> None:
         if self.pending is None:
@@ -318,8 +329,8 @@ class RunningNormalization(BaseCallback):
 
 
 def _rows(steps_by_envs: np.ndarray) -> np.ndarray:
-    """(steps, envs, ...) as a copy of (steps * envs, ...) rows."""
-    return np.array(steps_by_envs.reshape(-1, *steps_by_envs.shape[2:]))
+    """(steps, envs, ...) as (steps * envs, ...) rows."""
+    return steps_by_envs.reshape(-1, *steps_by_envs.shape[2:])
 
 
 def append_curve(run_dir: Path, steps: int, wall_s: float, result: dict[str, Any]) -> None:
@@ -441,8 +452,10 @@ def train(
         )
     if config.obs_mode == "pixels" and config.dagger_rounds:
         raise RunError("dagger_rounds with obs_mode: pixels is not supported; set dagger_rounds: 0")
-    if config.running_normalization and algo != "ppo":
-        raise RunError(f"running_normalization: true works with ppo (its rollouts set the statistics), not {algo}")
+    if config.running_normalization and (algorithm.needs_demos or not algorithm.checkpoints):
+        valid = ", ".join(n for n, a in ALGORITHMS.items() if a.checkpoints and not a.needs_demos)
+        raise RunError(f"running_normalization: true is for RL from scratch ({valid}), not {algo}: the statistics of "
+                       "a learner from demonstrations are the demonstrations'")  # fmt: skip
     if config.her and not algorithm.her:
         raise RunError(f"her: true works with {' and '.join(n for n, a in ALGORITHMS.items() if a.her)}, not {algo}")
     if config.normalize_reward and algorithm.needs_demos:
