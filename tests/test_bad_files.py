@@ -582,7 +582,7 @@ def test_validate_counts_only_replays_that_ran(recorded: Path, tmp_path: Path, c
     status, out, _ = run(capsys, ["dataset", "validate", str(folder), "--replay-sample", "2"])
     assert status == 1 and "(2 episodes checked, 1 replayed exactly, 1 problems)" in out
     status, _, err = run(capsys, ["dataset", "validate", str(folder), "--replay-sample", "-1"])
-    assert_one_line(status, err, "--replay-sample and --seed must be >= 0")
+    assert_one_line(status, err, "--replay-sample must be >= 0 (0: none), got -1")
 
 
 # ---------------------------------------------------------------------------------------------- 10. schema 1
