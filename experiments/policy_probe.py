@@ -23,7 +23,7 @@ import torch
 
 import embodia  # noqa: F401  (headless GL backend before mujoco loads)
 from embodia.agents.learn.networks import CLIP, NormalizedExtractor
-from embodia.agents.learn.train import load_run_policy
+from embodia.agents.learn.train import RunError, load_run_policy
 from embodia.commands.common import positive_int
 from embodia.envs.core.batched_env import make_batched
 
@@ -96,7 +96,10 @@ def main() -> int:
     parser.add_argument("--lifted-above", type=float, default=0.15, help="metres (info's lift_m)")
     parser.add_argument("--goal-entry", help="the observation entry whose norm is the distance to the goal")
     args = parser.parse_args()
-    probe(args.policy, args.episodes, args.lifted_above, args.goal_entry)
+    try:
+        probe(args.policy, args.episodes, args.lifted_above, args.goal_entry)
+    except RunError as error:  # a path that is not a run, its policy or a checkpoint: one line
+        parser.error(str(error))
     return 0
 
 
