@@ -97,8 +97,8 @@ class NormalizedExtractor(BaseFeaturesExtractor):
                                     for k in self.keys], axis=1)  # fmt: skip
         else:
             batch = np.asarray(observations, dtype=np.float64).reshape(len(observations), -1)
-        n, mean = float(batch.shape[0]), torch.as_tensor(batch.mean(axis=0))
-        m2 = torch.as_tensor(((batch - batch.mean(axis=0)) ** 2).sum(axis=0))
+        n, batch_mean = float(batch.shape[0]), batch.mean(axis=0)
+        mean, m2 = torch.as_tensor(batch_mean), torch.as_tensor(((batch - batch_mean) ** 2).sum(axis=0))
         seen = float(self.seen_count)
         total = seen + n
         delta = mean - self.seen_mean

@@ -303,7 +303,7 @@ class RunningNormalization(BaseCallback):
     def _on_rollout_end(self) -> None:
         rollout = getattr(self.model, "rollout_buffer", None)
         if rollout is not None:  # PPO: the whole buffer, refilled every rollout
-            rows = np.arange(rollout.buffer_size)
+            rows = slice(None)
             observations = rollout.observations
         else:
             replay = self.model.replay_buffer  # the rows added since the last rollout end, before its position
@@ -311,7 +311,7 @@ class RunningNormalization(BaseCallback):
             rows = (replay.pos - added + np.arange(added)) % replay.buffer_size
             self.taken_steps = self.num_timesteps
             observations = replay.observations
-        if isinstance(observations, dict):  # (rows, envs, ...) per entry, taken as a copy (the buffer is reused)
+        if isinstance(observations, dict):  # (rows, envs, ...) per entry
             self.pending = {key: _rows(value[rows]) for key, value in observations.items()}
         else:
             self.pending = _rows(observations[rows])
@@ -329,8 +329,8 @@ class RunningNormalization(BaseCallback):
 
 
 def _rows(steps_by_envs: np.ndarray) -> np.ndarray:
-    """(steps, envs, ...) as (steps * envs, ...) rows."""
-    return steps_by_envs.reshape(-1, *steps_by_envs.shape[2:])
+    """(steps, envs, ...) as a copy of (steps * envs, ...) rows (the buffer is refilled before they are merged)."""
+    return np.array(steps_by_envs.reshape(-1, *steps_by_envs.shape[2:]))
 
 
 def append_curve(run_dir: Path, steps: int, wall_s: float, result: dict[str, Any]) -> None:
