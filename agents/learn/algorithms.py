@@ -91,6 +91,12 @@ def _ppo_options(config: TrainConfig, env: Any) -> dict[str, Any]:
                 sde_sample_freq=config.sde_sample_freq)  # fmt: skip
 
 
+def _ppo_settings(model: Any, config: TrainConfig) -> None:
+    from embodia.agents.learn.action_bounds import penalise_action_bounds
+
+    penalise_action_bounds(model.policy, config.action_bound_penalty)
+
+
 def _ppo_policy_options(config: TrainConfig) -> dict[str, Any]:
     return {"log_std_init": config.log_std_init}
 
@@ -175,6 +181,7 @@ ALGORITHMS: dict[str, Algorithm] = {
             "PPO from scratch",
             sb3_class=_stable_baselines("PPO"),
             options=_ppo_options,
+            settings=_ppo_settings,
             policy_options=_ppo_policy_options,
         ),
         Algorithm(

@@ -98,6 +98,10 @@ class TrainConfig:
     use_sde: bool = False
     sde_sample_freq: int = -1
     log_std_init: float = 0.0  # PPO's initial log std (of the noise weights with use_sde)
+    #: PPO: rl_games' penalty on the Gaussian mean beyond a soft bound of 1.1 (``agents/learn/action_bounds.py``),
+    #: its coefficient; 0: none. Past the action box every mean acts the same, so the mean drifts where the noise
+    #: no longer explores (BinPicking's gripper mean at -2.5 to -4.7, std 0.28, with the part in its slot)
+    action_bound_penalty: float = 0.0
     #: RL from scratch (PPO, SAC, TD3): the observation normalisation follows what the rollouts see (each
     #: rollout's observations merged into the stats before the next is collected, as VecNormalize does in the RL
     #: Baselines3 Zoo's PPO settings), instead of staying at a random-action rollout's, where a part never moves
@@ -214,6 +218,10 @@ class TrainConfig:
                 raise ConfigError(f"{name}={getattr(self, name)!r} must be in [0, 1)")
         if self.sde_sample_freq < 1 and self.sde_sample_freq != -1:
             raise ConfigError(f"sde_sample_freq={self.sde_sample_freq!r} must be -1 (once per rollout) or positive")
+        if not 0.0 <= self.action_bound_penalty < float("inf"):
+            raise ConfigError(
+                f"action_bound_penalty={self.action_bound_penalty!r} must be 0 (none) or a positive coefficient"
+            )
         if not -20.0 <= self.log_std_init <= 2.0:
             raise ConfigError(f"log_std_init={self.log_std_init!r} must be in [-20, 2] (a std of 2e-9 to 7.4)")
         if not (self.net_arch and all(isinstance(v, int) and v > 0 for v in self.net_arch)):

@@ -456,6 +456,8 @@ def train(
         valid = ", ".join(n for n, a in ALGORITHMS.items() if a.checkpoints and not a.needs_demos)
         raise RunError(f"running_normalization: true is for RL from scratch ({valid}), not {algo}: the statistics of "
                        "a learner from demonstrations are the demonstrations'")  # fmt: skip
+    if config.action_bound_penalty and algo != "ppo":
+        raise RunError(f"action_bound_penalty is PPO's (its Gaussian mean, clipped to the action box), not {algo}'s")
     if config.her and not algorithm.her:
         raise RunError(f"her: true works with {' and '.join(n for n, a in ALGORITHMS.items() if a.her)}, not {algo}")
     if config.normalize_reward and algorithm.needs_demos:
