@@ -13,12 +13,11 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
 import pytest
-from process_support import sigint_as_in_a_terminal
+from process_support import KillWhenReady, sigint_as_in_a_terminal
 
 # Ray's token authentication, as a cluster started with `ray start` uses it: read when ray is imported, so set
 # before. `ray start --head` does not make a token (only `ray.init` does, in ~/.ray/auth_token), so on a machine
@@ -98,24 +97,10 @@ def test_two_workers_write_the_single_process_run_file_for_file(cluster, tmp_pat
 
 def test_a_worker_killed_mid_job_loses_and_duplicates_nothing(cluster, tmp_path) -> None:
     alone = record(tmp_path / "alone", 20)
-    outcome: dict = {}
-
-    def spread() -> None:
-        outcome["summary"] = record(tmp_path / "spread", 20, workers=2, ray_address=cluster)
-
-    thread = threading.Thread(target=spread)
-    thread.start()
-    killed = None
-    deadline = time.monotonic() + 120
-    while killed is None and time.monotonic() < deadline and thread.is_alive():
-        shares = subprocess.run(["pgrep", "-f", "ray::run_share"], capture_output=True, text=True).stdout.split()
-        if shares and len(list((tmp_path / "spread").glob("episode_*.npz"))) >= 2:
-            killed = int(shares[0])
-            os.kill(killed, signal.SIGKILL)
-        time.sleep(0.05)
-    thread.join(timeout=300)
-    assert killed is not None, "no worker was running a share to kill"
-    summary = outcome["summary"]
+    two_written = lambda: len(list((tmp_path / "spread").glob("episode_*.npz"))) >= 2  # noqa: E731
+    with KillWhenReady("ray::run_share", two_written, timeout_s=120) as killer:
+        summary = record(tmp_path / "spread", 20, workers=2, ray_address=cluster)
+    assert killer.killed is not None, "no worker was running a share to kill"
     assert summary["retried_episodes"] > 0
     assert summary["per_episode"] == alone["per_episode"]  # all 20, once each, in order
     assert same_files(tmp_path / "alone", tmp_path / "spread") == []

@@ -4,12 +4,8 @@ one process, a trial whose worker is killed resumes from its checkpoint, a finis
 from __future__ import annotations
 
 import json
-import os
-import signal
 import subprocess
 import sys
-import threading
-import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -17,6 +13,8 @@ import pytest
 
 pytest.importorskip("ray")
 pytest.importorskip("stable_baselines3")
+
+from process_support import KillWhenReady
 
 from embodia.agents.learn.config import TrainConfig
 from embodia.agents.learn.sweep import Trial, run_trials
@@ -54,22 +52,11 @@ def test_trials_on_two_ray_workers_give_the_results_of_one_process(tmp_path) -> 
 def test_a_trial_whose_worker_is_killed_resumes_from_its_checkpoint(tmp_path) -> None:
     config = replace(TINY, total_steps=2400, checkpoint_every=400, eval_every=800)
     (trial,) = trials(tmp_path, config, seeds=(0,))
-    outcome: dict = {}
-    thread = threading.Thread(target=lambda: outcome.update(result=run_trials([trial], workers=1)[0]))
-    thread.start()
-    killed = None
-    deadline = time.monotonic() + 600  # Ray's workers run niced: on a loaded machine they wait
-    while killed is None and time.monotonic() < deadline and thread.is_alive():
-        checkpoints = list((trial.run_dir / "checkpoints").glob("model_*.zip"))
-        workers = subprocess.run(["pgrep", "-f", "ray::train_trial"], capture_output=True, text=True).stdout.split()
-        if checkpoints and workers:
-            killed = int(workers[0])
-            os.kill(killed, signal.SIGKILL)
-        time.sleep(0.05)
-    thread.join(timeout=900)
-    assert killed is not None, "the trial finished before its worker could be killed"
-    assert not thread.is_alive(), "the retried trial did not finish within 15 minutes"
-    result = outcome["result"]
+    checkpointed = lambda: any((trial.run_dir / "checkpoints").glob("model_*.zip"))  # noqa: E731
+    # Ray's workers run niced: on a loaded machine they wait
+    with KillWhenReady("ray::train_trial", checkpointed, timeout_s=600) as killer:
+        result = run_trials([trial], workers=1)[0]
+    assert killer.killed is not None, "the trial finished before its worker could be killed"
     assert result["status"] == "resumed" and result["env_steps"] >= 2400
     steps = [int(line.split(",")[0]) for line in (trial.run_dir / "curve.csv").read_text().splitlines()[1:]]
     assert steps == sorted(set(steps)) and steps[-1] >= 2400  # each evaluation point once, the run to its end
