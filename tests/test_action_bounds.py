@@ -24,7 +24,7 @@ SATURATED = -4.0  # where BinPicking's PPO gripper mean sat with the part in its
 def test_the_gradient_is_the_penalty_terms() -> None:
     torch.manual_seed(0)
     layer = torch.nn.Linear(5, 3)
-    penalise_action_bounds(type("Policy", (), {"action_net": layer})(), coef=0.3)
+    handle = penalise_action_bounds(type("Policy", (), {"action_net": layer})(), coef=0.3)
     inputs = torch.randn(8, 5) * 4
     weights = torch.randn(8, 3)
     (layer(inputs) * weights).sum().backward()
@@ -32,9 +32,7 @@ def test_the_gradient_is_the_penalty_terms() -> None:
     layer.zero_grad()
     with torch.no_grad():  # acting: the hook leaves the mean alone
         assert torch.equal(layer(inputs), torch.nn.functional.linear(inputs, layer.weight, layer.bias))
-    handles = list(layer._forward_hooks)
-    for handle in handles:
-        del layer._forward_hooks[handle]
+    handle.remove()
     mean = layer(inputs)
     assert (mean.abs() > SOFT_BOUND).any() and (mean.abs() < SOFT_BOUND).any()  # both sides of the bound
     ((mean * weights).sum() + 0.3 * bound_penalty(mean).mean()).backward()

@@ -21,6 +21,11 @@ import torch
 SOFT_BOUND = 1.1
 
 
+def _beyond(mean: torch.Tensor) -> torch.Tensor:
+    """How far each mean lies past the soft bound, signed (0 inside it)."""
+    return torch.clamp(mean - SOFT_BOUND, min=0.0) + torch.clamp(mean + SOFT_BOUND, max=0.0)
+
+
 class _BoundGradient(torch.autograd.Function):
     """Identity forward; backward adds d/dmu of ``coef * mean_batch(sum_dims(relu(|mu| - SOFT_BOUND)^2))``."""
 
@@ -33,23 +38,21 @@ class _BoundGradient(torch.autograd.Function):
     @staticmethod
     def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, None]:
         (mean,) = ctx.saved_tensors
-        beyond = torch.clamp(mean - SOFT_BOUND, min=0.0) + torch.clamp(mean + SOFT_BOUND, max=0.0)
-        return grad + ctx.coef * 2.0 * beyond / mean.shape[0], None
+        return grad + ctx.coef * 2.0 * _beyond(mean) / mean.shape[0], None
 
 
 def bound_penalty(mean: torch.Tensor) -> torch.Tensor:
     """(batch,) the penalty per sample, before its coefficient: what the gradient above differentiates."""
-    beyond = torch.clamp(mean - SOFT_BOUND, min=0.0) + torch.clamp(mean + SOFT_BOUND, max=0.0)
-    return (beyond**2).sum(dim=-1)
+    return (_beyond(mean) ** 2).sum(dim=-1)
 
 
-def penalise_action_bounds(policy: Any, coef: float) -> None:
+def penalise_action_bounds(policy: Any, coef: float) -> torch.utils.hooks.RemovableHandle | None:
     """Hook the penalty on ``policy.action_net`` (an SB3 actor-critic policy's Gaussian mean); ``coef`` 0: none.
-    Not saved with the policy: ``train`` hooks it again on a resumed model."""
+    Not saved with the policy: ``train`` hooks it again on a resumed model. The hook's handle (None: no hook)."""
     if coef <= 0:
-        return
+        return None
 
     def hook(module: torch.nn.Module, inputs: Any, output: torch.Tensor) -> torch.Tensor:
         return _BoundGradient.apply(output, coef) if torch.is_grad_enabled() else output
 
-    policy.action_net.register_forward_hook(hook)
+    return policy.action_net.register_forward_hook(hook)
