@@ -112,10 +112,11 @@ def write_report(runs: Path, results: Path) -> Path:
         "before its first environment step: for RLPD, which starts from a clone of the BC recipe's demonstrations",
         "(fitted one action per step), the start it must improve on. Rewards: the revision of the dense rewards an",
         "RL row was trained with (`REWARD_REVISION` in `envs/tasks/base.py`; rev. 2 holds each stage's term through",
-        "the stages after it and shapes carries across the work cell); a row of an older revision is kept until it",
-        "is rerun. Controller: the revision of the arm's controllers a row learnt and was evaluated on",
-        "(`CONTROLLER_REVISION` in `envs/control/controllers.py`; rev. 2 holds the TCP still on a zero arm action,",
-        "where rev. 1 let it creep towards home). Curves: `learning_suite_<Task>.png`.",
+        "the stages after it and shapes carries across the work cell; rev. 3 pays the factory tasks for opening the",
+        "jaws once a part is placed); a row of an older revision is kept until it is rerun. Controller: the revision",
+        "of the arm's controllers a row learnt and was evaluated on (`CONTROLLER_REVISION` in",
+        "`envs/control/controllers.py`; rev. 2 holds the TCP still on a zero arm action, where rev. 1 let it creep",
+        "towards home). Curves: `learning_suite_<Task>.png`.",
         "",
     ]
     out = results / "learning_suite.md"

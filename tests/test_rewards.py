@@ -84,3 +84,50 @@ def test_the_drop_line_runs_from_the_goal_up_to_the_carry_height_along_the_given
     np.testing.assert_allclose(drop_line_distance(pos, goal, 0.08), [0.0, 0.03, 0.12, 0.01], atol=1e-12)
     sideways = np.tile([1.0, 0.0, 0.0], (4, 1))  # a palm facing sideways: the line runs along +x
     np.testing.assert_allclose(drop_line_distance(pos[:, [2, 1, 0]], goal, 0.08, sideways), [0.0, 0.03, 0.12, 0.01])
+
+
+#: the factory tasks whose success needs the jaws open, and the predicate under which opening them pays
+RELEASE_AFTER = {
+    "embodia/BinPicking-v0": lambda info, task: info["in_slot"],
+    "embodia/PegInsertion-v0": lambda info, task: info["seated"],
+    "embodia/GearAssembly-v0": lambda info, task: info["seated"],
+    "embodia/NutBolt-v0": lambda info, task: info["screwed"],
+    "embodia/Palletizing-v0": lambda info, task: info["next_box"] == task.num_boxes,  # the last carton placed
+}
+
+
+@pytest.mark.parametrize("env_id", list(RELEASE_AFTER))
+def test_a_placed_part_pays_for_opening_the_jaws_step_by_step_up_to_released(env_id):
+    # before reward revision 3 letting go was paid by success alone: a learner holding a placed part closed was told
+    # nothing about which way to move its gripper (BinPicking's PPO never opened its jaws in its slot)
+    from embodia.agents.experts import make_expert
+
+    env = make_batched(env_id, 1)
+    expert = make_expert(env_id, 1)
+    obs, info = env.reset(seeds=[0])
+    expert.reset(np.arange(1))
+    paid, placed, success = [], [], False
+    for _ in range(env.config.episode_steps):
+        obs, _, terminated, truncated, info = env.step(expert.act(obs, info))
+        paid.append(float(info["reward_terms"]["release"][0]))
+        placed.append(bool(RELEASE_AFTER[env_id](info, env.task)[0]))
+        success = bool(info["success"][0])
+        if terminated[0] or truncated[0]:
+            break
+    env.close()
+    assert success, "the expert did not finish: nothing was tested"
+    paid, placed = np.array(paid), np.array(placed)
+    assert np.all(paid[~placed] == 0.0)  # the jaws pay only once the part is placed
+    assert paid[-1] == 1.0  # released at success
+    assert np.any((paid > 0.0) & (paid < 1.0)), "opening paid all at once: not dense"
+    assert np.all(np.diff(paid[placed]) >= -1e-9)  # opening, never closing again
+
+
+def test_release_progress_runs_from_the_parts_width_to_released():
+    from embodia.envs.physics.robot import RELEASED_MARGIN_M
+
+    env = make_batched("embodia/BinPicking-v0", 3)
+    width = env.task.robot.gripper_width(env.sim)
+    progress = env.task.robot.release_progress(env.sim, width - np.array([-0.5, 0.5, 1.5]) * RELEASED_MARGIN_M)
+    np.testing.assert_allclose(progress, [0.0, 0.5, 1.0])  # jaws narrower than the part, half-way, past released
+    env.close()

@@ -251,3 +251,41 @@ def test_sac_with_layer_norm_critics_trains_resumes_and_loads_from_a_checkpoint(
     assert result["env_steps"] == 200
     with pytest.raises(training.RunError, match="critic_layer_norm: true works with sac and sac\\+demos and rlpd"):
         training.train(REACH, "td3", config, 0, tmp_path / "td3", progress=False)
+
+
+def test_demonstrations_whose_rewards_are_not_the_envs_are_refused_by_a_learner_from_their_rewards(
+    tmp_path, reach_demos, capsys
+):
+    import json
+    import shutil
+
+    from embodia.agents.learn.dataset import DatasetError
+    from embodia.cli import main
+    from embodia.envs.tasks.base import REWARD_REVISION
+
+    older = shutil.copytree(reach_demos, tmp_path / "older")
+    meta = json.loads((older / "meta.json").read_text())
+    assert meta["versions"]["rewards"] == str(REWARD_REVISION)
+    del meta["versions"]["rewards"]  # recorded before recordings named the rewards' revision
+    (older / "meta.json").write_text(json.dumps(meta))
+    config = TrainConfig(demos=str(older), demo_episodes=8, **TINY)
+    revision = rf"reward revision before 3 \(none recorded\) \(the env's: {REWARD_REVISION}\)\)"
+    with pytest.raises(DatasetError, match=rf"{revision}, and rlpd learns from them.*embodia run {REACH} "):
+        training.train(REACH, "rlpd", config, 0, tmp_path / "rlpd", progress=False)
+    assert not (tmp_path / "rlpd").exists()
+
+    # the env's options decide its rewards too: termination on success pays the rest of the episode on success
+    config = TrainConfig(demos=str(reach_demos), demo_episodes=8, env_kwargs={"terminate_on_success": False}, **TINY)
+    with pytest.raises(DatasetError, match=r"terminate_on_success=True \(the env's: False\).*"
+                                           r"--option terminate_on_success=false --record "):  # fmt: skip
+        training.train(REACH, "sac+demos", config, 0, tmp_path / "sac", progress=False)
+    # recorded as the message says, they are the env's
+    command = training.collect_command(REACH, config).split()[1:]
+    assert main([*command[: command.index("--record")], "--record", str(tmp_path / "again"), "--quiet"]) == 0
+    capsys.readouterr()
+    again = training._load_demos(REACH, TrainConfig(**{**config.__dict__, "demos": str(tmp_path / "again")}))
+    training.check_demo_rewards(REACH, config, again, "sac+demos")
+
+    # behaviour cloning reads no rewards: the older demonstrations still train it
+    bc = TrainConfig(demos=str(older), demo_episodes=8, bc_epochs=1, net_arch=[16], final_eval_episodes=1)
+    assert training.train(REACH, "bc", bc, 0, tmp_path / "bc", progress=False)["env_id"] == REACH

@@ -44,6 +44,11 @@ class Algorithm:
     soft_actor_critic: bool = False
 
     @property
+    def learns_demo_rewards(self) -> bool:
+        """Whether it learns from the demonstrations' recorded rewards beside the env's (behaviour cloning does not)."""
+        return self.needs_demos and self.sb3_class is not None
+
+    @property
     def checkpoints(self) -> bool:
         """Stepped by stable-baselines3: checkpoints every ``checkpoint_every`` steps and resumes from them."""
         return self.sb3_class is not None

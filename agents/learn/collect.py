@@ -26,7 +26,7 @@ from embodia.agents.episodes import EpisodeResult, EpisodeScheduler, StepOutcome
 from embodia.agents.experts import make_expert
 from embodia.envs.core.batched_env import BatchedEnv, make_batched, take
 from embodia.envs.record.atomic import write_json
-from embodia.envs.record.episode import EpisodeBuffer, episode_metadata
+from embodia.envs.record.episode import EpisodeBuffer, episode_metadata, recording_versions
 from embodia.envs.record.recorder import episode_stem, per_sim_model, prepare_record_dir
 
 #: successes_only: give up after this many tries per demonstration kept
@@ -164,7 +164,8 @@ def collect_demonstrations(
     write_json(out / "meta.json", {"format": "embodia.run", "schema_version": 1, "env_id": env_id,
                                    "env_kwargs": kwargs, "policy": policy, "seed": seed, "episodes": episodes,
                                    "action_noise": action_noise, "disturbance_rate": disturbance_rate,
-                                   "successes_only": successes_only, "expert_options": options})  # fmt: skip
+                                   "successes_only": successes_only, "expert_options": options,
+                                   "versions": recording_versions()})  # fmt: skip
     writer = EpisodeFiles(env, out, lambda k, episode_seed: episode_metadata(
         env_id, kwargs, episode_seed, policy, control_hz, episode=k), overwrite, successes_only)  # fmt: skip
     results: list[EpisodeResult] = []

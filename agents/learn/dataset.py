@@ -8,6 +8,7 @@ recorded MuJoCo states (exact, from any camera, at any size) when asked for. Tor
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,7 @@ from gymnasium import spaces
 
 from embodia.envs.record.episode import (
     CONTROLLER_VERSION,
+    REWARD_VERSION,
     load_episode,
     package_versions,
     read_json_file,
@@ -59,12 +61,15 @@ class Demonstrations:
     episode: np.ndarray  # (N,) episode index
     num_episodes: int
     source: str
+    #: what the recorded rewards were computed under (``TaskConfig.reward_definition``, the revision as recorded:
+    #: None for a recording that names none, made before revision 3); see ``reward_differences``
+    reward_definition: dict[str, Any] | None = None
 
     def __len__(self) -> int:
         return len(self.actions)
 
 
-def _episodes_from_run(folder: Path) -> tuple[str, dict, list[tuple[dict, np.ndarray, np.ndarray, np.ndarray]]]:
+def _episodes_from_run(folder: Path) -> tuple[str, dict, list[tuple[dict, np.ndarray, np.ndarray, np.ndarray]], dict]:
     meta_path = folder / "meta.json"
     if not meta_path.is_file():
         raise DatasetError(f"{folder} is not an embodia run folder (no meta.json)")
@@ -74,6 +79,15 @@ def _episodes_from_run(folder: Path) -> tuple[str, dict, list[tuple[dict, np.nda
     env_id, env_kwargs = meta.get("env_id"), meta.get("env_kwargs") or {}
     if not isinstance(env_id, str) or not isinstance(env_kwargs, dict):
         raise DatasetError(f"{meta_path}: 'env_id' must be a task id and 'env_kwargs' an object; record the run again")
+    files = sorted(folder.glob("episode_*.npz"))
+    if not files:
+        raise DatasetError(f"{folder} holds no episode files (episode_*.npz)")
+    episodes = []
+    for path in files:
+        ep = load_episode(path)
+        episodes.append((ep.observations, ep.actions, ep.rewards, ep.terminated))
+        if "versions" not in meta:  # a run folder written without them: its episodes' own say what they were made with
+            meta = {**meta, "versions": ep.metadata.get("versions") or {}}
     recorded, installed = controller_revisions(meta)
     if recorded != installed:
         warnings.warn(
@@ -83,14 +97,7 @@ def _episodes_from_run(folder: Path) -> tuple[str, dict, list[tuple[dict, np.nda
             DemonstrationVersionWarning,
             stacklevel=3,
         )
-    files = sorted(folder.glob("episode_*.npz"))
-    if not files:
-        raise DatasetError(f"{folder} holds no episode files (episode_*.npz)")
-    episodes = []
-    for path in files:
-        ep = load_episode(path)
-        episodes.append((ep.observations, ep.actions, ep.rewards, ep.terminated))
-    return env_id, dict(env_kwargs), episodes
+    return env_id, dict(env_kwargs), episodes, meta
 
 
 def _add_images(files: list[Path], episodes: list[tuple], image_options: dict[str, Any]) -> None:
@@ -107,14 +114,14 @@ def _add_images(files: list[Path], episodes: list[tuple], image_options: dict[st
         observations.update({k: v for k, v in rendered.items() if k not in observations and k != "instruction"})
 
 
-def _episodes_from_minari(dataset_id: str) -> tuple[str, dict, list]:
+def _episodes_from_minari(dataset_id: str) -> tuple[str, dict, list, dict]:
     """A local Minari dataset's episodes, its files checked first (``load_minari``: Minari would import the entry
     point its metadata names when the spaces are missing); a damaged one is a one-line ``DataFileError``."""
     try:
         import minari  # noqa: F401
     except ImportError:  # pragma: no cover - minari is a core dependency
         raise DatasetError("reading a Minari dataset needs the minari package") from None
-    from embodia.envs.record.dataset import load_minari, minari_path
+    from embodia.envs.record.dataset import EPISODES_DIR, load_minari, minari_path
 
     try:
         found = (minari_path(dataset_id) / "data" / "metadata.json").is_file()
@@ -135,7 +142,9 @@ def _episodes_from_minari(dataset_id: str) -> tuple[str, dict, list]:
         episodes.append(({k: np.asarray(v) for k, v in obs.items()}, ep.actions, ep.rewards, ep.terminations))
     if not episodes:
         raise DatasetError(f"Minari dataset {dataset_id!r} holds no episodes")
-    return env_id, env_kwargs, episodes
+    copied_meta = minari_path(dataset_id) / EPISODES_DIR / "meta.json"  # the run's, copied by ``export_minari``
+    meta = read_json_file(copied_meta, what="a dataset's run metadata") if copied_meta.is_file() else {}
+    return env_id, env_kwargs, episodes, meta if isinstance(meta, dict) else {}
 
 
 def check_compatible(
@@ -189,11 +198,11 @@ def load_demonstrations(
             "holds; give a run folder (embodia collect) for pixel observations"
         )
     if path.is_dir():
-        dataset_env_id, env_kwargs, episodes = _episodes_from_run(path)
+        dataset_env_id, env_kwargs, episodes, meta = _episodes_from_run(path)
     elif path.exists():
         raise DatasetError(f"dataset {source} is a file; give the run folder that holds it")
     else:
-        dataset_env_id, env_kwargs, episodes = _episodes_from_minari(str(source))
+        dataset_env_id, env_kwargs, episodes, meta = _episodes_from_minari(str(source))
     recorded_mode = env_kwargs.get("control_mode", "ee_delta")
     if recorded_mode != control_mode:
         raise DatasetError(f"dataset {source} was recorded with control_mode={recorded_mode!r}, not {control_mode!r}")
@@ -234,7 +243,43 @@ def load_demonstrations(
         episode=np.concatenate(index),
         num_episodes=len(episodes),
         source=str(source),
+        reward_definition=recorded_reward_definition(env_id, env_kwargs, meta, str(source)),
     )
+
+
+def recorded_reward_definition(env_id: str, env_kwargs: dict[str, Any], meta: dict[str, Any], source: str) -> dict:
+    """The reward definition a recording's rewards were computed under: its task's config built from the recorded
+    options (defaults for the rest), with the revision its ``versions`` name (None when they name none)."""
+    from embodia.envs.tasks.registry import task_spec
+
+    config_cls = task_spec(env_id).task.Config
+    fields = {f.name for f in dataclasses.fields(config_cls)}
+    try:
+        config = config_cls.from_kwargs(**{k: v for k, v in env_kwargs.items() if k in fields})
+    except (TypeError, ValueError) as error:
+        raise DatasetError(f"dataset {source}: its recorded task options are not valid here ({error})") from None
+    definition = config.reward_definition()
+    definition["revision"] = recorded_versions(meta).get(REWARD_VERSION)
+    return definition
+
+
+def reward_differences(recorded: dict[str, Any] | None, env: dict[str, Any]) -> list[str]:
+    """How a recording's reward definition differs from an env's (``TaskConfig.reward_definition``), one phrase
+    each; empty when their rewards are the same function of the state."""
+    if recorded is None:
+        return ["no reward definition recorded"]
+    differences = []
+    if str(recorded.get("revision")) != str(env["revision"]):
+        found = recorded.get("revision") or "before 3 (none recorded)"
+        differences.append(f"reward revision {found} (the env's: {env['revision']})")
+    for key in sorted((set(recorded) | set(env)) - {"revision", "weights"}):
+        if recorded.get(key) != env.get(key):
+            differences.append(f"{key}={recorded.get(key)!r} (the env's: {env.get(key)!r})")
+    weights, env_weights = recorded.get("weights") or {}, env.get("weights") or {}
+    for name in sorted(set(weights) | set(env_weights)):
+        if weights.get(name) != env_weights.get(name):
+            differences.append(f"w_{name}={weights.get(name)!r} (the env's: {env_weights.get(name)!r})")
+    return differences
 
 
 def flatten_observations(observations: dict[str, np.ndarray]) -> np.ndarray:

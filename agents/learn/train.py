@@ -22,6 +22,7 @@ import json
 import os
 import pickle
 import re
+import shlex
 import time
 import warnings
 from dataclasses import dataclass
@@ -38,7 +39,7 @@ from embodia.agents.learn.algorithms import ALGORITHMS, ALGOS, Algorithm, learni
 from embodia.agents.learn.bc import demo_stats, train_bc
 from embodia.agents.learn.config import TrainConfig, ensemble_decay_problem
 from embodia.agents.learn.dagger import train_dagger
-from embodia.agents.learn.dataset import DatasetError, Demonstrations, load_demonstrations
+from embodia.agents.learn.dataset import DatasetError, Demonstrations, load_demonstrations, reward_differences
 from embodia.agents.learn.demo_sac import attach_demonstrations, set_initial_std  # noqa: F401 (used from here)
 from embodia.agents.learn.features import EXTRACTORS, extractor_for
 from embodia.agents.learn.networks import (
@@ -180,8 +181,32 @@ def collect_command(env_id: str, config: TrainConfig) -> str:
         if successes:
             command += f" --successes-only --episodes {episodes or config.demo_episodes}"
         return f"{command} --out {config.demos}"
+    options = "".join(f" --option {shlex.quote(f'{name}={_yaml_value(value)}')}"
+                      for name, value in _task_options(env_id, config).items())  # fmt: skip
     return (f"embodia run {env_id} --policy expert --episodes {config.demo_episodes} --seed 0 --num-envs 10 "
-            f"--no-video --record {config.demos}")  # fmt: skip
+            f"--no-video{options} --record {config.demos}")  # fmt: skip
+
+
+def _yaml_value(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def _task_options(env_id: str, config: TrainConfig) -> dict[str, Any]:
+    """The config's ``env_kwargs`` that set the task (its ``Config`` fields), not how it is observed."""
+    fields = {field.name for field in dataclasses.fields(task_spec(env_id).task.Config)}
+    return {name: value for name, value in config.env_kwargs.items() if name in fields}
+
+
+def check_demo_rewards(env_id: str, config: TrainConfig, demos: Demonstrations, algo: str) -> None:
+    """Refuse demonstrations whose recorded rewards are not the env's (another revision of the rewards, another
+    mode, weights, termination or episode length): a learner from their rewards would mix two reward functions."""
+    env_definition = task_spec(env_id).task.Config.from_kwargs(**_task_options(env_id, config)).reward_definition()
+    differences = reward_differences(demos.reward_definition, env_definition)
+    if differences:
+        raise DatasetError(
+            f"dataset {demos.source}: its rewards are not this env's ({'; '.join(differences)}), and {algo} learns "
+            f"from them beside the env's own. Record the demonstrations again: {collect_command(env_id, config)}"
+        )
 
 
 def _random_stats(env: EmbodiaVecEnv, seed: int) -> dict[str, list[float]]:
@@ -469,6 +494,8 @@ def train(
     checkpoint = check_run_dir(run_dir, env_id, algo, resume)
     task = task_spaces(env_id, config) if algorithm.needs_demos else None
     demos = _load_demos(env_id, config, task) if task is not None else None
+    if algorithm.learns_demo_rewards:
+        check_demo_rewards(env_id, config, demos, algo)
     torch.set_num_threads(1)
     run_dir.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()

@@ -16,10 +16,12 @@ class UsageError(Exception):
     """A mistake in the command line: reported in one line with exit status 2."""
 
 
-def check_task(env_id: str) -> str:
-    if env_id not in TASKS:
-        raise UsageError(f"unknown task {env_id!r}; valid: {', '.join(TASKS)}")
-    return env_id
+def check_task(name: str) -> str:
+    """A task's id from its id or its short name (``BinPicking``), as every command takes them."""
+    try:
+        return resolve_task(name)
+    except ValueError:
+        raise UsageError(f"unknown task {name!r}; valid: {', '.join(TASKS)} (or their short names)") from None
 
 
 def task_id_arg(text: str) -> str:
@@ -56,6 +58,19 @@ def _int(text: str) -> int:
         return int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+
+
+def option_arg(text: str) -> tuple[str, Any]:
+    """``NAME=VALUE``: a task or env option, the value read as YAML (``false``, ``150``, ``0.5``, ``[0.1, 0.2]``)."""
+    import yaml
+
+    name, sep, value = text.partition("=")
+    if not sep or not name.strip().isidentifier():
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE such as terminate_on_success=false, got {text!r}")
+    try:
+        return name.strip(), yaml.safe_load(value)
+    except yaml.YAMLError:
+        raise argparse.ArgumentTypeError(f"the value of {text!r} is not a YAML scalar or list") from None
 
 
 def size_arg(text: str) -> tuple[int, int]:

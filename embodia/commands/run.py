@@ -15,12 +15,14 @@ import functools
 import sys
 import warnings
 from pathlib import Path
+from typing import Any
 
 from embodia.commands.common import (
     UsageError,
     add_distributed_arguments,
     check_task,
     distributed_options,
+    option_arg,
     seed_int,
     size_arg,
 )
@@ -57,6 +59,18 @@ def load_policy(path: str, env_id: str):
     return trained
 
 
+def checked_options(env_id: str, options: list[tuple[str, Any]]) -> dict[str, Any]:
+    """``--option`` pairs as env kwargs, each checked as the env checks it (before anything is built)."""
+    from embodia.envs.core.batched_env import resolve_task, split_options
+
+    chosen = dict(options)
+    try:
+        split_options(resolve_task(env_id), chosen)
+    except (TypeError, ValueError) as error:
+        raise UsageError(f"--option: {error}") from None
+    return chosen
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from embodia.agents.distributed import DistributedError
     from embodia.agents.evaluate import run_episodes
@@ -75,6 +89,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             from embodia.agents.learn.trained import trained_actor
 
             actor, factory = None, functools.partial(trained_actor, args.policy, env_id)
+    env_kwargs = {**env_kwargs, **checked_options(env_id, args.option or [])}
     try:
         video = VideoOptions(
             cameras=tuple(args.camera or ["front"]),
@@ -121,6 +136,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     run.add_argument("task", metavar="TASK", help="task id, e.g. embodia/BinPicking-v0")
     run.add_argument("--policy", default="expert", metavar="POLICY", help=POLICY_HELP)
     run.add_argument("--episodes", type=int, default=10)
+    run.add_argument("--option", action="append", type=option_arg, metavar="NAME=VALUE",
+                     help="a task or env option (e.g. terminate_on_success=false, episode_steps=150); repeat for more; "
+                          "`embodia info TASK` lists them")  # fmt: skip
     run.add_argument("--seed", type=seed_int, default=0, help="episode k is seeded with SEED + k")
     run.add_argument("--num-envs", type=int, default=1, help="simulations run side by side (results do not change)")
     run.add_argument("--record", metavar="DIR", type=Path, help="write episodes, videos and summary.json here")

@@ -110,6 +110,14 @@ class RobotView:
         """(n,) whether the jaws are open wide enough (``margin_m`` beyond the object's width) to have let go."""
         return self.gripper_width(sim) > object_width_m + margin_m
 
+    def release_progress(
+        self, sim: Simulation, object_width_m: float | np.ndarray, margin_m: float = RELEASED_MARGIN_M
+    ) -> np.ndarray:
+        """(n,) how far the jaws have opened from the object's width towards ``released``: 0 at the width or
+        narrower, 1 at ``margin_m`` beyond it. The dense form of ``released``: a release term that pays only once
+        released tells a learner holding a placed part nothing about which way to move its gripper."""
+        return np.clip((self.gripper_width(sim) - object_width_m) / margin_m, 0.0, 1.0)
+
     def pads_touching(self, sim: Simulation) -> np.ndarray:
         """(n, 2) whether each finger pad presses on something: with the width, what tells a policy (and an
         expert) that the jaws have closed on a part, from the state alone."""

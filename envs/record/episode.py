@@ -122,6 +122,18 @@ def _package_versions() -> dict[str, str]:
     return versions
 
 
+#: the entry of a recording's ``versions`` that names the dense rewards' revision (``REWARD_REVISION``); not one of
+#: ``package_versions``: a replay's states do not depend on it, a learner from the recorded rewards does
+REWARD_VERSION = "rewards"
+
+
+def recording_versions() -> dict[str, str]:
+    """What a recording writes in its ``versions``: ``package_versions`` and the rewards' revision."""
+    from embodia.envs.tasks.base import REWARD_REVISION
+
+    return {**package_versions(), REWARD_VERSION: str(REWARD_REVISION)}
+
+
 def recorded_versions(metadata: Mapping[str, Any]) -> dict[str, str]:
     """The ``versions`` a recording's metadata names, with the controller revision of a recording made before they
     named it (the first); empty when it names none."""
@@ -148,7 +160,7 @@ def episode_metadata(
         "seed": seed,
         "policy": policy,
         "control_hz": float(control_hz),
-        "versions": package_versions(),
+        "versions": recording_versions(),
         **extra,
     }
 

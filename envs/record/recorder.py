@@ -39,7 +39,7 @@ import numpy as np
 
 from embodia.envs.core.rendering import RENDER_PRESETS, SimRenderer
 from embodia.envs.record.atomic import atomic_write, folder_sync_once, write_json
-from embodia.envs.record.episode import Episode, episode_metadata, flatten_info, package_versions
+from embodia.envs.record.episode import Episode, episode_metadata, flatten_info, recording_versions
 from embodia.envs.record.frames import draw_overlay, overlay_lines, tile
 from embodia.envs.record.results import episode_result, summarize
 from embodia.envs.record.video import VideoWriter, write_gif
@@ -258,7 +258,7 @@ def run_metadata(env: Any, env_id: str, env_kwargs: Mapping[str, Any], policy: s
         "control_hz": float(env.config.control_hz),
         "physics_timestep_s": float(env.model.opt.timestep),
         "substeps": env.sim.substeps,
-        "versions": package_versions(),
+        "versions": recording_versions(),
         "created_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         **extra,
     }

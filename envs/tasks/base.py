@@ -94,6 +94,19 @@ class TaskConfig:
         penalties = sum(weights[name] * value for name, value in terms.items() if weights[name] < 0)
         return np.where(success, full_rate * (self.episode_steps - elapsed + 1) + penalties, reward)
 
+    def reward_definition(self) -> dict[str, Any]:
+        """Everything besides the state that decides what a step earns: the revision of the terms, the mode, and
+        for dense rewards the weights and termination on success (with the episode length the success step pays
+        for). Rewards recorded under one definition mix with another's only when the two are equal: a learner from
+        demonstrations checks this before it adds their rewards to the env's."""
+        definition: dict[str, Any] = {"revision": REWARD_REVISION, "reward_mode": self.reward_mode}
+        if self.reward_mode == "dense":
+            definition["weights"] = self.reward_weights()
+            definition["terminate_on_success"] = self.terminate_on_success
+            if self.terminate_on_success:
+                definition["episode_steps"] = self.episode_steps
+        return definition
+
     @classmethod
     def from_kwargs(cls, **kwargs: Any) -> TaskConfig:
         valid = {f.name for f in dataclasses.fields(cls)}
@@ -231,11 +244,16 @@ class Task(abc.ABC):
         raise NotImplementedError(f"{type(self).__name__} has no goal interface")
 
 
-#: The revision of the dense rewards, recorded with every training run so that a results table can say which rewards
-#: an RL row was trained with. 1: the staged terms of the first round, with the success step paying the rest of the
-#: episode. 2: carry terms measured to the drop line, stages held full through the stages after them, reach and carry
-#: shaped across the work cell (``approach``), ConveyorSort's progress outweighing a part's shaping.
-REWARD_REVISION = 2
+#: The revision of the dense rewards, recorded with every training run and every recording, so that a results table
+#: can say which rewards an RL row was trained with and a learner never mixes a recording's rewards with another
+#: revision's. 1: the staged terms of the first round, with the success step paying the rest of the episode. 2: carry
+#: terms measured to the drop line, stages held full through the stages after them, reach and carry shaped across the
+#: work cell (``approach``), ConveyorSort's progress outweighing a part's shaping. 3: the factory tasks whose success
+#: needs the jaws open (BinPicking, PegInsertion, GearAssembly, NutBolt, Palletizing; ConveyorSort's parts drop into
+#: their bins) pay a dense ``release`` term once the part is placed (the jaws' opening towards released,
+#: ``Robot.release_progress``), as the care tasks and ManiSkill's StackCube do: before it, letting go was paid only by
+#: success, and a PPO policy that carried BinPicking's part to its slot never opened its jaws there.
+REWARD_REVISION = 3
 
 
 def per_sim_uniform(rngs: list[np.random.Generator], low, high, shape: tuple[int, ...] = ()) -> np.ndarray:

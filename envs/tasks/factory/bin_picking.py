@@ -8,7 +8,8 @@ Success: the requested part rests in its pocket (centre within ``slot_tolerance_
 pocket floor, speed under 3 cm/s) and the gripper has released it (jaws opened 8 mm wider than the part).
 Fail: the requested part leaves the bench.
 Reward (dense, every term in [0, 1], weights ``w_*``): reach the part, grasp it, lift it, carry it onto the line
-above its slot, place it in the slot, success. Each stage's term stays full through the stages after it (lowered
+above its slot, place it in the slot, release it (the jaws' opening from the part's width to released, once it
+is in its slot), success. Each stage's term stays full through the stages after it (lowered
 into the slot, the part is still "lifted" and "carried"; released there, still "grasped"), so that the expert's own
 path earns more at every stage. Sparse reward: 1 on success.
 Observations (``task_*``): requested part position, quaternion and one-hot kind, the slot position, all parts'
@@ -99,6 +100,7 @@ class BinPickingConfig(TaskConfig):
     w_lift: float = 1.0
     w_carry: float = 2.0
     w_place: float = 2.0
+    w_release: float = 1.0
     w_success: float = 5.0
 
 
@@ -272,6 +274,7 @@ class BinPicking(Task):
             "lift": held * np.maximum(np.clip(ev["lift_m"] / criteria.LIFT_HEIGHT_M, 0.0, 1.0), carry),
             "carry": carry,
             "place": held * tolerance(ev["part_to_slot_m"], criteria.PLACE_SCALE_M),
+            "release": ev["in_slot"] * self.robot.release_progress(sim, self.grasp_widths[self.target]),
             "success": ev["success"].astype(float),
         }
 

@@ -16,7 +16,8 @@ fixed gear's hinge and check that the placed gear turns the other way at the gea
 Fail: the gear leaves the bench.
 Reward (dense, every term in [0, 1], weights ``w_*``): reach the hub, grasp it, lift, align the gear on the shaft's
 axis (the line from the seat to 1 cm above the shaft's tip), turn it into mesh phase (while held or seated), lower it
-down the shaft (fraction of the way while on the axis), success. Each stage's term stays full through the stages
+down the shaft (fraction of the way while on the axis), release it (the jaws' opening from the grip plates' width
+to released, once seated), success. Each stage's term stays full through the stages
 after it (seated, the gear is still "lifted" and "aligned"), so that the expert's own path earns more at every
 stage. Sparse reward: 1 on success.
 Figures in info: ``seat_height_m`` (gear's lower face above the shoulder), ``lateral_error_m`` (gear axis to shaft
@@ -138,6 +139,7 @@ class GearAssemblyConfig(TaskConfig):
     w_align: float = 2.0
     w_phase: float = 1.0
     w_lower: float = 3.0
+    w_release: float = 1.0
     w_success: float = 5.0
 
 
@@ -392,6 +394,7 @@ class GearAssembly(Task):
             "align": align,
             "phase": held * tolerance(np.abs(ev["mesh_error_m"]), PHASE_SCALE_M),
             "lower": held * on_axis * np.clip(1.0 - ev["seat_height_m"] / SHAFT_ABOVE_SEAT_M, 0.0, 1.0),
+            "release": ev["seated"] * self.robot.release_progress(sim, GRIP_ACROSS_M, GEAR_RELEASED_MARGIN_M),
             "success": ev["success"].astype(float),
         }
 

@@ -12,7 +12,8 @@ pitch, within ``helix_tolerance_m``), at least ``turns_required`` = 2 turns down
 the bolt sinks 0.2-0.45 turn by its weight, so this takes at least 1.5 turns of screwing), level, released and at
 rest. Fail: the nut leaves the bench.
 Reward (dense, every term in [0, 1], weights ``w_*``): reach the nut, grasp it, lift it, align it over the bolt's
-end, screw (turns down the thread while engaged, as a fraction of ``turns_required``), success. Sparse: 1 on
+end, screw (turns down the thread while engaged, as a fraction of ``turns_required``), release it (the jaws' opening
+from the nut's width to released, once screwed), success. Sparse: 1 on
 success. Figures in info: ``turns_down`` (turns of the nut's thread below the bolt thread's top end; 0 where the
 nut's thread first meets it), ``helix_error_m`` (the nut's offset along the axis from where the helix puts it for
 its turn), ``lateral_error_m`` (nut axis to bolt axis).
@@ -101,6 +102,7 @@ class NutBoltConfig(TaskConfig):
     w_lift: float = 1.0
     w_align: float = 2.0
     w_screw: float = 3.0
+    w_release: float = 1.0
     w_success: float = 5.0
 
 
@@ -272,6 +274,7 @@ class NutBolt(Task):
                 grasped * approach(np.linalg.norm(base - above_bolt, axis=1), criteria.PLACE_SCALE_M), on_bolt
             ),
             "screw": screwing * np.clip(ev["turns_down"] / self.config.turns_required, 0.0, 1.0),
+            "release": ev["screwed"] * self.robot.release_progress(sim, NUT_ACROSS_FLATS_M),
             "success": ev["success"].astype(float),
         }
 

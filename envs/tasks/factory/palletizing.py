@@ -18,7 +18,8 @@ facts section 6), infeed positions (+-1 cm) and yaws (+-0.1 rad), pallet positio
 Reward (dense, terms in [0, 1], weights ``w_*``): for the next carton to place: reach it, grasp it, carry it onto
 the line above its slot (which stays full while it is lowered into the slot), place it; ``progress`` (cartons in
 their slots / cartons) weighs more than one carton's shaping terms,
-so placing a carton always pays; success. Sparse reward: 1 on success.
+so placing a carton always pays; once every carton is placed, release the last (the jaws' opening from the carton's
+width to released); success. Sparse reward: 1 on success.
 Observations (``task_*``): carton positions and quaternions, slot positions, slot yaws (cos and sin of twice the
 yaw, as a carton is symmetric under a half turn), which cartons are placed, the next carton (one-hot, last entry:
 none left), the next carton relative to the TCP and its slot relative to the carton.
@@ -99,6 +100,7 @@ class PalletizingConfig(TaskConfig):
     w_carry: float = 2.0
     w_place: float = 2.0
     w_progress: float = 40.0
+    w_release: float = 1.0
     w_success: float = 10.0
 
     def __post_init__(self) -> None:
@@ -237,6 +239,7 @@ class Palletizing(Task):
             "carry": np.where(done, 1.0, carry),
             "place": np.where(done, 1.0, place),
             "progress": ev["placed_count"] / self.num_boxes,
+            "release": done * self.robot.release_progress(sim, BOX_GRASP_WIDTH_M),
             "success": ev["success"].astype(float),
         }
 

@@ -9,9 +9,10 @@ Success: the peg is seated (its end within ``seat_tolerance_m`` = 3 mm of the ho
 axis within 8 degrees of vertical, its end inside the bore), at rest (under 3 cm/s) and released (jaws 8 mm
 wider than the peg). Fail: the peg leaves the bench.
 Reward (dense, every term in [0, 1], weights ``w_*``): reach the peg, grasp it, lift it, align its end on the hole's
-axis (the line from the hole's floor to 1 cm above its mouth), insert it (depth fraction while on the axis), success.
-Each stage's term stays full through the stages after it (inserted, the peg is still "lifted" and "aligned"), so
-that the expert's own path earns more at every stage. Sparse reward: 1 on success.
+axis (the line from the hole's floor to 1 cm above its mouth), insert it (depth fraction while on the axis),
+release it (the jaws' opening from the peg's width to released, once it is seated), success. Each stage's term
+stays full through the stages after it (inserted, the peg is still "lifted" and "aligned"), so that the expert's
+own path earns more at every stage. Sparse reward: 1 on success.
 Figures in info: ``insertion_depth_m`` (peg end below the hole's rim), ``lateral_error_m`` (peg end to the hole
 axis), ``clearance_m``.
 Randomized per episode: peg position on the bench, fixture position (±3 cm), peg mass (60-150 g; steel at this
@@ -84,6 +85,7 @@ class PegInsertionConfig(TaskConfig):
     w_lift: float = 1.0
     w_align: float = 2.0
     w_insert: float = 3.0
+    w_release: float = 1.0
     w_success: float = 5.0
 
 
@@ -213,6 +215,7 @@ class PegInsertion(Task):
             "lift": held * np.maximum(np.clip(ev["lift_m"] / criteria.LIFT_HEIGHT_M, 0.0, 1.0), align),
             "align": align,
             "insert": held * on_axis * np.clip(ev["insertion_depth_m"] / HOLE_DEPTH_M, 0.0, 1.0),
+            "release": ev["seated"] * self.robot.release_progress(sim, 2 * PEG_RADIUS_M),
             "success": ev["success"].astype(float),
         }
 
