@@ -20,8 +20,10 @@ from embodia.agents.learn.config import TrainConfig
 from embodia.agents.learn.sweep import Trial, run_trials
 
 EXPERIMENTS = Path(__file__).resolve().parents[1] / "experiments"
+# one small gradient step per update: what is tested is where the trials run and resume, not what they learn
 TINY = TrainConfig(total_steps=300, learning_starts=50, net_arch=[16, 16], eval_every=100, eval_episodes=2,
-                   final_eval_episodes=2, checkpoint_every=100, num_envs=2)  # fmt: skip
+                   final_eval_episodes=2, checkpoint_every=100, num_envs=2, gradient_steps=1,
+                   batch_size=32)  # fmt: skip
 
 
 def trials(runs: Path, config: TrainConfig = TINY, seeds: tuple[int, ...] = (0, 1)) -> list[Trial]:
