@@ -26,8 +26,8 @@ from embodia.agents.episodes import EpisodeResult, EpisodeScheduler, StepOutcome
 from embodia.agents.experts import make_expert
 from embodia.envs.core.batched_env import BatchedEnv, make_batched, take
 from embodia.envs.record.atomic import write_json
-from embodia.envs.record.episode import EpisodeBuffer, episode_metadata, recording_versions
-from embodia.envs.record.recorder import episode_stem, per_sim_model, prepare_record_dir
+from embodia.envs.record.episode import EpisodeBuffer, episode_metadata
+from embodia.envs.record.recorder import episode_stem, per_sim_model, prepare_record_dir, run_metadata
 
 #: successes_only: give up after this many tries per demonstration kept
 MAX_ATTEMPTS_PER_DEMO = 5
@@ -161,11 +161,9 @@ def collect_demonstrations(
     if disturbance_rate > 0:
         policy += f"+pushes({disturbance_rate})"
     control_hz = float(env.config.control_hz)
-    write_json(out / "meta.json", {"format": "embodia.run", "schema_version": 1, "env_id": env_id,
-                                   "env_kwargs": kwargs, "policy": policy, "seed": seed, "episodes": episodes,
-                                   "action_noise": action_noise, "disturbance_rate": disturbance_rate,
-                                   "successes_only": successes_only, "expert_options": options,
-                                   "versions": recording_versions()})  # fmt: skip
+    write_json(out / "meta.json", run_metadata(env, env_id, kwargs, policy, seed=seed, episodes=episodes,
+                                               action_noise=action_noise, disturbance_rate=disturbance_rate,
+                                               successes_only=successes_only, expert_options=options))  # fmt: skip
     writer = EpisodeFiles(env, out, lambda k, episode_seed: episode_metadata(
         env_id, kwargs, episode_seed, policy, control_hz, episode=k), overwrite, successes_only)  # fmt: skip
     results: list[EpisodeResult] = []
