@@ -107,6 +107,29 @@ def test_unknown_task_is_one_line_error() -> None:
         assert "unknown task 'embodia/Nope-v0'" in lines[0] and all(env_id in lines[0] for env_id in TASKS)
 
 
+def test_run_takes_a_short_task_name_and_options_each_checked_before_anything_runs(tmp_path: Path) -> None:
+    from embodia.envs.record.episode import load_episode
+
+    out = tmp_path / "run"
+    options = ["--option", "terminate_on_success=false", "--option", "episode_steps=12", "--option", "w_reach=2.5"]
+    result = embodia_cli("run", "Reach", "--episodes", "1", "--no-video", "--quiet", *options, "--record", str(out))
+    assert result.returncode == 0, result.stderr
+    assert "embodia/Reach-v0 expert" in result.stdout and "mean length 12.0" in result.stdout  # ran to the truncation
+    kwargs = json.loads((out / "meta.json").read_text())["env_kwargs"]
+    assert {k: kwargs[k] for k in ("terminate_on_success", "episode_steps", "w_reach")} == {
+        "terminate_on_success": False, "episode_steps": 12, "w_reach": 2.5}  # fmt: skip
+    assert load_episode(next(out.glob("episode_*.npz"))).length == 12
+    for option, message in [
+        ("episode_steps=0", "--option: episode_steps=0 is out of range; valid: 1 to "),
+        ("gripper_colour=red", "--option: unknown option(s) gripper_colour for Reach; valid: "),
+        ("episode_steps", "expected NAME=VALUE such as terminate_on_success=false, got 'episode_steps'"),
+    ]:
+        result = embodia_cli("run", "Reach", "--episodes", "1", "--option", option, "--record", str(tmp_path / "no"))
+        lines = result.stderr.strip().splitlines()
+        assert result.returncode == 2 and message in lines[-1] and "Traceback" not in result.stderr, result.stderr
+        assert not (tmp_path / "no").exists()
+
+
 def test_run_records_episodes_videos_and_summary(tmp_path: Path) -> None:
     out = tmp_path / "run"
     command = ["run", ENV_ID, "--policy", "expert", "--episodes", "2", "--num-envs", "2", "--record", str(out)]
