@@ -11,6 +11,9 @@ entry, ``--goal-entry``: by default the first ``task_*`` entry that ends in ``_t
 that were clipped (more than ``CLIP`` standard deviations from the mean) in the steps where the object was lifted
 more than ``--lifted-above`` metres (every step when the task reports no ``lift_m``): an input held at the clip
 tells the policy nothing while it is there. Diagnoses PPO from scratch, whose statistics came from random actions.
+Last, for a Gaussian policy (PPO), the gripper's unclipped action mean in the steps the object was within
+``--near`` metres of its goal, and its spread: SB3 clips the sampled action to [-1, 1], so a mean far past the bound
+never samples the other side (a jaw that never opens where it should let go).
 """
 
 from __future__ import annotations
@@ -39,7 +42,16 @@ def goal_entry(keys: list[str], chosen: str | None) -> str | None:
     return next((k for k in keys if k.startswith("task_") and k.endswith(GOAL_SUFFIXES)), None)
 
 
-def probe(path: str, episodes: int, lifted_above: float, goal: str | None) -> None:
+def gripper_distribution(policy, obs: dict[str, np.ndarray], gripper: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """(mean, std) of the gripper's action for each row, before clipping; None for a policy that is not Gaussian."""
+    if not hasattr(policy, "get_distribution") or getattr(policy, "squash_output", False):
+        return None
+    tensors, _ = policy.obs_to_tensor(obs)
+    distribution = policy.get_distribution(tensors).distribution
+    return distribution.mean[:, gripper].numpy(), distribution.stddev[:, gripper].numpy()
+
+
+def probe(path: str, episodes: int, lifted_above: float, goal: str | None, near: float = 0.05) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the code-equivalence warning: the user named the run
         record, policy = load_run_policy(path)
@@ -56,9 +68,16 @@ def probe(path: str, episodes: int, lifted_above: float, goal: str | None) -> No
         held, lift = np.zeros(episodes, dtype=int), np.full(episodes, -np.inf)
         closest, final = np.full(episodes, np.inf), np.full(episodes, np.nan)
         success = np.zeros(episodes, dtype=bool)
+        gripper = env.controller.layout["gripper"].start
+        near_means, near_stds = [], []
         while live.any():
             with torch.no_grad():
                 action, _ = policy.predict(obs, deterministic=True)
+                read = gripper_distribution(policy, obs, gripper) if goal is not None else None
+            if read is not None:
+                close = live & (np.linalg.norm(np.asarray(obs[goal]).reshape(episodes, -1), axis=1) < near)
+                near_means.append(read[0][close])
+                near_stds.append(read[1][close])
             obs, _, terminated, truncated, info = env.step(action)
             held += live & np.asarray(info.get("grasped", np.zeros(episodes)), dtype=bool)
             lifted = np.asarray(info.get("lift_m", np.full(episodes, np.inf)), dtype=float)
@@ -87,6 +106,15 @@ def probe(path: str, episodes: int, lifted_above: float, goal: str | None) -> No
     for i in np.argsort(-clipped, kind="stable"):
         if clipped[i] > 0:
             print(f"  {names[i]:28s} {clipped[i] / counted:5.0%}  (std {float(extractor.std[i]):.3f})")
+    means = np.concatenate(near_means) if near_means else np.zeros(0)
+    if means.size:
+        stds = np.concatenate(near_stds)
+        low, median, high = np.percentile(means, [0, 50, 100])
+        print(
+            f"the gripper's action mean in the {means.size} steps within {100 * near:g} cm of the goal: "
+            f"{low:.2f} / {median:.2f} / {high:.2f} (min / median / max), {np.mean(np.abs(means) > 1):.0%} past "
+            f"the [-1, 1] bound; noise std {np.median(stds):.2f} (median)"
+        )
 
 
 def main() -> int:
@@ -95,9 +123,10 @@ def main() -> int:
     parser.add_argument("--episodes", type=positive_int, default=16)
     parser.add_argument("--lifted-above", type=float, default=0.15, help="metres (info's lift_m)")
     parser.add_argument("--goal-entry", help="the observation entry whose norm is the distance to the goal")
+    parser.add_argument("--near", type=float, default=0.05, help="metres from the goal: the gripper's steps read")
     args = parser.parse_args()
     try:
-        probe(args.policy, args.episodes, args.lifted_above, args.goal_entry)
+        probe(args.policy, args.episodes, args.lifted_above, args.goal_entry, args.near)
     except RunError as error:  # a path that is not a run, its policy or a checkpoint: one line
         parser.error(str(error))
     return 0

@@ -125,10 +125,13 @@ def test_the_policy_probe_reports_each_episode_and_the_clipped_inputs(tmp_path):
     training.train(REACH, "ppo", config, 0, tmp_path / "run", progress=False)
     script = Path(__file__).resolve().parent.parent / "experiments" / "policy_probe.py"
     result = subprocess.run([sys.executable, str(script), str(tmp_path / "run"), "--episodes", "3",
-                             "--goal-entry", "task_target_to_tcp"], capture_output=True, text=True, timeout=300,
-                            stdin=subprocess.DEVNULL)  # fmt: skip
+                             "--goal-entry", "task_target_to_tcp", "--near", "2"], capture_output=True, text=True,
+                            timeout=300, stdin=subprocess.DEVNULL)  # fmt: skip
     assert result.returncode == 0, result.stderr[-2000:]
     lines = result.stdout.splitlines()
     assert lines[0].startswith("embodia/Reach-v0") and "task_target_to_tcp closest / at the end" in lines[1]
     assert [line.split(":")[0].strip() for line in lines[2:5]] == ["1000000", "1000001", "1000002"]
     assert re.search(r"inputs at the clip \(10 std\) in the \d+ steps", result.stdout)
+    # every step is within 2 m of the goal: the gripper's unclipped Gaussian mean in each, PPO's noise beside it
+    assert re.search(r"the gripper's action mean in the \d+ steps within 200 cm of the goal: -?\d\.\d\d / .*% past "
+                     r"the \[-1, 1\] bound; noise std \d\.\d\d", result.stdout), result.stdout  # fmt: skip
