@@ -7,7 +7,7 @@ import pytest
 
 from embodia.agents.reward_audit import SETTLE_STEPS, expert_reward_path, held_path_returns
 from embodia.envs.core.batched_env import make_batched
-from embodia.envs.tasks.base import approach, drop_line_distance, tolerance
+from embodia.envs.tasks.base import approach, drop_line_distance, lowering, tolerance
 from embodia.envs.tasks.registry import TASKS
 
 
@@ -76,6 +76,17 @@ def test_carry_terms_tell_a_learner_which_way_to_go_from_across_the_work_cell():
     assert approach(far, 0.10)[0] - approach(far, 0.10)[1] > 0.02  # 10 cm closer pays noticeably more
     assert tolerance(far, 0.10)[0] - tolerance(far, 0.10)[1] < 0.001  # the fine term alone is flat there
     assert approach(np.zeros(1), 0.10)[0] == 1.0
+
+
+def test_placing_tells_a_learner_to_go_down_from_the_carry_waypoint():
+    # reward revision 3's place term, a 3 cm tolerance alone, rose by 0.9% of the term for the first centimetre down
+    # from the waypoint 8 cm above the slot: BinPicking's PPO held its part there
+    from embodia.envs.tasks import criteria
+
+    waypoint, lower = np.array([criteria.CARRY_ABOVE_GOAL_M]), np.array([criteria.CARRY_ABOVE_GOAL_M - 0.01])
+    assert tolerance(lower, criteria.PLACE_SCALE_M)[0] - tolerance(waypoint, criteria.PLACE_SCALE_M)[0] < 0.01
+    assert lowering(lower)[0] - lowering(waypoint)[0] > 0.03
+    assert lowering(np.zeros(1))[0] == 1.0 and np.all(np.diff(lowering(np.linspace(0, 0.3, 31))) < 0)
 
 
 def test_the_drop_line_runs_from_the_goal_up_to_the_carry_height_along_the_given_axis():

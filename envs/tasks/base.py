@@ -252,8 +252,10 @@ class Task(abc.ABC):
 #: needs the jaws open (BinPicking, PegInsertion, GearAssembly, NutBolt, Palletizing; ConveyorSort's parts drop into
 #: their bins) pay a dense ``release`` term once the part is placed (the jaws' opening towards released,
 #: ``Robot.release_progress``), as the care tasks and ManiSkill's StackCube do: before it, letting go was paid only by
-#: success, and a PPO policy that carried BinPicking's part to its slot never opened its jaws there.
-REWARD_REVISION = 3
+#: success, and a PPO policy that carried BinPicking's part to its slot never opened its jaws there. 4: placing a
+#: carried object onto its goal (BinPicking, Palletizing, Handover, DrawerFetch, FetchDropped) is shaped over the
+#: whole drop from the carry waypoint (``lowering``), not only its last centimetres.
+REWARD_REVISION = 4
 
 
 def per_sim_uniform(rngs: list[np.random.Generator], low, high, shape: tuple[int, ...] = ()) -> np.ndarray:
@@ -276,6 +278,14 @@ def approach(distance: np.ndarray, fine_scale: float) -> np.ndarray:
     beyond about 25 cm: the expert's reach and carry crossed 15-30 steps of it earning nothing new, and PPO from
     scratch grasped and lifted BinPicking's part but never learnt to carry it (0% at 5M steps)."""
     return 0.5 * (tolerance(distance, criteria.APPROACH_SCALE_M) + tolerance(distance, fine_scale))
+
+
+def lowering(distance: np.ndarray, fine_scale: float = criteria.PLACE_SCALE_M) -> np.ndarray:
+    """Shaping for lowering a held object from its carry waypoint (``criteria.CARRY_ABOVE_GOAL_M`` above the goal)
+    onto the goal: half the term falls over the waypoint's height, half over ``fine_scale``. A ``tolerance`` at 3 cm
+    alone is flat at the waypoint 8 cm up (1% of the term, and 0.9% more for the first centimetre down): BinPicking's
+    PPO carried its part to the waypoint and held it there, 6-12 cm from its slot, in 9 of 16 episodes."""
+    return 0.5 * (tolerance(distance, criteria.CARRY_ABOVE_GOAL_M) + tolerance(distance, fine_scale))
 
 
 def drop_line_distance(pos: np.ndarray, goal: np.ndarray, height: float, up: np.ndarray | None = None) -> np.ndarray:

@@ -48,7 +48,7 @@ from embodia.envs.scene import drawer, panda, props
 from embodia.envs.scene.builder import GEOM, SceneBuilder
 from embodia.envs.scene.parts import yaw_quat
 from embodia.envs.tasks import criteria
-from embodia.envs.tasks.base import Task, approach, drop_line_distance, per_sim_uniform, tolerance
+from embodia.envs.tasks.base import Task, approach, drop_line_distance, lowering, per_sim_uniform
 from embodia.envs.tasks.care.common import PERSON_EPISODE_STATE, CareTaskConfig, open_hand_targets
 from embodia.envs.tasks.registry import register_task
 
@@ -307,7 +307,7 @@ class DrawerFetch(Task):
             "grasp": held,
             "lift": np.maximum(grasped * np.maximum(lifted, carry), placed),
             "carry": carry,
-            "place": held * tolerance(ev["case_to_palm_m"], criteria.PLACE_SCALE_M),
+            "place": held * lowering(ev["case_to_palm_m"]),
             "release": placed * ev["clear"],
             "success": ev["success"].astype(float),
         }

@@ -53,7 +53,7 @@ from embodia.envs.scene import overbed_table, panda, props
 from embodia.envs.scene.builder import GEOM, SceneBuilder
 from embodia.envs.scene.parts import yaw_quat
 from embodia.envs.tasks import criteria
-from embodia.envs.tasks.base import Task, approach, drop_line_distance, per_sim_uniform, tolerance
+from embodia.envs.tasks.base import Task, approach, drop_line_distance, lowering, per_sim_uniform, tolerance
 from embodia.envs.tasks.care.common import PERSON_EPISODE_STATE, CareTaskConfig
 from embodia.envs.tasks.registry import register_task
 
@@ -321,7 +321,7 @@ class FetchDropped(Task):
             "grasp": held,
             "lift": held * np.maximum(np.clip(ev["remote_lift_m"] / lift_goal, 0.0, 1.0), carry),
             "carry": carry,
-            "place": held * tolerance(ev["remote_to_place_m"], TABLE_PLACE_SCALE_M),
+            "place": held * lowering(ev["remote_to_place_m"], TABLE_PLACE_SCALE_M),
             "release": (placed & ev["clear"]).astype(float),
             "success": ev["success"].astype(float),
         }

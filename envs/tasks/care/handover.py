@@ -36,7 +36,7 @@ from embodia.envs.physics.sim import Simulation, joint_addresses
 from embodia.envs.scene import panda, props
 from embodia.envs.scene.builder import GEOM, SceneBuilder
 from embodia.envs.tasks import criteria
-from embodia.envs.tasks.base import Task, approach, drop_line_distance, per_sim_uniform, tolerance
+from embodia.envs.tasks.base import Task, approach, drop_line_distance, lowering, per_sim_uniform
 from embodia.envs.tasks.care.common import PERSON_EPISODE_STATE, CareTaskConfig, open_hand_targets
 from embodia.envs.tasks.registry import register_task
 
@@ -213,7 +213,7 @@ class Handover(Task):
             "grasp": held,
             "lift": held * np.maximum(np.clip(ev["lift_m"] / criteria.CARE_LIFT_HEIGHT_M, 0.0, 1.0), carry),
             "carry": carry,
-            "place": held * tolerance(ev["bottle_to_palm_m"], criteria.PLACE_SCALE_M),
+            "place": held * lowering(ev["bottle_to_palm_m"]),
             "release": ev["in_hand"] * ev["clear"],
             "success": ev["success"].astype(float),
         }

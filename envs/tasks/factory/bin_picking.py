@@ -38,9 +38,9 @@ from embodia.envs.tasks.base import (
     TaskConfig,
     approach,
     drop_line_distance,
+    lowering,
     per_sim_integers,
     per_sim_uniform,
-    tolerance,
 )
 from embodia.envs.tasks.instructions import colour_name
 from embodia.envs.tasks.registry import register_task
@@ -273,7 +273,7 @@ class BinPicking(Task):
             "grasp": held,
             "lift": held * np.maximum(np.clip(ev["lift_m"] / criteria.LIFT_HEIGHT_M, 0.0, 1.0), carry),
             "carry": carry,
-            "place": held * tolerance(ev["part_to_slot_m"], criteria.PLACE_SCALE_M),
+            "place": held * lowering(ev["part_to_slot_m"]),
             "release": ev["in_slot"] * self.robot.release_progress(sim, self.grasp_widths[self.target]),
             "success": ev["success"].astype(float),
         }

@@ -40,7 +40,7 @@ from embodia.envs.scene.builder import SceneBuilder
 from embodia.envs.scene.parts import yaw_quat
 from embodia.envs.scene.workbench import BENCH_CENTER_XY, BENCH_HALF_XY, BENCH_TOP_Z, ROBOT_BASE
 from embodia.envs.tasks import criteria
-from embodia.envs.tasks.base import Task, TaskConfig, approach, drop_line_distance, per_sim_uniform, tolerance
+from embodia.envs.tasks.base import Task, TaskConfig, approach, drop_line_distance, lowering, per_sim_uniform
 from embodia.envs.tasks.registry import register_task
 
 BOX_HALF_M = np.array([0.06, 0.025, 0.02])
@@ -232,7 +232,7 @@ class Palletizing(Task):
         held = np.maximum(grasped, ev["box_in_slot"])  # holding the carton, or it is in its slot
         drop = drop_line_distance(pos[rows, current], slots[rows, current], criteria.CARRY_ABOVE_GOAL_M)
         carry = held * approach(drop, criteria.CARRY_SCALE_M)
-        place = held * tolerance(ev["box_to_slot_m"], criteria.PLACE_SCALE_M)
+        place = held * lowering(ev["box_to_slot_m"])
         return {
             "reach": np.where(done, 1.0, approach(ev["tcp_to_box_m"], criteria.REACH_SCALE_M)),
             "grasp": np.where(done, 1.0, held),
