@@ -8,7 +8,6 @@ recorded MuJoCo states (exact, from any camera, at any size) when asked for. Tor
 
 from __future__ import annotations
 
-import dataclasses
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -253,9 +252,8 @@ def recorded_reward_definition(env_id: str, env_kwargs: dict[str, Any], meta: di
     from embodia.envs.tasks.registry import task_spec
 
     config_cls = task_spec(env_id).task.Config
-    fields = {f.name for f in dataclasses.fields(config_cls)}
     try:
-        config = config_cls.from_kwargs(**{k: v for k, v in env_kwargs.items() if k in fields})
+        config = config_cls.from_kwargs(**config_cls.own_options(env_kwargs))
     except (TypeError, ValueError) as error:
         raise DatasetError(f"dataset {source}: its recorded task options are not valid here ({error})") from None
     definition = config.reward_definition()

@@ -192,9 +192,8 @@ def _yaml_value(value: Any) -> str:
 
 
 def _task_options(env_id: str, config: TrainConfig) -> dict[str, Any]:
-    """The config's ``env_kwargs`` that set the task (its ``Config`` fields), not how it is observed."""
-    fields = {field.name for field in dataclasses.fields(task_spec(env_id).task.Config)}
-    return {name: value for name, value in config.env_kwargs.items() if name in fields}
+    """The config's ``env_kwargs`` that set the task, not how it is observed."""
+    return task_spec(env_id).task.Config.own_options(config.env_kwargs)
 
 
 def check_demo_rewards(env_id: str, config: TrainConfig, demos: Demonstrations, algo: str) -> None:

@@ -11,6 +11,9 @@ atomically: its presence means the episode is complete), ``episode_XXXX.json`` a
 incomplete and are not written. Episode files are compressed and written on a background thread (one, so they land
 in order); ``close`` waits for them and re-raises any write error.
 
+Over 600 lines because the run folder's layout (metadata, episode cuts, videos, summary) is written in one place;
+the episode format and its reader live in ``episode.py``, the video encoder in its own module.
+
 Stopping a run: within ``stop_on_signals()`` SIGTERM ends a run as Ctrl-C (SIGINT) does, by raising
 ``Interrupted`` (a ``KeyboardInterrupt``) in the main thread, so every ``finally`` runs: the episodes in flight are
 dropped, their temporary files removed, the finished ones written and ``summary.json`` written. ``close`` holds

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import abc
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -116,6 +117,12 @@ class TaskConfig:
                 f"unknown option(s) {', '.join(unknown)} for {cls.__name__}; valid: {', '.join(sorted(valid))}"
             )
         return cls(**kwargs)
+
+    @classmethod
+    def own_options(cls, env_kwargs: Mapping[str, Any]) -> dict[str, Any]:
+        """The entries of an env's kwargs that set this config (the rest say how the task is observed or rendered)."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        return {name: value for name, value in env_kwargs.items() if name in names}
 
 
 def describe_config(config: type | Any, nested: bool = True) -> list[OptionInfo]:
